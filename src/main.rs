@@ -1,0 +1,18 @@
+//! `redoubt`: the one binary. Subcommands run a data node, the proxy, a whole local cluster
+//! (`up`), or the admin client (`ctl`).
+
+mod cli;
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    cli.run()
+}
