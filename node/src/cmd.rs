@@ -92,7 +92,7 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<CommandName>) {
         name: spec.name,
         sub: None,
     };
-    if !spec.subcommands.is_empty() {
+    if !spec.subcommands.is_empty() && args.len() > 1 {
         match spec.subcommand(&args[1]) {
             Some(sub) if !sub.arity_ok(args.len()) => {
                 name.sub = Some(sub.name);
@@ -203,11 +203,20 @@ fn reject(ctx: &mut Ctx, name: &'static str, error: &str) -> Reply {
 }
 
 fn stat_entry(store: &mut Store, name: CommandName) -> &mut crate::store::CommandStat {
-    let key = match name.sub {
-        None => name.name.to_string(),
-        Some(_) => name.to_string(),
+    // Look up without allocating; only a command's first call builds its key.
+    let key: std::borrow::Cow<str> = match name.sub {
+        None => name.name.into(),
+        Some(_) => name.to_string().into(),
     };
-    store.command_stats.entry(key).or_default()
+    if !store.command_stats.contains_key(key.as_ref()) {
+        store
+            .command_stats
+            .insert(key.to_string(), Default::default());
+    }
+    store
+        .command_stats
+        .get_mut(key.as_ref())
+        .expect("inserted above")
 }
 
 fn count_error(store: &mut Store, reply: &Reply) {

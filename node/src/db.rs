@@ -11,6 +11,7 @@
 //! Redis's `SCAN` guarantee; keys added during a scan may or may not be returned.
 
 use bytes::Bytes;
+use foldhash::fast::RandomState;
 use indexmap::{IndexMap, IndexSet};
 use rand::Rng;
 
@@ -35,8 +36,8 @@ impl Entry {
 /// One database.
 #[derive(Debug, Default)]
 pub struct Db {
-    entries: IndexMap<Bytes, Entry>,
-    expires: IndexSet<Bytes>,
+    entries: IndexMap<Bytes, Entry, RandomState>,
+    expires: IndexSet<Bytes, RandomState>,
     /// Keys removed because their time to live passed (INFO `expired_keys`).
     pub expired_keys: u64,
 }
@@ -172,8 +173,8 @@ impl Db {
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.entries = IndexMap::new();
-        self.expires = IndexSet::new();
+        self.entries = IndexMap::default();
+        self.expires = IndexSet::default();
     }
 
     /// Live keys matching the glob `pattern` (`KEYS`).

@@ -242,7 +242,11 @@ pub fn lookup_request(args: &[Bytes]) -> Option<&'static CommandSpec> {
     if spec.subcommands.is_empty() {
         return Some(spec);
     }
-    Some(args.get(1).and_then(|sub| spec.subcommand(sub)).unwrap_or(spec))
+    Some(
+        args.get(1)
+            .and_then(|sub| spec.subcommand(sub))
+            .unwrap_or(spec),
+    )
 }
 
 #[cfg(test)]

@@ -142,7 +142,9 @@ impl Reply {
                     bulk(out, text.as_bytes());
                 }
             }
-            Reply::Bool(value) if resp3 => out.put_slice(if *value { b"#t\r\n" } else { b"#f\r\n" }),
+            Reply::Bool(value) if resp3 => {
+                out.put_slice(if *value { b"#t\r\n" } else { b"#f\r\n" })
+            }
             Reply::Bool(value) => int_line(out, b':', i64::from(*value)),
             Reply::Verbatim(format, data) if resp3 => {
                 int_line(out, b'=', (data.len() + 4) as i64);
@@ -233,7 +235,10 @@ mod tests {
         assert_eq!(encoded(&Reply::Null, Protocol::Resp2), "$-1\r\n");
         assert_eq!(encoded(&Reply::NullArray, Protocol::Resp2), "*-1\r\n");
         assert_eq!(encoded(&Reply::Null, Protocol::Resp3), "_\r\n");
-        assert_eq!(encoded(&Reply::error("ERR no"), Protocol::Resp3), "-ERR no\r\n");
+        assert_eq!(
+            encoded(&Reply::error("ERR no"), Protocol::Resp3),
+            "-ERR no\r\n"
+        );
     }
 
     #[test]
@@ -241,7 +246,10 @@ mod tests {
         let map = Reply::Map(vec![(Reply::bulk("a"), Reply::Int(1))]);
         assert_eq!(encoded(&map, Protocol::Resp2), "*2\r\n$1\r\na\r\n:1\r\n");
         assert_eq!(encoded(&map, Protocol::Resp3), "%1\r\n$1\r\na\r\n:1\r\n");
-        assert_eq!(encoded(&Reply::Double(1.5), Protocol::Resp2), "$3\r\n1.5\r\n");
+        assert_eq!(
+            encoded(&Reply::Double(1.5), Protocol::Resp2),
+            "$3\r\n1.5\r\n"
+        );
         assert_eq!(encoded(&Reply::Double(1.5), Protocol::Resp3), ",1.5\r\n");
         assert_eq!(encoded(&Reply::Bool(true), Protocol::Resp2), ":1\r\n");
         assert_eq!(encoded(&Reply::Bool(false), Protocol::Resp3), "#f\r\n");

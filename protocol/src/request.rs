@@ -26,7 +26,10 @@ pub struct RequestLimits {
 
 impl Default for RequestLimits {
     fn default() -> Self {
-        RequestLimits { max_bulk_len: 512 * 1024 * 1024, max_query_buffer: 1024 * 1024 * 1024 }
+        RequestLimits {
+            max_bulk_len: 512 * 1024 * 1024,
+            max_query_buffer: 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -61,7 +64,10 @@ pub struct RequestParser {
 impl RequestParser {
     /// A parser enforcing `limits`.
     pub fn new(limits: RequestLimits) -> Self {
-        RequestParser { limits, ..Default::default() }
+        RequestParser {
+            limits,
+            ..Default::default()
+        }
     }
 
     /// Changes the limits for requests parsed from now on (`CONFIG SET proto-max-bulk-len`).
@@ -79,8 +85,14 @@ impl RequestParser {
     pub fn parse(&mut self, input: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ParseError> {
         loop {
             if self.pending_args == 0 {
-                let Some(&first) = input.first() else { return Ok(None) };
-                let request = if first == b'*' { self.start_multibulk(input)? } else { parse_inline(input)? };
+                let Some(&first) = input.first() else {
+                    return Ok(None);
+                };
+                let request = if first == b'*' {
+                    self.start_multibulk(input)?
+                } else {
+                    parse_inline(input)?
+                };
                 match request {
                     Start::Incomplete => return self.check_limit(input).map(|()| None),
                     Start::Empty => continue,
@@ -129,7 +141,9 @@ impl RequestParser {
             let len = match self.bulk_len {
                 Some(len) => len,
                 None => {
-                    let Some(&first) = input.first() else { return Ok(false) };
+                    let Some(&first) = input.first() else {
+                        return Ok(false);
+                    };
                     if first != b'$' {
                         return Err(ParseError::ExpectedBulk(first as char));
                     }
@@ -286,7 +300,10 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn parse_all(parser: &mut RequestParser, input: &mut BytesMut) -> Result<Vec<Vec<Bytes>>, ParseError> {
+    fn parse_all(
+        parser: &mut RequestParser,
+        input: &mut BytesMut,
+    ) -> Result<Vec<Vec<Bytes>>, ParseError> {
         let mut out = Vec::new();
         while let Some(args) = parser.parse(input)? {
             out.push(args);
@@ -307,12 +324,16 @@ mod tests {
     #[test]
     fn pipelined_multibulk_and_inline() {
         let mut parser = RequestParser::default();
-        let mut input = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\nPING\r\n\r\nset a \"b c\"\n"[..]);
+        let mut input =
+            BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\nPING\r\n\r\nset a \"b c\"\n"[..]);
         let requests = parse_all(&mut parser, &mut input).unwrap();
         assert_eq!(requests.len(), 3);
         assert_eq!(requests[0], vec![Bytes::from("GET"), Bytes::from("foo")]);
         assert_eq!(requests[1], vec![Bytes::from("PING")]);
-        assert_eq!(requests[2], vec![Bytes::from("set"), Bytes::from("a"), Bytes::from("b c")]);
+        assert_eq!(
+            requests[2],
+            vec![Bytes::from("set"), Bytes::from("a"), Bytes::from("b c")]
+        );
         assert!(input.is_empty());
     }
 
@@ -321,14 +342,22 @@ mod tests {
         let cases: [(&[u8], &str); 5] = [
             (b"*abc\r\n", "Protocol error: invalid multibulk length"),
             (b"*1\r\n$-5\r\n", "Protocol error: invalid bulk length"),
-            (b"*1\r\n$9999999999\r\n", "Protocol error: invalid bulk length"),
+            (
+                b"*1\r\n$9999999999\r\n",
+                "Protocol error: invalid bulk length",
+            ),
             (b"*1\r\n:5\r\n", "Protocol error: expected '$', got ':'"),
             (b"set \"a\n", "Protocol error: unbalanced quotes in request"),
         ];
         for (input, text) in cases {
             let mut parser = RequestParser::default();
             let err = parser.parse(&mut BytesMut::from(input)).unwrap_err();
-            assert_eq!(err.to_string(), text, "input {:?}", String::from_utf8_lossy(input));
+            assert_eq!(
+                err.to_string(),
+                text,
+                "input {:?}",
+                String::from_utf8_lossy(input)
+            );
         }
     }
 
@@ -337,14 +366,23 @@ mod tests {
         let mut parser = RequestParser::default();
         let mut input = BytesMut::from(&b"*1\r\n$"[..]);
         input.extend_from_slice(&vec![b'1'; INLINE_MAX_BYTES + 10]);
-        assert_eq!(parser.parse(&mut input), Err(ParseError::Protocol("too big bulk count string")));
+        assert_eq!(
+            parser.parse(&mut input),
+            Err(ParseError::Protocol("too big bulk count string"))
+        );
         let mut input = BytesMut::from(vec![b'a'; INLINE_MAX_BYTES + 10].as_slice());
-        assert_eq!(RequestParser::default().parse(&mut input), Err(ParseError::Protocol("too big inline request")));
+        assert_eq!(
+            RequestParser::default().parse(&mut input),
+            Err(ParseError::Protocol("too big inline request"))
+        );
     }
 
     #[test]
     fn query_buffer_limit() {
-        let limits = RequestLimits { max_bulk_len: 1 << 20, max_query_buffer: 100 };
+        let limits = RequestLimits {
+            max_bulk_len: 1 << 20,
+            max_query_buffer: 100,
+        };
         let mut parser = RequestParser::new(limits);
         let mut input = BytesMut::from(&b"*2\r\n$50\r\n"[..]);
         input.extend_from_slice(&[b'x'; 52]);
@@ -356,7 +394,15 @@ mod tests {
     #[test]
     fn split_args_like_sdssplitargs() {
         let args = split_args(br#"set "a\x41\n" 'it\'s' plain"#).unwrap();
-        assert_eq!(args, vec![b"set".to_vec(), b"aA\n".to_vec(), b"it's".to_vec(), b"plain".to_vec()]);
+        assert_eq!(
+            args,
+            vec![
+                b"set".to_vec(),
+                b"aA\n".to_vec(),
+                b"it's".to_vec(),
+                b"plain".to_vec()
+            ]
+        );
         assert_eq!(split_args(b"  "), Some(vec![]));
         assert_eq!(split_args(b"\"a\"b"), None);
         assert_eq!(split_args(b"'open"), None);
@@ -372,7 +418,7 @@ mod tests {
             let mut parser = RequestParser::default();
             let mut input = BytesMut::new();
             let mut parsed = Vec::new();
-            let mut offset = 0;
+            let mut offset: usize = 0;
             for cut in cuts.into_iter().chain(std::iter::once(usize::MAX)) {
                 let end = offset.saturating_add(cut).min(wire.len());
                 input.extend_from_slice(&wire[offset..end]);

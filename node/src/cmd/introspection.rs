@@ -38,14 +38,16 @@ fn list(args: &[Bytes]) -> CmdResult {
                         "@{}",
                         String::from_utf8_lossy(&args[4]).to_ascii_lowercase()
                     );
-                    command_table::lookup(name).is_some_and(|spec| {
-                        match command_table::command_info_reply(spec) {
-                            Reply::Array(fields) => {
-                                matches!(fields.get(6), Some(Reply::Set(cats) | Reply::Array(cats))
+                    let request: Vec<Bytes> = name
+                        .split(|&b| b == b'|')
+                        .map(Bytes::copy_from_slice)
+                        .collect();
+                    command_table::lookup_request(&request).is_some_and(|spec| {
+                        let Reply::Array(fields) = command_table::command_info_reply(spec) else {
+                            return false;
+                        };
+                        matches!(fields.get(6), Some(Reply::Set(cats) | Reply::Array(cats))
                             if cats.iter().any(|c| matches!(c, Reply::Simple(t) if *t == category)))
-                            }
-                            _ => false,
-                        }
                     })
                 } else {
                     false
@@ -65,7 +67,7 @@ fn list(args: &[Bytes]) -> CmdResult {
 /// `COMMAND GETKEYS command [arg ...]` → the key arguments of that request.
 fn getkeys(args: &[Bytes]) -> CmdResult {
     let request = &args[2..];
-    let Some(spec) = command_table::lookup(&request[0]) else {
+    let Some(spec) = command_table::lookup_request(request) else {
         return Err(Reply::error("ERR Invalid command specified"));
     };
     if !spec.arity_ok(request.len()) {

@@ -91,7 +91,7 @@ pub fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, absolute: bool) -> Cm
     let current = entry.expires_at;
     let allowed = match current {
         None => !xx && !gt,
-        Some(cur) => !nx && !(gt && at <= cur as i64) && !(lt && at >= cur as i64),
+        Some(cur) => !(nx || gt && at <= cur as i64 || lt && at >= cur as i64),
     };
     if !allowed {
         return Ok(Reply::Int(0));

@@ -318,17 +318,32 @@ pub fn incrby(ctx: &mut Ctx, args: &[Bytes], negate: bool) -> CmdResult {
 /// Adds `by` to the integer under `key` (0 if missing), keeping its TTL → the new value.
 pub fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let now = ctx.now_ms;
-    let current = match read_str(ctx.db(), key, now)? {
-        Some(s) => parse_canonical_i64(s.as_bytes()).ok_or(Reply::error(NOT_INTEGER))?,
-        None => 0,
+    let overflow = || Reply::error("ERR increment or decrement would overflow");
+    let next = match ctx.db().get_mut(key, now) {
+        Some(entry) => {
+            let s = match &mut entry.value {
+                Value::Str(s) => s,
+                #[allow(unreachable_patterns)]
+                _ => return Err(Reply::error(WRONGTYPE)),
+            };
+            let current = parse_canonical_i64(s.as_bytes()).ok_or(Reply::error(NOT_INTEGER))?;
+            let next = current.checked_add(by).ok_or_else(overflow)?;
+            *s = RString::Shared(integer_text(next));
+            next
+        }
+        None => {
+            ctx.db()
+                .set(key, Value::Str(RString::Shared(integer_text(by))), None);
+            by
+        }
     };
-    let next = current
-        .checked_add(by)
-        .ok_or(Reply::error("ERR increment or decrement would overflow"))?;
-    let mut digits = itoa::Buffer::new();
-    let text = Bytes::copy_from_slice(digits.format(next).as_bytes());
-    store_keeping_ttl(ctx, key, text);
+    ctx.store.dirty += 1;
     Ok(Reply::Int(next))
+}
+
+fn integer_text(n: i64) -> Bytes {
+    let mut digits = itoa::Buffer::new();
+    Bytes::copy_from_slice(digits.format(n).as_bytes())
 }
 
 fn store_keeping_ttl(ctx: &mut Ctx, key: &[u8], text: Bytes) {

@@ -17,7 +17,7 @@
 use super::{CommandFlags, CommandSpec};
 
 /// The defaults of the fields a [`cmd!`] entry leaves out.
-const BASE: CommandSpec = CommandSpec {
+pub(super) const BASE: CommandSpec = CommandSpec {
     name: "",
     arity: 0,
     flags: CommandFlags(0),

@@ -90,14 +90,20 @@ impl Arg {
     /// The `COMMAND DOCS` map of this argument.
     fn reply(&self) -> Reply {
         let mut map = vec![
-            (Reply::bulk_static("name"), Reply::bulk(self.name.as_bytes())),
+            (
+                Reply::bulk_static("name"),
+                Reply::bulk(self.name.as_bytes()),
+            ),
             (
                 Reply::bulk_static("type"),
                 Reply::bulk_static(self.kind.type_name()),
             ),
         ];
         if let Some(index) = self.key_spec_index {
-            map.push((Reply::bulk_static("key_spec_index"), Reply::Int(index as i64)));
+            map.push((
+                Reply::bulk_static("key_spec_index"),
+                Reply::Int(index as i64),
+            ));
         }
         if let Some(token) = self.token {
             map.push((Reply::bulk_static("token"), Reply::bulk_static(token)));
@@ -476,8 +482,8 @@ fn arg_type(command: &str, name: &str) -> ArgKind {
         | "db" | "decrement" | "destination-db" | "end" | "end-slot" | "entries_added"
         | "entries_read" | "frequency" | "increment" | "index" | "index1" | "index2" | "len"
         | "limit" | "milliseconds" | "ms" | "num-matches" | "numkeys" | "numreplicas"
-        | "offset" | "port" | "protover" | "rank" | "seconds" | "slot" | "start"
-        | "start-slot" | "stop" | "ttl" | "version" | "weight" => Integer,
+        | "offset" | "port" | "protover" | "rank" | "seconds" | "slot" | "start" | "start-slot"
+        | "stop" | "ttl" | "version" | "weight" => Integer,
         _ => String,
     }
 }
@@ -503,7 +509,11 @@ fn docs_map(spec: &CommandSpec, full_name: &str) -> Reply {
         }
     }
     if !spec.doc_flags.is_empty() {
-        let flags = spec.doc_flags.split_whitespace().map(Reply::simple).collect();
+        let flags = spec
+            .doc_flags
+            .split_whitespace()
+            .map(Reply::simple)
+            .collect();
         map.push((Reply::bulk_static("doc_flags"), Reply::Set(flags)));
     }
     for (field, value) in [

@@ -27,7 +27,10 @@ fn info_entry(spec: &CommandSpec, full_name: &str) -> Reply {
         .split_whitespace()
         .map(Reply::bulk_static)
         .collect();
-    let key_specs = spec.key_specs().map(|key_spec| key_spec_reply(&key_spec)).collect();
+    let key_specs = spec
+        .key_specs()
+        .map(|key_spec| key_spec_reply(&key_spec))
+        .collect();
     let subcommands = if spec.subcommands.is_empty() {
         Reply::Set(Vec::new())
     } else {
@@ -53,7 +56,11 @@ fn info_entry(spec: &CommandSpec, full_name: &str) -> Reply {
 }
 
 fn key_spec_reply(key_spec: &KeySpec) -> Reply {
-    let flags = key_spec.flags.split_whitespace().map(Reply::simple).collect();
+    let flags = key_spec
+        .flags
+        .split_whitespace()
+        .map(Reply::simple)
+        .collect();
     let (begin_type, begin_spec) = match key_spec.begin {
         BeginSearch::Index(index) => ("index", vec![int_field("index", index)]),
         BeginSearch::Keyword {
