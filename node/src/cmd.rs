@@ -5,11 +5,15 @@
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod hash;
 pub mod info;
 pub mod introspection;
 pub mod keys;
+pub mod list;
 pub mod server;
+pub mod set;
 pub mod string;
+pub mod zset;
 
 use std::fmt;
 use std::time::Instant;
@@ -180,7 +184,11 @@ fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> CmdResult {
         ("randomkey", _) => keys::randomkey(ctx),
         ("copy", _) => keys::copy(ctx, args),
         ("object", Some(sub)) => keys::object(ctx, sub, args),
-        _ => Err(unknown_command(args)),
+        _ => hash::run(ctx, name, args)
+            .or_else(|| list::run(ctx, name, args))
+            .or_else(|| set::run(ctx, name, args))
+            .or_else(|| zset::run(ctx, name, args))
+            .unwrap_or_else(|| Err(unknown_command(args))),
     }
 }
 

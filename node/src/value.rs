@@ -1,12 +1,31 @@
-//! The values a key can hold, and their Redis type and encoding names.
+//! The values a key can hold, and their Redis type and encoding names. Each collection type
+//! lives in its own module; a collection key exists only while it holds at least one element.
+
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod zset;
 
 use bytes::Bytes;
+
+pub use hash::HashValue;
+pub use list::ListValue;
+pub use set::SetValue;
+pub use zset::ZSetValue;
 
 /// A value stored under a key.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A string (Redis type `string`).
     Str(RString),
+    /// A hash of field → value (Redis type `hash`).
+    Hash(HashValue),
+    /// A list (Redis type `list`).
+    List(ListValue),
+    /// A set (Redis type `set`).
+    Set(SetValue),
+    /// A sorted set (Redis type `zset`).
+    ZSet(Box<ZSetValue>),
 }
 
 impl Value {
@@ -14,6 +33,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::Hash(_) => "hash",
+            Value::List(_) => "list",
+            Value::Set(_) => "set",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -21,6 +44,10 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            Value::Hash(h) => h.encoding(),
+            Value::List(l) => l.encoding(),
+            Value::Set(s) => s.encoding(),
+            Value::ZSet(z) => z.encoding(),
         }
     }
 }
