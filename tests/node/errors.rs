@@ -32,10 +32,15 @@ async fn wrongtype_on_a_list() {
         ("TYPE l2", "+list"),
         ("RENAME l2 l3", "+OK"),
         ("TYPE l3", "+list"),
+        // MGET answers nil for a key of another type; MSET overwrites any type.
+        ("SET s str", "+OK"),
+        ("MGET s l", "[\"str\", nil]"),
+        ("MSET l2 now-a-string", "+OK"),
+        ("GET l2", "\"now-a-string\""),
         // SET overwrites a value of any type.
         ("SET l v", "+OK"),
         ("TYPE l", "+string"),
-        ("DEL l l3", ":2"),
+        ("DEL l l2 l3", ":3"),
     ])
     .await;
 }

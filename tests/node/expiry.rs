@@ -12,9 +12,9 @@ async fn lazy_expiry_on_access() {
     c.table(&[
         ("SET k v PX 50", "+OK"),
         ("SET keep v", "+OK"),
-        ("SET p v PX 50", "+OK"),
+        ("SET p v PX 300", "+OK"),
         ("PERSIST p", ":1"),
-        ("SET g v PX 50", "+OK"),
+        ("SET g v PX 300", "+OK"),
         ("GETEX g PERSIST", "\"v\""),
     ])
     .await;
@@ -26,7 +26,7 @@ async fn lazy_expiry_on_access() {
     for _ in 0..20 {
         assert_eq!(c.read_reply().await, Reply::ok());
     }
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(350)).await;
     c.table(&[
         ("GET k", "nil"),
         ("EXISTS k", ":0"),
@@ -80,19 +80,20 @@ async fn lazy_expiry_on_access() {
 async fn ttl_counts_down() {
     let s = Server::start(&[]);
     let mut c = s.raw().await;
-    c.q("SET k v PX 400").await;
+    c.q("SET k v PX 1000").await;
     let first = c.int("PTTL k").await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     let second = c.int("PTTL k").await;
-    assert!(first <= 400 && first > 250, "PTTL {first}");
+    assert!(first <= 1000 && first > 500, "PTTL {first}");
     assert!(
         second < first - 100 && second > 0,
         "PTTL {first} then {second}"
     );
     // Overwriting with SET drops the TTL, so the key survives its old deadline.
-    c.q("SET k v2").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(c.q("GET k").await, Reply::bulk("v2"));
+    c.q("SET j v PX 100").await;
+    c.q("SET j v2").await;
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(c.q("GET j").await, Reply::bulk("v2"));
 }
 
 /// `(keys, expires)` of a database in INFO keyspace (0, 0 when the line is absent).
@@ -119,6 +120,7 @@ async fn keyspace(c: &mut Raw, db: usize) -> (i64, i64) {
 async fn active_expiry_without_access() {
     let s = Server::start(&[]);
     let mut w = s.raw().await;
+    let started = Instant::now();
     // 1000 keys with short TTLs in two databases, plus a few that stay.
     for (db, n) in [(0, 600), (9, 400)] {
         assert_eq!(w.cmd(&["SELECT", &db.to_string()]).await, Reply::ok());
@@ -137,7 +139,11 @@ async fn active_expiry_without_access() {
     drop(w);
     // Observe only through DBSIZE and INFO, which do not touch the keys.
     let mut c = s.raw().await;
-    assert_eq!(keyspace(&mut c, 0).await, (605, 600));
+    let db0 = keyspace(&mut c, 0).await;
+    // Unless this machine stalled past the TTL, nothing has expired yet.
+    if started.elapsed() < Duration::from_millis(90) {
+        assert_eq!(db0, (605, 600), "db0 right after writing");
+    }
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let db0 = keyspace(&mut c, 0).await;
