@@ -1,6 +1,11 @@
 //! Command-line interface: `redoubt node | proxy | up | ctl`.
 
+use std::net::SocketAddr;
+
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+use crate::up;
 
 /// Redoubt: a Redis-compatible high-availability proxy and cluster.
 #[derive(Debug, Parser)]
@@ -14,27 +19,102 @@ pub struct Cli {
 enum Command {
     /// Run a Redis-compatible data node.
     Node(NodeArgs),
+    /// Run the RESP proxy in front of groups of nodes.
+    Proxy(ProxyArgs),
+    /// Start a local deployment on 127.0.0.1 with embedded defaults; Ctrl-C stops it.
+    Up(up::UpArgs),
+    /// Administer a running deployment.
+    Ctl(CtlArgs),
 }
 
 /// Flags of `redoubt node`.
 #[derive(Debug, clap::Args)]
-struct NodeArgs {
-    /// TCP port to listen on (0: any free port, printed on start).
+pub struct NodeArgs {
+    /// TCP port to listen on (0: any free port; the address is printed on start).
     #[arg(long, default_value_t = 6379)]
-    port: u16,
+    pub port: u16,
     /// Address to bind.
     #[arg(long, default_value = "127.0.0.1")]
-    bind: String,
+    pub bind: String,
+    /// Password clients must give with AUTH or HELLO.
+    #[arg(long)]
+    pub requirepass: Option<String>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Flags of `redoubt proxy`.
+#[derive(Debug, clap::Args)]
+struct ProxyArgs {
+    /// Cluster configuration file (TOML).
+    #[arg(long)]
+    config: Option<std::path::PathBuf>,
+}
+
+/// Flags of `redoubt ctl`.
+#[derive(Debug, clap::Args)]
+struct CtlArgs {
+    /// Admin address of a proxy.
+    #[arg(long, default_value = "127.0.0.1:7000")]
+    admin: String,
+    /// What to do.
+    #[arg(trailing_var_arg = true)]
+    action: Vec<String>,
 }
 
 impl Cli {
     /// Runs the chosen subcommand to completion.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Command::Node(args) => {
-                let _ = args;
-                Ok(())
+            Command::Node(args) => run_node(args),
+            Command::Up(args) => up::run(args),
+            Command::Proxy(_) => anyhow::bail!(
+                "the proxy is not available in this build; run `redoubt node` or `redoubt up`"
+            ),
+            Command::Ctl(_) => {
+                anyhow::bail!("`redoubt ctl` needs a proxy, which is not available in this build")
             }
         }
+    }
+}
+
+/// Runs one node until SIGINT or SIGTERM.
+pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = args.threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    runtime.block_on(async move {
+        let addr: SocketAddr = format!("{}:{}", args.bind, args.port)
+            .parse()
+            .with_context(|| format!("invalid --bind/--port: {}:{}", args.bind, args.port))?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        let local = listener.local_addr()?;
+        let config = redoubt_node::Config {
+            bind: args.bind.clone(),
+            port: local.port(),
+            requirepass: args.requirepass.unwrap_or_default(),
+            ..redoubt_node::Config::default()
+        };
+        println!("redoubt node listening on {local}");
+        tracing::info!(%local, "node ready");
+        redoubt_node::run(listener, config, shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
     }
 }

@@ -1,9 +1,13 @@
-//! `redoubt`: the one binary. Subcommands run a data node, the proxy, a whole local cluster
+//! `redoubt`: the one binary. Subcommands run a data node, the proxy, a whole local deployment
 //! (`up`), or the admin client (`ctl`).
 
 mod cli;
+mod up;
 
 use clap::Parser;
+
+#[global_allocator]
+static ALLOCATOR: redoubt_node::memory::Allocator = redoubt_node::memory::Allocator {};
 
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();

@@ -1,0 +1,121 @@
+//! Connected clients: each connection's own state, and the registry behind `CLIENT LIST`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use redoubt_protocol::Protocol;
+
+/// What `CLIENT LIST` shows of a client, updated by its connection.
+#[derive(Clone, Debug, Default)]
+pub struct ClientView {
+    /// `CLIENT SETNAME` name (empty: none).
+    pub name: String,
+    /// `CLIENT SETINFO LIB-NAME`.
+    pub lib_name: String,
+    /// `CLIENT SETINFO LIB-VER`.
+    pub lib_ver: String,
+    /// Selected database.
+    pub db: usize,
+    /// Last command run, as `name` or `container|sub`.
+    pub last_command: String,
+    /// When the last command ran.
+    pub last_active: Option<Instant>,
+    /// Protocol version negotiated.
+    pub resp: i64,
+}
+
+/// A client as the registry sees it.
+#[derive(Debug)]
+pub struct ClientHandle {
+    /// Client id (`CLIENT ID`), unique for the node's lifetime.
+    pub id: u64,
+    /// Peer address.
+    pub addr: SocketAddr,
+    /// Local address of the connection.
+    pub laddr: SocketAddr,
+    /// When the connection was accepted.
+    pub created: Instant,
+    /// Fields that change while connected.
+    pub view: Mutex<ClientView>,
+}
+
+impl ClientHandle {
+    /// One line of `CLIENT LIST` / `CLIENT INFO` in Redis's field order.
+    pub fn info_line(&self) -> String {
+        let view = self.view.lock().clone();
+        let now = Instant::now();
+        let idle = view
+            .last_active
+            .map_or(0, |t| now.duration_since(t).as_secs());
+        format!(
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+             qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+             cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            view.name,
+            now.duration_since(self.created).as_secs(),
+            idle,
+            view.db,
+            if view.last_command.is_empty() { "NULL" } else { &view.last_command },
+            view.resp,
+            view.lib_name,
+            view.lib_ver,
+        )
+    }
+}
+
+/// Every connected client, by id.
+#[derive(Debug, Default)]
+pub struct ClientRegistry {
+    clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+}
+
+impl ClientRegistry {
+    /// Adds a client.
+    pub fn add(&self, client: Arc<ClientHandle>) {
+        self.clients.lock().insert(client.id, client);
+    }
+
+    /// Removes a client when its connection ends.
+    pub fn remove(&self, id: u64) {
+        self.clients.lock().remove(&id);
+    }
+
+    /// Number of connected clients.
+    pub fn len(&self) -> usize {
+        self.clients.lock().len()
+    }
+
+    /// True when no client is connected.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// All clients, in id order.
+    pub fn all(&self) -> Vec<Arc<ClientHandle>> {
+        self.clients.lock().values().cloned().collect()
+    }
+}
+
+/// One connection's own state, seen by the commands it runs.
+#[derive(Debug)]
+pub struct Session {
+    /// Registry entry (id, addresses, the view `CLIENT LIST` shows).
+    pub handle: Arc<ClientHandle>,
+    /// Selected database index.
+    pub db: usize,
+    /// Protocol negotiated with `HELLO`.
+    pub protocol: Protocol,
+    /// True once `AUTH`/`HELLO AUTH` succeeded, or when no password is required.
+    pub authenticated: bool,
+    /// Set by `QUIT`: close once the replies so far are written.
+    pub close_after_reply: bool,
+    /// `CLIENT SETNAME` name.
+    pub name: Option<Bytes>,
+}

@@ -1,0 +1,54 @@
+//! `CONFIG GET`, `CONFIG SET`, `CONFIG RESETSTAT`, `CONFIG REWRITE`.
+
+use bytes::Bytes;
+use redoubt_protocol::Reply;
+
+use super::{CmdResult, Ctx};
+
+/// Dispatches `CONFIG <sub> ...`.
+pub fn config(ctx: &mut Ctx, sub: &str, args: &[Bytes]) -> CmdResult {
+    match sub {
+        "get" => {
+            let patterns: Vec<&[u8]> = args[2..].iter().map(|a| &a[..]).collect();
+            let pairs = ctx.store.config.get(&patterns);
+            Ok(Reply::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (Reply::bulk_static(k), Reply::bulk(v)))
+                    .collect(),
+            ))
+        }
+        "set" => set(ctx, args),
+        "resetstat" => {
+            let store = &mut *ctx.store;
+            store.command_stats.clear();
+            store.error_stats.clear();
+            store.commands_processed = 0;
+            store.keyspace_hits = 0;
+            store.keyspace_misses = 0;
+            for db in &mut store.dbs {
+                db.expired_keys = 0;
+            }
+            Ok(Reply::ok())
+        }
+        "rewrite" => Err(Reply::error(
+            "ERR The server is running without a config file",
+        )),
+        _ => Err(super::unknown_subcommand_named("config", sub)),
+    }
+}
+
+/// `CONFIG SET parameter value [parameter value ...]`: all or nothing, as Redis 7.
+fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() % 2 != 0 {
+        return Err(Reply::error_owned(super::wrong_arity("config|set")));
+    }
+    let mut updated = ctx.store.config.clone();
+    for pair in args[2..].chunks(2) {
+        updated
+            .set(&pair[0], &pair[1])
+            .map_err(Reply::error_owned)?;
+    }
+    ctx.store.config = updated;
+    Ok(Reply::ok())
+}

@@ -1,0 +1,292 @@
+//! `INFO [section ...]`: the node's state in Redis's format (`# Section` headers, `field:value`
+//! lines, CRLF line ends) and field names, so redis-cli, redis_exporter and client libraries
+//! parse it. Source: the Redis `INFO` command reference.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use redoubt_protocol::Reply;
+
+use super::{CmdResult, Ctx};
+use crate::memory;
+
+/// Sections printed by a bare `INFO` (or `INFO default`).
+const DEFAULT_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+/// Sections printed by `INFO all` / `INFO everything`.
+const ALL_SECTIONS: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "commandstats",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
+
+/// `INFO [section ...]` → a bulk string (verbatim in RESP3).
+pub fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let mut sections: Vec<String> = Vec::new();
+    for arg in &args[1..] {
+        let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
+        let expanded: &[&str] = match name.as_str() {
+            "all" | "everything" => ALL_SECTIONS,
+            "default" => DEFAULT_SECTIONS,
+            _ => {
+                sections.push(name);
+                continue;
+            }
+        };
+        sections.extend(expanded.iter().map(|s| s.to_string()));
+    }
+    if sections.is_empty() {
+        sections.extend(DEFAULT_SECTIONS.iter().map(|s| s.to_string()));
+    }
+    let mut text = String::new();
+    for section in ALL_SECTIONS
+        .iter()
+        .filter(|s| sections.iter().any(|w| w == *s))
+    {
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        write_section(ctx, section, &mut text);
+    }
+    Ok(Reply::Verbatim("txt", Bytes::from(text)))
+}
+
+fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
+    let title = match section {
+        "cpu" => "CPU".to_string(),
+        s => {
+            let mut c = s.chars();
+            c.next().map_or(String::new(), |f| {
+                f.to_ascii_uppercase().to_string() + c.as_str()
+            })
+        }
+    };
+    let _ = write!(out, "# {title}\r\n");
+    let node = ctx.node;
+    let store = &*ctx.store;
+    let mut field = |name: &str, value: &dyn std::fmt::Display| {
+        let _ = write!(out, "{name}:{value}\r\n");
+    };
+    match section {
+        "server" => {
+            let uptime = node.started.elapsed().as_secs();
+            field("redis_version", &crate::REDIS_VERSION);
+            field("redoubt_version", &env!("CARGO_PKG_VERSION"));
+            field("redis_git_sha1", &"00000000");
+            field("redis_git_dirty", &0);
+            field("redis_build_id", &"0");
+            field("redis_mode", &"standalone");
+            field(
+                "os",
+                &format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+            );
+            field("arch_bits", &(usize::BITS));
+            field("multiplexing_api", &"epoll");
+            field("process_id", &std::process::id());
+            field("run_id", &node.run_id);
+            field("tcp_port", &store.config.port);
+            field("server_time_usec", &(ctx.now_ms * 1000));
+            field("uptime_in_seconds", &uptime);
+            field("uptime_in_days", &(uptime / 86400));
+            field("hz", &store.config.hz);
+            field("configured_hz", &store.config.hz);
+            field(
+                "executable",
+                &std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            );
+            field("config_file", &"");
+        }
+        "clients" => {
+            field("connected_clients", &node.clients.len());
+            field("cluster_connections", &0);
+            field("maxclients", &store.config.maxclients);
+            field("blocked_clients", &0);
+            field("tracking_clients", &0);
+        }
+        "memory" => {
+            let stats = memory::stats();
+            let system = memory::total_system_memory();
+            field("used_memory", &stats.allocated);
+            field("used_memory_human", &human_bytes(stats.allocated));
+            field("used_memory_rss", &stats.resident);
+            field("used_memory_rss_human", &human_bytes(stats.resident));
+            field(
+                "used_memory_peak",
+                &stats.allocated.max(memory::peak(stats.allocated)),
+            );
+            field(
+                "used_memory_peak_human",
+                &human_bytes(memory::peak(stats.allocated)),
+            );
+            field("total_system_memory", &system);
+            field("total_system_memory_human", &human_bytes(system));
+            field("maxmemory", &store.config.maxmemory);
+            field("maxmemory_human", &human_bytes(store.config.maxmemory));
+            field("maxmemory_policy", &store.config.maxmemory_policy);
+            let ratio = if stats.allocated == 0 {
+                0.0
+            } else {
+                stats.resident as f64 / stats.allocated as f64
+            };
+            field("mem_fragmentation_ratio", &format!("{ratio:.2}"));
+            field("mem_allocator", &memory::allocator_name());
+        }
+        "persistence" => {
+            field("loading", &0);
+            field("async_loading", &0);
+            field("rdb_changes_since_last_save", &store.dirty);
+            field("rdb_bgsave_in_progress", &0);
+            field("rdb_last_save_time", &(node_start_unix(ctx)));
+            field("rdb_last_bgsave_status", &"ok");
+            field("aof_enabled", &0);
+            field("aof_rewrite_in_progress", &0);
+            field("aof_last_write_status", &"ok");
+        }
+        "stats" => {
+            field(
+                "total_connections_received",
+                &node.net.connections_received.load(Ordering::Relaxed),
+            );
+            field("total_commands_processed", &store.commands_processed);
+            let uptime = node.started.elapsed().as_secs_f64().max(1.0);
+            field(
+                "instantaneous_ops_per_sec",
+                &((store.commands_processed as f64 / uptime) as u64),
+            );
+            field(
+                "total_net_input_bytes",
+                &node.net.input_bytes.load(Ordering::Relaxed),
+            );
+            field(
+                "total_net_output_bytes",
+                &node.net.output_bytes.load(Ordering::Relaxed),
+            );
+            field(
+                "rejected_connections",
+                &node.net.rejected_connections.load(Ordering::Relaxed),
+            );
+            field("expired_keys", &store.expired_keys());
+            field("evicted_keys", &0);
+            field("keyspace_hits", &store.keyspace_hits);
+            field("keyspace_misses", &store.keyspace_misses);
+            field("pubsub_channels", &0);
+            field("pubsub_patterns", &0);
+            field(
+                "total_error_replies",
+                &store.error_stats.values().sum::<u64>(),
+            );
+        }
+        "replication" => {
+            field("role", &"master");
+            field("connected_slaves", &0);
+            field("master_failover_state", &"no-failover");
+            field("master_replid", &node.run_id);
+            field(
+                "master_replid2",
+                &"0000000000000000000000000000000000000000",
+            );
+            field("master_repl_offset", &0);
+            field("second_repl_offset", &-1);
+            field("repl_backlog_active", &0);
+            field("repl_backlog_size", &(64u64 << 20));
+            field("repl_backlog_first_byte_offset", &0);
+            field("repl_backlog_histlen", &0);
+        }
+        "cpu" => {
+            let (user, sys) = memory::cpu_seconds();
+            field("used_cpu_sys", &format!("{sys:.6}"));
+            field("used_cpu_user", &format!("{user:.6}"));
+        }
+        "modules" => {}
+        "commandstats" => {
+            let mut names: Vec<&String> = store.command_stats.keys().collect();
+            names.sort();
+            for name in names {
+                let s = store.command_stats[name];
+                let per_call = if s.calls == 0 {
+                    0.0
+                } else {
+                    s.usec as f64 / s.calls as f64
+                };
+                field(
+                    &format!("cmdstat_{name}"),
+                    &format!(
+                        "calls={},usec={},usec_per_call={per_call:.2},rejected_calls={},failed_calls={}",
+                        s.calls, s.usec, s.rejected_calls, s.failed_calls
+                    ),
+                );
+            }
+        }
+        "errorstats" => {
+            let mut names: Vec<&String> = store.error_stats.keys().collect();
+            names.sort();
+            for name in names {
+                field(
+                    &format!("errorstat_{name}"),
+                    &format!("count={}", store.error_stats[name]),
+                );
+            }
+        }
+        "cluster" => field("cluster_enabled", &0),
+        "keyspace" => {
+            for (index, db) in store.dbs.iter().enumerate() {
+                if db.is_empty() {
+                    continue;
+                }
+                field(
+                    &format!("db{index}"),
+                    &format!(
+                        "keys={},expires={},avg_ttl={}",
+                        db.len(),
+                        db.expires_len(),
+                        db.avg_ttl_ms(ctx.now_ms)
+                    ),
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+fn node_start_unix(ctx: &Ctx) -> u64 {
+    ctx.now_ms / 1000 - ctx.node.started.elapsed().as_secs()
+}
+
+/// Bytes as Redis's `*_human` fields print them (`1.50M`).
+fn human_bytes(n: u64) -> String {
+    const UNITS: [(&str, f64); 4] = [
+        ("T", 1099511627776.0),
+        ("G", 1073741824.0),
+        ("M", 1048576.0),
+        ("K", 1024.0),
+    ];
+    for (unit, size) in UNITS {
+        if n as f64 >= size {
+            return format!("{:.2}{unit}", n as f64 / size);
+        }
+    }
+    format!("{n}B")
+}

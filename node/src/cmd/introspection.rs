@@ -1,0 +1,85 @@
+//! `COMMAND`, `COMMAND COUNT | INFO | DOCS | LIST | GETKEYS`, answered from the shared table.
+
+use bytes::Bytes;
+use redoubt_protocol::command_table;
+use redoubt_protocol::Reply;
+
+use super::{is, CmdResult, SYNTAX};
+
+/// Dispatches `COMMAND [sub ...]`.
+pub fn command(sub: Option<&str>, args: &[Bytes]) -> CmdResult {
+    match sub {
+        None => Ok(command_table::command_info(&[])),
+        Some("count") => Ok(Reply::Int(command_table::command_count())),
+        Some("info") => Ok(command_table::command_info(&args[2..])),
+        Some("docs") => Ok(command_table::command_docs(&args[2..])),
+        Some("list") => list(args),
+        Some("getkeys") => getkeys(args),
+        Some(other) => Err(super::unknown_subcommand_named("command", other)),
+    }
+}
+
+/// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`.
+fn list(args: &[Bytes]) -> CmdResult {
+    let all = command_table::command_list();
+    match args.len() {
+        2 => Ok(all),
+        5 if is(&args[2], "filterby") => {
+            let Reply::Array(names) = all else {
+                return Ok(all);
+            };
+            let keep = |name: &[u8]| {
+                if is(&args[3], "pattern") {
+                    crate::glob::glob_match(&args[4], name, true)
+                } else if is(&args[3], "module") {
+                    false
+                } else if is(&args[3], "aclcat") {
+                    let category = format!(
+                        "@{}",
+                        String::from_utf8_lossy(&args[4]).to_ascii_lowercase()
+                    );
+                    command_table::lookup(name).is_some_and(|spec| {
+                        match command_table::command_info_reply(spec) {
+                            Reply::Array(fields) => {
+                                matches!(fields.get(6), Some(Reply::Set(cats) | Reply::Array(cats))
+                            if cats.iter().any(|c| matches!(c, Reply::Simple(t) if *t == category)))
+                            }
+                            _ => false,
+                        }
+                    })
+                } else {
+                    false
+                }
+            };
+            Ok(Reply::Array(
+                names
+                    .into_iter()
+                    .filter(|n| matches!(n, Reply::Bulk(name) if keep(name)))
+                    .collect(),
+            ))
+        }
+        _ => Err(Reply::error(SYNTAX)),
+    }
+}
+
+/// `COMMAND GETKEYS command [arg ...]` → the key arguments of that request.
+fn getkeys(args: &[Bytes]) -> CmdResult {
+    let request = &args[2..];
+    let Some(spec) = command_table::lookup(&request[0]) else {
+        return Err(Reply::error("ERR Invalid command specified"));
+    };
+    if !spec.arity_ok(request.len()) {
+        return Err(Reply::error(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
+    let keys = spec.key_indexes(request);
+    if keys.is_empty() {
+        return Err(Reply::error("ERR The command has no key arguments"));
+    }
+    Ok(Reply::Array(
+        keys.into_iter()
+            .map(|i| Reply::Bulk(request[i].clone()))
+            .collect(),
+    ))
+}

@@ -1,0 +1,44 @@
+//! Server commands: FLUSHDB, FLUSHALL, TIME.
+
+use bytes::Bytes;
+use redoubt_protocol::Reply;
+
+use super::{is, CmdResult, Ctx, SYNTAX};
+
+fn flush_mode_ok(args: &[Bytes]) -> Result<(), Reply> {
+    match args.len() {
+        1 => Ok(()),
+        2 if is(&args[1], "async") || is(&args[1], "sync") => Ok(()),
+        _ => Err(Reply::error(SYNTAX)),
+    }
+}
+
+/// `FLUSHDB [ASYNC | SYNC]` → `+OK`; empties the selected database.
+pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    flush_mode_ok(args)?;
+    let removed = ctx.db().len() as u64;
+    ctx.db().clear();
+    ctx.store.dirty += removed;
+    Ok(Reply::ok())
+}
+
+/// `FLUSHALL [ASYNC | SYNC]` → `+OK`; empties every database.
+pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    flush_mode_ok(args)?;
+    for db in &mut ctx.store.dbs {
+        ctx.store.dirty += db.len() as u64;
+        db.clear();
+    }
+    Ok(Reply::ok())
+}
+
+/// `TIME` → `[unix seconds, microseconds]`, both as bulk strings.
+pub fn time() -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    Ok(Reply::Array(vec![
+        Reply::bulk(now.as_secs().to_string()),
+        Reply::bulk(now.subsec_micros().to_string()),
+    ]))
+}

@@ -1,0 +1,252 @@
+//! Node configuration: the parameters `CONFIG GET`/`CONFIG SET` know, with Redis's names,
+//! defaults, units and error texts. Sizes accept Redis's suffixes (`64mb`, `1gb`, `512k`).
+
+use crate::glob::glob_match;
+
+/// The node's runtime configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address the listener is bound to (`bind`; immutable at runtime).
+    pub bind: String,
+    /// TCP port (`port`; immutable at runtime; the bound port when started with 0).
+    pub port: u16,
+    /// Password of the default user (`requirepass`; empty: none).
+    pub requirepass: String,
+    /// Memory limit in bytes (`maxmemory`; 0: none). Reported; eviction is not enforced yet.
+    pub maxmemory: u64,
+    /// Eviction policy name (`maxmemory-policy`).
+    pub maxmemory_policy: String,
+    /// Largest bulk argument in bytes (`proto-max-bulk-len`, default 512 MB).
+    pub proto_max_bulk_len: u64,
+    /// Largest query buffer per client in bytes (`client-query-buffer-limit`, default 1 GB).
+    pub client_query_buffer_limit: u64,
+    /// Number of databases (`databases`, 16; immutable).
+    pub databases: usize,
+    /// Background task frequency per second (`hz`, 1-500; active expiry runs at this rate).
+    pub hz: u32,
+    /// Close idle clients after this many seconds (`timeout`; 0: never).
+    pub timeout: u64,
+    /// Maximum number of connected clients (`maxclients`).
+    pub maxclients: u64,
+    /// Snapshot schedule (`save`); kept for tools that read it, nothing is saved.
+    pub save: String,
+    /// Append-only file switch (`appendonly`); always `no`.
+    pub appendonly: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            bind: "127.0.0.1".to_string(),
+            port: 6379,
+            requirepass: String::new(),
+            maxmemory: 0,
+            maxmemory_policy: "noeviction".to_string(),
+            proto_max_bulk_len: 512 * 1024 * 1024,
+            client_query_buffer_limit: 1024 * 1024 * 1024,
+            databases: 16,
+            hz: 10,
+            timeout: 0,
+            maxclients: 10000,
+            save: String::new(),
+            appendonly: false,
+        }
+    }
+}
+
+/// Every parameter name, in the order `CONFIG GET *` lists them.
+const PARAMS: &[&str] = &[
+    "bind",
+    "port",
+    "requirepass",
+    "maxmemory",
+    "maxmemory-policy",
+    "proto-max-bulk-len",
+    "client-query-buffer-limit",
+    "databases",
+    "hz",
+    "timeout",
+    "maxclients",
+    "save",
+    "appendonly",
+];
+
+const POLICIES: &[&str] = &[
+    "noeviction",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+];
+
+impl Config {
+    /// The parameters whose names match any of `patterns` (glob, any case), as name/value pairs.
+    pub fn get(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
+        PARAMS
+            .iter()
+            .filter(|name| {
+                patterns
+                    .iter()
+                    .any(|p| glob_match(p, name.as_bytes(), true))
+            })
+            .map(|&name| (name, self.value(name)))
+            .collect()
+    }
+
+    fn value(&self, name: &str) -> String {
+        match name {
+            "bind" => self.bind.clone(),
+            "port" => self.port.to_string(),
+            "requirepass" => self.requirepass.clone(),
+            "maxmemory" => self.maxmemory.to_string(),
+            "maxmemory-policy" => self.maxmemory_policy.clone(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
+            "databases" => self.databases.to_string(),
+            "hz" => self.hz.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "save" => self.save.clone(),
+            "appendonly" => if self.appendonly { "yes" } else { "no" }.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    /// Sets one parameter from its text form.
+    ///
+    /// # Errors
+    /// Redis's `CONFIG SET` texts: unknown parameter, immutable parameter, or a value that does
+    /// not parse or is out of range.
+    pub fn set(&mut self, name: &[u8], value: &[u8]) -> Result<(), String> {
+        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+        let Some(&name) = PARAMS.iter().find(|p| **p == lower) else {
+            return Err(format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{lower}'"
+            ));
+        };
+        let fail = |why: &str| {
+            format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+        };
+        let text = std::str::from_utf8(value).map_err(|_| fail("argument must be valid text"))?;
+        match name {
+            "bind" | "port" | "databases" => return Err(fail("can't set immutable config")),
+            "requirepass" => self.requirepass = text.to_string(),
+            "maxmemory" => {
+                self.maxmemory =
+                    parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?
+            }
+            "maxmemory-policy" => {
+                let policy = text.to_ascii_lowercase();
+                if !POLICIES.contains(&policy.as_str()) {
+                    return Err(fail("argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"));
+                }
+                self.maxmemory_policy = policy;
+            }
+            "proto-max-bulk-len" => {
+                let n = parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?;
+                if n < 1024 * 1024 {
+                    return Err(fail(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive",
+                    ));
+                }
+                self.proto_max_bulk_len = n;
+            }
+            "client-query-buffer-limit" => {
+                let n = parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?;
+                if n < 1024 * 1024 {
+                    return Err(fail(
+                        "argument must be between 1048576 and 9223372036854775807 inclusive",
+                    ));
+                }
+                self.client_query_buffer_limit = n;
+            }
+            "hz" => {
+                let n: i64 = text
+                    .parse()
+                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+                self.hz = n.clamp(1, 500) as u32;
+            }
+            "timeout" => {
+                self.timeout = text
+                    .parse()
+                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+            }
+            "maxclients" => {
+                let n: u64 = text
+                    .parse()
+                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+                if n < 1 {
+                    return Err(fail("argument must be between 1 and 4294967295 inclusive"));
+                }
+                self.maxclients = n;
+            }
+            "save" => self.save = text.to_string(),
+            "appendonly" => match text.to_ascii_lowercase().as_str() {
+                "no" => self.appendonly = false,
+                "yes" => return Err(fail("the append-only file is not supported")),
+                _ => return Err(fail("argument must be 'yes' or 'no'")),
+            },
+            _ => unreachable!("every name in PARAMS is handled"),
+        }
+        Ok(())
+    }
+}
+
+/// Parses a size with Redis's suffixes: `k`/`m`/`g` (powers of 1000) and `kb`/`mb`/`gb`
+/// (powers of 1024), any case. Source: Redis `util.c`, `memtoull`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (digits, unit) = lower.split_at(split);
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(multiplier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("100"), Some(100));
+        assert_eq!(parse_size("64mb"), Some(64 << 20));
+        assert_eq!(parse_size("1GB"), Some(1 << 30));
+        assert_eq!(parse_size("2k"), Some(2000));
+        assert_eq!(parse_size("x"), None);
+        assert_eq!(parse_size("-1"), None);
+    }
+
+    #[test]
+    fn get_and_set() {
+        let mut config = Config::default();
+        config.set(b"MAXMEMORY", b"10mb").unwrap();
+        assert_eq!(
+            config.get(&[b"maxmemory"]),
+            vec![("maxmemory", "10485760".to_string())]
+        );
+        assert_eq!(config.get(&[b"maxmemory*"]).len(), 2);
+        assert!(config
+            .set(b"nope", b"1")
+            .unwrap_err()
+            .contains("Unknown option"));
+        assert!(config
+            .set(b"databases", b"3")
+            .unwrap_err()
+            .contains("immutable"));
+        assert!(config.set(b"hz", b"abc").is_err());
+    }
+}

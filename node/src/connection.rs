@@ -1,0 +1,203 @@
+//! One client connection: read, parse every complete request, run the batch under one store
+//! lock, encode the replies in request order, write, repeat.
+//!
+//! Malformed input gets `-ERR Protocol error: ...` and the connection closes after the replies
+//! to the requests before it, as Redis does; other clients are unaffected.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use redoubt_protocol::{Protocol, Reply, RequestLimits, RequestParser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::debug;
+
+use crate::client::{ClientHandle, ClientView, Session};
+use crate::cmd::{self, Ctx};
+use crate::server::{unix_ms, NodeState};
+
+/// Requests run per lock acquisition; a longer pipeline is split so others get a turn.
+const MAX_BATCH: usize = 512;
+/// Read buffer growth step (bytes).
+const READ_CHUNK: usize = 16 * 1024;
+/// Buffers larger than this (bytes) are released once empty, so one huge request or reply
+/// does not pin memory for the connection's lifetime.
+const KEEP_BUFFER: usize = 1024 * 1024;
+
+/// Answers a connection refused at `maxclients` with `error` and closes it.
+pub async fn refuse(mut socket: TcpStream, error: &'static str) {
+    let mut out = BytesMut::new();
+    Reply::error(error).encode(Protocol::Resp2, &mut out);
+    let _ = socket.write_all(&out).await;
+}
+
+/// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
+pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr) {
+    let _ = socket.set_nodelay(true);
+    let laddr = socket.local_addr().unwrap_or(addr);
+    let id = node.next_client_id.fetch_add(1, Ordering::Relaxed);
+    let handle = Arc::new(ClientHandle {
+        id,
+        addr,
+        laddr,
+        created: Instant::now(),
+        view: Mutex::new(ClientView {
+            resp: 2,
+            ..ClientView::default()
+        }),
+    });
+    node.clients.add(handle.clone());
+    let (limits, authenticated) = {
+        let store = node.store.lock();
+        (
+            limits_of(&store.config),
+            store.config.requirepass.is_empty(),
+        )
+    };
+    let mut session = Session {
+        handle,
+        db: 0,
+        protocol: Protocol::Resp2,
+        authenticated,
+        close_after_reply: false,
+        name: None,
+    };
+    let mut parser = RequestParser::new(limits);
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut output = BytesMut::with_capacity(READ_CHUNK);
+    let result = session_loop(
+        &node,
+        &mut socket,
+        &mut session,
+        &mut parser,
+        &mut input,
+        &mut output,
+    )
+    .await;
+    if let Err(err) = result {
+        debug!(%addr, %err, "connection ended with an error");
+    }
+    node.clients.remove(id);
+}
+
+async fn session_loop(
+    node: &NodeState,
+    socket: &mut TcpStream,
+    session: &mut Session,
+    parser: &mut RequestParser,
+    input: &mut BytesMut,
+    output: &mut BytesMut,
+) -> std::io::Result<()> {
+    let mut batch: Vec<Vec<Bytes>> = Vec::with_capacity(16);
+    let mut replies: Vec<(Reply, Protocol)> = Vec::with_capacity(16);
+    loop {
+        // Take every complete request buffered so far, up to a batch.
+        let mut protocol_error = None;
+        while batch.len() < MAX_BATCH {
+            match parser.parse(input) {
+                Ok(Some(args)) => batch.push(args),
+                Ok(None) => break,
+                Err(err) => {
+                    protocol_error = Some(err);
+                    break;
+                }
+            }
+        }
+        let full_batch = batch.len() == MAX_BATCH;
+        if !batch.is_empty() {
+            run_batch(node, session, parser, &mut batch, &mut replies);
+            for (reply, protocol) in replies.drain(..) {
+                reply.encode(protocol, output);
+            }
+        }
+        if let Some(err) = protocol_error {
+            Reply::error_owned(format!("ERR {err}")).encode(session.protocol, output);
+            write_out(node, socket, output).await?;
+            return Ok(());
+        }
+        if session.close_after_reply {
+            write_out(node, socket, output).await?;
+            return Ok(());
+        }
+        if full_batch {
+            continue;
+        }
+        if !output.is_empty() {
+            write_out(node, socket, output).await?;
+        }
+        if input.is_empty() && input.capacity() > KEEP_BUFFER {
+            *input = BytesMut::with_capacity(READ_CHUNK);
+        }
+        input.reserve(READ_CHUNK);
+        let read = socket.read_buf(input).await?;
+        if read == 0 {
+            return Ok(());
+        }
+        node.net
+            .input_bytes
+            .fetch_add(read as u64, Ordering::Relaxed);
+    }
+}
+
+/// Runs `batch` under one acquisition of the store lock, leaving a reply per request.
+fn run_batch(
+    node: &NodeState,
+    session: &mut Session,
+    parser: &mut RequestParser,
+    batch: &mut Vec<Vec<Bytes>>,
+    replies: &mut Vec<(Reply, Protocol)>,
+) {
+    let mut store = node.store.lock();
+    let now_ms = unix_ms();
+    let mut last_command = None;
+    for args in batch.drain(..) {
+        if session.close_after_reply {
+            break;
+        }
+        let mut ctx = Ctx {
+            store: &mut store,
+            session,
+            node,
+            now_ms,
+        };
+        let (reply, name) = cmd::execute(&mut ctx, &args);
+        replies.push((reply, session.protocol));
+        last_command = name.or(last_command);
+    }
+    parser.set_limits(limits_of(&store.config));
+    drop(store);
+    let mut view = session.handle.view.lock();
+    if let Some(name) = last_command {
+        view.last_command = name.to_string();
+    }
+    view.last_active = Some(Instant::now());
+    view.db = session.db;
+    view.resp = session.protocol.version();
+}
+
+fn limits_of(config: &crate::config::Config) -> RequestLimits {
+    RequestLimits {
+        max_bulk_len: config.proto_max_bulk_len as usize,
+        max_query_buffer: config.client_query_buffer_limit as usize,
+    }
+}
+
+async fn write_out(
+    node: &NodeState,
+    socket: &mut TcpStream,
+    output: &mut BytesMut,
+) -> std::io::Result<()> {
+    socket.write_all(output).await?;
+    node.net
+        .output_bytes
+        .fetch_add(output.len() as u64, Ordering::Relaxed);
+    output.clear();
+    if output.capacity() > KEEP_BUFFER {
+        *output = BytesMut::with_capacity(READ_CHUNK);
+    }
+    Ok(())
+}

@@ -1,0 +1,332 @@
+//! One logical database (Redis `SELECT`s 0-15): keys, their values and their expiry times.
+//!
+//! Keys live in an insertion-ordered hash map so that a uniformly random key is an O(1) index
+//! (`RANDOMKEY`, active expiry sampling) and `SCAN` can walk it with a stable cursor. Keys with a
+//! time to live are also in `expires`, the set the active expiry cycle samples from, as Redis
+//! samples its `expires` dict. Expiry times are Unix milliseconds.
+//!
+//! `SCAN` walks indexes from the end towards 0. Removal swaps the last entry into the hole, and
+//! the last entry is always at or above the cursor (already returned) or the hole is below the
+//! cursor too, so every key present for the whole scan is returned at least once, which is
+//! Redis's `SCAN` guarantee; keys added during a scan may or may not be returned.
+
+use bytes::Bytes;
+use indexmap::{IndexMap, IndexSet};
+use rand::Rng;
+
+use crate::glob::glob_match;
+use crate::value::Value;
+
+/// A value with its expiry time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The value.
+    pub value: Value,
+    /// When the key expires, in Unix milliseconds; `None` for no time to live.
+    pub expires_at: Option<u64>,
+}
+
+impl Entry {
+    fn is_expired(&self, now_ms: u64) -> bool {
+        self.expires_at.is_some_and(|at| at <= now_ms)
+    }
+}
+
+/// One database.
+#[derive(Debug, Default)]
+pub struct Db {
+    entries: IndexMap<Bytes, Entry>,
+    expires: IndexSet<Bytes>,
+    /// Keys removed because their time to live passed (INFO `expired_keys`).
+    pub expired_keys: u64,
+}
+
+/// What `SCAN` returns: the next cursor (0 when done) and the keys of this step.
+pub type ScanPage = (u64, Vec<Bytes>);
+
+impl Db {
+    /// Number of keys, counting expired keys not yet removed (as Redis's `DBSIZE` does).
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the database holds no keys.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of keys with a time to live.
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Average remaining time to live of the keys that have one, in ms (INFO `avg_ttl`),
+    /// estimated from a sample as Redis estimates it.
+    pub fn avg_ttl_ms(&self, now_ms: u64) -> u64 {
+        let sample = self.expires.len().min(64);
+        if sample == 0 {
+            return 0;
+        }
+        let total: u64 = (0..sample)
+            .filter_map(|i| self.entries.get(&self.expires[i]))
+            .filter_map(|e| e.expires_at)
+            .map(|at| at.saturating_sub(now_ms))
+            .sum();
+        total / sample as u64
+    }
+
+    /// The live entry under `key`, removing it first if it has expired (lazy expiry).
+    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        let index = self.live_index(key, now_ms)?;
+        self.entries.get_index(index).map(|(_, e)| e)
+    }
+
+    /// The live entry under `key`, for modification (lazy expiry as [`Db::get`]).
+    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let index = self.live_index(key, now_ms)?;
+        self.entries.get_index_mut(index).map(|(_, e)| e)
+    }
+
+    /// True when `key` exists and has not expired.
+    pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
+        self.live_index(key, now_ms).is_some()
+    }
+
+    fn live_index(&mut self, key: &[u8], now_ms: u64) -> Option<usize> {
+        let index = self.entries.get_index_of(key)?;
+        if self.entries[index].is_expired(now_ms) {
+            self.remove_index(index);
+            self.expired_keys += 1;
+            return None;
+        }
+        Some(index)
+    }
+
+    /// Stores `value` under `key` with expiry `expires_at`, replacing any old value and TTL.
+    pub fn set(&mut self, key: &[u8], value: Value, expires_at: Option<u64>) {
+        match self.entries.get_index_of(key) {
+            Some(index) => {
+                let (stored_key, entry) =
+                    self.entries.get_index_mut(index).expect("index just found");
+                match (entry.expires_at.is_some(), expires_at.is_some()) {
+                    (true, false) => {
+                        self.expires.swap_remove(key);
+                    }
+                    (false, true) => {
+                        self.expires.insert(stored_key.clone());
+                    }
+                    _ => {}
+                }
+                *entry = Entry { value, expires_at };
+            }
+            None => {
+                let key = Bytes::copy_from_slice(key);
+                if expires_at.is_some() {
+                    self.expires.insert(key.clone());
+                }
+                self.entries.insert(key, Entry { value, expires_at });
+            }
+        }
+    }
+
+    /// Sets or clears the expiry of an existing key; false when the key does not exist.
+    pub fn set_expiry(&mut self, key: &[u8], expires_at: Option<u64>) -> bool {
+        let Some(index) = self.entries.get_index_of(key) else {
+            return false;
+        };
+        let (stored_key, entry) = self.entries.get_index_mut(index).expect("index just found");
+        match (entry.expires_at.is_some(), expires_at.is_some()) {
+            (true, false) => {
+                self.expires.swap_remove(key);
+            }
+            (false, true) => {
+                self.expires.insert(stored_key.clone());
+            }
+            _ => {}
+        }
+        entry.expires_at = expires_at;
+        true
+    }
+
+    /// Removes `key` whatever its state; the entry if it was live.
+    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+        let index = self.entries.get_index_of(key)?;
+        let entry = self.remove_index(index);
+        if entry.is_expired(now_ms) {
+            self.expired_keys += 1;
+            return None;
+        }
+        Some(entry)
+    }
+
+    fn remove_index(&mut self, index: usize) -> Entry {
+        let (key, entry) = self
+            .entries
+            .swap_remove_index(index)
+            .expect("index in range");
+        if entry.expires_at.is_some() {
+            self.expires.swap_remove(&key);
+        }
+        entry
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.entries = IndexMap::new();
+        self.expires = IndexSet::new();
+    }
+
+    /// Live keys matching the glob `pattern` (`KEYS`).
+    pub fn keys(&self, pattern: &[u8], now_ms: u64) -> Vec<Bytes> {
+        let all = pattern == b"*";
+        self.entries
+            .iter()
+            .filter(|(k, e)| !e.is_expired(now_ms) && (all || glob_match(pattern, k, false)))
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// One `SCAN` step from `cursor`, visiting about `count` keys, keeping the live ones for
+    /// which `keep` holds. Cursor 0 starts a scan; a returned cursor of 0 ends it.
+    pub fn scan(
+        &self,
+        cursor: u64,
+        count: usize,
+        now_ms: u64,
+        mut keep: impl FnMut(&Bytes, &Entry) -> bool,
+    ) -> ScanPage {
+        let len = self.entries.len() as u64;
+        // The cursor is one past the next index to visit, walking down.
+        let mut next = if cursor == 0 { len } else { cursor.min(len) };
+        let mut keys = Vec::new();
+        let mut visited = 0;
+        while next > 0 && visited < count.max(1) {
+            next -= 1;
+            visited += 1;
+            let (key, entry) = self
+                .entries
+                .get_index(next as usize)
+                .expect("index below len");
+            if !entry.is_expired(now_ms) && keep(key, entry) {
+                keys.push(key.clone());
+            }
+        }
+        (next, keys)
+    }
+
+    /// A uniformly random live key, removing expired keys met on the way (`RANDOMKEY`).
+    pub fn random_key(&mut self, now_ms: u64) -> Option<Bytes> {
+        let mut rng = rand::thread_rng();
+        // Bounded like Redis: if nearly everything is expired, give up after many tries.
+        for _ in 0..100 {
+            if self.entries.is_empty() {
+                return None;
+            }
+            let index = rng.gen_range(0..self.entries.len());
+            if self.entries[index].is_expired(now_ms) {
+                self.remove_index(index);
+                self.expired_keys += 1;
+                continue;
+            }
+            return self.entries.get_index(index).map(|(k, _)| k.clone());
+        }
+        None
+    }
+
+    /// One round of active expiry: samples up to `sample` keys that have a time to live and
+    /// removes the expired ones. Returns (sampled, removed); callers repeat while more than a
+    /// quarter of a sample was expired, as Redis's `activeExpireCycle` does.
+    pub fn expire_sample(&mut self, sample: usize, now_ms: u64) -> (usize, usize) {
+        let mut rng = rand::thread_rng();
+        let mut removed = 0;
+        let sampled = sample.min(self.expires.len());
+        for _ in 0..sampled {
+            if self.expires.is_empty() {
+                break;
+            }
+            let key = self.expires[rng.gen_range(0..self.expires.len())].clone();
+            if let Some(index) = self.entries.get_index_of(&key) {
+                if self.entries[index].is_expired(now_ms) {
+                    self.remove_index(index);
+                    self.expired_keys += 1;
+                    removed += 1;
+                }
+            }
+        }
+        (sampled, removed)
+    }
+
+    /// Iterates over every entry, expired or not (for snapshots and memory estimates).
+    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
+        self.entries.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::RString;
+
+    fn s(v: &'static str) -> Value {
+        Value::Str(RString::Shared(Bytes::from_static(v.as_bytes())))
+    }
+
+    #[test]
+    fn lazy_expiry_and_ttl_bookkeeping() {
+        let mut db = Db::default();
+        db.set(b"a", s("1"), Some(100));
+        db.set(b"b", s("2"), None);
+        assert_eq!(db.expires_len(), 1);
+        assert!(db.get(b"a", 99).is_some());
+        assert!(db.get(b"a", 100).is_none());
+        assert_eq!(db.len(), 1);
+        assert_eq!(db.expires_len(), 0);
+        assert_eq!(db.expired_keys, 1);
+        db.set(b"b", s("3"), Some(50));
+        assert_eq!(db.expires_len(), 1);
+        db.set(b"b", s("4"), None);
+        assert_eq!(db.expires_len(), 0);
+    }
+
+    #[test]
+    fn scan_returns_every_key_present_throughout_despite_deletions() {
+        let mut db = Db::default();
+        for i in 0..1000 {
+            db.set(format!("k{i}").as_bytes(), s("v"), None);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        let mut round = 0;
+        loop {
+            let (next, keys) = db.scan(cursor, 10, 0, |_, _| true);
+            seen.extend(keys);
+            // Delete keys with odd numbers as the scan goes; even ones stay throughout.
+            for i in (round * 20..round * 20 + 20).filter(|i| i % 2 == 1) {
+                db.remove(format!("k{i}").as_bytes(), 0);
+            }
+            round += 1;
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        for i in (0..1000).step_by(2) {
+            assert!(seen.contains(format!("k{i}").as_bytes()), "k{i} missed");
+        }
+    }
+
+    #[test]
+    fn active_expiry_sampling_removes_expired_keys() {
+        let mut db = Db::default();
+        for i in 0..100 {
+            db.set(format!("k{i}").as_bytes(), s("v"), Some(10));
+        }
+        let mut rounds = 0;
+        while db.expires_len() > 0 && rounds < 1000 {
+            db.expire_sample(20, 11);
+            rounds += 1;
+        }
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.expired_keys, 100);
+    }
+}

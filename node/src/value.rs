@@ -1,0 +1,185 @@
+//! The values a key can hold, and their Redis type and encoding names.
+
+use bytes::Bytes;
+
+/// A value stored under a key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A string (Redis type `string`).
+    Str(RString),
+}
+
+impl Value {
+    /// The Redis type name, as `TYPE` prints it.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    /// The internal encoding name, as `OBJECT ENCODING` prints it.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+}
+
+/// A string value. Strings written whole share one immutable buffer (cheap to hand to a reply);
+/// strings grown by `APPEND` or `SETRANGE` switch to a growable buffer so repeated appends cost
+/// amortised O(1), as Redis's `raw` strings do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RString {
+    /// Written whole (`SET`, `INCR`...).
+    Shared(Bytes),
+    /// Modified in place (`APPEND`, `SETRANGE`); always reported as `raw`.
+    Growable(Vec<u8>),
+}
+
+/// Longest string Redis stores with the `embstr` encoding (bytes).
+const EMBSTR_MAX_LEN: usize = 44;
+
+impl RString {
+    /// The string's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            RString::Shared(b) => b,
+            RString::Growable(v) => v,
+        }
+    }
+
+    /// The string as a shared buffer (a copy only for growable strings).
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            RString::Shared(b) => b.clone(),
+            RString::Growable(v) => Bytes::copy_from_slice(v),
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.as_bytes().len()
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A growable buffer holding the string, converting it in place if needed.
+    pub fn make_growable(&mut self) -> &mut Vec<u8> {
+        if let RString::Shared(b) = self {
+            *self = RString::Growable(b.to_vec());
+        }
+        match self {
+            RString::Growable(v) => v,
+            RString::Shared(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// `int` when the string is the canonical text of a 64-bit integer, else `embstr` up to 44
+    /// bytes, else `raw` (Redis's rules for `OBJECT ENCODING`).
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            RString::Growable(_) => "raw",
+            RString::Shared(b) if parse_canonical_i64(b).is_some() => "int",
+            RString::Shared(b) if b.len() <= EMBSTR_MAX_LEN => "embstr",
+            RString::Shared(_) => "raw",
+        }
+    }
+}
+
+/// Parses `text` as a signed 64-bit integer written the way Redis writes one: optional `-`,
+/// no leading zeros, no `+`, no spaces, at most 20 bytes. Source: Redis `util.c`, `string2ll`.
+pub fn parse_canonical_i64(text: &[u8]) -> Option<i64> {
+    if text.is_empty() || text.len() > 20 {
+        return None;
+    }
+    let digits = text.strip_prefix(b"-").unwrap_or(text);
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    if digits[0] == b'0' && (digits.len() > 1 || text.len() > 1) {
+        return None;
+    }
+    std::str::from_utf8(text).ok()?.parse().ok()
+}
+
+/// Parses `text` as a double the way Redis's `string2ld`/`strtold` callers accept it: decimal or
+/// exponent notation, `inf`/`-inf`, no spaces; NaN is rejected.
+pub fn parse_f64(text: &[u8]) -> Option<f64> {
+    if text.is_empty()
+        || text[0].is_ascii_whitespace()
+        || text[text.len() - 1].is_ascii_whitespace()
+    {
+        return None;
+    }
+    let s = std::str::from_utf8(text).ok()?;
+    let value = match s.to_ascii_lowercase().as_str() {
+        "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+        "-inf" | "-infinity" => f64::NEG_INFINITY,
+        _ => {
+            if !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'))
+            {
+                return None;
+            }
+            s.parse().ok()?
+        }
+    };
+    (!value.is_nan()).then_some(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_integers() {
+        assert_eq!(parse_canonical_i64(b"123"), Some(123));
+        assert_eq!(parse_canonical_i64(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_canonical_i64(b"0"), Some(0));
+        for bad in [
+            &b"01"[..],
+            b"-0",
+            b"+1",
+            b" 1",
+            b"",
+            b"-",
+            b"9223372036854775808",
+            b"1.0",
+        ] {
+            assert_eq!(
+                parse_canonical_i64(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn string_encodings() {
+        assert_eq!(RString::Shared(Bytes::from_static(b"12")).encoding(), "int");
+        assert_eq!(
+            RString::Shared(Bytes::from_static(b"hello")).encoding(),
+            "embstr"
+        );
+        assert_eq!(
+            RString::Shared(Bytes::from(vec![b'x'; 45])).encoding(),
+            "raw"
+        );
+        assert_eq!(RString::Growable(b"12".to_vec()).encoding(), "raw");
+    }
+
+    #[test]
+    fn doubles() {
+        assert_eq!(parse_f64(b"1.5"), Some(1.5));
+        assert_eq!(parse_f64(b"-inf"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_f64(b"1e3"), Some(1000.0));
+        assert_eq!(parse_f64(b"nan"), None);
+        assert_eq!(parse_f64(b" 1"), None);
+        assert_eq!(parse_f64(b"abc"), None);
+    }
+}
