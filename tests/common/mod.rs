@@ -741,12 +741,23 @@ impl Raw {
         }
     }
 
-    /// Runs each `(command line, expected rendering)` row in order and checks the replies.
+    /// Runs each `(command line, expected rendering)` row in order and checks the replies. Every
+    /// row runs; the panic lists all mismatches (the first one may explain the later ones).
     pub async fn table(&mut self, rows: &[(&str, &str)]) {
+        let mut failures = Vec::new();
         for (line, want) in rows {
             let got = self.q(line).await.to_string();
-            assert_eq!(&got, want, "reply to `{line}`");
+            if &got != want {
+                failures.push(format!("  `{line}`\n     got: {got}\n    want: {want}"));
+            }
         }
+        assert!(
+            failures.is_empty(),
+            "{} of {} replies differ:\n{}",
+            failures.len(),
+            rows.len(),
+            failures.join("\n")
+        );
     }
 }
 
