@@ -383,3 +383,60 @@ async fn many_clients_at_once() {
     assert_eq!(c.q("GET shared").await, Reply::bulk("3200"));
     assert_eq!(c.int("DBSIZE").await, 3201);
 }
+
+#[tokio::test]
+async fn empty_and_null_multibulk_are_ignored() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    c.send(b"*0\r\n*-1\r\n*1\r\n$4\r\nPING\r\n").await;
+    assert_eq!(c.read_raw().await, b"+PONG\r\n");
+    c.send(b"ECHO x\r\n").await;
+    assert_eq!(
+        c.read_raw().await,
+        b"$1\r\nx\r\n",
+        "nothing else was answered"
+    );
+}
+
+#[tokio::test]
+async fn too_big_inline_request() {
+    let s = Server::start(&[]);
+    // More than 64 KB without a newline.
+    let garbage = vec![b'a'; 70 * 1024];
+    abuse(&s, &garbage, "ERR Protocol error: too big inline request").await;
+}
+
+#[tokio::test]
+async fn quit_in_a_pipeline_stops_there() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let mut batch = encode(&["SET", "before", "1"]);
+    batch.extend(encode(&["QUIT"]));
+    batch.extend(encode(&["SET", "after", "1"]));
+    c.send(&batch).await;
+    assert_eq!(c.read_reply().await, Reply::ok());
+    assert_eq!(c.read_reply().await, Reply::ok());
+    assert_eq!(c.read_until_closed().await, b"");
+    let mut d = s.raw().await;
+    assert_eq!(
+        d.int("EXISTS before after").await,
+        1,
+        "only `before` was set"
+    );
+}
+
+#[tokio::test]
+async fn resp3_text_replies_are_verbatim() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    c.q("HELLO 3").await;
+    for cmd in ["INFO server", "CLIENT INFO", "CLIENT LIST"] {
+        match c.q(cmd).await {
+            Reply::Verbatim(format, text) => {
+                assert_eq!(format, "txt", "{cmd}");
+                assert!(!text.is_empty(), "{cmd}");
+            }
+            other => panic!("{cmd} in RESP3: {other}, wanted a verbatim string"),
+        }
+    }
+}

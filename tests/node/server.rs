@@ -393,6 +393,27 @@ async fn command_info_count_list() {
         assert!(names.iter().any(|n| n == w), "COMMAND LIST lacks {w}");
     }
 
+    // Subcommands are nested under their container.
+    let client = c.q("COMMAND INFO client").await;
+    let client = client.array()[0].array();
+    assert!(
+        client.len() >= 10,
+        "COMMAND INFO client: 10 fields in Redis 7"
+    );
+    let subs: Vec<String> = client[9]
+        .array()
+        .iter()
+        .map(|e| e.array()[0].text())
+        .collect();
+    assert!(subs.contains(&"client|setname".to_string()), "{subs:?}");
+}
+
+/// `COMMAND` without arguments: every command, consistent with COMMAND COUNT and COMMAND INFO.
+#[tokio::test]
+async fn command_without_arguments() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let count = c.int("COMMAND COUNT").await;
     let all = c.q("COMMAND").await;
     assert_eq!(
         all.array().len() as i64,
@@ -408,19 +429,6 @@ async fn command_info_count_list() {
     // Every entry in COMMAND is consistent with COMMAND INFO.
     let info = c.q("COMMAND INFO incrbyfloat").await;
     assert!(all.array().contains(&info.array()[0]));
-    // Subcommands are nested under their container.
-    let client = c.q("COMMAND INFO client").await;
-    let client = client.array()[0].array();
-    assert!(
-        client.len() >= 10,
-        "COMMAND INFO client: 10 fields in Redis 7"
-    );
-    let subs: Vec<String> = client[9]
-        .array()
-        .iter()
-        .map(|e| e.array()[0].text())
-        .collect();
-    assert!(subs.contains(&"client|setname".to_string()), "{subs:?}");
 }
 
 #[tokio::test]
@@ -506,4 +514,60 @@ async fn config_get_set() {
     );
     let e = c.err("CONFIG FOO").await;
     assert!(e.starts_with("ERR unknown subcommand 'FOO'"), "{e}");
+}
+
+/// `used_memory` follows the data: it grows with values and falls when they are deleted or expire.
+#[tokio::test]
+async fn used_memory_tracks_data() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let used = |text: String| num(&text, "used_memory");
+    let base = used(info(&mut c, "memory").await);
+    let value = "v".repeat(10 * 1024);
+    let mut batch = Vec::new();
+    for i in 0..2000 {
+        batch.extend(crate::common::encode(&[
+            "SET",
+            &format!("mem:{i}"),
+            &value,
+            "PX",
+            "300",
+        ]));
+    }
+    c.send(&batch).await;
+    for _ in 0..2000 {
+        assert_eq!(c.read_reply().await, Reply::ok());
+    }
+    let grown = used(info(&mut c, "memory").await);
+    assert!(
+        grown >= base + 15_000_000,
+        "20 MB of values: used_memory {base} -> {grown}"
+    );
+    // Never touched again: active expiry must give the memory back.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = used(info(&mut c, "memory").await);
+        if now < base + 5_000_000 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expired values still hold memory: used_memory {base} -> {grown} -> {now}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And DEL frees a big value at once.
+    let big = "b".repeat(20 * 1024 * 1024);
+    c.cmd(&["SET", "big", &big]).await;
+    let with_big = used(info(&mut c, "memory").await);
+    assert!(
+        with_big >= base + 19_000_000,
+        "used_memory with a 20 MB value: {with_big}"
+    );
+    assert_eq!(c.int("DEL big").await, 1);
+    let after = used(info(&mut c, "memory").await);
+    assert!(
+        after < with_big - 15_000_000,
+        "used_memory after DEL: {with_big} -> {after}"
+    );
 }
