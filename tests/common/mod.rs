@@ -238,6 +238,11 @@ impl Server {
         raw
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -639,7 +644,12 @@ impl Raw {
 
     /// Writes bytes as they are.
     pub async fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.expect("raw write");
+        tokio::time::timeout(READ_TIMEOUT, self.stream.write_all(bytes))
+            .await
+            .unwrap_or_else(|_| {
+                panic!("server stopped reading: write blocked for {READ_TIMEOUT:?}")
+            })
+            .expect("raw write");
     }
 
     /// Reads more bytes; returns false at EOF (or on a connection reset).

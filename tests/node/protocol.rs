@@ -440,3 +440,37 @@ async fn resp3_text_replies_are_verbatim() {
         }
     }
 }
+
+#[tokio::test]
+async fn commands_before_a_protocol_error_are_answered() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let mut batch = encode(&["SET", "k", "v"]);
+    batch.extend(b"PING\r\n*x\r\n");
+    batch.extend(encode(&["SET", "k", "after"]));
+    c.send(&batch).await;
+    assert_eq!(c.read_reply().await, Reply::ok());
+    assert_eq!(c.read_raw().await, b"+PONG\r\n");
+    let e = c.read_reply().await;
+    assert!(e.err().starts_with("ERR Protocol error"), "{e}");
+    assert_eq!(c.read_until_closed().await, b"");
+    let mut d = s.raw().await;
+    assert_eq!(d.q("GET k").await, Reply::bulk("v"));
+}
+
+/// A client that writes a long pipeline before reading any reply: the server keeps reading
+/// (buffering replies) instead of deadlocking on a full socket.
+#[tokio::test]
+async fn long_pipeline_written_before_reading() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let payload = "p".repeat(4096);
+    let mut batch = Vec::new();
+    for i in 0..2_000 {
+        batch.extend(encode(&["ECHO", &format!("{i}:{payload}")]));
+    }
+    c.send(&batch).await;
+    for i in 0..2_000 {
+        assert_eq!(c.read_reply().await, Reply::bulk(format!("{i}:{payload}")));
+    }
+}

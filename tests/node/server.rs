@@ -62,7 +62,7 @@ async fn info_default_sections_and_fields() {
         Some("standalone")
     );
     assert_eq!(num(&text, "tcp_port"), i64::from(s.addr().port()));
-    assert!(num(&text, "process_id") > 0);
+    assert_eq!(num(&text, "process_id"), i64::from(s.pid()));
     assert!(num(&text, "uptime_in_seconds") >= 0);
     assert!(num(&text, "used_memory") > 0);
     assert!(info_field(&text, "used_memory_human").is_some());
@@ -570,4 +570,65 @@ async fn used_memory_tracks_data() {
         after < with_big - 15_000_000,
         "used_memory after DEL: {with_big} -> {after}"
     );
+}
+
+#[tokio::test]
+async fn commandstats_count_failed_and_rejected_calls() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    c.q("SET s abc").await;
+    c.q("INCR s").await;
+    c.q("INCR s").await;
+    c.q("INCR n").await;
+    c.q("GET").await;
+    c.q("GET a b").await;
+    let text = info(&mut c, "commandstats").await;
+    let stat = |name: &str| -> Vec<(String, String)> {
+        kv_list(
+            &info_field(&text, &format!("cmdstat_{name}"))
+                .unwrap_or_else(|| panic!("no cmdstat_{name}:\n{text}")),
+        )
+    };
+    let field = |fields: &[(String, String)], name: &str| -> String {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .unwrap_or_else(|| panic!("no {name} in {fields:?}"))
+            .1
+            .clone()
+    };
+    let incr = stat("incr");
+    assert_eq!(field(&incr, "calls"), "3", "cmdstat_incr");
+    assert_eq!(field(&incr, "failed_calls"), "2", "cmdstat_incr");
+    assert_eq!(field(&incr, "rejected_calls"), "0", "cmdstat_incr");
+    let get = stat("get");
+    assert_eq!(field(&get, "calls"), "0", "cmdstat_get");
+    assert_eq!(field(&get, "rejected_calls"), "2", "cmdstat_get");
+    assert_eq!(field(&get, "failed_calls"), "0", "cmdstat_get");
+}
+
+#[tokio::test]
+async fn info_memory_reports_maxmemory() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    assert_eq!(c.q("CONFIG SET maxmemory 1000000").await, Reply::ok());
+    let text = info(&mut c, "memory").await;
+    assert_eq!(num(&text, "maxmemory"), 1_000_000);
+    assert!(info_field(&text, "maxmemory_human").is_some(), "{text}");
+    assert_eq!(
+        info_field(&text, "maxmemory_policy").as_deref(),
+        Some("noeviction")
+    );
+}
+
+#[tokio::test]
+async fn flushall_empties_the_keyspace_info() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    c.q("SET a 1 EX 100").await;
+    c.q("SELECT 3").await;
+    c.q("SET b 1").await;
+    c.q("FLUSHALL").await;
+    let text = info(&mut c, "keyspace").await;
+    assert_eq!(text.trim_end(), "# Keyspace", "after FLUSHALL");
 }
