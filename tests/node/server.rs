@@ -632,3 +632,30 @@ async fn flushall_empties_the_keyspace_info() {
     let text = info(&mut c, "keyspace").await;
     assert_eq!(text.trim_end(), "# Keyspace", "after FLUSHALL");
 }
+
+/// `COMMAND DOCS` without arguments (what redis-cli 7 asks for its hints): every command.
+#[tokio::test]
+async fn command_docs_for_all_commands() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let count = c.int("COMMAND COUNT").await;
+    let r = c.q("COMMAND DOCS").await;
+    let docs = r.pairs();
+    assert_eq!(
+        docs.len() as i64,
+        count,
+        "COMMAND DOCS covers every command"
+    );
+    let set = docs
+        .iter()
+        .find(|(k, _)| k.text() == "set")
+        .map(|(_, v)| v.clone())
+        .expect("COMMAND DOCS includes set");
+    let args = set.get("arguments").expect("set has arguments");
+    let names: Vec<String> = args
+        .array()
+        .iter()
+        .map(|a| a.get("name").unwrap().text())
+        .collect();
+    assert_eq!(&names[..2], ["key", "value"], "SET arguments {names:?}");
+}
