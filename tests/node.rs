@@ -1,0 +1,19 @@
+//! End-to-end tests of `redoubt node` (issue 2): every command's semantics, Redis's exact error
+//! texts, expiry, atomicity and protocol abuse. One test binary keeps link times down; each test
+//! starts its own server on an ephemeral port, so they run in parallel.
+//!
+//! Run against real Redis to check the expectations themselves:
+//! `REDOUBT_TEST_SERVER=redis-server cargo test --test node` (see `tests/common/mod.rs`).
+
+mod common;
+
+mod node {
+    mod atomicity;
+    mod connection;
+    mod errors;
+    mod expiry;
+    mod keys;
+    mod protocol;
+    mod server;
+    mod strings;
+}
