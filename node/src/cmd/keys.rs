@@ -111,7 +111,9 @@ pub fn expiretime(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
     let now = ctx.now_ms;
     Ok(Reply::Int(match ctx.db().get(&args[1], now) {
         None => -2,
-        Some(entry) => entry.expires_at.map_or(-1, |at| (at / unit_ms) as i64),
+        Some(entry) => entry
+            .expires_at
+            .map_or(-1, |at| ((at + unit_ms / 2) / unit_ms) as i64),
     }))
 }
 

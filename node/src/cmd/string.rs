@@ -8,9 +8,6 @@ use super::{is, parse_i64, CmdResult, Ctx, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::db::Db;
 use crate::value::{parse_canonical_i64, RString, Value};
 
-/// Largest string a command may build (bytes), as Redis's default `proto-max-bulk-len`.
-const MAX_STRING: u64 = 512 * 1024 * 1024;
-
 fn string_value(data: &[u8]) -> Value {
     Value::Str(RString::Shared(Bytes::copy_from_slice(data)))
 }
@@ -284,7 +281,7 @@ fn too_big() -> Reply {
 pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     if let Some(current) = read_str(ctx.db(), &args[1], now)? {
-        if (current.len() + args[2].len()) as u64 > MAX_STRING {
+        if (current.len() + args[2].len()) as u64 > ctx.store.config.proto_max_bulk_len {
             return Err(too_big());
         }
     }
@@ -423,7 +420,7 @@ pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if value.is_empty() {
         return Ok(Reply::Int(current_len.unwrap_or(0) as i64));
     }
-    if offset as u64 + value.len() as u64 > MAX_STRING {
+    if offset as u64 + value.len() as u64 > ctx.store.config.proto_max_bulk_len {
         return Err(too_big());
     }
     let s = str_for_update(ctx.db(), &args[1], now)?;

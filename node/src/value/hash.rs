@@ -26,7 +26,11 @@ impl HashValue {
     /// `listpack` while Redis would keep the compact encoding (at most 128 fields, no field or
     /// value over 64 bytes), else `hashtable`.
     pub fn encoding(&self) -> &'static str {
-        let small = self.fields.len() <= 128 && self.fields.iter().all(|(f, v)| f.len() <= 64 && v.len() <= 64);
+        let small = self.fields.len() <= 128
+            && self
+                .fields
+                .iter()
+                .all(|(f, v)| f.len() <= 64 && v.len() <= 64);
         if small {
             "listpack"
         } else {

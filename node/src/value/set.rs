@@ -27,7 +27,12 @@ impl SetValue {
     /// most 128 members of at most 64 bytes, else `hashtable` (Redis 7.2's defaults).
     pub fn encoding(&self) -> &'static str {
         let n = self.members.len();
-        if n <= 512 && self.members.iter().all(|m| super::parse_canonical_i64(m).is_some()) {
+        if n <= 512
+            && self
+                .members
+                .iter()
+                .all(|m| super::parse_canonical_i64(m).is_some())
+        {
             "intset"
         } else if n <= 128 && self.members.iter().all(|m| m.len() <= 64) {
             "listpack"

@@ -31,7 +31,9 @@ impl ZSetValue {
     /// Sets `member`'s score; true when the member is new.
     pub fn insert(&mut self, member: Bytes, score: f64) -> bool {
         let new = self.remove(&member).is_none();
-        let at = self.sorted.partition_point(|(s, m)| (*s, &m[..]) < (score, &member[..]));
+        let at = self
+            .sorted
+            .partition_point(|(s, m)| (*s, &m[..]) < (score, &member[..]));
         self.sorted.insert(at, (score, member.clone()));
         self.scores.insert(member, score);
         new
@@ -40,7 +42,9 @@ impl ZSetValue {
     /// Removes `member`; its score if it was present.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let score = self.scores.remove(member)?;
-        let at = self.sorted.partition_point(|(s, m)| (*s, &m[..]) < (score, member));
+        let at = self
+            .sorted
+            .partition_point(|(s, m)| (*s, &m[..]) < (score, member));
         self.sorted.remove(at);
         Some(score)
     }
@@ -50,7 +54,11 @@ impl ZSetValue {
     pub fn pop(&mut self, max: bool, count: usize) -> Vec<(Bytes, f64)> {
         let mut out = Vec::with_capacity(count.min(self.len()));
         for _ in 0..count {
-            let Some((score, member)) = (if max { self.sorted.pop() } else { (!self.sorted.is_empty()).then(|| self.sorted.remove(0)) }) else {
+            let Some((score, member)) = (if max {
+                self.sorted.pop()
+            } else {
+                (!self.sorted.is_empty()).then(|| self.sorted.remove(0))
+            }) else {
                 break;
             };
             self.scores.remove(&member);

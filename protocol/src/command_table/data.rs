@@ -335,6 +335,12 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "connection-name",
                 acl_categories: "@slow @connection"
             ),
+            cmd!("setinfo", 4, [NOSCRIPT LOADING STALE], 0, 0, 0, "connection", "7.2.0",
+                "Set client or connection specific info",
+                "O(1)",
+                "<LIB-NAME libname | LIB-VER libver>",
+                acl_categories: "@slow @connection"
+            ),
             cmd!("tracking", -3, [NOSCRIPT LOADING STALE], 0, 0, 0, "connection", "6.0.0",
                 "Enable or disable server assisted client side caching support",
                 "O(1). Some options may introduce additional complexity.",
