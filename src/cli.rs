@@ -46,10 +46,13 @@ pub struct NodeArgs {
 
 /// Flags of `redoubt proxy`.
 #[derive(Debug, clap::Args)]
-struct ProxyArgs {
-    /// Cluster configuration file (TOML).
+pub struct ProxyArgs {
+    /// Cluster configuration file (TOML; see the README for its keys).
     #[arg(long)]
-    config: Option<std::path::PathBuf>,
+    pub config: std::path::PathBuf,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 /// Flags of `redoubt ctl`.
@@ -69,9 +72,7 @@ impl Cli {
         match self.command {
             Command::Node(args) => run_node(args),
             Command::Up(args) => up::run(args),
-            Command::Proxy(_) => anyhow::bail!(
-                "the proxy is not available in this build; run `redoubt node` or `redoubt up`"
-            ),
+            Command::Proxy(args) => run_proxy(args),
             Command::Ctl(_) => {
                 anyhow::bail!("`redoubt ctl` needs a proxy, which is not available in this build")
             }
@@ -81,14 +82,7 @@ impl Cli {
 
 /// Runs one node until SIGINT or SIGTERM.
 pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = args.threads {
-        runtime.worker_threads(threads.max(1));
-    }
-    let runtime = runtime
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
+    let runtime = runtime(args.threads)?;
     runtime.block_on(async move {
         let addr: SocketAddr = format!("{}:{}", args.bind, args.port)
             .parse()
@@ -108,6 +102,30 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         redoubt_node::run(listener, config, shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// Runs the proxy until SIGINT or SIGTERM.
+pub fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
+    let config = redoubt_proxy::ProxyConfig::load(&args.config)?;
+    let runtime = runtime(args.threads)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let local = listener.local_addr()?;
+        println!("redoubt proxy listening on {local}");
+        tracing::info!(%local, "proxy ready");
+        redoubt_proxy::run(listener, config, shutdown_signal()).await;
+        Ok(())
+    })
+}
+
+fn runtime(threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        runtime.worker_threads(threads.max(1));
+    }
+    runtime.enable_all().build().context("starting the runtime")
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

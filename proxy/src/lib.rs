@@ -1,1 +1,46 @@
-//! placeholder
+//! redoubt-proxy: the RESP front door.
+//!
+//! A client's requests flow `server` (accept) → `session` (parse, then per request: answer
+//! locally in `local`, split or fan out in `merge`, or route by key slot through the
+//! `slot_table` to a `group`'s primary or read target) → `backend` (multiplexed pipelined
+//! connections per node, with health probes) → replies resolved in request order.
+
+pub mod backend;
+pub mod config;
+pub mod group;
+pub mod local;
+pub mod merge;
+pub mod server;
+pub mod session;
+pub mod slot_table;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+pub use config::ProxyConfig;
+pub use server::run;
+
+/// The Redis version the proxy reports in `HELLO` and `INFO`, as the nodes do.
+pub const REDIS_VERSION: &str = "7.2.4";
+
+/// Encodes a request as a RESP multibulk.
+pub fn encode_request(args: &[&[u8]]) -> Bytes {
+    let mut out = BytesMut::with_capacity(16 + args.iter().map(|a| a.len() + 16).sum::<usize>());
+    let mut digits = itoa::Buffer::new();
+    out.put_u8(b'*');
+    out.put_slice(digits.format(args.len()).as_bytes());
+    out.put_slice(b"\r\n");
+    for arg in args {
+        out.put_u8(b'$');
+        out.put_slice(digits.format(arg.len()).as_bytes());
+        out.put_slice(b"\r\n");
+        out.put_slice(arg);
+        out.put_slice(b"\r\n");
+    }
+    out.freeze()
+}
+
+/// Encodes parsed request arguments as a RESP multibulk.
+pub fn encode_args(args: &[Bytes]) -> Bytes {
+    let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+    encode_request(&refs)
+}

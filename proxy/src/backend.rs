@@ -1,0 +1,86 @@
+//! A node as the proxy sees it: pooled multiplexed connections (one set per protocol version)
+//! and the health figures its probe keeps current.
+
+pub mod connection;
+pub mod health;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+use redoubt_protocol::Protocol;
+use tokio::sync::oneshot;
+
+pub use connection::{BackendConnection, BackendError, BackendReply, ConnectOptions};
+pub use health::Health;
+
+/// One node.
+#[derive(Debug)]
+pub struct Backend {
+    /// The node's address.
+    pub addr: SocketAddr,
+    options: ConnectOptions,
+    size: usize,
+    resp2: Vec<BackendConnection>,
+    /// RESP3 connections, opened when the first RESP3 client needs this node.
+    resp3: OnceLock<Vec<BackendConnection>>,
+    /// What the health probe last saw.
+    pub health: Arc<Health>,
+}
+
+impl Backend {
+    /// Opens `size` RESP2 connections to `addr` (RESP3 ones open on first use).
+    pub fn new(
+        addr: SocketAddr,
+        password: Option<String>,
+        connect_timeout: std::time::Duration,
+        size: usize,
+    ) -> Backend {
+        let options = ConnectOptions {
+            addr,
+            protocol: Protocol::Resp2,
+            password,
+            connect_timeout,
+        };
+        let resp2 = (0..size)
+            .map(|_| BackendConnection::spawn(options.clone()))
+            .collect();
+        Backend {
+            addr,
+            options,
+            size,
+            resp2,
+            resp3: OnceLock::new(),
+            health: Arc::new(Health::default()),
+        }
+    }
+
+    /// Sends an encoded request on the connection `affinity` selects, in `protocol`. A client
+    /// always passes the same affinity, so its requests to this node stay in order on one
+    /// connection (read-your-writes).
+    pub fn send(
+        &self,
+        protocol: Protocol,
+        affinity: u64,
+        request: Bytes,
+    ) -> oneshot::Receiver<BackendReply> {
+        let pool = match protocol {
+            Protocol::Resp2 => &self.resp2,
+            Protocol::Resp3 => self.resp3.get_or_init(|| {
+                let options = ConnectOptions {
+                    protocol: Protocol::Resp3,
+                    ..self.options.clone()
+                };
+                (0..self.size)
+                    .map(|_| BackendConnection::spawn(options.clone()))
+                    .collect()
+            }),
+        };
+        pool[(affinity % pool.len() as u64) as usize].send(request)
+    }
+
+    /// True while at least one RESP2 connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.resp2.iter().any(BackendConnection::is_up)
+    }
+}
