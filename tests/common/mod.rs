@@ -92,14 +92,21 @@ impl Server {
     }
 
     fn start_redoubt(extra_args: &[&str], password: Option<String>) -> Server {
+        let mut args = vec!["node", "--port", "0"];
+        args.extend_from_slice(extra_args);
+        Self::spawn_redoubt(&args, password)
+    }
+
+    /// Starts `redoubt <args>` (any subcommand) and waits for its `listening on` line.
+    pub fn spawn_redoubt(args: &[&str], password: Option<String>) -> Server {
+        let what = args.first().copied().unwrap_or("node");
         let mut child = Command::new(env!("CARGO_BIN_EXE_redoubt"))
-            .args(["node", "--port", "0"])
-            .args(extra_args)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("spawn redoubt node");
+            .expect("spawn redoubt");
         let log = Arc::new(Mutex::new(VecDeque::new()));
         keep_log(&log, child.stderr.take().unwrap());
         let stdout = child.stdout.take().unwrap();
@@ -135,13 +142,13 @@ impl Server {
                     .unwrap_or_else(|e| panic!("bad listening address {addr:?}: {e}"));
             }
             Err(mpsc::RecvTimeoutError::Timeout) => panic!(
-                "redoubt node printed no `listening on` line within {START_DEADLINE:?}\n{}",
+                "redoubt {what} printed no `listening on` line within {START_DEADLINE:?}\n{}",
                 server.log_text()
             ),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 let status = server.child.wait().ok();
                 panic!(
-                    "redoubt node closed stdout without a `listening on` line \
+                    "redoubt {what} closed stdout without a `listening on` line \
                      (exit status: {status:?})\n{}",
                     server.log_text()
                 );
@@ -241,6 +248,18 @@ impl Server {
     /// The server's process id.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Kills the process (SIGKILL) and waits for it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Sends `signal` to the process (e.g. SIGSTOP / SIGCONT).
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), signal)
+            .expect("signal the server");
     }
 
     /// Whether the process is still running.

@@ -1,0 +1,13 @@
+//! End-to-end tests of `redoubt proxy`: real nodes and a real proxy on ephemeral ports, driven
+//! through the `redis` crate and raw RESP.
+
+mod common;
+
+#[path = "proxy/cluster.rs"]
+mod cluster;
+#[path = "proxy/failures.rs"]
+mod failures;
+#[path = "proxy/reads.rs"]
+mod reads;
+#[path = "proxy/routing.rs"]
+mod routing;

@@ -1,0 +1,101 @@
+//! A test deployment: groups of `redoubt node`s behind one `redoubt proxy`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::common::Server;
+
+/// One group's nodes as started: the primary first, then the standbys.
+pub struct TestGroup {
+    /// The group id in the proxy configuration.
+    pub id: String,
+    /// The nodes; index 0 is the primary.
+    pub nodes: Vec<Server>,
+}
+
+/// Nodes and a proxy in front of them.
+pub struct Cluster {
+    /// The groups, in configuration order.
+    pub groups: Vec<TestGroup>,
+    /// The proxy.
+    pub proxy: Server,
+    /// The configuration file the proxy runs with.
+    pub config_path: std::path::PathBuf,
+}
+
+static FILES: AtomicU32 = AtomicU32::new(0);
+
+/// Writes `text` to a fresh file in the temp directory and returns its path.
+pub fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let n = FILES.fetch_add(1, Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("redoubt-test-{}-{n}-{name}", std::process::id()));
+    std::fs::write(&path, text).expect("write temp file");
+    path
+}
+
+impl Cluster {
+    /// Starts `groups.len()` groups with `groups[i]` standbys each, and a proxy whose
+    /// `[[groups]]` entries get `group_extra` appended (e.g. a read policy).
+    pub fn start(groups: &[usize], group_extra: &str, proxy_extra: &str) -> Cluster {
+        let groups: Vec<TestGroup> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, &standbys)| TestGroup {
+                id: format!("g{i}"),
+                nodes: (0..=standbys).map(|_| Server::start(&[])).collect(),
+            })
+            .collect();
+        let mut config = format!("listen = \"127.0.0.1:0\"\n{proxy_extra}\n");
+        for group in &groups {
+            let standbys: Vec<String> = group.nodes[1..]
+                .iter()
+                .map(|n| format!("\"{}\"", n.addr()))
+                .collect();
+            config.push_str(&format!(
+                "[[groups]]\nid = \"{}\"\nprimary = \"{}\"\nstandbys = [{}]\n{group_extra}\n",
+                group.id,
+                group.nodes[0].addr(),
+                standbys.join(", ")
+            ));
+        }
+        let config_path = temp_file("proxy.toml", &config);
+        let proxy =
+            Server::spawn_redoubt(&["proxy", "--config", config_path.to_str().unwrap()], None);
+        Cluster {
+            groups,
+            proxy,
+            config_path,
+        }
+    }
+
+    /// A multiplexed `redis` crate connection to the proxy.
+    pub async fn conn(&self) -> redis::aio::MultiplexedConnection {
+        self.proxy.conn().await
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.config_path);
+    }
+}
+
+/// Calls of `command` a node has run, from its `INFO commandstats`.
+pub async fn calls(node: &Server, command: &str) -> u64 {
+    let mut conn = node.conn().await;
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let prefix = format!("cmdstat_{command}:calls=");
+    info.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Number of keys a node holds.
+pub async fn dbsize(node: &Server) -> i64 {
+    let mut conn = node.conn().await;
+    redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap()
+}

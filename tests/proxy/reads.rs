@@ -1,0 +1,90 @@
+//! Read policies: where reads land, counted on the nodes themselves.
+
+use redis::AsyncCommands;
+
+use crate::cluster::{calls, Cluster};
+
+const READS: u64 = 60;
+
+async fn run_reads(cluster: &Cluster) {
+    let mut conn = cluster.conn().await;
+    for _ in 0..READS {
+        let _: Option<String> = conn.get("some-key").await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn primary_policy_reads_from_the_primary() {
+    let cluster = Cluster::start(&[1], "read-policy = \"primary\"", "");
+    run_reads(&cluster).await;
+    assert_eq!(calls(&cluster.groups[0].nodes[0], "get").await, READS);
+    assert_eq!(calls(&cluster.groups[0].nodes[1], "get").await, 0);
+}
+
+#[tokio::test]
+async fn prefer_standby_reads_land_on_standbys_and_writes_on_the_primary() {
+    let cluster = Cluster::start(&[2], "read-policy = \"prefer-standby\"", "");
+    // Let the first probes see the standbys.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    run_reads(&cluster).await;
+    let nodes = &cluster.groups[0].nodes;
+    assert_eq!(calls(&nodes[0], "get").await, 0);
+    let (a, b) = (calls(&nodes[1], "get").await, calls(&nodes[2], "get").await);
+    assert_eq!(a + b, READS);
+    assert!(a > 0 && b > 0, "standbys share reads: {a} {b}");
+    let mut conn = cluster.conn().await;
+    let _: () = conn.set("w", 1).await.unwrap();
+    assert_eq!(calls(&nodes[0], "set").await, 1);
+    assert_eq!(
+        calls(&nodes[1], "set").await + calls(&nodes[2], "set").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn max_lag_keeps_reads_off_standbys_whose_lag_is_unknown_or_too_big() {
+    // These standbys are not replicating, so their lag cannot be known: with a bound set they
+    // must serve no read.
+    let cluster = Cluster::start(
+        &[1],
+        "read-policy = \"prefer-standby\"\nmax-lag-bytes = 1000000",
+        "",
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    run_reads(&cluster).await;
+    assert_eq!(calls(&cluster.groups[0].nodes[0], "get").await, READS);
+    assert_eq!(calls(&cluster.groups[0].nodes[1], "get").await, 0);
+}
+
+#[tokio::test]
+async fn round_robin_spreads_reads_over_every_member() {
+    let cluster = Cluster::start(&[1], "read-policy = \"round-robin\"", "");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    run_reads(&cluster).await;
+    let (p, s) = (
+        calls(&cluster.groups[0].nodes[0], "get").await,
+        calls(&cluster.groups[0].nodes[1], "get").await,
+    );
+    assert_eq!(p + s, READS);
+    assert!(p >= READS / 4 && s >= READS / 4, "{p} {s}");
+}
+
+#[tokio::test]
+async fn least_latency_prefers_the_fast_member() {
+    let cluster = Cluster::start(&[1], "read-policy = \"least-latency\"", "");
+    // Make the primary slow to answer: stop it briefly so its probes stall.
+    cluster.groups[0].nodes[0].signal(nix::sys::signal::Signal::SIGSTOP);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    cluster.groups[0].nodes[0].signal(nix::sys::signal::Signal::SIGCONT);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    run_reads(&cluster).await;
+    let (p, s) = (
+        calls(&cluster.groups[0].nodes[0], "get").await,
+        calls(&cluster.groups[0].nodes[1], "get").await,
+    );
+    assert_eq!(p + s, READS);
+    assert!(
+        s > p,
+        "the standby should be preferred: primary {p}, standby {s}"
+    );
+}
