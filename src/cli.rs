@@ -106,15 +106,19 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
 
 /// Runs the proxy until SIGINT or SIGTERM.
 pub fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
-    let config = redoubt_proxy::ProxyConfig::load(&args.config)?;
-    let runtime = runtime(args.threads)?;
+    let mut config = redoubt_proxy::ProxyConfig::load(&args.config)?;
+    if args.threads.is_some() {
+        config.workers = args.threads;
+    }
+    // Workers run their own event loops; this one only accepts the signal and runs probes.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let local = listener.local_addr()?;
         println!("redoubt proxy listening on {local}");
-        tracing::info!(%local, "proxy ready");
+        tracing::info!(%local, "proxy listening");
         redoubt_proxy::run(listener, config, shutdown_signal()).await;
         Ok(())
     })

@@ -29,30 +29,11 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Opens `size` RESP2 connections to `addr` (RESP3 ones open on first use).
-    pub fn new(
-        addr: SocketAddr,
-        password: Option<String>,
-        connect_timeout: std::time::Duration,
-        size: usize,
-    ) -> Backend {
-        let options = ConnectOptions {
-            addr,
-            protocol: Protocol::Resp2,
-            password,
-            connect_timeout,
-        };
-        let resp2 = (0..size)
-            .map(|_| BackendConnection::spawn(options.clone()))
-            .collect();
-        Backend {
-            addr,
-            options,
-            size,
-            resp2,
-            resp3: OnceLock::new(),
-            health: Arc::new(Health::default()),
-        }
+    /// Opens `size` RESP2 connections with `options` (RESP3 ones open on first use).
+    /// `health` is shared by every worker's view of the node and kept current by its probe.
+    pub fn new(options: ConnectOptions, size: usize, health: Arc<Health>) -> Backend {
+        let resp2 = (0..size).map(|_| BackendConnection::spawn(options.clone())).collect();
+        Backend { addr: options.addr, options, size, resp2, resp3: OnceLock::new(), health }
     }
 
     /// Sends an encoded request on the connection `affinity` selects, in `protocol`. A client

@@ -80,6 +80,10 @@ pub struct ProxyConfig {
     /// Multiplexed connections the proxy keeps to each node, per protocol version.
     #[serde(default = "default_connections")]
     pub connections_per_backend: usize,
+    /// Worker threads, each with its own event loop and its own connections to every node
+    /// (default: one per core).
+    #[serde(default)]
+    pub workers: Option<usize>,
     /// Interval between health probes of each node.
     #[serde(default = "default_probe_interval", with = "humantime_serde")]
     pub probe_interval: Duration,

@@ -1,22 +1,30 @@
-//! The proxy server: builds groups and the slot table from the configuration, starts a health
-//! probe per node, accepts clients until shutdown. `run(listener, config, shutdown)` takes a
-//! bound listener so callers (and tests) choose the address.
+//! The proxy server.
+//!
+//! Thread per core: each worker thread runs its own single-threaded event loop, accepts clients
+//! from the shared listening socket, and keeps its own multiplexed connections to every node, so
+//! a request and its reply never cross threads (no cross-core wake-ups on the hot path). What
+//! workers share is read-mostly: the configuration, the slot table, each node's health (kept by
+//! one probe per node) and the counters. `run(listener, config, shutdown)` takes a bound
+//! listener so callers (and tests) choose the address.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use redoubt_protocol::Protocol;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-use crate::backend::{health, Backend};
+use crate::backend::{health, Backend, ConnectOptions, Health};
 use crate::config::ProxyConfig;
 use crate::group::Group;
 use crate::session;
 use crate::slot_table::SlotTable;
 
-/// Counters for `INFO`.
+/// Counters for `INFO`, shared by every worker.
 #[derive(Debug, Default)]
 pub struct ProxyStats {
     /// Clients connected now.
@@ -29,79 +37,159 @@ pub struct ProxyStats {
     pub forwarded: AtomicU64,
 }
 
-/// State shared by every client session.
+/// What every worker shares.
+#[derive(Clone, Debug)]
+pub struct Shared {
+    /// The configuration.
+    pub config: Arc<ProxyConfig>,
+    /// Slot → group.
+    pub slots: Arc<SlotTable>,
+    /// Health of each node, by address.
+    pub health: Arc<HashMap<SocketAddr, Arc<Health>>>,
+    /// Next client id, unique across workers.
+    pub next_client_id: Arc<AtomicU64>,
+    /// Counters.
+    pub stats: Arc<ProxyStats>,
+    /// Start time.
+    pub started: Instant,
+}
+
+impl Shared {
+    /// Shared state for `config`: the slot table and one health record per node.
+    pub fn new(config: ProxyConfig) -> Shared {
+        let ids: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
+        let slots = Arc::new(SlotTable::derive(&ids));
+        let health = config
+            .groups
+            .iter()
+            .flat_map(|g| std::iter::once(g.primary).chain(g.standbys.iter().copied()))
+            .map(|addr| (addr, Arc::new(Health::default())))
+            .collect();
+        Shared {
+            config: Arc::new(config),
+            slots,
+            health: Arc::new(health),
+            next_client_id: Arc::new(AtomicU64::new(1)),
+            stats: Arc::new(ProxyStats::default()),
+            started: Instant::now(),
+        }
+    }
+
+    /// Starts one probe task per node on the current runtime.
+    pub fn start_probes(&self) {
+        for (addr, health) in self.health.iter() {
+            tokio::spawn(health::probe_loop(
+                *addr,
+                self.config.backend_password.clone(),
+                self.config.probe_interval,
+                health.clone(),
+            ));
+        }
+    }
+}
+
+/// One worker's state: the shared parts plus its own groups (its own node connections).
 #[derive(Debug)]
 pub struct ProxyState {
     /// The configuration.
-    pub config: ProxyConfig,
-    /// Groups, in configuration order.
+    pub config: Arc<ProxyConfig>,
+    /// Groups, in configuration order, with this worker's connections.
     pub groups: Vec<Group>,
     /// Slot → group.
-    pub slots: SlotTable,
+    pub slots: Arc<SlotTable>,
     /// Next client id.
-    pub next_client_id: AtomicU64,
+    pub next_client_id: Arc<AtomicU64>,
     /// Counters.
-    pub stats: ProxyStats,
+    pub stats: Arc<ProxyStats>,
     /// Start time.
     pub started: Instant,
 }
 
 impl ProxyState {
-    /// Builds groups (opening backend connections) and the slot table, and starts probes.
-    /// Must run inside a Tokio runtime.
-    pub fn start(config: ProxyConfig) -> Arc<ProxyState> {
-        let mut groups = Vec::with_capacity(config.groups.len());
-        for group in &config.groups {
-            let backend = |addr| {
-                let backend = Arc::new(Backend::new(
-                    addr,
-                    config.backend_password.clone(),
-                    config.connect_timeout,
-                    config.connections_per_backend,
-                ));
-                tokio::spawn(health::probe_loop(
-                    addr,
-                    config.backend_password.clone(),
-                    config.probe_interval,
-                    backend.health.clone(),
-                ));
-                backend
+    /// A worker's state; opens its connections to every node. Must run inside a runtime.
+    pub fn for_worker(shared: &Shared) -> ProxyState {
+        let config = &shared.config;
+        let backend = |addr: SocketAddr| {
+            let options = ConnectOptions {
+                addr,
+                protocol: Protocol::Resp2,
+                password: config.backend_password.clone(),
+                connect_timeout: config.connect_timeout,
             };
-            let primary = backend(group.primary);
-            let standbys = group.standbys.iter().map(|a| backend(*a)).collect();
-            groups.push(Group::new(group, primary, standbys));
-        }
-        let ids: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
-        let slots = SlotTable::derive(&ids);
-        Arc::new(ProxyState {
-            config,
+            Arc::new(Backend::new(options, config.connections_per_backend, shared.health[&addr].clone()))
+        };
+        let groups = config
+            .groups
+            .iter()
+            .map(|g| Group::new(g, backend(g.primary), g.standbys.iter().map(|a| backend(*a)).collect()))
+            .collect();
+        ProxyState {
+            config: shared.config.clone(),
             groups,
-            slots,
-            next_client_id: AtomicU64::new(1),
-            stats: ProxyStats::default(),
-            started: Instant::now(),
-        })
+            slots: shared.slots.clone(),
+            next_client_id: shared.next_client_id.clone(),
+            stats: shared.stats.clone(),
+            started: shared.started,
+        }
     }
 }
 
-/// Serves clients on `listener` until `shutdown` completes.
+/// Serves clients on `listener` until `shutdown` completes, with `config.workers` worker threads
+/// (default: one per core).
 pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Future<Output = ()>) {
-    let state = ProxyState::start(config);
-    info!(groups = state.groups.len(), "proxy ready");
-    tokio::select! {
-        () = accept_loop(&listener, state) => {}
-        () = shutdown => info!("shutting down"),
+    let workers = config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let shared = Shared::new(config);
+    shared.start_probes();
+    let listener = match listener.into_std() {
+        Ok(listener) => listener,
+        Err(err) => {
+            warn!(%err, "cannot hand the listener to workers");
+            return;
+        }
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    for index in 0..workers {
+        let listener = match listener.try_clone() {
+            Ok(listener) => listener,
+            Err(err) => {
+                warn!(%err, "cannot share the listener with a worker");
+                continue;
+            }
+        };
+        let shared = shared.clone();
+        let mut stopped = stopped.clone();
+        let spawned = std::thread::Builder::new().name(format!("proxy-worker-{index}")).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(err) => return warn!(%err, "worker runtime failed to start"),
+            };
+            runtime.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(err) => return warn!(%err, "worker cannot listen"),
+                };
+                let state = Arc::new(ProxyState::for_worker(&shared));
+                tokio::select! {
+                    () = accept_loop(&listener, state) => {}
+                    _ = stopped.changed() => {}
+                }
+            });
+        });
+        if let Err(err) = spawned {
+            warn!(%err, "cannot start a worker thread");
+        }
     }
+    info!(groups = shared.config.groups.len(), workers, "proxy ready");
+    shutdown.await;
+    info!("shutting down");
+    let _ = stop.send(true);
 }
 
 async fn accept_loop(listener: &TcpListener, state: Arc<ProxyState>) {
     loop {
         match listener.accept().await {
             Ok((socket, addr)) => {
-                state
-                    .stats
-                    .connections_received
-                    .fetch_add(1, Ordering::Relaxed);
+                state.stats.connections_received.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(session::serve(state.clone(), socket, addr));
             }
             Err(err) => {

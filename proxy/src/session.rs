@@ -1,22 +1,22 @@
 //! One client connection to the proxy.
 //!
-//! The reading half parses requests and dispatches each at once (to a node, to several, or
-//! answered by the proxy), queueing a [`Pending`] reply per request; the writing half resolves
-//! the queue strictly in order, so replies reach the client in request order however the
-//! nodes answer. A client can thus keep thousands of requests in flight across groups.
+//! Each request is dispatched as soon as it is parsed (to a node, to several, or answered by
+//! the proxy), queueing a [`Pending`] reply; replies leave strictly in queue order, so they
+//! reach the client in request order however the nodes answer. A client can thus keep
+//! thousands of requests in flight across groups.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use redoubt_protocol::command_table::{self, CommandFlags};
 use redoubt_protocol::{Protocol, Reply, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use crate::backend::{Backend, BackendError, BackendReply};
 use crate::merge::{self, Merge};
@@ -24,8 +24,10 @@ use crate::server::ProxyState;
 
 /// Requests a client may have in flight before the proxy stops reading from it.
 const MAX_IN_FLIGHT: usize = 16 * 1024;
-/// Output is flushed once this many bytes are queued (bytes).
-const FLUSH_AT: usize = 64 * 1024;
+/// Reading pauses while this many reply bytes wait for the client to take them.
+const FLUSH_AT: usize = 1024 * 1024;
+/// Buffers above this capacity (bytes) are released once empty.
+const KEEP_BUFFER: usize = 1024 * 1024;
 
 /// A reply on its way to the client.
 #[derive(Debug)]
@@ -43,8 +45,6 @@ pub enum Pending {
         /// Protocol to encode the merged reply in.
         protocol: Protocol,
     },
-    /// Close the connection once everything before it is written.
-    Close,
 }
 
 /// A request sent to one node.
@@ -54,167 +54,177 @@ pub struct NodeCall {
     backend: Arc<Backend>,
     sent: Instant,
     deadline: tokio::time::Instant,
+    /// The reply once it arrived (or failed).
+    result: Option<BackendReply>,
 }
 
 impl NodeCall {
     /// Sends `request` to `backend` with the client's protocol and connection affinity.
-    pub fn send(
-        state: &ProxyState,
-        backend: &Arc<Backend>,
-        protocol: Protocol,
-        affinity: u64,
-        request: Bytes,
-    ) -> NodeCall {
+    pub fn send(state: &ProxyState, backend: &Arc<Backend>, protocol: Protocol, affinity: u64, request: Bytes) -> NodeCall {
         NodeCall {
             rx: backend.send(protocol, affinity, request),
             backend: backend.clone(),
             sent: Instant::now(),
             deadline: tokio::time::Instant::now() + state.config.request_timeout,
+            result: None,
         }
     }
 
-    fn take_ready(&mut self) -> Option<BackendReply> {
-        self.rx.try_recv().ok()
+    fn finish(&mut self, reply: BackendReply) {
+        if reply.is_ok() {
+            self.backend.health.record_latency(self.sent.elapsed());
+        }
+        self.result = Some(reply);
     }
 
-    async fn wait(self) -> BackendReply {
+    /// True once the reply is here, checking without waiting.
+    fn poll_ready(&mut self) -> bool {
+        if self.result.is_none() {
+            match self.rx.try_recv() {
+                Ok(reply) => self.finish(reply),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                Err(oneshot::error::TryRecvError::Closed) => self.result = Some(Err(BackendError::ConnectionLost(self.backend.addr))),
+            }
+        }
+        self.result.is_some()
+    }
+
+    /// Waits for the reply or the deadline. Cancel-safe: the outcome is stored as soon as it
+    /// is known.
+    async fn wait(&mut self) {
+        if self.result.is_some() {
+            return;
+        }
         let addr = self.backend.addr;
-        let reply = match tokio::time::timeout_at(self.deadline, self.rx).await {
+        let reply = match tokio::time::timeout_at(self.deadline, &mut self.rx).await {
             Ok(Ok(reply)) => reply,
             Ok(Err(_)) => Err(BackendError::ConnectionLost(addr)),
             Err(_) => Err(BackendError::Timeout(addr)),
         };
-        if reply.is_ok() {
-            self.backend.health.record_latency(self.sent.elapsed());
-        }
-        reply
+        self.finish(reply);
+    }
+
+    fn take(&mut self) -> BackendReply {
+        self.result.take().unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)))
     }
 }
 
-/// Serves one client until it disconnects or sends `QUIT`.
-pub async fn serve(state: Arc<ProxyState>, socket: TcpStream, _addr: SocketAddr) {
+impl Pending {
+    /// True when the reply can be encoded without waiting.
+    fn poll_ready(&mut self) -> bool {
+        match self {
+            Pending::Ready(_) => true,
+            Pending::Node(call) => call.poll_ready(),
+            Pending::Merged { parts, .. } => parts.iter_mut().all(NodeCall::poll_ready),
+        }
+    }
+
+    /// Waits until the reply can be encoded (cancel-safe).
+    async fn wait(&mut self) {
+        match self {
+            Pending::Ready(_) => {}
+            Pending::Node(call) => call.wait().await,
+            Pending::Merged { parts, .. } => {
+                for part in parts.iter_mut() {
+                    part.wait().await;
+                }
+            }
+        }
+    }
+
+    /// The encoded reply; call once ready.
+    fn take(self) -> Bytes {
+        match self {
+            Pending::Ready(bytes) => bytes,
+            Pending::Node(mut call) => match call.take() {
+                Ok(bytes) => bytes,
+                Err(err) => encode(&Reply::error_owned(err.to_string()), Protocol::Resp2),
+            },
+            Pending::Merged { merge, mut parts, protocol } => {
+                let replies = parts.iter_mut().map(NodeCall::take).collect();
+                encode(&merge.merge(replies, protocol), protocol)
+            }
+        }
+    }
+}
+
+/// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
+///
+/// One task does everything for the client: it reads and dispatches requests, and writes
+/// replies as the oldest pending one becomes ready, reading and writing concurrently so a
+/// client that pipelines without reading cannot deadlock with the proxy.
+pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketAddr) {
     let _ = socket.set_nodelay(true);
     let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
-    state
-        .stats
-        .connected_clients
-        .fetch_add(1, Ordering::Relaxed);
-    let (mut reader, writer) = socket.into_split();
-    let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
-    let write_task = tokio::spawn(write_replies(writer, rx));
+    state.stats.connected_clients.fetch_add(1, Ordering::Relaxed);
     let mut client = Client::new(state.clone(), id);
-    let mut input = BytesMut::with_capacity(16 * 1024);
-    'read: loop {
-        loop {
-            match client.parser.parse(&mut input) {
-                Ok(Some(args)) => {
-                    let pending = client.dispatch(args);
-                    let close = client.closing;
-                    if tx.send(pending).await.is_err() {
-                        break 'read;
-                    }
-                    if close {
-                        let _ = tx.send(Pending::Close).await;
-                        break 'read;
-                    }
-                }
-                Ok(None) => break,
-                Err(err) => {
-                    let error = encode(&Reply::error_owned(format!("ERR {err}")), client.protocol);
-                    let _ = tx.send(Pending::Ready(error)).await;
-                    let _ = tx.send(Pending::Close).await;
-                    break 'read;
-                }
+    let (mut reader, mut writer) = socket.split();
+    let mut input = BytesMut::new();
+    let mut output = BytesMut::new();
+    let mut queue: VecDeque<Pending> = VecDeque::new();
+    let mut reading = true;
+    loop {
+        // Move every reply that is ready, in order, to the output.
+        while let Some(front) = queue.front_mut() {
+            if !front.poll_ready() {
+                break;
             }
+            let bytes = queue.pop_front().expect("front exists").take();
+            output.extend_from_slice(&bytes);
         }
-        input.reserve(16 * 1024);
-        match reader.read_buf(&mut input).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+        if !reading && queue.is_empty() && output.is_empty() {
+            let _ = writer.shutdown().await;
+            break;
+        }
+        let can_read = reading && queue.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
+        if can_read && input.capacity() - input.len() < 4096 {
+            input.reserve(16 * 1024);
+        }
+        tokio::select! {
+            written = writer.write(&output), if !output.is_empty() => match written {
+                Ok(n) if n > 0 => {
+                    output.advance(n);
+                    if output.is_empty() && output.capacity() > KEEP_BUFFER {
+                        output = BytesMut::new();
+                    }
+                }
+                _ => break,
+            },
+            read = reader.read_buf(&mut input), if can_read => match read {
+                Ok(n) if n > 0 => {
+                    loop {
+                        match client.parser.parse(&mut input) {
+                            Ok(Some(args)) => {
+                                queue.push_back(client.dispatch(args));
+                                if client.closing {
+                                    reading = false;
+                                    break;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(err) => {
+                                let error = encode(&Reply::error_owned(format!("ERR {err}")), client.protocol);
+                                queue.push_back(Pending::Ready(error));
+                                reading = false;
+                                break;
+                            }
+                        }
+                    }
+                    if input.is_empty() && input.capacity() > KEEP_BUFFER {
+                        input = BytesMut::new();
+                    }
+                }
+                _ => reading = false,
+            },
+            () = wait_front(&mut queue), if !queue.is_empty() => {}
         }
     }
-    drop(tx);
-    let _ = write_task.await;
-    state
-        .stats
-        .connected_clients
-        .fetch_sub(1, Ordering::Relaxed);
+    state.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn write_replies(mut writer: OwnedWriteHalf, mut rx: mpsc::Receiver<Pending>) {
-    let mut out = BytesMut::with_capacity(16 * 1024);
-    while let Some(first) = rx.recv().await {
-        let mut next = Some(first);
-        while let Some(pending) = next.take() {
-            if matches!(pending, Pending::Close) {
-                let _ = writer.write_all(&out).await;
-                let _ = writer.shutdown().await;
-                return;
-            }
-            let bytes = match try_resolve(pending) {
-                Ok(bytes) => bytes,
-                Err(pending) => {
-                    // Not ready: hand the client what is ready before waiting.
-                    if !out.is_empty() && writer.write_all(&out).await.is_err() {
-                        return;
-                    }
-                    out.clear();
-                    resolve(pending).await
-                }
-            };
-            out.extend_from_slice(&bytes);
-            if out.len() >= FLUSH_AT {
-                if writer.write_all(&out).await.is_err() {
-                    return;
-                }
-                out.clear();
-            }
-            next = rx.try_recv().ok();
-        }
-        if !out.is_empty() {
-            if writer.write_all(&out).await.is_err() {
-                return;
-            }
-            out.clear();
-        }
-    }
-}
-
-/// The encoded reply if it is already available, else the pending entry back.
-fn try_resolve(pending: Pending) -> Result<Bytes, Pending> {
-    match pending {
-        Pending::Ready(bytes) => Ok(bytes),
-        Pending::Node(mut call) => match call.take_ready() {
-            Some(Ok(bytes)) => Ok(bytes),
-            Some(Err(err)) => Ok(encode(
-                &Reply::error_owned(err.to_string()),
-                Protocol::Resp2,
-            )),
-            None => Err(Pending::Node(call)),
-        },
-        other => Err(other),
-    }
-}
-
-async fn resolve(pending: Pending) -> Bytes {
-    match pending {
-        Pending::Ready(bytes) => bytes,
-        Pending::Node(call) => match call.wait().await {
-            Ok(bytes) => bytes,
-            Err(err) => encode(&Reply::error_owned(err.to_string()), Protocol::Resp2),
-        },
-        Pending::Merged {
-            merge,
-            parts,
-            protocol,
-        } => {
-            let mut replies = Vec::with_capacity(parts.len());
-            for part in parts {
-                replies.push(part.wait().await);
-            }
-            encode(&merge.merge(replies, protocol), protocol)
-        }
-        Pending::Close => Bytes::new(),
+async fn wait_front(queue: &mut VecDeque<Pending>) {
+    if let Some(front) = queue.front_mut() {
+        front.wait().await;
     }
 }
 

@@ -138,7 +138,7 @@ fn bad_config_files_name_the_problem() {
             "at least one",
         ),
         (format!("listen = \"127.0.0.1:0\"\n{group}{group}"), "'a'"),
-        (format!("{group}"), "listen"),
+        (group.to_string(), "listen"),
     ];
     for (config, needle) in cases {
         let stderr = proxy_fails_with(&config);
