@@ -52,9 +52,18 @@ async fn add_remove_membership() {
         ("EXISTS s", ":0"),
         ("TYPE s", "+none"),
         ("SMEMBERS s", "[]"),
-        ("SADD s", "-ERR wrong number of arguments for 'sadd' command"),
-        ("SREM s", "-ERR wrong number of arguments for 'srem' command"),
-        ("SMISMEMBER s", "-ERR wrong number of arguments for 'smismember' command"),
+        (
+            "SADD s",
+            "-ERR wrong number of arguments for 'sadd' command",
+        ),
+        (
+            "SREM s",
+            "-ERR wrong number of arguments for 'srem' command",
+        ),
+        (
+            "SMISMEMBER s",
+            "-ERR wrong number of arguments for 'smismember' command",
+        ),
         // An intset lists its integers in numeric order.
         ("SADD i 5 -3 10 1 5", ":4"),
         ("SMEMBERS i", "[\"-3\", \"1\", \"5\", \"10\"]"),
@@ -130,7 +139,10 @@ async fn pop_and_random_members() {
         ("SPOP s -1", "-ERR value is out of range, must be positive"),
         ("SPOP s x", "-ERR value is out of range, must be positive"),
         ("SPOP s 1 2", "-ERR syntax error"),
-        ("SRANDMEMBER s x", "-ERR value is not an integer or out of range"),
+        (
+            "SRANDMEMBER s x",
+            "-ERR value is not an integer or out of range",
+        ),
         ("SRANDMEMBER s 1 2", "-ERR syntax error"),
         (
             "SRANDMEMBER s -9223372036854775808",
@@ -145,7 +157,10 @@ async fn pop_and_random_members() {
     assert!(all.contains(&one), "{one}");
     let two = sorted(&c.q("SRANDMEMBER s 2").await);
     assert_eq!(two.len(), 2);
-    assert!(two[0] != two[1] && two.iter().all(|m| all.contains(m)), "{two:?}");
+    assert!(
+        two[0] != two[1] && two.iter().all(|m| all.contains(m)),
+        "{two:?}"
+    );
     assert_eq!(members(&mut c, "SRANDMEMBER s 10").await, ["a", "b", "c"]);
     let repeated = sorted(&c.q("SRANDMEMBER s -10").await);
     assert_eq!(repeated.len(), 10);
@@ -195,7 +210,10 @@ async fn smove() {
         ("SMOVE dst dst a", ":1"),
         ("SMOVE dst dst z", ":0"),
         ("SCARD dst", ":2"),
-        ("SMOVE dst", "-ERR wrong number of arguments for 'smove' command"),
+        (
+            "SMOVE dst",
+            "-ERR wrong number of arguments for 'smove' command",
+        ),
     ])
     .await;
 }
@@ -210,17 +228,29 @@ async fn set_algebra() {
     assert_eq!(members(&mut c, "SINTER a b").await, ["3", "4", "x"]);
     assert_eq!(members(&mut c, "SINTER a b c").await, ["4", "x"]);
     assert_eq!(members(&mut c, "SINTER a").await, ["1", "2", "3", "4", "x"]);
-    assert_eq!(members(&mut c, "SINTER a missing").await, Vec::<String>::new());
+    assert_eq!(
+        members(&mut c, "SINTER a missing").await,
+        Vec::<String>::new()
+    );
     assert_eq!(
         members(&mut c, "SUNION a b missing c").await,
         ["1", "2", "3", "4", "5", "x", "y", "z"]
     );
-    assert_eq!(members(&mut c, "SUNION missing").await, Vec::<String>::new());
+    assert_eq!(
+        members(&mut c, "SUNION missing").await,
+        Vec::<String>::new()
+    );
     assert_eq!(members(&mut c, "SDIFF a b").await, ["1", "2"]);
     assert_eq!(members(&mut c, "SDIFF a b c").await, ["1", "2"]);
     assert_eq!(members(&mut c, "SDIFF b a").await, ["5", "y"]);
-    assert_eq!(members(&mut c, "SDIFF a missing").await, ["1", "2", "3", "4", "x"]);
-    assert_eq!(members(&mut c, "SDIFF missing a").await, Vec::<String>::new());
+    assert_eq!(
+        members(&mut c, "SDIFF a missing").await,
+        ["1", "2", "3", "4", "x"]
+    );
+    assert_eq!(
+        members(&mut c, "SDIFF missing a").await,
+        Vec::<String>::new()
+    );
     assert_eq!(members(&mut c, "SDIFF a a").await, Vec::<String>::new());
     c.table(&[
         ("SINTERCARD 2 a b", ":3"),
@@ -278,7 +308,10 @@ async fn sscan() {
         ("SSCAN small 0 COUNT 1", "[\"0\", [\"1\", \"2\", \"3\"]]"),
         ("SSCAN small 0 MATCH 2", "[\"0\", [\"2\"]]"),
         ("SSCAN small 0 COUNT 0", "-ERR syntax error"),
-        ("SSCAN small 0 COUNT x", "-ERR value is not an integer or out of range"),
+        (
+            "SSCAN small 0 COUNT x",
+            "-ERR value is not an integer or out of range",
+        ),
         ("SSCAN small 0 MATCH", "-ERR syntax error"),
         ("SSCAN small 0 FOO bar", "-ERR syntax error"),
     ])
@@ -364,8 +397,13 @@ async fn generic_key_commands_on_sets() {
     ])
     .await;
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    c.table(&[("SCARD c", ":0"), ("EXISTS c", ":0"), ("SADD c 9", ":1"), ("TTL c", ":-1")])
-        .await;
+    c.table(&[
+        ("SCARD c", ":0"),
+        ("EXISTS c", ":0"),
+        ("SADD c 9", ":1"),
+        ("TTL c", ":-1"),
+    ])
+    .await;
 
     // Encodings grow with the members and never shrink back.
     let small = if old { "\"hashtable\"" } else { "\"listpack\"" };

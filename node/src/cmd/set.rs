@@ -393,8 +393,5 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// A scan step's reply: `[cursor as a bulk string, [element ...]]`.
 pub fn scan_reply(next: u64, elements: Vec<Reply>) -> Reply {
-    Reply::Array(vec![
-        Reply::bulk(next.to_string()),
-        Reply::Array(elements),
-    ])
+    Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(elements)])
 }

@@ -244,7 +244,10 @@ mod tests {
             set.insert(b(m));
         }
         assert_eq!(set.encoding(), "intset");
-        assert_eq!(set.iter().collect::<Vec<_>>(), [&b("-1"), &b("3"), &b("10")]);
+        assert_eq!(
+            set.iter().collect::<Vec<_>>(),
+            [&b("-1"), &b("3"), &b("10")]
+        );
         set.insert(b("x"));
         assert_eq!(set.encoding(), "listpack");
         set.remove(b"x");
@@ -265,7 +268,10 @@ mod tests {
         let distinct = set.random_members(5);
         assert_eq!(distinct.len(), 5);
         assert_eq!(
-            distinct.iter().collect::<std::collections::HashSet<_>>().len(),
+            distinct
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
             5
         );
         assert_eq!(set.random_members(50).len(), 10);
