@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use redis::AsyncCommands;
+
 use crate::common::{Reply, Server};
 
 #[tokio::test]
@@ -381,4 +383,34 @@ async fn generic_key_commands_on_hashes() {
         ("OBJECT ENCODING wide", "\"hashtable\""),
     ])
     .await;
+}
+
+/// The same semantics through the `redis` crate's typed API.
+#[tokio::test]
+async fn typed_client_round_trip() {
+    let s = Server::start(&[]);
+    let mut conn = s.conn().await;
+    let () = conn
+        .hset_multiple("h", &[("a", "1"), ("b", "2")])
+        .await
+        .unwrap();
+    let all: HashMap<String, String> = conn.hgetall("h").await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all["b"], "2");
+    let v: Option<String> = conn.hget("h", "z").await.unwrap();
+    assert_eq!(v, None);
+    let n: i64 = conn.hincr("h", "a", 41).await.unwrap();
+    assert_eq!(n, 42);
+    let f: f64 = conn.hincr("h", "f", 2.5).await.unwrap();
+    assert_eq!(f, 2.5);
+    let removed: i64 = conn.hdel("h", &["a", "b", "f"]).await.unwrap();
+    assert_eq!(removed, 3);
+    let exists: bool = conn.exists("h").await.unwrap();
+    assert!(!exists);
+    let _: () = conn.set("str", "v").await.unwrap();
+    let err = conn
+        .hset::<_, _, _, i64>("str", "f", "v")
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("WRONGTYPE"), "{err}");
 }

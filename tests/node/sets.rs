@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use redis::AsyncCommands;
+
 use crate::common::{info_field, Raw, Reply, Server, Target};
 
 /// The texts of an array or set reply, sorted (sets have no defined order).
@@ -422,4 +424,29 @@ async fn generic_key_commands_on_sets() {
         ("OBJECT ENCODING ints", "\"hashtable\""),
     ])
     .await;
+}
+
+/// The same semantics through the `redis` crate's typed API.
+#[tokio::test]
+async fn typed_client_round_trip() {
+    let s = Server::start(&[]);
+    let mut conn = s.conn().await;
+    let added: i64 = conn.sadd("s", &["a", "b", "c"]).await.unwrap();
+    assert_eq!(added, 3);
+    let _: i64 = conn.sadd("t", &["b", "c", "d"]).await.unwrap();
+    let all: HashSet<String> = conn.smembers("s").await.unwrap();
+    assert_eq!(all, ["a", "b", "c"].map(String::from).into());
+    let common: HashSet<String> = conn.sinter(&["s", "t"]).await.unwrap();
+    assert_eq!(common, ["b", "c"].map(String::from).into());
+    let is: bool = conn.sismember("s", "a").await.unwrap();
+    assert!(is);
+    let moved: bool = conn.smove("s", "t", "a").await.unwrap();
+    assert!(moved);
+    let n: usize = conn.scard("t").await.unwrap();
+    assert_eq!(n, 4);
+    let popped: Option<String> = conn.spop("missing").await.unwrap();
+    assert_eq!(popped, None);
+    let _: () = conn.set("str", "v").await.unwrap();
+    let err = conn.sadd::<_, _, i64>("str", "x").await.unwrap_err();
+    assert_eq!(err.code(), Some("WRONGTYPE"), "{err}");
 }
