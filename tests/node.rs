@@ -12,8 +12,10 @@ mod node {
     mod connection;
     mod errors;
     mod expiry;
+    mod hashes;
     mod keys;
     mod protocol;
     mod server;
+    mod sets;
     mod strings;
 }

@@ -1,13 +1,301 @@
-//! Hash commands. Source: the Redis command reference.
+//! Hash commands. Source: the Redis command reference (hashes group); error texts and argument
+//! checking order from Redis 7's `t_hash.c`. A hash whose last field goes is deleted, and no
+//! command leaves an empty hash behind.
 
 use bytes::Bytes;
+use redoubt_protocol::{Protocol, Reply};
 
-use super::{CmdResult, CommandName, Ctx};
+use super::set::{parse_cursor, parse_scan_options, parse_signed_count, scan_reply};
+use super::{
+    is, parse_i64, wrong_arity, CmdResult, CommandName, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE,
+};
+use crate::db::Entry;
+use crate::glob::glob_match;
+use crate::value::{parse_canonical_i64, parse_f64, HashValue, Value};
 
 /// Runs `name` if it is a hash command; `None` otherwise.
 pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    let _ = (ctx, args);
-    match name.name {
-        _ => None,
+    Some(match name.name {
+        "hset" => hset(ctx, args, false),
+        "hmset" => hset(ctx, args, true),
+        "hsetnx" => hsetnx(ctx, args),
+        "hget" => hget(ctx, args),
+        "hmget" => hmget(ctx, args),
+        "hgetall" => hgetall(ctx, args),
+        "hkeys" => hkeys_or_vals(ctx, args, true),
+        "hvals" => hkeys_or_vals(ctx, args, false),
+        "hdel" => hdel(ctx, args),
+        "hexists" => hexists(ctx, args),
+        "hlen" => hlen(ctx, args),
+        "hstrlen" => hstrlen(ctx, args),
+        "hincrby" => hincrby(ctx, args),
+        "hincrbyfloat" => hincrbyfloat(ctx, args),
+        "hrandfield" => hrandfield(ctx, args),
+        "hscan" => hscan(ctx, args),
+        _ => return None,
+    })
+}
+
+/// The hash under `key` (counted as a keyspace hit or miss): `Ok(None)` if absent,
+/// `Err(WRONGTYPE)` if another type.
+fn read_hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a HashValue>, Reply> {
+    let now = ctx.now_ms;
+    let hit = ctx.db().contains(key, now);
+    ctx.store.count_lookup(hit);
+    match ctx.db().get(key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Hash(hash),
+            ..
+        }) => Ok(Some(hash)),
+        Some(_) => Err(Reply::error(WRONGTYPE)),
+    }
+}
+
+/// The hash under `key` for modification, without counting a lookup.
+fn write_hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut HashValue>, Reply> {
+    let now = ctx.now_ms;
+    match ctx.db().get_mut(key, now) {
+        None => Ok(None),
+        Some(Entry {
+            value: Value::Hash(hash),
+            ..
+        }) => Ok(Some(hash)),
+        Some(_) => Err(Reply::error(WRONGTYPE)),
+    }
+}
+
+/// The hash under `key` for modification, created empty if absent: the caller must add a
+/// field before returning.
+fn hash_to_fill<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut HashValue, Reply> {
+    if write_hash(ctx, key)?.is_none() {
+        ctx.db().set(key, Value::Hash(HashValue::default()), None);
+    }
+    Ok(write_hash(ctx, key)?.expect("just created"))
+}
+
+/// `HSET key field value [field value ...]` → the number of new fields;
+/// `HMSET` (same arguments) → `+OK`.
+fn hset(ctx: &mut Ctx, args: &[Bytes], hmset: bool) -> CmdResult {
+    if args.len() % 2 != 0 {
+        return Err(Reply::error_owned(wrong_arity(if hmset {
+            "hmset"
+        } else {
+            "hset"
+        })));
+    }
+    let hash = hash_to_fill(ctx, &args[1])?;
+    let created = args[2..]
+        .chunks(2)
+        .filter(|pair| hash.insert(pair[0].clone(), pair[1].clone()))
+        .count();
+    ctx.store.dirty += (args.len() as u64 - 2) / 2;
+    Ok(if hmset {
+        Reply::ok()
+    } else {
+        Reply::Int(created as i64)
+    })
+}
+
+/// `HSETNX key field value` → 1 if set, 0 if the field existed.
+fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if write_hash(ctx, &args[1])?.is_some_and(|hash| hash.contains(&args[2])) {
+        return Ok(Reply::Int(0));
+    }
+    hash_to_fill(ctx, &args[1])?.insert(args[2].clone(), args[3].clone());
+    ctx.store.dirty += 1;
+    Ok(Reply::Int(1))
+}
+
+/// `HGET key field` → the value, or nil.
+fn hget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let value = read_hash(ctx, &args[1])?.and_then(|hash| hash.get(&args[2]).cloned());
+    Ok(value.into())
+}
+
+/// `HMGET key field [field ...]` → array of values, nil for missing fields.
+fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let hash = read_hash(ctx, &args[1])?;
+    let values = args[2..]
+        .iter()
+        .map(|field| hash.and_then(|h| h.get(field).cloned()).into())
+        .collect();
+    Ok(Reply::Array(values))
+}
+
+/// `HGETALL key` → map (RESP3 `%`, RESP2 flat array) of fields to values.
+fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let pairs = read_hash(ctx, &args[1])?
+        .map(|hash| {
+            hash.iter()
+                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Reply::Map(pairs))
+}
+
+/// `HKEYS key` / `HVALS key` → array of the fields / values.
+fn hkeys_or_vals(ctx: &mut Ctx, args: &[Bytes], keys: bool) -> CmdResult {
+    let items = read_hash(ctx, &args[1])?
+        .map(|hash| {
+            hash.iter()
+                .map(|(f, v)| Reply::Bulk(if keys { f } else { v }.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Reply::Array(items))
+}
+
+/// `HDEL key field [field ...]` → the number of fields removed.
+fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let Some(hash) = write_hash(ctx, &args[1])? else {
+        return Ok(Reply::Int(0));
+    };
+    let removed = args[2..].iter().filter(|f| hash.remove(f)).count();
+    if hash.is_empty() {
+        let now = ctx.now_ms;
+        ctx.db().remove(&args[1], now);
+    }
+    ctx.store.dirty += removed as u64;
+    Ok(Reply::Int(removed as i64))
+}
+
+/// `HEXISTS key field` → 1 or 0.
+fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let found = read_hash(ctx, &args[1])?.is_some_and(|hash| hash.contains(&args[2]));
+    Ok(Reply::Int(found.into()))
+}
+
+/// `HLEN key` → the number of fields (0 for a missing key).
+fn hlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let len = read_hash(ctx, &args[1])?.map_or(0, HashValue::len);
+    Ok(Reply::Int(len as i64))
+}
+
+/// `HSTRLEN key field` → the length of the value (0 when missing).
+fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let len = read_hash(ctx, &args[1])?
+        .and_then(|hash| hash.get(&args[2]))
+        .map_or(0, Bytes::len);
+    Ok(Reply::Int(len as i64))
+}
+
+/// `HINCRBY key field increment` → the new value (a missing field counts as 0).
+fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let by = parse_i64(&args[3])?;
+    let current = match write_hash(ctx, &args[1])?.and_then(|hash| hash.get(&args[2])) {
+        None => 0,
+        Some(value) => {
+            parse_canonical_i64(value).ok_or(Reply::error("ERR hash value is not an integer"))?
+        }
+    };
+    let next = current
+        .checked_add(by)
+        .ok_or(Reply::error("ERR increment or decrement would overflow"))?;
+    hash_to_fill(ctx, &args[1])?.insert(args[2].clone(), Bytes::from(next.to_string()));
+    ctx.store.dirty += 1;
+    Ok(Reply::Int(next))
+}
+
+/// `HINCRBYFLOAT key field increment` → the new value as a bulk string (a missing field
+/// counts as 0).
+fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let by = parse_f64(&args[3]).ok_or(Reply::error(NOT_FLOAT))?;
+    if by.is_infinite() {
+        return Err(Reply::error("ERR value is NaN or Infinity"));
+    }
+    let current = match write_hash(ctx, &args[1])?.and_then(|hash| hash.get(&args[2])) {
+        None => 0.0,
+        Some(value) => parse_f64(value).ok_or(Reply::error("ERR hash value is not a float"))?,
+    };
+    let next = current + by;
+    if !next.is_finite() {
+        return Err(Reply::error("ERR increment would produce NaN or Infinity"));
+    }
+    let text = Bytes::from(format_human(next));
+    hash_to_fill(ctx, &args[1])?.insert(args[2].clone(), text.clone());
+    ctx.store.dirty += 1;
+    Ok(Reply::Bulk(text))
+}
+
+/// Prints a sum as Redis's `HINCRBYFLOAT` does: plain decimal, no exponent, no trailing zeros.
+/// Redis adds in `long double`, where `0.1 + 0.2` prints as `0.3`; with `f64` the sum carries
+/// an error in its last bits, so a value within a few ulps of a 15-significant-digit decimal is
+/// printed as that decimal.
+fn format_human(value: f64) -> String {
+    let rounded: f64 = format!("{value:.14e}").parse().unwrap_or(value);
+    let close = (rounded - value).abs() <= 4.0 * f64::EPSILON * value.abs();
+    let value = if close { rounded } else { value };
+    if value == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{value}")
+    }
+}
+
+/// `HRANDFIELD key` → a random field, or nil; `HRANDFIELD key count [WITHVALUES]` → array of
+/// up to `count` distinct fields, or of `-count` fields that may repeat when `count < 0`; with
+/// `WITHVALUES`, each field followed by its value (RESP2: flat; RESP3: `[field, value]` pairs).
+fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let count = args.get(2).map(|c| parse_signed_count(c)).transpose()?;
+    let with_values = match args.len() {
+        2 | 3 => false,
+        4 if is(&args[3], "withvalues") => true,
+        _ => return Err(Reply::error(SYNTAX)),
+    };
+    if with_values && count.is_some_and(|n| n.unsigned_abs() > (i64::MAX / 2) as u64) {
+        // Redis refuses counts whose doubled reply length would overflow.
+        return Err(Reply::error("ERR value is out of range"));
+    }
+    let resp3 = ctx.session.protocol == Protocol::Resp3;
+    let picked = read_hash(ctx, &args[1])?
+        .map(|hash| hash.random_fields(count.unwrap_or(1)))
+        .unwrap_or_default();
+    let Some(_) = count else {
+        return Ok(picked.into_iter().next().map(|(f, _)| f).into());
+    };
+    let mut items = Vec::with_capacity(picked.len() * if with_values { 2 } else { 1 });
+    for (field, value) in picked {
+        match (with_values, resp3) {
+            (false, _) => items.push(Reply::Bulk(field)),
+            (true, false) => items.extend([Reply::Bulk(field), Reply::Bulk(value)]),
+            (true, true) => items.push(Reply::Array(vec![Reply::Bulk(field), Reply::Bulk(value)])),
+        }
+    }
+    Ok(Reply::Array(items))
+}
+
+/// `HSCAN key cursor [MATCH pattern] [COUNT count]` → `[next cursor, [field, value, ...]]`;
+/// `MATCH` applies to fields.
+fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let cursor = parse_cursor(&args[2])?;
+    let Some(hash) = read_hash(ctx, &args[1])? else {
+        return Ok(scan_reply(0, Vec::new()));
+    };
+    let (pattern, count) = parse_scan_options(&args[3..])?;
+    let (next, pairs) = hash.scan(cursor, count);
+    let mut items = Vec::with_capacity(pairs.len() * 2);
+    for (field, value) in pairs {
+        if pattern.is_none_or(|p| glob_match(p, &field, false)) {
+            items.extend([Reply::Bulk(field), Reply::Bulk(value)]);
+        }
+    }
+    Ok(scan_reply(next, items))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_human;
+
+    #[test]
+    fn sums_print_like_long_doubles() {
+        assert_eq!(format_human(0.1 + 0.2), "0.3");
+        assert_eq!(format_human(10.5 + 0.1), "10.6");
+        assert_eq!(format_human(5200.0), "5200");
+        assert_eq!(format_human(-0.0), "0");
+        assert_eq!(format_human(1e-7), "0.0000001");
+        assert_eq!(format_human(17179869185.5), "17179869185.5");
+        assert_eq!(format_human(1.0 / 3.0), "0.3333333333333333");
     }
 }
