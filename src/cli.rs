@@ -111,7 +111,9 @@ pub fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
         config.workers = args.threads;
     }
     // Workers run their own event loops; this one only accepts the signal and runs probes.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await

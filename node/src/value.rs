@@ -132,6 +132,21 @@ pub fn parse_canonical_i64(text: &[u8]) -> Option<i64> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
 
+/// Prints the result of `INCRBYFLOAT`/`HINCRBYFLOAT` as Redis does: plain decimal, no
+/// exponent, no trailing zeros. Redis adds in `long double`, where `0.1 + 0.2` prints as `0.3`;
+/// with `f64` the sum carries an error in its last bits, so a value within a few ulps of a
+/// 15-significant-digit decimal is printed as that decimal.
+pub fn format_float_sum(value: f64) -> String {
+    let rounded: f64 = format!("{value:.14e}").parse().unwrap_or(value);
+    let close = (rounded - value).abs() <= 4.0 * f64::EPSILON * value.abs();
+    let value = if close { rounded } else { value };
+    if value == 0.0 {
+        "0".to_string()
+    } else {
+        format!("{value}")
+    }
+}
+
 /// Parses `text` as a double the way Redis's `string2ld`/`strtold` callers accept it: decimal or
 /// exponent notation, `inf`/`-inf`, no spaces; NaN is rejected.
 pub fn parse_f64(text: &[u8]) -> Option<f64> {
@@ -198,6 +213,17 @@ mod tests {
             "raw"
         );
         assert_eq!(RString::Growable(b"12".to_vec()).encoding(), "raw");
+    }
+
+    #[test]
+    fn sums_print_like_long_doubles() {
+        assert_eq!(format_float_sum(0.1 + 0.2), "0.3");
+        assert_eq!(format_float_sum(10.5 + 0.1), "10.6");
+        assert_eq!(format_float_sum(5200.0), "5200");
+        assert_eq!(format_float_sum(-0.0), "0");
+        assert_eq!(format_float_sum(1e-7), "0.0000001");
+        assert_eq!(format_float_sum(17179869185.5), "17179869185.5");
+        assert_eq!(format_float_sum(1.0 / 3.0), "0.3333333333333333");
     }
 
     #[test]

@@ -32,8 +32,17 @@ impl Backend {
     /// Opens `size` RESP2 connections with `options` (RESP3 ones open on first use).
     /// `health` is shared by every worker's view of the node and kept current by its probe.
     pub fn new(options: ConnectOptions, size: usize, health: Arc<Health>) -> Backend {
-        let resp2 = (0..size).map(|_| BackendConnection::spawn(options.clone())).collect();
-        Backend { addr: options.addr, options, size, resp2, resp3: OnceLock::new(), health }
+        let resp2 = (0..size)
+            .map(|_| BackendConnection::spawn(options.clone()))
+            .collect();
+        Backend {
+            addr: options.addr,
+            options,
+            size,
+            resp2,
+            resp3: OnceLock::new(),
+            health,
+        }
     }
 
     /// Sends an encoded request on the connection `affinity` selects, in `protocol`. A client

@@ -116,12 +116,22 @@ impl ProxyState {
                 password: config.backend_password.clone(),
                 connect_timeout: config.connect_timeout,
             };
-            Arc::new(Backend::new(options, config.connections_per_backend, shared.health[&addr].clone()))
+            Arc::new(Backend::new(
+                options,
+                config.connections_per_backend,
+                shared.health[&addr].clone(),
+            ))
         };
         let groups = config
             .groups
             .iter()
-            .map(|g| Group::new(g, backend(g.primary), g.standbys.iter().map(|a| backend(*a)).collect()))
+            .map(|g| {
+                Group::new(
+                    g,
+                    backend(g.primary),
+                    g.standbys.iter().map(|a| backend(*a)).collect(),
+                )
+            })
             .collect();
         ProxyState {
             config: shared.config.clone(),
@@ -137,7 +147,10 @@ impl ProxyState {
 /// Serves clients on `listener` until `shutdown` completes, with `config.workers` worker threads
 /// (default: one per core).
 pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Future<Output = ()>) {
-    let workers = config.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let workers = config
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let shared = Shared::new(config);
     shared.start_probes();
     let listener = match listener.into_std() {
@@ -158,23 +171,28 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
         };
         let shared = shared.clone();
         let mut stopped = stopped.clone();
-        let spawned = std::thread::Builder::new().name(format!("proxy-worker-{index}")).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(err) => return warn!(%err, "worker runtime failed to start"),
-            };
-            runtime.block_on(async move {
-                let listener = match TcpListener::from_std(listener) {
-                    Ok(listener) => listener,
-                    Err(err) => return warn!(%err, "worker cannot listen"),
+        let spawned = std::thread::Builder::new()
+            .name(format!("proxy-worker-{index}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(err) => return warn!(%err, "worker runtime failed to start"),
                 };
-                let state = Arc::new(ProxyState::for_worker(&shared));
-                tokio::select! {
-                    () = accept_loop(&listener, state) => {}
-                    _ = stopped.changed() => {}
-                }
+                runtime.block_on(async move {
+                    let listener = match TcpListener::from_std(listener) {
+                        Ok(listener) => listener,
+                        Err(err) => return warn!(%err, "worker cannot listen"),
+                    };
+                    let state = Arc::new(ProxyState::for_worker(&shared));
+                    tokio::select! {
+                        () = accept_loop(&listener, state) => {}
+                        _ = stopped.changed() => {}
+                    }
+                });
             });
-        });
         if let Err(err) = spawned {
             warn!(%err, "cannot start a worker thread");
         }
@@ -189,7 +207,10 @@ async fn accept_loop(listener: &TcpListener, state: Arc<ProxyState>) {
     loop {
         match listener.accept().await {
             Ok((socket, addr)) => {
-                state.stats.connections_received.fetch_add(1, Ordering::Relaxed);
+                state
+                    .stats
+                    .connections_received
+                    .fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(session::serve(state.clone(), socket, addr));
             }
             Err(err) => {

@@ -60,7 +60,13 @@ pub struct NodeCall {
 
 impl NodeCall {
     /// Sends `request` to `backend` with the client's protocol and connection affinity.
-    pub fn send(state: &ProxyState, backend: &Arc<Backend>, protocol: Protocol, affinity: u64, request: Bytes) -> NodeCall {
+    pub fn send(
+        state: &ProxyState,
+        backend: &Arc<Backend>,
+        protocol: Protocol,
+        affinity: u64,
+        request: Bytes,
+    ) -> NodeCall {
         NodeCall {
             rx: backend.send(protocol, affinity, request),
             backend: backend.clone(),
@@ -83,7 +89,9 @@ impl NodeCall {
             match self.rx.try_recv() {
                 Ok(reply) => self.finish(reply),
                 Err(oneshot::error::TryRecvError::Empty) => {}
-                Err(oneshot::error::TryRecvError::Closed) => self.result = Some(Err(BackendError::ConnectionLost(self.backend.addr))),
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    self.result = Some(Err(BackendError::ConnectionLost(self.backend.addr)))
+                }
             }
         }
         self.result.is_some()
@@ -105,7 +113,9 @@ impl NodeCall {
     }
 
     fn take(&mut self) -> BackendReply {
-        self.result.take().unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)))
+        self.result
+            .take()
+            .unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)))
     }
 }
 
@@ -140,7 +150,11 @@ impl Pending {
                 Ok(bytes) => bytes,
                 Err(err) => encode(&Reply::error_owned(err.to_string()), Protocol::Resp2),
             },
-            Pending::Merged { merge, mut parts, protocol } => {
+            Pending::Merged {
+                merge,
+                mut parts,
+                protocol,
+            } => {
                 let replies = parts.iter_mut().map(NodeCall::take).collect();
                 encode(&merge.merge(replies, protocol), protocol)
             }
@@ -156,7 +170,10 @@ impl Pending {
 pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketAddr) {
     let _ = socket.set_nodelay(true);
     let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
-    state.stats.connected_clients.fetch_add(1, Ordering::Relaxed);
+    state
+        .stats
+        .connected_clients
+        .fetch_add(1, Ordering::Relaxed);
     let mut client = Client::new(state.clone(), id);
     let (mut reader, mut writer) = socket.split();
     let mut input = BytesMut::new();
@@ -219,7 +236,10 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
             () = wait_front(&mut queue), if !queue.is_empty() => {}
         }
     }
-    state.stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
+    state
+        .stats
+        .connected_clients
+        .fetch_sub(1, Ordering::Relaxed);
 }
 
 async fn wait_front(queue: &mut VecDeque<Pending>) {

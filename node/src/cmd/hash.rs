@@ -213,25 +213,10 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !next.is_finite() {
         return Err(Reply::error("ERR increment would produce NaN or Infinity"));
     }
-    let text = Bytes::from(format_human(next));
+    let text = Bytes::from(crate::value::format_float_sum(next));
     hash_to_fill(ctx, &args[1])?.insert(args[2].clone(), text.clone());
     ctx.store.dirty += 1;
     Ok(Reply::Bulk(text))
-}
-
-/// Prints a sum as Redis's `HINCRBYFLOAT` does: plain decimal, no exponent, no trailing zeros.
-/// Redis adds in `long double`, where `0.1 + 0.2` prints as `0.3`; with `f64` the sum carries
-/// an error in its last bits, so a value within a few ulps of a 15-significant-digit decimal is
-/// printed as that decimal.
-fn format_human(value: f64) -> String {
-    let rounded: f64 = format!("{value:.14e}").parse().unwrap_or(value);
-    let close = (rounded - value).abs() <= 4.0 * f64::EPSILON * value.abs();
-    let value = if close { rounded } else { value };
-    if value == 0.0 {
-        "0".to_string()
-    } else {
-        format!("{value}")
-    }
 }
 
 /// `HRANDFIELD key` → a random field, or nil; `HRANDFIELD key count [WITHVALUES]` → array of
@@ -282,20 +267,4 @@ fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     }
     Ok(scan_reply(next, items))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::format_human;
-
-    #[test]
-    fn sums_print_like_long_doubles() {
-        assert_eq!(format_human(0.1 + 0.2), "0.3");
-        assert_eq!(format_human(10.5 + 0.1), "10.6");
-        assert_eq!(format_human(5200.0), "5200");
-        assert_eq!(format_human(-0.0), "0");
-        assert_eq!(format_human(1e-7), "0.0000001");
-        assert_eq!(format_human(17179869185.5), "17179869185.5");
-        assert_eq!(format_human(1.0 / 3.0), "0.3333333333333333");
-    }
 }

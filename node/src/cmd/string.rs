@@ -364,19 +364,9 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if !next.is_finite() {
         return Err(Reply::error("ERR increment would produce NaN or Infinity"));
     }
-    let text = Bytes::from(format_long_double(next));
+    let text = Bytes::from(crate::value::format_float_sum(next));
     store_keeping_ttl(ctx, &args[1], text.clone());
     Ok(Reply::Bulk(text))
-}
-
-/// Prints a float as Redis's `INCRBYFLOAT` does: plain decimal, no exponent, no trailing zeros.
-fn format_long_double(value: f64) -> String {
-    let text = format!("{value}");
-    if text == "-0" {
-        "0".to_string()
-    } else {
-        text
-    }
 }
 
 /// Resolves Redis's inclusive `start`/`end` (negative from the end) against `len`.
