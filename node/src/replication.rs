@@ -1,0 +1,277 @@
+//! Replication: a primary streams every change to its standbys; standbys apply it and serve
+//! reads. Redis's model and vocabulary, so its tools understand it (`REPLICAOF`, `PSYNC`,
+//! `REPLCONF ACK`, `ROLE`, `INFO replication`, `WAIT`).
+//!
+//! - The **stream** is the effect of every write, as RESP commands in execution order, with
+//!   `SELECT` wherever the database changes. Requests that are not deterministic stream their
+//!   effect instead (`SPOP` → `SREM` of what it chose; relative expiries → `PEXPIREAT`); keys
+//!   the primary expires stream a `DEL`. Every byte has an **offset**.
+//! - The [`backlog::Backlog`] keeps the latest stream bytes: a standby reconnecting with
+//!   `PSYNC replid offset` continues from the backlog (`+CONTINUE`) when it still covers the
+//!   offset, else gets `+FULLRESYNC` and a [`snapshot`], then the live stream.
+//! - After `REPLICAOF NO ONE` the node takes a new replid and keeps the old one as `replid2`
+//!   with the offset where it switched, so standbys of the old primary continue partially
+//!   (PSYNC2); a standby that had more of the old history than the new primary resyncs fully.
+//! - Standbys ack their applied offset (`REPLCONF ACK`) after every batch they apply; with
+//!   `min-replicas-to-ack K` a write's reply waits for K acks (synchronous mode).
+
+pub mod backlog;
+pub mod primary;
+pub mod replica;
+pub mod snapshot;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use tokio::sync::Notify;
+
+use self::backlog::Backlog;
+
+/// Default `repl-backlog-size` (bytes).
+pub const DEFAULT_BACKLOG_SIZE: usize = 64 * 1024 * 1024;
+
+/// State of a standby's link to its primary (INFO `master_link_status`, ROLE's state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LinkState {
+    /// Not connected; retrying.
+    Connect,
+    /// Connected, handshake in progress.
+    Connecting,
+    /// Receiving a full snapshot.
+    Sync,
+    /// Streaming.
+    Connected,
+}
+
+impl LinkState {
+    /// ROLE's name for the state.
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Sync => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// What a standby knows of its primary.
+#[derive(Debug)]
+pub struct PrimaryLink {
+    /// The primary's address as given to `REPLICAOF`.
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// Link state.
+    pub state: LinkState,
+    /// Last time anything arrived from the primary.
+    pub last_io: Instant,
+    /// Stops the link task.
+    pub stop: Arc<Notify>,
+    /// Incremented for every new link, so a stale task knows it was replaced.
+    pub generation: u64,
+}
+
+/// A standby as its primary sees it.
+#[derive(Clone, Debug)]
+pub struct ReplicaInfo {
+    /// The standby's IP.
+    pub ip: String,
+    /// The port it listens on for clients (`REPLCONF listening-port`).
+    pub port: u16,
+    /// `wait_bgsave`, `send_bulk` or `online`.
+    pub state: &'static str,
+    /// Highest offset it acked.
+    pub ack_offset: u64,
+    /// When it last acked.
+    pub last_ack: Instant,
+}
+
+/// Replication state of one node (behind the store lock).
+#[derive(Debug)]
+pub struct Replication {
+    /// `None` on a primary; the link on a standby.
+    pub primary: Option<PrimaryLink>,
+    /// Current replication id.
+    pub replid: String,
+    /// Previous replication id (all zeros if none).
+    pub replid2: String,
+    /// First offset not covered by `replid2` (`-1` if none), as INFO `second_repl_offset`.
+    pub second_offset: i64,
+    /// The stream's recent bytes; `None` until a standby first connects (as in Redis).
+    pub backlog: Option<Backlog>,
+    /// Offset of the stream so far (kept when there is no backlog yet).
+    pub offset: u64,
+    /// `repl-backlog-size`.
+    pub backlog_size: usize,
+    /// Database the stream last selected.
+    pub stream_db: Option<usize>,
+    /// Connected standbys by client id.
+    pub replicas: BTreeMap<u64, ReplicaInfo>,
+    /// Woken whenever the stream grows (feeds standby links).
+    pub stream_grew: Arc<Notify>,
+    /// Woken whenever a standby acks (synchronous mode and `WAIT`).
+    pub acked: Arc<Notify>,
+    /// Standby acks a write needs before its reply (`min-replicas-to-ack`; 0: asynchronous).
+    pub min_replicas_to_ack: usize,
+    /// How long a write waits for those acks (`replica-ack-timeout`).
+    pub ack_timeout: Duration,
+    /// Full resyncs served (INFO `sync_full`).
+    pub sync_full: u64,
+    /// Partial resyncs accepted (INFO `sync_partial_ok`).
+    pub sync_partial_ok: u64,
+    /// Partial resyncs refused (INFO `sync_partial_err`).
+    pub sync_partial_err: u64,
+    /// Standby side: partial resyncs this node obtained (`redoubt_partial_resyncs`).
+    pub resyncs_partial: u64,
+    /// Standby side: full resyncs this node went through.
+    pub resyncs_full: u64,
+    /// Scratch buffer for encoding stream commands.
+    scratch: BytesMut,
+}
+
+impl Replication {
+    /// A primary's state with a fresh replid.
+    pub fn new(replid: String) -> Replication {
+        Replication {
+            primary: None,
+            replid,
+            replid2: "0".repeat(40),
+            second_offset: -1,
+            backlog: None,
+            offset: 0,
+            backlog_size: DEFAULT_BACKLOG_SIZE,
+            stream_db: None,
+            replicas: BTreeMap::new(),
+            stream_grew: Arc::new(Notify::new()),
+            acked: Arc::new(Notify::new()),
+            min_replicas_to_ack: 0,
+            ack_timeout: Duration::from_secs(1),
+            sync_full: 0,
+            sync_partial_ok: 0,
+            sync_partial_err: 0,
+            resyncs_partial: 0,
+            resyncs_full: 0,
+            scratch: BytesMut::new(),
+        }
+    }
+
+    /// True on a standby.
+    pub fn is_replica(&self) -> bool {
+        self.primary.is_some()
+    }
+
+    /// Makes sure a backlog exists (created when the first standby connects).
+    pub fn ensure_backlog(&mut self) -> &mut Backlog {
+        let (size, offset) = (self.backlog_size, self.offset);
+        self.backlog.get_or_insert_with(|| Backlog::new(size, offset))
+    }
+
+    /// Appends one command, executed in database `db`, to the stream (primary side). Does
+    /// nothing until a backlog exists: no standby has ever needed the stream.
+    pub fn propagate(&mut self, db: usize, args: &[&[u8]]) {
+        if self.backlog.is_none() || self.is_replica() {
+            return;
+        }
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        if self.stream_db != Some(db) {
+            let mut digits = itoa::Buffer::new();
+            snapshot::encode_command(&mut out, &[b"SELECT", digits.format(db).as_bytes()]);
+            self.stream_db = Some(db);
+        }
+        snapshot::encode_command(&mut out, args);
+        self.append_stream(&out);
+        self.scratch = out;
+    }
+
+    /// Appends raw stream bytes (a primary's own commands, or what a standby received).
+    pub fn append_stream(&mut self, bytes: &[u8]) {
+        self.offset += bytes.len() as u64;
+        if let Some(backlog) = &mut self.backlog {
+            backlog.append(bytes);
+        }
+        self.stream_grew.notify_waiters();
+    }
+
+    /// Decides how to answer `PSYNC replid offset`: `Some(offset)` to continue from `offset`,
+    /// `None` for a full resync. Source: Redis `replication.c`, `masterTryPartialResynchronization`.
+    pub fn can_continue(&self, replid: &str, offset: u64) -> bool {
+        let id_ok = replid == self.replid || (replid == self.replid2 && offset as i64 <= self.second_offset);
+        id_ok && self.backlog.as_ref().is_some_and(|b| b.covers(offset))
+    }
+
+    /// Switches to primary (`REPLICAOF NO ONE`): new replid, the old one kept with the offset
+    /// where history forked.
+    pub fn promote(&mut self, new_replid: String) {
+        if let Some(link) = self.primary.take() {
+            link.stop.notify_waiters();
+        }
+        self.replid2 = std::mem::replace(&mut self.replid, new_replid);
+        self.second_offset = self.offset as i64 + 1;
+        self.stream_db = None;
+        self.ensure_backlog();
+    }
+
+    /// Number of standbys whose acked offset is at least `offset`.
+    pub fn acked_at_least(&self, offset: u64) -> usize {
+        self.replicas.values().filter(|r| r.ack_offset >= offset).count()
+    }
+
+    /// `INFO replication` lines.
+    pub fn info(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let now = Instant::now();
+        match &self.primary {
+            None => {
+                let _ = write!(out, "role:master\r\nconnected_slaves:{}\r\n", self.replicas.len());
+                for (i, r) in self.replicas.values().enumerate() {
+                    let lag = now.duration_since(r.last_ack).as_secs();
+                    let _ = write!(
+                        out,
+                        "slave{i}:ip={},port={},state={},offset={},lag={lag}\r\n",
+                        r.ip, r.port, r.state, r.ack_offset
+                    );
+                }
+            }
+            Some(link) => {
+                let up = link.state == LinkState::Connected;
+                let _ = write!(
+                    out,
+                    "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n\
+                     master_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\n\
+                     slave_repl_offset:{}\r\nslave_priority:100\r\nslave_read_only:1\r\nreplica_announced:1\r\n\
+                     connected_slaves:{}\r\n",
+                    link.host,
+                    link.port,
+                    if up { "up" } else { "down" },
+                    if up { now.duration_since(link.last_io).as_secs() as i64 } else { -1 },
+                    i32::from(link.state == LinkState::Sync),
+                    self.offset,
+                    self.offset,
+                    self.replicas.len(),
+                );
+            }
+        }
+        let (active, first, histlen) = match &self.backlog {
+            Some(b) => (1, b.first_offset(), b.histlen()),
+            None => (0, 0, 0),
+        };
+        let _ = write!(
+            out,
+            "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\n\
+             master_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\n\
+             repl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{histlen}\r\n",
+            self.replid, self.replid2, self.offset, self.second_offset, self.backlog_size,
+        );
+    }
+}
+
+/// Parses `host:port` or `host port` into a socket address.
+pub fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+    use std::net::ToSocketAddrs;
+    (host, port).to_socket_addrs().ok()?.next()
+}

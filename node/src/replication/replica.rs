@@ -1,0 +1,281 @@
+//! The standby's side: connect to the primary, handshake (`PING`, `AUTH`, `REPLCONF`,
+//! `PSYNC`), load a snapshot or continue, then apply the stream and ack every batch.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, Bytes, BytesMut};
+use redoubt_protocol::RequestParser;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use tracing::info;
+
+use super::{snapshot, LinkState, PrimaryLink};
+use crate::server::NodeState;
+
+/// Deadline of connecting and of each handshake step.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pause between connection attempts.
+const RETRY: Duration = Duration::from_millis(100);
+/// Acks are sent after every applied batch and at least this often.
+const ACK_EVERY: Duration = Duration::from_millis(500);
+
+/// Makes this node a standby of `host:port` (the store must be locked by the caller, who
+/// passes its replication state): records the link and starts its task.
+pub fn start(node: &Arc<NodeState>, repl: &mut super::Replication, host: String, port: u16) {
+    if let Some(old) = repl.primary.take() {
+        old.stop.notify_waiters();
+    }
+    // Standbys of this node follow a history that is about to change: let them reconnect.
+    repl.replicas.clear();
+    let stop = Arc::new(Notify::new());
+    let generation = repl.primary.as_ref().map_or(0, |l| l.generation) + 1;
+    repl.primary = Some(PrimaryLink {
+        host: host.clone(),
+        port,
+        state: LinkState::Connect,
+        last_io: Instant::now(),
+        stop: stop.clone(),
+        generation,
+    });
+    tokio::spawn(link(node.clone(), host, port, stop));
+}
+
+async fn link(node: Arc<NodeState>, host: String, port: u16, stop: Arc<Notify>) {
+    loop {
+        let stopped = stop.notified();
+        tokio::pin!(stopped);
+        stopped.as_mut().enable();
+        if !is_current(&node, &stop) {
+            return;
+        }
+        tokio::select! {
+            () = &mut stopped => return,
+            result = run_once(&node, &host, port, &stop) => {
+                if let Err(err) = result {
+                    info!(%host, port, %err, "link to primary down");
+                }
+            }
+        }
+        set_state(&node, &stop, LinkState::Connect);
+        tokio::select! {
+            () = &mut stopped => return,
+            () = tokio::time::sleep(RETRY) => {}
+        }
+    }
+}
+
+fn is_current(node: &NodeState, stop: &Arc<Notify>) -> bool {
+    node.store.lock().repl.primary.as_ref().is_some_and(|l| Arc::ptr_eq(&l.stop, stop))
+}
+
+fn set_state(node: &NodeState, stop: &Arc<Notify>, state: LinkState) {
+    let mut store = node.store.lock();
+    if let Some(link) = store.repl.primary.as_mut().filter(|l| Arc::ptr_eq(&l.stop, stop)) {
+        link.state = state;
+        link.last_io = Instant::now();
+    }
+}
+
+struct Conn {
+    socket: TcpStream,
+    input: BytesMut,
+}
+
+impl Conn {
+    async fn command(&mut self, args: &[&[u8]]) -> std::io::Result<String> {
+        let mut out = BytesMut::new();
+        snapshot::encode_command(&mut out, args);
+        self.socket.write_all(&out).await?;
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, self.line())
+            .await
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "primary did not answer"))?
+    }
+
+    /// One CRLF-terminated line (without it).
+    async fn line(&mut self) -> std::io::Result<String> {
+        loop {
+            if let Some(end) = self.input.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&self.input[..end]).into_owned();
+                self.input.advance(end + 2);
+                return Ok(line);
+            }
+            self.fill().await?;
+        }
+    }
+
+    async fn fill(&mut self) -> std::io::Result<()> {
+        self.input.reserve(64 * 1024);
+        if self.socket.read_buf(&mut self.input).await? == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "primary closed the link"));
+        }
+        Ok(())
+    }
+}
+
+async fn run_once(node: &Arc<NodeState>, host: &str, port: u16, stop: &Arc<Notify>) -> std::io::Result<()> {
+    let addr = super::resolve(host, port).ok_or_else(|| std::io::Error::other("cannot resolve the primary"))?;
+    let socket = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+    socket.set_nodelay(true)?;
+    set_state(node, stop, LinkState::Connecting);
+    let mut conn = Conn { socket, input: BytesMut::new() };
+    let (masterauth, my_port, replid, offset) = {
+        let store = node.store.lock();
+        (store.config.masterauth.clone(), store.config.port, store.repl.replid.clone(), store.repl.offset)
+    };
+    // Any answer proves the primary is there; a NOAUTH is answered by AUTH below.
+    conn.command(&[b"PING"]).await?;
+    if !masterauth.is_empty() {
+        let reply = conn.command(&[b"AUTH", masterauth.as_bytes()]).await?;
+        if !reply.starts_with('+') {
+            return Err(std::io::Error::other(format!("primary refused AUTH: {reply}")));
+        }
+    }
+    conn.command(&[b"REPLCONF", b"listening-port", my_port.to_string().as_bytes()]).await?;
+    conn.command(&[b"REPLCONF", b"capa", b"psync2"]).await?;
+    let next = (offset + 1).to_string();
+    let reply = conn.command(&[b"PSYNC", replid.as_bytes(), next.as_bytes()]).await?;
+    let mut words = reply.split_whitespace();
+    match words.next() {
+        Some("+FULLRESYNC") => {
+            let new_replid = words.next().unwrap_or_default().to_string();
+            let start: u64 = words.next().and_then(|o| o.parse().ok()).unwrap_or(0);
+            set_state(node, stop, LinkState::Sync);
+            let payload = read_snapshot(&mut conn).await?;
+            load_snapshot(node, stop, &payload, new_replid, start)?;
+        }
+        Some("+CONTINUE") => {
+            let mut store = node.store.lock();
+            let repl = &mut store.repl;
+            if let Some(new_replid) = words.next() {
+                if new_replid != repl.replid {
+                    repl.replid2 = std::mem::replace(&mut repl.replid, new_replid.to_string());
+                    repl.second_offset = repl.offset as i64 + 1;
+                }
+            }
+            repl.resyncs_partial += 1;
+            repl.ensure_backlog();
+            info!(offset = repl.offset, "partial resync with primary");
+        }
+        _ => return Err(std::io::Error::other(format!("unexpected PSYNC reply: {reply}"))),
+    }
+    set_state(node, stop, LinkState::Connected);
+    apply_stream(node, stop, &mut conn).await
+}
+
+async fn read_snapshot(conn: &mut Conn) -> std::io::Result<Bytes> {
+    let header = loop {
+        let line = conn.line().await?;
+        // Redis may send newlines as keep-alives before the payload.
+        if !line.is_empty() {
+            break line;
+        }
+    };
+    let len: usize = header
+        .strip_prefix('$')
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("bad snapshot header {header:?}")))?;
+    while conn.input.len() < len {
+        conn.input.reserve(len - conn.input.len());
+        conn.fill().await?;
+    }
+    Ok(conn.input.split_to(len).freeze())
+}
+
+fn load_snapshot(node: &Arc<NodeState>, stop: &Arc<Notify>, payload: &Bytes, replid: String, offset: u64) -> std::io::Result<()> {
+    let body = payload
+        .strip_prefix(snapshot::MAGIC)
+        .ok_or_else(|| std::io::Error::other("snapshot in an unknown format"))?;
+    let started = Instant::now();
+    let mut input = BytesMut::from(body);
+    let mut parser = RequestParser::new(redoubt_protocol::RequestLimits { max_bulk_len: usize::MAX / 4, max_query_buffer: usize::MAX / 4 });
+    let mut store = node.store.lock();
+    if !store.repl.primary.as_ref().is_some_and(|l| Arc::ptr_eq(&l.stop, stop)) {
+        return Err(std::io::Error::other("link replaced during sync"));
+    }
+    for db in &mut store.dbs {
+        db.clear();
+    }
+    let mut applier = crate::cmd::PrimaryApplier::new(node);
+    loop {
+        match parser.parse(&mut input) {
+            Ok(Some(args)) => applier.apply(&mut store, &args),
+            Ok(None) => break,
+            Err(err) => return Err(std::io::Error::other(format!("corrupt snapshot: {err}"))),
+        }
+    }
+    let repl = &mut store.repl;
+    repl.replid = replid;
+    repl.replid2 = "0".repeat(40);
+    repl.second_offset = -1;
+    repl.offset = offset;
+    repl.backlog = Some(super::backlog::Backlog::new(repl.backlog_size, offset));
+    repl.stream_db = Some(applier.db());
+    repl.resyncs_full += 1;
+    let keys: usize = store.dbs.iter().map(|d| d.len()).sum();
+    info!(keys, bytes = payload.len(), ms = started.elapsed().as_millis() as u64, "loaded snapshot from primary");
+    Ok(())
+}
+
+async fn apply_stream(node: &Arc<NodeState>, stop: &Arc<Notify>, conn: &mut Conn) -> std::io::Result<()> {
+    let mut parser = RequestParser::new(redoubt_protocol::RequestLimits { max_bulk_len: usize::MAX / 4, max_query_buffer: usize::MAX / 4 });
+    let mut applier = crate::cmd::PrimaryApplier::new(node);
+    applier.set_db(node.store.lock().repl.stream_db.unwrap_or(0));
+    let mut ack_timer = tokio::time::interval(ACK_EVERY);
+    let mut offset = send_ack(node, conn).await?;
+    loop {
+        // Apply every whole command received, under one lock, then ack.
+        if !conn.input.is_empty() {
+            let mut store = node.store.lock();
+            if !store.repl.primary.as_ref().is_some_and(|l| Arc::ptr_eq(&l.stop, stop)) {
+                return Ok(());
+            }
+            let mut encoded = BytesMut::new();
+            loop {
+                match parser.parse(&mut conn.input) {
+                    Ok(Some(args)) => {
+                        applier.apply(&mut store, &args);
+                        // The primary sends canonical multibulks, so re-encoding a command
+                        // gives back exactly the bytes received, which keeps offsets equal.
+                        encoded.clear();
+                        let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+                        snapshot::encode_command(&mut encoded, &refs);
+                        store.repl.append_stream(&encoded);
+                        store.repl.stream_db = Some(applier.db());
+                    }
+                    Ok(None) => break,
+                    Err(err) => return Err(std::io::Error::other(format!("corrupt stream: {err}"))),
+                }
+            }
+            if let Some(link) = store.repl.primary.as_mut() {
+                link.last_io = Instant::now();
+            }
+        }
+        let current = node.store.lock().repl.offset;
+        if current != offset {
+            offset = send_ack(node, conn).await?;
+        }
+        conn.input.reserve(64 * 1024);
+        tokio::select! {
+            read = conn.socket.read_buf(&mut conn.input) => {
+                if read? == 0 {
+                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "primary closed the link"));
+                }
+            }
+            _ = ack_timer.tick() => {
+                offset = send_ack(node, conn).await?;
+            }
+        }
+    }
+}
+
+async fn send_ack(node: &NodeState, conn: &mut Conn) -> std::io::Result<u64> {
+    let offset = node.store.lock().repl.offset;
+    let mut out = BytesMut::new();
+    snapshot::encode_command(&mut out, &[b"REPLCONF", b"ACK", offset.to_string().as_bytes()]);
+    conn.socket.write_all(&out).await?;
+    Ok(offset)
+}
