@@ -13,6 +13,7 @@ mod node {
     mod errors;
     mod expiry;
     mod keys;
+    mod lists;
     mod protocol;
     mod server;
     mod strings;
