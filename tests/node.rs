@@ -9,6 +9,7 @@ mod common;
 
 mod node {
     mod atomicity;
+    mod blocking;
     mod connection;
     mod errors;
     mod expiry;
