@@ -159,6 +159,7 @@ async fn lpos_options() {
             "-ERR value is not an integer or out of range",
         ),
         ("LPOS l a COUNT -1", "-ERR COUNT can't be negative"),
+        ("LPOS l a COUNT x", "-ERR COUNT can't be negative"),
         ("LPOS l a MAXLEN -1", "-ERR MAXLEN can't be negative"),
         ("LPOS l a FOO 1", "-ERR syntax error"),
         ("LPOS l a COUNT", "-ERR syntax error"),

@@ -5,7 +5,7 @@
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::{is, parse_i64, CmdResult, CommandName, Ctx, NOT_INTEGER, SYNTAX, WRONGTYPE};
+use super::{is, parse_i64, CmdResult, CommandName, Ctx, SYNTAX, WRONGTYPE};
 use crate::db::Db;
 use crate::value::{parse_canonical_i64, ListValue, Value};
 
@@ -404,7 +404,10 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         if is(&args[i], "rank") {
             rank = parse_i64(value)?;
             if rank == i64::MIN {
-                return Err(Reply::error(NOT_INTEGER));
+                return Err(Reply::error(
+                    "ERR value is out of range, value must between -9223372036854775807 and \
+                     9223372036854775807",
+                ));
             }
             if rank == 0 {
                 return Err(Reply::error(
@@ -435,11 +438,10 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// A non-negative integer argument; `message` when negative or not an integer.
 fn non_negative(arg: &[u8], message: &'static str) -> Result<usize, Reply> {
-    let n = parse_i64(arg)?;
-    if n < 0 {
-        return Err(Reply::error(message));
-    }
-    Ok(n as usize)
+    parse_canonical_i64(arg)
+        .filter(|n| *n >= 0)
+        .map(|n| n as usize)
+        .ok_or(Reply::error(message))
 }
 
 /// Indexes (from the head) of the matches of `element`, skipping the first `|rank| - 1`
