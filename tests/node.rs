@@ -9,11 +9,13 @@ mod common;
 
 mod node {
     mod atomicity;
+    mod blocking;
     mod connection;
     mod errors;
     mod expiry;
     mod hashes;
     mod keys;
+    mod lists;
     mod protocol;
     mod server;
     mod sets;

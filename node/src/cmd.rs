@@ -2,6 +2,7 @@
 //! run it, and keep its statistics. Each command family lives in its own module; a handler
 //! parses its arguments, applies the command to the store and builds its reply.
 
+pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod connection;
@@ -50,7 +51,7 @@ impl Ctx<'_> {
     /// it may now have elements. Every command that adds elements to a list or sorted set, or
     /// creates one under a key (push, `ZADD`, `*STORE`, `RENAME`, `COPY`...), calls it.
     pub fn signal_key_ready(&mut self, key: &[u8]) {
-        let _ = key;
+        self.store.blocking.signal(self.session.db, key);
     }
 }
 
@@ -193,6 +194,7 @@ fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> CmdResult {
         ("object", Some(sub)) => keys::object(ctx, sub, args),
         _ => hash::run(ctx, name, args)
             .or_else(|| list::run(ctx, name, args))
+            .or_else(|| blocking::run(ctx, name, args))
             .or_else(|| set::run(ctx, name, args))
             .or_else(|| zset::run(ctx, name, args))
             .unwrap_or_else(|| Err(unknown_command(args))),

@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
 
+use crate::blocking::{self, BlockWait};
 use crate::client::{ClientHandle, ClientView, Session};
 use crate::cmd::{self, Ctx};
 use crate::server::{unix_ms, NodeState};
@@ -81,6 +82,8 @@ pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr
     if let Err(err) = result {
         debug!(%addr, %err, "connection ended with an error");
     }
+    // A client that leaves while blocked must not be served later.
+    node.store.lock().blocking.remove(id);
     node.clients.remove(id);
 }
 
@@ -94,25 +97,36 @@ async fn session_loop(
 ) -> std::io::Result<()> {
     let mut batch: Vec<Vec<Bytes>> = Vec::with_capacity(16);
     let mut replies: Vec<(Reply, Protocol)> = Vec::with_capacity(16);
+    // Input after a protocol error is never parsed; the error is answered once the requests
+    // before it have run (some may have blocked in between).
+    let mut protocol_error = None;
     loop {
         // Take every complete request buffered so far, up to a batch.
-        let mut protocol_error = None;
-        while batch.len() < MAX_BATCH {
+        while protocol_error.is_none() && batch.len() < MAX_BATCH {
             match parser.parse(input) {
                 Ok(Some(args)) => batch.push(args),
                 Ok(None) => break,
-                Err(err) => {
-                    protocol_error = Some(err);
-                    break;
-                }
+                Err(err) => protocol_error = Some(err),
             }
         }
         let full_batch = batch.len() == MAX_BATCH;
+        let mut blocked = None;
         if !batch.is_empty() {
-            run_batch(node, session, parser, &mut batch, &mut replies);
+            blocked = run_batch(node, session, parser, &mut batch, &mut replies);
             for (reply, protocol) in replies.drain(..) {
                 reply.encode(protocol, output);
             }
+        }
+        if let Some(wait) = blocked {
+            // Later requests wait until this one is answered, as in Redis.
+            if !output.is_empty() {
+                write_out(node, socket, output).await?;
+            }
+            match wait_unblocked(node, socket, session, input, wait).await {
+                Some(reply) => reply.encode(session.protocol, output),
+                None => return Ok(()),
+            }
+            continue;
         }
         if let Some(err) = protocol_error {
             Reply::error_owned(format!("ERR {err}")).encode(session.protocol, output);
@@ -143,31 +157,95 @@ async fn session_loop(
     }
 }
 
-/// Runs `batch` under one acquisition of the store lock, leaving a reply per request.
+/// Waits, without the store lock, until a blocked client is served or its deadline passes,
+/// reading (but not running) what it sends meanwhile so a disconnect is noticed. Returns the
+/// reply, or `None` when the client has gone (it is then out of the blocking registry).
+async fn wait_unblocked(
+    node: &NodeState,
+    socket: &mut TcpStream,
+    session: &Session,
+    input: &mut BytesMut,
+    wait: BlockWait,
+) -> Option<Reply> {
+    let id = session.handle.id;
+    let deadline = async {
+        match wait.deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline);
+    loop {
+        input.reserve(READ_CHUNK);
+        tokio::select! {
+            () = wait.slot.delivered() => {
+                if let Some(reply) = wait.slot.take() {
+                    return Some(reply);
+                }
+            }
+            () = &mut deadline => {
+                node.store.lock().blocking.remove(id);
+                // Serving happens under the lock: a reply delivered before it was taken wins.
+                return Some(wait.slot.take().unwrap_or(Reply::NullArray));
+            }
+            read = socket.read_buf(input), if input.len() < KEEP_BUFFER => match read {
+                Ok(0) | Err(_) => {
+                    node.store.lock().blocking.remove(id);
+                    return None;
+                }
+                Ok(read) => {
+                    node.net
+                        .input_bytes
+                        .fetch_add(read as u64, Ordering::Relaxed);
+                }
+            },
+        }
+    }
+}
+
+/// Runs `batch` under one acquisition of the store lock, leaving a reply per request. Stops
+/// at a request that blocks, leaving the requests after it in `batch`, and returns how it
+/// waits; the others are removed from `batch`. Clients blocked on keys that a request filled
+/// are served right after it.
 fn run_batch(
     node: &NodeState,
     session: &mut Session,
     parser: &mut RequestParser,
     batch: &mut Vec<Vec<Bytes>>,
     replies: &mut Vec<(Reply, Protocol)>,
-) {
+) -> Option<BlockWait> {
     let mut store = node.store.lock();
     let now_ms = unix_ms();
     let mut last_command = None;
-    for args in batch.drain(..) {
+    let mut done = 0;
+    let mut blocked = None;
+    for args in batch.iter() {
         if session.close_after_reply {
+            done = batch.len();
             break;
         }
+        done += 1;
         let mut ctx = Ctx {
             store: &mut store,
             session,
             node,
             now_ms,
         };
-        let (reply, name) = cmd::execute(&mut ctx, &args);
-        replies.push((reply, session.protocol));
+        let (reply, name) = cmd::execute(&mut ctx, args);
         last_command = name.or(last_command);
+        if !store.blocking.is_empty() {
+            blocked = store.blocking.wait_of(session.handle.id);
+            if blocked.is_some() {
+                // The reply was a placeholder; the real one comes when the client is served.
+                break;
+            }
+        }
+        replies.push((reply, session.protocol));
+        if store.blocking.has_ready() {
+            blocking::serve_ready(&mut store, node, now_ms);
+        }
     }
+    batch.drain(..done);
     parser.set_limits(limits_of(&store.config));
     drop(store);
     let mut view = session.handle.view.lock();
@@ -177,6 +255,7 @@ fn run_batch(
     view.last_active = Some(Instant::now());
     view.db = session.db;
     view.resp = session.protocol.version();
+    blocked
 }
 
 fn limits_of(config: &crate::config::Config) -> RequestLimits {

@@ -5,6 +5,7 @@
 //! replies encoded in request order. The store holds 16 `db`s of `value`s with expiry times;
 //! expired keys are removed lazily on access and by the server's active expiry cycle.
 
+pub mod blocking;
 pub mod client;
 pub mod cmd;
 pub mod config;

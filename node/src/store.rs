@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use crate::blocking::BlockingRegistry;
 use crate::config::Config;
 use crate::db::Db;
 
@@ -44,6 +45,8 @@ pub struct Store {
     pub keyspace_misses: u64,
     /// Writes since start (INFO `rdb_changes_since_last_save`).
     pub dirty: u64,
+    /// Clients blocked on keys, and the keys ready to serve them.
+    pub blocking: BlockingRegistry,
 }
 
 impl Store {
@@ -58,6 +61,7 @@ impl Store {
             keyspace_hits: 0,
             keyspace_misses: 0,
             dirty: 0,
+            blocking: BlockingRegistry::default(),
         }
     }
 

@@ -123,7 +123,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("connected_clients", &node.clients.len());
             field("cluster_connections", &0);
             field("maxclients", &store.config.maxclients);
-            field("blocked_clients", &0);
+            field("blocked_clients", &store.blocking.len());
             field("tracking_clients", &0);
         }
         "memory" => {

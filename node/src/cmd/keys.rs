@@ -167,6 +167,7 @@ pub fn rename(ctx: &mut Ctx, args: &[Bytes], only_if_new: bool) -> CmdResult {
     let entry = ctx.db().remove(from, now).expect("checked above");
     ctx.db().set(to, entry.value, entry.expires_at);
     ctx.store.dirty += 1;
+    ctx.signal_key_ready(to);
     Ok(if only_if_new {
         Reply::Int(1)
     } else {
@@ -263,6 +264,7 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     target.set(to, entry.value, entry.expires_at);
     ctx.store.dirty += 1;
+    ctx.store.blocking.signal(target_db, to);
     Ok(Reply::Int(1))
 }
 

@@ -32,4 +32,49 @@ impl ListValue {
             "quicklist"
         }
     }
+
+    /// Adds `item` at the head (`left`) or the tail.
+    pub fn push(&mut self, item: Bytes, left: bool) {
+        if left {
+            self.items.push_front(item);
+        } else {
+            self.items.push_back(item);
+        }
+    }
+
+    /// Removes and returns up to `count` elements from the head (`left`) or the tail, in pop
+    /// order.
+    pub fn pop(&mut self, left: bool, count: usize) -> Vec<Bytes> {
+        let count = count.min(self.items.len());
+        if left {
+            self.items.drain(..count).collect()
+        } else {
+            let from = self.items.len() - count;
+            self.items.drain(from..).rev().collect()
+        }
+    }
+
+    /// The position of Redis index `index` (negative counts from the tail), if in range.
+    pub fn position(&self, index: i64) -> Option<usize> {
+        let len = self.items.len() as i64;
+        let at = if index < 0 { len + index } else { index };
+        (0..len).contains(&at).then_some(at as usize)
+    }
+
+    /// The inclusive positions a Redis `start..=stop` range (negative indexes count from the
+    /// tail) covers, clamped to the list; `None` when the range is empty.
+    pub fn range(&self, start: i64, stop: i64) -> Option<(usize, usize)> {
+        let len = self.items.len() as i64;
+        let start = if start < 0 {
+            (len + start).max(0)
+        } else {
+            start
+        };
+        let stop = if stop < 0 {
+            len + stop
+        } else {
+            stop.min(len - 1)
+        };
+        (start <= stop && start < len).then_some((start as usize, stop as usize))
+    }
 }
