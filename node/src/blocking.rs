@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use redoubt_protocol::{Protocol, Reply};
+use redoubt_protocol::Reply;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -201,14 +201,8 @@ pub fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
             if !matches {
                 break;
             }
-            let mut session = Session {
-                handle,
-                db,
-                protocol: Protocol::Resp2,
-                authenticated: true,
-                close_after_reply: false,
-                name: None,
-            };
+            let mut session = Session::new(handle, true);
+            session.db = db;
             let mut ctx = Ctx {
                 store,
                 session: &mut session,
@@ -218,6 +212,7 @@ pub fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
             let Some(reply) = cmd::blocking::serve(&mut ctx, &args) else {
                 break;
             };
+            cmd::replicate(&mut ctx, &args, &reply);
             if let Some(blocked) = store.blocking.remove(id) {
                 blocked.wait.slot.deliver(reply);
             }

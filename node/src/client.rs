@@ -118,4 +118,50 @@ pub struct Session {
     pub close_after_reply: bool,
     /// `CLIENT SETNAME` name.
     pub name: Option<Bytes>,
+    /// True for the link applying this standby's primary stream: it may write, and sees keys
+    /// as the primary does.
+    pub primary_link: bool,
+    /// Port announced with `REPLCONF listening-port` (a standby connecting to us).
+    pub listening_port: u16,
+    /// Stream offset after this client's latest write (for `WAIT`).
+    pub last_write_offset: u64,
+    /// Work for the connection once the current batch's replies are out.
+    pub action: Option<SessionAction>,
+}
+
+/// What a command asks of its connection beyond a reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionAction {
+    /// `PSYNC replid offset`: the connection becomes a standby link.
+    Psync {
+        /// Replication id the standby follows (`?` for none).
+        replid: String,
+        /// First stream byte it needs (-1 for none).
+        offset: i64,
+    },
+    /// `WAIT numreplicas timeout`: reply once enough standbys acked, or at the deadline.
+    Wait {
+        /// Standbys that must ack.
+        replicas: usize,
+        /// Deadline in ms (0: none).
+        timeout_ms: u64,
+    },
+}
+
+impl Session {
+    /// A fresh session for a client.
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Session {
+        Session {
+            handle,
+            db: 0,
+            protocol: Protocol::Resp2,
+            authenticated,
+            close_after_reply: false,
+            name: None,
+            primary_link: false,
+            listening_port: 0,
+            last_write_offset: 0,
+            action: None,
+        }
+    }
 }

@@ -6,11 +6,13 @@ pub mod blocking;
 pub mod client;
 pub mod config;
 pub mod connection;
+pub mod effects;
 pub mod hash;
 pub mod info;
 pub mod introspection;
 pub mod keys;
 pub mod list;
+pub mod replication;
 pub mod server;
 pub mod set;
 pub mod string;
@@ -20,7 +22,7 @@ use std::fmt;
 use std::time::Instant;
 
 use bytes::Bytes;
-use redoubt_protocol::command_table::{self, CommandSpec};
+use redoubt_protocol::command_table::{self, CommandFlags, CommandSpec};
 use redoubt_protocol::Reply;
 
 use crate::client::Session;
@@ -123,11 +125,85 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<CommandName>) {
             Some(name),
         );
     }
+    let write = spec.flags.contains(CommandFlags::WRITE);
+    if write && ctx.store.repl.is_replica() && !ctx.session.primary_link {
+        return (
+            reject(ctx, spec.name, "READONLY You can't write against a read only replica."),
+            Some(name),
+        );
+    }
+    let dirty = ctx.store.dirty;
     let started = Instant::now();
     let reply = run(ctx, name, args).unwrap_or_else(|err| err);
     let usec = started.elapsed().as_micros() as u64;
     record(ctx.store, name, usec, &reply);
+    // Keys this command found expired go to the stream before its own effect.
+    ctx.store.propagate_expired();
+    if write && ctx.store.dirty != dirty {
+        replicate(ctx, args, &reply);
+    }
     (reply, Some(name))
+}
+
+/// Streams the effect of a write that changed the dataset (see [`effects`]). Does nothing on
+/// a standby, which streams what it receives instead.
+pub fn replicate(ctx: &mut Ctx, args: &[Bytes], reply: &Reply) {
+    if ctx.store.repl.backlog.is_none() || ctx.store.repl.is_replica() {
+        return;
+    }
+    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    let db = ctx.session.db;
+    for command in effects::effects(ctx, &name, args, reply) {
+        let refs: Vec<&[u8]> = command.iter().map(|a| &a[..]).collect();
+        ctx.store.repl.propagate(db, &refs);
+    }
+}
+
+/// Applies a primary's stream (and snapshots) on a standby: each command runs as the primary
+/// ran it, seeing keys the primary had not expired yet, with its reply discarded.
+pub struct PrimaryApplier {
+    node: std::sync::Arc<NodeState>,
+    session: Session,
+}
+
+impl PrimaryApplier {
+    /// An applier with database 0 selected.
+    pub fn new(node: &std::sync::Arc<NodeState>) -> PrimaryApplier {
+        let handle = std::sync::Arc::new(crate::client::ClientHandle {
+            id: 0,
+            addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            laddr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
+            created: Instant::now(),
+            view: Default::default(),
+        });
+        let mut session = Session::new(handle, true);
+        session.primary_link = true;
+        PrimaryApplier { node: node.clone(), session }
+    }
+
+    /// The database the stream has selected.
+    pub fn db(&self) -> usize {
+        self.session.db
+    }
+
+    /// Selects database `db` (to resume a stream).
+    pub fn set_db(&mut self, db: usize) {
+        self.session.db = db;
+    }
+
+    /// Applies one command from the primary.
+    pub fn apply(&mut self, store: &mut Store, args: &[Bytes]) {
+        if args[0].eq_ignore_ascii_case(b"ping") || args[0].eq_ignore_ascii_case(b"replconf") {
+            return;
+        }
+        store.set_expiry_mode(crate::db::ExpiryMode::Ignore);
+        let now_ms = crate::server::unix_ms();
+        let mut ctx = Ctx { store, session: &mut self.session, node: &self.node, now_ms };
+        let (reply, _) = execute(&mut ctx, args);
+        if let Reply::Error(err) = reply {
+            tracing::warn!(%err, command = %String::from_utf8_lossy(&args[0]), "command from primary failed");
+        }
+    }
 }
 
 fn is_no_auth(spec: &CommandSpec, name: CommandName) -> bool {
@@ -192,6 +268,11 @@ fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> CmdResult {
         ("randomkey", _) => keys::randomkey(ctx),
         ("copy", _) => keys::copy(ctx, args),
         ("object", Some(sub)) => keys::object(ctx, sub, args),
+        ("replicaof" | "slaveof", _) => replication::replicaof(ctx, args),
+        ("role", _) => replication::role(ctx),
+        ("replconf", _) => replication::replconf(ctx, args),
+        ("psync" | "sync", _) => replication::psync(ctx, args),
+        ("wait", _) => replication::wait(ctx, args),
         _ => hash::run(ctx, name, args)
             .or_else(|| list::run(ctx, name, args))
             .or_else(|| blocking::run(ctx, name, args))

@@ -32,6 +32,19 @@ pub struct Config {
     pub save: String,
     /// Append-only file switch (`appendonly`); always `no`.
     pub appendonly: bool,
+    /// Password a standby gives its primary (`masterauth`).
+    pub masterauth: String,
+    /// Standby acks a write needs before its reply is sent (`min-replicas-to-ack`;
+    /// 0: asynchronous replication).
+    pub min_replicas_to_ack: u64,
+    /// How long a write waits for those acks before failing with `NOREPLICAS`, in ms
+    /// (`replica-ack-timeout`, default 1000).
+    pub replica_ack_timeout_ms: u64,
+    /// Size of the replication backlog in bytes (`repl-backlog-size`, default 64 MB).
+    pub repl_backlog_size: u64,
+    /// Primary to follow from the start (`--replicaof host:port`); `REPLICAOF` changes it
+    /// at runtime.
+    pub replicaof: Option<(String, u16)>,
 }
 
 impl Default for Config {
@@ -50,6 +63,11 @@ impl Default for Config {
             maxclients: 10000,
             save: String::new(),
             appendonly: false,
+            masterauth: String::new(),
+            min_replicas_to_ack: 0,
+            replica_ack_timeout_ms: 1000,
+            repl_backlog_size: 64 * 1024 * 1024,
+            replicaof: None,
         }
     }
 }
@@ -69,6 +87,10 @@ const PARAMS: &[&str] = &[
     "maxclients",
     "save",
     "appendonly",
+    "masterauth",
+    "min-replicas-to-ack",
+    "replica-ack-timeout",
+    "repl-backlog-size",
 ];
 
 const POLICIES: &[&str] = &[
@@ -111,6 +133,10 @@ impl Config {
             "maxclients" => self.maxclients.to_string(),
             "save" => self.save.clone(),
             "appendonly" => if self.appendonly { "yes" } else { "no" }.to_string(),
+            "masterauth" => self.masterauth.clone(),
+            "min-replicas-to-ack" => self.min_replicas_to_ack.to_string(),
+            "replica-ack-timeout" => self.replica_ack_timeout_ms.to_string(),
+            "repl-backlog-size" => self.repl_backlog_size.to_string(),
             _ => String::new(),
         }
     }
@@ -189,6 +215,24 @@ impl Config {
                 "yes" => return Err(fail("the append-only file is not supported")),
                 _ => return Err(fail("argument must be 'yes' or 'no'")),
             },
+            "masterauth" => self.masterauth = text.to_string(),
+            "min-replicas-to-ack" => {
+                self.min_replicas_to_ack = text.parse().map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+            }
+            "replica-ack-timeout" => {
+                let ms: u64 = text.parse().map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+                if ms == 0 {
+                    return Err(fail("argument must be between 1 and 9223372036854775807 inclusive"));
+                }
+                self.replica_ack_timeout_ms = ms;
+            }
+            "repl-backlog-size" => {
+                let n = parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?;
+                if n < 16 * 1024 {
+                    return Err(fail("argument must be between 16384 and 9223372036854775807 inclusive"));
+                }
+                self.repl_backlog_size = n;
+            }
             _ => unreachable!("every name in PARAMS is handled"),
         }
         Ok(())

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
@@ -17,7 +17,9 @@ use tokio::net::TcpStream;
 use tracing::debug;
 
 use crate::blocking::{self, BlockWait};
-use crate::client::{ClientHandle, ClientView, Session};
+use crate::client::{ClientHandle, ClientView, Session, SessionAction};
+use crate::db::ExpiryMode;
+use crate::replication::{self, primary::PsyncRequest};
 use crate::cmd::{self, Ctx};
 use crate::server::{unix_ms, NodeState};
 
@@ -59,14 +61,7 @@ pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr
             store.config.requirepass.is_empty(),
         )
     };
-    let mut session = Session {
-        handle,
-        db: 0,
-        protocol: Protocol::Resp2,
-        authenticated,
-        close_after_reply: false,
-        name: None,
-    };
+    let mut session = Session::new(handle, authenticated);
     let mut parser = RequestParser::new(limits);
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut output = BytesMut::with_capacity(READ_CHUNK);
@@ -79,11 +74,21 @@ pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr
         &mut output,
     )
     .await;
-    if let Err(err) = result {
-        debug!(%addr, %err, "connection ended with an error");
-    }
     // A client that leaves while blocked must not be served later.
     node.store.lock().blocking.remove(id);
+    match result {
+        Ok(Some(psync)) => {
+            let request = PsyncRequest {
+                replid: psync.0,
+                offset: psync.1,
+                ip: addr.ip().to_string(),
+                listening_port: session.listening_port,
+            };
+            replication::primary::serve_replica(node.clone(), socket, id, request, input).await;
+        }
+        Ok(None) => {}
+        Err(err) => debug!(%addr, %err, "connection ended with an error"),
+    }
     node.clients.remove(id);
 }
 
@@ -94,9 +99,9 @@ async fn session_loop(
     parser: &mut RequestParser,
     input: &mut BytesMut,
     output: &mut BytesMut,
-) -> std::io::Result<()> {
+) -> std::io::Result<Option<(String, i64)>> {
     let mut batch: Vec<Vec<Bytes>> = Vec::with_capacity(16);
-    let mut replies: Vec<(Reply, Protocol)> = Vec::with_capacity(16);
+    let mut replies: Vec<(Reply, Protocol, bool)> = Vec::with_capacity(16);
     // Input after a protocol error is never parsed; the error is answered once the requests
     // before it have run (some may have blocked in between).
     let mut protocol_error = None;
@@ -113,9 +118,26 @@ async fn session_loop(
         let mut blocked = None;
         if !batch.is_empty() {
             blocked = run_batch(node, session, parser, &mut batch, &mut replies);
-            for (reply, protocol) in replies.drain(..) {
+            hold_for_acks(node, session, &mut replies).await;
+            for (reply, protocol, _) in replies.drain(..) {
                 reply.encode(protocol, output);
             }
+        }
+        match session.action.take() {
+            Some(SessionAction::Psync { replid, offset }) => {
+                write_out(node, socket, output).await?;
+                return Ok(Some((replid, offset)));
+            }
+            Some(SessionAction::Wait { replicas, timeout_ms }) => {
+                if !output.is_empty() {
+                    write_out(node, socket, output).await?;
+                }
+                let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+                let acked = wait_for_acks(node, session.last_write_offset, replicas, timeout).await;
+                Reply::Int(acked as i64).encode(session.protocol, output);
+                continue;
+            }
+            None => {}
         }
         if let Some(wait) = blocked {
             // Later requests wait until this one is answered, as in Redis.
@@ -124,18 +146,18 @@ async fn session_loop(
             }
             match wait_unblocked(node, socket, session, input, wait).await {
                 Some(reply) => reply.encode(session.protocol, output),
-                None => return Ok(()),
+                None => return Ok(None),
             }
             continue;
         }
         if let Some(err) = protocol_error {
             Reply::error_owned(format!("ERR {err}")).encode(session.protocol, output);
             write_out(node, socket, output).await?;
-            return Ok(());
+            return Ok(None);
         }
         if session.close_after_reply {
             write_out(node, socket, output).await?;
-            return Ok(());
+            return Ok(None);
         }
         if full_batch {
             continue;
@@ -149,7 +171,7 @@ async fn session_loop(
         input.reserve(READ_CHUNK);
         let read = socket.read_buf(input).await?;
         if read == 0 {
-            return Ok(());
+            return Ok(None);
         }
         node.net
             .input_bytes
@@ -212,10 +234,12 @@ fn run_batch(
     session: &mut Session,
     parser: &mut RequestParser,
     batch: &mut Vec<Vec<Bytes>>,
-    replies: &mut Vec<(Reply, Protocol)>,
+    replies: &mut Vec<(Reply, Protocol, bool)>,
 ) -> Option<BlockWait> {
     let mut store = node.store.lock();
     let now_ms = unix_ms();
+    let mode = if store.repl.is_replica() { ExpiryMode::Hide } else { ExpiryMode::Delete };
+    store.set_expiry_mode(mode);
     let mut last_command = None;
     let mut done = 0;
     let mut blocked = None;
@@ -231,7 +255,12 @@ fn run_batch(
             node,
             now_ms,
         };
+        let dirty = ctx.store.dirty;
         let (reply, name) = cmd::execute(&mut ctx, args);
+        let wrote = store.dirty != dirty;
+        if wrote {
+            session.last_write_offset = store.repl.offset;
+        }
         last_command = name.or(last_command);
         if !store.blocking.is_empty() {
             blocked = store.blocking.wait_of(session.handle.id);
@@ -240,7 +269,11 @@ fn run_batch(
                 break;
             }
         }
-        replies.push((reply, session.protocol));
+        if session.action.is_some() {
+            // PSYNC and WAIT answer once the connection has done their work.
+            break;
+        }
+        replies.push((reply, session.protocol, wrote));
         if store.blocking.has_ready() {
             blocking::serve_ready(&mut store, node, now_ms);
         }
@@ -256,6 +289,58 @@ fn run_batch(
     view.db = session.db;
     view.resp = session.protocol.version();
     blocked
+}
+
+/// Synchronous mode: holds a batch's replies until `min-replicas-to-ack` standbys acked its
+/// writes; if they do not within `replica-ack-timeout`, each write's reply becomes
+/// `-NOREPLICAS` (the write is not acknowledged, so a failover may lose it).
+async fn hold_for_acks(node: &NodeState, session: &Session, replies: &mut [(Reply, Protocol, bool)]) {
+    if !replies.iter().any(|(_, _, wrote)| *wrote) || session.primary_link {
+        return;
+    }
+    let (needed, timeout) = {
+        let store = node.store.lock();
+        if store.repl.is_replica() {
+            return;
+        }
+        (store.config.min_replicas_to_ack as usize, Duration::from_millis(store.config.replica_ack_timeout_ms))
+    };
+    if needed == 0 {
+        return;
+    }
+    if wait_for_acks(node, session.last_write_offset, needed, Some(timeout)).await >= needed {
+        return;
+    }
+    for (reply, _, wrote) in replies.iter_mut() {
+        if *wrote {
+            *reply = Reply::error("NOREPLICAS Not enough good replicas to write.");
+        }
+    }
+}
+
+/// Waits until `needed` standbys acked `offset` or `timeout` passes (never, if `None`);
+/// returns how many had acked.
+async fn wait_for_acks(node: &NodeState, offset: u64, needed: usize, timeout: Option<Duration>) -> usize {
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let acked = node.store.lock().repl.acked.clone();
+    loop {
+        let notified = acked.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let count = node.store.lock().repl.acked_at_least(offset);
+        if count >= needed || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            return count;
+        }
+        match deadline {
+            Some(deadline) => {
+                tokio::select! {
+                    () = &mut notified => {}
+                    () = tokio::time::sleep_until(deadline) => {}
+                }
+            }
+            None => notified.await,
+        }
+    }
 }
 
 fn limits_of(config: &crate::config::Config) -> RequestLimits {

@@ -33,13 +33,29 @@ impl Entry {
     }
 }
 
+/// How lookups treat keys whose time to live has passed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExpiryMode {
+    /// A primary: remove them (and log them, so the removal is streamed as a `DEL`).
+    #[default]
+    Delete,
+    /// A standby serving a client: hide them but keep them; the primary's `DEL` removes them.
+    Hide,
+    /// A standby applying its primary's stream: treat them as live, as the primary did.
+    Ignore,
+}
+
 /// One database.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Db {
     entries: IndexMap<Bytes, Entry, RandomState>,
     expires: IndexSet<Bytes, RandomState>,
     /// Keys removed because their time to live passed (INFO `expired_keys`).
     pub expired_keys: u64,
+    /// How expired keys are treated now.
+    pub mode: ExpiryMode,
+    /// Keys removed by expiry since the log was last drained (streamed as `DEL`s).
+    pub expired_log: Vec<Bytes>,
 }
 
 /// What `SCAN` returns: the next cursor (0 when done) and the keys of this step.
@@ -95,12 +111,20 @@ impl Db {
 
     fn live_index(&mut self, key: &[u8], now_ms: u64) -> Option<usize> {
         let index = self.entries.get_index_of(key)?;
-        if self.entries[index].is_expired(now_ms) {
-            self.remove_index(index);
-            self.expired_keys += 1;
+        if self.mode != ExpiryMode::Ignore && self.entries[index].is_expired(now_ms) {
+            if self.mode == ExpiryMode::Delete {
+                self.expire_index(index);
+            }
             return None;
         }
         Some(index)
+    }
+
+    fn expire_index(&mut self, index: usize) {
+        let key = self.entries.get_index(index).map(|(k, _)| k.clone());
+        self.remove_index(index);
+        self.expired_keys += 1;
+        self.expired_log.extend(key);
     }
 
     /// Stores `value` under `key` with expiry `expires_at`, replacing any old value and TTL.
@@ -152,12 +176,13 @@ impl Db {
     /// Removes `key` whatever its state; the entry if it was live.
     pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
         let index = self.entries.get_index_of(key)?;
-        let entry = self.remove_index(index);
-        if entry.is_expired(now_ms) {
-            self.expired_keys += 1;
+        if self.mode != ExpiryMode::Ignore && self.entries[index].is_expired(now_ms) {
+            if self.mode == ExpiryMode::Delete {
+                self.expire_index(index);
+            }
             return None;
         }
-        Some(entry)
+        Some(self.remove_index(index))
     }
 
     fn remove_index(&mut self, index: usize) -> Entry {
@@ -225,8 +250,9 @@ impl Db {
             }
             let index = rng.gen_range(0..self.entries.len());
             if self.entries[index].is_expired(now_ms) {
-                self.remove_index(index);
-                self.expired_keys += 1;
+                if self.mode == ExpiryMode::Delete {
+                    self.expire_index(index);
+                }
                 continue;
             }
             return self.entries.get_index(index).map(|(k, _)| k.clone());
@@ -248,8 +274,7 @@ impl Db {
             let key = self.expires[rng.gen_range(0..self.expires.len())].clone();
             if let Some(index) = self.entries.get_index_of(&key) {
                 if self.entries[index].is_expired(now_ms) {
-                    self.remove_index(index);
-                    self.expired_keys += 1;
+                    self.expire_index(index);
                     removed += 1;
                 }
             }

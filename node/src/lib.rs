@@ -13,6 +13,7 @@ pub mod connection;
 pub mod db;
 pub mod glob;
 pub mod memory;
+pub mod replication;
 pub mod server;
 pub mod store;
 pub mod value;

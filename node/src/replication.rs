@@ -23,7 +23,7 @@ pub mod snapshot;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::sync::Notify;
@@ -105,7 +105,7 @@ pub struct Replication {
     pub backlog: Option<Backlog>,
     /// Offset of the stream so far (kept when there is no backlog yet).
     pub offset: u64,
-    /// `repl-backlog-size`.
+    /// `repl-backlog-size` in bytes, applied when a backlog is created.
     pub backlog_size: usize,
     /// Database the stream last selected.
     pub stream_db: Option<usize>,
@@ -115,10 +115,6 @@ pub struct Replication {
     pub stream_grew: Arc<Notify>,
     /// Woken whenever a standby acks (synchronous mode and `WAIT`).
     pub acked: Arc<Notify>,
-    /// Standby acks a write needs before its reply (`min-replicas-to-ack`; 0: asynchronous).
-    pub min_replicas_to_ack: usize,
-    /// How long a write waits for those acks (`replica-ack-timeout`).
-    pub ack_timeout: Duration,
     /// Full resyncs served (INFO `sync_full`).
     pub sync_full: u64,
     /// Partial resyncs accepted (INFO `sync_partial_ok`).
@@ -148,8 +144,6 @@ impl Replication {
             replicas: BTreeMap::new(),
             stream_grew: Arc::new(Notify::new()),
             acked: Arc::new(Notify::new()),
-            min_replicas_to_ack: 0,
-            ack_timeout: Duration::from_secs(1),
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,
@@ -197,8 +191,9 @@ impl Replication {
         self.stream_grew.notify_waiters();
     }
 
-    /// Decides how to answer `PSYNC replid offset`: `Some(offset)` to continue from `offset`,
-    /// `None` for a full resync. Source: Redis `replication.c`, `masterTryPartialResynchronization`.
+    /// True when `PSYNC replid offset` (offset: the first byte the standby needs) can continue
+    /// from the backlog; false means a full resync. Source: Redis `replication.c`,
+    /// `masterTryPartialResynchronization`.
     pub fn can_continue(&self, replid: &str, offset: u64) -> bool {
         let id_ok = replid == self.replid || (replid == self.replid2 && offset as i64 <= self.second_offset);
         id_ok && self.backlog.as_ref().is_some_and(|b| b.covers(offset))

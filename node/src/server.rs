@@ -44,19 +44,26 @@ pub struct NodeState {
     pub started: Instant,
     /// Random 40-hex-digit id of this run (INFO `run_id`).
     pub run_id: String,
+    me: std::sync::Weak<NodeState>,
 }
 
 impl NodeState {
     /// Fresh state for a node configured by `config`.
     pub fn new(config: Config) -> Arc<Self> {
-        Arc::new(NodeState {
+        Arc::new_cyclic(|me| NodeState {
             store: Mutex::new(Store::new(config)),
             clients: ClientRegistry::default(),
             net: NetStats::default(),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: random_hex_id(),
+            me: me.clone(),
         })
+    }
+
+    /// This state's own `Arc` (for tasks a command starts).
+    pub fn self_arc(&self) -> Arc<NodeState> {
+        self.me.upgrade().expect("a node's state outlives its commands")
     }
 }
 
@@ -83,7 +90,12 @@ pub async fn run(listener: TcpListener, mut config: Config, shutdown: impl Futur
     if let Ok(addr) = listener.local_addr() {
         config.port = addr.port();
     }
+    let replicaof = config.replicaof.clone();
     let node = NodeState::new(config);
+    if let Some((host, port)) = replicaof {
+        let mut store = node.store.lock();
+        crate::replication::replica::start(&node, &mut store.repl, host, port);
+    }
     let expiry = tokio::spawn(active_expiry(node.clone()));
     tokio::select! {
         () = accept_loop(&listener, node.clone()) => {}
@@ -142,7 +154,14 @@ async fn active_expiry(node: Arc<NodeState>) {
             loop {
                 let (sampled, removed) = {
                     let mut store = node.store.lock();
-                    store.dbs[db].expire_sample(EXPIRE_SAMPLE, unix_ms())
+                    // Standbys never expire keys themselves: the primary's DEL does it.
+                    if store.repl.is_replica() {
+                        break;
+                    }
+                    store.set_expiry_mode(crate::db::ExpiryMode::Delete);
+                    let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, unix_ms());
+                    store.propagate_expired();
+                    sample
                 };
                 if sampled == 0 || removed * 4 <= sampled || Instant::now() >= deadline {
                     break;

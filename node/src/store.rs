@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use crate::blocking::BlockingRegistry;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, ExpiryMode};
+use crate::replication::Replication;
 
 /// Calls and time spent for one command (INFO `commandstats`).
 #[derive(Clone, Copy, Debug, Default)]
@@ -47,12 +48,14 @@ pub struct Store {
     pub dirty: u64,
     /// Clients blocked on keys, and the keys ready to serve them.
     pub blocking: BlockingRegistry,
+    /// Role, replication ids and offsets, backlog, standbys.
+    pub repl: Replication,
 }
 
 impl Store {
     /// A store with `config.databases` empty databases.
     pub fn new(config: Config) -> Self {
-        Store {
+        let mut store = Store {
             dbs: (0..config.databases).map(|_| Db::default()).collect(),
             config,
             command_stats: HashMap::new(),
@@ -62,6 +65,30 @@ impl Store {
             keyspace_misses: 0,
             dirty: 0,
             blocking: BlockingRegistry::default(),
+            repl: Replication::new(crate::server::random_hex_id()),
+        };
+        store.repl.backlog_size = store.config.repl_backlog_size as usize;
+        store
+    }
+
+    /// Sets how every database treats expired keys (see [`ExpiryMode`]).
+    pub fn set_expiry_mode(&mut self, mode: ExpiryMode) {
+        for db in &mut self.dbs {
+            db.mode = mode;
+        }
+    }
+
+    /// Streams a `DEL` for every key removed by expiry since the last call (primary only; the
+    /// logs are cleared either way).
+    pub fn propagate_expired(&mut self) {
+        for index in 0..self.dbs.len() {
+            if self.dbs[index].expired_log.is_empty() {
+                continue;
+            }
+            let keys = std::mem::take(&mut self.dbs[index].expired_log);
+            for key in keys {
+                self.repl.propagate(index, &[b"DEL", &key]);
+            }
         }
     }
 

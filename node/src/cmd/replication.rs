@@ -1,0 +1,123 @@
+//! Replication commands: REPLICAOF (SLAVEOF), ROLE, REPLCONF, PSYNC (SYNC), WAIT.
+//! Source: the Redis command reference and replication documentation.
+
+use bytes::Bytes;
+use redoubt_protocol::Reply;
+
+use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
+use crate::client::SessionAction;
+use crate::replication::{replica, LinkState};
+
+/// `REPLICAOF host port` → `+OK`, following that primary; `REPLICAOF NO ONE` → `+OK`,
+/// becoming a primary with a new replication id (the old one kept as `replid2`).
+pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if is(&args[1], "no") && is(&args[2], "one") {
+        if ctx.store.repl.is_replica() {
+            let replid = crate::server::random_hex_id();
+            ctx.store.repl.promote(replid);
+            tracing::info!(offset = ctx.store.repl.offset, "promoted to primary");
+        }
+        return Ok(Reply::ok());
+    }
+    let port = parse_i64(&args[2])
+        .ok()
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p > 0)
+        .ok_or(Reply::error("ERR Invalid master port"))?;
+    let host = String::from_utf8_lossy(&args[1]).into_owned();
+    if let Some(link) = &ctx.store.repl.primary {
+        if link.host == host && link.port == port {
+            return Ok(Reply::simple("OK Already connected to specified master"));
+        }
+    }
+    let node = ctx.node.self_arc();
+    replica::start(&node, &mut ctx.store.repl, host.clone(), port);
+    tracing::info!(%host, port, "following a primary");
+    Ok(Reply::ok())
+}
+
+/// `ROLE` → `["master", offset, [[ip, port, acked offset], ...]]` on a primary,
+/// `["slave", host, port, state, offset]` on a standby.
+pub fn role(ctx: &mut Ctx) -> CmdResult {
+    let repl = &ctx.store.repl;
+    Ok(match &repl.primary {
+        None => Reply::Array(vec![
+            Reply::bulk_static("master"),
+            Reply::Int(repl.offset as i64),
+            Reply::Array(
+                repl.replicas
+                    .values()
+                    .map(|r| {
+                        Reply::Array(vec![
+                            Reply::bulk(&r.ip),
+                            Reply::bulk(r.port.to_string()),
+                            Reply::bulk(r.ack_offset.to_string()),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ]),
+        Some(link) => Reply::Array(vec![
+            Reply::bulk_static("slave"),
+            Reply::bulk(&link.host),
+            Reply::Int(i64::from(link.port)),
+            Reply::bulk_static(link.state.name()),
+            Reply::Int(if link.state == LinkState::Connected { repl.offset as i64 } else { -1 }),
+        ]),
+    })
+}
+
+/// `REPLCONF listening-port <port> | capa <capability> | ack <offset> | getack *` → `+OK`.
+pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return Err(Reply::error(SYNTAX));
+    }
+    for pair in args[1..].chunks(2) {
+        if is(&pair[0], "listening-port") {
+            let port = parse_i64(&pair[1])?;
+            ctx.session.listening_port = u16::try_from(port).map_err(|_| Reply::error("ERR Invalid port"))?;
+        } else if is(&pair[0], "capa") || is(&pair[0], "ip-address") || is(&pair[0], "rdb-only") {
+            // Capabilities are accepted; this node always speaks PSYNC2.
+        } else if is(&pair[0], "ack") || is(&pair[0], "getack") {
+            // Acks travel on the standby link itself; elsewhere they mean nothing.
+            return Ok(Reply::ok());
+        } else {
+            return Err(Reply::error_owned(format!(
+                "ERR Unrecognized REPLCONF option: {}",
+                String::from_utf8_lossy(&pair[0])
+            )));
+        }
+    }
+    Ok(Reply::ok())
+}
+
+/// `PSYNC replid offset` (or `SYNC`): the connection becomes a standby link once this batch's
+/// replies are out; the answer (`+FULLRESYNC` or `+CONTINUE`) is written by the link.
+pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.store.repl.is_replica() && ctx.store.repl.primary.as_ref().is_some_and(|l| l.state != LinkState::Connected) {
+        return Err(Reply::error("NOMASTERLINK Can't SYNC while not connected with my master"));
+    }
+    let (replid, offset) = if args.len() == 3 {
+        let offset = std::str::from_utf8(&args[2]).ok().and_then(|o| o.parse::<i64>().ok()).unwrap_or(-1);
+        (String::from_utf8_lossy(&args[1]).into_owned(), offset)
+    } else {
+        ("?".to_string(), -1)
+    };
+    ctx.session.action = Some(SessionAction::Psync { replid, offset });
+    Ok(Reply::Null)
+}
+
+/// `WAIT numreplicas timeout` → the number of standbys that acked this client's writes,
+/// waiting up to `timeout` ms (0: forever) for `numreplicas` of them.
+pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.store.repl.is_replica() {
+        return Err(Reply::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
+    let replicas = parse_i64(&args[1])?;
+    let timeout = parse_i64(&args[2])?;
+    if timeout < 0 {
+        return Err(Reply::error("ERR timeout is negative"));
+    }
+    ctx.session.action = Some(SessionAction::Wait { replicas: replicas.max(0) as usize, timeout_ms: timeout as u64 });
+    Ok(Reply::Null)
+}
