@@ -16,4 +16,5 @@ mod node {
     mod protocol;
     mod server;
     mod strings;
+    mod zsets;
 }

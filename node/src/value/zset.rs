@@ -1,14 +1,14 @@
 //! Sorted set values: members ordered by (score, member). A member → score map answers
-//! `ZSCORE` in O(1); an indexable skip list keeps the order, so ranks cost O(log n) and a range
-//! of m members O(log n + m).
+//! `ZSCORE` in O(1) and gives random picks and `ZSCAN` a positional index; an indexable skip list
+//! keeps the order, so ranks cost O(log n) and a range of m members O(log n + m).
 
 mod skiplist;
 
-use std::collections::HashMap;
 use std::ops::Range;
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
+use indexmap::IndexMap;
 
 pub use skiplist::Iter;
 use skiplist::SkipList;
@@ -21,7 +21,8 @@ const LISTPACK_MAX_VALUE: usize = 64;
 /// A sorted set.
 #[derive(Clone, Debug, Default)]
 pub struct ZSetValue {
-    scores: HashMap<Bytes, f64, RandomState>,
+    /// Member → score. Removal swaps the last entry into the hole, which `scan` relies on.
+    scores: IndexMap<Bytes, f64, RandomState>,
     order: SkipList,
     /// Set once the set outgrows a listpack: Redis then keeps the `skiplist` encoding even if
     /// members go.
@@ -113,7 +114,7 @@ impl ZSetValue {
 
     /// Removes `member`; its score if it was present.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.scores.remove(member)?;
+        let score = self.scores.swap_remove(member)?;
         self.order.remove(score, member);
         Some(score)
     }
@@ -185,6 +186,27 @@ impl ZSetValue {
             self.order.iter_from(start, rev)
         };
         iter.take(n)
+    }
+
+    /// The member at `index` of the member map (an arbitrary order, stable while the set is
+    /// unchanged), with its score: O(1) random picks.
+    pub fn member_at(&self, index: usize) -> Option<(&Bytes, f64)> {
+        self.scores.get_index(index).map(|(m, s)| (m, *s))
+    }
+
+    /// One `ZSCAN` page: visits up to `count` members from `cursor` (0 to start) and returns the
+    /// next cursor (0 when done). The walk goes down the member map's positions; a removal
+    /// moves the last entry, already visited, into the hole, so every member present
+    /// throughout the scan is returned at least once.
+    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(&Bytes, f64)>) {
+        let len = self.scores.len() as u64;
+        let mut next = if cursor == 0 { len } else { cursor.min(len) };
+        let mut out = Vec::new();
+        while next > 0 && out.len() < count.max(1) {
+            next -= 1;
+            out.push(self.member_at(next as usize).expect("index below len"));
+        }
+        (next, out)
     }
 
     /// All members with their scores, ascending.

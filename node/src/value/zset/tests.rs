@@ -38,13 +38,19 @@ fn check(z: &ZSetValue, model: &[(f64, Bytes)]) {
     let got: Vec<(Bytes, f64)> = z.iter().map(|(m, s)| (m.clone(), s)).collect();
     assert_eq!(got, want);
     assert_eq!(z.len(), want.len());
-    let back: Vec<(Bytes, f64)> = z.range(0..z.len(), true).map(|(m, s)| (m.clone(), s)).collect();
+    let back: Vec<(Bytes, f64)> = z
+        .range(0..z.len(), true)
+        .map(|(m, s)| (m.clone(), s))
+        .collect();
     let mut rev = want.clone();
     rev.reverse();
     assert_eq!(back, rev);
     for (rank, (m, s)) in want.iter().enumerate() {
         assert_eq!(z.rank(m), Some((rank, *s)));
-        assert_eq!(z.get(rank).map(|(m, s)| (m.clone(), s)), Some((m.clone(), *s)));
+        assert_eq!(
+            z.get(rank).map(|(m, s)| (m.clone(), s)),
+            Some((m.clone(), *s))
+        );
         assert_eq!(z.score(m), Some(*s));
     }
     assert_eq!(z.get(want.len()), None);
