@@ -20,4 +20,5 @@ mod node {
     mod server;
     mod sets;
     mod strings;
+    mod zsets;
 }

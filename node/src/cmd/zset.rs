@@ -1,13 +1,195 @@
-//! Zset commands. Source: the Redis command reference.
+//! Sorted-set commands. Source: the Redis command reference (sorted sets group); error texts
+//! and reply shapes from Redis 7's `t_zset.c`. Handlers are grouped by role: `write` (adds,
+//! removals, pops), `range` (ranks, scores and ranges), `algebra` (union, intersection,
+//! difference) and `sample` (`ZRANDMEMBER`, `ZSCAN`). This module holds what they share: key
+//! access, interval parsing and the scored-member reply shapes.
+
+mod algebra;
+mod range;
+mod sample;
+mod write;
 
 use bytes::Bytes;
+use redoubt_protocol::{Protocol, Reply};
 
-use super::{CmdResult, CommandName, Ctx};
+use super::{CmdResult, CommandName, Ctx, WRONGTYPE};
+use crate::value::zset::{LexBound, ScoreBound};
+use crate::value::{Value, ZSetValue};
 
-/// Runs `name` if it is a zset command; `None` otherwise.
+/// Runs `name` if it is a sorted-set command; `None` otherwise.
 pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    let _ = (ctx, args);
-    match name.name {
-        _ => None,
+    Some(match name.name {
+        "zadd" => write::zadd(ctx, args),
+        "zincrby" => write::zincrby(ctx, args),
+        "zrem" => write::zrem(ctx, args),
+        "zremrangebyrank" => write::zremrange(ctx, args, range::Kind::Rank),
+        "zremrangebyscore" => write::zremrange(ctx, args, range::Kind::Score),
+        "zremrangebylex" => write::zremrange(ctx, args, range::Kind::Lex),
+        "zpopmin" => write::zpop(ctx, args, false),
+        "zpopmax" => write::zpop(ctx, args, true),
+        "zmpop" => write::zmpop(ctx, args),
+        "zcard" => range::zcard(ctx, args),
+        "zscore" => range::zscore(ctx, args),
+        "zmscore" => range::zmscore(ctx, args),
+        "zrank" => range::zrank(ctx, args, false),
+        "zrevrank" => range::zrank(ctx, args, true),
+        "zcount" => range::zcount(ctx, args, range::Kind::Score),
+        "zlexcount" => range::zcount(ctx, args, range::Kind::Lex),
+        "zrange" => range::zrange(ctx, args, range::Preset::Zrange),
+        "zrangestore" => range::zrange(ctx, args, range::Preset::Store),
+        "zrevrange" => range::zrange(ctx, args, range::Preset::Rank { rev: true }),
+        "zrangebyscore" => range::zrange(ctx, args, range::Preset::Score { rev: false }),
+        "zrevrangebyscore" => range::zrange(ctx, args, range::Preset::Score { rev: true }),
+        "zrangebylex" => range::zrange(ctx, args, range::Preset::Lex { rev: false }),
+        "zrevrangebylex" => range::zrange(ctx, args, range::Preset::Lex { rev: true }),
+        "zunion" => algebra::combine(ctx, args, algebra::Op::Union, false),
+        "zinter" => algebra::combine(ctx, args, algebra::Op::Inter, false),
+        "zdiff" => algebra::combine(ctx, args, algebra::Op::Diff, false),
+        "zunionstore" => algebra::combine(ctx, args, algebra::Op::Union, true),
+        "zinterstore" => algebra::combine(ctx, args, algebra::Op::Inter, true),
+        "zdiffstore" => algebra::combine(ctx, args, algebra::Op::Diff, true),
+        "zintercard" => algebra::zintercard(ctx, args),
+        "zrandmember" => sample::zrandmember(ctx, args),
+        "zscan" => sample::zscan(ctx, args),
+        _ => return None,
+    })
+}
+
+/// The sorted set under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if another type. Counts
+/// the lookup as a keyspace hit or miss.
+fn read<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a ZSetValue>, Reply> {
+    let now = ctx.now_ms;
+    let store = &mut *ctx.store;
+    let found = match store.dbs[ctx.session.db].get(key, now) {
+        None => None,
+        Some(entry) => match &entry.value {
+            Value::ZSet(z) => Some(&**z),
+            _ => return Err(Reply::error(WRONGTYPE)),
+        },
+    };
+    if found.is_some() {
+        store.keyspace_hits += 1;
+    } else {
+        store.keyspace_misses += 1;
     }
+    Ok(found)
+}
+
+/// The sorted set under `key` for writing: `Ok(None)` if absent, `Err(WRONGTYPE)` if another
+/// type.
+fn write_access<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ZSetValue>, Reply> {
+    let now = ctx.now_ms;
+    match ctx.db().get_mut(key, now) {
+        None => Ok(None),
+        Some(entry) => match &mut entry.value {
+            Value::ZSet(z) => Ok(Some(&mut **z)),
+            _ => Err(Reply::error(WRONGTYPE)),
+        },
+    }
+}
+
+/// Removes `key` if its sorted set has become empty (a collection key never stays empty).
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let now = ctx.now_ms;
+    if let Ok(Some(z)) = write_access(ctx, key) {
+        if z.is_empty() {
+            ctx.db().remove(key, now);
+        }
+    }
+}
+
+/// Writes `result` to `dst` as a `*STORE` command does: replaces any value (and TTL) there, or
+/// deletes `dst` when `result` is empty. Returns the stored cardinality.
+fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSetValue) -> i64 {
+    let now = ctx.now_ms;
+    let len = result.len();
+    if len == 0 {
+        if ctx.db().remove(dst, now).is_some() {
+            ctx.store.dirty += 1;
+        }
+    } else {
+        ctx.db().set(dst, Value::ZSet(Box::new(result)), None);
+        ctx.store.dirty += 1;
+        ctx.signal_key_ready(dst);
+    }
+    len as i64
+}
+
+/// Parses a score bound: `1.5`, `(1.5` (exclusive), `-inf`, `+inf`.
+fn parse_score_bound(arg: &[u8]) -> Result<ScoreBound, Reply> {
+    let (text, exclusive) = match arg.strip_prefix(b"(") {
+        Some(rest) => (rest, true),
+        None => (arg, false),
+    };
+    // Redis reads the bound with `strtod`, which takes an empty string for 0.
+    let value = if text.is_empty() {
+        Some(0.0)
+    } else {
+        crate::value::parse_f64(text)
+    };
+    value
+        .map(|value| ScoreBound { value, exclusive })
+        .ok_or(Reply::error("ERR min or max is not a float"))
+}
+
+/// Parses a lexicographic bound: `-`, `+`, `[member`, `(member`.
+fn parse_lex_bound(arg: &Bytes) -> Result<LexBound, Reply> {
+    match arg.first() {
+        Some(b'-') if arg.len() == 1 => Ok(LexBound::Min),
+        Some(b'+') if arg.len() == 1 => Ok(LexBound::Max),
+        Some(b'[') => Ok(LexBound::Inclusive(arg.slice(1..))),
+        Some(b'(') => Ok(LexBound::Exclusive(arg.slice(1..))),
+        _ => Err(Reply::error("ERR min or max not valid string range item")),
+    }
+}
+
+/// Members, optionally with scores: RESP2 flattens them (`member, score, ...`), RESP3 pairs
+/// them (`[member, score], ...`), as Redis 7 does for `ZRANGE ... WITHSCORES` and its kin.
+fn scored_reply<'a>(
+    protocol: Protocol,
+    items: impl Iterator<Item = (&'a Bytes, f64)>,
+    with_scores: bool,
+) -> Reply {
+    let mut out = Vec::with_capacity(items.size_hint().0 * if with_scores { 2 } else { 1 });
+    for (member, score) in items {
+        let member = Reply::Bulk(member.clone());
+        if !with_scores {
+            out.push(member);
+        } else if protocol == Protocol::Resp3 {
+            out.push(Reply::Array(vec![member, Reply::Double(score)]));
+        } else {
+            out.push(member);
+            out.push(Reply::Double(score));
+        }
+    }
+    Reply::Array(out)
+}
+
+/// `[member, score]` pairs in both protocols (`ZMPOP`, `BZMPOP`).
+fn pairs_reply(items: &[(Bytes, f64)]) -> Reply {
+    Reply::Array(
+        items
+            .iter()
+            .map(|(m, s)| Reply::Array(vec![Reply::Bulk(m.clone()), Reply::Double(*s)]))
+            .collect(),
+    )
+}
+
+/// Parses `numkeys` followed by that many keys starting at `args[at]`; returns the keys and
+/// the index after them. `error` is the text for a count below 1.
+fn parse_numkeys<'a>(
+    args: &'a [Bytes],
+    at: usize,
+    error: &str,
+) -> Result<(&'a [Bytes], usize), Reply> {
+    let n = super::parse_i64(&args[at])?;
+    if n < 1 {
+        return Err(Reply::error_owned(error.to_string()));
+    }
+    let first = at + 1;
+    if n as u64 > (args.len() - first) as u64 {
+        return Err(Reply::error(super::SYNTAX));
+    }
+    let end = first + n as usize;
+    Ok((&args[first..end], end))
 }

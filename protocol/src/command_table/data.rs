@@ -2217,10 +2217,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]",
         acl_categories: "@write @sortedset @slow", key_specs: "OW update/i1/r0,1,0;RO access/i2/r0,1,0"
     ),
-    cmd!("zrank", 3, [READONLY FAST], 1, 1, 1, "sorted-set", "2.0.0",
+    cmd!("zrank", -3, [READONLY FAST], 1, 1, 1, "sorted-set", "2.0.0",
         "Determine the index of a member in a sorted set",
         "O(log(N))",
-        "key member",
+        "key member [WITHSCORE]",
         acl_categories: "@read @sortedset @fast", key_specs: "RO access/i1/r0,1,0"
     ),
     cmd!("zrem", -3, [WRITE FAST], 1, 1, 1, "sorted-set", "1.2.0",
@@ -2265,10 +2265,10 @@ pub static COMMANDS: &[CommandSpec] = &[
         "key max min [WITHSCORES] [LIMIT offset count]",
         acl_categories: "@read @sortedset @slow", key_specs: "RO access/i1/r0,1,0", doc_flags: "deprecated", deprecated_since: "6.2.0", replaced_by: "`ZRANGE` with the `REV` and `BYSCORE` arguments"
     ),
-    cmd!("zrevrank", 3, [READONLY FAST], 1, 1, 1, "sorted-set", "2.0.0",
+    cmd!("zrevrank", -3, [READONLY FAST], 1, 1, 1, "sorted-set", "2.0.0",
         "Determine the index of a member in a sorted set, with scores ordered from high to low",
         "O(log(N))",
-        "key member",
+        "key member [WITHSCORE]",
         acl_categories: "@read @sortedset @fast", key_specs: "RO access/i1/r0,1,0"
     ),
     cmd!("zscan", -3, [READONLY], 1, 1, 1, "sorted-set", "2.8.0",
