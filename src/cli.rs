@@ -42,6 +42,21 @@ pub struct NodeArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Start as a standby of this primary (`HOST:PORT`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub replicaof: Option<String>,
+    /// Password to give the primary.
+    #[arg(long)]
+    pub masterauth: Option<String>,
+    /// Synchronous mode: a write's reply waits until this many standbys acked it.
+    #[arg(long, default_value_t = 0)]
+    pub min_replicas_to_ack: u64,
+    /// How long a write waits for those acks before `NOREPLICAS`, in ms.
+    #[arg(long, default_value_t = 1000)]
+    pub replica_ack_timeout: u64,
+    /// Replication backlog size (bytes; suffixes kb, mb, gb).
+    #[arg(long, default_value = "64mb")]
+    pub repl_backlog_size: String,
 }
 
 /// Flags of `redoubt proxy`.
@@ -91,10 +106,32 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
+        let replicaof = match &args.replicaof {
+            None => None,
+            Some(text) => {
+                let (host, port) = text
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                    .with_context(|| format!("--replicaof {text}: expected HOST:PORT"))?;
+                Some((host, port))
+            }
+        };
+        let repl_backlog_size = redoubt_node::config::parse_size(&args.repl_backlog_size)
+            .with_context(|| {
+                format!(
+                    "--repl-backlog-size {}: expected a size",
+                    args.repl_backlog_size
+                )
+            })?;
         let config = redoubt_node::Config {
             bind: args.bind.clone(),
             port: local.port(),
             requirepass: args.requirepass.unwrap_or_default(),
+            masterauth: args.masterauth.unwrap_or_default(),
+            min_replicas_to_ack: args.min_replicas_to_ack,
+            replica_ack_timeout_ms: args.replica_ack_timeout.max(1),
+            repl_backlog_size,
+            replicaof,
             ..redoubt_node::Config::default()
         };
         println!("redoubt node listening on {local}");

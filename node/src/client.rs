@@ -41,9 +41,29 @@ pub struct ClientHandle {
     pub created: Instant,
     /// Fields that change while connected.
     pub view: Mutex<ClientView>,
+    /// Woken by `CLIENT KILL`; the connection closes.
+    pub kill: tokio::sync::Notify,
+    /// True once this connection became a standby link (`CLIENT KILL TYPE replica`).
+    pub is_replica: std::sync::atomic::AtomicBool,
 }
 
 impl ClientHandle {
+    /// A handle for a connection accepted now.
+    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> ClientHandle {
+        ClientHandle {
+            id,
+            addr,
+            laddr,
+            created: Instant::now(),
+            view: Mutex::new(ClientView {
+                resp: 2,
+                ..ClientView::default()
+            }),
+            kill: tokio::sync::Notify::new(),
+            is_replica: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
     /// One line of `CLIENT LIST` / `CLIENT INFO` in Redis's field order.
     pub fn info_line(&self) -> String {
         let view = self.view.lock().clone();
@@ -52,7 +72,7 @@ impl ClientHandle {
             .last_active
             .map_or(0, |t| now.duration_since(t).as_secs());
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -61,6 +81,7 @@ impl ClientHandle {
             view.name,
             now.duration_since(self.created).as_secs(),
             idle,
+            if self.is_replica.load(std::sync::atomic::Ordering::Relaxed) { "S" } else { "N" },
             view.db,
             if view.last_command.is_empty() { "NULL" } else { &view.last_command },
             view.resp,

@@ -128,7 +128,11 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<CommandName>) {
     let write = spec.flags.contains(CommandFlags::WRITE);
     if write && ctx.store.repl.is_replica() && !ctx.session.primary_link {
         return (
-            reject(ctx, spec.name, "READONLY You can't write against a read only replica."),
+            reject(
+                ctx,
+                spec.name,
+                "READONLY You can't write against a read only replica.",
+            ),
             Some(name),
         );
     }
@@ -169,16 +173,14 @@ pub struct PrimaryApplier {
 impl PrimaryApplier {
     /// An applier with database 0 selected.
     pub fn new(node: &std::sync::Arc<NodeState>) -> PrimaryApplier {
-        let handle = std::sync::Arc::new(crate::client::ClientHandle {
-            id: 0,
-            addr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-            laddr: std::net::SocketAddr::from(([0, 0, 0, 0], 0)),
-            created: Instant::now(),
-            view: Default::default(),
-        });
+        let nowhere = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+        let handle = std::sync::Arc::new(crate::client::ClientHandle::new(0, nowhere, nowhere));
         let mut session = Session::new(handle, true);
         session.primary_link = true;
-        PrimaryApplier { node: node.clone(), session }
+        PrimaryApplier {
+            node: node.clone(),
+            session,
+        }
     }
 
     /// The database the stream has selected.
@@ -198,7 +200,12 @@ impl PrimaryApplier {
         }
         store.set_expiry_mode(crate::db::ExpiryMode::Ignore);
         let now_ms = crate::server::unix_ms();
-        let mut ctx = Ctx { store, session: &mut self.session, node: &self.node, now_ms };
+        let mut ctx = Ctx {
+            store,
+            session: &mut self.session,
+            node: &self.node,
+            now_ms,
+        };
         let (reply, _) = execute(&mut ctx, args);
         if let Reply::Error(err) = reply {
             tracing::warn!(%err, command = %String::from_utf8_lossy(&args[0]), "command from primary failed");

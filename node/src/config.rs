@@ -217,19 +217,27 @@ impl Config {
             },
             "masterauth" => self.masterauth = text.to_string(),
             "min-replicas-to-ack" => {
-                self.min_replicas_to_ack = text.parse().map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+                self.min_replicas_to_ack = text
+                    .parse()
+                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
             }
             "replica-ack-timeout" => {
-                let ms: u64 = text.parse().map_err(|_| fail("argument couldn't be parsed into an integer"))?;
+                let ms: u64 = text
+                    .parse()
+                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
                 if ms == 0 {
-                    return Err(fail("argument must be between 1 and 9223372036854775807 inclusive"));
+                    return Err(fail(
+                        "argument must be between 1 and 9223372036854775807 inclusive",
+                    ));
                 }
                 self.replica_ack_timeout_ms = ms;
             }
             "repl-backlog-size" => {
                 let n = parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?;
                 if n < 16 * 1024 {
-                    return Err(fail("argument must be between 16384 and 9223372036854775807 inclusive"));
+                    return Err(fail(
+                        "argument must be between 16384 and 9223372036854775807 inclusive",
+                    ));
                 }
                 self.repl_backlog_size = n;
             }

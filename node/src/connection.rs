@@ -10,17 +10,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use parking_lot::Mutex;
 use redoubt_protocol::{Protocol, Reply, RequestLimits, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
 
 use crate::blocking::{self, BlockWait};
-use crate::client::{ClientHandle, ClientView, Session, SessionAction};
+use crate::client::{ClientHandle, Session, SessionAction};
+use crate::cmd::{self, Ctx};
 use crate::db::ExpiryMode;
 use crate::replication::{self, primary::PsyncRequest};
-use crate::cmd::{self, Ctx};
 use crate::server::{unix_ms, NodeState};
 
 /// Requests run per lock acquisition; a longer pipeline is split so others get a turn.
@@ -43,16 +42,7 @@ pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr
     let _ = socket.set_nodelay(true);
     let laddr = socket.local_addr().unwrap_or(addr);
     let id = node.next_client_id.fetch_add(1, Ordering::Relaxed);
-    let handle = Arc::new(ClientHandle {
-        id,
-        addr,
-        laddr,
-        created: Instant::now(),
-        view: Mutex::new(ClientView {
-            resp: 2,
-            ..ClientView::default()
-        }),
-    });
+    let handle = Arc::new(ClientHandle::new(id, addr, laddr));
     node.clients.add(handle.clone());
     let (limits, authenticated) = {
         let store = node.store.lock();
@@ -84,7 +74,15 @@ pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr
                 ip: addr.ip().to_string(),
                 listening_port: session.listening_port,
             };
-            replication::primary::serve_replica(node.clone(), socket, id, request, input).await;
+            session.handle.is_replica.store(true, Ordering::Relaxed);
+            replication::primary::serve_replica(
+                node.clone(),
+                socket,
+                session.handle.clone(),
+                request,
+                input,
+            )
+            .await;
         }
         Ok(None) => {}
         Err(err) => debug!(%addr, %err, "connection ended with an error"),
@@ -128,7 +126,10 @@ async fn session_loop(
                 write_out(node, socket, output).await?;
                 return Ok(Some((replid, offset)));
             }
-            Some(SessionAction::Wait { replicas, timeout_ms }) => {
+            Some(SessionAction::Wait {
+                replicas,
+                timeout_ms,
+            }) => {
                 if !output.is_empty() {
                     write_out(node, socket, output).await?;
                 }
@@ -169,7 +170,10 @@ async fn session_loop(
             *input = BytesMut::with_capacity(READ_CHUNK);
         }
         input.reserve(READ_CHUNK);
-        let read = socket.read_buf(input).await?;
+        let read = tokio::select! {
+            read = socket.read_buf(input) => read?,
+            () = session.handle.kill.notified() => return Ok(None),
+        };
         if read == 0 {
             return Ok(None);
         }
@@ -238,7 +242,11 @@ fn run_batch(
 ) -> Option<BlockWait> {
     let mut store = node.store.lock();
     let now_ms = unix_ms();
-    let mode = if store.repl.is_replica() { ExpiryMode::Hide } else { ExpiryMode::Delete };
+    let mode = if store.repl.is_replica() {
+        ExpiryMode::Hide
+    } else {
+        ExpiryMode::Delete
+    };
     store.set_expiry_mode(mode);
     let mut last_command = None;
     let mut done = 0;
@@ -294,7 +302,11 @@ fn run_batch(
 /// Synchronous mode: holds a batch's replies until `min-replicas-to-ack` standbys acked its
 /// writes; if they do not within `replica-ack-timeout`, each write's reply becomes
 /// `-NOREPLICAS` (the write is not acknowledged, so a failover may lose it).
-async fn hold_for_acks(node: &NodeState, session: &Session, replies: &mut [(Reply, Protocol, bool)]) {
+async fn hold_for_acks(
+    node: &NodeState,
+    session: &Session,
+    replies: &mut [(Reply, Protocol, bool)],
+) {
     if !replies.iter().any(|(_, _, wrote)| *wrote) || session.primary_link {
         return;
     }
@@ -303,7 +315,10 @@ async fn hold_for_acks(node: &NodeState, session: &Session, replies: &mut [(Repl
         if store.repl.is_replica() {
             return;
         }
-        (store.config.min_replicas_to_ack as usize, Duration::from_millis(store.config.replica_ack_timeout_ms))
+        (
+            store.config.min_replicas_to_ack as usize,
+            Duration::from_millis(store.config.replica_ack_timeout_ms),
+        )
     };
     if needed == 0 {
         return;
@@ -320,7 +335,12 @@ async fn hold_for_acks(node: &NodeState, session: &Session, replies: &mut [(Repl
 
 /// Waits until `needed` standbys acked `offset` or `timeout` passes (never, if `None`);
 /// returns how many had acked.
-async fn wait_for_acks(node: &NodeState, offset: u64, needed: usize, timeout: Option<Duration>) -> usize {
+async fn wait_for_acks(
+    node: &NodeState,
+    offset: u64,
+    needed: usize,
+    timeout: Option<Duration>,
+) -> usize {
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let acked = node.store.lock().repl.acked.clone();
     loop {

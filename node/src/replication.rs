@@ -71,6 +71,8 @@ pub struct PrimaryLink {
     pub last_io: Instant,
     /// Stops the link task.
     pub stop: Arc<Notify>,
+    /// Drops the current connection; the task reconnects (`CLIENT KILL TYPE master`).
+    pub reconnect: Arc<Notify>,
     /// Incremented for every new link, so a stale task knows it was replaced.
     pub generation: u64,
 }
@@ -161,7 +163,8 @@ impl Replication {
     /// Makes sure a backlog exists (created when the first standby connects).
     pub fn ensure_backlog(&mut self) -> &mut Backlog {
         let (size, offset) = (self.backlog_size, self.offset);
-        self.backlog.get_or_insert_with(|| Backlog::new(size, offset))
+        self.backlog
+            .get_or_insert_with(|| Backlog::new(size, offset))
     }
 
     /// Appends one command, executed in database `db`, to the stream (primary side). Does
@@ -195,7 +198,8 @@ impl Replication {
     /// from the backlog; false means a full resync. Source: Redis `replication.c`,
     /// `masterTryPartialResynchronization`.
     pub fn can_continue(&self, replid: &str, offset: u64) -> bool {
-        let id_ok = replid == self.replid || (replid == self.replid2 && offset as i64 <= self.second_offset);
+        let id_ok = replid == self.replid
+            || (replid == self.replid2 && offset as i64 <= self.second_offset);
         id_ok && self.backlog.as_ref().is_some_and(|b| b.covers(offset))
     }
 
@@ -213,7 +217,10 @@ impl Replication {
 
     /// Number of standbys whose acked offset is at least `offset`.
     pub fn acked_at_least(&self, offset: u64) -> usize {
-        self.replicas.values().filter(|r| r.ack_offset >= offset).count()
+        self.replicas
+            .values()
+            .filter(|r| r.ack_offset >= offset)
+            .count()
     }
 
     /// `INFO replication` lines.
@@ -222,7 +229,11 @@ impl Replication {
         let now = Instant::now();
         match &self.primary {
             None => {
-                let _ = write!(out, "role:master\r\nconnected_slaves:{}\r\n", self.replicas.len());
+                let _ = write!(
+                    out,
+                    "role:master\r\nconnected_slaves:{}\r\n",
+                    self.replicas.len()
+                );
                 for (i, r) in self.replicas.values().enumerate() {
                     let lag = now.duration_since(r.last_ack).as_secs();
                     let _ = write!(

@@ -63,7 +63,9 @@ impl NodeState {
 
     /// This state's own `Arc` (for tasks a command starts).
     pub fn self_arc(&self) -> Arc<NodeState> {
-        self.me.upgrade().expect("a node's state outlives its commands")
+        self.me
+            .upgrade()
+            .expect("a node's state outlives its commands")
     }
 }
 

@@ -26,6 +26,7 @@ pub fn client(ctx: &mut Ctx, sub: &str, args: &[Bytes]) -> CmdResult {
         )),
         "list" => list(ctx, args),
         "setinfo" => setinfo(ctx, args),
+        "kill" => kill(ctx, args),
         _ => Err(super::unknown_subcommand_named("client", sub)),
     }
 }
@@ -111,4 +112,81 @@ fn setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         )));
     }
     Ok(Reply::ok())
+}
+
+/// `CLIENT KILL ip:port` → `+OK`; `CLIENT KILL [ID id] [TYPE normal|master|replica|slave]
+/// [ADDR ip:port] [SKIPME yes|no]` → the number of clients closed. `TYPE master` drops this
+/// standby's link to its primary, which then reconnects and resumes (partial resync).
+fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    use std::sync::atomic::Ordering;
+    if args.len() == 3 {
+        let addr = String::from_utf8_lossy(&args[2]).into_owned();
+        let target = ctx
+            .node
+            .clients
+            .all()
+            .into_iter()
+            .find(|c| c.addr.to_string() == addr);
+        return match target {
+            Some(client) => {
+                client.kill.notify_one();
+                Ok(Reply::ok())
+            }
+            None => Err(Reply::error("ERR No such client")),
+        };
+    }
+    let (mut id, mut kind, mut addr, mut skip_me) = (None, None, None, true);
+    for pair in args[2..].chunks(2) {
+        let [option, value] = pair else {
+            return Err(Reply::error(SYNTAX));
+        };
+        if is(option, "id") {
+            id = Some(
+                super::parse_i64(value)
+                    .map_err(|_| Reply::error("ERR client-id should be greater than 0"))?
+                    as u64,
+            );
+        } else if is(option, "type") {
+            let name = String::from_utf8_lossy(value).to_ascii_lowercase();
+            kind = Some(match name.as_str() {
+                "normal" | "master" | "pubsub" => name,
+                "replica" | "slave" => "replica".to_string(),
+                _ => {
+                    return Err(Reply::error_owned(format!(
+                        "ERR Unknown client type '{name}'"
+                    )))
+                }
+            });
+        } else if is(option, "addr") {
+            addr = Some(String::from_utf8_lossy(value).into_owned());
+        } else if is(option, "skipme") {
+            skip_me = !is(value, "no");
+        } else if is(option, "laddr") || is(option, "user") || is(option, "maxage") {
+            // Accepted filters this node does not distinguish on.
+        } else {
+            return Err(Reply::error(SYNTAX));
+        }
+    }
+    let mut killed = 0;
+    if kind.as_deref() == Some("master") {
+        if let Some(link) = &ctx.store.repl.primary {
+            link.reconnect.notify_one();
+            killed += 1;
+        }
+        return Ok(Reply::Int(killed));
+    }
+    for client in ctx.node.clients.all() {
+        let replica = client.is_replica.load(Ordering::Relaxed);
+        let matches = id.is_none_or(|id| id == client.id)
+            && addr.as_ref().is_none_or(|a| *a == client.addr.to_string())
+            && kind
+                .as_deref()
+                .is_none_or(|k| (k == "replica") == replica && k != "pubsub")
+            && !(skip_me && client.id == ctx.session.handle.id);
+        if matches {
+            client.kill.notify_one();
+            killed += 1;
+        }
+    }
+    Ok(Reply::Int(killed))
 }

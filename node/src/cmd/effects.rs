@@ -46,7 +46,13 @@ pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<
             match ctx.db().get(&key, now).map(|e| e.expires_at) {
                 None => vec![vec![word("DEL"), key]],
                 Some(None) => vec![vec![word("SET"), key, value.clone()]],
-                Some(Some(at)) => vec![vec![word("SET"), key, value.clone(), word("PXAT"), Bytes::from(at.to_string())]],
+                Some(Some(at)) => vec![vec![
+                    word("SET"),
+                    key,
+                    value.clone(),
+                    word("PXAT"),
+                    Bytes::from(at.to_string()),
+                ]],
             }
         }
         "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" | "persist" => {
@@ -80,7 +86,10 @@ pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<
             vec![command]
         }
         "blpop" | "brpop" => match bulk(items(reply).first()) {
-            Some(key) => vec![vec![word(if name == "blpop" { "LPOP" } else { "RPOP" }), key]],
+            Some(key) => vec![vec![
+                word(if name == "blpop" { "LPOP" } else { "RPOP" }),
+                key,
+            ]],
             None => Vec::new(),
         },
         "blmove" => {
@@ -91,13 +100,18 @@ pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<
         "brpoplpush" => vec![vec![word("RPOPLPUSH"), args[1].clone(), args[2].clone()]],
         "blmpop" | "bzmpop" => {
             let parts = items(reply);
-            let (Some(key), Some(popped)) = (bulk(parts.first()), parts.get(1)) else { return Vec::new() };
+            let (Some(key), Some(popped)) = (bulk(parts.first()), parts.get(1)) else {
+                return Vec::new();
+            };
             let count = items(popped).len().to_string();
             // `B*MPOP timeout numkeys key... LEFT|RIGHT|MIN|MAX [COUNT n]`.
-            let numkeys = std::str::from_utf8(&args[2]).ok().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
-            let from_end = args
-                .get(3 + numkeys)
-                .is_some_and(|a| a.eq_ignore_ascii_case(b"right") || a.eq_ignore_ascii_case(b"max"));
+            let numkeys = std::str::from_utf8(&args[2])
+                .ok()
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(0);
+            let from_end = args.get(3 + numkeys).is_some_and(|a| {
+                a.eq_ignore_ascii_case(b"right") || a.eq_ignore_ascii_case(b"max")
+            });
             let pop = match (name, from_end) {
                 ("blmpop", false) => "LPOP",
                 ("blmpop", true) => "RPOP",
@@ -107,7 +121,14 @@ pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<
             vec![vec![word(pop), key, Bytes::from(count)]]
         }
         "bzpopmin" | "bzpopmax" => match bulk(items(reply).first()) {
-            Some(key) => vec![vec![word(if name == "bzpopmin" { "ZPOPMIN" } else { "ZPOPMAX" }), key]],
+            Some(key) => vec![vec![
+                word(if name == "bzpopmin" {
+                    "ZPOPMIN"
+                } else {
+                    "ZPOPMAX"
+                }),
+                key,
+            ]],
             None => Vec::new(),
         },
         _ => verbatim(),

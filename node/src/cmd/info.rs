@@ -192,6 +192,9 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("evicted_keys", &0);
             field("keyspace_hits", &store.keyspace_hits);
             field("keyspace_misses", &store.keyspace_misses);
+            field("sync_full", &store.repl.sync_full);
+            field("sync_partial_ok", &store.repl.sync_partial_ok);
+            field("sync_partial_err", &store.repl.sync_partial_err);
             field("pubsub_channels", &0);
             field("pubsub_patterns", &0);
             field(
@@ -200,20 +203,9 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             );
         }
         "replication" => {
-            field("role", &"master");
-            field("connected_slaves", &0);
-            field("master_failover_state", &"no-failover");
-            field("master_replid", &node.run_id);
-            field(
-                "master_replid2",
-                &"0000000000000000000000000000000000000000",
-            );
-            field("master_repl_offset", &0);
-            field("second_repl_offset", &-1);
-            field("repl_backlog_active", &0);
-            field("repl_backlog_size", &(64u64 << 20));
-            field("repl_backlog_first_byte_offset", &0);
-            field("repl_backlog_histlen", &0);
+            let mut text = String::new();
+            store.repl.info(&mut text);
+            out.push_str(&text);
         }
         "cpu" => {
             let (user, sys) = memory::cpu_seconds();

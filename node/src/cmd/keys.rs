@@ -96,7 +96,8 @@ pub fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, absolute: bool) -> Cm
     if !allowed {
         return Ok(Reply::Int(0));
     }
-    if at <= now as i64 {
+    // A standby applying its primary's stream keeps the key: the primary streams its DEL.
+    if at <= now as i64 && !ctx.session.primary_link {
         ctx.db().remove(&args[1], now);
     } else {
         ctx.db().set_expiry(&args[1], Some(at as u64));

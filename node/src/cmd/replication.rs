@@ -62,7 +62,11 @@ pub fn role(ctx: &mut Ctx) -> CmdResult {
             Reply::bulk(&link.host),
             Reply::Int(i64::from(link.port)),
             Reply::bulk_static(link.state.name()),
-            Reply::Int(if link.state == LinkState::Connected { repl.offset as i64 } else { -1 }),
+            Reply::Int(if link.state == LinkState::Connected {
+                repl.offset as i64
+            } else {
+                -1
+            }),
         ]),
     })
 }
@@ -75,7 +79,8 @@ pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     for pair in args[1..].chunks(2) {
         if is(&pair[0], "listening-port") {
             let port = parse_i64(&pair[1])?;
-            ctx.session.listening_port = u16::try_from(port).map_err(|_| Reply::error("ERR Invalid port"))?;
+            ctx.session.listening_port =
+                u16::try_from(port).map_err(|_| Reply::error("ERR Invalid port"))?;
         } else if is(&pair[0], "capa") || is(&pair[0], "ip-address") || is(&pair[0], "rdb-only") {
             // Capabilities are accepted; this node always speaks PSYNC2.
         } else if is(&pair[0], "ack") || is(&pair[0], "getack") {
@@ -94,11 +99,23 @@ pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `PSYNC replid offset` (or `SYNC`): the connection becomes a standby link once this batch's
 /// replies are out; the answer (`+FULLRESYNC` or `+CONTINUE`) is written by the link.
 pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if ctx.store.repl.is_replica() && ctx.store.repl.primary.as_ref().is_some_and(|l| l.state != LinkState::Connected) {
-        return Err(Reply::error("NOMASTERLINK Can't SYNC while not connected with my master"));
+    if ctx.store.repl.is_replica()
+        && ctx
+            .store
+            .repl
+            .primary
+            .as_ref()
+            .is_some_and(|l| l.state != LinkState::Connected)
+    {
+        return Err(Reply::error(
+            "NOMASTERLINK Can't SYNC while not connected with my master",
+        ));
     }
     let (replid, offset) = if args.len() == 3 {
-        let offset = std::str::from_utf8(&args[2]).ok().and_then(|o| o.parse::<i64>().ok()).unwrap_or(-1);
+        let offset = std::str::from_utf8(&args[2])
+            .ok()
+            .and_then(|o| o.parse::<i64>().ok())
+            .unwrap_or(-1);
         (String::from_utf8_lossy(&args[1]).into_owned(), offset)
     } else {
         ("?".to_string(), -1)
@@ -118,6 +135,9 @@ pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if timeout < 0 {
         return Err(Reply::error("ERR timeout is negative"));
     }
-    ctx.session.action = Some(SessionAction::Wait { replicas: replicas.max(0) as usize, timeout_ms: timeout as u64 });
+    ctx.session.action = Some(SessionAction::Wait {
+        replicas: replicas.max(0) as usize,
+        timeout_ms: timeout as u64,
+    });
     Ok(Reply::Null)
 }

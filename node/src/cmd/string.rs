@@ -111,7 +111,7 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Expiry::Persist => None,
             Expiry::At(at) => Some(at),
         };
-        if expires_at.is_some_and(|at| at <= now) {
+        if expires_at.is_some_and(|at| at <= now) && !ctx.session.primary_link {
             // Already in the past: the write happens and the key is gone at once.
             ctx.db().remove(key, now);
         } else {
@@ -243,7 +243,7 @@ pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             Expiry::Persist => {
                 ctx.db().set_expiry(&args[1], None);
             }
-            Expiry::At(at) if at <= now => {
+            Expiry::At(at) if at <= now && !ctx.session.primary_link => {
                 ctx.db().remove(&args[1], now);
             }
             Expiry::At(at) => {

@@ -22,7 +22,13 @@ pub struct Backlog {
 impl Backlog {
     /// An empty backlog of `capacity` bytes whose stream so far ends at `end_offset`.
     pub fn new(capacity: usize, end_offset: u64) -> Backlog {
-        Backlog { ring: Vec::new(), capacity: capacity.max(1), head: 0, len: 0, end: end_offset }
+        Backlog {
+            ring: Vec::new(),
+            capacity: capacity.max(1),
+            head: 0,
+            len: 0,
+            end: end_offset,
+        }
     }
 
     /// Capacity in bytes (`repl-backlog-size`).
@@ -110,7 +116,14 @@ mod tests {
         let mut backlog = Backlog::new(8, 0);
         assert_eq!((backlog.first_offset(), backlog.end_offset()), (1, 0));
         backlog.append(b"abc");
-        assert_eq!((backlog.first_offset(), backlog.end_offset(), backlog.histlen()), (1, 3, 3));
+        assert_eq!(
+            (
+                backlog.first_offset(),
+                backlog.end_offset(),
+                backlog.histlen()
+            ),
+            (1, 3, 3)
+        );
         assert_eq!(backlog.read_from(2, 100).unwrap(), b"bc");
         assert_eq!(backlog.read_from(4, 100).unwrap(), b"");
         backlog.append(b"defghij");

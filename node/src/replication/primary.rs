@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tracing::{info, warn};
 
 use super::{snapshot, ReplicaInfo};
+use crate::client::ClientHandle;
 use crate::server::{unix_ms, NodeState};
 
 /// Largest piece of stream sent in one write (bytes).
@@ -30,13 +31,27 @@ pub struct PsyncRequest {
 }
 
 enum Plan {
-    Continue { replid: String, from: u64 },
-    Full { replid: String, offset: u64, dbs: Vec<crate::db::Db> },
+    Continue {
+        replid: String,
+        from: u64,
+    },
+    Full {
+        replid: String,
+        offset: u64,
+        dbs: Vec<crate::db::Db>,
+    },
 }
 
 /// Serves a standby on `socket` until it disconnects or falls out of the backlog.
 /// `input` holds whatever the standby sent after `PSYNC`.
-pub async fn serve_replica(node: Arc<NodeState>, mut socket: TcpStream, client_id: u64, request: PsyncRequest, mut input: BytesMut) {
+pub async fn serve_replica(
+    node: Arc<NodeState>,
+    mut socket: TcpStream,
+    client: Arc<ClientHandle>,
+    request: PsyncRequest,
+    mut input: BytesMut,
+) {
+    let client_id = client.id;
     let plan = {
         let mut store = node.store.lock();
         let store = &mut *store;
@@ -47,7 +62,10 @@ pub async fn serve_replica(node: Arc<NodeState>, mut socket: TcpStream, client_i
             Some(from) => {
                 repl.sync_partial_ok += 1;
                 state = "online";
-                Plan::Continue { replid: repl.replid.clone(), from }
+                Plan::Continue {
+                    replid: repl.replid.clone(),
+                    from,
+                }
             }
             None => {
                 if request.replid != "?" {
@@ -58,7 +76,11 @@ pub async fn serve_replica(node: Arc<NodeState>, mut socket: TcpStream, client_i
                 // The stream after the snapshot must say which database it writes to.
                 repl.stream_db = None;
                 state = "send_bulk";
-                Plan::Full { replid: repl.replid.clone(), offset: repl.offset, dbs: store.dbs.clone() }
+                Plan::Full {
+                    replid: repl.replid.clone(),
+                    offset: repl.offset,
+                    dbs: store.dbs.clone(),
+                }
             }
         };
         let ack_offset = match &plan {
@@ -67,11 +89,20 @@ pub async fn serve_replica(node: Arc<NodeState>, mut socket: TcpStream, client_i
         };
         store.repl.replicas.insert(
             client_id,
-            ReplicaInfo { ip: request.ip.clone(), port: request.listening_port, state, ack_offset, last_ack: Instant::now() },
+            ReplicaInfo {
+                ip: request.ip.clone(),
+                port: request.listening_port,
+                state,
+                ack_offset,
+                last_ack: Instant::now(),
+            },
         );
         plan
     };
-    let result = stream_to(&node, &mut socket, client_id, plan, &mut input).await;
+    let result = tokio::select! {
+        result = stream_to(&node, &mut socket, client_id, plan, &mut input) => result,
+        () = client.kill.notified() => Ok(()),
+    };
     if let Err(err) = result {
         info!(replica = %request.ip, port = request.listening_port, %err, "standby link closed");
     }
@@ -80,21 +111,42 @@ pub async fn serve_replica(node: Arc<NodeState>, mut socket: TcpStream, client_i
     store.repl.acked.notify_waiters();
 }
 
-async fn stream_to(node: &Arc<NodeState>, socket: &mut TcpStream, client_id: u64, plan: Plan, input: &mut BytesMut) -> std::io::Result<()> {
+async fn stream_to(
+    node: &Arc<NodeState>,
+    socket: &mut TcpStream,
+    client_id: u64,
+    plan: Plan,
+    input: &mut BytesMut,
+) -> std::io::Result<()> {
     let mut next = match plan {
         Plan::Continue { replid, from } => {
-            socket.write_all(format!("+CONTINUE {replid}\r\n").as_bytes()).await?;
+            socket
+                .write_all(format!("+CONTINUE {replid}\r\n").as_bytes())
+                .await?;
             from
         }
-        Plan::Full { replid, offset, dbs } => {
-            socket.write_all(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes()).await?;
+        Plan::Full {
+            replid,
+            offset,
+            dbs,
+        } => {
+            socket
+                .write_all(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes())
+                .await?;
             let started = Instant::now();
-            let payload: Bytes = tokio::task::spawn_blocking(move || snapshot::encode(&dbs, unix_ms()))
-                .await
-                .map_err(std::io::Error::other)?;
-            socket.write_all(format!("${}\r\n", payload.len()).as_bytes()).await?;
+            let payload: Bytes =
+                tokio::task::spawn_blocking(move || snapshot::encode(&dbs, unix_ms()))
+                    .await
+                    .map_err(std::io::Error::other)?;
+            socket
+                .write_all(format!("${}\r\n", payload.len()).as_bytes())
+                .await?;
             socket.write_all(&payload).await?;
-            info!(bytes = payload.len(), ms = started.elapsed().as_millis() as u64, "snapshot sent to standby");
+            info!(
+                bytes = payload.len(),
+                ms = started.elapsed().as_millis() as u64,
+                "snapshot sent to standby"
+            );
             if let Some(replica) = node.store.lock().repl.replicas.get_mut(&client_id) {
                 replica.state = "online";
             }
@@ -140,9 +192,14 @@ async fn stream_to(node: &Arc<NodeState>, socket: &mut TcpStream, client_id: u64
 fn record_acks(node: &NodeState, client_id: u64, parser: &mut RequestParser, input: &mut BytesMut) {
     let mut acked = None;
     while let Ok(Some(args)) = parser.parse(input) {
-        let is_ack = args.len() >= 3 && args[0].eq_ignore_ascii_case(b"replconf") && args[1].eq_ignore_ascii_case(b"ack");
+        let is_ack = args.len() >= 3
+            && args[0].eq_ignore_ascii_case(b"replconf")
+            && args[1].eq_ignore_ascii_case(b"ack");
         if is_ack {
-            if let Some(offset) = std::str::from_utf8(&args[2]).ok().and_then(|s| s.parse::<u64>().ok()) {
+            if let Some(offset) = std::str::from_utf8(&args[2])
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+            {
                 acked = Some(acked.map_or(offset, |a: u64| a.max(offset)));
             }
         }

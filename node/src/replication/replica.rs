@@ -29,7 +29,13 @@ pub fn start(node: &Arc<NodeState>, repl: &mut super::Replication, host: String,
     }
     // Standbys of this node follow a history that is about to change: let them reconnect.
     repl.replicas.clear();
+    for client in node.clients.all() {
+        if client.is_replica.load(std::sync::atomic::Ordering::Relaxed) {
+            client.kill.notify_one();
+        }
+    }
     let stop = Arc::new(Notify::new());
+    let reconnect = Arc::new(Notify::new());
     let generation = repl.primary.as_ref().map_or(0, |l| l.generation) + 1;
     repl.primary = Some(PrimaryLink {
         host: host.clone(),
@@ -37,12 +43,19 @@ pub fn start(node: &Arc<NodeState>, repl: &mut super::Replication, host: String,
         state: LinkState::Connect,
         last_io: Instant::now(),
         stop: stop.clone(),
+        reconnect: reconnect.clone(),
         generation,
     });
-    tokio::spawn(link(node.clone(), host, port, stop));
+    tokio::spawn(link(node.clone(), host, port, stop, reconnect));
 }
 
-async fn link(node: Arc<NodeState>, host: String, port: u16, stop: Arc<Notify>) {
+async fn link(
+    node: Arc<NodeState>,
+    host: String,
+    port: u16,
+    stop: Arc<Notify>,
+    reconnect: Arc<Notify>,
+) {
     loop {
         let stopped = stop.notified();
         tokio::pin!(stopped);
@@ -57,6 +70,7 @@ async fn link(node: Arc<NodeState>, host: String, port: u16, stop: Arc<Notify>) 
                     info!(%host, port, %err, "link to primary down");
                 }
             }
+            () = reconnect.notified() => info!(%host, port, "link to primary dropped on request"),
         }
         set_state(&node, &stop, LinkState::Connect);
         tokio::select! {
@@ -67,12 +81,22 @@ async fn link(node: Arc<NodeState>, host: String, port: u16, stop: Arc<Notify>) 
 }
 
 fn is_current(node: &NodeState, stop: &Arc<Notify>) -> bool {
-    node.store.lock().repl.primary.as_ref().is_some_and(|l| Arc::ptr_eq(&l.stop, stop))
+    node.store
+        .lock()
+        .repl
+        .primary
+        .as_ref()
+        .is_some_and(|l| Arc::ptr_eq(&l.stop, stop))
 }
 
 fn set_state(node: &NodeState, stop: &Arc<Notify>, state: LinkState) {
     let mut store = node.store.lock();
-    if let Some(link) = store.repl.primary.as_mut().filter(|l| Arc::ptr_eq(&l.stop, stop)) {
+    if let Some(link) = store
+        .repl
+        .primary
+        .as_mut()
+        .filter(|l| Arc::ptr_eq(&l.stop, stop))
+    {
         link.state = state;
         link.last_io = Instant::now();
     }
@@ -90,7 +114,9 @@ impl Conn {
         self.socket.write_all(&out).await?;
         tokio::time::timeout(HANDSHAKE_TIMEOUT, self.line())
             .await
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "primary did not answer"))?
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "primary did not answer")
+            })?
     }
 
     /// One CRLF-terminated line (without it).
@@ -108,36 +134,67 @@ impl Conn {
     async fn fill(&mut self) -> std::io::Result<()> {
         self.input.reserve(64 * 1024);
         if self.socket.read_buf(&mut self.input).await? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "primary closed the link"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "primary closed the link",
+            ));
         }
         Ok(())
     }
 }
 
-async fn run_once(node: &Arc<NodeState>, host: &str, port: u16, stop: &Arc<Notify>) -> std::io::Result<()> {
-    let addr = super::resolve(host, port).ok_or_else(|| std::io::Error::other("cannot resolve the primary"))?;
+async fn run_once(
+    node: &Arc<NodeState>,
+    host: &str,
+    port: u16,
+    stop: &Arc<Notify>,
+) -> std::io::Result<()> {
+    let addr = super::resolve(host, port)
+        .ok_or_else(|| std::io::Error::other("cannot resolve the primary"))?;
     let socket = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr))
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
     socket.set_nodelay(true)?;
     set_state(node, stop, LinkState::Connecting);
-    let mut conn = Conn { socket, input: BytesMut::new() };
+    let mut conn = Conn {
+        socket,
+        input: BytesMut::new(),
+    };
     let (masterauth, my_port, replid, offset) = {
         let store = node.store.lock();
-        (store.config.masterauth.clone(), store.config.port, store.repl.replid.clone(), store.repl.offset)
+        (
+            store.config.masterauth.clone(),
+            store.config.port,
+            store.repl.replid.clone(),
+            store.repl.offset,
+        )
     };
     // Any answer proves the primary is there; a NOAUTH is answered by AUTH below.
     conn.command(&[b"PING"]).await?;
     if !masterauth.is_empty() {
         let reply = conn.command(&[b"AUTH", masterauth.as_bytes()]).await?;
         if !reply.starts_with('+') {
-            return Err(std::io::Error::other(format!("primary refused AUTH: {reply}")));
+            return Err(std::io::Error::other(format!(
+                "primary refused AUTH: {reply}"
+            )));
         }
     }
-    conn.command(&[b"REPLCONF", b"listening-port", my_port.to_string().as_bytes()]).await?;
+    conn.command(&[
+        b"REPLCONF",
+        b"listening-port",
+        my_port.to_string().as_bytes(),
+    ])
+    .await?;
     conn.command(&[b"REPLCONF", b"capa", b"psync2"]).await?;
-    let next = (offset + 1).to_string();
-    let reply = conn.command(&[b"PSYNC", replid.as_bytes(), next.as_bytes()]).await?;
+    // A node with no history asks for anything, as Redis's `PSYNC ? -1`.
+    let (replid, next) = if offset == 0 {
+        ("?".to_string(), "-1".to_string())
+    } else {
+        (replid, (offset + 1).to_string())
+    };
+    let reply = conn
+        .command(&[b"PSYNC", replid.as_bytes(), next.as_bytes()])
+        .await?;
     let mut words = reply.split_whitespace();
     match words.next() {
         Some("+FULLRESYNC") => {
@@ -160,7 +217,11 @@ async fn run_once(node: &Arc<NodeState>, host: &str, port: u16, stop: &Arc<Notif
             repl.ensure_backlog();
             info!(offset = repl.offset, "partial resync with primary");
         }
-        _ => return Err(std::io::Error::other(format!("unexpected PSYNC reply: {reply}"))),
+        _ => {
+            return Err(std::io::Error::other(format!(
+                "unexpected PSYNC reply: {reply}"
+            )))
+        }
     }
     set_state(node, stop, LinkState::Connected);
     apply_stream(node, stop, &mut conn).await
@@ -185,15 +246,29 @@ async fn read_snapshot(conn: &mut Conn) -> std::io::Result<Bytes> {
     Ok(conn.input.split_to(len).freeze())
 }
 
-fn load_snapshot(node: &Arc<NodeState>, stop: &Arc<Notify>, payload: &Bytes, replid: String, offset: u64) -> std::io::Result<()> {
+fn load_snapshot(
+    node: &Arc<NodeState>,
+    stop: &Arc<Notify>,
+    payload: &Bytes,
+    replid: String,
+    offset: u64,
+) -> std::io::Result<()> {
     let body = payload
         .strip_prefix(snapshot::MAGIC)
         .ok_or_else(|| std::io::Error::other("snapshot in an unknown format"))?;
     let started = Instant::now();
     let mut input = BytesMut::from(body);
-    let mut parser = RequestParser::new(redoubt_protocol::RequestLimits { max_bulk_len: usize::MAX / 4, max_query_buffer: usize::MAX / 4 });
+    let mut parser = RequestParser::new(redoubt_protocol::RequestLimits {
+        max_bulk_len: usize::MAX / 4,
+        max_query_buffer: usize::MAX / 4,
+    });
     let mut store = node.store.lock();
-    if !store.repl.primary.as_ref().is_some_and(|l| Arc::ptr_eq(&l.stop, stop)) {
+    if !store
+        .repl
+        .primary
+        .as_ref()
+        .is_some_and(|l| Arc::ptr_eq(&l.stop, stop))
+    {
         return Err(std::io::Error::other("link replaced during sync"));
     }
     for db in &mut store.dbs {
@@ -216,12 +291,24 @@ fn load_snapshot(node: &Arc<NodeState>, stop: &Arc<Notify>, payload: &Bytes, rep
     repl.stream_db = Some(applier.db());
     repl.resyncs_full += 1;
     let keys: usize = store.dbs.iter().map(|d| d.len()).sum();
-    info!(keys, bytes = payload.len(), ms = started.elapsed().as_millis() as u64, "loaded snapshot from primary");
+    info!(
+        keys,
+        bytes = payload.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "loaded snapshot from primary"
+    );
     Ok(())
 }
 
-async fn apply_stream(node: &Arc<NodeState>, stop: &Arc<Notify>, conn: &mut Conn) -> std::io::Result<()> {
-    let mut parser = RequestParser::new(redoubt_protocol::RequestLimits { max_bulk_len: usize::MAX / 4, max_query_buffer: usize::MAX / 4 });
+async fn apply_stream(
+    node: &Arc<NodeState>,
+    stop: &Arc<Notify>,
+    conn: &mut Conn,
+) -> std::io::Result<()> {
+    let mut parser = RequestParser::new(redoubt_protocol::RequestLimits {
+        max_bulk_len: usize::MAX / 4,
+        max_query_buffer: usize::MAX / 4,
+    });
     let mut applier = crate::cmd::PrimaryApplier::new(node);
     applier.set_db(node.store.lock().repl.stream_db.unwrap_or(0));
     let mut ack_timer = tokio::time::interval(ACK_EVERY);
@@ -230,7 +317,12 @@ async fn apply_stream(node: &Arc<NodeState>, stop: &Arc<Notify>, conn: &mut Conn
         // Apply every whole command received, under one lock, then ack.
         if !conn.input.is_empty() {
             let mut store = node.store.lock();
-            if !store.repl.primary.as_ref().is_some_and(|l| Arc::ptr_eq(&l.stop, stop)) {
+            if !store
+                .repl
+                .primary
+                .as_ref()
+                .is_some_and(|l| Arc::ptr_eq(&l.stop, stop))
+            {
                 return Ok(());
             }
             let mut encoded = BytesMut::new();
@@ -247,7 +339,9 @@ async fn apply_stream(node: &Arc<NodeState>, stop: &Arc<Notify>, conn: &mut Conn
                         store.repl.stream_db = Some(applier.db());
                     }
                     Ok(None) => break,
-                    Err(err) => return Err(std::io::Error::other(format!("corrupt stream: {err}"))),
+                    Err(err) => {
+                        return Err(std::io::Error::other(format!("corrupt stream: {err}")))
+                    }
                 }
             }
             if let Some(link) = store.repl.primary.as_mut() {
@@ -275,7 +369,10 @@ async fn apply_stream(node: &Arc<NodeState>, stop: &Arc<Notify>, conn: &mut Conn
 async fn send_ack(node: &NodeState, conn: &mut Conn) -> std::io::Result<u64> {
     let offset = node.store.lock().repl.offset;
     let mut out = BytesMut::new();
-    snapshot::encode_command(&mut out, &[b"REPLCONF", b"ACK", offset.to_string().as_bytes()]);
+    snapshot::encode_command(
+        &mut out,
+        &[b"REPLCONF", b"ACK", offset.to_string().as_bytes()],
+    );
     conn.socket.write_all(&out).await?;
     Ok(offset)
 }

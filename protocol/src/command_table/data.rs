@@ -329,16 +329,16 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "<ON | OFF | SKIP>",
                 acl_categories: "@slow @connection"
             ),
-            cmd!("setname", 3, [NOSCRIPT LOADING STALE], 0, 0, 0, "connection", "2.6.9",
-                "Set the current connection name",
-                "O(1)",
-                "connection-name",
-                acl_categories: "@slow @connection"
-            ),
             cmd!("setinfo", 4, [NOSCRIPT LOADING STALE], 0, 0, 0, "connection", "7.2.0",
                 "Set client or connection specific info",
                 "O(1)",
                 "<LIB-NAME libname | LIB-VER libver>",
+                acl_categories: "@slow @connection"
+            ),
+            cmd!("setname", 3, [NOSCRIPT LOADING STALE], 0, 0, 0, "connection", "2.6.9",
+                "Set the current connection name",
+                "O(1)",
+                "connection-name",
                 acl_categories: "@slow @connection"
             ),
             cmd!("tracking", -3, [NOSCRIPT LOADING STALE], 0, 0, 0, "connection", "6.0.0",

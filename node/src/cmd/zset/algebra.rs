@@ -67,14 +67,14 @@ impl Source<'_> {
     fn score(&self, member: &[u8]) -> Option<f64> {
         match self {
             Source::Z(z) => z.score(member),
-            Source::S(s) => s.members.contains(member).then_some(1.0),
+            Source::S(s) => s.contains(member).then_some(1.0),
         }
     }
 
     fn for_each(&self, mut f: impl FnMut(&Bytes, f64)) {
         match self {
             Source::Z(z) => z.iter().for_each(|(m, s)| f(m, s)),
-            Source::S(s) => s.members.iter().for_each(|m| f(m, 1.0)),
+            Source::S(s) => s.iter().for_each(|m| f(m, 1.0)),
         }
     }
 }

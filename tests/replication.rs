@@ -1,0 +1,14 @@
+//! End-to-end tests of replication: real primaries and standbys (`redoubt node --replicaof`)
+//! on ephemeral ports, compared through the `redis` crate.
+
+mod common;
+
+#[path = "replication/support.rs"]
+mod support;
+
+#[path = "replication/convergence.rs"]
+mod convergence;
+#[path = "replication/resync.rs"]
+mod resync;
+#[path = "replication/sync_mode.rs"]
+mod sync_mode;
