@@ -73,13 +73,12 @@ async fn hash_tags_keep_keys_together() {
         .await
         .unwrap();
     assert!(set);
-    let renamed: () = redis::cmd("RENAME")
+    let _: () = redis::cmd("RENAME")
         .arg("{t}a")
         .arg("{t}c")
         .query_async(&mut conn)
         .await
         .unwrap();
-    let _ = renamed;
     let value: i64 = conn.get("{t}c").await.unwrap();
     assert_eq!(value, 1);
 }
@@ -195,13 +194,12 @@ async fn keyless_and_cluster_wide_commands() {
     assert!(random.unwrap().starts_with("scan:"));
     let pong: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
     assert_eq!(pong, "PONG");
-    let name: () = redis::cmd("CLIENT")
+    let _: () = redis::cmd("CLIENT")
         .arg("SETNAME")
         .arg("tester")
         .query_async(&mut conn)
         .await
         .unwrap();
-    let _ = name;
     let got: String = redis::cmd("CLIENT")
         .arg("GETNAME")
         .query_async(&mut conn)
