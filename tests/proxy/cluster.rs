@@ -1,5 +1,7 @@
 //! A test deployment: groups of `redoubt node`s behind one `redoubt proxy`.
 
+#![allow(dead_code)]
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::common::Server;
