@@ -150,6 +150,7 @@ impl Shared {
             password: self.config.backend_password.clone(),
             control: self.control.clone(),
             paused: self.paused.clone(),
+            health: self.health.clone(),
         };
         let _ = self.controller.set(controller::start(setup, probes));
     }

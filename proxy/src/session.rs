@@ -69,6 +69,7 @@ impl NodeCall {
         affinity: u64,
         request: Bytes,
     ) -> NodeCall {
+        backend.health.in_flight.fetch_add(1, Ordering::SeqCst);
         NodeCall {
             rx: backend.send(protocol, affinity, request),
             backend: backend.clone(),
@@ -118,6 +119,12 @@ impl NodeCall {
         self.result
             .take()
             .unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)))
+    }
+}
+
+impl Drop for NodeCall {
+    fn drop(&mut self) {
+        self.backend.health.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

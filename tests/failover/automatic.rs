@@ -40,18 +40,25 @@ async fn a_killed_primary_is_replaced_and_no_acknowledged_write_is_lost() {
     let mut writers = Writers::start(cluster.proxy.client(), 3).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     cluster.groups[0].nodes[0].kill();
-    let killed_at = Instant::now();
+    wait_for(
+        "a standby to be promoted",
+        Duration::from_secs(10),
+        || async { epoch_and_primary(&cluster).await.0 == 1 },
+    )
+    .await;
+    let promoted_at = Instant::now();
     wait_for("writes to resume", Duration::from_secs(10), || async {
-        writers
-            .acks
-            .iter()
-            .all(|log| log.lock().last().is_some_and(|(_, _, at)| *at > killed_at))
+        writers.acks.iter().all(|log| {
+            log.lock()
+                .last()
+                .is_some_and(|(_, _, at)| *at > promoted_at)
+        })
     })
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     writers.stop().await;
     let (epoch, primary) = epoch_and_primary(&cluster).await;
-    assert_eq!(epoch, 1);
+    assert_eq!(epoch, 1, "{}", cluster.topology().await);
     assert_ne!(primary, old_primary);
     let outage = writers.longest_gap();
     assert!(

@@ -39,6 +39,8 @@ pub struct Health {
     offset: AtomicI64,
     /// Consecutive failed probes.
     failures: AtomicU64,
+    /// Requests sent to the node by any worker and not yet answered or given up on.
+    pub in_flight: AtomicU64,
 }
 
 impl Default for Health {
@@ -49,6 +51,7 @@ impl Default for Health {
             role: AtomicI64::new(0),
             offset: AtomicI64::new(-1),
             failures: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
         }
     }
 }
