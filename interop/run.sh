@@ -238,8 +238,8 @@ for t in SET GET INCR LPUSH RPUSH LPOP RPOP SADD HSET 'MSET (10 keys)'; do
     bench_problems+=("$t at $rate requests per second")
   fi
 done
-if grep -Eiq 'error|ERR ' "$WORK/bench.out"; then
-  bench_problems+=("$(grep -Ei 'error|ERR ' "$WORK/bench.out" | head -n 3 | tr '\n' ' ')")
+if tr '\r' '\n' <"$WORK/bench.out" | grep -Eiq 'error|ERR '; then
+  bench_problems+=("$(tr '\r' '\n' <"$WORK/bench.out" | grep -Ei 'error|ERR ' | head -n 3 | tr '\n' ' ')")
 fi
 counter=$(cli get 'counter:__rand_int__')
 [ "$counter" = "$BENCH_REQUESTS" ] || bench_problems+=("INCR counter is '$counter', want $BENCH_REQUESTS")
