@@ -292,7 +292,8 @@ if [ -f bench/failover.sh ]; then
   while IFS= read -r line; do failover_rows+=("$line"); done < <(grep '^|' <<<"$failover_out" | grep -Ev '^\| *-+ *\||^\| *measurement *\|' || true)
   failover_extra=$(grep -v '^|' <<<"$failover_out" || true)
   if [ "$failover_rc" -ne 0 ]; then
-    failover_rows+=("| failover | absent: bench/failover.sh failed (exit $failover_rc: $(tail -n 1 "$WORK/failover.err")) | | | |")
+    why=$(tail -n 1 "$WORK/failover.err")
+    failover_rows+=("| failover | absent: bench/failover.sh failed (exit $failover_rc${why:+: $why}) | | | |")
   elif [ ${#failover_rows[@]} -eq 0 ]; then
     failover_rows+=("| failover | see the output of bench/failover.sh below | | | |")
   fi
