@@ -23,8 +23,8 @@ enum Command {
     Proxy(ProxyArgs),
     /// Start a local deployment on 127.0.0.1 with embedded defaults; Ctrl-C stops it.
     Up(up::UpArgs),
-    /// Administer a running deployment.
-    Ctl(CtlArgs),
+    /// Administer a running deployment through a proxy's admin endpoint.
+    Ctl(crate::ctl::CtlArgs),
 }
 
 /// Flags of `redoubt node`.
@@ -57,6 +57,9 @@ pub struct NodeArgs {
     /// Replication backlog size (bytes; suffixes kb, mb, gb).
     #[arg(long, default_value = "64mb")]
     pub repl_backlog_size: String,
+    /// Directory for the node's files (its epoch file).
+    #[arg(long, default_value = ".")]
+    pub dir: std::path::PathBuf,
 }
 
 /// Flags of `redoubt proxy`.
@@ -70,17 +73,6 @@ pub struct ProxyArgs {
     pub threads: Option<usize>,
 }
 
-/// Flags of `redoubt ctl`.
-#[derive(Debug, clap::Args)]
-struct CtlArgs {
-    /// Admin address of a proxy.
-    #[arg(long, default_value = "127.0.0.1:7000")]
-    admin: String,
-    /// What to do.
-    #[arg(trailing_var_arg = true)]
-    action: Vec<String>,
-}
-
 impl Cli {
     /// Runs the chosen subcommand to completion.
     pub fn run(self) -> anyhow::Result<()> {
@@ -88,9 +80,7 @@ impl Cli {
             Command::Node(args) => run_node(args),
             Command::Up(args) => up::run(args),
             Command::Proxy(args) => run_proxy(args),
-            Command::Ctl(_) => {
-                anyhow::bail!("`redoubt ctl` needs a proxy, which is not available in this build")
-            }
+            Command::Ctl(args) => crate::ctl::run(args),
         }
     }
 }
@@ -132,6 +122,7 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             replica_ack_timeout_ms: args.replica_ack_timeout.max(1),
             repl_backlog_size,
             replicaof,
+            dir: args.dir.clone(),
             ..redoubt_node::Config::default()
         };
         println!("redoubt node listening on {local}");

@@ -2,6 +2,7 @@
 //! (`up`), or the admin client (`ctl`).
 
 mod cli;
+mod ctl;
 mod up;
 
 use clap::Parser;

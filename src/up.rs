@@ -1,7 +1,13 @@
-//! `redoubt up`: a local deployment in one command. Starts each node as a child process of
-//! this one (`redoubt node`), prints where to connect, and on Ctrl-C (or SIGTERM) stops every
-//! child with SIGTERM, waits for it, and exits.
+//! `redoubt up`: a whole local deployment in one command, on 127.0.0.1 with embedded defaults:
+//! one proxy and `--groups` groups of one primary plus `--replicas` standbys, replicating
+//! synchronously unless `--async`, with automatic failover. Every piece is a child process of
+//! this one (`redoubt node`, `redoubt proxy`); Ctrl-C (or SIGTERM) stops them all with SIGTERM,
+//! waits for them, and exits.
+//!
+//! Ports: the proxy on `--port` (default 7000), the nodes on the ports after it, the proxy's
+//! admin endpoint on the port after the last node.
 
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -14,12 +20,22 @@ use tokio::process::{Child, Command};
 /// Flags of `redoubt up`; every one has an embedded default.
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
-    /// Number of data nodes to start.
+    /// Number of groups.
     #[arg(long, default_value_t = 2)]
-    pub nodes: u16,
-    /// Port of the first node; the others take the following ports.
-    #[arg(long, default_value_t = 7001)]
-    pub base_port: u16,
+    pub groups: u16,
+    /// Standbys per group.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: u16,
+    /// Port of the proxy; the nodes and the admin endpoint take the ports after it.
+    #[arg(long, default_value_t = 7000)]
+    pub port: u16,
+    /// Replicate asynchronously (default: a write is acknowledged once a standby has it).
+    #[arg(long = "async")]
+    pub asynchronous: bool,
+    /// Directory for the deployment's files (proxy configuration, node epochs); default: a
+    /// fresh directory under the system's temporary directory.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// How long a child may take to print its listening address.
@@ -27,78 +43,154 @@ const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a child may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
+struct Process {
+    name: String,
+    addr: String,
+    child: Child,
+}
+
 /// Runs the deployment until Ctrl-C.
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
+    if args.groups == 0 {
+        bail!("--groups must be at least 1");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async move {
         let exe = std::env::current_exe().context("locating the redoubt binary")?;
-        let mut children = Vec::new();
-        let started = start_nodes(&exe, &args, &mut children).await;
+        let dir = match &args.dir {
+            Some(dir) => dir.clone(),
+            None => std::env::temp_dir().join(format!("redoubt-up-{}", std::process::id())),
+        };
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut processes = Vec::new();
+        let started = start_all(&exe, &args, &dir, &mut processes).await;
         if let Err(err) = started {
-            stop_all(&mut children).await;
+            stop_all(&mut processes).await;
             return Err(err);
         }
-        println!("redoubt is up: {} node(s). Connect with:", children.len());
-        for (port, _) in &children {
-            println!("  redis-cli -p {port}");
+        let per_group = usize::from(args.replicas) + 1;
+        let admin_port = args.port + (usize::from(args.groups) * per_group) as u16 + 1;
+        println!("redoubt is up ({} mode):", if args.asynchronous { "asynchronous" } else { "synchronous" });
+        println!("  proxy    redis-cli -p {}", args.port);
+        println!("  admin    http://127.0.0.1:{admin_port}/topology   (redoubt ctl --admin 127.0.0.1:{admin_port} topology)");
+        for process in &processes[..processes.len() - 1] {
+            println!("  {:<8} {}", process.name, process.addr);
         }
+        println!("  files    {}", dir.display());
         println!("Press Ctrl-C to stop.");
         crate::cli::shutdown_signal().await;
         println!("stopping");
-        stop_all(&mut children).await;
+        stop_all(&mut processes).await;
         Ok(())
     })
 }
 
-async fn start_nodes(
-    exe: &std::path::Path,
+async fn start_all(
+    exe: &Path,
     args: &UpArgs,
-    children: &mut Vec<(u16, Child)>,
+    dir: &Path,
+    processes: &mut Vec<Process>,
 ) -> anyhow::Result<()> {
-    for i in 0..args.nodes {
-        let port = args.base_port.checked_add(i).context("port out of range")?;
-        let mut child = Command::new(exe)
-            .args(["node", "--port", &port.to_string()])
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .context("starting a node")?;
-        let stdout = child.stdout.take().context("node stdout")?;
-        children.push((port, child));
-        let mut lines = BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(START_TIMEOUT, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if line.contains("listening on") {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        if ready != Ok(true) {
-            bail!("node on port {port} did not start (is the port free?)");
+    let sync = if args.asynchronous {
+        0
+    } else {
+        u16::from(args.replicas > 0)
+    };
+    let mut config = format!(
+        "listen = \"127.0.0.1:{}\"\nadmin = \"127.0.0.1:{}\"\n",
+        args.port,
+        args.port + args.groups * (args.replicas + 1) + 1
+    );
+    let mut next_port = args.port;
+    for group in 0..args.groups {
+        next_port += 1;
+        let primary = next_port;
+        let dir_arg = dir.display().to_string();
+        let mut node_args = vec![
+            "node".to_string(),
+            "--port".into(),
+            primary.to_string(),
+            "--dir".into(),
+            dir_arg.clone(),
+        ];
+        if sync > 0 {
+            node_args.extend(["--min-replicas-to-ack".into(), sync.to_string()]);
         }
-        // Keep draining the child's stdout so it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        processes.push(spawn(exe, format!("g{group}-primary"), &node_args).await?);
+        let mut standbys = Vec::new();
+        for replica in 0..args.replicas {
+            next_port += 1;
+            let args = vec![
+                "node".to_string(),
+                "--port".into(),
+                next_port.to_string(),
+                "--dir".into(),
+                dir_arg.clone(),
+                "--replicaof".into(),
+                format!("127.0.0.1:{primary}"),
+            ];
+            processes.push(spawn(exe, format!("g{group}-standby{replica}"), &args).await?);
+            standbys.push(format!("\"127.0.0.1:{next_port}\""));
+        }
+        config.push_str(&format!(
+            "\n[[groups]]\nid = \"g{group}\"\nprimary = \"127.0.0.1:{primary}\"\nstandbys = [{}]\nsync-replicas = {sync}\n",
+            standbys.join(", ")
+        ));
     }
+    let path = dir.join("proxy.toml");
+    std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;
+    let proxy_args = vec![
+        "proxy".to_string(),
+        "--config".into(),
+        path.display().to_string(),
+    ];
+    processes.push(spawn(exe, "proxy".into(), &proxy_args).await?);
     Ok(())
 }
 
-async fn stop_all(children: &mut [(u16, Child)]) {
-    for (_, child) in children.iter() {
-        if let Some(pid) = child.id() {
+/// Starts `redoubt <args>` and waits for its `listening on` line.
+async fn spawn(exe: &Path, name: String, args: &[String]) -> anyhow::Result<Process> {
+    let mut child = Command::new(exe)
+        .args(args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {name}"))?;
+    let stdout = child.stdout.take().context("child stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = tokio::time::timeout(START_TIMEOUT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                return Some(rest.trim().to_string());
+            }
+        }
+        None
+    })
+    .await;
+    let Ok(Some(addr)) = addr else {
+        bail!("{name} did not start (is its port free?)");
+    };
+    // Keep draining the child's stdout so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok(Process { name, addr, child })
+}
+
+async fn stop_all(processes: &mut [Process]) {
+    // The proxy first, then the nodes.
+    for process in processes.iter().rev() {
+        if let Some(pid) = process.child.id() {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
         }
     }
-    for (port, child) in children.iter_mut() {
-        if tokio::time::timeout(STOP_TIMEOUT, child.wait())
+    for process in processes.iter_mut().rev() {
+        if tokio::time::timeout(STOP_TIMEOUT, process.child.wait())
             .await
             .is_err()
         {
-            tracing::warn!(port, "node did not stop in time; killing it");
-            let _ = child.kill().await;
+            tracing::warn!(name = %process.name, "did not stop in time; killing it");
+            let _ = process.child.kill().await;
         }
     }
 }

@@ -148,6 +148,8 @@ pub struct Session {
     pub last_write_offset: u64,
     /// Work for the connection once the current batch's replies are out.
     pub action: Option<SessionAction>,
+    /// Configuration epoch this connection presented (`EPOCH n`), if any.
+    pub epoch: Option<u64>,
 }
 
 /// What a command asks of its connection beyond a reply.
@@ -183,6 +185,7 @@ impl Session {
             listening_port: 0,
             last_write_offset: 0,
             action: None,
+            epoch: None,
         }
     }
 }

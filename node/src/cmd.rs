@@ -126,6 +126,15 @@ pub fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<CommandName>) {
         );
     }
     let write = spec.flags.contains(CommandFlags::WRITE);
+    if let Some(epoch) = ctx.session.epoch.filter(|e| *e < ctx.store.epoch) {
+        if write || matches!(spec.name, "replicaof" | "slaveof") {
+            let error = format!(
+                "FENCED this connection's epoch {epoch} is older than the node's epoch {}",
+                ctx.store.epoch
+            );
+            return (reject(ctx, spec.name, &error), Some(name));
+        }
+    }
     if write && ctx.store.repl.is_replica() && !ctx.session.primary_link {
         return (
             reject(
@@ -280,6 +289,7 @@ fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> CmdResult {
         ("replconf", _) => replication::replconf(ctx, args),
         ("psync" | "sync", _) => replication::psync(ctx, args),
         ("wait", _) => replication::wait(ctx, args),
+        ("epoch", _) => replication::epoch(ctx, args),
         _ => hash::run(ctx, name, args)
             .or_else(|| list::run(ctx, name, args))
             .or_else(|| blocking::run(ctx, name, args))

@@ -42,6 +42,8 @@ pub struct Config {
     pub replica_ack_timeout_ms: u64,
     /// Size of the replication backlog in bytes (`repl-backlog-size`, default 64 MB).
     pub repl_backlog_size: u64,
+    /// Directory for the node's files (the epoch file); Redis's `dir`.
+    pub dir: std::path::PathBuf,
     /// Primary to follow from the start (`--replicaof host:port`); `REPLICAOF` changes it
     /// at runtime.
     pub replicaof: Option<(String, u16)>,
@@ -68,6 +70,7 @@ impl Default for Config {
             replica_ack_timeout_ms: 1000,
             repl_backlog_size: 64 * 1024 * 1024,
             replicaof: None,
+            dir: std::path::PathBuf::from("."),
         }
     }
 }

@@ -50,6 +50,8 @@ pub struct Store {
     pub blocking: BlockingRegistry,
     /// Role, replication ids and offsets, backlog, standbys.
     pub repl: Replication,
+    /// Highest configuration epoch presented to this node (kept in its epoch file).
+    pub epoch: u64,
 }
 
 impl Store {
@@ -66,9 +68,42 @@ impl Store {
             dirty: 0,
             blocking: BlockingRegistry::default(),
             repl: Replication::new(crate::server::random_hex_id()),
+            epoch: 0,
         };
+        store.epoch = store.load_epoch();
         store.repl.backlog_size = store.config.repl_backlog_size as usize;
         store
+    }
+
+    /// Where the epoch is kept: `<dir>/redoubt-<port>.epoch`.
+    pub fn epoch_path(&self) -> std::path::PathBuf {
+        self.config
+            .dir
+            .join(format!("redoubt-{}.epoch", self.config.port))
+    }
+
+    fn load_epoch(&self) -> u64 {
+        std::fs::read_to_string(self.epoch_path())
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Raises the node's epoch to `epoch` if higher, writing it to the epoch file first
+    /// (atomically: a temporary file renamed over the old one), so a restart keeps it.
+    ///
+    /// # Errors
+    /// The IO error when the file cannot be written; the epoch is then left unchanged.
+    pub fn raise_epoch(&mut self, epoch: u64) -> std::io::Result<()> {
+        if epoch <= self.epoch {
+            return Ok(());
+        }
+        let path = self.epoch_path();
+        let tmp = path.with_extension("epoch.tmp");
+        std::fs::write(&tmp, format!("{epoch}\n"))?;
+        std::fs::rename(&tmp, &path)?;
+        self.epoch = epoch;
+        Ok(())
     }
 
     /// Sets how every database treats expired keys (see [`ExpiryMode`]).

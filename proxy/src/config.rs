@@ -57,6 +57,14 @@ pub struct GroupConfig {
     /// reads; a standby whose lag is unknown serves none while a bound is set.
     #[serde(default)]
     pub max_lag_bytes: Option<u64>,
+    /// Standby acks every write needs before its reply (synchronous mode; 0: asynchronous).
+    /// The proxy keeps the primary's `min-replicas-to-ack` at this, or at the number of
+    /// standbys in sync if fewer are.
+    #[serde(default)]
+    pub sync_replicas: usize,
+    /// Promotion priority of members by address (higher wins ties; default 0).
+    #[serde(default)]
+    pub priorities: std::collections::BTreeMap<SocketAddr, i64>,
 }
 
 /// The whole proxy configuration.
@@ -87,6 +95,15 @@ pub struct ProxyConfig {
     /// Interval between health probes of each node.
     #[serde(default = "default_probe_interval", with = "humantime_serde")]
     pub probe_interval: Duration,
+    /// Time without a good probe after which a node is down (and a primary replaced).
+    #[serde(default = "default_down_after", with = "humantime_serde")]
+    pub down_after: Duration,
+    /// Admin HTTP address (`/topology`, `/healthz`, `POST /failover/GROUP`); none: off.
+    #[serde(default)]
+    pub admin: Option<SocketAddr>,
+    /// Replace failed primaries automatically (default true).
+    #[serde(default = "default_true")]
+    pub failover: bool,
     /// The groups; at least one.
     pub groups: Vec<GroupConfig>,
 }
@@ -102,6 +119,12 @@ fn default_connections() -> usize {
 }
 fn default_probe_interval() -> Duration {
     Duration::from_millis(100)
+}
+fn default_down_after() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_true() -> bool {
+    true
 }
 
 /// Why a configuration was refused; the text names the file and the problem.
@@ -194,6 +217,7 @@ impl ProxyConfig {
             ("request-timeout", self.request_timeout),
             ("connect-timeout", self.connect_timeout),
             ("probe-interval", self.probe_interval),
+            ("down-after", self.down_after),
         ] {
             if value.is_zero() {
                 return Err(format!("{name} must be greater than zero"));

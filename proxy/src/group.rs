@@ -6,34 +6,58 @@ use std::sync::Arc;
 use crate::backend::health::Role;
 use crate::backend::Backend;
 use crate::config::{GroupConfig, ReadPolicy};
+use crate::topology::SharedTopology;
 
-/// A group of nodes owning a share of the slots.
+/// A group of nodes owning a share of the slots, as one worker sees it: its own connections to
+/// every member, and the shared topology saying which member is the primary now.
 #[derive(Debug)]
 pub struct Group {
     /// Group id from the configuration.
     pub id: String,
-    /// The primary: every write goes here.
-    pub primary: Arc<Backend>,
-    /// The standbys.
-    pub standbys: Vec<Arc<Backend>>,
+    /// Index of the group in the topology.
+    pub index: usize,
+    /// Every member, in configuration order (primary first).
+    pub members: Vec<Arc<Backend>>,
     /// Where reads go.
     pub read_policy: ReadPolicy,
     /// Lag bound in bytes for standby reads.
     pub max_lag_bytes: Option<u64>,
+    topology: Arc<SharedTopology>,
     rotation: AtomicUsize,
 }
 
 impl Group {
-    /// A group over already-created backends.
-    pub fn new(config: &GroupConfig, primary: Arc<Backend>, standbys: Vec<Arc<Backend>>) -> Group {
+    /// A group over already-created backends (one per member, primary first).
+    pub fn new(
+        config: &GroupConfig,
+        index: usize,
+        members: Vec<Arc<Backend>>,
+        topology: Arc<SharedTopology>,
+    ) -> Group {
         Group {
             id: config.id.clone(),
-            primary,
-            standbys,
+            index,
+            members,
             read_policy: config.read_policy,
             max_lag_bytes: config.max_lag_bytes,
+            topology,
             rotation: AtomicUsize::new(0),
         }
+    }
+
+    /// The member that is the primary now: every write goes here.
+    pub fn primary(&self) -> &Arc<Backend> {
+        let addr = self.topology.primary(self.index);
+        self.members
+            .iter()
+            .find(|m| m.addr == addr)
+            .unwrap_or(&self.members[0])
+    }
+
+    /// The members that are standbys now.
+    pub fn standbys(&self) -> impl Iterator<Item = &Arc<Backend>> {
+        let primary = self.topology.primary(self.index);
+        self.members.iter().filter(move |m| m.addr != primary)
     }
 
     /// Replication lag of `standby` behind the primary in bytes, when both offsets are known
@@ -42,13 +66,17 @@ impl Group {
         if standby.health.role() != Role::Standby {
             return None;
         }
-        let primary = self.primary.health.offset()?;
+        let primary = self.primary().health.offset()?;
         Some(primary.saturating_sub(standby.health.offset()?))
     }
 
-    /// True when `standby` may serve reads: connected, healthy, and within the lag bound.
+    /// True when `standby` may serve reads: connected, healthy, reporting itself a standby,
+    /// and within the lag bound.
     pub fn standby_eligible(&self, standby: &Backend) -> bool {
-        if !standby.health.is_healthy() || !standby.is_connected() {
+        if !standby.health.is_healthy()
+            || !standby.is_connected()
+            || standby.health.role() != Role::Standby
+        {
             return false;
         }
         match self.max_lag_bytes {
@@ -59,37 +87,37 @@ impl Group {
 
     /// The member that serves the next read under the group's read policy.
     pub fn read_target(&self) -> &Arc<Backend> {
-        if self.read_policy == ReadPolicy::Primary || self.standbys.is_empty() {
-            return &self.primary;
+        let primary = self.primary();
+        if self.read_policy == ReadPolicy::Primary || self.members.len() == 1 {
+            return primary;
         }
         let eligible: Vec<&Arc<Backend>> = self
-            .standbys
-            .iter()
+            .standbys()
             .filter(|s| self.standby_eligible(s))
             .collect();
         let turn = self.rotation.fetch_add(1, Ordering::Relaxed);
         match self.read_policy {
-            ReadPolicy::Primary => &self.primary,
+            ReadPolicy::Primary => primary,
             ReadPolicy::PreferStandby => match eligible.len() {
-                0 => &self.primary,
+                0 => primary,
                 n => eligible[turn % n],
             },
             ReadPolicy::RoundRobin => {
-                let primary_ok = self.primary.health.is_healthy();
+                let primary_ok = primary.health.is_healthy();
                 let members = eligible.len() + usize::from(primary_ok);
                 if members == 0 {
-                    return &self.primary;
+                    return primary;
                 }
                 let pick = turn % members;
                 if primary_ok && pick == eligible.len() {
-                    &self.primary
+                    primary
                 } else {
                     eligible[pick]
                 }
             }
             ReadPolicy::LeastLatency => {
-                let mut best = &self.primary;
-                let mut best_latency = latency_rank(&self.primary);
+                let mut best = primary;
+                let mut best_latency = latency_rank(primary);
                 for standby in eligible {
                     let latency = latency_rank(standby);
                     if latency < best_latency {

@@ -5,14 +5,18 @@
 //! `slot_table` to a `group`'s primary or read target) → `backend` (multiplexed pipelined
 //! connections per node, with health probes) → replies resolved in request order.
 
+pub mod admin;
 pub mod backend;
 pub mod config;
+pub mod control;
+pub mod failover;
 pub mod group;
 pub mod local;
 pub mod merge;
 pub mod server;
 pub mod session;
 pub mod slot_table;
+pub mod topology;
 
 use bytes::{BufMut, Bytes, BytesMut};
 

@@ -216,12 +216,12 @@ fn info(client: &impl ClientContext, args: &[Bytes]) -> Reply {
     if show("proxy") {
         let _ = write!(text, "# Proxy\r\ngroups:{}\r\n", state.groups.len());
         for (index, group) in state.groups.iter().enumerate() {
-            let standbys: Vec<String> = group.standbys.iter().map(|s| s.addr.to_string()).collect();
+            let standbys: Vec<String> = group.standbys().map(|s| s.addr.to_string()).collect();
             let _ = write!(
                 text,
                 "group{index}:id={},primary={},standbys={},read_policy={:?},slots={}\r\n",
                 group.id,
-                group.primary.addr,
+                group.primary().addr,
                 standbys.join("|"),
                 group.read_policy,
                 state.slots.shares(state.groups.len())[index],

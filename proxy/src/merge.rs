@@ -82,7 +82,7 @@ pub fn split(client: &impl ClientContext, command: &str, args: &[Bytes]) -> Opti
         if read {
             group.read_target().clone()
         } else {
-            group.primary.clone()
+            group.primary().clone()
         }
     };
     if by_group.len() == 1 {
@@ -140,7 +140,7 @@ fn fan_out(client: &impl ClientContext, command: &str, args: &[Bytes]) -> Pendin
         .map(|g| {
             NodeCall::send(
                 state,
-                &g.primary,
+                g.primary(),
                 client.protocol(),
                 client.id(),
                 request.clone(),
@@ -178,7 +178,7 @@ fn scan(client: &impl ClientContext, args: &[Bytes]) -> Pending {
     sub.extend(args[2..].iter().map(|a| &a[..]));
     let call = NodeCall::send(
         state,
-        &state.groups[group].primary,
+        state.groups[group].primary(),
         client.protocol(),
         client.id(),
         crate::encode_request(&sub),

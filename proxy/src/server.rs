@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use redoubt_protocol::Protocol;
@@ -20,9 +20,14 @@ use tracing::{info, warn};
 
 use crate::backend::{health, Backend, ConnectOptions, Health};
 use crate::config::ProxyConfig;
+use crate::control::local::LocalControlPlane;
+use crate::control::ControlPlane;
+use crate::failover::controller::{self, ControllerHandle, ControllerSetup};
+use crate::failover::core::{CoreConfig, GroupSetup};
 use crate::group::Group;
 use crate::session;
 use crate::slot_table::SlotTable;
+use crate::topology::{GroupTopology, SharedTopology, Topology};
 
 /// Counters for `INFO`, shared by every worker.
 #[derive(Debug, Default)]
@@ -46,6 +51,14 @@ pub struct Shared {
     pub slots: Arc<SlotTable>,
     /// Health of each node, by address.
     pub health: Arc<HashMap<SocketAddr, Arc<Health>>>,
+    /// The committed topology (primaries, epochs).
+    pub topology: Arc<SharedTopology>,
+    /// Commits topology changes.
+    pub control: Arc<dyn ControlPlane>,
+    /// Per group: writes are held while set (planned switchover).
+    pub paused: Arc<Vec<AtomicBool>>,
+    /// The failover controller, once started.
+    pub controller: Arc<OnceLock<ControllerHandle>>,
     /// Next client id, unique across workers.
     pub next_client_id: Arc<AtomicU64>,
     /// Counters.
@@ -55,7 +68,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Shared state for `config`: the slot table and one health record per node.
+    /// Shared state for `config`: the slot table, the initial topology (each group's
+    /// configured primary, epoch 0 until the nodes report theirs) and one health record per node.
     pub fn new(config: ProxyConfig) -> Shared {
         let ids: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
         let slots = Arc::new(SlotTable::derive(&ids));
@@ -65,26 +79,79 @@ impl Shared {
             .flat_map(|g| std::iter::once(g.primary).chain(g.standbys.iter().copied()))
             .map(|addr| (addr, Arc::new(Health::default())))
             .collect();
+        let topology = Topology {
+            groups: config
+                .groups
+                .iter()
+                .map(|g| GroupTopology {
+                    id: g.id.clone(),
+                    epoch: 0,
+                    primary: g.primary,
+                    standbys: g.standbys.clone(),
+                })
+                .collect(),
+        };
+        let topology = Arc::new(SharedTopology::new(topology));
+        let control: Arc<dyn ControlPlane> = Arc::new(LocalControlPlane::new(topology.clone()));
+        let paused = Arc::new(
+            config
+                .groups
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+        );
         Shared {
             config: Arc::new(config),
             slots,
             health: Arc::new(health),
+            topology,
+            control,
+            paused,
+            controller: Arc::new(OnceLock::new()),
             next_client_id: Arc::new(AtomicU64::new(1)),
             stats: Arc::new(ProxyStats::default()),
             started: Instant::now(),
         }
     }
 
-    /// Starts one probe task per node on the current runtime.
+    /// Starts one probe task per node, and the failover controller fed by them, on the
+    /// current runtime.
     pub fn start_probes(&self) {
+        let (sink, probes) = tokio::sync::mpsc::unbounded_channel();
         for (addr, health) in self.health.iter() {
             tokio::spawn(health::probe_loop(
                 *addr,
                 self.config.backend_password.clone(),
                 self.config.probe_interval,
                 health.clone(),
+                self.config.failover.then(|| sink.clone()),
             ));
         }
+        if !self.config.failover {
+            return;
+        }
+        let current = self.topology.get();
+        let groups = self
+            .config
+            .groups
+            .iter()
+            .zip(current.groups.iter())
+            .map(|(config, topology)| GroupSetup {
+                topology: topology.clone(),
+                priorities: config.priorities.iter().map(|(a, p)| (*a, *p)).collect(),
+                sync_replicas: config.sync_replicas,
+            })
+            .collect();
+        let setup = ControllerSetup {
+            config: CoreConfig {
+                down_after: self.config.down_after,
+            },
+            groups,
+            password: self.config.backend_password.clone(),
+            control: self.control.clone(),
+            paused: self.paused.clone(),
+        };
+        let _ = self.controller.set(controller::start(setup, probes));
     }
 }
 
@@ -97,6 +164,8 @@ pub struct ProxyState {
     pub groups: Vec<Group>,
     /// Slot → group.
     pub slots: Arc<SlotTable>,
+    /// Per group: writes are held while set.
+    pub paused: Arc<Vec<AtomicBool>>,
     /// Next client id.
     pub next_client_id: Arc<AtomicU64>,
     /// Counters.
@@ -109,43 +178,51 @@ impl ProxyState {
     /// A worker's state; opens its connections to every node. Must run inside a runtime.
     pub fn for_worker(shared: &Shared) -> ProxyState {
         let config = &shared.config;
-        let backend = |addr: SocketAddr| {
-            let options = ConnectOptions {
-                addr,
-                protocol: Protocol::Resp2,
-                password: config.backend_password.clone(),
-                connect_timeout: config.connect_timeout,
-            };
-            Arc::new(Backend::new(
-                options,
-                config.connections_per_backend,
-                shared.health[&addr].clone(),
-            ))
-        };
         let groups = config
             .groups
             .iter()
-            .map(|g| {
-                Group::new(
-                    g,
-                    backend(g.primary),
-                    g.standbys.iter().map(|a| backend(*a)).collect(),
-                )
+            .enumerate()
+            .map(|(index, g)| {
+                let epoch = shared.topology.epoch_cell(index);
+                let members = std::iter::once(g.primary)
+                    .chain(g.standbys.iter().copied())
+                    .map(|addr| {
+                        let options = ConnectOptions {
+                            addr,
+                            protocol: Protocol::Resp2,
+                            password: config.backend_password.clone(),
+                            connect_timeout: config.connect_timeout,
+                            epoch: Some(epoch.clone()),
+                        };
+                        Arc::new(Backend::new(
+                            options,
+                            config.connections_per_backend,
+                            shared.health[&addr].clone(),
+                        ))
+                    })
+                    .collect();
+                Group::new(g, index, members, shared.topology.clone())
             })
             .collect();
         ProxyState {
             config: shared.config.clone(),
             groups,
             slots: shared.slots.clone(),
+            paused: shared.paused.clone(),
             next_client_id: shared.next_client_id.clone(),
             stats: shared.stats.clone(),
             started: shared.started,
         }
     }
+
+    /// True while writes to group `group` are held.
+    pub fn is_paused(&self, group: usize) -> bool {
+        self.paused[group].load(Ordering::SeqCst)
+    }
 }
 
 /// Serves clients on `listener` until `shutdown` completes, with `config.workers` worker threads
-/// (default: one per core).
+/// (default: one per core), and the admin HTTP endpoint when configured.
 pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Future<Output = ()>) {
     let workers = config
         .workers
@@ -153,6 +230,14 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
         .max(1);
     let shared = Shared::new(config);
     shared.start_probes();
+    if let Some(admin) = shared.config.admin {
+        match TcpListener::bind(admin).await {
+            Ok(listener) => {
+                tokio::spawn(crate::admin::serve(listener, shared.clone()));
+            }
+            Err(err) => warn!(%admin, %err, "cannot bind the admin address"),
+        }
+    }
     let listener = match listener.into_std() {
         Ok(listener) => listener,
         Err(err) => {

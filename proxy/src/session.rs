@@ -26,6 +26,8 @@ use crate::server::ProxyState;
 const MAX_IN_FLIGHT: usize = 16 * 1024;
 /// Reading pauses while this many reply bytes wait for the client to take them.
 const FLUSH_AT: usize = 1024 * 1024;
+/// How often held requests check whether their group's writes resumed.
+const HELD_RECHECK: std::time::Duration = std::time::Duration::from_millis(1);
 /// Buffers above this capacity (bytes) are released once empty.
 const KEEP_BUFFER: usize = 1024 * 1024;
 
@@ -179,8 +181,15 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
     let mut queue: VecDeque<Pending> = VecDeque::new();
+    // Requests held back while a group's writes are paused (planned switchover): once one is
+    // held, every later one is too, so nothing overtakes it.
+    let mut held: VecDeque<Vec<Bytes>> = VecDeque::new();
     let mut reading = true;
     loop {
+        while held.front().is_some_and(|args| !client.must_hold(args)) {
+            let args = held.pop_front().expect("front exists");
+            queue.push_back(client.dispatch(args));
+        }
         // Move every reply that is ready, in order, to the output.
         while let Some(front) = queue.front_mut() {
             if !front.poll_ready() {
@@ -193,7 +202,8 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
             let _ = writer.shutdown().await;
             break;
         }
-        let can_read = reading && queue.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
+        let can_read =
+            reading && queue.len() + held.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
         if can_read && input.capacity() - input.len() < 4096 {
             input.reserve(16 * 1024);
         }
@@ -212,6 +222,10 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
                     loop {
                         match client.parser.parse(&mut input) {
                             Ok(Some(args)) => {
+                                if !held.is_empty() || client.must_hold(&args) {
+                                    held.push_back(args);
+                                    continue;
+                                }
                                 queue.push_back(client.dispatch(args));
                                 if client.closing {
                                     reading = false;
@@ -234,6 +248,7 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
                 _ => reading = false,
             },
             () = wait_front(&mut queue), if !queue.is_empty() => {}
+            () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
         }
     }
     state
@@ -282,6 +297,24 @@ impl Client {
 
     fn ready(&self, reply: Reply) -> Pending {
         Pending::Ready(encode(&reply, self.protocol))
+    }
+
+    /// True when `args` writes to a group whose writes are paused.
+    fn must_hold(&self, args: &[Bytes]) -> bool {
+        if !self.state.paused.iter().any(|p| p.load(Ordering::Relaxed)) {
+            return false;
+        }
+        let Some(spec) = command_table::lookup_request(args) else {
+            return false;
+        };
+        if spec.flags.contains(CommandFlags::READONLY) {
+            return false;
+        }
+        let keys = spec.key_indexes(args);
+        keys.iter().any(|&k| {
+            self.state
+                .is_paused(self.state.slots.group_of_key(&args[k]))
+        })
     }
 
     fn dispatch(&mut self, args: Vec<Bytes>) -> Pending {
@@ -352,7 +385,7 @@ impl Client {
         let backend = if flags.contains(CommandFlags::READONLY) {
             group.read_target()
         } else {
-            &group.primary
+            group.primary()
         };
         let request = crate::encode_args(&args);
         Pending::Node(NodeCall::send(

@@ -20,6 +20,8 @@ pub struct Cluster {
     pub proxy: Server,
     /// The configuration file the proxy runs with.
     pub config_path: std::path::PathBuf,
+    /// The proxy's admin endpoint.
+    pub admin: std::net::SocketAddr,
 }
 
 static FILES: AtomicU32 = AtomicU32::new(0);
@@ -33,18 +35,34 @@ pub fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
 }
 
 impl Cluster {
-    /// Starts `groups.len()` groups with `groups[i]` standbys each, and a proxy whose
+    /// Starts `groups.len()` groups with `groups[i]` standbys each (replicating from their
+    /// primary), and a proxy whose
     /// `[[groups]]` entries get `group_extra` appended (e.g. a read policy).
     pub fn start(groups: &[usize], group_extra: &str, proxy_extra: &str) -> Cluster {
         let groups: Vec<TestGroup> = groups
             .iter()
             .enumerate()
-            .map(|(i, &standbys)| TestGroup {
-                id: format!("g{i}"),
-                nodes: (0..=standbys).map(|_| Server::start(&[])).collect(),
+            .map(|(i, &standbys)| {
+                let primary = Server::start(&[]);
+                let target = primary.addr().to_string();
+                let mut nodes = vec![primary];
+                for _ in 0..standbys {
+                    nodes.push(Server::spawn_redoubt(
+                        &["node", "--port", "0", "--replicaof", &target],
+                        None,
+                    ));
+                }
+                TestGroup {
+                    id: format!("g{i}"),
+                    nodes,
+                }
             })
             .collect();
-        let mut config = format!("listen = \"127.0.0.1:0\"\n{proxy_extra}\n");
+        let admin = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut config = format!("listen = \"127.0.0.1:0\"\nadmin = \"{admin}\"\n{proxy_extra}\n");
         for group in &groups {
             let standbys: Vec<String> = group.nodes[1..]
                 .iter()
@@ -64,6 +82,43 @@ impl Cluster {
             groups,
             proxy,
             config_path,
+            admin,
+        }
+    }
+
+    /// The proxy's `/topology` document.
+    pub async fn topology(&self) -> serde_json::Value {
+        let url = format!("http://{}/topology", self.admin);
+        match reqwest::get(&url).await {
+            Ok(response) => response.json().await.unwrap_or(serde_json::Value::Null),
+            Err(_) => serde_json::Value::Null,
+        }
+    }
+
+    /// Waits until the proxy's probes see every member up and reporting the role the
+    /// topology gives it.
+    pub async fn settled(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let topology = self.topology().await;
+            let members: Vec<&serde_json::Value> = topology["groups"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|g| g["members"].as_array().into_iter().flatten())
+                .collect();
+            let ready = !members.is_empty()
+                && members
+                    .iter()
+                    .all(|m| m["health"] == "up" && m["reported_role"] == m["role"]);
+            if ready {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the proxy never saw the cluster settle: {topology}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 

@@ -24,8 +24,7 @@ async fn primary_policy_reads_from_the_primary() {
 #[tokio::test]
 async fn prefer_standby_reads_land_on_standbys_and_writes_on_the_primary() {
     let cluster = Cluster::start(&[2], "read-policy = \"prefer-standby\"", "");
-    // Let the first probes see the standbys.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    cluster.settled().await;
     run_reads(&cluster).await;
     let nodes = &cluster.groups[0].nodes;
     assert_eq!(calls(&nodes[0], "get").await, 0);
@@ -34,32 +33,47 @@ async fn prefer_standby_reads_land_on_standbys_and_writes_on_the_primary() {
     assert!(a > 0 && b > 0, "standbys share reads: {a} {b}");
     let mut conn = cluster.conn().await;
     let _: () = conn.set("w", 1).await.unwrap();
+    // The write ran on the primary (standbys count it too, applied from the stream).
     assert_eq!(calls(&nodes[0], "set").await, 1);
-    assert_eq!(
-        calls(&nodes[1], "set").await + calls(&nodes[2], "set").await,
-        0
-    );
 }
 
 #[tokio::test]
-async fn max_lag_keeps_reads_off_standbys_whose_lag_is_unknown_or_too_big() {
-    // These standbys are not replicating, so their lag cannot be known: with a bound set they
-    // must serve no read.
+async fn max_lag_keeps_reads_off_standbys_whose_lag_is_unknown() {
+    // A member that is not replicating (detached with REPLICAOF NO ONE, so its lag behind the
+    // primary cannot be known) serves no read while a lag bound is set.
     let cluster = Cluster::start(
-        &[1],
+        &[2],
         "read-policy = \"prefer-standby\"\nmax-lag-bytes = 1000000",
-        "",
+        "failover = false",
     );
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    cluster.settled().await;
+    let mut detached = cluster.groups[0].nodes[2].conn().await;
+    let _: () = redis::cmd("REPLICAOF")
+        .arg("NO")
+        .arg("ONE")
+        .query_async(&mut detached)
+        .await
+        .unwrap();
+    // Let the probes see it.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     run_reads(&cluster).await;
-    assert_eq!(calls(&cluster.groups[0].nodes[0], "get").await, READS);
-    assert_eq!(calls(&cluster.groups[0].nodes[1], "get").await, 0);
+    assert_eq!(calls(&cluster.groups[0].nodes[0], "get").await, 0);
+    assert_eq!(
+        calls(&cluster.groups[0].nodes[1], "get").await,
+        READS,
+        "the replicating standby serves"
+    );
+    assert_eq!(
+        calls(&cluster.groups[0].nodes[2], "get").await,
+        0,
+        "the detached member does not"
+    );
 }
 
 #[tokio::test]
 async fn round_robin_spreads_reads_over_every_member() {
     let cluster = Cluster::start(&[1], "read-policy = \"round-robin\"", "");
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    cluster.settled().await;
     run_reads(&cluster).await;
     let (p, s) = (
         calls(&cluster.groups[0].nodes[0], "get").await,
@@ -71,7 +85,8 @@ async fn round_robin_spreads_reads_over_every_member() {
 
 #[tokio::test]
 async fn least_latency_prefers_the_fast_member() {
-    let cluster = Cluster::start(&[1], "read-policy = \"least-latency\"", "");
+    let cluster = Cluster::start(&[1], "read-policy = \"least-latency\"", "failover = false");
+    cluster.settled().await;
     // Make the primary slow to answer: stop it briefly so its probes stall.
     cluster.groups[0].nodes[0].signal(nix::sys::signal::Signal::SIGSTOP);
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;

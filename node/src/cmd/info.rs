@@ -206,6 +206,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let mut text = String::new();
             store.repl.info(&mut text);
             out.push_str(&text);
+            out.push_str(&format!("redoubt_epoch:{}\r\n", store.epoch));
         }
         "cpu" => {
             let (user, sys) = memory::cpu_seconds();

@@ -141,3 +141,25 @@ pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     });
     Ok(Reply::Null)
 }
+
+/// `EPOCH [epoch]` → the node's configuration epoch. With an argument, the connection presents
+/// that epoch: a higher one raises the node's (kept across restarts); once the node's epoch is
+/// higher than a connection's, that connection may no longer write or change roles
+/// (`-FENCED`). The proxy presents its group's epoch on every connection.
+pub fn epoch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    match args.len() {
+        1 => Ok(Reply::Int(ctx.store.epoch as i64)),
+        2 => {
+            let epoch = parse_i64(&args[1])
+                .ok()
+                .and_then(|e| u64::try_from(e).ok())
+                .ok_or(Reply::error("ERR epoch must be a non-negative integer"))?;
+            ctx.store
+                .raise_epoch(epoch)
+                .map_err(|err| Reply::error_owned(format!("ERR cannot store the epoch: {err}")))?;
+            ctx.session.epoch = Some(epoch);
+            Ok(Reply::Int(ctx.store.epoch as i64))
+        }
+        _ => Err(Reply::error(SYNTAX)),
+    }
+}

@@ -679,6 +679,12 @@ pub static COMMANDS: &[CommandSpec] = &[
         "message",
         acl_categories: "@fast @connection"
     ),
+    cmd!("epoch", -1, [LOADING STALE FAST], 0, 0, 0, "server", "0.1.0",
+        "Presents the configuration epoch of the caller and returns the node's (Redoubt: write fencing)",
+        "O(1)",
+        "[epoch]",
+        acl_categories: "@fast @admin @dangerous"
+    ),
     cmd!("eval", -3, [NOSCRIPT STALE SKIP_MONITOR NO_MANDATORY_KEYS MOVABLE_KEYS MULTI_KEY], 0, 0, 0, "scripting", "2.6.0",
         "Execute a Lua script server side",
         "Depends on the script that is executed.",

@@ -9,7 +9,7 @@
 //! requests fail at once instead of waiting.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,6 +60,9 @@ pub struct ConnectOptions {
     pub password: Option<String>,
     /// Deadline of connecting and greeting.
     pub connect_timeout: Duration,
+    /// The group's configuration epoch, presented to the node (`EPOCH n`) on connecting and
+    /// again before the next request whenever it rises, so the node can fence stale writers.
+    pub epoch: Option<Arc<AtomicU64>>,
 }
 
 /// A handle to one supervised connection.
@@ -67,6 +70,9 @@ pub struct ConnectOptions {
 pub struct BackendConnection {
     jobs: mpsc::UnboundedSender<Job>,
     up: Arc<AtomicBool>,
+    epoch: Option<Arc<AtomicU64>>,
+    /// Highest epoch presented on the live connection.
+    presented: Arc<AtomicU64>,
 }
 
 /// Largest batch of queued requests written at once (bytes).
@@ -80,12 +86,28 @@ impl BackendConnection {
     pub fn spawn(options: ConnectOptions) -> BackendConnection {
         let (jobs, rx) = mpsc::unbounded_channel();
         let up = Arc::new(AtomicBool::new(false));
-        tokio::spawn(supervise(options, rx, up.clone()));
-        BackendConnection { jobs, up }
+        let presented = Arc::new(AtomicU64::new(0));
+        let epoch = options.epoch.clone();
+        tokio::spawn(supervise(options, rx, up.clone(), presented.clone()));
+        BackendConnection {
+            jobs,
+            up,
+            epoch,
+            presented,
+        }
     }
 
     /// Queues `request`; the reply arrives on the returned receiver.
     pub fn send(&self, request: Bytes) -> oneshot::Receiver<BackendReply> {
+        if let Some(cell) = &self.epoch {
+            let epoch = cell.load(Ordering::SeqCst);
+            if epoch > self.presented.fetch_max(epoch, Ordering::SeqCst) {
+                // Present the new epoch first; its reply is not wanted.
+                let (reply, _) = oneshot::channel();
+                let request = crate::encode_request(&[b"EPOCH", epoch.to_string().as_bytes()]);
+                let _ = self.jobs.send(Job { request, reply });
+            }
+        }
         let (reply, rx) = oneshot::channel();
         if let Err(mpsc::error::SendError(job)) = self.jobs.send(Job { request, reply }) {
             let _ = job
@@ -108,12 +130,14 @@ async fn supervise(
     options: ConnectOptions,
     mut jobs: mpsc::UnboundedReceiver<Job>,
     up: Arc<AtomicBool>,
+    presented: Arc<AtomicU64>,
 ) {
     let addr = options.addr;
     let mut backoff = BACKOFF_MIN;
     loop {
         match tokio::time::timeout(options.connect_timeout, connect(&options)).await {
-            Ok(Ok((stream, leftover))) => {
+            Ok(Ok((stream, leftover, epoch))) => {
+                presented.store(epoch, Ordering::SeqCst);
                 debug!(%addr, "connected to node");
                 up.store(true, Ordering::Relaxed);
                 backoff = BACKOFF_MIN;
@@ -143,9 +167,26 @@ async fn supervise(
 }
 
 /// Connects and greets: `HELLO 3 [AUTH default pw]` for RESP3, `AUTH pw` for RESP2.
-async fn connect(options: &ConnectOptions) -> std::io::Result<(TcpStream, BytesMut)> {
+/// Connects and greets; returns the stream, any bytes read past the greeting, and the epoch
+/// presented.
+async fn connect(options: &ConnectOptions) -> std::io::Result<(TcpStream, BytesMut, u64)> {
     let mut stream = TcpStream::connect(options.addr).await?;
     stream.set_nodelay(true)?;
+    let epoch = options
+        .epoch
+        .as_ref()
+        .map_or(0, |e| e.load(Ordering::SeqCst));
+    let (buf, expected) = greet(&mut stream, options, epoch).await?;
+    let _ = expected;
+    Ok((stream, buf, epoch))
+}
+
+/// Sends the greeting (`HELLO 3`/`AUTH`, then `EPOCH` when there is one) and reads every reply.
+async fn greet(
+    stream: &mut TcpStream,
+    options: &ConnectOptions,
+    epoch: u64,
+) -> std::io::Result<(BytesMut, usize)> {
     let mut hello: Vec<&[u8]> = Vec::new();
     match (options.protocol, &options.password) {
         (Protocol::Resp3, Some(pw)) => {
@@ -156,18 +197,24 @@ async fn connect(options: &ConnectOptions) -> std::io::Result<(TcpStream, BytesM
         (Protocol::Resp2, None) => {}
     }
     let mut buf = BytesMut::with_capacity(4096);
-    if hello.is_empty() {
-        return Ok((stream, buf));
+    let mut out = BytesMut::new();
+    let mut expected = 0;
+    if !hello.is_empty() {
+        out.extend_from_slice(&crate::encode_request(&hello));
+        expected += 1;
     }
-    stream.write_all(&crate::encode_request(&hello)).await?;
+    let epoch_text = epoch.to_string();
+    if epoch > 0 {
+        out.extend_from_slice(&crate::encode_request(&[b"EPOCH", epoch_text.as_bytes()]));
+        expected += 1;
+    }
+    if expected == 0 {
+        return Ok((buf, 0));
+    }
+    stream.write_all(&out).await?;
     let mut decoder = ReplyDecoder::new(options.protocol);
+    let mut received = 0;
     loop {
-        if stream.read_buf(&mut buf).await? == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "node closed during greeting",
-            ));
-        }
         match decoder.next(&mut buf) {
             Ok(Some(reply)) if reply.first() == Some(&b'-') => {
                 let text = String::from_utf8_lossy(&reply).trim().to_string();
@@ -176,8 +223,20 @@ async fn connect(options: &ConnectOptions) -> std::io::Result<(TcpStream, BytesM
                     text,
                 ));
             }
-            Ok(Some(_)) => return Ok((stream, buf)),
-            Ok(None) => {}
+            Ok(Some(_)) => {
+                received += 1;
+                if received == expected {
+                    return Ok((buf, expected));
+                }
+            }
+            Ok(None) => {
+                if stream.read_buf(&mut buf).await? == 0 {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "node closed during greeting",
+                    ));
+                }
+            }
             Err(_) => {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,

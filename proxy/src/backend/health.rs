@@ -155,12 +155,64 @@ pub fn parse_replication_info(text: &str) -> (Role, Option<u64>) {
     (role, offset)
 }
 
-/// Probes `addr` every `interval` for as long as the process runs.
+/// Receives every probe's outcome (the failover controller).
+pub type ProbeSink =
+    tokio::sync::mpsc::UnboundedSender<(SocketAddr, Option<ReplicationInfo>, Instant)>;
+
+/// Everything the failover core needs from `INFO replication`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReplicationInfo {
+    /// `role`.
+    pub role: Option<Role>,
+    /// `master_repl_offset` or, on a standby, `slave_repl_offset`.
+    pub offset: Option<u64>,
+    /// `master_link_status:up`.
+    pub link_up: bool,
+    /// `master_host` and `master_port`.
+    pub following: Option<(String, u16)>,
+    /// `redoubt_epoch`.
+    pub epoch: u64,
+}
+
+/// Parses the fields of `INFO replication` the proxy uses.
+pub fn parse_replication_fields(text: &str) -> ReplicationInfo {
+    let mut info = ReplicationInfo::default();
+    let (mut master_offset, mut slave_offset, mut host, mut port) = (None, None, None, None);
+    for line in text.lines() {
+        let Some((key, value)) = line.trim_end().split_once(':') else {
+            continue;
+        };
+        match key {
+            "role" if value == "master" => info.role = Some(Role::Primary),
+            "role" if value == "slave" => info.role = Some(Role::Standby),
+            "master_repl_offset" => master_offset = value.parse().ok(),
+            "slave_repl_offset" => slave_offset = value.parse().ok(),
+            "master_link_status" => info.link_up = value == "up",
+            "master_host" => host = Some(value.to_string()),
+            "master_port" => port = value.parse().ok(),
+            "redoubt_epoch" => info.epoch = value.parse().unwrap_or(0),
+            _ => {}
+        }
+    }
+    info.offset = if info.role == Some(Role::Standby) {
+        slave_offset
+    } else {
+        master_offset
+    };
+    if let (Some(host), Some(port)) = (host, port) {
+        info.following = Some((host, port));
+    }
+    info
+}
+
+/// Probes `addr` every `interval` for as long as the process runs, keeping `health` current
+/// and reporting each outcome to `sink`. Each probe has a deadline of two intervals.
 pub async fn probe_loop(
     addr: SocketAddr,
     password: Option<String>,
     interval: Duration,
     health: Arc<Health>,
+    sink: Option<ProbeSink>,
 ) {
     let mut conn: Option<(TcpStream, BytesMut)> = None;
     let mut ticker = tokio::time::interval(interval);
@@ -177,7 +229,11 @@ pub async fn probe_loop(
                 None
             }
         };
-        health.record_probe(probe);
+        if let Some(sink) = &sink {
+            let info = probe.as_ref().map(|(_, info)| info.clone());
+            let _ = sink.send((addr, info, Instant::now()));
+        }
+        health.record_probe(probe.map(|(result, _)| result));
     }
 }
 
@@ -185,7 +241,7 @@ async fn probe(
     addr: SocketAddr,
     password: Option<&str>,
     conn: &mut Option<(TcpStream, BytesMut)>,
-) -> std::io::Result<ProbeResult> {
+) -> std::io::Result<(ProbeResult, ReplicationInfo)> {
     if conn.is_none() {
         let mut stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
@@ -210,7 +266,10 @@ async fn probe(
         return Err(std::io::Error::other(text.trim().to_string()));
     }
     let (role, offset) = parse_replication_info(&text);
-    Ok(ProbeResult { rtt, role, offset })
+    Ok((
+        ProbeResult { rtt, role, offset },
+        parse_replication_fields(&text),
+    ))
 }
 
 async fn read_reply(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<bytes::Bytes> {

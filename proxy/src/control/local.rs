@@ -1,0 +1,37 @@
+//! The single-proxy control plane: the topology lives in this process; a commit publishes it
+//! to every worker at once.
+
+use std::sync::Arc;
+
+use super::{ControlError, ControlPlane};
+use crate::topology::{SharedTopology, Topology};
+
+/// A control plane of one member.
+#[derive(Debug)]
+pub struct LocalControlPlane {
+    shared: Arc<SharedTopology>,
+}
+
+impl LocalControlPlane {
+    /// Commits into `shared`.
+    pub fn new(shared: Arc<SharedTopology>) -> LocalControlPlane {
+        LocalControlPlane { shared }
+    }
+}
+
+impl ControlPlane for LocalControlPlane {
+    fn current(&self) -> Arc<Topology> {
+        self.shared.get()
+    }
+
+    fn commit(&self, next: Topology) -> Result<(), ControlError> {
+        let current = self.shared.get();
+        for (old, new) in current.groups.iter().zip(&next.groups) {
+            if new.epoch < old.epoch {
+                return Err(ControlError::Conflict { current: old.epoch });
+            }
+        }
+        self.shared.publish(next);
+        Ok(())
+    }
+}

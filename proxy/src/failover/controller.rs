@@ -1,0 +1,320 @@
+//! The failover controller: the IO shell around the decision [`core`](super::core). It feeds
+//! the core every probe result and a tick every few milliseconds, carries out the actions it
+//! returns over short-lived admin connections (each with a deadline), and commits new
+//! topologies through the [`ControlPlane`]. It also runs planned switchovers
+//! (`redoubt ctl failover GROUP`).
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tracing::{info, warn};
+
+use super::core::{Action, Core, CoreConfig, Event, GroupSetup, ProbeInfo};
+use crate::backend::connection::ReplyDecoder;
+use crate::backend::health::{ReplicationInfo, Role};
+use crate::control::ControlPlane;
+use crate::topology::Topology;
+
+/// Deadline of one admin exchange with a node.
+const ADMIN_TIMEOUT: Duration = Duration::from_millis(500);
+/// How often the core is ticked.
+const TICK: Duration = Duration::from_millis(25);
+/// Longest a planned switchover waits for the target standby to catch up.
+const CATCH_UP_LIMIT: Duration = Duration::from_secs(2);
+
+/// Outcome of a planned switchover.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SwitchoverReport {
+    /// Group id.
+    pub group: String,
+    /// The old primary.
+    pub from: SocketAddr,
+    /// The new primary.
+    pub to: SocketAddr,
+    /// The group's new epoch.
+    pub epoch: u64,
+    /// How long writes to the group were paused, in ms.
+    pub pause_ms: u64,
+}
+
+type SwitchoverReply = oneshot::Sender<Result<SwitchoverReport, String>>;
+
+/// Handle to the running controller.
+#[derive(Clone, Debug)]
+pub struct ControllerHandle {
+    switchovers: mpsc::UnboundedSender<(usize, SwitchoverReply)>,
+}
+
+impl ControllerHandle {
+    /// Runs a planned switchover of group `group` (index).
+    ///
+    /// # Errors
+    /// A sentence saying why it could not be done (no standby in sync, a node unreachable...).
+    pub async fn switchover(&self, group: usize) -> Result<SwitchoverReport, String> {
+        let (reply, rx) = oneshot::channel();
+        self.switchovers
+            .send((group, reply))
+            .map_err(|_| "the controller has stopped".to_string())?;
+        rx.await
+            .map_err(|_| "the controller has stopped".to_string())?
+    }
+}
+
+/// What the controller needs to act.
+#[derive(Debug)]
+pub struct ControllerSetup {
+    /// The core's settings.
+    pub config: CoreConfig,
+    /// The groups.
+    pub groups: Vec<GroupSetup>,
+    /// Password for the nodes.
+    pub password: Option<String>,
+    /// Where decisions are committed.
+    pub control: Arc<dyn ControlPlane>,
+    /// Per group: writes are held by client sessions while set (planned switchover).
+    pub paused: Arc<Vec<AtomicBool>>,
+}
+
+/// Starts the controller on the current runtime; `probes` delivers probe outcomes.
+pub fn start(
+    setup: ControllerSetup,
+    probes: mpsc::UnboundedReceiver<(SocketAddr, Option<ReplicationInfo>, Instant)>,
+) -> ControllerHandle {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let core = Core::new(setup.config.clone(), setup.groups.clone());
+    tokio::spawn(run(core, setup, probes, rx));
+    ControllerHandle { switchovers: tx }
+}
+
+async fn run(
+    mut core: Core,
+    setup: ControllerSetup,
+    mut probes: mpsc::UnboundedReceiver<(SocketAddr, Option<ReplicationInfo>, Instant)>,
+    mut switchovers: mpsc::UnboundedReceiver<(usize, SwitchoverReply)>,
+) {
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let actions = tokio::select! {
+            probe = probes.recv() => {
+                let Some((node, info, at)) = probe else { return };
+                core.handle(Event::Probe { node, info: info.map(to_probe_info), now: at })
+            }
+            _ = ticker.tick() => core.handle(Event::Tick { now: Instant::now() }),
+            request = switchovers.recv() => {
+                let Some((group, reply)) = request else { return };
+                let result = switchover(&mut core, &setup, group).await;
+                let _ = reply.send(result);
+                Vec::new()
+            }
+        };
+        for action in actions {
+            perform(&setup, action).await;
+        }
+    }
+}
+
+fn to_probe_info(info: ReplicationInfo) -> ProbeInfo {
+    let following = info
+        .following
+        .and_then(|(host, port)| (host.as_str(), port).to_socket_addrs().ok()?.next());
+    ProbeInfo {
+        is_primary: info.role != Some(Role::Standby),
+        offset: info.offset.unwrap_or(0),
+        link_up: info.link_up,
+        following,
+        epoch: info.epoch,
+    }
+}
+
+async fn perform(setup: &ControllerSetup, action: Action) {
+    let password = setup.password.as_deref();
+    match action {
+        Action::Promote {
+            group,
+            node,
+            epoch,
+            sync_replicas,
+        } => {
+            info!(group, %node, epoch, "promoting standby");
+            let epoch = epoch.to_string();
+            let sync = sync_replicas.to_string();
+            let commands: [&[&[u8]]; 3] = [
+                &[b"EPOCH", epoch.as_bytes()],
+                &[b"REPLICAOF", b"NO", b"ONE"],
+                &[b"CONFIG", b"SET", b"min-replicas-to-ack", sync.as_bytes()],
+            ];
+            if let Err(err) = admin(node, password, &commands).await {
+                warn!(group, %node, %err, "promotion failed; it will be retried");
+            }
+        }
+        Action::Repoint {
+            group,
+            node,
+            primary,
+            epoch,
+        } => {
+            info!(group, %node, %primary, epoch, "repointing node to the primary");
+            let epoch = epoch.to_string();
+            let (host, port) = (primary.ip().to_string(), primary.port().to_string());
+            let commands: [&[&[u8]]; 2] = [
+                &[b"EPOCH", epoch.as_bytes()],
+                &[b"REPLICAOF", host.as_bytes(), port.as_bytes()],
+            ];
+            if let Err(err) = admin(node, password, &commands).await {
+                warn!(group, %node, %err, "repointing failed; it will be retried");
+            }
+        }
+        Action::SetSyncReplicas { group, node, count } => {
+            info!(group, %node, count, "setting the acks each write needs");
+            let count = count.to_string();
+            let commands: [&[&[u8]]; 1] =
+                [&[b"CONFIG", b"SET", b"min-replicas-to-ack", count.as_bytes()]];
+            if let Err(err) = admin(node, password, &commands).await {
+                warn!(group, %node, %err, "cannot set min-replicas-to-ack");
+            }
+        }
+        Action::Publish(topology) => publish(setup, topology),
+    }
+}
+
+fn publish(setup: &ControllerSetup, topology: Topology) {
+    match setup.control.commit(topology) {
+        Ok(()) => info!("new topology committed"),
+        Err(err) => warn!(%err, "topology not committed"),
+    }
+}
+
+/// Planned switchover: hold writes to the group, wait until the chosen standby has every byte
+/// the primary has, promote it, demote the old primary to its standby, publish, release writes.
+async fn switchover(
+    core: &mut Core,
+    setup: &ControllerSetup,
+    group: usize,
+) -> Result<SwitchoverReport, String> {
+    let topology = core.topology();
+    let current = topology.groups.get(group).ok_or("no such group")?.clone();
+    let target = core
+        .switchover_target(group)
+        .ok_or("no standby is in sync with the primary")?;
+    let password = setup.password.as_deref();
+    let paused_at = Instant::now();
+    setup.paused[group].store(true, Ordering::SeqCst);
+    let result = async {
+        let deadline = Instant::now() + CATCH_UP_LIMIT;
+        loop {
+            let primary = offset_of(current.primary, password).await?;
+            let standby = offset_of(target, password).await?;
+            if standby >= primary {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "standby {target} did not catch up ({standby} < {primary})"
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let epoch = current.epoch + 1;
+        perform(
+            setup,
+            Action::Promote {
+                group,
+                node: target,
+                epoch,
+                sync_replicas: 0,
+            },
+        )
+        .await;
+        let repoint = Action::Repoint {
+            group,
+            node: current.primary,
+            primary: target,
+            epoch,
+        };
+        perform(setup, repoint).await;
+        let next = core.switched_over(group, target, epoch);
+        setup.control.commit(next).map_err(|e| e.to_string())?;
+        Ok(epoch)
+    }
+    .await;
+    setup.paused[group].store(false, Ordering::SeqCst);
+    let pause_ms = paused_at.elapsed().as_millis() as u64;
+    let epoch = result?;
+    info!(group, from = %current.primary, to = %target, epoch, pause_ms, "planned switchover done");
+    Ok(SwitchoverReport {
+        group: current.id,
+        from: current.primary,
+        to: target,
+        epoch,
+        pause_ms,
+    })
+}
+
+async fn offset_of(node: SocketAddr, password: Option<&str>) -> Result<u64, String> {
+    let commands: [&[&[u8]]; 1] = [&[b"INFO", b"replication"]];
+    let replies = admin(node, password, &commands)
+        .await
+        .map_err(|e| format!("{node}: {e}"))?;
+    let text = String::from_utf8_lossy(&replies[0]).into_owned();
+    Ok(crate::backend::health::parse_replication_fields(&text)
+        .offset
+        .unwrap_or(0))
+}
+
+/// Sends `commands` to `node` on a fresh connection (authenticating first), within
+/// [`ADMIN_TIMEOUT`]; the raw replies, or the first error reply as an error.
+pub async fn admin(
+    node: SocketAddr,
+    password: Option<&str>,
+    commands: &[&[&[u8]]],
+) -> std::io::Result<Vec<Bytes>> {
+    tokio::time::timeout(ADMIN_TIMEOUT, async {
+        let mut stream = TcpStream::connect(node).await?;
+        stream.set_nodelay(true)?;
+        let mut out = BytesMut::new();
+        if let Some(pw) = password {
+            out.extend_from_slice(&crate::encode_request(&[b"AUTH", pw.as_bytes()]));
+        }
+        for command in commands {
+            out.extend_from_slice(&crate::encode_request(command));
+        }
+        stream.write_all(&out).await?;
+        let expected = commands.len() + usize::from(password.is_some());
+        let mut replies = Vec::with_capacity(expected);
+        let mut buf = BytesMut::with_capacity(4096);
+        let mut decoder = ReplyDecoder::default();
+        while replies.len() < expected {
+            match decoder.next(&mut buf) {
+                Ok(Some(reply)) => {
+                    if reply.first() == Some(&b'-') {
+                        let text = String::from_utf8_lossy(&reply).trim().to_string();
+                        return Err(std::io::Error::other(text));
+                    }
+                    replies.push(reply);
+                    continue;
+                }
+                Ok(None) => {}
+                Err(_) => return Err(std::io::Error::other("malformed reply")),
+            }
+            if stream.read_buf(&mut buf).await? == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "node closed the connection",
+                ));
+            }
+        }
+        if password.is_some() {
+            replies.remove(0);
+        }
+        Ok(replies)
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "node did not answer in time"))?
+}

@@ -1,0 +1,420 @@
+//! The failover decision core. It holds what the probes last saw of every node and the
+//! committed topology, and turns events into actions. It does no IO and reads no clock:
+//! `now` comes with each event, so its behaviour is fixed by the sequence of events and is
+//! tested by tables of them.
+//!
+//! Rules (Redis Sentinel's, tightened for no acknowledged-write loss):
+//! - A node is **down** once `down_after` has passed without a good probe; it is back **up**
+//!   after [`UP_AFTER_SUCCESSES`] good probes in a row (hysteresis).
+//! - A group whose primary is down gets a new one: among the standbys that are up, in
+//!   synchronous mode only those that were in sync with the primary while it was up, the one
+//!   with the highest replication offset (ties: higher priority, then lower address). The
+//!   group's epoch is incremented, the chosen standby is promoted with it, the other members
+//!   are repointed to it, and the new topology is published.
+//! - Any member that is up but not following the group's primary (a returning old primary, a
+//!   standby following someone else) is repointed, with the current epoch, which fences it.
+//! - In synchronous mode the primary must wait for `min(sync_replicas, standbys in sync)` acks;
+//!   the core keeps the primary configured so, so losing every standby degrades the group to
+//!   asynchronous instead of stopping its writes, and a standby that fell out of sync cannot be
+//!   promoted until it is back in sync.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::topology::{GroupTopology, Topology};
+
+/// Good probes in a row before a down node counts as up again.
+pub const UP_AFTER_SUCCESSES: u32 = 2;
+/// Minimum time between two repoint orders to the same node.
+pub const REPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// What a node said in a good probe (`INFO replication`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeInfo {
+    /// True for `role:master`.
+    pub is_primary: bool,
+    /// `master_repl_offset` (primary) or `slave_repl_offset` (standby).
+    pub offset: u64,
+    /// A standby's `master_link_status:up`.
+    pub link_up: bool,
+    /// A standby's primary (`master_host:master_port`), resolved.
+    pub following: Option<SocketAddr>,
+    /// The node's configuration epoch (`redoubt_epoch`).
+    pub epoch: u64,
+}
+
+/// An input to the core.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A probe of `node` finished: `Some` with what it said, `None` if it failed or timed out.
+    Probe {
+        /// The node.
+        node: SocketAddr,
+        /// The outcome.
+        info: Option<ProbeInfo>,
+        /// When.
+        now: Instant,
+    },
+    /// Time passed; decisions are made on ticks.
+    Tick {
+        /// Now.
+        now: Instant,
+    },
+}
+
+/// An output of the core, for the controller to carry out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Make `node` the primary of `group`: present `epoch`, `REPLICAOF NO ONE`, and require
+    /// `sync_replicas` acks per write.
+    Promote {
+        /// Group index.
+        group: usize,
+        /// The standby to promote.
+        node: SocketAddr,
+        /// The group's new epoch.
+        epoch: u64,
+        /// Acks the new primary requires.
+        sync_replicas: usize,
+    },
+    /// Make `node` a standby of `primary`: present `epoch`, `REPLICAOF primary`.
+    Repoint {
+        /// Group index.
+        group: usize,
+        /// The node to repoint.
+        node: SocketAddr,
+        /// Its primary.
+        primary: SocketAddr,
+        /// The group's epoch.
+        epoch: u64,
+    },
+    /// Set the primary's `min-replicas-to-ack`.
+    SetSyncReplicas {
+        /// Group index.
+        group: usize,
+        /// The primary.
+        node: SocketAddr,
+        /// Acks per write.
+        count: usize,
+    },
+    /// Commit this topology.
+    Publish(Topology),
+}
+
+/// The core's settings.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// Time without a good probe after which a node is down.
+    pub down_after: Duration,
+}
+
+#[derive(Clone, Debug)]
+struct Member {
+    last_ok: Option<Instant>,
+    successes: u32,
+    up: bool,
+    info: Option<ProbeInfo>,
+    in_sync: bool,
+    /// When the standby was first seen unlinked while counted in sync.
+    sync_lost: Option<Instant>,
+    priority: i64,
+    last_repoint: Option<Instant>,
+}
+
+#[derive(Clone, Debug)]
+struct Group {
+    topology: GroupTopology,
+    members: BTreeMap<SocketAddr, Member>,
+    sync_replicas: usize,
+    /// `min-replicas-to-ack` last set on the primary (`None`: not yet).
+    pushed_sync: Option<usize>,
+}
+
+/// The decision core.
+#[derive(Clone, Debug)]
+pub struct Core {
+    config: CoreConfig,
+    groups: Vec<Group>,
+    started: Option<Instant>,
+}
+
+/// How one group is configured for the core.
+#[derive(Clone, Debug)]
+pub struct GroupSetup {
+    /// Its committed topology.
+    pub topology: GroupTopology,
+    /// Priority of each member (higher wins ties); members not listed have 0.
+    pub priorities: Vec<(SocketAddr, i64)>,
+    /// Standby acks each write needs (0: asynchronous).
+    pub sync_replicas: usize,
+}
+
+impl Core {
+    /// A core for these groups.
+    pub fn new(config: CoreConfig, setups: Vec<GroupSetup>) -> Core {
+        let groups = setups
+            .into_iter()
+            .map(|setup| {
+                let members = std::iter::once(setup.topology.primary)
+                    .chain(setup.topology.standbys.iter().copied())
+                    .map(|addr| {
+                        let priority = setup
+                            .priorities
+                            .iter()
+                            .find(|(a, _)| *a == addr)
+                            .map_or(0, |(_, p)| *p);
+                        let member = Member {
+                            last_ok: None,
+                            successes: 0,
+                            up: false,
+                            info: None,
+                            in_sync: false,
+                            sync_lost: None,
+                            priority,
+                            last_repoint: None,
+                        };
+                        (addr, member)
+                    })
+                    .collect();
+                Group {
+                    topology: setup.topology,
+                    members,
+                    sync_replicas: setup.sync_replicas,
+                    pushed_sync: None,
+                }
+            })
+            .collect();
+        Core {
+            config,
+            groups,
+            started: None,
+        }
+    }
+
+    /// The topology the core last decided.
+    pub fn topology(&self) -> Topology {
+        Topology {
+            groups: self.groups.iter().map(|g| g.topology.clone()).collect(),
+        }
+    }
+
+    /// True when `node` is up.
+    pub fn is_up(&self, node: SocketAddr) -> bool {
+        self.groups
+            .iter()
+            .any(|g| g.members.get(&node).is_some_and(|m| m.up))
+    }
+
+    /// The best standby to promote in `group` now, if any (planned switchover).
+    pub fn switchover_target(&self, group: usize) -> Option<SocketAddr> {
+        self.groups.get(group).and_then(|g| best_candidate(g, true))
+    }
+
+    /// Records a completed planned switchover to `node` with `epoch`.
+    pub fn switched_over(&mut self, group: usize, node: SocketAddr, epoch: u64) -> Topology {
+        let g = &mut self.groups[group];
+        let old = g.topology.primary;
+        g.topology.epoch = epoch;
+        g.topology.primary = node;
+        g.topology.standbys = g.members.keys().copied().filter(|a| *a != node).collect();
+        let _ = old;
+        g.pushed_sync = None;
+        self.topology()
+    }
+
+    /// Processes one event.
+    pub fn handle(&mut self, event: Event) -> Vec<Action> {
+        match event {
+            Event::Probe { node, info, now } => {
+                self.started.get_or_insert(now);
+                self.record_probe(node, info, now);
+                Vec::new()
+            }
+            Event::Tick { now } => {
+                self.started.get_or_insert(now);
+                self.tick(now)
+            }
+        }
+    }
+
+    fn record_probe(&mut self, node: SocketAddr, info: Option<ProbeInfo>, now: Instant) {
+        for group in &mut self.groups {
+            let primary = group.topology.primary;
+            let Some(member) = group.members.get_mut(&node) else {
+                continue;
+            };
+            let Some(info) = info.clone() else {
+                member.successes = 0;
+                continue;
+            };
+            member.last_ok = Some(now);
+            member.successes += 1;
+            if !member.up && (member.successes >= UP_AFTER_SUCCESSES || member.info.is_none()) {
+                member.up = true;
+            }
+            // Learn epochs from the nodes, so a restarted proxy never goes backwards.
+            group.topology.epoch = group.topology.epoch.max(info.epoch);
+            if node == primary {
+                // The primary answers: a standby seen unlinked before now really fell out of
+                // sync (it was not just the primary dying).
+                for other in group.members.values_mut() {
+                    if other.sync_lost.is_some_and(|at| at <= now) {
+                        other.in_sync = false;
+                        other.sync_lost = None;
+                    }
+                }
+            } else {
+                let linked = !info.is_primary && info.link_up && info.following == Some(primary);
+                if linked {
+                    member.in_sync = true;
+                    member.sync_lost = None;
+                } else if member.in_sync && member.sync_lost.is_none() {
+                    member.sync_lost = Some(now);
+                }
+            }
+            if let Some(member) = group.members.get_mut(&node) {
+                member.info = Some(info);
+            }
+        }
+    }
+
+    fn tick(&mut self, now: Instant) -> Vec<Action> {
+        let down_after = self.config.down_after;
+        let started = self.started.unwrap_or(now);
+        let mut actions = Vec::new();
+        let mut changed = false;
+        for (index, group) in self.groups.iter_mut().enumerate() {
+            for member in group.members.values_mut() {
+                let seen = member.last_ok.unwrap_or(started);
+                if member.up && now.duration_since(seen) > down_after {
+                    member.up = false;
+                    member.successes = 0;
+                    member.in_sync = false;
+                }
+            }
+            let primary = group.topology.primary;
+            let primary_down = !group.members[&primary].up
+                && now.duration_since(group.members[&primary].last_ok.unwrap_or(started))
+                    > down_after;
+            if primary_down {
+                if let Some(candidate) = best_candidate(group, group.sync_replicas > 0) {
+                    group.topology.epoch += 1;
+                    group.topology.primary = candidate;
+                    group.topology.standbys = group
+                        .members
+                        .keys()
+                        .copied()
+                        .filter(|a| *a != candidate)
+                        .collect();
+                    let in_sync = group
+                        .members
+                        .iter()
+                        .filter(|(a, m)| **a != candidate && m.up && m.in_sync)
+                        .count();
+                    let sync_replicas = group.sync_replicas.min(in_sync);
+                    for member in group.members.values_mut() {
+                        member.in_sync = false;
+                    }
+                    if let Some(promoted) = group.members.get_mut(&candidate) {
+                        // Its next probes may predate the promotion; do not promote twice.
+                        promoted.last_repoint = Some(now);
+                    }
+                    actions.push(Action::Promote {
+                        group: index,
+                        node: candidate,
+                        epoch: group.topology.epoch,
+                        sync_replicas,
+                    });
+                    group.pushed_sync = Some(sync_replicas);
+                    changed = true;
+                }
+                continue;
+            }
+            // A primary that does not act as one (its promotion failed) is promoted again.
+            let epoch = group.topology.epoch;
+            let pushed = group.pushed_sync.unwrap_or(0);
+            if let Some(member) = group.members.get_mut(&primary) {
+                let demoted = member.up && member.info.as_ref().is_some_and(|i| !i.is_primary);
+                let due = member
+                    .last_repoint
+                    .is_none_or(|at| now.duration_since(at) >= REPOINT_EVERY);
+                if demoted && due {
+                    member.last_repoint = Some(now);
+                    actions.push(Action::Promote {
+                        group: index,
+                        node: primary,
+                        epoch,
+                        sync_replicas: pushed,
+                    });
+                }
+            }
+            // Members up but not following the primary are repointed (and so fenced).
+            for (addr, member) in group.members.iter_mut() {
+                if *addr == primary || !member.up {
+                    continue;
+                }
+                let Some(info) = &member.info else { continue };
+                let astray =
+                    info.is_primary || info.following != Some(primary) || info.epoch < epoch;
+                let due = member
+                    .last_repoint
+                    .is_none_or(|at| now.duration_since(at) >= REPOINT_EVERY);
+                if astray && due {
+                    member.last_repoint = Some(now);
+                    actions.push(Action::Repoint {
+                        group: index,
+                        node: *addr,
+                        primary,
+                        epoch,
+                    });
+                }
+            }
+            // Synchronous mode: require as many acks as standbys in sync, up to the target.
+            if group.sync_replicas > 0 && group.members[&primary].up {
+                let in_sync = group
+                    .members
+                    .iter()
+                    .filter(|(a, m)| **a != primary && m.up && m.in_sync)
+                    .count();
+                let wanted = group.sync_replicas.min(in_sync);
+                if group.pushed_sync != Some(wanted) {
+                    group.pushed_sync = Some(wanted);
+                    actions.push(Action::SetSyncReplicas {
+                        group: index,
+                        node: primary,
+                        count: wanted,
+                    });
+                }
+            }
+        }
+        if changed {
+            actions.push(Action::Publish(self.topology()));
+        }
+        actions
+    }
+}
+
+/// The standby to promote: up, a standby (in sync when `sync`), highest offset, then highest
+/// priority, then lowest address.
+fn best_candidate(group: &Group, sync: bool) -> Option<SocketAddr> {
+    let primary = group.topology.primary;
+    group
+        .members
+        .iter()
+        .filter(|(addr, m)| {
+            **addr != primary && m.up && m.info.as_ref().is_some_and(|i| !i.is_primary)
+        })
+        .filter(|(_, m)| !sync || m.in_sync)
+        .max_by(|(a_addr, a), (b_addr, b)| {
+            let offset = |m: &Member| m.info.as_ref().map_or(0, |i| i.offset);
+            offset(a)
+                .cmp(&offset(b))
+                .then(a.priority.cmp(&b.priority))
+                .then(b_addr.cmp(a_addr))
+        })
+        .map(|(addr, _)| *addr)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,78 @@
+//! The cluster topology: for each group its epoch, its primary and its standbys. Routing reads
+//! it on every request; only the control plane changes it, as a whole, through
+//! [`crate::control::ControlPlane::commit`].
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use serde::Serialize;
+
+/// One group's roles.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct GroupTopology {
+    /// Group id.
+    pub id: String,
+    /// Configuration epoch: incremented by every promotion; nodes refuse writes from
+    /// connections presenting an older one.
+    pub epoch: u64,
+    /// The primary: every write goes here.
+    pub primary: SocketAddr,
+    /// Every other member.
+    pub standbys: Vec<SocketAddr>,
+}
+
+/// All groups, in configuration order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Topology {
+    /// The groups.
+    pub groups: Vec<GroupTopology>,
+}
+
+/// The current topology, shared by the control plane (writer) and every worker (readers).
+#[derive(Debug)]
+pub struct SharedTopology {
+    current: RwLock<Arc<Topology>>,
+    /// Per group, the epoch connections must present; raised before a new topology is
+    /// published so no request reaches a promoted primary with an older epoch.
+    epochs: Vec<Arc<AtomicU64>>,
+}
+
+impl SharedTopology {
+    /// Shares `topology`.
+    pub fn new(topology: Topology) -> SharedTopology {
+        let epochs = topology
+            .groups
+            .iter()
+            .map(|g| Arc::new(AtomicU64::new(g.epoch)))
+            .collect();
+        SharedTopology {
+            current: RwLock::new(Arc::new(topology)),
+            epochs,
+        }
+    }
+
+    /// The current topology.
+    pub fn get(&self) -> Arc<Topology> {
+        self.current.read().clone()
+    }
+
+    /// The primary of group `group` now.
+    pub fn primary(&self, group: usize) -> SocketAddr {
+        self.current.read().groups[group].primary
+    }
+
+    /// The epoch cell of group `group` (read by backend connections).
+    pub fn epoch_cell(&self, group: usize) -> Arc<AtomicU64> {
+        self.epochs[group].clone()
+    }
+
+    /// Replaces the topology: epochs first, then roles.
+    pub fn publish(&self, topology: Topology) {
+        for (cell, group) in self.epochs.iter().zip(&topology.groups) {
+            cell.fetch_max(group.epoch, Ordering::SeqCst);
+        }
+        *self.current.write() = Arc::new(topology);
+    }
+}
