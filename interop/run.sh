@@ -73,6 +73,29 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# The first of COUNT consecutive free ports (`redoubt up` gives its nodes the ports after the proxy's).
+free_ports() {
+  python3 - "$1" <<'PY'
+import random, socket, sys
+count = int(sys.argv[1])
+for _ in range(200):
+    base = random.randrange(20000, 32000)
+    socks = []
+    try:
+        for port in range(base, base + count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", port))
+            socks.append(s)
+    except OSError:
+        continue
+    finally:
+        for s in socks:
+            s.close()
+    print(base)
+    sys.exit(0)
+sys.exit("no free port range")
+PY
+}
 
 show_logs() {
   local f
@@ -98,8 +121,8 @@ wait_ready() {
   exit 1
 }
 
-PORT=$(free_port)
 if [ "$AGAINST" = redis-server ]; then
+  PORT=$(free_port)
   start redis-server redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no
   deployment="redis-server on 127.0.0.1:$PORT"
   PY_FLAGS=(--multi supported --pubsub supported)
@@ -115,10 +138,12 @@ else
     BIN=${CARGO_TARGET_DIR:-target}/$PROFILE/redoubt
   fi
   if "$BIN" up --help 2>/dev/null | grep -q -- '--groups'; then
+    PORT=$(free_ports 16)
     start up "$BIN" up --port "$PORT"
     deployment="redoubt up --port $PORT"
   else
     # `redoubt up` does not start a proxy yet: two nodes, each the primary of one group.
+    PORT=$(free_port)
     n1=$(free_port)
     n2=$(free_port)
     start node1 "$BIN" node --port "$n1"
