@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 const WRITERS: usize = 4;
 
+/// Each writer's acknowledged writes: key, value, when the OK arrived.
+type AckLog = Vec<Vec<(String, u64, Instant)>>;
+
 struct Proc {
     child: Child,
     addr: String,
@@ -77,8 +80,7 @@ async fn run(bin: &str, dir: &str, synchronous: bool) -> Outcome {
     tokio::time::sleep(Duration::from_millis(800)).await;
     let client = redis::Client::open(format!("redis://{}/", proxy.addr)).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
-    let acks: Arc<Mutex<Vec<Vec<(String, u64, Instant)>>>> =
-        Arc::new(Mutex::new(vec![Vec::new(); WRITERS]));
+    let acks: Arc<Mutex<AckLog>> = Arc::new(Mutex::new(vec![Vec::new(); WRITERS]));
     let mut tasks = Vec::new();
     for w in 0..WRITERS {
         let (client, stop, acks) = (client.clone(), stop.clone(), acks.clone());
