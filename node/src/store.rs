@@ -35,7 +35,7 @@ pub struct Store {
     /// Runtime configuration.
     pub config: Config,
     /// Per-command statistics keyed by `name` or `container|sub`.
-    pub command_stats: HashMap<String, CommandStat>,
+    pub command_stats: HashMap<String, CommandStat, foldhash::fast::RandomState>,
     /// Error replies by their prefix (INFO `errorstats`).
     pub error_stats: HashMap<String, u64>,
     /// Commands processed (INFO `total_commands_processed`).
@@ -60,7 +60,7 @@ impl Store {
         let mut store = Store {
             dbs: (0..config.databases).map(|_| Db::default()).collect(),
             config,
-            command_stats: HashMap::new(),
+            command_stats: HashMap::default(),
             error_stats: HashMap::new(),
             commands_processed: 0,
             keyspace_hits: 0,

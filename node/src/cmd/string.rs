@@ -103,8 +103,13 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     } else {
         None
     };
-    let exists = ctx.db().contains(key, now);
-    let write = !(nx && exists || xx && !exists);
+    // Only NX and XX need to know whether the key exists: a plain SET looks it up once.
+    let write = if nx || xx {
+        let exists = ctx.db().contains(key, now);
+        !(nx && exists || xx && !exists)
+    } else {
+        true
+    };
     if write {
         let expires_at = match expiry {
             Expiry::Keep => ctx.db().get(key, now).and_then(|e| e.expires_at),
