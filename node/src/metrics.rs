@@ -79,6 +79,9 @@ async fn metrics(
     )
 }
 
+/// A family's name, help text and how to read its value from a row.
+type Column<T> = (&'static str, &'static str, fn(&T) -> u64);
+
 /// What one scrape reads, copied under the store lock and encoded after releasing it.
 #[derive(Debug, Default)]
 struct Snapshot {
@@ -210,7 +213,7 @@ impl Collector for NodeCollector {
         let e = &mut encoder;
 
         // Commands (INFO commandstats).
-        let per_command: [(&str, &str, fn(&CommandStat) -> u64); 3] = [
+        let per_command: [Column<CommandStat>; 3] = [
             (
                 "redoubt_commands",
                 "Commands run, by command (INFO cmdstat calls).",
@@ -280,7 +283,7 @@ impl Collector for NodeCollector {
         }
 
         // Keyspace (INFO keyspace, stats).
-        let keyspace: [(&str, &str, fn(&(u64, u64)) -> u64); 2] = [
+        let keyspace: [Column<(u64, u64)>; 2] = [
             (
                 "redoubt_db_keys",
                 "Keys in each database (INFO keyspace keys).",
