@@ -25,11 +25,14 @@ use crate::topology::SharedTopology;
 /// Offsets kept per group: at one sample per probe interval (100 ms by default), a minute.
 const HISTORY: usize = 600;
 
+/// One group's primary and when it was first seen at each offset, oldest first.
+type PrimaryOffsets = (SocketAddr, VecDeque<(Instant, u64)>);
+
 /// When each group's primary was first seen at each offset, sampled from the probes, to tell
 /// how old the oldest byte a standby lacks is.
 #[derive(Debug, Default)]
 pub struct OffsetHistory {
-    groups: Mutex<HashMap<String, (SocketAddr, VecDeque<(Instant, u64)>)>>,
+    groups: Mutex<HashMap<String, PrimaryOffsets>>,
 }
 
 impl OffsetHistory {
@@ -304,7 +307,8 @@ impl Collector for StateCollector {
         }
 
         let shares = self.slots.shares(topology.groups.len());
-        let per_group: [(&str, &str, &dyn Fn(usize) -> i64); 2] = [
+        type PerGroup<'a> = (&'a str, &'a str, &'a dyn Fn(usize) -> i64);
+        let per_group: [PerGroup; 2] = [
             (
                 "redoubt_proxy_group_epoch",
                 "The group's configuration epoch in the committed topology (raised by every promotion).",
