@@ -123,6 +123,15 @@ fn start() -> Deployment {
     )
     .unwrap();
     let proxy = Server::spawn_redoubt(&["proxy", "--config", config.to_str().unwrap()], None);
+    // The admin endpoint binds just after the proxy reports it is listening.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(admin).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the admin endpoint never came up"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     Deployment {
         primary,
         standby,
@@ -361,4 +370,98 @@ async fn node_and_proxy_metrics_agree_with_info_and_traffic() {
     })
     .await;
     drop(conn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failovers_are_counted_by_reason_and_raise_the_epoch() {
+    let mut d = start();
+    let proxy_url = format!("http://{}/metrics", d.admin);
+    let (first, second) = (d.primary.addr(), d.standby.addr());
+    let node = |addr| format!("group=\"g0\",node=\"{addr}\"");
+    agree(|| async {
+        let m = scrape(&proxy_url).await;
+        expect(
+            &m,
+            &format!(
+                "redoubt_proxy_node_role{{{},role=\"standby\"}}",
+                node(second)
+            ),
+            1.0,
+        )
+    })
+    .await;
+
+    // Planned: the standby takes over.
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/failover/g0", d.admin))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{}",
+        response.text().await.unwrap()
+    );
+    agree(|| async {
+        let m = scrape(&proxy_url).await;
+        expect(
+            &m,
+            "redoubt_proxy_failovers_total{group=\"g0\",reason=\"planned\"}",
+            1.0,
+        )?;
+        expect(
+            &m,
+            "redoubt_proxy_failovers_total{group=\"g0\",reason=\"automatic\"}",
+            0.0,
+        )?;
+        expect(&m, "redoubt_proxy_group_epoch{group=\"g0\"}", 1.0)?;
+        expect(
+            &m,
+            &format!("redoubt_proxy_node_topology_primary{{{}}}", node(second)),
+            1.0,
+        )?;
+        expect(
+            &m,
+            &format!(
+                "redoubt_proxy_node_role{{{},role=\"primary\"}}",
+                node(second)
+            ),
+            1.0,
+        )?;
+        expect(
+            &m,
+            &format!(
+                "redoubt_proxy_node_role{{{},role=\"standby\"}}",
+                node(first)
+            ),
+            1.0,
+        )
+    })
+    .await;
+    let m = scrape(&metrics_url(&d.standby)).await;
+    assert_eq!(m["redoubt_epoch"], 1.0);
+    assert_eq!(m["redoubt_replication_role{role=\"primary\"}"], 1.0);
+
+    // Automatic: the new primary dies; the old one is promoted back.
+    d.standby.kill();
+    agree(|| async {
+        let m = scrape(&proxy_url).await;
+        expect(
+            &m,
+            "redoubt_proxy_failovers_total{group=\"g0\",reason=\"automatic\"}",
+            1.0,
+        )?;
+        expect(&m, "redoubt_proxy_group_epoch{group=\"g0\"}", 2.0)?;
+        expect(
+            &m,
+            &format!("redoubt_proxy_node_up{{{}}}", node(second)),
+            0.0,
+        )?;
+        expect(
+            &m,
+            &format!("redoubt_proxy_node_topology_primary{{{}}}", node(first)),
+            1.0,
+        )
+    })
+    .await;
 }
