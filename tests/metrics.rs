@@ -106,16 +106,16 @@ fn start() -> Deployment {
         ],
         None,
     );
-    let admin = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let config =
-        std::env::temp_dir().join(format!("redoubt-metrics-test-{}.toml", std::process::id()));
+    static CONFIGS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = CONFIGS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let config = std::env::temp_dir().join(format!(
+        "redoubt-metrics-test-{}-{n}.toml",
+        std::process::id()
+    ));
     std::fs::write(
         &config,
         format!(
-            "listen = \"127.0.0.1:0\"\nadmin = \"{admin}\"\n[[groups]]\nid = \"g0\"\n\
+            "listen = \"127.0.0.1:0\"\nadmin = \"127.0.0.1:0\"\n[[groups]]\nid = \"g0\"\n\
              primary = \"{}\"\nstandbys = [\"{}\"]\n",
             primary.addr(),
             standby.addr()
@@ -123,15 +123,7 @@ fn start() -> Deployment {
     )
     .unwrap();
     let proxy = Server::spawn_redoubt(&["proxy", "--config", config.to_str().unwrap()], None);
-    // The admin endpoint binds just after the proxy reports it is listening.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(admin).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the admin endpoint never came up"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let admin = admin_addr(&proxy);
     Deployment {
         primary,
         standby,
@@ -139,6 +131,45 @@ fn start() -> Deployment {
         admin,
         config,
     }
+}
+
+/// The address of the proxy's admin endpoint (configured on port 0), from its log line
+/// `admin endpoint listening addr=...`, which follows shortly after `listening on`.
+fn admin_addr(proxy: &Server) -> std::net::SocketAddr {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let log = strip_ansi(&proxy.log_text());
+        if let Some(rest) = log.split("admin endpoint listening").nth(1) {
+            let addr = rest
+                .split("addr=")
+                .nth(1)
+                .and_then(|a| a.split_whitespace().next());
+            return addr.expect("addr field").parse().expect("an address");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no admin endpoint in the log:\n{log}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// `text` without terminal colour sequences (`ESC [ ... m`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Retries `check` (which returns a description of what disagrees) for up to 10 s.

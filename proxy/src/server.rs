@@ -276,6 +276,9 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
     if let Some(admin) = shared.config.admin {
         match TcpListener::bind(admin).await {
             Ok(listener) => {
+                if let Ok(addr) = listener.local_addr() {
+                    info!(%addr, "admin endpoint listening");
+                }
                 tokio::spawn(crate::admin::serve(listener, shared.clone()));
             }
             Err(err) => warn!(%admin, %err, "cannot bind the admin address"),
