@@ -27,15 +27,19 @@ enum Command {
     Ctl(crate::ctl::CtlArgs),
 }
 
-/// Flags of `redoubt node`.
+/// Flags of `redoubt node`. Flags given override the configuration file.
 #[derive(Debug, clap::Args)]
 pub struct NodeArgs {
-    /// TCP port to listen on (0: any free port; the address is printed on start).
-    #[arg(long, default_value_t = 6379)]
-    pub port: u16,
-    /// Address to bind.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: String,
+    /// Configuration file (TOML; keys are the CONFIG SET parameter names, plus port, bind,
+    /// dir and replicaof).
+    #[arg(long)]
+    pub config: Option<std::path::PathBuf>,
+    /// TCP port to listen on (default 6379; 0: any free port, printed on start).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Address to bind (default 127.0.0.1).
+    #[arg(long)]
+    pub bind: Option<String>,
     /// Password clients must give with AUTH or HELLO.
     #[arg(long)]
     pub requirepass: Option<String>,
@@ -48,18 +52,18 @@ pub struct NodeArgs {
     /// Password to give the primary.
     #[arg(long)]
     pub masterauth: Option<String>,
-    /// Synchronous mode: a write's reply waits until this many standbys acked it.
-    #[arg(long, default_value_t = 0)]
-    pub min_replicas_to_ack: u64,
-    /// How long a write waits for those acks before `NOREPLICAS`, in ms.
-    #[arg(long, default_value_t = 1000)]
-    pub replica_ack_timeout: u64,
-    /// Replication backlog size (bytes; suffixes kb, mb, gb).
-    #[arg(long, default_value = "64mb")]
-    pub repl_backlog_size: String,
-    /// Directory for the node's files (its epoch file).
-    #[arg(long, default_value = ".")]
-    pub dir: std::path::PathBuf,
+    /// Synchronous mode: a write's reply waits until this many standbys acked it (default 0).
+    #[arg(long)]
+    pub min_replicas_to_ack: Option<u64>,
+    /// How long a write waits for those acks before `NOREPLICAS`, in ms (default 1000).
+    #[arg(long)]
+    pub replica_ack_timeout: Option<u64>,
+    /// Replication backlog size (bytes; suffixes kb, mb, gb; default 64mb).
+    #[arg(long)]
+    pub repl_backlog_size: Option<String>,
+    /// Directory for the node's files (its epoch file; default the current directory).
+    #[arg(long)]
+    pub dir: Option<std::path::PathBuf>,
     /// Serve Prometheus metrics at `http://BIND:PORT/metrics` (0: any free port; printed).
     #[arg(long)]
     pub metrics_port: Option<u16>,
@@ -93,44 +97,16 @@ impl Cli {
 
 /// Runs one node until SIGINT or SIGTERM.
 pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    let config = node_config(&args)?;
     let runtime = runtime(args.threads)?;
     runtime.block_on(async move {
-        let addr: SocketAddr = format!("{}:{}", args.bind, args.port)
+        let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
             .parse()
-            .with_context(|| format!("invalid --bind/--port: {}:{}", args.bind, args.port))?;
+            .with_context(|| format!("invalid bind address {}:{}", config.bind, config.port))?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
-        let replicaof = match &args.replicaof {
-            None => None,
-            Some(text) => {
-                let (host, port) = text
-                    .rsplit_once(':')
-                    .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
-                    .with_context(|| format!("--replicaof {text}: expected HOST:PORT"))?;
-                Some((host, port))
-            }
-        };
-        let repl_backlog_size = redoubt_node::config::parse_size(&args.repl_backlog_size)
-            .with_context(|| {
-                format!(
-                    "--repl-backlog-size {}: expected a size",
-                    args.repl_backlog_size
-                )
-            })?;
-        let config = redoubt_node::Config {
-            bind: args.bind.clone(),
-            port: local.port(),
-            requirepass: args.requirepass.unwrap_or_default(),
-            masterauth: args.masterauth.unwrap_or_default(),
-            min_replicas_to_ack: args.min_replicas_to_ack,
-            replica_ack_timeout_ms: args.replica_ack_timeout.max(1),
-            repl_backlog_size,
-            replicaof,
-            dir: args.dir.clone(),
-            ..redoubt_node::Config::default()
-        };
         let metrics = match args.metrics_port {
             None => None,
             Some(port) => {
@@ -150,6 +126,51 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         redoubt_node::run_with_metrics(listener, metrics, config, shutdown_signal()).await;
         Ok(())
     })
+}
+
+/// The node's configuration: the file's, then every flag given on top.
+fn node_config(args: &NodeArgs) -> anyhow::Result<redoubt_node::Config> {
+    let mut config = match &args.config {
+        Some(path) => redoubt_node::Config::from_file(path).map_err(anyhow::Error::msg)?,
+        None => redoubt_node::Config::default(),
+    };
+    let mut set = |name: &str, value: String| {
+        config
+            .set(name.as_bytes(), value.as_bytes())
+            .map_err(|e| anyhow::anyhow!("--{name} {value}: {}", e.trim_start_matches("ERR ")))
+    };
+    if let Some(pw) = &args.requirepass {
+        set("requirepass", pw.clone())?;
+    }
+    if let Some(pw) = &args.masterauth {
+        set("masterauth", pw.clone())?;
+    }
+    if let Some(k) = args.min_replicas_to_ack {
+        set("min-replicas-to-ack", k.to_string())?;
+    }
+    if let Some(ms) = args.replica_ack_timeout {
+        set("replica-ack-timeout", ms.to_string())?;
+    }
+    if let Some(size) = &args.repl_backlog_size {
+        set("repl-backlog-size", size.clone())?;
+    }
+    if let Some(port) = args.port {
+        config.port = port;
+    }
+    if let Some(bind) = &args.bind {
+        config.bind = bind.clone();
+    }
+    if let Some(dir) = &args.dir {
+        config.dir = dir.clone();
+    }
+    if let Some(text) = &args.replicaof {
+        let target = text
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+            .with_context(|| format!("--replicaof {text}: expected HOST:PORT"))?;
+        config.replicaof = Some(target);
+    }
+    Ok(config)
 }
 
 /// Runs the proxy until SIGINT or SIGTERM.

@@ -250,6 +250,63 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Reads a node configuration file: TOML whose keys are the `CONFIG SET` parameter names
+    /// (`maxmemory = "1gb"`, `min-replicas-to-ack = 1`...), plus `port`, `bind`, `dir` and
+    /// `replicaof = "host:port"`. Values are checked as `CONFIG SET` checks them.
+    ///
+    /// # Errors
+    /// A sentence naming the file and the offending key or value.
+    pub fn from_file(path: &std::path::Path) -> Result<Config, String> {
+        let name = path.display();
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| format!("{name}: {}", e.to_string().trim()))?;
+        let mut config = Config::default();
+        for (key, value) in &table {
+            let text = match value {
+                toml::Value::String(s) => s.clone(),
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Boolean(b) => if *b { "yes" } else { "no" }.to_string(),
+                other => {
+                    return Err(format!(
+                        "{name}: '{key}' must be a string, an integer or a boolean, not {}",
+                        other.type_str()
+                    ))
+                }
+            };
+            match key.as_str() {
+                "port" => {
+                    config.port = text
+                        .parse()
+                        .map_err(|_| format!("{name}: 'port' must be a port number"))?
+                }
+                "bind" => config.bind = text,
+                "dir" => config.dir = std::path::PathBuf::from(text),
+                "replicaof" => {
+                    let target = text
+                        .rsplit_once(':')
+                        .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                        .ok_or_else(|| format!("{name}: 'replicaof' must be \"host:port\""))?;
+                    config.replicaof = Some(target);
+                }
+                "databases" => {
+                    config.databases = text
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=1024).contains(n))
+                        .ok_or_else(|| format!("{name}: 'databases' must be 1-1024"))?;
+                }
+                _ => config
+                    .set(key.as_bytes(), text.as_bytes())
+                    .map_err(|e| format!("{name}: {}", e.trim_start_matches("ERR ")))?,
+            }
+        }
+        Ok(config)
+    }
+}
+
 /// Parses a size with Redis's suffixes: `k`/`m`/`g` (powers of 1000) and `kb`/`mb`/`gb`
 /// (powers of 1024), any case. Source: Redis `util.c`, `memtoull`.
 pub fn parse_size(text: &str) -> Option<u64> {

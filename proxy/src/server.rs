@@ -190,6 +190,7 @@ impl Shared {
             control: self.control.clone(),
             paused: self.paused.clone(),
             failovers: self.metrics.failovers.clone(),
+            health: self.health.clone(),
         };
         let _ = self.controller.set(controller::start(setup, probes));
     }

@@ -70,6 +70,7 @@ impl NodeCall {
         affinity: u64,
         request: Bytes,
     ) -> NodeCall {
+        backend.health.in_flight.fetch_add(1, Ordering::SeqCst);
         NodeCall {
             rx: backend.send(protocol, affinity, request),
             backend: backend.clone(),
@@ -169,6 +170,12 @@ impl Queued {
                 .record_request(command, self.target, error, self.started.elapsed());
         }
         bytes
+    }
+}
+
+impl Drop for NodeCall {
+    fn drop(&mut self) {
+        self.backend.health.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -55,6 +55,13 @@ pub fn target() -> Target {
     }
 }
 
+/// A directory for this test process's files, created on first use.
+pub fn test_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("redoubt-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the test directory");
+    dir
+}
+
 /// A running server process, killed when dropped.
 pub struct Server {
     child: Child,
@@ -97,11 +104,17 @@ impl Server {
         Self::spawn_redoubt(&args, password)
     }
 
-    /// Starts `redoubt <args>` (any subcommand) and waits for its `listening on` line.
+    /// Starts `redoubt <args>` (any subcommand) and waits for its `listening on` line. Nodes
+    /// keep their files (the epoch file) in a directory of this test process.
     pub fn spawn_redoubt(args: &[&str], password: Option<String>) -> Server {
         let what = args.first().copied().unwrap_or("node");
+        let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        if what == "node" && !args.iter().any(|a| a == "--dir") {
+            args.push("--dir".into());
+            args.push(test_dir().display().to_string());
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_redoubt"))
-            .args(args)
+            .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,5 +1,7 @@
 //! A test deployment: groups of `redoubt node`s behind one `redoubt proxy`.
 
+#![allow(dead_code)]
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use crate::common::Server;
@@ -86,13 +88,22 @@ impl Cluster {
         }
     }
 
-    /// The proxy's `/topology` document.
+    /// The proxy's `/topology` document (retried for a few seconds; panics if the admin
+    /// endpoint never answers).
     pub async fn topology(&self) -> serde_json::Value {
         let url = format!("http://{}/topology", self.admin);
-        match reqwest::get(&url).await {
-            Ok(response) => response.json().await.unwrap_or(serde_json::Value::Null),
-            Err(_) => serde_json::Value::Null,
+        let mut last_error = String::new();
+        for _ in 0..50 {
+            match reqwest::get(&url).await {
+                Ok(response) => match response.json().await {
+                    Ok(value) => return value,
+                    Err(err) => last_error = err.to_string(),
+                },
+                Err(err) => last_error = err.to_string(),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+        panic!("the admin endpoint at {url} does not answer: {last_error}");
     }
 
     /// Waits until the proxy's probes see every member up and reporting the role the

@@ -109,3 +109,43 @@ async fn every_acknowledged_write_survives_the_primary_being_killed() {
     }
     drop(primary);
 }
+
+#[tokio::test]
+async fn synchronous_mode_from_a_config_file_and_config_set() {
+    let dir = crate::common::test_dir();
+    let path = dir.join("sync-node.toml");
+    std::fs::write(
+        &path,
+        "min-replicas-to-ack = 1\nreplica-ack-timeout = 200\nrepl-backlog-size = \"1mb\"\n",
+    )
+    .unwrap();
+    let node = crate::common::Server::spawn_redoubt(
+        &["node", "--port", "0", "--config", path.to_str().unwrap()],
+        None,
+    );
+    let mut raw = node.raw().await;
+    assert_eq!(
+        raw.cmd(&["CONFIG", "GET", "min-replicas-to-ack"]).await,
+        Reply::Array(vec![Reply::bulk("min-replicas-to-ack"), Reply::bulk("1")])
+    );
+    assert_eq!(
+        raw.cmd(&["SET", "k", "v"]).await,
+        Reply::Error("NOREPLICAS Not enough good replicas to write.".into())
+    );
+    assert_eq!(
+        raw.cmd(&["CONFIG", "SET", "min-replicas-to-ack", "0"])
+            .await,
+        Reply::ok()
+    );
+    assert_eq!(raw.cmd(&["SET", "k", "v"]).await, Reply::ok());
+
+    let bad = dir.join("bad-node.toml");
+    std::fs::write(&bad, "min-replicas-to-ak = 1\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_redoubt"))
+        .args(["node", "--port", "0", "--config", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("min-replicas-to-ak"), "{stderr}");
+}

@@ -177,7 +177,10 @@ async fn stream_to(
         }
         input.reserve(4096);
         tokio::select! {
-            () = &mut notified => {}
+            () = &mut notified => {
+                // Let the writes of this moment gather, to send them in one piece.
+                tokio::task::yield_now().await;
+            }
             read = socket.read_buf(input) => {
                 if read? == 0 {
                     return Ok(());

@@ -41,6 +41,8 @@ pub struct Health {
     failures: AtomicU64,
     /// Requests every worker sent the node, for the metrics.
     pub traffic: crate::metrics::BackendTraffic,
+    /// Requests sent to the node by any worker and not yet answered or given up on.
+    pub in_flight: AtomicU64,
 }
 
 impl Default for Health {
@@ -52,6 +54,7 @@ impl Default for Health {
             offset: AtomicI64::new(-1),
             failures: AtomicU64::new(0),
             traffic: Default::default(),
+            in_flight: AtomicU64::new(0),
         }
     }
 }

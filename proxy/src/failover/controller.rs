@@ -81,6 +81,8 @@ pub struct ControllerSetup {
     pub paused: Arc<Vec<AtomicBool>>,
     /// Counts the failovers carried out.
     pub failovers: crate::metrics::Failovers,
+    /// Health records (with in-flight request counts) by node.
+    pub health: Arc<std::collections::HashMap<SocketAddr, Arc<crate::backend::Health>>>,
 }
 
 /// Starts the controller on the current runtime; `probes` delivers probe outcomes.
@@ -227,6 +229,16 @@ async fn switchover(
     setup.paused[group].store(true, Ordering::SeqCst);
     let result = async {
         let deadline = Instant::now() + CATCH_UP_LIMIT;
+        // Requests already on their way to the primary finish first, so their writes are in
+        // the offset the standby must reach.
+        if let Some(health) = setup.health.get(&current.primary) {
+            while health.in_flight.load(Ordering::SeqCst) > 0 {
+                if Instant::now() > deadline {
+                    return Err("requests to the primary did not finish".to_string());
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
         loop {
             let primary = offset_of(current.primary, password).await?;
             let standby = offset_of(target, password).await?;

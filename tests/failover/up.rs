@@ -1,0 +1,91 @@
+//! `redoubt up` starts the whole cluster and stops every child on Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+/// A base port with the next `count` ports free (checked by binding them).
+fn free_range(count: u16) -> u16 {
+    for _ in 0..100 {
+        let base = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        if base > 65000 {
+            continue;
+        }
+        let free = (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if free {
+            return base;
+        }
+    }
+    panic!("no free port range");
+}
+
+#[test]
+fn up_runs_a_proxy_with_replicated_groups_and_stops_them_all() {
+    let port = free_range(8);
+    let dir = crate::common::test_dir().join(format!("up-{port}"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redoubt"))
+        .args([
+            "up",
+            "--port",
+            &port.to_string(),
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("Ctrl-C") || Instant::now() > deadline {
+            break;
+        }
+    }
+    assert!(
+        printed.contains(&format!("redis-cli -p {port}")),
+        "{printed}"
+    );
+    assert!(printed.contains("/topology"), "{printed}");
+    assert!(printed.matches("127.0.0.1:").count() >= 5, "{printed}");
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("up-key")
+        .arg("v")
+        .query(&mut conn)
+        .unwrap();
+    let value: String = redis::cmd("GET").arg("up-key").query(&mut conn).unwrap();
+    assert_eq!(value, "v");
+    drop(conn);
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "redoubt up did not stop"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every child is gone: nothing listens on the deployment's ports.
+    for p in port..port + 6 {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", p)).is_err(),
+            "port {p} still served"
+        );
+    }
+}
