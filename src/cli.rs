@@ -64,6 +64,12 @@ pub struct NodeArgs {
     /// Directory for the node's files (its epoch file; default the current directory).
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
+    /// Serve Prometheus metrics at `http://BIND:PORT/metrics` (0: any free port; printed).
+    #[arg(long)]
+    pub metrics_port: Option<u16>,
+    /// Address the metrics endpoint binds.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub metrics_bind: String,
 }
 
 /// Flags of `redoubt proxy`.
@@ -101,9 +107,23 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
+        let metrics = match args.metrics_port {
+            None => None,
+            Some(port) => {
+                let addr = format!("{}:{port}", args.metrics_bind);
+                let listener = tokio::net::TcpListener::bind(&addr)
+                    .await
+                    .with_context(|| format!("binding the metrics endpoint {addr}"))?;
+                println!(
+                    "redoubt node metrics on http://{}/metrics",
+                    listener.local_addr()?
+                );
+                Some(listener)
+            }
+        };
         println!("redoubt node listening on {local}");
         tracing::info!(%local, "node ready");
-        redoubt_node::run(listener, config, shutdown_signal()).await;
+        redoubt_node::run_with_metrics(listener, metrics, config, shutdown_signal()).await;
         Ok(())
     })
 }

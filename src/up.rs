@@ -5,7 +5,9 @@
 //! waits for them, and exits.
 //!
 //! Ports: the proxy on `--port` (default 7000), the nodes on the ports after it, the proxy's
-//! admin endpoint on the port after the last node.
+//! admin endpoint (with `/metrics`) on the port after the last node, and the nodes' metrics
+//! endpoints on the ports after that, in node order. `--prometheus-config PATH` writes a
+//! Prometheus scrape configuration for all of them.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -36,6 +38,15 @@ pub struct UpArgs {
     /// fresh directory under the system's temporary directory.
     #[arg(long)]
     pub dir: Option<PathBuf>,
+    /// Write a Prometheus configuration scraping the proxy and every node to this file.
+    #[arg(long, value_name = "PATH")]
+    pub prometheus_config: Option<PathBuf>,
+}
+
+/// The metrics port of the node on `node_port`: as many ports after the admin port as the node
+/// is after the proxy.
+fn metrics_port(args: &UpArgs, node_port: u16) -> u16 {
+    args.port + args.groups * (args.replicas + 1) + 1 + (node_port - args.port)
 }
 
 /// How long a child may take to print its listening address.
@@ -78,6 +89,19 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         for process in &processes[..processes.len() - 1] {
             println!("  {:<8} {}", process.name, process.addr);
         }
+        println!("  metrics  http://127.0.0.1:{admin_port}/metrics   (proxy)");
+        let mut targets = Vec::new();
+        for process in &processes[..processes.len() - 1] {
+            let port = process.addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
+            let metrics = format!("127.0.0.1:{}", metrics_port(&args, port));
+            println!("  metrics  http://{metrics}/metrics   ({})", process.name);
+            targets.push((process.name.clone(), metrics));
+        }
+        if let Some(path) = &args.prometheus_config {
+            std::fs::write(path, prometheus_config(&format!("127.0.0.1:{admin_port}"), &targets))
+                .with_context(|| format!("writing {}", path.display()))?;
+            println!("  prometheus configuration written to {}", path.display());
+        }
         println!("  files    {}", dir.display());
         println!("Press Ctrl-C to stop.");
         crate::cli::shutdown_signal().await;
@@ -114,6 +138,8 @@ async fn start_all(
             primary.to_string(),
             "--dir".into(),
             dir_arg.clone(),
+            "--metrics-port".into(),
+            metrics_port(args, primary).to_string(),
         ];
         if sync > 0 {
             node_args.extend(["--min-replicas-to-ack".into(), sync.to_string()]);
@@ -130,6 +156,8 @@ async fn start_all(
                 dir_arg.clone(),
                 "--replicaof".into(),
                 format!("127.0.0.1:{primary}"),
+                "--metrics-port".into(),
+                metrics_port(args, next_port).to_string(),
             ];
             processes.push(spawn(exe, format!("g{group}-standby{replica}"), &args).await?);
             standbys.push(format!("\"127.0.0.1:{next_port}\""));
@@ -148,6 +176,23 @@ async fn start_all(
     ];
     processes.push(spawn(exe, "proxy".into(), &proxy_args).await?);
     Ok(())
+}
+
+/// A Prometheus configuration scraping the proxy's admin endpoint (job `redoubt-proxy`) and
+/// every node (job `redoubt-node`, labelled with its group and its name in `up`).
+fn prometheus_config(admin: &str, nodes: &[(String, String)]) -> String {
+    let mut text = format!(
+        "# Written by `redoubt up`.\nglobal:\n  scrape_interval: 5s\n  evaluation_interval: 5s\n\n\
+         scrape_configs:\n  - job_name: redoubt-proxy\n    static_configs:\n      - targets: [\"{admin}\"]\n\
+         \n  - job_name: redoubt-node\n    static_configs:\n"
+    );
+    for (name, target) in nodes {
+        let group = name.split('-').next().unwrap_or(name);
+        text.push_str(&format!(
+            "      - targets: [\"{target}\"]\n        labels: {{ group: \"{group}\", name: \"{name}\" }}\n"
+        ));
+    }
+    text
 }
 
 /// Starts `redoubt <args>` and waits for its `listening on` line.

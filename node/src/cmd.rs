@@ -304,6 +304,7 @@ fn record(store: &mut Store, name: CommandName, usec: u64, reply: &Reply) {
     let stat = stat_entry(store, name);
     stat.calls += 1;
     stat.usec += usec;
+    stat.latency_buckets[crate::metrics::latency_bucket(usec)] += 1;
     if reply.is_error() {
         stat.failed_calls += 1;
         count_error(store, reply);

@@ -13,13 +13,14 @@ pub mod connection;
 pub mod db;
 pub mod glob;
 pub mod memory;
+pub mod metrics;
 pub mod replication;
 pub mod server;
 pub mod store;
 pub mod value;
 
 pub use config::Config;
-pub use server::run;
+pub use server::{run, run_with_metrics};
 
 /// The Redis version the node reports (`INFO redis_version`, `HELLO` `version`): the release
 /// whose command semantics it follows, so clients enable the matching features.

@@ -44,6 +44,8 @@ pub struct NodeState {
     pub started: Instant,
     /// Random 40-hex-digit id of this run (INFO `run_id`).
     pub run_id: String,
+    /// This node's Prometheus metrics, read from the fields above at scrape time.
+    pub metrics: prometheus_client::registry::Registry,
     me: std::sync::Weak<NodeState>,
 }
 
@@ -57,6 +59,7 @@ impl NodeState {
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: random_hex_id(),
+            metrics: crate::metrics::registry(me.clone()),
             me: me.clone(),
         })
     }
@@ -88,7 +91,17 @@ pub fn unix_ms() -> u64 {
 /// Serves clients on `listener` until `shutdown` completes.
 ///
 /// `config.port` is replaced by the port actually bound.
-pub async fn run(listener: TcpListener, mut config: Config, shutdown: impl Future<Output = ()>) {
+pub async fn run(listener: TcpListener, config: Config, shutdown: impl Future<Output = ()>) {
+    run_with_metrics(listener, None, config, shutdown).await;
+}
+
+/// As [`run`], and serves Prometheus metrics (`GET /metrics`) on `metrics` when given.
+pub async fn run_with_metrics(
+    listener: TcpListener,
+    metrics: Option<TcpListener>,
+    mut config: Config,
+    shutdown: impl Future<Output = ()>,
+) {
     if let Ok(addr) = listener.local_addr() {
         config.port = addr.port();
     }
@@ -99,11 +112,16 @@ pub async fn run(listener: TcpListener, mut config: Config, shutdown: impl Futur
         crate::replication::replica::start(&node, &mut store.repl, host, port);
     }
     let expiry = tokio::spawn(active_expiry(node.clone()));
+    let metrics =
+        metrics.map(|listener| tokio::spawn(crate::metrics::serve(listener, node.clone())));
     tokio::select! {
         () = accept_loop(&listener, node.clone()) => {}
         () = shutdown => info!("shutting down"),
     }
     expiry.abort();
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
 }
 
 async fn accept_loop(listener: &TcpListener, node: Arc<NodeState>) {

@@ -25,6 +25,9 @@ pub struct CommandStat {
     pub rejected_calls: u64,
     /// Calls that ran and returned an error.
     pub failed_calls: u64,
+    /// Calls by running time, bucketed by [`crate::metrics::LATENCY_BOUNDS_US`] (for the
+    /// metrics' latency histogram).
+    pub latency_buckets: [u64; crate::metrics::LATENCY_BUCKETS],
 }
 
 /// The lock-protected state.

@@ -1,6 +1,7 @@
 //! The admin HTTP endpoint: `GET /healthz`, `GET /topology` (JSON: each group's id, epoch,
 //! primary, and members with address, role, health, replication offset and lag), and
-//! `POST /failover/{group}` (a planned switchover; JSON report with the write pause in ms).
+//! `POST /failover/{group}` (a planned switchover; JSON report with the write pause in ms),
+//! and `GET /metrics` (Prometheus, OpenMetrics text; see [`crate::metrics`]).
 
 use std::sync::atomic::Ordering;
 
@@ -115,6 +116,7 @@ pub async fn serve(listener: TcpListener, shared: Shared) {
         .route("/healthz", get(healthz))
         .route("/topology", get(topology))
         .route("/failover/:group", post(failover))
+        .route("/metrics", get(metrics))
         .with_state(shared);
     if let Err(err) = axum::serve(listener, app).await {
         tracing::warn!(%err, "admin endpoint stopped");
@@ -124,6 +126,17 @@ pub async fn serve(listener: TcpListener, shared: Shared) {
 async fn healthz(State(shared): State<Shared>) -> Response {
     let clients = shared.stats.connected_clients.load(Ordering::Relaxed);
     Json(serde_json::json!({ "status": "ok", "connected_clients": clients })).into_response()
+}
+
+async fn metrics(State(shared): State<Shared>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            crate::metrics::CONTENT_TYPE_OPENMETRICS,
+        )],
+        shared.metrics.encode(),
+    )
+        .into_response()
 }
 
 async fn topology(State(shared): State<Shared>) -> Json<TopologyView> {

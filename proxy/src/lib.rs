@@ -13,6 +13,7 @@ pub mod failover;
 pub mod group;
 pub mod local;
 pub mod merge;
+pub mod metrics;
 pub mod server;
 pub mod session;
 pub mod slot_table;

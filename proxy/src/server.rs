@@ -25,6 +25,8 @@ use crate::control::ControlPlane;
 use crate::failover::controller::{self, ControllerHandle, ControllerSetup};
 use crate::failover::core::{CoreConfig, GroupSetup};
 use crate::group::Group;
+use crate::metrics::state::{OffsetHistory, StateCollector};
+use crate::metrics::ProxyMetrics;
 use crate::session;
 use crate::slot_table::SlotTable;
 use crate::topology::{GroupTopology, SharedTopology, Topology};
@@ -65,6 +67,10 @@ pub struct Shared {
     pub stats: Arc<ProxyStats>,
     /// Start time.
     pub started: Instant,
+    /// Prometheus metrics.
+    pub metrics: Arc<ProxyMetrics>,
+    /// Primaries' offsets over time, for replication lag in seconds.
+    pub offsets: Arc<OffsetHistory>,
 }
 
 impl Shared {
@@ -73,7 +79,7 @@ impl Shared {
     pub fn new(config: ProxyConfig) -> Shared {
         let ids: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
         let slots = Arc::new(SlotTable::derive(&ids));
-        let health = config
+        let health: HashMap<SocketAddr, Arc<Health>> = config
             .groups
             .iter()
             .flat_map(|g| std::iter::once(g.primary).chain(g.standbys.iter().copied()))
@@ -100,23 +106,56 @@ impl Shared {
                 .map(|_| AtomicBool::new(false))
                 .collect(),
         );
+        let health = Arc::new(health);
+        let stats = Arc::new(ProxyStats::default());
+        let offsets = Arc::new(OffsetHistory::default());
+        let node_groups = config
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(index, g)| {
+                std::iter::once(g.primary)
+                    .chain(g.standbys.iter().copied())
+                    .map(move |addr| (addr, index))
+            })
+            .collect();
+        let collector = StateCollector {
+            health: health.clone(),
+            topology: topology.clone(),
+            slots: slots.clone(),
+            stats: stats.clone(),
+            offsets: offsets.clone(),
+        };
+        let metrics = Arc::new(ProxyMetrics::new(
+            ids.iter().map(|s| s.to_string()).collect(),
+            node_groups,
+            collector,
+        ));
         Shared {
             config: Arc::new(config),
             slots,
-            health: Arc::new(health),
+            health,
             topology,
             control,
             paused,
             controller: Arc::new(OnceLock::new()),
             next_client_id: Arc::new(AtomicU64::new(1)),
-            stats: Arc::new(ProxyStats::default()),
+            stats,
             started: Instant::now(),
+            metrics,
+            offsets,
         }
     }
 
     /// Starts one probe task per node, and the failover controller fed by them, on the
     /// current runtime.
     pub fn start_probes(&self) {
+        tokio::spawn(crate::metrics::state::sample_offsets(
+            self.topology.clone(),
+            self.health.clone(),
+            self.offsets.clone(),
+            self.config.probe_interval,
+        ));
         let (sink, probes) = tokio::sync::mpsc::unbounded_channel();
         for (addr, health) in self.health.iter() {
             tokio::spawn(health::probe_loop(
@@ -150,6 +189,7 @@ impl Shared {
             password: self.config.backend_password.clone(),
             control: self.control.clone(),
             paused: self.paused.clone(),
+            failovers: self.metrics.failovers.clone(),
             health: self.health.clone(),
         };
         let _ = self.controller.set(controller::start(setup, probes));
@@ -173,6 +213,8 @@ pub struct ProxyState {
     pub stats: Arc<ProxyStats>,
     /// Start time.
     pub started: Instant,
+    /// Prometheus metrics.
+    pub metrics: Arc<ProxyMetrics>,
 }
 
 impl ProxyState {
@@ -213,6 +255,7 @@ impl ProxyState {
             next_client_id: shared.next_client_id.clone(),
             stats: shared.stats.clone(),
             started: shared.started,
+            metrics: shared.metrics.clone(),
         }
     }
 
@@ -234,6 +277,9 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
     if let Some(admin) = shared.config.admin {
         match TcpListener::bind(admin).await {
             Ok(listener) => {
+                if let Ok(addr) = listener.local_addr() {
+                    info!(%addr, "admin endpoint listening");
+                }
                 tokio::spawn(crate::admin::serve(listener, shared.clone()));
             }
             Err(err) => warn!(%admin, %err, "cannot bind the admin address"),

@@ -20,6 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::backend::{Backend, BackendError, BackendReply};
 use crate::merge::{self, Merge};
+use crate::metrics::{ProxyMetrics, Target};
 use crate::server::ProxyState;
 
 /// Requests a client may have in flight before the proxy stops reading from it.
@@ -116,9 +117,59 @@ impl NodeCall {
     }
 
     fn take(&mut self) -> BackendReply {
-        self.result
+        let reply = self
+            .result
             .take()
-            .unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)))
+            .unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)));
+        self.backend.health.traffic.record(&reply);
+        reply
+    }
+}
+
+/// A request's reply in the queue, with what its metrics need.
+struct Queued {
+    pending: Pending,
+    /// Index of its command in the metrics tables (`None`: not a request, e.g. a protocol error).
+    command: Option<usize>,
+    /// Where it went.
+    target: Target,
+    /// When it was read.
+    started: Instant,
+}
+
+impl Queued {
+    fn new(
+        pending: Pending,
+        command: Option<usize>,
+        state: &ProxyState,
+        started: Instant,
+    ) -> Queued {
+        let target = match &pending {
+            Pending::Ready(_) => Target::Proxy,
+            Pending::Node(call) => state
+                .metrics
+                .group_of_node(call.backend.addr)
+                .map_or(Target::Multi, Target::Group),
+            Pending::Merged { .. } => Target::Multi,
+        };
+        Queued {
+            pending,
+            command,
+            target,
+            started,
+        }
+    }
+
+    /// The encoded reply, counted in the metrics; call once ready.
+    fn take(self, state: &ProxyState) -> Bytes {
+        let bytes = self.pending.take();
+        if let Some(command) = self.command {
+            let error = matches!(bytes.first(), Some(b'-' | b'!'));
+            state
+                .metrics
+                .record_request(command, self.target, error, self.started.elapsed());
+        }
+        bytes
     }
 }
 
@@ -187,22 +238,25 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
     let (mut reader, mut writer) = socket.split();
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
-    let mut queue: VecDeque<Pending> = VecDeque::new();
+    let mut queue: VecDeque<Queued> = VecDeque::new();
     // Requests held back while a group's writes are paused (planned switchover): once one is
     // held, every later one is too, so nothing overtakes it.
-    let mut held: VecDeque<Vec<Bytes>> = VecDeque::new();
+    let mut held: VecDeque<(Vec<Bytes>, Instant)> = VecDeque::new();
     let mut reading = true;
     loop {
-        while held.front().is_some_and(|args| !client.must_hold(args)) {
-            let args = held.pop_front().expect("front exists");
-            queue.push_back(client.dispatch(args));
+        while held
+            .front()
+            .is_some_and(|(args, _)| !client.must_hold(args))
+        {
+            let (args, started) = held.pop_front().expect("front exists");
+            queue.push_back(client.dispatch_queued(args, started));
         }
         // Move every reply that is ready, in order, to the output.
         while let Some(front) = queue.front_mut() {
-            if !front.poll_ready() {
+            if !front.pending.poll_ready() {
                 break;
             }
-            let bytes = queue.pop_front().expect("front exists").take();
+            let bytes = queue.pop_front().expect("front exists").take(&state);
             output.extend_from_slice(&bytes);
         }
         if !reading && queue.is_empty() && output.is_empty() {
@@ -229,11 +283,12 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
                     loop {
                         match client.parser.parse(&mut input) {
                             Ok(Some(args)) => {
+                                let started = Instant::now();
                                 if !held.is_empty() || client.must_hold(&args) {
-                                    held.push_back(args);
+                                    held.push_back((args, started));
                                     continue;
                                 }
-                                queue.push_back(client.dispatch(args));
+                                queue.push_back(client.dispatch_queued(args, started));
                                 if client.closing {
                                     reading = false;
                                     break;
@@ -242,7 +297,7 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
                             Ok(None) => break,
                             Err(err) => {
                                 let error = encode(&Reply::error_owned(format!("ERR {err}")), client.protocol);
-                                queue.push_back(Pending::Ready(error));
+                                queue.push_back(Queued::new(Pending::Ready(error), None, &state, Instant::now()));
                                 reading = false;
                                 break;
                             }
@@ -264,9 +319,9 @@ pub async fn serve(state: Arc<ProxyState>, mut socket: TcpStream, _addr: SocketA
         .fetch_sub(1, Ordering::Relaxed);
 }
 
-async fn wait_front(queue: &mut VecDeque<Pending>) {
+async fn wait_front(queue: &mut VecDeque<Queued>) {
     if let Some(front) = queue.front_mut() {
-        front.wait().await;
+        front.pending.wait().await;
     }
 }
 
@@ -322,6 +377,13 @@ impl Client {
             self.state
                 .is_paused(self.state.slots.group_of_key(&args[k]))
         })
+    }
+
+    /// Dispatches a request read at `started`, queued with what its metrics need.
+    fn dispatch_queued(&mut self, args: Vec<Bytes>, started: Instant) -> Queued {
+        let command = args.first().map(|name| ProxyMetrics::command_index(name));
+        let pending = self.dispatch(args);
+        Queued::new(pending, command, &self.state, started)
     }
 
     fn dispatch(&mut self, args: Vec<Bytes>) -> Pending {

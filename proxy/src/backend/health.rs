@@ -39,6 +39,8 @@ pub struct Health {
     offset: AtomicI64,
     /// Consecutive failed probes.
     failures: AtomicU64,
+    /// Requests every worker sent the node, for the metrics.
+    pub traffic: crate::metrics::BackendTraffic,
     /// Requests sent to the node by any worker and not yet answered or given up on.
     pub in_flight: AtomicU64,
 }
@@ -51,6 +53,7 @@ impl Default for Health {
             role: AtomicI64::new(0),
             offset: AtomicI64::new(-1),
             failures: AtomicU64::new(0),
+            traffic: Default::default(),
             in_flight: AtomicU64::new(0),
         }
     }

@@ -79,6 +79,8 @@ pub struct ControllerSetup {
     pub control: Arc<dyn ControlPlane>,
     /// Per group: writes are held by client sessions while set (planned switchover).
     pub paused: Arc<Vec<AtomicBool>>,
+    /// Counts the failovers carried out.
+    pub failovers: crate::metrics::Failovers,
     /// Health records (with in-flight request counts) by node.
     pub health: Arc<std::collections::HashMap<SocketAddr, Arc<crate::backend::Health>>>,
 }
@@ -187,8 +189,25 @@ async fn perform(setup: &ControllerSetup, action: Action) {
 }
 
 fn publish(setup: &ControllerSetup, topology: Topology) {
+    let before = setup.control.current();
+    let promoted: Vec<String> = topology
+        .groups
+        .iter()
+        .filter(|g| {
+            before
+                .groups
+                .iter()
+                .any(|old| old.id == g.id && old.primary != g.primary)
+        })
+        .map(|g| g.id.clone())
+        .collect();
     match setup.control.commit(topology) {
-        Ok(()) => info!("new topology committed"),
+        Ok(()) => {
+            for group in &promoted {
+                setup.failovers.automatic(group);
+            }
+            info!("new topology committed")
+        }
         Err(err) => warn!(%err, "topology not committed"),
     }
 }
@@ -253,6 +272,7 @@ async fn switchover(
         perform(setup, repoint).await;
         let next = core.switched_over(group, target, epoch);
         setup.control.commit(next).map_err(|e| e.to_string())?;
+        setup.failovers.planned(&current.id);
         Ok(epoch)
     }
     .await;

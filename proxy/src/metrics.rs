@@ -1,0 +1,335 @@
+//! The proxy's Prometheus metrics: every name, help text and label in one place, in one
+//! [`Registry`] per proxy (held by [`crate::server::Shared`], so several proxies in one process
+//! keep separate figures).
+//!
+//! Two kinds of figures:
+//! - **Counted on the request path**: requests by command, group and outcome, and the latency
+//!   histogram by command. Workers share them, so the path is kept to atomic adds: the
+//!   per-command series are created once (the first time a command is seen) and then found by
+//!   the command's index in the command table, with no lock, allocation or formatting.
+//!   Histograms are [`LatencyHistogram`]s (atomic buckets) rather than the crate's
+//!   mutex-guarded `Histogram`. Backend requests, errors and timeouts are plain atomics in each
+//!   node's [`Health`](crate::backend::Health) ([`BackendTraffic`]).
+//! - **Read at scrape time** by [`state::StateCollector`] from what the proxy already keeps: node
+//!   health, roles and offsets from the probes, the committed topology (epochs, primaries),
+//!   the slot table, the client counters.
+//!
+//! Failovers are counted by the failover controller through [`Failovers`].
+
+pub mod state;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::{Registry, Unit};
+use redoubt_protocol::command_table::{self, COMMANDS};
+
+use crate::backend::connection::{BackendError, BackendReply};
+
+/// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
+pub const CONTENT_TYPE_OPENMETRICS: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Upper bounds (seconds) of the request latency histogram; a last `+Inf` bucket follows.
+pub const LATENCY_BOUNDS: [f64; 16] = [
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 5.0,
+];
+
+/// `group` label of requests the proxy answered itself (errors, `PING`, `HELLO`...).
+pub const GROUP_PROXY: &str = "proxy";
+/// `group` label of requests split over several groups (`MGET`, `DEL` of many keys...).
+pub const GROUP_MULTI: &str = "multi";
+/// `command` label of requests naming no known command.
+pub const COMMAND_UNKNOWN: &str = "unknown";
+
+/// A latency histogram with atomic buckets: observing is three atomic adds, no lock.
+#[derive(Clone, Debug, Default)]
+pub struct LatencyHistogram {
+    cells: Arc<HistogramCells>,
+}
+
+#[derive(Debug, Default)]
+struct HistogramCells {
+    buckets: [AtomicU64; LATENCY_BOUNDS.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl LatencyHistogram {
+    /// Counts one request that took `elapsed`.
+    pub fn observe(&self, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        let bucket = LATENCY_BOUNDS.partition_point(|&bound| bound < seconds);
+        self.cells.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        self.cells
+            .sum_ns
+            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+    }
+}
+
+impl TypedMetric for LatencyHistogram {
+    const TYPE: MetricType = MetricType::Histogram;
+}
+
+impl EncodeMetric for LatencyHistogram {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        let mut buckets = [(0.0, 0u64); LATENCY_BOUNDS.len() + 1];
+        let mut count = 0;
+        for (i, bucket) in buckets.iter_mut().enumerate() {
+            let n = self.cells.buckets[i].load(Ordering::Relaxed);
+            count += n;
+            *bucket = (LATENCY_BOUNDS.get(i).copied().unwrap_or(f64::INFINITY), n);
+        }
+        let sum = self.cells.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+/// Labels of `redoubt_proxy_requests_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// Command name, lower case (`unknown` for unknown commands).
+    pub command: &'static str,
+    /// Group id, `proxy` or `multi`.
+    pub group: String,
+    /// `ok` or `error` (an error reply, the node's or the proxy's).
+    pub outcome: &'static str,
+}
+
+/// Labels of `redoubt_proxy_request_duration_seconds`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabels {
+    /// Command name, lower case.
+    pub command: &'static str,
+}
+
+/// Labels of `redoubt_proxy_failovers_total`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailoverLabels {
+    /// Group id.
+    pub group: String,
+    /// `automatic` (the primary was found down) or `planned` (`redoubt ctl failover`).
+    pub reason: &'static str,
+}
+
+/// Requests, errors and timeouts one node was sent, counted by every worker.
+#[derive(Debug, Default)]
+pub struct BackendTraffic {
+    /// Requests that completed (with a reply or an error).
+    pub requests: AtomicU64,
+    /// Requests that failed other than by timeout: node unavailable, connection lost,
+    /// malformed reply.
+    pub errors: AtomicU64,
+    /// Requests with no reply within the request timeout.
+    pub timeouts: AtomicU64,
+}
+
+impl BackendTraffic {
+    /// Counts one completed request.
+    pub fn record(&self, reply: &BackendReply) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match reply {
+            Ok(_) => {}
+            Err(BackendError::Timeout(_)) => {
+                self.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Counts failovers by group and reason (handed to the failover controller).
+#[derive(Clone, Debug, Default)]
+pub struct Failovers {
+    family: Family<FailoverLabels, Counter>,
+}
+
+impl Failovers {
+    /// Counts a promotion the controller decided after the primary went down.
+    pub fn automatic(&self, group: &str) {
+        self.count(group, "automatic");
+    }
+
+    /// Counts a planned switchover.
+    pub fn planned(&self, group: &str) {
+        self.count(group, "planned");
+    }
+
+    fn count(&self, group: &str, reason: &'static str) {
+        self.family
+            .get_or_create(&FailoverLabels {
+                group: group.to_string(),
+                reason,
+            })
+            .inc();
+    }
+}
+
+/// Where a request went, for its `group` label: a slot of [`ProxyMetrics`]'s per-command table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// One group, by index.
+    Group(usize),
+    /// Answered by the proxy.
+    Proxy,
+    /// Split over several groups.
+    Multi,
+}
+
+/// One command's series, created on first use.
+#[derive(Debug, Default)]
+struct CommandSeries {
+    /// Per target slot (groups, then proxy, then multi), per outcome (ok, error).
+    requests: Vec<[OnceLock<Counter>; 2]>,
+    latency: OnceLock<LatencyHistogram>,
+}
+
+/// The proxy's metrics.
+#[derive(Debug)]
+pub struct ProxyMetrics {
+    /// The registry `/metrics` encodes.
+    pub registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<CommandLabels, LatencyHistogram>,
+    /// Indexed like [`COMMANDS`], then one slot for unknown commands.
+    series: Vec<CommandSeries>,
+    group_ids: Vec<String>,
+    /// Group index of every configured node.
+    node_groups: HashMap<SocketAddr, usize>,
+    /// Failovers, counted by the controller.
+    pub failovers: Failovers,
+}
+
+impl ProxyMetrics {
+    /// Metrics for a proxy with groups `group_ids`, whose nodes are `node_groups` (address →
+    /// group index); `state` reads the rest at scrape time.
+    pub fn new(
+        group_ids: Vec<String>,
+        node_groups: HashMap<SocketAddr, usize>,
+        state: state::StateCollector,
+    ) -> ProxyMetrics {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "redoubt_proxy_requests",
+            "Client requests by command, group (a group id; proxy: answered by the proxy; multi: split over groups) and outcome (ok, error).",
+            requests.clone(),
+        );
+        let latency = Family::<CommandLabels, LatencyHistogram>::default();
+        registry.register_with_unit(
+            "redoubt_proxy_request_duration",
+            "Time from reading a request to its reply being ready, by command.",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        let failovers = Failovers::default();
+        registry.register(
+            "redoubt_proxy_failovers",
+            "Primaries replaced, by group and reason (automatic: the primary was down; planned: a switchover).",
+            failovers.family.clone(),
+        );
+        // Every group shows zero failovers from the start, so rates and increases have data.
+        for group in &group_ids {
+            for reason in ["automatic", "planned"] {
+                let _ = failovers.family.get_or_create(&FailoverLabels {
+                    group: group.clone(),
+                    reason,
+                });
+            }
+        }
+        registry.register_collector(Box::new(state));
+        let targets = group_ids.len() + 2;
+        let series = (0..=COMMANDS.len())
+            .map(|_| CommandSeries {
+                requests: (0..targets).map(|_| Default::default()).collect(),
+                latency: OnceLock::new(),
+            })
+            .collect();
+        ProxyMetrics {
+            registry,
+            requests,
+            latency,
+            series,
+            group_ids,
+            node_groups,
+            failovers,
+        }
+    }
+
+    /// The index of the command `name` (a request's first argument, any case) in the metrics
+    /// tables; unknown commands share one.
+    pub fn command_index(name: &[u8]) -> usize {
+        command_table::lookup(name)
+            .and_then(|spec| COMMANDS.binary_search_by(|s| s.name.cmp(spec.name)).ok())
+            .unwrap_or(COMMANDS.len())
+    }
+
+    /// The group of the node at `addr`, if it is configured.
+    pub fn group_of_node(&self, addr: SocketAddr) -> Option<usize> {
+        self.node_groups.get(&addr).copied()
+    }
+
+    /// Counts one request to `command` (from [`Self::command_index`]) that went to `target`,
+    /// took `elapsed` and ended in an error reply if `error`.
+    pub fn record_request(&self, command: usize, target: Target, error: bool, elapsed: Duration) {
+        let Some(series) = self.series.get(command) else {
+            return;
+        };
+        let name = COMMANDS
+            .get(command)
+            .map_or(COMMAND_UNKNOWN, |spec| spec.name);
+        let groups = self.group_ids.len();
+        let slot = match target {
+            Target::Group(index) if index < groups => index,
+            Target::Group(_) | Target::Multi => groups + 1,
+            Target::Proxy => groups,
+        };
+        let outcome = usize::from(error);
+        series.requests[slot][outcome]
+            .get_or_init(|| {
+                let group = match slot {
+                    s if s < groups => self.group_ids[s].clone(),
+                    s if s == groups => GROUP_PROXY.to_string(),
+                    _ => GROUP_MULTI.to_string(),
+                };
+                let labels = RequestLabels {
+                    command: name,
+                    group,
+                    outcome: if error { "error" } else { "ok" },
+                };
+                self.requests.get_or_create_owned(&labels)
+            })
+            .inc();
+        series
+            .latency
+            .get_or_init(|| {
+                self.latency
+                    .get_or_create_owned(&CommandLabels { command: name })
+            })
+            .observe(elapsed);
+    }
+
+    /// The exposition, as OpenMetrics text.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests;
