@@ -103,6 +103,8 @@ async fn session_loop(
     // Input after a protocol error is never parsed; the error is answered once the requests
     // before it have run (some may have blocked in between).
     let mut protocol_error = None;
+    // The client closed its sending side (seen while writing replies).
+    let mut peer_closed = false;
     loop {
         // Take every complete request buffered so far, up to a batch.
         while protocol_error.is_none() && batch.len() < MAX_BATCH {
@@ -164,7 +166,14 @@ async fn session_loop(
             continue;
         }
         if !output.is_empty() {
-            write_out(node, socket, output).await?;
+            let read_more = flush_while_reading(node, socket, output, input, &mut peer_closed).await?;
+            if read_more {
+                // Requests arrived while replies were going out: run them first.
+                continue;
+            }
+        }
+        if peer_closed {
+            return Ok(None);
         }
         if input.is_empty() && input.capacity() > KEEP_BUFFER {
             *input = BytesMut::with_capacity(READ_CHUNK);
@@ -368,6 +377,53 @@ fn limits_of(config: &crate::config::Config) -> RequestLimits {
         max_bulk_len: config.proto_max_bulk_len as usize,
         max_query_buffer: config.client_query_buffer_limit as usize,
     }
+}
+
+/// Input a connection buffers while its replies are being written (bytes); past this it only
+/// writes until the client reads.
+const MAX_INPUT_WHILE_WRITING: usize = 64 * 1024 * 1024;
+
+/// Writes `output` while still reading the client's input, so a client that sends a long
+/// pipeline before reading any reply cannot deadlock with the server (both sides blocked on
+/// full socket buffers). Returns true when input arrived meanwhile.
+async fn flush_while_reading(
+    node: &NodeState,
+    socket: &mut TcpStream,
+    output: &mut BytesMut,
+    input: &mut BytesMut,
+    peer_closed: &mut bool,
+) -> std::io::Result<bool> {
+    let (mut reader, mut writer) = socket.split();
+    let mut read_any = false;
+    while !output.is_empty() {
+        let can_read = !*peer_closed && input.len() < MAX_INPUT_WHILE_WRITING;
+        if can_read {
+            input.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            written = writer.write(output) => {
+                let written = written?;
+                if written == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                node.net.output_bytes.fetch_add(written as u64, Ordering::Relaxed);
+                bytes::Buf::advance(output, written);
+            }
+            read = reader.read_buf(input), if can_read => {
+                let read = read?;
+                if read == 0 {
+                    *peer_closed = true;
+                } else {
+                    read_any = true;
+                    node.net.input_bytes.fetch_add(read as u64, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+    if output.capacity() > KEEP_BUFFER {
+        *output = BytesMut::with_capacity(READ_CHUNK);
+    }
+    Ok(read_any)
 }
 
 async fn write_out(
