@@ -166,7 +166,8 @@ async fn session_loop(
             continue;
         }
         if !output.is_empty() {
-            let read_more = flush_while_reading(node, socket, output, input, &mut peer_closed).await?;
+            let read_more =
+                flush_while_reading(node, socket, output, input, &mut peer_closed).await?;
             if read_more {
                 // Requests arrived while replies were going out: run them first.
                 continue;

@@ -127,6 +127,9 @@ pub struct Replication {
     pub resyncs_partial: u64,
     /// Standby side: full resyncs this node went through.
     pub resyncs_full: u64,
+    /// True once this node holds a history it can ask to continue (it loaded a snapshot,
+    /// continued a stream, or was promoted), even at offset 0.
+    pub has_history: bool,
     /// Scratch buffer for encoding stream commands.
     scratch: BytesMut,
 }
@@ -151,6 +154,7 @@ impl Replication {
             sync_partial_err: 0,
             resyncs_partial: 0,
             resyncs_full: 0,
+            has_history: false,
             scratch: BytesMut::new(),
         }
     }
@@ -212,6 +216,7 @@ impl Replication {
         self.replid2 = std::mem::replace(&mut self.replid, new_replid);
         self.second_offset = self.offset as i64 + 1;
         self.stream_db = None;
+        self.has_history = true;
         self.ensure_backlog();
     }
 

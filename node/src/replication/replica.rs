@@ -160,13 +160,14 @@ async fn run_once(
         socket,
         input: BytesMut::new(),
     };
-    let (masterauth, my_port, replid, offset) = {
+    let (masterauth, my_port, replid, offset, has_history) = {
         let store = node.store.lock();
         (
             store.config.masterauth.clone(),
             store.config.port,
             store.repl.replid.clone(),
             store.repl.offset,
+            store.repl.has_history,
         )
     };
     // Any answer proves the primary is there; a NOAUTH is answered by AUTH below.
@@ -187,7 +188,7 @@ async fn run_once(
     .await?;
     conn.command(&[b"REPLCONF", b"capa", b"psync2"]).await?;
     // A node with no history asks for anything, as Redis's `PSYNC ? -1`.
-    let (replid, next) = if offset == 0 {
+    let (replid, next) = if offset == 0 && !has_history {
         ("?".to_string(), "-1".to_string())
     } else {
         (replid, (offset + 1).to_string())
@@ -214,6 +215,7 @@ async fn run_once(
                 }
             }
             repl.resyncs_partial += 1;
+            repl.has_history = true;
             repl.ensure_backlog();
             info!(offset = repl.offset, "partial resync with primary");
         }
@@ -290,6 +292,7 @@ fn load_snapshot(
     repl.backlog = Some(super::backlog::Backlog::new(repl.backlog_size, offset));
     repl.stream_db = Some(applier.db());
     repl.resyncs_full += 1;
+    repl.has_history = true;
     let keys: usize = store.dbs.iter().map(|d| d.len()).sum();
     info!(
         keys,
