@@ -2,7 +2,7 @@
 # Throughput of `redoubt node` beside redis-server on this machine, with redis-benchmark.
 #
 #   bench/node.sh            # builds the release binary, prints a table
-#   REQUESTS=50000 TESTS=set,get bench/node.sh
+#   REQUESTS=50000 TESTS=set,get bench/node.sh   # default: strings, then the collection tests
 #
 # Both servers run on loopback with persistence off; each test runs at pipeline 1 and 16 with
 # 50 clients. The ratio column is redoubt / redis-server (>= 1.0 means redoubt is as fast).
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-200000}
 CLIENTS=${CLIENTS:-50}
-TESTS=${TESTS:-set,get,incr,mset}
+TESTS=${TESTS:-set,get,incr,mset,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,lrange_100}
 PIPELINES=${PIPELINES:-"1 16"}
 
 command -v redis-benchmark >/dev/null || { echo "redis-benchmark not found (apt-get install redis-tools)" >&2; exit 1; }
