@@ -94,6 +94,8 @@ async fn a_stalled_node_times_out_requests_without_blocking_others() {
     let alive = key_in_group(&cluster, 0).await;
     let stalled = key_in_group(&cluster, 1).await;
     cluster.groups[1].nodes[0].signal(Signal::SIGSTOP);
+    // Let the stop take hold of every thread of the node before asking it anything.
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let mut raw = cluster.proxy.raw().await;
     let started = Instant::now();
     let reply = raw.cmd(&["GET", &stalled]).await;
