@@ -38,10 +38,10 @@ pub async fn refuse(mut socket: TcpStream, error: &'static str) {
 }
 
 /// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
-pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr) {
+/// `id` is the client id the accept loop gave the connection.
+pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr, id: u64) {
     let _ = socket.set_nodelay(true);
     let laddr = socket.local_addr().unwrap_or(addr);
-    let id = node.next_client_id.fetch_add(1, Ordering::Relaxed);
     let handle = Arc::new(ClientHandle::new(id, addr, laddr));
     node.clients.add(handle.clone());
     let (limits, authenticated) = {

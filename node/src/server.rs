@@ -143,7 +143,9 @@ async fn accept_loop(listener: &TcpListener, node: Arc<NodeState>) {
                     continue;
                 }
                 debug!(%addr, "client connected");
-                tokio::spawn(connection::serve(node.clone(), socket, addr));
+                // Ids are given in accept order, as Redis gives them.
+                let id = node.next_client_id.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(connection::serve(node.clone(), socket, addr, id));
             }
             Err(err) => {
                 // Out of file descriptors and the like: back off instead of spinning.
