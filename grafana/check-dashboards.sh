@@ -35,7 +35,8 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 find_ports() {
   local count=$1 base p ok
   for _ in $(seq 50); do
-    base=$((20000 + RANDOM % 30000))
+    # Below the ephemeral range (32768+), so no outgoing connection takes one meanwhile.
+    base=$((20000 + RANDOM % 12000))
     ok=1
     for ((p = base; p < base + count; p++)); do
       port_free "$p" || { ok=0; break; }

@@ -7,17 +7,20 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-/// A base port with the next `count` ports free (checked by binding them).
+/// A base port with the next `count` ports free (checked by binding them), below the
+/// ephemeral range so no outgoing connection takes one of them meanwhile.
 fn free_range(count: u16) -> u16 {
-    for _ in 0..100 {
-        let base = std::net::TcpListener::bind("127.0.0.1:0")
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        if base > 65000 {
-            continue;
-        }
+            .as_nanos() as u64;
+    for attempt in 0..200u64 {
+        let base = 20000
+            + ((seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(attempt * 7919))
+                % 12000) as u16;
         let free = (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if free {
             return base;
