@@ -13,17 +13,18 @@ pub use list::ListValue;
 pub use set::SetValue;
 pub use zset::ZSetValue;
 
-/// A value stored under a key.
+/// A value stored under a key. Collections are boxed so a key holding a short string (most
+/// keys) costs no more than the string needs.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A string (Redis type `string`).
     Str(RString),
     /// A hash of field → value (Redis type `hash`).
-    Hash(HashValue),
+    Hash(Box<HashValue>),
     /// A list (Redis type `list`).
-    List(ListValue),
+    List(Box<ListValue>),
     /// A set (Redis type `set`).
-    Set(SetValue),
+    Set(Box<SetValue>),
     /// A sorted set (Redis type `zset`).
     ZSet(Box<ZSetValue>),
 }
@@ -234,5 +235,21 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"abc"), None);
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::Value;
+
+    #[test]
+    fn a_value_stays_small() {
+        // A key's value is stored inline in the keyspace: collections are boxed so that a
+        // string key pays only for the string.
+        assert!(
+            std::mem::size_of::<Value>() <= 48,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
     }
 }

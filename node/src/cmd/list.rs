@@ -105,7 +105,7 @@ pub fn push_items(
                 pushed += 1;
             }
             let len = list.len();
-            ctx.db().set(key, Value::List(list), None);
+            ctx.db().set(key, Value::List(Box::new(list)), None);
             len
         }
     };

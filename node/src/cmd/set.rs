@@ -91,7 +91,7 @@ fn add_members(ctx: &mut Ctx, key: &[u8], members: &[Bytes]) -> Result<usize, Re
         }
         None => {
             let set = SetValue::with_hint(&members[0], members.len());
-            ctx.db().set(key, Value::Set(set), None);
+            ctx.db().set(key, Value::Set(Box::new(set)), None);
             write_set(ctx, key)?.expect("just created")
         }
     };
@@ -314,7 +314,7 @@ fn store(
         ctx.db().remove(destination, now);
     } else {
         let set = SetValue::from_members(members);
-        ctx.db().set(destination, Value::Set(set), None);
+        ctx.db().set(destination, Value::Set(Box::new(set)), None);
     }
     ctx.store.dirty += 1;
     Ok(Reply::Int(len as i64))
