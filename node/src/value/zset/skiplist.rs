@@ -21,13 +21,77 @@ struct Link {
     span: u32,
 }
 
+/// Levels kept inside the node; with a 1/4 chance per extra level, 99.6% of nodes need no
+/// more, so a search step touches the node itself rather than a separate allocation.
+const INLINE_LEVELS: usize = 4;
+
+/// A node's forward links: the first [`INLINE_LEVELS`] inline, the rest on the heap.
+#[derive(Clone, Debug)]
+struct Links {
+    inline: [Link; INLINE_LEVELS],
+    more: Vec<Link>,
+    len: usize,
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        Links {
+            inline: [Link { next: NIL, span: 0 }; INLINE_LEVELS],
+            more: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl Links {
+    fn filled(levels: usize) -> Links {
+        let mut links = Links::default();
+        for _ in 0..levels {
+            links.push(Link { next: NIL, span: 0 });
+        }
+        links
+    }
+
+    fn push(&mut self, link: Link) {
+        if self.len < INLINE_LEVELS {
+            self.inline[self.len] = link;
+        } else {
+            self.more.push(link);
+        }
+        self.len += 1;
+    }
+}
+
+impl std::ops::Index<usize> for Links {
+    type Output = Link;
+    fn index(&self, level: usize) -> &Link {
+        debug_assert!(level < self.len);
+        if level < INLINE_LEVELS {
+            &self.inline[level]
+        } else {
+            &self.more[level - INLINE_LEVELS]
+        }
+    }
+}
+
+impl std::ops::IndexMut<usize> for Links {
+    fn index_mut(&mut self, level: usize) -> &mut Link {
+        debug_assert!(level < self.len);
+        if level < INLINE_LEVELS {
+            &mut self.inline[level]
+        } else {
+            &mut self.more[level - INLINE_LEVELS]
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 struct Node {
     score: f64,
     member: Bytes,
     /// The previous node on level 0; `NIL` for the first element.
     prev: u32,
-    links: Vec<Link>,
+    links: Links,
 }
 
 /// The skip list. Ranks are 0-based; elements are unique `(score, member)` pairs ordered by
@@ -63,7 +127,7 @@ impl SkipList {
             score: 0.0,
             member: Bytes::new(),
             prev: NIL,
-            links: vec![Link { next: NIL, span: 0 }; MAX_LEVEL],
+            links: Links::filled(MAX_LEVEL),
         };
         SkipList {
             nodes: vec![head],
@@ -143,7 +207,7 @@ impl SkipList {
             score,
             member,
             prev: if update[0] == HEAD { NIL } else { update[0] },
-            links: Vec::with_capacity(level),
+            links: Links::default(),
         };
         let x = match self.free.pop() {
             Some(slot) => {
@@ -210,7 +274,7 @@ impl SkipList {
         }
         let node = &mut self.nodes[x as usize];
         node.member = Bytes::new();
-        node.links = Vec::new();
+        node.links = Links::default();
         self.free.push(x);
         self.len -= 1;
         true
