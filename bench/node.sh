@@ -52,7 +52,7 @@ for p in $PIPELINES; do
   [ -n "$REDIS_PORT" ] && theirs=$(run "$REDIS_PORT" "$p")
   while read -r test ops; do
     [ -z "$test" ] && continue
-    other=$(awk -v t="$test" '$1 == t { print $2 }' <<<"$theirs")
+    other=$(awk -v t="$test" '$1 == t { print $2; exit }' <<<"$theirs")
     if [ -n "$other" ]; then
       ratio=$(awk -v a="$ops" -v b="$other" 'BEGIN { printf "%.2f", a / b }')
     else
