@@ -127,22 +127,28 @@ impl Db {
         self.expired_log.extend(key);
     }
 
+    /// Keeps `expires` in step when the entry at `index` gets expiry `expires_at`.
+    fn track_expiry(&mut self, index: usize, expires_at: Option<u64>) {
+        let (key, entry) = self.entries.get_index(index).expect("index in range");
+        match (entry.expires_at.is_some(), expires_at.is_some()) {
+            (true, false) => {
+                let key = key.clone();
+                self.expires.swap_remove(&key);
+            }
+            (false, true) => {
+                let key = key.clone();
+                self.expires.insert(key);
+            }
+            _ => {}
+        }
+    }
+
     /// Stores `value` under `key` with expiry `expires_at`, replacing any old value and TTL.
     pub fn set(&mut self, key: &[u8], value: Value, expires_at: Option<u64>) {
         match self.entries.get_index_of(key) {
             Some(index) => {
-                let (stored_key, entry) =
-                    self.entries.get_index_mut(index).expect("index just found");
-                match (entry.expires_at.is_some(), expires_at.is_some()) {
-                    (true, false) => {
-                        self.expires.swap_remove(key);
-                    }
-                    (false, true) => {
-                        self.expires.insert(stored_key.clone());
-                    }
-                    _ => {}
-                }
-                *entry = Entry { value, expires_at };
+                self.track_expiry(index, expires_at);
+                self.entries[index] = Entry { value, expires_at };
             }
             None => {
                 let key = Bytes::copy_from_slice(key);
@@ -159,17 +165,8 @@ impl Db {
         let Some(index) = self.entries.get_index_of(key) else {
             return false;
         };
-        let (stored_key, entry) = self.entries.get_index_mut(index).expect("index just found");
-        match (entry.expires_at.is_some(), expires_at.is_some()) {
-            (true, false) => {
-                self.expires.swap_remove(key);
-            }
-            (false, true) => {
-                self.expires.insert(stored_key.clone());
-            }
-            _ => {}
-        }
-        entry.expires_at = expires_at;
+        self.track_expiry(index, expires_at);
+        self.entries[index].expires_at = expires_at;
         true
     }
 

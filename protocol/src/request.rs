@@ -9,7 +9,7 @@
 //! connection answers `-ERR <text>` and closes, as Redis does. Source: Redis `networking.c`
 //! (`processMultibulkBuffer`, `processInlineBuffer`) and the RESP specification.
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 /// Longest inline request, or `*`/`$` header line, accepted before a newline arrives (64 KB).
 pub const INLINE_MAX_BYTES: usize = 64 * 1024;
@@ -293,6 +293,30 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
 
 fn hex(c: u8) -> Option<u8> {
     (c as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Appends `args` to `out` as a RESP multibulk request (`*N`, then `$len` and each argument),
+/// the form every Redis server accepts and replication streams carry.
+pub fn encode_request_into(out: &mut BytesMut, args: &[&[u8]]) {
+    let mut digits = itoa::Buffer::new();
+    out.reserve(16 + args.iter().map(|a| a.len() + 16).sum::<usize>());
+    out.put_u8(b'*');
+    out.put_slice(digits.format(args.len()).as_bytes());
+    out.put_slice(b"\r\n");
+    for arg in args {
+        out.put_u8(b'$');
+        out.put_slice(digits.format(arg.len()).as_bytes());
+        out.put_slice(b"\r\n");
+        out.put_slice(arg);
+        out.put_slice(b"\r\n");
+    }
+}
+
+/// `args` as a RESP multibulk request.
+pub fn encode_request(args: &[&[u8]]) -> Bytes {
+    let mut out = BytesMut::new();
+    encode_request_into(&mut out, args);
+    out.freeze()
 }
 
 #[cfg(test)]

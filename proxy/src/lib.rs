@@ -19,7 +19,7 @@ pub mod session;
 pub mod slot_table;
 pub mod topology;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 pub use config::ProxyConfig;
 pub use server::run;
@@ -29,19 +29,7 @@ pub const REDIS_VERSION: &str = "7.2.4";
 
 /// Encodes a request as a RESP multibulk.
 pub fn encode_request(args: &[&[u8]]) -> Bytes {
-    let mut out = BytesMut::with_capacity(16 + args.iter().map(|a| a.len() + 16).sum::<usize>());
-    let mut digits = itoa::Buffer::new();
-    out.put_u8(b'*');
-    out.put_slice(digits.format(args.len()).as_bytes());
-    out.put_slice(b"\r\n");
-    for arg in args {
-        out.put_u8(b'$');
-        out.put_slice(digits.format(arg.len()).as_bytes());
-        out.put_slice(b"\r\n");
-        out.put_slice(arg);
-        out.put_slice(b"\r\n");
-    }
-    out.freeze()
+    redoubt_protocol::request::encode_request(args)
 }
 
 /// Encodes parsed request arguments as a RESP multibulk.

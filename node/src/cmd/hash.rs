@@ -69,8 +69,7 @@ fn write_hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut HashVal
 /// field before returning.
 fn hash_to_fill<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut HashValue, Reply> {
     if write_hash(ctx, key)?.is_none() {
-        ctx.db()
-            .set(key, Value::Hash(Box::new(HashValue::default())), None);
+        ctx.db().set(key, Value::Hash(Box::default()), None);
     }
     Ok(write_hash(ctx, key)?.expect("just created"))
 }

@@ -17,17 +17,7 @@ const CHUNK: usize = 512;
 
 /// Encodes `args` as a RESP multibulk onto `out`.
 pub fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
-    let mut digits = itoa::Buffer::new();
-    out.put_u8(b'*');
-    out.put_slice(digits.format(args.len()).as_bytes());
-    out.put_slice(b"\r\n");
-    for arg in args {
-        out.put_u8(b'$');
-        out.put_slice(digits.format(arg.len()).as_bytes());
-        out.put_slice(b"\r\n");
-        out.put_slice(arg);
-        out.put_slice(b"\r\n");
-    }
+    redoubt_protocol::request::encode_request_into(out, args);
 }
 
 /// The snapshot payload of `dbs`; keys already expired at `now_ms` are left out.
