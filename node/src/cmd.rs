@@ -164,11 +164,20 @@ pub fn replicate(ctx: &mut Ctx, args: &[Bytes], reply: &Reply) {
     if ctx.store.repl.backlog.is_none() || ctx.store.repl.is_replica() {
         return;
     }
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+    // The table's lower-case name: no allocation on the write path.
+    let name = command_table::lookup(&args[0]).map_or("", |spec| spec.name);
     let db = ctx.session.db;
-    for command in effects::effects(ctx, &name, args, reply) {
-        let refs: Vec<&[u8]> = command.iter().map(|a| &a[..]).collect();
-        ctx.store.repl.propagate(db, &refs);
+    match effects::effects(ctx, name, args, reply) {
+        None => {
+            let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            ctx.store.repl.propagate(db, &refs);
+        }
+        Some(commands) => {
+            for command in commands {
+                let refs: Vec<&[u8]> = command.iter().map(|a| &a[..]).collect();
+                ctx.store.repl.propagate(db, &refs);
+            }
+        }
     }
 }
 

@@ -35,10 +35,15 @@ fn bulk(reply: Option<&Reply>) -> Option<Bytes> {
 }
 
 /// The commands that reproduce on a standby what `args` (named `name`, lower case) did here,
-/// given its `reply`. Called only for writes that changed the dataset.
-pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<Vec<Bytes>> {
-    let verbatim = || vec![args.to_vec()];
-    match name {
+/// given its `reply`; `None` when the request itself does (it then streams as received).
+/// Called only for writes that changed the dataset.
+pub fn effects(
+    ctx: &mut Ctx,
+    name: &str,
+    args: &[Bytes],
+    reply: &Reply,
+) -> Option<Vec<Vec<Bytes>>> {
+    Some(match name {
         "set" | "setex" | "psetex" => {
             let value = if name == "set" { &args[2] } else { &args[3] };
             let key = args[1].clone();
@@ -66,11 +71,11 @@ pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<
         }
         "incrbyfloat" => match bulk(Some(reply)) {
             Some(value) => vec![vec![word("SET"), args[1].clone(), value, word("KEEPTTL")]],
-            None => verbatim(),
+            None => return None,
         },
         "hincrbyfloat" => match bulk(Some(reply)) {
             Some(value) => vec![vec![word("HSET"), args[1].clone(), args[2].clone(), value]],
-            None => verbatim(),
+            None => return None,
         },
         "getdel" => vec![vec![word("DEL"), args[1].clone()]],
         "spop" => {
@@ -79,7 +84,7 @@ pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<
                 other => items(other).iter().filter_map(|m| bulk(Some(m))).collect(),
             };
             if members.is_empty() {
-                return Vec::new();
+                return Some(Vec::new());
             }
             let mut command = vec![word("SREM"), args[1].clone()];
             command.extend(members);
@@ -101,7 +106,7 @@ pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<
         "blmpop" | "bzmpop" => {
             let parts = items(reply);
             let (Some(key), Some(popped)) = (bulk(parts.first()), parts.get(1)) else {
-                return Vec::new();
+                return Some(Vec::new());
             };
             let count = items(popped).len().to_string();
             // `B*MPOP timeout numkeys key... LEFT|RIGHT|MIN|MAX [COUNT n]`.
@@ -131,6 +136,6 @@ pub fn effects(ctx: &mut Ctx, name: &str, args: &[Bytes], reply: &Reply) -> Vec<
             ]],
             None => Vec::new(),
         },
-        _ => verbatim(),
-    }
+        _ => return None,
+    })
 }
