@@ -15,6 +15,7 @@ mod data;
 mod docs;
 mod info;
 mod keys;
+mod resolve;
 
 use bytes::Bytes;
 
@@ -22,6 +23,10 @@ pub use data::COMMANDS;
 pub use docs::{command_docs, command_docs_reply, parse_syntax, Arg, ArgKind};
 pub use info::{command_count, command_info, command_info_reply, command_list};
 pub use keys::{BeginSearch, FindKeys, KeySpec};
+pub use resolve::{
+    all_commands, command_index_count, resolve, resolve_full_name, CommandIndex, CommandSet,
+    Resolved,
+};
 
 /// Command flags, as Redis reports them in `COMMAND INFO`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]

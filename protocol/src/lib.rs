@@ -7,6 +7,7 @@
 //! the same facts, and [`slot`] maps keys to Redis Cluster hash slots.
 
 pub mod command_table;
+pub mod errors;
 pub mod reply;
 pub mod request;
 pub mod slot;

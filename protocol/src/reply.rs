@@ -104,7 +104,7 @@ impl Reply {
         let resp3 = protocol == Protocol::Resp3;
         match self {
             Reply::Simple(text) => line(out, b'+', text.as_bytes()),
-            Reply::Error(text) => line(out, b'-', text.as_bytes()),
+            Reply::Error(text) => error_line(out, text.as_bytes()),
             Reply::Int(n) => int_line(out, b':', *n),
             Reply::Bulk(data) => bulk(out, data),
             Reply::Null if resp3 => out.put_slice(b"_\r\n"),
@@ -183,6 +183,20 @@ fn line(out: &mut BytesMut, prefix: u8, text: &[u8]) {
     out.put_slice(b"\r\n");
 }
 
+/// An error line. Errors often quote client input (a command name, an argument, a script), so
+/// CR and LF become spaces, as Redis's `addReplyErrorFormat` does: one line, whatever the
+/// input, keeps the client's parser in step with the stream.
+fn error_line(out: &mut BytesMut, text: &[u8]) {
+    let start = out.len();
+    line(out, b'-', text);
+    let end = out.len() - 2;
+    for byte in &mut out[start + 1..end] {
+        if *byte == b'\r' || *byte == b'\n' {
+            *byte = b' ';
+        }
+    }
+}
+
 fn int_line(out: &mut BytesMut, prefix: u8, n: i64) {
     let mut digits = itoa::Buffer::new();
     line(out, prefix, digits.format(n).as_bytes());
@@ -225,6 +239,15 @@ mod tests {
         let mut out = BytesMut::new();
         reply.encode(protocol, &mut out);
         String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn errors_stay_on_one_line() {
+        let reply = Reply::error_owned("ERR unknown command 'a\r\nb', with args\n".into());
+        assert_eq!(
+            encoded(&reply, Protocol::Resp2),
+            "-ERR unknown command 'a  b', with args \r\n"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use redoubt_protocol::{command_table, Protocol, Reply};
+use redoubt_protocol::command_table::{self, CommandSet};
+use redoubt_protocol::{Protocol, Reply};
 
 use crate::session::ClientContext;
 
@@ -160,11 +161,11 @@ fn command_reply(args: &[Bytes]) -> Reply {
         .get(1)
         .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase());
     match sub.as_deref() {
-        None => command_table::command_info(&[]),
-        Some("count") => Reply::Int(command_table::command_count()),
-        Some("info") => command_table::command_info(&args[2..]),
-        Some("docs") => command_table::command_docs(&args[2..]),
-        Some("list") => command_table::command_list(),
+        None => command_table::command_info(&[], &CommandSet::all()),
+        Some("count") => Reply::Int(command_table::command_count(&CommandSet::all())),
+        Some("info") => command_table::command_info(&args[2..], &CommandSet::all()),
+        Some("docs") => command_table::command_docs(&args[2..], &CommandSet::all()),
+        Some("list") => command_table::command_list(&CommandSet::all()),
         Some(other) => Reply::error_owned(format!(
             "ERR unknown subcommand '{other}'. Try COMMAND HELP."
         )),

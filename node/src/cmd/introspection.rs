@@ -1,7 +1,7 @@
 //! `COMMAND`, `COMMAND COUNT | INFO | DOCS | LIST | GETKEYS`, answered from the shared table.
 
 use bytes::Bytes;
-use redoubt_protocol::command_table;
+use redoubt_protocol::command_table::{self, CommandSet};
 use redoubt_protocol::Reply;
 
 use super::{is, CmdResult, SYNTAX};
@@ -9,10 +9,10 @@ use super::{is, CmdResult, SYNTAX};
 /// Dispatches `COMMAND [sub ...]`.
 pub fn command(sub: Option<&str>, args: &[Bytes]) -> CmdResult {
     match sub {
-        None => Ok(command_table::command_info(&[])),
-        Some("count") => Ok(Reply::Int(command_table::command_count())),
-        Some("info") => Ok(command_table::command_info(&args[2..])),
-        Some("docs") => Ok(command_table::command_docs(&args[2..])),
+        None => Ok(command_table::command_info(&[], &CommandSet::all())),
+        Some("count") => Ok(Reply::Int(command_table::command_count(&CommandSet::all()))),
+        Some("info") => Ok(command_table::command_info(&args[2..], &CommandSet::all())),
+        Some("docs") => Ok(command_table::command_docs(&args[2..], &CommandSet::all())),
         Some("list") => list(args),
         Some("getkeys") => getkeys(args),
         Some(other) => Err(super::unknown_subcommand_named("command", other)),
@@ -21,7 +21,7 @@ pub fn command(sub: Option<&str>, args: &[Bytes]) -> CmdResult {
 
 /// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`.
 fn list(args: &[Bytes]) -> CmdResult {
-    let all = command_table::command_list();
+    let all = command_table::command_list(&CommandSet::all());
     match args.len() {
         2 => Ok(all),
         5 if is(&args[2], "filterby") => {
@@ -43,7 +43,9 @@ fn list(args: &[Bytes]) -> CmdResult {
                         .map(Bytes::copy_from_slice)
                         .collect();
                     command_table::lookup_request(&request).is_some_and(|spec| {
-                        let Reply::Array(fields) = command_table::command_info_reply(spec) else {
+                        let Reply::Array(fields) =
+                            command_table::command_info_reply(spec, &CommandSet::all())
+                        else {
                             return false;
                         };
                         matches!(fields.get(6), Some(Reply::Set(cats) | Reply::Array(cats))

@@ -12,7 +12,8 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 
-use super::{lookup, CommandSpec, COMMANDS};
+use super::resolve::{resolve_full_name, CommandSet};
+use super::{CommandSpec, COMMANDS};
 use crate::reply::Reply;
 
 /// One argument of a command, as `COMMAND DOCS` describes it.
@@ -491,12 +492,12 @@ fn arg_type(command: &str, name: &str) -> ArgKind {
 /// The `COMMAND DOCS` value for one command: a map of `summary`, `since`, `group`,
 /// `complexity`, `doc_flags`, `deprecated_since`, `replaced_by` (those that are set),
 /// `arguments` and `subcommands` (when there are any), as Redis 7.0 gives it. The per-version
-/// `history` of Redis is not kept.
-pub fn command_docs_reply(spec: &CommandSpec) -> Reply {
-    docs_map(spec, spec.name)
+/// `history` of Redis is not kept. Only the subcommands in `served` are listed.
+pub fn command_docs_reply(spec: &'static CommandSpec, served: &CommandSet) -> Reply {
+    docs_map(spec, spec.name, served)
 }
 
-fn docs_map(spec: &CommandSpec, full_name: &str) -> Reply {
+fn docs_map(spec: &'static CommandSpec, full_name: &str, served: &CommandSet) -> Reply {
     let mut map = Vec::new();
     for (field, value) in [
         ("summary", spec.summary),
@@ -533,9 +534,10 @@ fn docs_map(spec: &CommandSpec, full_name: &str) -> Reply {
         let subcommands = spec
             .subcommands
             .iter()
+            .filter(|sub| served.contains_spec(Some(spec), sub))
             .map(|sub| {
                 let name = format!("{full_name}|{}", sub.name);
-                let docs = docs_map(sub, &name);
+                let docs = docs_map(sub, &name, served);
                 (Reply::bulk(name), docs)
             })
             .collect();
@@ -544,35 +546,30 @@ fn docs_map(spec: &CommandSpec, full_name: &str) -> Reply {
     Reply::Map(map)
 }
 
-/// The command or subcommand a `COMMAND INFO`/`COMMAND DOCS` argument names: `get`, or
-/// `config|get` for a subcommand (any case). Returns the spec and its full lower-case name.
-pub(super) fn find_by_full_name(name: &[u8]) -> Option<(&'static CommandSpec, String)> {
-    match name.iter().position(|&b| b == b'|') {
-        None => lookup(name).map(|spec| (spec, spec.name.to_string())),
-        Some(bar) => {
-            let parent = lookup(&name[..bar])?;
-            let sub = parent.subcommand(&name[bar + 1..])?;
-            Some((sub, format!("{}|{}", parent.name, sub.name)))
-        }
-    }
-}
-
-/// The reply to `COMMAND DOCS [name ...]`: a map from each known command's name to its docs
-/// (every command when `names` is empty; unknown names are left out, as Redis does).
-/// `container|sub` names a subcommand.
-pub fn command_docs(names: &[Bytes]) -> Reply {
+/// The reply to `COMMAND DOCS [name ...]`: a map from each named command in `served` to its
+/// docs (every command in `served` when `names` is empty; other names are left out, as Redis
+/// does for unknown ones). `container|sub` names a subcommand.
+pub fn command_docs(names: &[Bytes], served: &CommandSet) -> Reply {
     if names.is_empty() {
         let all = COMMANDS
             .iter()
-            .map(|spec| (Reply::bulk_static(spec.name), command_docs_reply(spec)))
+            .filter(|spec| served.contains_spec(None, spec))
+            .map(|spec| {
+                (
+                    Reply::bulk_static(spec.name),
+                    command_docs_reply(spec, served),
+                )
+            })
             .collect();
         return Reply::Map(all);
     }
     let found = names
         .iter()
-        .filter_map(|name| find_by_full_name(name))
-        .map(|(spec, full_name)| {
-            let docs = docs_map(spec, &full_name);
+        .filter_map(|name| resolve_full_name(name))
+        .filter(|found| served.contains(found.index))
+        .map(|found| {
+            let full_name = found.to_string();
+            let docs = docs_map(found.spec(), &full_name, served);
             (Reply::bulk(full_name), docs)
         })
         .collect();

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::docs::find_by_full_name;
+use super::resolve::{resolve_full_name, CommandSet};
 use super::{BeginSearch, CommandSpec, FindKeys, KeySpec, COMMANDS};
 use crate::reply::Reply;
 
@@ -11,11 +11,12 @@ use crate::reply::Reply;
 /// and categories as sets of status strings, the tips as a set of bulk strings, the key specs
 /// as a set of maps, and the subcommands as an array of such entries named `container|sub`
 /// (an empty set when there are none). [`super::CommandFlags::MULTI_KEY`] is not reported.
-pub fn command_info_reply(spec: &CommandSpec) -> Reply {
-    info_entry(spec, spec.name)
+/// Only the subcommands in `served` are listed.
+pub fn command_info_reply(spec: &'static CommandSpec, served: &CommandSet) -> Reply {
+    info_entry(spec, spec.name, served)
 }
 
-fn info_entry(spec: &CommandSpec, full_name: &str) -> Reply {
+fn info_entry(spec: &'static CommandSpec, full_name: &str, served: &CommandSet) -> Reply {
     let flags = spec.flags.names().map(Reply::simple).collect();
     let categories = spec
         .acl_categories
@@ -37,7 +38,8 @@ fn info_entry(spec: &CommandSpec, full_name: &str) -> Reply {
         Reply::Array(
             spec.subcommands
                 .iter()
-                .map(|sub| info_entry(sub, &format!("{full_name}|{}", sub.name)))
+                .filter(|sub| served.contains_spec(Some(spec), sub))
+                .map(|sub| info_entry(sub, &format!("{full_name}|{}", sub.name), served))
                 .collect(),
         )
     };
@@ -127,36 +129,52 @@ fn search_map(kind: &'static str, spec: Vec<(Reply, Reply)>) -> Reply {
 }
 
 /// The reply to `COMMAND INFO [name ...]` (and, with no names, to `COMMAND`): an array with
-/// the entry of each named command, `Null` for unknown names, or of every command when `names`
-/// is empty. `container|sub` names a subcommand.
-pub fn command_info(names: &[Bytes]) -> Reply {
+/// the entry of each named command, `Null` for names not in `served`, or of every command in
+/// `served` when `names` is empty. `container|sub` names a subcommand.
+pub fn command_info(names: &[Bytes], served: &CommandSet) -> Reply {
     if names.is_empty() {
-        return Reply::Array(COMMANDS.iter().map(command_info_reply).collect());
+        return Reply::Array(
+            COMMANDS
+                .iter()
+                .filter(|spec| served.contains_spec(None, spec))
+                .map(|spec| command_info_reply(spec, served))
+                .collect(),
+        );
     }
     Reply::Array(
         names
             .iter()
-            .map(|name| match find_by_full_name(name) {
-                Some((spec, full_name)) => info_entry(spec, &full_name),
-                None => Reply::Null,
+            .map(|name| match resolve_full_name(name) {
+                Some(found) if served.contains(found.index) => {
+                    info_entry(found.spec(), &found.to_string(), served)
+                }
+                _ => Reply::Null,
             })
             .collect(),
     )
 }
 
-/// The reply to `COMMAND COUNT`: the number of top-level commands.
-pub fn command_count() -> i64 {
-    COMMANDS.len() as i64
+/// The reply to `COMMAND COUNT`: the number of top-level commands in `served`.
+pub fn command_count(served: &CommandSet) -> i64 {
+    COMMANDS
+        .iter()
+        .filter(|spec| served.contains_spec(None, spec))
+        .count() as i64
 }
 
 /// The reply to `COMMAND LIST` (without `FILTERBY`): the names of every command and
-/// subcommand (`config|get`), as bulk strings.
-pub fn command_list() -> Reply {
+/// subcommand (`config|get`) in `served`, as bulk strings.
+pub fn command_list(served: &CommandSet) -> Reply {
     let mut names = Vec::new();
     for spec in COMMANDS {
+        if !served.contains_spec(None, spec) {
+            continue;
+        }
         names.push(Reply::bulk_static(spec.name));
         for sub in spec.subcommands {
-            names.push(Reply::bulk(format!("{}|{}", spec.name, sub.name)));
+            if served.contains_spec(Some(spec), sub) {
+                names.push(Reply::bulk(format!("{}|{}", spec.name, sub.name)));
+            }
         }
     }
     Reply::Array(names)
