@@ -3,6 +3,7 @@
 
 mod cli;
 mod ctl;
+mod signal;
 mod up;
 
 use clap::Parser;

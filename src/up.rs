@@ -104,7 +104,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         }
         println!("  files    {}", dir.display());
         println!("Press Ctrl-C to stop.");
-        crate::cli::shutdown_signal().await;
+        crate::signal::shutdown_signal().await;
         println!("stopping");
         stop_all(&mut processes).await;
         Ok(())
