@@ -19,8 +19,8 @@ pub const INLINE_MAX_BYTES: usize = 64 * 1024;
 pub struct RequestLimits {
     /// Largest bulk argument in bytes (`proto-max-bulk-len`, default 512 MB).
     pub max_bulk_len: usize,
-    /// Largest query buffer in bytes, counting a request's parsed arguments and unparsed input
-    /// (`client-query-buffer-limit`, default 1 GB).
+    /// Largest query buffer in bytes, counting a request's parsed arguments (their bytes and a
+    /// handle each) and unparsed input (`client-query-buffer-limit`, default 1 GB).
     pub max_query_buffer: usize,
 }
 
@@ -55,7 +55,8 @@ pub struct RequestParser {
     pending_args: usize,
     /// Arguments of the request in progress, split off the input as each became whole.
     args: Vec<Bytes>,
-    /// Bytes held in `args`, counted against the query buffer limit.
+    /// What `args` holds, counted against the query buffer limit: each argument's bytes plus its
+    /// handle, so that a request of endless empty arguments reaches the limit too.
     args_bytes: usize,
     /// Length of the bulk whose `$len` header was read but whose data is not all here.
     bulk_len: Option<usize>,
@@ -170,7 +171,7 @@ impl RequestParser {
             let arg = input.split_to(len).freeze();
             input.advance(2);
             self.bulk_len = None;
-            self.args_bytes += arg.len();
+            self.args_bytes += arg.len() + std::mem::size_of::<Bytes>();
             self.args.push(arg);
             self.pending_args -= 1;
         }
