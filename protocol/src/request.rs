@@ -191,7 +191,18 @@ fn find_crlf(input: &[u8]) -> Option<usize> {
     input[..limit].windows(2).position(|w| w == b"\r\n")
 }
 
+/// A `*` or `$` count as Redis's `string2ll` reads it: an optional `-`, then digits without a
+/// `+` or a leading zero (`0` alone excepted).
 fn parse_len(digits: &[u8]) -> Option<i64> {
+    let magnitude = digits.strip_prefix(b"-").unwrap_or(digits);
+    let canonical = match magnitude {
+        [b'0'] => digits == b"0",
+        [first, ..] => (b'1'..=b'9').contains(first),
+        [] => false,
+    };
+    if !canonical {
+        return None;
+    }
     std::str::from_utf8(digits).ok()?.parse::<i64>().ok()
 }
 

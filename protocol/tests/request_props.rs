@@ -363,3 +363,27 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Counts are read as Redis's `string2ll` reads them: a `+` sign or a leading zero makes
+    /// them invalid, with Redis's error texts (checked against redis-server 7).
+    #[test]
+    fn counts_with_a_sign_or_leading_zero_are_refused(n in 0u32..100_000, plus in any::<bool>()) {
+        let count = if plus { format!("+{n}") } else { format!("0{n}") };
+        let mut input = BytesMut::from(format!("*{count}\r\n$4\r\nPING\r\n").as_bytes());
+        prop_assert_eq!(
+            RequestParser::default().parse(&mut input),
+            Err(ParseError::Protocol("invalid multibulk length"))
+        );
+        let mut input = BytesMut::from(format!("*1\r\n${count}\r\nPING\r\n").as_bytes());
+        prop_assert_eq!(
+            RequestParser::default().parse(&mut input),
+            Err(ParseError::Protocol("invalid bulk length"))
+        );
+        let mut input = BytesMut::from(format!("*1\r\n${}\r\n{}\r\n", n, "x".repeat(n as usize % 64)).as_bytes());
+        let ok = RequestParser::default().parse(&mut input);
+        prop_assert_eq!(ok.map(|r| r.is_some()), Ok(n < 64), "${} with {} bytes", n, n % 64);
+    }
+}
