@@ -14,7 +14,7 @@ use serde::Serialize;
 use tokio::net::TcpListener;
 
 use crate::backend::health::Role;
-use crate::server::Shared;
+use crate::state::Shared;
 
 /// One member in `/topology`.
 #[derive(Debug, Serialize)]

@@ -3,11 +3,13 @@
 //! ([`local::LocalControlPlane`]) can be replaced by a Raft-replicated one among several
 //! proxies without touching the decision logic.
 
+pub mod failover;
 pub mod local;
+pub mod topology;
 
 use std::sync::Arc;
 
-use crate::topology::Topology;
+use crate::control::topology::Topology;
 
 /// Why a topology change was not committed.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,5 @@
 //! The proxy's Prometheus metrics: every name, help text and label in one place, in one
-//! [`Registry`] per proxy (held by [`crate::server::Shared`], so several proxies in one process
+//! [`Registry`] per proxy (held by [`crate::state::Shared`], so several proxies in one process
 //! keep separate figures).
 //!
 //! Two kinds of figures:
@@ -9,7 +9,7 @@
 //!   the command's index in the command table, with no lock, allocation or formatting.
 //!   Histograms are [`LatencyHistogram`]s (atomic buckets) rather than the crate's
 //!   mutex-guarded `Histogram`. Backend requests, errors and timeouts are plain atomics in each
-//!   node's [`Health`](crate::backend::Health) ([`BackendTraffic`]).
+//!   node's [`Health`](crate::backend::Health) ([`BackendTraffic`](crate::backend::health::BackendTraffic)).
 //! - **Read at scrape time** by [`state::StateCollector`] from what the proxy already keeps: node
 //!   health, roles and offsets from the probes, the committed topology (epochs, primaries),
 //!   the slot table, the client counters.
@@ -17,6 +17,7 @@
 //! Failovers are counted by the failover controller through [`Failovers`].
 
 pub mod state;
+pub mod stats;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,9 +30,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
-use redoubt_protocol::command_table::{self, COMMANDS};
-
-use crate::backend::connection::{BackendError, BackendReply};
+use redoubt_protocol::command_table::{command_index_count, Resolved};
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
 pub const CONTENT_TYPE_OPENMETRICS: &str =
@@ -123,34 +122,6 @@ pub struct FailoverLabels {
     pub reason: &'static str,
 }
 
-/// Requests, errors and timeouts one node was sent, counted by every worker.
-#[derive(Debug, Default)]
-pub struct BackendTraffic {
-    /// Requests that completed (with a reply or an error).
-    pub requests: AtomicU64,
-    /// Requests that failed other than by timeout: node unavailable, connection lost,
-    /// malformed reply.
-    pub errors: AtomicU64,
-    /// Requests with no reply within the request timeout.
-    pub timeouts: AtomicU64,
-}
-
-impl BackendTraffic {
-    /// Counts one completed request.
-    pub fn record(&self, reply: &BackendReply) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        match reply {
-            Ok(_) => {}
-            Err(BackendError::Timeout(_)) => {
-                self.timeouts.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
 /// Counts failovers by group and reason (handed to the failover controller).
 #[derive(Clone, Debug, Default)]
 pub struct Failovers {
@@ -204,7 +175,8 @@ pub struct ProxyMetrics {
     pub registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<CommandLabels, LatencyHistogram>,
-    /// Indexed like [`COMMANDS`], then one slot for unknown commands.
+    /// Indexed by [`CommandIndex`](redoubt_protocol::command_table::CommandIndex), then one
+    /// slot for unknown commands.
     series: Vec<CommandSeries>,
     group_ids: Vec<String>,
     /// Group index of every configured node.
@@ -252,7 +224,7 @@ impl ProxyMetrics {
         }
         registry.register_collector(Box::new(state));
         let targets = group_ids.len() + 2;
-        let series = (0..=COMMANDS.len())
+        let series = (0..=command_index_count())
             .map(|_| CommandSeries {
                 requests: (0..targets).map(|_| Default::default()).collect(),
                 latency: OnceLock::new(),
@@ -269,28 +241,26 @@ impl ProxyMetrics {
         }
     }
 
-    /// The index of the command `name` (a request's first argument, any case) in the metrics
-    /// tables; unknown commands share one.
-    pub fn command_index(name: &[u8]) -> usize {
-        command_table::lookup(name)
-            .and_then(|spec| COMMANDS.binary_search_by(|s| s.name.cmp(spec.name)).ok())
-            .unwrap_or(COMMANDS.len())
-    }
-
     /// The group of the node at `addr`, if it is configured.
     pub fn group_of_node(&self, addr: SocketAddr) -> Option<usize> {
         self.node_groups.get(&addr).copied()
     }
 
-    /// Counts one request to `command` (from [`Self::command_index`]) that went to `target`,
-    /// took `elapsed` and ended in an error reply if `error`.
-    pub fn record_request(&self, command: usize, target: Target, error: bool, elapsed: Duration) {
-        let Some(series) = self.series.get(command) else {
+    /// Counts one request to `command` (`None`: a command the table does not hold) that went
+    /// to `target`, took `elapsed` and ended in an error reply if `error`. The `command` label
+    /// is the top-level name (`config` for `CONFIG GET`).
+    pub fn record_request(
+        &self,
+        command: Option<&Resolved>,
+        target: Target,
+        error: bool,
+        elapsed: Duration,
+    ) {
+        let index = command.map_or(self.series.len() - 1, |c| c.index.get());
+        let Some(series) = self.series.get(index) else {
             return;
         };
-        let name = COMMANDS
-            .get(command)
-            .map_or(COMMAND_UNKNOWN, |spec| spec.name);
+        let name = command.map_or(COMMAND_UNKNOWN, Resolved::name);
         let groups = self.group_ids.len();
         let slot = match target {
             Target::Group(index) if index < groups => index,

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use redoubt_protocol::request::encode_request;
 use redoubt_protocol::Protocol;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -104,7 +105,7 @@ impl BackendConnection {
             if epoch > self.presented.fetch_max(epoch, Ordering::SeqCst) {
                 // Present the new epoch first; its reply is not wanted.
                 let (reply, _) = oneshot::channel();
-                let request = crate::encode_request(&[b"EPOCH", epoch.to_string().as_bytes()]);
+                let request = encode_request(&[b"EPOCH", epoch.to_string().as_bytes()]);
                 let _ = self.jobs.send(Job { request, reply });
             }
         }
@@ -200,12 +201,12 @@ async fn greet(
     let mut out = BytesMut::new();
     let mut expected = 0;
     if !hello.is_empty() {
-        out.extend_from_slice(&crate::encode_request(&hello));
+        out.extend_from_slice(&encode_request(&hello));
         expected += 1;
     }
     let epoch_text = epoch.to_string();
     if epoch > 0 {
-        out.extend_from_slice(&crate::encode_request(&[b"EPOCH", epoch_text.as_bytes()]));
+        out.extend_from_slice(&encode_request(&[b"EPOCH", epoch_text.as_bytes()]));
         expected += 1;
     }
     if expected == 0 {

@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use redoubt_protocol::request::encode_request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::connection::ReplyDecoder;
+use super::connection::{BackendError, BackendReply, ReplyDecoder};
 
 /// Weight of a new sample in the latency average (1/8, as TCP's SRTT).
 const EWMA_SHIFT: u32 = 3;
@@ -40,7 +41,7 @@ pub struct Health {
     /// Consecutive failed probes.
     failures: AtomicU64,
     /// Requests every worker sent the node, for the metrics.
-    pub traffic: crate::metrics::BackendTraffic,
+    pub traffic: BackendTraffic,
     /// Requests sent to the node by any worker and not yet answered or given up on.
     pub in_flight: AtomicU64,
 }
@@ -55,6 +56,34 @@ impl Default for Health {
             failures: AtomicU64::new(0),
             traffic: Default::default(),
             in_flight: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Requests, errors and timeouts one node was sent, counted by every worker.
+#[derive(Debug, Default)]
+pub struct BackendTraffic {
+    /// Requests that completed (with a reply or an error).
+    pub requests: AtomicU64,
+    /// Requests that failed other than by timeout: node unavailable, connection lost,
+    /// malformed reply.
+    pub errors: AtomicU64,
+    /// Requests with no reply within the request timeout.
+    pub timeouts: AtomicU64,
+}
+
+impl BackendTraffic {
+    /// Counts one completed request.
+    pub fn record(&self, reply: &BackendReply) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        match reply {
+            Ok(_) => {}
+            Err(BackendError::Timeout(_)) => {
+                self.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -254,7 +283,7 @@ async fn probe(
         let mut buf = BytesMut::with_capacity(4096);
         if let Some(pw) = password {
             stream
-                .write_all(&crate::encode_request(&[b"AUTH", pw.as_bytes()]))
+                .write_all(&encode_request(&[b"AUTH", pw.as_bytes()]))
                 .await?;
             read_reply(&mut stream, &mut buf).await?;
         }
@@ -263,7 +292,7 @@ async fn probe(
     let (stream, buf) = conn.as_mut().expect("connected above");
     let started = Instant::now();
     stream
-        .write_all(&crate::encode_request(&[b"INFO", b"replication"]))
+        .write_all(&encode_request(&[b"INFO", b"replication"]))
         .await?;
     let reply = read_reply(stream, buf).await?;
     let rtt = started.elapsed();

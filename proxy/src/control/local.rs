@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{ControlError, ControlPlane};
-use crate::topology::{SharedTopology, Topology};
+use crate::control::topology::{SharedTopology, Topology};
 
 /// A control plane of one member.
 #[derive(Debug)]

@@ -18,9 +18,9 @@ use prometheus_client::registry::Unit;
 
 use crate::backend::health::Role;
 use crate::backend::Health;
-use crate::server::ProxyStats;
-use crate::slot_table::SlotTable;
-use crate::topology::SharedTopology;
+use crate::control::topology::SharedTopology;
+use crate::metrics::stats::ProxyStats;
+use crate::routing::slot_table::SlotTable;
 
 /// Offsets kept per group: at one sample per probe interval (100 ms by default), a minute.
 const HISTORY: usize = 600;
@@ -184,7 +184,7 @@ impl Collector for StateCollector {
             self.stats.connections_received.load(Ordering::Relaxed),
         )?;
 
-        type Traffic = fn(&crate::metrics::BackendTraffic) -> u64;
+        type Traffic = fn(&crate::backend::health::BackendTraffic) -> u64;
         let traffic: [(&str, &str, Traffic); 3] = [
             (
                 "redoubt_proxy_backend_requests",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::backend::health::Role;
 use crate::backend::Backend;
 use crate::config::{GroupConfig, ReadPolicy};
-use crate::topology::SharedTopology;
+use crate::control::topology::SharedTopology;
 
 /// A group of nodes owning a share of the slots, as one worker sees it: its own connections to
 /// every member, and the shared topology saying which member is the primary now.

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::topology::{GroupTopology, Topology};
+use crate::control::topology::{GroupTopology, Topology};
 
 /// Good probes in a row before a down node counts as up again.
 pub const UP_AFTER_SUCCESSES: u32 = 2;

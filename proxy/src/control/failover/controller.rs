@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
+use redoubt_protocol::request::encode_request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -18,8 +19,8 @@ use tracing::{info, warn};
 use super::core::{Action, Core, CoreConfig, Event, GroupSetup, ProbeInfo};
 use crate::backend::connection::ReplyDecoder;
 use crate::backend::health::{ReplicationInfo, Role};
+use crate::control::topology::Topology;
 use crate::control::ControlPlane;
-use crate::topology::Topology;
 
 /// Deadline of one admin exchange with a node.
 const ADMIN_TIMEOUT: Duration = Duration::from_millis(500);
@@ -312,10 +313,10 @@ pub async fn admin(
         stream.set_nodelay(true)?;
         let mut out = BytesMut::new();
         if let Some(pw) = password {
-            out.extend_from_slice(&crate::encode_request(&[b"AUTH", pw.as_bytes()]));
+            out.extend_from_slice(&encode_request(&[b"AUTH", pw.as_bytes()]));
         }
         for command in commands {
-            out.extend_from_slice(&crate::encode_request(command));
+            out.extend_from_slice(&encode_request(command));
         }
         stream.write_all(&out).await?;
         let expected = commands.len() + usize::from(password.is_some());
