@@ -13,7 +13,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::backend::health::Role;
+use crate::backend::info::Role;
 use crate::state::Shared;
 
 /// One member in `/topology`.

@@ -1,8 +1,12 @@
-//! A node as the proxy sees it: pooled multiplexed connections (one set per protocol version)
-//! and the health figures its probe keeps current.
+//! A node as the proxy sees it: the one [`node_client`] that talks to it, pooled multiplexed
+//! [`connection`]s (one set per protocol version), its [`health`] kept current by its
+//! [`probe`], and the [`info`] parser they share.
 
-pub mod connection;
-pub mod health;
+pub(crate) mod connection;
+pub(crate) mod health;
+pub(crate) mod info;
+pub(crate) mod node_client;
+pub(crate) mod probe;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -11,8 +15,9 @@ use bytes::Bytes;
 use redoubt_protocol::Protocol;
 use tokio::sync::oneshot;
 
-pub use connection::{BackendConnection, BackendError, BackendReply, ConnectOptions};
-pub use health::Health;
+pub(crate) use connection::{BackendConnection, BackendError, BackendReply};
+pub(crate) use health::Health;
+pub(crate) use node_client::ConnectOptions;
 
 /// One node.
 #[derive(Debug)]

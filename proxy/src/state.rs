@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use redoubt_protocol::Protocol;
 
-use crate::backend::{health, Backend, ConnectOptions, Health};
+use crate::backend::{probe, Backend, ConnectOptions, Health};
 use crate::config::ProxyConfig;
 use crate::control::failover::controller::{self, ControllerHandle, ControllerSetup};
 use crate::control::failover::core::{CoreConfig, GroupSetup};
@@ -138,7 +138,7 @@ impl Shared {
         ));
         let (sink, probes) = tokio::sync::mpsc::unbounded_channel();
         for (addr, health) in self.health.iter() {
-            tokio::spawn(health::probe_loop(
+            tokio::spawn(probe::probe_loop(
                 *addr,
                 self.config.backend_password.clone(),
                 self.config.probe_interval,

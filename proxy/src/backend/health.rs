@@ -1,34 +1,18 @@
-//! Health probes: each node is asked `INFO replication` every probe interval, with a deadline;
-//! the result (reachability, latency, role, replication offset) is kept for read routing.
+//! What the proxy knows of a node's health: reachability, role and replication offset from
+//! its probes ([`super::probe`]), latency, and the traffic every worker sent it. Read routing,
+//! the admin endpoint and the metrics read it.
 //!
 //! Latency is an exponentially weighted moving average over probe round trips and request
 //! round trips, so `least-latency` reacts to what clients see as well as to idle probes.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bytes::BytesMut;
-use redoubt_protocol::request::encode_request;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-use super::connection::{BackendError, BackendReply, ReplyDecoder};
+use super::connection::{BackendError, BackendReply};
+use super::info::{ReplicationInfo, Role};
 
 /// Weight of a new sample in the latency average (1/8, as TCP's SRTT).
 const EWMA_SHIFT: u32 = 3;
-
-/// The role a node reports in `INFO replication`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// Not probed successfully yet.
-    Unknown,
-    /// `role:master`.
-    Primary,
-    /// `role:slave`.
-    Standby,
-}
 
 /// What the last probes saw of one node; updated by the probe task, read by routing.
 #[derive(Debug)]
@@ -128,14 +112,16 @@ impl Health {
         self.latency_us.store(new.max(1), Ordering::Relaxed);
     }
 
-    fn record_probe(&self, result: Option<ProbeResult>) {
+    /// Folds one probe's outcome in: its round trip and what the node reported, or `None`
+    /// for a failed probe.
+    pub(crate) fn record_probe(&self, result: Option<(Duration, &ReplicationInfo)>) {
         match result {
-            Some(probe) => {
+            Some((rtt, info)) => {
                 self.failures.store(0, Ordering::Relaxed);
                 self.healthy.store(true, Ordering::Relaxed);
-                self.record_latency(probe.rtt);
+                self.record_latency(rtt);
                 self.role.store(
-                    match probe.role {
+                    match info.role {
                         Role::Primary => 1,
                         Role::Standby => 2,
                         Role::Unknown => 0,
@@ -143,7 +129,7 @@ impl Health {
                     Ordering::Relaxed,
                 );
                 self.offset
-                    .store(probe.offset.map_or(-1, |o| o as i64), Ordering::Relaxed);
+                    .store(info.offset.map_or(-1, |o| o as i64), Ordering::Relaxed);
             }
             None => {
                 let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
@@ -155,192 +141,9 @@ impl Health {
     }
 }
 
-/// One probe's findings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProbeResult {
-    /// Round trip of the probe.
-    pub rtt: Duration,
-    /// Reported role.
-    pub role: Role,
-    /// Reported replication offset.
-    pub offset: Option<u64>,
-}
-
-/// Parses the `role`, `master_repl_offset` and `slave_repl_offset` fields of `INFO replication`.
-pub fn parse_replication_info(text: &str) -> (Role, Option<u64>) {
-    let mut role = Role::Unknown;
-    let (mut master_offset, mut slave_offset) = (None, None);
-    for line in text.lines() {
-        let Some((key, value)) = line.trim_end().split_once(':') else {
-            continue;
-        };
-        match key {
-            "role" if value == "master" => role = Role::Primary,
-            "role" if value == "slave" => role = Role::Standby,
-            "master_repl_offset" => master_offset = value.parse().ok(),
-            "slave_repl_offset" => slave_offset = value.parse().ok(),
-            _ => {}
-        }
-    }
-    let offset = if role == Role::Standby {
-        slave_offset
-    } else {
-        master_offset
-    };
-    (role, offset)
-}
-
-/// Receives every probe's outcome (the failover controller).
-pub type ProbeSink =
-    tokio::sync::mpsc::UnboundedSender<(SocketAddr, Option<ReplicationInfo>, Instant)>;
-
-/// Everything the failover core needs from `INFO replication`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReplicationInfo {
-    /// `role`.
-    pub role: Option<Role>,
-    /// `master_repl_offset` or, on a standby, `slave_repl_offset`.
-    pub offset: Option<u64>,
-    /// `master_link_status:up`.
-    pub link_up: bool,
-    /// `master_host` and `master_port`.
-    pub following: Option<(String, u16)>,
-    /// `redoubt_epoch`.
-    pub epoch: u64,
-}
-
-/// Parses the fields of `INFO replication` the proxy uses.
-pub fn parse_replication_fields(text: &str) -> ReplicationInfo {
-    let mut info = ReplicationInfo::default();
-    let (mut master_offset, mut slave_offset, mut host, mut port) = (None, None, None, None);
-    for line in text.lines() {
-        let Some((key, value)) = line.trim_end().split_once(':') else {
-            continue;
-        };
-        match key {
-            "role" if value == "master" => info.role = Some(Role::Primary),
-            "role" if value == "slave" => info.role = Some(Role::Standby),
-            "master_repl_offset" => master_offset = value.parse().ok(),
-            "slave_repl_offset" => slave_offset = value.parse().ok(),
-            "master_link_status" => info.link_up = value == "up",
-            "master_host" => host = Some(value.to_string()),
-            "master_port" => port = value.parse().ok(),
-            "redoubt_epoch" => info.epoch = value.parse().unwrap_or(0),
-            _ => {}
-        }
-    }
-    info.offset = if info.role == Some(Role::Standby) {
-        slave_offset
-    } else {
-        master_offset
-    };
-    if let (Some(host), Some(port)) = (host, port) {
-        info.following = Some((host, port));
-    }
-    info
-}
-
-/// Probes `addr` every `interval` for as long as the process runs, keeping `health` current
-/// and reporting each outcome to `sink`. Each probe has a deadline of two intervals.
-pub async fn probe_loop(
-    addr: SocketAddr,
-    password: Option<String>,
-    interval: Duration,
-    health: Arc<Health>,
-    sink: Option<ProbeSink>,
-) {
-    let mut conn: Option<(TcpStream, BytesMut)> = None;
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let deadline = interval.max(Duration::from_millis(50)) * 2;
-        let result =
-            tokio::time::timeout(deadline, probe(addr, password.as_deref(), &mut conn)).await;
-        let probe = match result {
-            Ok(Ok(probe)) => Some(probe),
-            _ => {
-                conn = None;
-                None
-            }
-        };
-        if let Some(sink) = &sink {
-            let info = probe.as_ref().map(|(_, info)| info.clone());
-            let _ = sink.send((addr, info, Instant::now()));
-        }
-        health.record_probe(probe.map(|(result, _)| result));
-    }
-}
-
-async fn probe(
-    addr: SocketAddr,
-    password: Option<&str>,
-    conn: &mut Option<(TcpStream, BytesMut)>,
-) -> std::io::Result<(ProbeResult, ReplicationInfo)> {
-    if conn.is_none() {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let mut buf = BytesMut::with_capacity(4096);
-        if let Some(pw) = password {
-            stream
-                .write_all(&encode_request(&[b"AUTH", pw.as_bytes()]))
-                .await?;
-            read_reply(&mut stream, &mut buf).await?;
-        }
-        *conn = Some((stream, buf));
-    }
-    let (stream, buf) = conn.as_mut().expect("connected above");
-    let started = Instant::now();
-    stream
-        .write_all(&encode_request(&[b"INFO", b"replication"]))
-        .await?;
-    let reply = read_reply(stream, buf).await?;
-    let rtt = started.elapsed();
-    let text = String::from_utf8_lossy(&reply);
-    if text.starts_with('-') {
-        return Err(std::io::Error::other(text.trim().to_string()));
-    }
-    let (role, offset) = parse_replication_info(&text);
-    Ok((
-        ProbeResult { rtt, role, offset },
-        parse_replication_fields(&text),
-    ))
-}
-
-async fn read_reply(stream: &mut TcpStream, buf: &mut BytesMut) -> std::io::Result<bytes::Bytes> {
-    let mut decoder = ReplyDecoder::default();
-    loop {
-        match decoder.next(buf) {
-            Ok(Some(reply)) => return Ok(reply),
-            Ok(None) => {}
-            Err(_) => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "malformed reply",
-                ))
-            }
-        }
-        if stream.read_buf(buf).await? == 0 {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "node closed the connection",
-            ));
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_info_replication() {
-        let primary =
-            "# Replication\r\nrole:master\r\nconnected_slaves:1\r\nmaster_repl_offset:1234\r\n";
-        assert_eq!(parse_replication_info(primary), (Role::Primary, Some(1234)));
-        let standby = "# Replication\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nslave_repl_offset:1000\r\nmaster_repl_offset:1000\r\n";
-        assert_eq!(parse_replication_info(standby), (Role::Standby, Some(1000)));
-    }
 
     #[test]
     fn latency_is_a_moving_average() {
@@ -362,11 +165,12 @@ mod tests {
         assert!(health.is_healthy());
         health.record_probe(None);
         assert!(!health.is_healthy());
-        health.record_probe(Some(ProbeResult {
-            rtt: Duration::from_micros(5),
+        let info = ReplicationInfo {
             role: Role::Primary,
             offset: Some(0),
-        }));
+            ..ReplicationInfo::default()
+        };
+        health.record_probe(Some((Duration::from_micros(5), &info)));
         assert!(health.is_healthy());
     }
 }

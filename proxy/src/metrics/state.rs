@@ -16,7 +16,7 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 
-use crate::backend::health::Role;
+use crate::backend::info::Role;
 use crate::backend::Health;
 use crate::control::topology::SharedTopology;
 use crate::metrics::stats::ProxyStats;

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::backend::health::Role;
+use crate::backend::info::Role;
 use crate::backend::Backend;
 use crate::config::{GroupConfig, ReadPolicy};
 use crate::control::topology::SharedTopology;

@@ -199,13 +199,6 @@ impl Core {
         }
     }
 
-    /// True when `node` is up.
-    pub fn is_up(&self, node: SocketAddr) -> bool {
-        self.groups
-            .iter()
-            .any(|g| g.members.get(&node).is_some_and(|m| m.up))
-    }
-
     /// The best standby to promote in `group` now, if any (planned switchover).
     pub fn switchover_target(&self, group: usize) -> Option<SocketAddr> {
         self.groups.get(group).and_then(|g| best_candidate(g, true))
