@@ -40,8 +40,12 @@ pub struct ReplyDecoder {
     open: Vec<u64>,
 }
 
-/// A frame's header line: its type byte and the text up to the CRLF.
-fn header(rest: &[u8]) -> Result<Option<(u8, &[u8], usize)>, MalformedReply> {
+/// A frame's header line: its type byte, the text after it up to the CRLF, and the line's
+/// length with the CRLF.
+type Header<'a> = (u8, &'a [u8], usize);
+
+/// The header line at the start of `rest`; `None` until its CRLF has arrived.
+fn header(rest: &[u8]) -> Result<Option<Header<'_>>, MalformedReply> {
     let window = &rest[..rest.len().min(MAX_LINE + 2)];
     match window.windows(2).position(|w| w == b"\r\n") {
         Some(end) if end > 0 => Ok(Some((rest[0], &rest[1..end], end + 2))),

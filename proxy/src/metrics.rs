@@ -16,8 +16,8 @@
 //!
 //! Failovers are counted by the failover controller through [`Failovers`].
 
-pub mod state;
-pub mod stats;
+pub(crate) mod state;
+pub(crate) mod stats;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -33,25 +33,25 @@ use prometheus_client::registry::{Registry, Unit};
 use redoubt_protocol::command_table::{command_index_count, Resolved};
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
-pub const CONTENT_TYPE_OPENMETRICS: &str =
+pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds (seconds) of the request latency histogram; a last `+Inf` bucket follows.
-pub const LATENCY_BOUNDS: [f64; 16] = [
+pub(crate) const LATENCY_BOUNDS: [f64; 16] = [
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
     2.5, 5.0,
 ];
 
 /// `group` label of requests the proxy answered itself (errors, `PING`, `HELLO`...).
-pub const GROUP_PROXY: &str = "proxy";
+pub(crate) const GROUP_PROXY: &str = "proxy";
 /// `group` label of requests split over several groups (`MGET`, `DEL` of many keys...).
-pub const GROUP_MULTI: &str = "multi";
+pub(crate) const GROUP_MULTI: &str = "multi";
 /// `command` label of requests naming no known command.
-pub const COMMAND_UNKNOWN: &str = "unknown";
+pub(crate) const COMMAND_UNKNOWN: &str = "unknown";
 
 /// A latency histogram with atomic buckets: observing is three atomic adds, no lock.
 #[derive(Clone, Debug, Default)]
-pub struct LatencyHistogram {
+pub(crate) struct LatencyHistogram {
     cells: Arc<HistogramCells>,
 }
 
@@ -63,7 +63,7 @@ struct HistogramCells {
 
 impl LatencyHistogram {
     /// Counts one request that took `elapsed`.
-    pub fn observe(&self, elapsed: Duration) {
+    pub(crate) fn observe(&self, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         let bucket = LATENCY_BOUNDS.partition_point(|&bound| bound < seconds);
         self.cells.buckets[bucket].fetch_add(1, Ordering::Relaxed);
@@ -97,45 +97,45 @@ impl EncodeMetric for LatencyHistogram {
 
 /// Labels of `redoubt_proxy_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
+pub(crate) struct RequestLabels {
     /// Command name, lower case (`unknown` for unknown commands).
-    pub command: &'static str,
+    pub(crate) command: &'static str,
     /// Group id, `proxy` or `multi`.
-    pub group: String,
+    pub(crate) group: String,
     /// `ok` or `error` (an error reply, the node's or the proxy's).
-    pub outcome: &'static str,
+    pub(crate) outcome: &'static str,
 }
 
 /// Labels of `redoubt_proxy_request_duration_seconds`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CommandLabels {
+pub(crate) struct CommandLabels {
     /// Command name, lower case.
-    pub command: &'static str,
+    pub(crate) command: &'static str,
 }
 
 /// Labels of `redoubt_proxy_failovers_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FailoverLabels {
+pub(crate) struct FailoverLabels {
     /// Group id.
-    pub group: String,
+    pub(crate) group: String,
     /// `automatic` (the primary was found down) or `planned` (`redoubt ctl failover`).
-    pub reason: &'static str,
+    pub(crate) reason: &'static str,
 }
 
 /// Counts failovers by group and reason (handed to the failover controller).
 #[derive(Clone, Debug, Default)]
-pub struct Failovers {
+pub(crate) struct Failovers {
     family: Family<FailoverLabels, Counter>,
 }
 
 impl Failovers {
     /// Counts a promotion the controller decided after the primary went down.
-    pub fn automatic(&self, group: &str) {
+    pub(crate) fn automatic(&self, group: &str) {
         self.count(group, "automatic");
     }
 
     /// Counts a planned switchover.
-    pub fn planned(&self, group: &str) {
+    pub(crate) fn planned(&self, group: &str) {
         self.count(group, "planned");
     }
 
@@ -151,7 +151,7 @@ impl Failovers {
 
 /// Where a request went, for its `group` label: a slot of [`ProxyMetrics`]'s per-command table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// One group, by index.
     Group(usize),
     /// Answered by the proxy.
@@ -170,9 +170,9 @@ struct CommandSeries {
 
 /// The proxy's metrics.
 #[derive(Debug)]
-pub struct ProxyMetrics {
+pub(crate) struct ProxyMetrics {
     /// The registry `/metrics` encodes.
-    pub registry: Registry,
+    pub(crate) registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<CommandLabels, LatencyHistogram>,
     /// Indexed by [`CommandIndex`](redoubt_protocol::command_table::CommandIndex), then one
@@ -182,13 +182,13 @@ pub struct ProxyMetrics {
     /// Group index of every configured node.
     node_groups: HashMap<SocketAddr, usize>,
     /// Failovers, counted by the controller.
-    pub failovers: Failovers,
+    pub(crate) failovers: Failovers,
 }
 
 impl ProxyMetrics {
     /// Metrics for a proxy with groups `group_ids`, whose nodes are `node_groups` (address →
     /// group index); `state` reads the rest at scrape time.
-    pub fn new(
+    pub(crate) fn new(
         group_ids: Vec<String>,
         node_groups: HashMap<SocketAddr, usize>,
         state: state::StateCollector,
@@ -242,14 +242,14 @@ impl ProxyMetrics {
     }
 
     /// The group of the node at `addr`, if it is configured.
-    pub fn group_of_node(&self, addr: SocketAddr) -> Option<usize> {
+    pub(crate) fn group_of_node(&self, addr: SocketAddr) -> Option<usize> {
         self.node_groups.get(&addr).copied()
     }
 
     /// Counts one request to `command` (`None`: a command the table does not hold) that went
     /// to `target`, took `elapsed` and ended in an error reply if `error`. The `command` label
     /// is the top-level name (`config` for `CONFIG GET`).
-    pub fn record_request(
+    pub(crate) fn record_request(
         &self,
         command: Option<&Resolved>,
         target: Target,
@@ -293,7 +293,7 @@ impl ProxyMetrics {
     }
 
     /// The exposition, as OpenMetrics text.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -26,37 +26,37 @@ use crate::routing::slot_table::SlotTable;
 
 /// What every worker shares.
 #[derive(Clone, Debug)]
-pub struct Shared {
+pub(crate) struct Shared {
     /// The configuration.
-    pub config: Arc<ProxyConfig>,
+    pub(crate) config: Arc<ProxyConfig>,
     /// Slot → group.
-    pub slots: Arc<SlotTable>,
+    pub(crate) slots: Arc<SlotTable>,
     /// Health of each node, by address.
-    pub health: Arc<HashMap<SocketAddr, Arc<Health>>>,
+    pub(crate) health: Arc<HashMap<SocketAddr, Arc<Health>>>,
     /// The committed topology (primaries, epochs).
-    pub topology: Arc<SharedTopology>,
+    pub(crate) topology: Arc<SharedTopology>,
     /// Commits topology changes.
-    pub control: Arc<dyn ControlPlane>,
+    pub(crate) control: Arc<dyn ControlPlane>,
     /// Per group: writes are held while set (planned switchover).
-    pub paused: Arc<Vec<AtomicBool>>,
+    pub(crate) paused: Arc<Vec<AtomicBool>>,
     /// The failover controller, once started.
-    pub controller: Arc<OnceLock<ControllerHandle>>,
+    pub(crate) controller: Arc<OnceLock<ControllerHandle>>,
     /// Next client id, unique across workers.
-    pub next_client_id: Arc<AtomicU64>,
+    pub(crate) next_client_id: Arc<AtomicU64>,
     /// Counters.
-    pub stats: Arc<ProxyStats>,
+    pub(crate) stats: Arc<ProxyStats>,
     /// Start time.
-    pub started: Instant,
+    pub(crate) started: Instant,
     /// Prometheus metrics.
-    pub metrics: Arc<ProxyMetrics>,
+    pub(crate) metrics: Arc<ProxyMetrics>,
     /// Primaries' offsets over time, for replication lag in seconds.
-    pub offsets: Arc<OffsetHistory>,
+    pub(crate) offsets: Arc<OffsetHistory>,
 }
 
 impl Shared {
     /// Shared state for `config`: the slot table, the initial topology (each group's
     /// configured primary, epoch 0 until the nodes report theirs) and one health record per node.
-    pub fn new(config: ProxyConfig) -> Shared {
+    pub(crate) fn new(config: ProxyConfig) -> Shared {
         let ids: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
         let slots = Arc::new(SlotTable::derive(&ids));
         let health: HashMap<SocketAddr, Arc<Health>> = config
@@ -129,7 +129,7 @@ impl Shared {
 
     /// Starts one probe task per node, and the failover controller fed by them, on the
     /// current runtime.
-    pub fn start_probes(&self) {
+    pub(crate) fn start_probes(&self) {
         tokio::spawn(crate::metrics::state::sample_offsets(
             self.topology.clone(),
             self.health.clone(),
@@ -178,28 +178,28 @@ impl Shared {
 
 /// One worker's state: the shared parts plus its own groups (its own node connections).
 #[derive(Debug)]
-pub struct Worker {
+pub(crate) struct Worker {
     /// The configuration.
-    pub config: Arc<ProxyConfig>,
+    pub(crate) config: Arc<ProxyConfig>,
     /// Groups, in configuration order, with this worker's connections.
-    pub groups: Vec<Group>,
+    pub(crate) groups: Vec<Group>,
     /// Slot → group.
-    pub slots: Arc<SlotTable>,
+    pub(crate) slots: Arc<SlotTable>,
     /// Per group: writes are held while set.
-    pub paused: Arc<Vec<AtomicBool>>,
+    pub(crate) paused: Arc<Vec<AtomicBool>>,
     /// Next client id.
-    pub next_client_id: Arc<AtomicU64>,
+    pub(crate) next_client_id: Arc<AtomicU64>,
     /// Counters.
-    pub stats: Arc<ProxyStats>,
+    pub(crate) stats: Arc<ProxyStats>,
     /// Start time.
-    pub started: Instant,
+    pub(crate) started: Instant,
     /// Prometheus metrics.
-    pub metrics: Arc<ProxyMetrics>,
+    pub(crate) metrics: Arc<ProxyMetrics>,
 }
 
 impl Worker {
     /// A worker's state; opens its connections to every node. Must run inside a runtime.
-    pub fn for_worker(shared: &Shared) -> Worker {
+    pub(crate) fn for_worker(shared: &Shared) -> Worker {
         let config = &shared.config;
         let groups = config
             .groups
@@ -240,7 +240,7 @@ impl Worker {
     }
 
     /// True while writes to group `group` are held.
-    pub fn is_paused(&self, group: usize) -> bool {
+    pub(crate) fn is_paused(&self, group: usize) -> bool {
         self.paused[group].load(Ordering::SeqCst)
     }
 }

@@ -162,11 +162,8 @@ proptest! {
         let mut buf = BytesMut::new();
         for piece in input.chunks(chunk) {
             buf.extend_from_slice(piece);
-            loop {
-                match decoder.next(&mut buf) {
-                    Ok(Some(frame)) => { let _ = decode(&frame); }
-                    Ok(None) | Err(_) => break,
-                }
+            while let Ok(Some(frame)) = decoder.next(&mut buf) {
+                let _ = decode(&frame);
             }
             assert_bounded(input.len(), &buf);
         }

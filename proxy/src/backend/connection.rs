@@ -25,7 +25,7 @@ use super::node_client::{ConnectOptions, NodeClient};
 
 /// Why a request to a node got no reply.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum BackendError {
+pub(crate) enum BackendError {
     /// The node could not be reached; the request was not sent.
     #[error("ERR node {0} unavailable")]
     Unavailable(SocketAddr),
@@ -38,20 +38,20 @@ pub enum BackendError {
 }
 
 /// A node's reply: its raw RESP bytes, ready to pass through to a client on the same protocol.
-pub type BackendReply = Result<Bytes, BackendError>;
+pub(crate) type BackendReply = Result<Bytes, BackendError>;
 
 /// A request on its way to a node.
 #[derive(Debug)]
-pub struct Job {
+pub(crate) struct Job {
     /// The request, RESP-encoded.
-    pub request: Bytes,
+    pub(crate) request: Bytes,
     /// Where the reply goes.
-    pub reply: oneshot::Sender<BackendReply>,
+    pub(crate) reply: oneshot::Sender<BackendReply>,
 }
 
 /// A handle to one supervised connection.
 #[derive(Clone, Debug)]
-pub struct BackendConnection {
+pub(crate) struct BackendConnection {
     jobs: mpsc::UnboundedSender<Job>,
     up: Arc<AtomicBool>,
     epoch: Option<Arc<AtomicU64>>,
@@ -67,7 +67,7 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 impl BackendConnection {
     /// Starts the supervisor task for one connection.
-    pub fn spawn(options: ConnectOptions) -> BackendConnection {
+    pub(crate) fn spawn(options: ConnectOptions) -> BackendConnection {
         let (jobs, rx) = mpsc::unbounded_channel();
         let up = Arc::new(AtomicBool::new(false));
         let presented = Arc::new(AtomicU64::new(0));
@@ -82,7 +82,7 @@ impl BackendConnection {
     }
 
     /// Queues `request`; the reply arrives on the returned receiver.
-    pub fn send(&self, request: Bytes) -> oneshot::Receiver<BackendReply> {
+    pub(crate) fn send(&self, request: Bytes) -> oneshot::Receiver<BackendReply> {
         if let Some(cell) = &self.epoch {
             let epoch = cell.load(Ordering::SeqCst);
             if epoch > self.presented.fetch_max(epoch, Ordering::SeqCst) {
@@ -105,7 +105,7 @@ impl BackendConnection {
     }
 
     /// True while connected.
-    pub fn is_up(&self) -> bool {
+    pub(crate) fn is_up(&self) -> bool {
         self.up.load(Ordering::Relaxed)
     }
 }

@@ -16,7 +16,7 @@ const EWMA_SHIFT: u32 = 3;
 
 /// What the last probes saw of one node; updated by the probe task, read by routing.
 #[derive(Debug)]
-pub struct Health {
+pub(crate) struct Health {
     healthy: AtomicBool,
     latency_us: AtomicU64,
     role: AtomicI64,
@@ -25,9 +25,9 @@ pub struct Health {
     /// Consecutive failed probes.
     failures: AtomicU64,
     /// Requests every worker sent the node, for the metrics.
-    pub traffic: BackendTraffic,
+    pub(crate) traffic: BackendTraffic,
     /// Requests sent to the node by any worker and not yet answered or given up on.
-    pub in_flight: AtomicU64,
+    pub(crate) in_flight: AtomicU64,
 }
 
 impl Default for Health {
@@ -46,19 +46,19 @@ impl Default for Health {
 
 /// Requests, errors and timeouts one node was sent, counted by every worker.
 #[derive(Debug, Default)]
-pub struct BackendTraffic {
+pub(crate) struct BackendTraffic {
     /// Requests that completed (with a reply or an error).
-    pub requests: AtomicU64,
+    pub(crate) requests: AtomicU64,
     /// Requests that failed other than by timeout: node unavailable, connection lost,
     /// malformed reply.
-    pub errors: AtomicU64,
+    pub(crate) errors: AtomicU64,
     /// Requests with no reply within the request timeout.
-    pub timeouts: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
 }
 
 impl BackendTraffic {
     /// Counts one completed request.
-    pub fn record(&self, reply: &BackendReply) {
+    pub(crate) fn record(&self, reply: &BackendReply) {
         self.requests.fetch_add(1, Ordering::Relaxed);
         match reply {
             Ok(_) => {}
@@ -73,21 +73,21 @@ impl BackendTraffic {
 }
 
 /// Consecutive failed probes after which a node is taken out of read rotation.
-pub const FAILURES_TO_DOWN: u64 = 3;
+pub(crate) const FAILURES_TO_DOWN: u64 = 3;
 
 impl Health {
     /// True unless the last [`FAILURES_TO_DOWN`] probes failed.
-    pub fn is_healthy(&self) -> bool {
+    pub(crate) fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
     }
 
     /// Average round trip in microseconds (0 before the first sample).
-    pub fn latency_us(&self) -> u64 {
+    pub(crate) fn latency_us(&self) -> u64 {
         self.latency_us.load(Ordering::Relaxed)
     }
 
     /// Role reported by the last good probe.
-    pub fn role(&self) -> Role {
+    pub(crate) fn role(&self) -> Role {
         match self.role.load(Ordering::Relaxed) {
             1 => Role::Primary,
             2 => Role::Standby,
@@ -96,12 +96,12 @@ impl Health {
     }
 
     /// Replication offset reported by the last good probe, if any.
-    pub fn offset(&self) -> Option<u64> {
+    pub(crate) fn offset(&self) -> Option<u64> {
         u64::try_from(self.offset.load(Ordering::Relaxed)).ok()
     }
 
     /// Folds one round-trip time into the latency average.
-    pub fn record_latency(&self, rtt: Duration) {
+    pub(crate) fn record_latency(&self, rtt: Duration) {
         let sample = rtt.as_micros().min(u128::from(u32::MAX)) as u64;
         let old = self.latency_us.load(Ordering::Relaxed);
         let new = if old == 0 {

@@ -4,7 +4,7 @@
 
 /// The role a node reports in `INFO replication`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// Not probed successfully yet, or not reported.
     #[default]
     Unknown,
@@ -16,21 +16,21 @@ pub enum Role {
 
 /// What the proxy reads from `INFO replication`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ReplicationInfo {
+pub(crate) struct ReplicationInfo {
     /// `role` ([`Role::Unknown`] when the node does not say).
-    pub role: Role,
+    pub(crate) role: Role,
     /// `master_repl_offset` or, on a standby, `slave_repl_offset`.
-    pub offset: Option<u64>,
+    pub(crate) offset: Option<u64>,
     /// `master_link_status:up`.
-    pub link_up: bool,
+    pub(crate) link_up: bool,
     /// `master_host` and `master_port`.
-    pub following: Option<(String, u16)>,
+    pub(crate) following: Option<(String, u16)>,
     /// `redoubt_epoch`.
-    pub epoch: u64,
+    pub(crate) epoch: u64,
 }
 
 /// Parses the fields of `INFO replication` the proxy uses.
-pub fn parse_replication_fields(text: &str) -> ReplicationInfo {
+pub(crate) fn parse_replication_fields(text: &str) -> ReplicationInfo {
     let mut info = ReplicationInfo::default();
     let (mut master_offset, mut slave_offset, mut host, mut port) = (None, None, None, None);
     for line in text.lines() {

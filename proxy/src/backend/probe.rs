@@ -11,12 +11,12 @@ use super::info::{parse_replication_fields, ReplicationInfo};
 use super::node_client::{ConnectOptions, NodeClient, NodeError};
 
 /// Receives every probe's outcome (the failover controller).
-pub type ProbeSink =
+pub(crate) type ProbeSink =
     tokio::sync::mpsc::UnboundedSender<(SocketAddr, Option<ReplicationInfo>, Instant)>;
 
 /// Probes `addr` every `interval` for as long as the process runs, keeping `health` current
 /// and reporting each outcome to `sink`. Each probe has a deadline of two intervals.
-pub async fn probe_loop(
+pub(crate) async fn probe_loop(
     addr: SocketAddr,
     password: Option<String>,
     interval: Duration,

@@ -15,7 +15,7 @@ use crate::backend::{Backend, BackendError, BackendReply};
 
 /// A reply on its way to the client.
 #[derive(Debug)]
-pub enum Pending {
+pub(crate) enum Pending {
     /// Made by the proxy; already encoded.
     Ready(Bytes),
     /// One node's reply, passed through as it is.
@@ -33,7 +33,7 @@ pub enum Pending {
 
 /// A request sent to one node.
 #[derive(Debug)]
-pub struct NodeCall {
+pub(crate) struct NodeCall {
     rx: oneshot::Receiver<BackendReply>,
     /// The node it went to.
     pub(crate) backend: Arc<Backend>,

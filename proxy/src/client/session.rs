@@ -102,7 +102,7 @@ impl Queued {
 /// One task does everything for the client: it reads and dispatches requests, and writes
 /// replies as the oldest pending one becomes ready, reading and writing concurrently so a
 /// client that pipelines without reading cannot deadlock with the proxy.
-pub async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: SocketAddr) {
+pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: SocketAddr) {
     let _ = socket.set_nodelay(true);
     let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
     state

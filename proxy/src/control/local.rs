@@ -8,13 +8,13 @@ use crate::control::topology::{SharedTopology, Topology};
 
 /// A control plane of one member.
 #[derive(Debug)]
-pub struct LocalControlPlane {
+pub(crate) struct LocalControlPlane {
     shared: Arc<SharedTopology>,
 }
 
 impl LocalControlPlane {
     /// Commits into `shared`.
-    pub fn new(shared: Arc<SharedTopology>) -> LocalControlPlane {
+    pub(crate) fn new(shared: Arc<SharedTopology>) -> LocalControlPlane {
         LocalControlPlane { shared }
     }
 }

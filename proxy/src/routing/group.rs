@@ -11,24 +11,24 @@ use crate::control::topology::SharedTopology;
 /// A group of nodes owning a share of the slots, as one worker sees it: its own connections to
 /// every member, and the shared topology saying which member is the primary now.
 #[derive(Debug)]
-pub struct Group {
+pub(crate) struct Group {
     /// Group id from the configuration.
-    pub id: String,
+    pub(crate) id: String,
     /// Index of the group in the topology.
-    pub index: usize,
+    pub(crate) index: usize,
     /// Every member, in configuration order (primary first).
-    pub members: Vec<Arc<Backend>>,
+    pub(crate) members: Vec<Arc<Backend>>,
     /// Where reads go.
-    pub read_policy: ReadPolicy,
+    pub(crate) read_policy: ReadPolicy,
     /// Lag bound in bytes for standby reads.
-    pub max_lag_bytes: Option<u64>,
+    pub(crate) max_lag_bytes: Option<u64>,
     topology: Arc<SharedTopology>,
     rotation: AtomicUsize,
 }
 
 impl Group {
     /// A group over already-created backends (one per member, primary first).
-    pub fn new(
+    pub(crate) fn new(
         config: &GroupConfig,
         index: usize,
         members: Vec<Arc<Backend>>,
@@ -46,7 +46,7 @@ impl Group {
     }
 
     /// The member that is the primary now: every write goes here.
-    pub fn primary(&self) -> &Arc<Backend> {
+    pub(crate) fn primary(&self) -> &Arc<Backend> {
         let addr = self.topology.primary(self.index);
         self.members
             .iter()
@@ -55,14 +55,14 @@ impl Group {
     }
 
     /// The members that are standbys now.
-    pub fn standbys(&self) -> impl Iterator<Item = &Arc<Backend>> {
+    pub(crate) fn standbys(&self) -> impl Iterator<Item = &Arc<Backend>> {
         let primary = self.topology.primary(self.index);
         self.members.iter().filter(move |m| m.addr != primary)
     }
 
     /// Replication lag of `standby` behind the primary in bytes, when both offsets are known
     /// and the node reports itself a standby.
-    pub fn lag_bytes(&self, standby: &Backend) -> Option<u64> {
+    pub(crate) fn lag_bytes(&self, standby: &Backend) -> Option<u64> {
         if standby.health.role() != Role::Standby {
             return None;
         }
@@ -72,7 +72,7 @@ impl Group {
 
     /// True when `standby` may serve reads: connected, healthy, reporting itself a standby,
     /// and within the lag bound.
-    pub fn standby_eligible(&self, standby: &Backend) -> bool {
+    pub(crate) fn standby_eligible(&self, standby: &Backend) -> bool {
         if !standby.health.is_healthy()
             || !standby.is_connected()
             || standby.health.role() != Role::Standby
@@ -86,7 +86,7 @@ impl Group {
     }
 
     /// The member that serves the next read under the group's read policy.
-    pub fn read_target(&self) -> &Arc<Backend> {
+    pub(crate) fn read_target(&self) -> &Arc<Backend> {
         let primary = self.primary();
         if self.read_policy == ReadPolicy::Primary || self.members.len() == 1 {
             return primary;

@@ -28,24 +28,24 @@ const CATCH_UP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Outcome of a planned switchover.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct SwitchoverReport {
+pub(crate) struct SwitchoverReport {
     /// Group id.
-    pub group: String,
+    pub(crate) group: String,
     /// The old primary.
-    pub from: SocketAddr,
+    pub(crate) from: SocketAddr,
     /// The new primary.
-    pub to: SocketAddr,
+    pub(crate) to: SocketAddr,
     /// The group's new epoch.
-    pub epoch: u64,
+    pub(crate) epoch: u64,
     /// How long writes to the group were paused, in ms.
-    pub pause_ms: u64,
+    pub(crate) pause_ms: u64,
 }
 
 type SwitchoverReply = oneshot::Sender<Result<SwitchoverReport, String>>;
 
 /// Handle to the running controller.
 #[derive(Clone, Debug)]
-pub struct ControllerHandle {
+pub(crate) struct ControllerHandle {
     switchovers: mpsc::UnboundedSender<(usize, SwitchoverReply)>,
 }
 
@@ -54,7 +54,7 @@ impl ControllerHandle {
     ///
     /// # Errors
     /// A sentence saying why it could not be done (no standby in sync, a node unreachable...).
-    pub async fn switchover(&self, group: usize) -> Result<SwitchoverReport, String> {
+    pub(crate) async fn switchover(&self, group: usize) -> Result<SwitchoverReport, String> {
         let (reply, rx) = oneshot::channel();
         self.switchovers
             .send((group, reply))
@@ -66,25 +66,25 @@ impl ControllerHandle {
 
 /// What the controller needs to act.
 #[derive(Debug)]
-pub struct ControllerSetup {
+pub(crate) struct ControllerSetup {
     /// The core's settings.
-    pub config: CoreConfig,
+    pub(crate) config: CoreConfig,
     /// The groups.
-    pub groups: Vec<GroupSetup>,
+    pub(crate) groups: Vec<GroupSetup>,
     /// Password for the nodes.
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// Where decisions are committed.
-    pub control: Arc<dyn ControlPlane>,
+    pub(crate) control: Arc<dyn ControlPlane>,
     /// Per group: writes are held by client sessions while set (planned switchover).
-    pub paused: Arc<Vec<AtomicBool>>,
+    pub(crate) paused: Arc<Vec<AtomicBool>>,
     /// Counts the failovers carried out.
-    pub failovers: crate::metrics::Failovers,
+    pub(crate) failovers: crate::metrics::Failovers,
     /// Health records (with in-flight request counts) by node.
-    pub health: Arc<std::collections::HashMap<SocketAddr, Arc<crate::backend::Health>>>,
+    pub(crate) health: Arc<std::collections::HashMap<SocketAddr, Arc<crate::backend::Health>>>,
 }
 
 /// Starts the controller on the current runtime; `probes` delivers probe outcomes.
-pub fn start(
+pub(crate) fn start(
     setup: ControllerSetup,
     probes: mpsc::UnboundedReceiver<(SocketAddr, Option<ReplicationInfo>, Instant)>,
 ) -> ControllerHandle {

@@ -25,28 +25,28 @@ use std::time::{Duration, Instant};
 use crate::control::topology::{GroupTopology, Topology};
 
 /// Good probes in a row before a down node counts as up again.
-pub const UP_AFTER_SUCCESSES: u32 = 2;
+pub(crate) const UP_AFTER_SUCCESSES: u32 = 2;
 /// Minimum time between two repoint orders to the same node.
-pub const REPOINT_EVERY: Duration = Duration::from_millis(500);
+pub(crate) const REPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// What a node said in a good probe (`INFO replication`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProbeInfo {
+pub(crate) struct ProbeInfo {
     /// True for `role:master`.
-    pub is_primary: bool,
+    pub(crate) is_primary: bool,
     /// `master_repl_offset` (primary) or `slave_repl_offset` (standby).
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// A standby's `master_link_status:up`.
-    pub link_up: bool,
+    pub(crate) link_up: bool,
     /// A standby's primary (`master_host:master_port`), resolved.
-    pub following: Option<SocketAddr>,
+    pub(crate) following: Option<SocketAddr>,
     /// The node's configuration epoch (`redoubt_epoch`).
-    pub epoch: u64,
+    pub(crate) epoch: u64,
 }
 
 /// An input to the core.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// A probe of `node` finished: `Some` with what it said, `None` if it failed or timed out.
     Probe {
         /// The node.
@@ -65,7 +65,7 @@ pub enum Event {
 
 /// An output of the core, for the controller to carry out.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Make `node` the primary of `group`: present `epoch`, `REPLICAOF NO ONE`, and require
     /// `sync_replicas` acks per write.
     Promote {
@@ -104,9 +104,9 @@ pub enum Action {
 
 /// The core's settings.
 #[derive(Clone, Debug)]
-pub struct CoreConfig {
+pub(crate) struct CoreConfig {
     /// Time without a good probe after which a node is down.
-    pub down_after: Duration,
+    pub(crate) down_after: Duration,
 }
 
 #[derive(Clone, Debug)]
@@ -133,7 +133,7 @@ struct Group {
 
 /// The decision core.
 #[derive(Clone, Debug)]
-pub struct Core {
+pub(crate) struct Core {
     config: CoreConfig,
     groups: Vec<Group>,
     started: Option<Instant>,
@@ -141,18 +141,18 @@ pub struct Core {
 
 /// How one group is configured for the core.
 #[derive(Clone, Debug)]
-pub struct GroupSetup {
+pub(crate) struct GroupSetup {
     /// Its committed topology.
-    pub topology: GroupTopology,
+    pub(crate) topology: GroupTopology,
     /// Priority of each member (higher wins ties); members not listed have 0.
-    pub priorities: Vec<(SocketAddr, i64)>,
+    pub(crate) priorities: Vec<(SocketAddr, i64)>,
     /// Standby acks each write needs (0: asynchronous).
-    pub sync_replicas: usize,
+    pub(crate) sync_replicas: usize,
 }
 
 impl Core {
     /// A core for these groups.
-    pub fn new(config: CoreConfig, setups: Vec<GroupSetup>) -> Core {
+    pub(crate) fn new(config: CoreConfig, setups: Vec<GroupSetup>) -> Core {
         let groups = setups
             .into_iter()
             .map(|setup| {
@@ -193,19 +193,19 @@ impl Core {
     }
 
     /// The topology the core last decided.
-    pub fn topology(&self) -> Topology {
+    pub(crate) fn topology(&self) -> Topology {
         Topology {
             groups: self.groups.iter().map(|g| g.topology.clone()).collect(),
         }
     }
 
     /// The best standby to promote in `group` now, if any (planned switchover).
-    pub fn switchover_target(&self, group: usize) -> Option<SocketAddr> {
+    pub(crate) fn switchover_target(&self, group: usize) -> Option<SocketAddr> {
         self.groups.get(group).and_then(|g| best_candidate(g, true))
     }
 
     /// Records a completed planned switchover to `node` with `epoch`.
-    pub fn switched_over(&mut self, group: usize, node: SocketAddr, epoch: u64) -> Topology {
+    pub(crate) fn switched_over(&mut self, group: usize, node: SocketAddr, epoch: u64) -> Topology {
         let g = &mut self.groups[group];
         let old = g.topology.primary;
         g.topology.epoch = epoch;
@@ -217,7 +217,7 @@ impl Core {
     }
 
     /// Processes one event.
-    pub fn handle(&mut self, event: Event) -> Vec<Action> {
+    pub(crate) fn handle(&mut self, event: Event) -> Vec<Action> {
         match event {
             Event::Probe { node, info, now } => {
                 self.started.get_or_insert(now);
