@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::backend::info::Role;
+use super::read_policy::{self, Choice, Member};
 use crate::backend::Backend;
 use crate::config::{GroupConfig, ReadPolicy};
 use crate::control::topology::SharedTopology;
@@ -60,81 +60,37 @@ impl Group {
         self.members.iter().filter(move |m| m.addr != primary)
     }
 
-    /// Replication lag of `standby` behind the primary in bytes, when both offsets are known
-    /// and the node reports itself a standby.
-    pub(crate) fn lag_bytes(&self, standby: &Backend) -> Option<u64> {
-        if standby.health.role() != Role::Standby {
-            return None;
-        }
-        let primary = self.primary().health.offset()?;
-        Some(primary.saturating_sub(standby.health.offset()?))
-    }
-
-    /// True when `standby` may serve reads: connected, healthy, reporting itself a standby,
-    /// and within the lag bound.
-    pub(crate) fn standby_eligible(&self, standby: &Backend) -> bool {
-        if !standby.health.is_healthy()
-            || !standby.is_connected()
-            || standby.health.role() != Role::Standby
-        {
-            return false;
-        }
-        match self.max_lag_bytes {
-            None => true,
-            Some(max) => self.lag_bytes(standby).is_some_and(|lag| lag <= max),
+    /// What the read choice needs of `backend` now.
+    fn view(backend: &Backend) -> Member {
+        Member {
+            healthy: backend.health.is_healthy(),
+            connected: backend.is_connected(),
+            role: backend.health.role(),
+            offset: backend.health.offset(),
+            latency_us: backend.health.latency_us(),
         }
     }
 
-    /// The member that serves the next read under the group's read policy.
+    /// The member that serves the next read under the group's read policy (see
+    /// [`read_policy::choose`]).
     pub(crate) fn read_target(&self) -> &Arc<Backend> {
         let primary = self.primary();
         if self.read_policy == ReadPolicy::Primary || self.members.len() == 1 {
             return primary;
         }
-        let eligible: Vec<&Arc<Backend>> = self
-            .standbys()
-            .filter(|s| self.standby_eligible(s))
-            .collect();
+        let standbys: Vec<&Arc<Backend>> = self.standbys().collect();
+        let views: Vec<Member> = standbys.iter().map(|s| Self::view(s)).collect();
         let turn = self.rotation.fetch_add(1, Ordering::Relaxed);
-        match self.read_policy {
-            ReadPolicy::Primary => primary,
-            ReadPolicy::PreferStandby => match eligible.len() {
-                0 => primary,
-                n => eligible[turn % n],
-            },
-            ReadPolicy::RoundRobin => {
-                let primary_ok = primary.health.is_healthy();
-                let members = eligible.len() + usize::from(primary_ok);
-                if members == 0 {
-                    return primary;
-                }
-                let pick = turn % members;
-                if primary_ok && pick == eligible.len() {
-                    primary
-                } else {
-                    eligible[pick]
-                }
-            }
-            ReadPolicy::LeastLatency => {
-                let mut best = primary;
-                let mut best_latency = latency_rank(primary);
-                for standby in eligible {
-                    let latency = latency_rank(standby);
-                    if latency < best_latency {
-                        best = standby;
-                        best_latency = latency;
-                    }
-                }
-                best
-            }
+        let choice = read_policy::choose(
+            self.read_policy,
+            self.max_lag_bytes,
+            &Self::view(primary),
+            &views,
+            turn,
+        );
+        match choice {
+            Choice::Primary => primary,
+            Choice::Standby(index) => standbys[index],
         }
-    }
-}
-
-/// Latency for ranking; members without a sample yet rank last.
-fn latency_rank(backend: &Backend) -> u64 {
-    match backend.health.latency_us() {
-        0 => u64::MAX,
-        us => us,
     }
 }
