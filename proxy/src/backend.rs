@@ -5,6 +5,7 @@
 pub(crate) mod connection;
 pub(crate) mod health;
 pub(crate) mod info;
+pub(crate) mod liveness;
 pub(crate) mod node_client;
 pub(crate) mod probe;
 

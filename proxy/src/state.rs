@@ -142,6 +142,7 @@ impl Shared {
                 *addr,
                 self.config.backend_password.clone(),
                 self.config.probe_interval,
+                self.config.down_after,
                 health.clone(),
                 self.config.failover.then(|| sink.clone()),
             ));

@@ -22,8 +22,6 @@ pub(crate) struct Health {
     role: AtomicI64,
     /// `master_repl_offset` (primary) or `slave_repl_offset` (standby); -1 when unknown.
     offset: AtomicI64,
-    /// Consecutive failed probes.
-    failures: AtomicU64,
     /// Requests every worker sent the node, for the metrics.
     pub(crate) traffic: BackendTraffic,
     /// Requests sent to the node by any worker and not yet answered or given up on.
@@ -37,7 +35,6 @@ impl Default for Health {
             latency_us: AtomicU64::new(0),
             role: AtomicI64::new(0),
             offset: AtomicI64::new(-1),
-            failures: AtomicU64::new(0),
             traffic: Default::default(),
             in_flight: AtomicU64::new(0),
         }
@@ -72,11 +69,9 @@ impl BackendTraffic {
     }
 }
 
-/// Consecutive failed probes after which a node is taken out of read rotation.
-pub(crate) const FAILURES_TO_DOWN: u64 = 3;
-
 impl Health {
-    /// True unless the last [`FAILURES_TO_DOWN`] probes failed.
+    /// True while the node is up by the [`Liveness`](super::liveness::Liveness) rule its probe
+    /// applies.
     pub(crate) fn is_healthy(&self) -> bool {
         self.healthy.load(Ordering::Relaxed)
     }
@@ -112,31 +107,22 @@ impl Health {
         self.latency_us.store(new.max(1), Ordering::Relaxed);
     }
 
-    /// Folds one probe's outcome in: its round trip and what the node reported, or `None`
-    /// for a failed probe.
-    pub(crate) fn record_probe(&self, result: Option<(Duration, &ReplicationInfo)>) {
-        match result {
-            Some((rtt, info)) => {
-                self.failures.store(0, Ordering::Relaxed);
-                self.healthy.store(true, Ordering::Relaxed);
-                self.record_latency(rtt);
-                self.role.store(
-                    match info.role {
-                        Role::Primary => 1,
-                        Role::Standby => 2,
-                        Role::Unknown => 0,
-                    },
-                    Ordering::Relaxed,
-                );
-                self.offset
-                    .store(info.offset.map_or(-1, |o| o as i64), Ordering::Relaxed);
-            }
-            None => {
-                let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-                if failures >= FAILURES_TO_DOWN {
-                    self.healthy.store(false, Ordering::Relaxed);
-                }
-            }
+    /// Folds one probe's outcome in: whether the node is `up` now by the liveness rule, and
+    /// the probe's round trip and what the node reported (`None` for a failed probe).
+    pub(crate) fn record_probe(&self, up: bool, result: Option<(Duration, &ReplicationInfo)>) {
+        self.healthy.store(up, Ordering::Relaxed);
+        if let Some((rtt, info)) = result {
+            self.record_latency(rtt);
+            self.role.store(
+                match info.role {
+                    Role::Primary => 1,
+                    Role::Standby => 2,
+                    Role::Unknown => 0,
+                },
+                Ordering::Relaxed,
+            );
+            self.offset
+                .store(info.offset.map_or(-1, |o| o as i64), Ordering::Relaxed);
         }
     }
 }
@@ -154,23 +140,5 @@ mod tests {
             health.record_latency(Duration::from_micros(100));
         }
         assert!(health.latency_us() < 150, "{}", health.latency_us());
-    }
-
-    #[test]
-    fn down_after_consecutive_failures_up_after_one_success() {
-        let health = Health::default();
-        for _ in 0..FAILURES_TO_DOWN - 1 {
-            health.record_probe(None);
-        }
-        assert!(health.is_healthy());
-        health.record_probe(None);
-        assert!(!health.is_healthy());
-        let info = ReplicationInfo {
-            role: Role::Primary,
-            offset: Some(0),
-            ..ReplicationInfo::default()
-        };
-        health.record_probe(Some((Duration::from_micros(5), &info)));
-        assert!(health.is_healthy());
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::health::Health;
 use super::info::{parse_replication_fields, ReplicationInfo};
+use super::liveness::Liveness;
 use super::node_client::{ConnectOptions, NodeClient, NodeError};
 
 /// Receives every probe's outcome (the failover controller).
@@ -15,15 +16,19 @@ pub(crate) type ProbeSink =
     tokio::sync::mpsc::UnboundedSender<(SocketAddr, Option<ReplicationInfo>, Instant)>;
 
 /// Probes `addr` every `interval` for as long as the process runs, keeping `health` current
-/// and reporting each outcome to `sink`. Each probe has a deadline of two intervals.
+/// (the node is down by the [`Liveness`] rule with `down_after`) and reporting each outcome to
+/// `sink`. Each probe has a deadline of two intervals.
 pub(crate) async fn probe_loop(
     addr: SocketAddr,
     password: Option<String>,
     interval: Duration,
+    down_after: Duration,
     health: Arc<Health>,
     sink: Option<ProbeSink>,
 ) {
     let mut conn: Option<NodeClient> = None;
+    let mut liveness = Liveness::new(true);
+    let since = Instant::now();
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -36,7 +41,13 @@ pub(crate) async fn probe_loop(
                 None
             }
         };
-        health.record_probe(probe.as_ref().map(|(rtt, info)| (*rtt, info)));
+        let now = Instant::now();
+        liveness.record(probe.is_some(), now);
+        liveness.expire(now, since, down_after);
+        health.record_probe(
+            liveness.is_up(),
+            probe.as_ref().map(|(rtt, info)| (*rtt, info)),
+        );
         if let Some(sink) = &sink {
             let _ = sink.send((addr, probe.map(|(_, info)| info), Instant::now()));
         }
