@@ -25,6 +25,3 @@ mod state;
 
 pub use config::{ConfigError, GroupConfig, ProxyConfig, ReadPolicy};
 pub use server::run;
-
-/// The Redis version the proxy reports in `HELLO` and `INFO`, as the nodes do.
-const REDIS_VERSION: &str = "7.2.4";

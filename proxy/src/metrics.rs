@@ -14,7 +14,8 @@
 //!   health, roles and offsets from the probes, the committed topology (epochs, primaries),
 //!   the slot table, the client counters.
 //!
-//! Failovers are counted by the failover controller through [`Failovers`].
+//! Failovers are counted by the failover controller through
+//! [`Failovers`](crate::control::failover::count::Failovers), registered here.
 
 pub(crate) mod state;
 pub(crate) mod stats;
@@ -31,6 +32,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
 use redoubt_protocol::command_table::{command_index_count, Resolved};
+
+use crate::control::failover::count::Failovers;
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
 pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
@@ -113,42 +116,6 @@ pub(crate) struct CommandLabels {
     pub(crate) command: &'static str,
 }
 
-/// Labels of `redoubt_proxy_failovers_total`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub(crate) struct FailoverLabels {
-    /// Group id.
-    pub(crate) group: String,
-    /// `automatic` (the primary was found down) or `planned` (`redoubt ctl failover`).
-    pub(crate) reason: &'static str,
-}
-
-/// Counts failovers by group and reason (handed to the failover controller).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Failovers {
-    family: Family<FailoverLabels, Counter>,
-}
-
-impl Failovers {
-    /// Counts a promotion the controller decided after the primary went down.
-    pub(crate) fn automatic(&self, group: &str) {
-        self.count(group, "automatic");
-    }
-
-    /// Counts a planned switchover.
-    pub(crate) fn planned(&self, group: &str) {
-        self.count(group, "planned");
-    }
-
-    fn count(&self, group: &str, reason: &'static str) {
-        self.family
-            .get_or_create(&FailoverLabels {
-                group: group.to_string(),
-                reason,
-            })
-            .inc();
-    }
-}
-
 /// Where a request went, for its `group` label: a slot of [`ProxyMetrics`]'s per-command table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
@@ -211,15 +178,12 @@ impl ProxyMetrics {
         registry.register(
             "redoubt_proxy_failovers",
             "Primaries replaced, by group and reason (automatic: the primary was down; planned: a switchover).",
-            failovers.family.clone(),
+            failovers.family(),
         );
         // Every group shows zero failovers from the start, so rates and increases have data.
         for group in &group_ids {
             for reason in ["automatic", "planned"] {
-                let _ = failovers.family.get_or_create(&FailoverLabels {
-                    group: group.clone(),
-                    reason,
-                });
+                failovers.touch(group, reason);
             }
         }
         registry.register_collector(Box::new(state));

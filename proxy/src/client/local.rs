@@ -12,6 +12,9 @@ use super::commands::served;
 use super::conn::ClientConn;
 use crate::state::Worker;
 
+/// The Redis version the proxy reports in `HELLO` and `INFO`, as the nodes do.
+const REDIS_VERSION: &str = "7.2.4";
+
 fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
@@ -127,7 +130,7 @@ fn hello(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
         (Reply::bulk_static("server"), Reply::bulk_static("redis")),
         (
             Reply::bulk_static("version"),
-            Reply::bulk_static(crate::REDIS_VERSION),
+            Reply::bulk_static(REDIS_VERSION),
         ),
         (Reply::bulk_static("proto"), Reply::Int(protocol.version())),
         (Reply::bulk_static("id"), Reply::Int(conn.id as i64)),
@@ -189,7 +192,7 @@ fn info(state: &Worker, args: &[Bytes]) -> Reply {
             text,
             "# Server\r\nredis_version:{}\r\nredoubt_version:{}\r\nredis_mode:standalone\r\nredoubt_role:proxy\r\n\
              process_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\r\n",
-            crate::REDIS_VERSION,
+            REDIS_VERSION,
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
             state.config.listen.port(),

@@ -3,3 +3,4 @@
 
 pub(crate) mod controller;
 pub(crate) mod core;
+pub(crate) mod count;

@@ -78,7 +78,7 @@ pub(crate) struct ControllerSetup {
     /// Per group: writes are held by client sessions while set (planned switchover).
     pub(crate) paused: Arc<Vec<AtomicBool>>,
     /// Counts the failovers carried out.
-    pub(crate) failovers: crate::metrics::Failovers,
+    pub(crate) failovers: super::count::Failovers,
     /// Health records (with in-flight request counts) by node.
     pub(crate) health: Arc<std::collections::HashMap<SocketAddr, Arc<crate::backend::Health>>>,
 }
