@@ -178,3 +178,6 @@ impl NodeClient {
         (self.stream, self.buf)
     }
 }
+
+#[cfg(test)]
+mod tests;
