@@ -15,7 +15,7 @@
 //!   the slot table, the client counters.
 //!
 //! Failovers are counted by the failover controller through
-//! [`Failovers`](crate::control::failover::count::Failovers), registered here.
+//! [`Failovers`], registered here.
 
 pub(crate) mod state;
 pub(crate) mod stats;
