@@ -5,6 +5,8 @@ mod common;
 
 #[path = "proxy/cluster.rs"]
 mod cluster;
+#[path = "proxy/commands.rs"]
+mod commands;
 #[path = "proxy/failures.rs"]
 mod failures;
 #[path = "proxy/reads.rs"]

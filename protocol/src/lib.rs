@@ -9,6 +9,7 @@
 pub mod command_table;
 pub mod errors;
 pub mod reply;
+pub mod reply_decoder;
 pub mod request;
 pub mod slot;
 

@@ -13,52 +13,52 @@ use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::backend::health::Role;
-use crate::server::Shared;
+use crate::backend::info::Role;
+use crate::state::Shared;
 
 /// One member in `/topology`.
 #[derive(Debug, Serialize)]
-pub struct MemberView {
+pub(crate) struct MemberView {
     /// Its address.
-    pub address: String,
+    pub(crate) address: String,
     /// `primary` or `standby` in the committed topology.
-    pub role: &'static str,
+    pub(crate) role: &'static str,
     /// What the node itself reports: `primary`, `standby` or `unknown`.
-    pub reported_role: &'static str,
+    pub(crate) reported_role: &'static str,
     /// `up` or `down` by the health probes.
-    pub health: &'static str,
+    pub(crate) health: &'static str,
     /// Replication offset the node reports.
-    pub offset: Option<u64>,
+    pub(crate) offset: Option<u64>,
     /// Bytes behind the primary (standbys).
-    pub lag_bytes: Option<u64>,
+    pub(crate) lag_bytes: Option<u64>,
     /// Average probe/request round trip in µs.
-    pub latency_us: u64,
+    pub(crate) latency_us: u64,
 }
 
 /// One group in `/topology`.
 #[derive(Debug, Serialize)]
-pub struct GroupView {
+pub(crate) struct GroupView {
     /// Group id.
-    pub id: String,
+    pub(crate) id: String,
     /// Configuration epoch.
-    pub epoch: u64,
+    pub(crate) epoch: u64,
     /// The primary's address.
-    pub primary: String,
+    pub(crate) primary: String,
     /// Slots the group owns.
-    pub slots: usize,
+    pub(crate) slots: usize,
     /// Every member.
-    pub members: Vec<MemberView>,
+    pub(crate) members: Vec<MemberView>,
 }
 
 /// The whole `/topology` document.
 #[derive(Debug, Serialize)]
-pub struct TopologyView {
+pub(crate) struct TopologyView {
     /// The groups.
-    pub groups: Vec<GroupView>,
+    pub(crate) groups: Vec<GroupView>,
 }
 
 /// Builds the `/topology` document from the committed topology and the probes' findings.
-pub fn topology_view(shared: &Shared) -> TopologyView {
+pub(crate) fn topology_view(shared: &Shared) -> TopologyView {
     let topology = shared.topology.get();
     let shares = shared.slots.shares(topology.groups.len());
     let groups = topology
@@ -111,7 +111,7 @@ pub fn topology_view(shared: &Shared) -> TopologyView {
 }
 
 /// Serves the admin endpoint on `listener` for as long as the process runs.
-pub async fn serve(listener: TcpListener, shared: Shared) {
+pub(crate) async fn serve(listener: TcpListener, shared: Shared) {
     let app = Router::new()
         .route("/healthz", get(healthz))
         .route("/topology", get(topology))

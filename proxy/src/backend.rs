@@ -1,8 +1,13 @@
-//! A node as the proxy sees it: pooled multiplexed connections (one set per protocol version)
-//! and the health figures its probe keeps current.
+//! A node as the proxy sees it: the one [`node_client`] that talks to it, pooled multiplexed
+//! [`connection`]s (one set per protocol version), its [`health`] kept current by its
+//! [`probe`], and the [`info`] parser they share.
 
-pub mod connection;
-pub mod health;
+pub(crate) mod connection;
+pub(crate) mod health;
+pub(crate) mod info;
+pub(crate) mod liveness;
+pub(crate) mod node_client;
+pub(crate) mod probe;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
@@ -11,27 +16,28 @@ use bytes::Bytes;
 use redoubt_protocol::Protocol;
 use tokio::sync::oneshot;
 
-pub use connection::{BackendConnection, BackendError, BackendReply, ConnectOptions};
-pub use health::Health;
+pub(crate) use connection::{BackendConnection, BackendError, BackendReply};
+pub(crate) use health::Health;
+pub(crate) use node_client::ConnectOptions;
 
 /// One node.
 #[derive(Debug)]
-pub struct Backend {
+pub(crate) struct Backend {
     /// The node's address.
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     options: ConnectOptions,
     size: usize,
     resp2: Vec<BackendConnection>,
     /// RESP3 connections, opened when the first RESP3 client needs this node.
     resp3: OnceLock<Vec<BackendConnection>>,
     /// What the health probe last saw.
-    pub health: Arc<Health>,
+    pub(crate) health: Arc<Health>,
 }
 
 impl Backend {
     /// Opens `size` RESP2 connections with `options` (RESP3 ones open on first use).
     /// `health` is shared by every worker's view of the node and kept current by its probe.
-    pub fn new(options: ConnectOptions, size: usize, health: Arc<Health>) -> Backend {
+    pub(crate) fn new(options: ConnectOptions, size: usize, health: Arc<Health>) -> Backend {
         let resp2 = (0..size)
             .map(|_| BackendConnection::spawn(options.clone()))
             .collect();
@@ -48,7 +54,7 @@ impl Backend {
     /// Sends an encoded request on the connection `affinity` selects, in `protocol`. A client
     /// always passes the same affinity, so its requests to this node stay in order on one
     /// connection (read-your-writes).
-    pub fn send(
+    pub(crate) fn send(
         &self,
         protocol: Protocol,
         affinity: u64,
@@ -70,7 +76,7 @@ impl Backend {
     }
 
     /// True while at least one RESP2 connection is up.
-    pub fn is_connected(&self) -> bool {
+    pub(crate) fn is_connected(&self) -> bool {
         self.resp2.iter().any(BackendConnection::is_up)
     }
 }

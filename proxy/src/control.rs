@@ -3,15 +3,17 @@
 //! ([`local::LocalControlPlane`]) can be replaced by a Raft-replicated one among several
 //! proxies without touching the decision logic.
 
-pub mod local;
+pub(crate) mod failover;
+pub(crate) mod local;
+pub(crate) mod topology;
 
 use std::sync::Arc;
 
-use crate::topology::Topology;
+use crate::control::topology::Topology;
 
 /// Why a topology change was not committed.
 #[derive(Debug, thiserror::Error)]
-pub enum ControlError {
+pub(crate) enum ControlError {
     /// Another change won; the caller should re-read the topology and decide again.
     #[error("topology changed concurrently (epoch {current} is newer)")]
     Conflict {
@@ -21,7 +23,7 @@ pub enum ControlError {
 }
 
 /// Commits topology changes and serves the committed topology.
-pub trait ControlPlane: Send + Sync + std::fmt::Debug {
+pub(crate) trait ControlPlane: Send + Sync + std::fmt::Debug {
     /// The committed topology.
     fn current(&self) -> Arc<Topology>;
 

@@ -1,39 +1,27 @@
+#![warn(unreachable_pub)]
+
 //! redoubt-proxy: the RESP front door.
 //!
-//! A client's requests flow `server` (accept) → `session` (parse, then per request: answer
-//! locally in `local`, split or fan out in `merge`, or route by key slot through the
-//! `slot_table` to a `group`'s primary or read target) → `backend` (multiplexed pipelined
-//! connections per node, with health probes) → replies resolved in request order.
+//! Layers, from the top down (a module only uses those below it):
+//! - `server`: wiring and the accept loop; `admin`: the HTTP endpoint.
+//! - `client`: one client connection: parse, resolve the command once, answer locally,
+//!   split or route, and write replies in request order.
+//! - `state`: what every worker shares and what each worker owns.
+//! - `metrics`: every figure the proxy exports.
+//! - `control`: the topology, the control plane that commits it, and failover.
+//! - `routing`: slot → group, and which member of a group serves a request.
+//! - `backend`: one client for talking to a node, pooled connections, health probes.
+//! - `config`: the configuration.
 
-pub mod admin;
-pub mod backend;
-pub mod config;
-pub mod control;
-pub mod failover;
-pub mod group;
-pub mod local;
-pub mod merge;
-pub mod metrics;
-pub mod server;
-pub mod session;
-pub mod slot_table;
-pub mod topology;
+mod admin;
+mod backend;
+mod client;
+mod config;
+mod control;
+mod metrics;
+mod routing;
+mod server;
+mod state;
 
-use bytes::Bytes;
-
-pub use config::ProxyConfig;
+pub use config::{ConfigError, GroupConfig, ProxyConfig, ReadPolicy};
 pub use server::run;
-
-/// The Redis version the proxy reports in `HELLO` and `INFO`, as the nodes do.
-pub const REDIS_VERSION: &str = "7.2.4";
-
-/// Encodes a request as a RESP multibulk.
-pub fn encode_request(args: &[&[u8]]) -> Bytes {
-    redoubt_protocol::request::encode_request(args)
-}
-
-/// Encodes parsed request arguments as a RESP multibulk.
-pub fn encode_args(args: &[Bytes]) -> Bytes {
-    let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
-    encode_request(&refs)
-}

@@ -1,5 +1,5 @@
 //! The proxy's Prometheus metrics: every name, help text and label in one place, in one
-//! [`Registry`] per proxy (held by [`crate::server::Shared`], so several proxies in one process
+//! [`Registry`] per proxy (held by [`crate::state::Shared`], so several proxies in one process
 //! keep separate figures).
 //!
 //! Two kinds of figures:
@@ -9,14 +9,16 @@
 //!   the command's index in the command table, with no lock, allocation or formatting.
 //!   Histograms are [`LatencyHistogram`]s (atomic buckets) rather than the crate's
 //!   mutex-guarded `Histogram`. Backend requests, errors and timeouts are plain atomics in each
-//!   node's [`Health`](crate::backend::Health) ([`BackendTraffic`]).
+//!   node's [`Health`](crate::backend::Health) ([`BackendTraffic`](crate::backend::health::BackendTraffic)).
 //! - **Read at scrape time** by [`state::StateCollector`] from what the proxy already keeps: node
 //!   health, roles and offsets from the probes, the committed topology (epochs, primaries),
 //!   the slot table, the client counters.
 //!
-//! Failovers are counted by the failover controller through [`Failovers`].
+//! Failovers are counted by the failover controller through
+//! [`Failovers`], registered here.
 
-pub mod state;
+pub(crate) mod state;
+pub(crate) mod stats;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -29,30 +31,30 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
-use redoubt_protocol::command_table::{self, COMMANDS};
+use redoubt_protocol::command_table::{command_index_count, Resolved};
 
-use crate::backend::connection::{BackendError, BackendReply};
+use crate::control::failover::count::Failovers;
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
-pub const CONTENT_TYPE_OPENMETRICS: &str =
+pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Upper bounds (seconds) of the request latency histogram; a last `+Inf` bucket follows.
-pub const LATENCY_BOUNDS: [f64; 16] = [
+pub(crate) const LATENCY_BOUNDS: [f64; 16] = [
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
     2.5, 5.0,
 ];
 
 /// `group` label of requests the proxy answered itself (errors, `PING`, `HELLO`...).
-pub const GROUP_PROXY: &str = "proxy";
+pub(crate) const GROUP_PROXY: &str = "proxy";
 /// `group` label of requests split over several groups (`MGET`, `DEL` of many keys...).
-pub const GROUP_MULTI: &str = "multi";
+pub(crate) const GROUP_MULTI: &str = "multi";
 /// `command` label of requests naming no known command.
-pub const COMMAND_UNKNOWN: &str = "unknown";
+pub(crate) const COMMAND_UNKNOWN: &str = "unknown";
 
 /// A latency histogram with atomic buckets: observing is three atomic adds, no lock.
 #[derive(Clone, Debug, Default)]
-pub struct LatencyHistogram {
+pub(crate) struct LatencyHistogram {
     cells: Arc<HistogramCells>,
 }
 
@@ -64,7 +66,7 @@ struct HistogramCells {
 
 impl LatencyHistogram {
     /// Counts one request that took `elapsed`.
-    pub fn observe(&self, elapsed: Duration) {
+    pub(crate) fn observe(&self, elapsed: Duration) {
         let seconds = elapsed.as_secs_f64();
         let bucket = LATENCY_BOUNDS.partition_point(|&bound| bound < seconds);
         self.cells.buckets[bucket].fetch_add(1, Ordering::Relaxed);
@@ -98,89 +100,25 @@ impl EncodeMetric for LatencyHistogram {
 
 /// Labels of `redoubt_proxy_requests_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct RequestLabels {
+pub(crate) struct RequestLabels {
     /// Command name, lower case (`unknown` for unknown commands).
-    pub command: &'static str,
+    pub(crate) command: &'static str,
     /// Group id, `proxy` or `multi`.
-    pub group: String,
+    pub(crate) group: String,
     /// `ok` or `error` (an error reply, the node's or the proxy's).
-    pub outcome: &'static str,
+    pub(crate) outcome: &'static str,
 }
 
 /// Labels of `redoubt_proxy_request_duration_seconds`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct CommandLabels {
+pub(crate) struct CommandLabels {
     /// Command name, lower case.
-    pub command: &'static str,
-}
-
-/// Labels of `redoubt_proxy_failovers_total`.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct FailoverLabels {
-    /// Group id.
-    pub group: String,
-    /// `automatic` (the primary was found down) or `planned` (`redoubt ctl failover`).
-    pub reason: &'static str,
-}
-
-/// Requests, errors and timeouts one node was sent, counted by every worker.
-#[derive(Debug, Default)]
-pub struct BackendTraffic {
-    /// Requests that completed (with a reply or an error).
-    pub requests: AtomicU64,
-    /// Requests that failed other than by timeout: node unavailable, connection lost,
-    /// malformed reply.
-    pub errors: AtomicU64,
-    /// Requests with no reply within the request timeout.
-    pub timeouts: AtomicU64,
-}
-
-impl BackendTraffic {
-    /// Counts one completed request.
-    pub fn record(&self, reply: &BackendReply) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        match reply {
-            Ok(_) => {}
-            Err(BackendError::Timeout(_)) => {
-                self.timeouts.fetch_add(1, Ordering::Relaxed);
-            }
-            Err(_) => {
-                self.errors.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    }
-}
-
-/// Counts failovers by group and reason (handed to the failover controller).
-#[derive(Clone, Debug, Default)]
-pub struct Failovers {
-    family: Family<FailoverLabels, Counter>,
-}
-
-impl Failovers {
-    /// Counts a promotion the controller decided after the primary went down.
-    pub fn automatic(&self, group: &str) {
-        self.count(group, "automatic");
-    }
-
-    /// Counts a planned switchover.
-    pub fn planned(&self, group: &str) {
-        self.count(group, "planned");
-    }
-
-    fn count(&self, group: &str, reason: &'static str) {
-        self.family
-            .get_or_create(&FailoverLabels {
-                group: group.to_string(),
-                reason,
-            })
-            .inc();
-    }
+    pub(crate) command: &'static str,
 }
 
 /// Where a request went, for its `group` label: a slot of [`ProxyMetrics`]'s per-command table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Target {
+pub(crate) enum Target {
     /// One group, by index.
     Group(usize),
     /// Answered by the proxy.
@@ -199,24 +137,25 @@ struct CommandSeries {
 
 /// The proxy's metrics.
 #[derive(Debug)]
-pub struct ProxyMetrics {
+pub(crate) struct ProxyMetrics {
     /// The registry `/metrics` encodes.
-    pub registry: Registry,
+    pub(crate) registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<CommandLabels, LatencyHistogram>,
-    /// Indexed like [`COMMANDS`], then one slot for unknown commands.
+    /// Indexed by [`CommandIndex`](redoubt_protocol::command_table::CommandIndex), then one
+    /// slot for unknown commands.
     series: Vec<CommandSeries>,
     group_ids: Vec<String>,
     /// Group index of every configured node.
     node_groups: HashMap<SocketAddr, usize>,
     /// Failovers, counted by the controller.
-    pub failovers: Failovers,
+    pub(crate) failovers: Failovers,
 }
 
 impl ProxyMetrics {
     /// Metrics for a proxy with groups `group_ids`, whose nodes are `node_groups` (address →
     /// group index); `state` reads the rest at scrape time.
-    pub fn new(
+    pub(crate) fn new(
         group_ids: Vec<String>,
         node_groups: HashMap<SocketAddr, usize>,
         state: state::StateCollector,
@@ -239,20 +178,17 @@ impl ProxyMetrics {
         registry.register(
             "redoubt_proxy_failovers",
             "Primaries replaced, by group and reason (automatic: the primary was down; planned: a switchover).",
-            failovers.family.clone(),
+            failovers.family(),
         );
         // Every group shows zero failovers from the start, so rates and increases have data.
         for group in &group_ids {
             for reason in ["automatic", "planned"] {
-                let _ = failovers.family.get_or_create(&FailoverLabels {
-                    group: group.clone(),
-                    reason,
-                });
+                failovers.touch(group, reason);
             }
         }
         registry.register_collector(Box::new(state));
         let targets = group_ids.len() + 2;
-        let series = (0..=COMMANDS.len())
+        let series = (0..=command_index_count())
             .map(|_| CommandSeries {
                 requests: (0..targets).map(|_| Default::default()).collect(),
                 latency: OnceLock::new(),
@@ -269,28 +205,26 @@ impl ProxyMetrics {
         }
     }
 
-    /// The index of the command `name` (a request's first argument, any case) in the metrics
-    /// tables; unknown commands share one.
-    pub fn command_index(name: &[u8]) -> usize {
-        command_table::lookup(name)
-            .and_then(|spec| COMMANDS.binary_search_by(|s| s.name.cmp(spec.name)).ok())
-            .unwrap_or(COMMANDS.len())
-    }
-
     /// The group of the node at `addr`, if it is configured.
-    pub fn group_of_node(&self, addr: SocketAddr) -> Option<usize> {
+    pub(crate) fn group_of_node(&self, addr: SocketAddr) -> Option<usize> {
         self.node_groups.get(&addr).copied()
     }
 
-    /// Counts one request to `command` (from [`Self::command_index`]) that went to `target`,
-    /// took `elapsed` and ended in an error reply if `error`.
-    pub fn record_request(&self, command: usize, target: Target, error: bool, elapsed: Duration) {
-        let Some(series) = self.series.get(command) else {
+    /// Counts one request to `command` (`None`: a command the table does not hold) that went
+    /// to `target`, took `elapsed` and ended in an error reply if `error`. The `command` label
+    /// is the top-level name (`config` for `CONFIG GET`).
+    pub(crate) fn record_request(
+        &self,
+        command: Option<&Resolved>,
+        target: Target,
+        error: bool,
+        elapsed: Duration,
+    ) {
+        let index = command.map_or(self.series.len() - 1, |c| c.index.get());
+        let Some(series) = self.series.get(index) else {
             return;
         };
-        let name = COMMANDS
-            .get(command)
-            .map_or(COMMAND_UNKNOWN, |spec| spec.name);
+        let name = command.map_or(COMMAND_UNKNOWN, Resolved::name);
         let groups = self.group_ids.len();
         let slot = match target {
             Target::Group(index) if index < groups => index,
@@ -323,7 +257,7 @@ impl ProxyMetrics {
     }
 
     /// The exposition, as OpenMetrics text.
-    pub fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);

@@ -1,4 +1,5 @@
-//! The proxy server.
+//! The proxy server: the top of the crate. It builds the [`Shared`] state, starts the probes,
+//! the failover controller and the admin endpoint, then runs the workers' accept loops.
 //!
 //! Thread per core: each worker thread runs its own single-threaded event loop, accepts clients
 //! from the shared listening socket, and keeps its own multiplexed connections to every node, so
@@ -7,263 +8,17 @@
 //! one probe per node) and the counters. `run(listener, config, shutdown)` takes a bound
 //! listener so callers (and tests) choose the address.
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
 
-use redoubt_protocol::Protocol;
 use tokio::net::TcpListener;
 use tracing::{info, warn};
 
-use crate::backend::{health, Backend, ConnectOptions, Health};
+use crate::client::session;
 use crate::config::ProxyConfig;
-use crate::control::local::LocalControlPlane;
-use crate::control::ControlPlane;
-use crate::failover::controller::{self, ControllerHandle, ControllerSetup};
-use crate::failover::core::{CoreConfig, GroupSetup};
-use crate::group::Group;
-use crate::metrics::state::{OffsetHistory, StateCollector};
-use crate::metrics::ProxyMetrics;
-use crate::session;
-use crate::slot_table::SlotTable;
-use crate::topology::{GroupTopology, SharedTopology, Topology};
-
-/// Counters for `INFO`, shared by every worker.
-#[derive(Debug, Default)]
-pub struct ProxyStats {
-    /// Clients connected now.
-    pub connected_clients: AtomicU64,
-    /// Connections accepted.
-    pub connections_received: AtomicU64,
-    /// Requests received.
-    pub commands: AtomicU64,
-    /// Requests sent on to nodes (split ones count once).
-    pub forwarded: AtomicU64,
-}
-
-/// What every worker shares.
-#[derive(Clone, Debug)]
-pub struct Shared {
-    /// The configuration.
-    pub config: Arc<ProxyConfig>,
-    /// Slot → group.
-    pub slots: Arc<SlotTable>,
-    /// Health of each node, by address.
-    pub health: Arc<HashMap<SocketAddr, Arc<Health>>>,
-    /// The committed topology (primaries, epochs).
-    pub topology: Arc<SharedTopology>,
-    /// Commits topology changes.
-    pub control: Arc<dyn ControlPlane>,
-    /// Per group: writes are held while set (planned switchover).
-    pub paused: Arc<Vec<AtomicBool>>,
-    /// The failover controller, once started.
-    pub controller: Arc<OnceLock<ControllerHandle>>,
-    /// Next client id, unique across workers.
-    pub next_client_id: Arc<AtomicU64>,
-    /// Counters.
-    pub stats: Arc<ProxyStats>,
-    /// Start time.
-    pub started: Instant,
-    /// Prometheus metrics.
-    pub metrics: Arc<ProxyMetrics>,
-    /// Primaries' offsets over time, for replication lag in seconds.
-    pub offsets: Arc<OffsetHistory>,
-}
-
-impl Shared {
-    /// Shared state for `config`: the slot table, the initial topology (each group's
-    /// configured primary, epoch 0 until the nodes report theirs) and one health record per node.
-    pub fn new(config: ProxyConfig) -> Shared {
-        let ids: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
-        let slots = Arc::new(SlotTable::derive(&ids));
-        let health: HashMap<SocketAddr, Arc<Health>> = config
-            .groups
-            .iter()
-            .flat_map(|g| std::iter::once(g.primary).chain(g.standbys.iter().copied()))
-            .map(|addr| (addr, Arc::new(Health::default())))
-            .collect();
-        let topology = Topology {
-            groups: config
-                .groups
-                .iter()
-                .map(|g| GroupTopology {
-                    id: g.id.clone(),
-                    epoch: 0,
-                    primary: g.primary,
-                    standbys: g.standbys.clone(),
-                })
-                .collect(),
-        };
-        let topology = Arc::new(SharedTopology::new(topology));
-        let control: Arc<dyn ControlPlane> = Arc::new(LocalControlPlane::new(topology.clone()));
-        let paused = Arc::new(
-            config
-                .groups
-                .iter()
-                .map(|_| AtomicBool::new(false))
-                .collect(),
-        );
-        let health = Arc::new(health);
-        let stats = Arc::new(ProxyStats::default());
-        let offsets = Arc::new(OffsetHistory::default());
-        let node_groups = config
-            .groups
-            .iter()
-            .enumerate()
-            .flat_map(|(index, g)| {
-                std::iter::once(g.primary)
-                    .chain(g.standbys.iter().copied())
-                    .map(move |addr| (addr, index))
-            })
-            .collect();
-        let collector = StateCollector {
-            health: health.clone(),
-            topology: topology.clone(),
-            slots: slots.clone(),
-            stats: stats.clone(),
-            offsets: offsets.clone(),
-        };
-        let metrics = Arc::new(ProxyMetrics::new(
-            ids.iter().map(|s| s.to_string()).collect(),
-            node_groups,
-            collector,
-        ));
-        Shared {
-            config: Arc::new(config),
-            slots,
-            health,
-            topology,
-            control,
-            paused,
-            controller: Arc::new(OnceLock::new()),
-            next_client_id: Arc::new(AtomicU64::new(1)),
-            stats,
-            started: Instant::now(),
-            metrics,
-            offsets,
-        }
-    }
-
-    /// Starts one probe task per node, and the failover controller fed by them, on the
-    /// current runtime.
-    pub fn start_probes(&self) {
-        tokio::spawn(crate::metrics::state::sample_offsets(
-            self.topology.clone(),
-            self.health.clone(),
-            self.offsets.clone(),
-            self.config.probe_interval,
-        ));
-        let (sink, probes) = tokio::sync::mpsc::unbounded_channel();
-        for (addr, health) in self.health.iter() {
-            tokio::spawn(health::probe_loop(
-                *addr,
-                self.config.backend_password.clone(),
-                self.config.probe_interval,
-                health.clone(),
-                self.config.failover.then(|| sink.clone()),
-            ));
-        }
-        if !self.config.failover {
-            return;
-        }
-        let current = self.topology.get();
-        let groups = self
-            .config
-            .groups
-            .iter()
-            .zip(current.groups.iter())
-            .map(|(config, topology)| GroupSetup {
-                topology: topology.clone(),
-                priorities: config.priorities.iter().map(|(a, p)| (*a, *p)).collect(),
-                sync_replicas: config.sync_replicas,
-            })
-            .collect();
-        let setup = ControllerSetup {
-            config: CoreConfig {
-                down_after: self.config.down_after,
-            },
-            groups,
-            password: self.config.backend_password.clone(),
-            control: self.control.clone(),
-            paused: self.paused.clone(),
-            failovers: self.metrics.failovers.clone(),
-            health: self.health.clone(),
-        };
-        let _ = self.controller.set(controller::start(setup, probes));
-    }
-}
-
-/// One worker's state: the shared parts plus its own groups (its own node connections).
-#[derive(Debug)]
-pub struct ProxyState {
-    /// The configuration.
-    pub config: Arc<ProxyConfig>,
-    /// Groups, in configuration order, with this worker's connections.
-    pub groups: Vec<Group>,
-    /// Slot → group.
-    pub slots: Arc<SlotTable>,
-    /// Per group: writes are held while set.
-    pub paused: Arc<Vec<AtomicBool>>,
-    /// Next client id.
-    pub next_client_id: Arc<AtomicU64>,
-    /// Counters.
-    pub stats: Arc<ProxyStats>,
-    /// Start time.
-    pub started: Instant,
-    /// Prometheus metrics.
-    pub metrics: Arc<ProxyMetrics>,
-}
-
-impl ProxyState {
-    /// A worker's state; opens its connections to every node. Must run inside a runtime.
-    pub fn for_worker(shared: &Shared) -> ProxyState {
-        let config = &shared.config;
-        let groups = config
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(index, g)| {
-                let epoch = shared.topology.epoch_cell(index);
-                let members = std::iter::once(g.primary)
-                    .chain(g.standbys.iter().copied())
-                    .map(|addr| {
-                        let options = ConnectOptions {
-                            addr,
-                            protocol: Protocol::Resp2,
-                            password: config.backend_password.clone(),
-                            connect_timeout: config.connect_timeout,
-                            epoch: Some(epoch.clone()),
-                        };
-                        Arc::new(Backend::new(
-                            options,
-                            config.connections_per_backend,
-                            shared.health[&addr].clone(),
-                        ))
-                    })
-                    .collect();
-                Group::new(g, index, members, shared.topology.clone())
-            })
-            .collect();
-        ProxyState {
-            config: shared.config.clone(),
-            groups,
-            slots: shared.slots.clone(),
-            paused: shared.paused.clone(),
-            next_client_id: shared.next_client_id.clone(),
-            stats: shared.stats.clone(),
-            started: shared.started,
-            metrics: shared.metrics.clone(),
-        }
-    }
-
-    /// True while writes to group `group` are held.
-    pub fn is_paused(&self, group: usize) -> bool {
-        self.paused[group].load(Ordering::SeqCst)
-    }
-}
+use crate::state::{Shared, Worker};
 
 /// Serves clients on `listener` until `shutdown` completes, with `config.workers` worker threads
 /// (default: one per core), and the admin HTTP endpoint when configured.
@@ -318,7 +73,7 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
                         Ok(listener) => listener,
                         Err(err) => return warn!(%err, "worker cannot listen"),
                     };
-                    let state = Arc::new(ProxyState::for_worker(&shared));
+                    let state = Arc::new(Worker::for_worker(&shared));
                     tokio::select! {
                         () = accept_loop(&listener, state) => {}
                         _ = stopped.changed() => {}
@@ -335,7 +90,7 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
     let _ = stop.send(true);
 }
 
-async fn accept_loop(listener: &TcpListener, state: Arc<ProxyState>) {
+async fn accept_loop(listener: &TcpListener, state: Arc<Worker>) {
     loop {
         match listener.accept().await {
             Ok((socket, addr)) => {

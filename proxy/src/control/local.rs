@@ -4,17 +4,17 @@
 use std::sync::Arc;
 
 use super::{ControlError, ControlPlane};
-use crate::topology::{SharedTopology, Topology};
+use crate::control::topology::{SharedTopology, Topology};
 
 /// A control plane of one member.
 #[derive(Debug)]
-pub struct LocalControlPlane {
+pub(crate) struct LocalControlPlane {
     shared: Arc<SharedTopology>,
 }
 
 impl LocalControlPlane {
     /// Commits into `shared`.
-    pub fn new(shared: Arc<SharedTopology>) -> LocalControlPlane {
+    pub(crate) fn new(shared: Arc<SharedTopology>) -> LocalControlPlane {
         LocalControlPlane { shared }
     }
 }

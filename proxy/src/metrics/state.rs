@@ -16,11 +16,11 @@ use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Unit;
 
-use crate::backend::health::Role;
+use crate::backend::info::Role;
 use crate::backend::Health;
-use crate::server::ProxyStats;
-use crate::slot_table::SlotTable;
-use crate::topology::SharedTopology;
+use crate::control::topology::SharedTopology;
+use crate::metrics::stats::ProxyStats;
+use crate::routing::slot_table::SlotTable;
 
 /// Offsets kept per group: at one sample per probe interval (100 ms by default), a minute.
 const HISTORY: usize = 600;
@@ -31,14 +31,14 @@ type PrimaryOffsets = (SocketAddr, VecDeque<(Instant, u64)>);
 /// When each group's primary was first seen at each offset, sampled from the probes, to tell
 /// how old the oldest byte a standby lacks is.
 #[derive(Debug, Default)]
-pub struct OffsetHistory {
+pub(crate) struct OffsetHistory {
     groups: Mutex<HashMap<String, PrimaryOffsets>>,
 }
 
 impl OffsetHistory {
     /// Records `offset` of `primary`, group `group`'s primary, seen at `now`. A new primary
     /// starts a new history.
-    pub fn record(&self, group: &str, primary: SocketAddr, offset: u64, now: Instant) {
+    pub(crate) fn record(&self, group: &str, primary: SocketAddr, offset: u64, now: Instant) {
         let mut groups = self.groups.lock();
         let (node, history) = groups
             .entry(group.to_string())
@@ -59,7 +59,7 @@ impl OffsetHistory {
     /// Seconds since the primary of `group` first had a byte past `offset`: 0 when a standby at
     /// `offset` has everything the primary had at the last sample. A lower bound, by up to one
     /// probe interval (the byte was written between two samples).
-    pub fn lag_seconds(&self, group: &str, offset: u64, now: Instant) -> f64 {
+    pub(crate) fn lag_seconds(&self, group: &str, offset: u64, now: Instant) -> f64 {
         let groups = self.groups.lock();
         let Some((_, history)) = groups.get(group) else {
             return 0.0;
@@ -75,22 +75,22 @@ impl OffsetHistory {
 
 /// Reads the proxy's state at every scrape.
 #[derive(Debug)]
-pub struct StateCollector {
+pub(crate) struct StateCollector {
     /// Node health from the probes, by address.
-    pub health: Arc<HashMap<SocketAddr, Arc<Health>>>,
+    pub(crate) health: Arc<HashMap<SocketAddr, Arc<Health>>>,
     /// The committed topology.
-    pub topology: Arc<SharedTopology>,
+    pub(crate) topology: Arc<SharedTopology>,
     /// Slot → group.
-    pub slots: Arc<SlotTable>,
+    pub(crate) slots: Arc<SlotTable>,
     /// Client counters.
-    pub stats: Arc<ProxyStats>,
+    pub(crate) stats: Arc<ProxyStats>,
     /// Primaries' offsets over time.
-    pub offsets: Arc<OffsetHistory>,
+    pub(crate) offsets: Arc<OffsetHistory>,
 }
 
 /// Samples every group's primary offset into `offsets` each `interval`, for as long as the
 /// runtime runs.
-pub async fn sample_offsets(
+pub(crate) async fn sample_offsets(
     topology: Arc<SharedTopology>,
     health: Arc<HashMap<SocketAddr, Arc<Health>>>,
     offsets: Arc<OffsetHistory>,
@@ -184,7 +184,7 @@ impl Collector for StateCollector {
             self.stats.connections_received.load(Ordering::Relaxed),
         )?;
 
-        type Traffic = fn(&crate::metrics::BackendTraffic) -> u64;
+        type Traffic = fn(&crate::backend::health::BackendTraffic) -> u64;
         let traffic: [(&str, &str, Traffic); 3] = [
             (
                 "redoubt_proxy_backend_requests",

@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use super::state::OffsetHistory;
 use super::*;
-use crate::server::Shared;
+use crate::backend::BackendError;
+use crate::state::Shared;
 use crate::ProxyConfig;
 
 fn shared() -> Shared {
@@ -15,6 +16,11 @@ fn shared() -> Shared {
     )
     .expect("valid configuration");
     Shared::new(config)
+}
+
+/// A request's command, resolved as a session does.
+fn command(name: &[u8]) -> Option<Resolved> {
+    redoubt_protocol::command_table::resolve(&[bytes::Bytes::copy_from_slice(name)])
 }
 
 /// The value of the sample `series` (name and labels exactly as encoded).
@@ -28,15 +34,20 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 fn requests_by_command_group_and_outcome() {
     let shared = shared();
     let metrics = &shared.metrics;
-    let get = ProxyMetrics::command_index(b"GET");
-    let set = ProxyMetrics::command_index(b"set");
-    let bogus = ProxyMetrics::command_index(b"nosuchcommand");
+    let get = command(b"GET");
+    let set = command(b"set");
+    let bogus = command(b"nosuchcommand");
     let ms = Duration::from_millis(1);
-    metrics.record_request(get, Target::Group(0), false, ms);
-    metrics.record_request(get, Target::Group(0), false, ms);
-    metrics.record_request(get, Target::Group(1), true, ms);
-    metrics.record_request(set, Target::Multi, false, Duration::from_micros(70));
-    metrics.record_request(bogus, Target::Proxy, true, ms);
+    metrics.record_request(get.as_ref(), Target::Group(0), false, ms);
+    metrics.record_request(get.as_ref(), Target::Group(0), false, ms);
+    metrics.record_request(get.as_ref(), Target::Group(1), true, ms);
+    metrics.record_request(
+        set.as_ref(),
+        Target::Multi,
+        false,
+        Duration::from_micros(70),
+    );
+    metrics.record_request(bogus.as_ref(), Target::Proxy, true, ms);
     let text = metrics.encode();
     for (series, value) in [
         (
@@ -148,9 +159,9 @@ fn state_read_at_scrape_time() {
 #[test]
 fn proxies_keep_their_own_figures() {
     let (a, b) = (shared(), shared());
-    let get = ProxyMetrics::command_index(b"get");
+    let get = command(b"get");
     a.metrics
-        .record_request(get, Target::Group(0), false, Duration::ZERO);
+        .record_request(get.as_ref(), Target::Group(0), false, Duration::ZERO);
     let series = "redoubt_proxy_requests_total{command=\"get\",group=\"g0\",outcome=\"ok\"}";
     assert_eq!(sample(&a.metrics.encode(), series), Some(1.0));
     assert_eq!(sample(&b.metrics.encode(), series), None);

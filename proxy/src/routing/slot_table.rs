@@ -14,7 +14,7 @@ use hashring::HashRing;
 use redoubt_protocol::slot::SLOT_COUNT;
 
 /// Virtual nodes per group on the ring; more gives a more even share of slots.
-pub const VIRTUAL_NODES: u32 = 256;
+pub(crate) const VIRTUAL_NODES: u32 = 256;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct VirtualNode {
@@ -33,7 +33,7 @@ impl Hash for VirtualNode {
 
 /// Group index for every slot.
 #[derive(Clone, Debug)]
-pub struct SlotTable {
+pub(crate) struct SlotTable {
     owners: Vec<u16>,
 }
 
@@ -42,7 +42,7 @@ impl SlotTable {
     ///
     /// # Panics
     /// If `group_ids` is empty.
-    pub fn derive(group_ids: &[&str]) -> SlotTable {
+    pub(crate) fn derive(group_ids: &[&str]) -> SlotTable {
         assert!(
             !group_ids.is_empty(),
             "a slot table needs at least one group"
@@ -63,17 +63,17 @@ impl SlotTable {
     }
 
     /// The group index serving `slot`.
-    pub fn group_of_slot(&self, slot: u16) -> usize {
+    pub(crate) fn group_of_slot(&self, slot: u16) -> usize {
         usize::from(self.owners[usize::from(slot)])
     }
 
     /// The group index serving `key` (hash tags honoured).
-    pub fn group_of_key(&self, key: &[u8]) -> usize {
+    pub(crate) fn group_of_key(&self, key: &[u8]) -> usize {
         self.group_of_slot(redoubt_protocol::slot::key_slot(key))
     }
 
     /// Number of slots each group owns, by group index.
-    pub fn shares(&self, groups: usize) -> Vec<usize> {
+    pub(crate) fn shares(&self, groups: usize) -> Vec<usize> {
         let mut counts = vec![0; groups];
         for owner in &self.owners {
             counts[usize::from(*owner)] += 1;

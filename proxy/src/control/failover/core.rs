@@ -5,7 +5,8 @@
 //!
 //! Rules (Redis Sentinel's, tightened for no acknowledged-write loss):
 //! - A node is **down** once `down_after` has passed without a good probe; it is back **up**
-//!   after [`UP_AFTER_SUCCESSES`] good probes in a row (hysteresis).
+//!   after [`UP_AFTER_SUCCESSES`](crate::backend::liveness::UP_AFTER_SUCCESSES) good probes in
+//!   a row (hysteresis); the rule is [`Liveness`], which read routing applies too.
 //! - A group whose primary is down gets a new one: among the standbys that are up, in
 //!   synchronous mode only those that were in sync with the primary while it was up, the one
 //!   with the highest replication offset (ties: higher priority, then lower address). The
@@ -22,31 +23,30 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::topology::{GroupTopology, Topology};
+use crate::backend::liveness::Liveness;
+use crate::control::topology::{GroupTopology, Topology};
 
-/// Good probes in a row before a down node counts as up again.
-pub const UP_AFTER_SUCCESSES: u32 = 2;
 /// Minimum time between two repoint orders to the same node.
-pub const REPOINT_EVERY: Duration = Duration::from_millis(500);
+pub(crate) const REPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// What a node said in a good probe (`INFO replication`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProbeInfo {
+pub(crate) struct ProbeInfo {
     /// True for `role:master`.
-    pub is_primary: bool,
+    pub(crate) is_primary: bool,
     /// `master_repl_offset` (primary) or `slave_repl_offset` (standby).
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// A standby's `master_link_status:up`.
-    pub link_up: bool,
+    pub(crate) link_up: bool,
     /// A standby's primary (`master_host:master_port`), resolved.
-    pub following: Option<SocketAddr>,
+    pub(crate) following: Option<SocketAddr>,
     /// The node's configuration epoch (`redoubt_epoch`).
-    pub epoch: u64,
+    pub(crate) epoch: u64,
 }
 
 /// An input to the core.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Event {
+pub(crate) enum Event {
     /// A probe of `node` finished: `Some` with what it said, `None` if it failed or timed out.
     Probe {
         /// The node.
@@ -65,7 +65,7 @@ pub enum Event {
 
 /// An output of the core, for the controller to carry out.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     /// Make `node` the primary of `group`: present `epoch`, `REPLICAOF NO ONE`, and require
     /// `sync_replicas` acks per write.
     Promote {
@@ -104,16 +104,14 @@ pub enum Action {
 
 /// The core's settings.
 #[derive(Clone, Debug)]
-pub struct CoreConfig {
+pub(crate) struct CoreConfig {
     /// Time without a good probe after which a node is down.
-    pub down_after: Duration,
+    pub(crate) down_after: Duration,
 }
 
 #[derive(Clone, Debug)]
 struct Member {
-    last_ok: Option<Instant>,
-    successes: u32,
-    up: bool,
+    liveness: Liveness,
     info: Option<ProbeInfo>,
     in_sync: bool,
     /// When the standby was first seen unlinked while counted in sync.
@@ -133,7 +131,7 @@ struct Group {
 
 /// The decision core.
 #[derive(Clone, Debug)]
-pub struct Core {
+pub(crate) struct Core {
     config: CoreConfig,
     groups: Vec<Group>,
     started: Option<Instant>,
@@ -141,18 +139,18 @@ pub struct Core {
 
 /// How one group is configured for the core.
 #[derive(Clone, Debug)]
-pub struct GroupSetup {
+pub(crate) struct GroupSetup {
     /// Its committed topology.
-    pub topology: GroupTopology,
+    pub(crate) topology: GroupTopology,
     /// Priority of each member (higher wins ties); members not listed have 0.
-    pub priorities: Vec<(SocketAddr, i64)>,
+    pub(crate) priorities: Vec<(SocketAddr, i64)>,
     /// Standby acks each write needs (0: asynchronous).
-    pub sync_replicas: usize,
+    pub(crate) sync_replicas: usize,
 }
 
 impl Core {
     /// A core for these groups.
-    pub fn new(config: CoreConfig, setups: Vec<GroupSetup>) -> Core {
+    pub(crate) fn new(config: CoreConfig, setups: Vec<GroupSetup>) -> Core {
         let groups = setups
             .into_iter()
             .map(|setup| {
@@ -165,9 +163,7 @@ impl Core {
                             .find(|(a, _)| *a == addr)
                             .map_or(0, |(_, p)| *p);
                         let member = Member {
-                            last_ok: None,
-                            successes: 0,
-                            up: false,
+                            liveness: Liveness::new(false),
                             info: None,
                             in_sync: false,
                             sync_lost: None,
@@ -193,26 +189,19 @@ impl Core {
     }
 
     /// The topology the core last decided.
-    pub fn topology(&self) -> Topology {
+    pub(crate) fn topology(&self) -> Topology {
         Topology {
             groups: self.groups.iter().map(|g| g.topology.clone()).collect(),
         }
     }
 
-    /// True when `node` is up.
-    pub fn is_up(&self, node: SocketAddr) -> bool {
-        self.groups
-            .iter()
-            .any(|g| g.members.get(&node).is_some_and(|m| m.up))
-    }
-
     /// The best standby to promote in `group` now, if any (planned switchover).
-    pub fn switchover_target(&self, group: usize) -> Option<SocketAddr> {
+    pub(crate) fn switchover_target(&self, group: usize) -> Option<SocketAddr> {
         self.groups.get(group).and_then(|g| best_candidate(g, true))
     }
 
     /// Records a completed planned switchover to `node` with `epoch`.
-    pub fn switched_over(&mut self, group: usize, node: SocketAddr, epoch: u64) -> Topology {
+    pub(crate) fn switched_over(&mut self, group: usize, node: SocketAddr, epoch: u64) -> Topology {
         let g = &mut self.groups[group];
         let old = g.topology.primary;
         g.topology.epoch = epoch;
@@ -224,7 +213,7 @@ impl Core {
     }
 
     /// Processes one event.
-    pub fn handle(&mut self, event: Event) -> Vec<Action> {
+    pub(crate) fn handle(&mut self, event: Event) -> Vec<Action> {
         match event {
             Event::Probe { node, info, now } => {
                 self.started.get_or_insert(now);
@@ -244,15 +233,10 @@ impl Core {
             let Some(member) = group.members.get_mut(&node) else {
                 continue;
             };
+            member.liveness.record(info.is_some(), now);
             let Some(info) = info.clone() else {
-                member.successes = 0;
                 continue;
             };
-            member.last_ok = Some(now);
-            member.successes += 1;
-            if !member.up && (member.successes >= UP_AFTER_SUCCESSES || member.info.is_none()) {
-                member.up = true;
-            }
             // Learn epochs from the nodes, so a restarted proxy never goes backwards.
             group.topology.epoch = group.topology.epoch.max(info.epoch);
             if node == primary {
@@ -286,17 +270,13 @@ impl Core {
         let mut changed = false;
         for (index, group) in self.groups.iter_mut().enumerate() {
             for member in group.members.values_mut() {
-                let seen = member.last_ok.unwrap_or(started);
-                if member.up && now.duration_since(seen) > down_after {
-                    member.up = false;
-                    member.successes = 0;
+                if member.liveness.expire(now, started, down_after) {
                     member.in_sync = false;
                 }
             }
             let primary = group.topology.primary;
-            let primary_down = !group.members[&primary].up
-                && now.duration_since(group.members[&primary].last_ok.unwrap_or(started))
-                    > down_after;
+            let liveness = &group.members[&primary].liveness;
+            let primary_down = !liveness.is_up() && liveness.silent_for(now, started) > down_after;
             if primary_down {
                 if let Some(candidate) = best_candidate(group, group.sync_replicas > 0) {
                     group.topology.epoch += 1;
@@ -310,7 +290,7 @@ impl Core {
                     let in_sync = group
                         .members
                         .iter()
-                        .filter(|(a, m)| **a != candidate && m.up && m.in_sync)
+                        .filter(|(a, m)| **a != candidate && m.liveness.is_up() && m.in_sync)
                         .count();
                     let sync_replicas = group.sync_replicas.min(in_sync);
                     for member in group.members.values_mut() {
@@ -335,7 +315,8 @@ impl Core {
             let epoch = group.topology.epoch;
             let pushed = group.pushed_sync.unwrap_or(0);
             if let Some(member) = group.members.get_mut(&primary) {
-                let demoted = member.up && member.info.as_ref().is_some_and(|i| !i.is_primary);
+                let demoted =
+                    member.liveness.is_up() && member.info.as_ref().is_some_and(|i| !i.is_primary);
                 let due = member
                     .last_repoint
                     .is_none_or(|at| now.duration_since(at) >= REPOINT_EVERY);
@@ -351,7 +332,7 @@ impl Core {
             }
             // Members up but not following the primary are repointed (and so fenced).
             for (addr, member) in group.members.iter_mut() {
-                if *addr == primary || !member.up {
+                if *addr == primary || !member.liveness.is_up() {
                     continue;
                 }
                 let Some(info) = &member.info else { continue };
@@ -371,11 +352,11 @@ impl Core {
                 }
             }
             // Synchronous mode: require as many acks as standbys in sync, up to the target.
-            if group.sync_replicas > 0 && group.members[&primary].up {
+            if group.sync_replicas > 0 && group.members[&primary].liveness.is_up() {
                 let in_sync = group
                     .members
                     .iter()
-                    .filter(|(a, m)| **a != primary && m.up && m.in_sync)
+                    .filter(|(a, m)| **a != primary && m.liveness.is_up() && m.in_sync)
                     .count();
                 let wanted = group.sync_replicas.min(in_sync);
                 if group.pushed_sync != Some(wanted) {
@@ -403,7 +384,9 @@ fn best_candidate(group: &Group, sync: bool) -> Option<SocketAddr> {
         .members
         .iter()
         .filter(|(addr, m)| {
-            **addr != primary && m.up && m.info.as_ref().is_some_and(|i| !i.is_primary)
+            **addr != primary
+                && m.liveness.is_up()
+                && m.info.as_ref().is_some_and(|i| !i.is_primary)
         })
         .filter(|(_, m)| !sync || m.in_sync)
         .max_by(|(a_addr, a), (b_addr, b)| {

@@ -11,28 +11,28 @@ use serde::Serialize;
 
 /// One group's roles.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct GroupTopology {
+pub(crate) struct GroupTopology {
     /// Group id.
-    pub id: String,
+    pub(crate) id: String,
     /// Configuration epoch: incremented by every promotion; nodes refuse writes from
     /// connections presenting an older one.
-    pub epoch: u64,
+    pub(crate) epoch: u64,
     /// The primary: every write goes here.
-    pub primary: SocketAddr,
+    pub(crate) primary: SocketAddr,
     /// Every other member.
-    pub standbys: Vec<SocketAddr>,
+    pub(crate) standbys: Vec<SocketAddr>,
 }
 
 /// All groups, in configuration order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Topology {
+pub(crate) struct Topology {
     /// The groups.
-    pub groups: Vec<GroupTopology>,
+    pub(crate) groups: Vec<GroupTopology>,
 }
 
 /// The current topology, shared by the control plane (writer) and every worker (readers).
 #[derive(Debug)]
-pub struct SharedTopology {
+pub(crate) struct SharedTopology {
     current: RwLock<Arc<Topology>>,
     /// Per group, the epoch connections must present; raised before a new topology is
     /// published so no request reaches a promoted primary with an older epoch.
@@ -41,7 +41,7 @@ pub struct SharedTopology {
 
 impl SharedTopology {
     /// Shares `topology`.
-    pub fn new(topology: Topology) -> SharedTopology {
+    pub(crate) fn new(topology: Topology) -> SharedTopology {
         let epochs = topology
             .groups
             .iter()
@@ -54,22 +54,22 @@ impl SharedTopology {
     }
 
     /// The current topology.
-    pub fn get(&self) -> Arc<Topology> {
+    pub(crate) fn get(&self) -> Arc<Topology> {
         self.current.read().clone()
     }
 
     /// The primary of group `group` now.
-    pub fn primary(&self, group: usize) -> SocketAddr {
+    pub(crate) fn primary(&self, group: usize) -> SocketAddr {
         self.current.read().groups[group].primary
     }
 
     /// The epoch cell of group `group` (read by backend connections).
-    pub fn epoch_cell(&self, group: usize) -> Arc<AtomicU64> {
+    pub(crate) fn epoch_cell(&self, group: usize) -> Arc<AtomicU64> {
         self.epochs[group].clone()
     }
 
     /// Replaces the topology: epochs first, then roles.
-    pub fn publish(&self, topology: Topology) {
+    pub(crate) fn publish(&self, topology: Topology) {
         for (cell, group) in self.epochs.iter().zip(&topology.groups) {
             cell.fetch_max(group.epoch, Ordering::SeqCst);
         }

@@ -9,17 +9,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
 use super::core::{Action, Core, CoreConfig, Event, GroupSetup, ProbeInfo};
-use crate::backend::connection::ReplyDecoder;
-use crate::backend::health::{ReplicationInfo, Role};
+use crate::backend::info::{parse_replication_fields, ReplicationInfo, Role};
+use crate::backend::node_client::{ConnectOptions, NodeClient, NodeError};
+use crate::control::topology::Topology;
 use crate::control::ControlPlane;
-use crate::topology::Topology;
 
 /// Deadline of one admin exchange with a node.
 const ADMIN_TIMEOUT: Duration = Duration::from_millis(500);
@@ -30,24 +28,24 @@ const CATCH_UP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Outcome of a planned switchover.
 #[derive(Clone, Debug, serde::Serialize)]
-pub struct SwitchoverReport {
+pub(crate) struct SwitchoverReport {
     /// Group id.
-    pub group: String,
+    pub(crate) group: String,
     /// The old primary.
-    pub from: SocketAddr,
+    pub(crate) from: SocketAddr,
     /// The new primary.
-    pub to: SocketAddr,
+    pub(crate) to: SocketAddr,
     /// The group's new epoch.
-    pub epoch: u64,
+    pub(crate) epoch: u64,
     /// How long writes to the group were paused, in ms.
-    pub pause_ms: u64,
+    pub(crate) pause_ms: u64,
 }
 
 type SwitchoverReply = oneshot::Sender<Result<SwitchoverReport, String>>;
 
 /// Handle to the running controller.
 #[derive(Clone, Debug)]
-pub struct ControllerHandle {
+pub(crate) struct ControllerHandle {
     switchovers: mpsc::UnboundedSender<(usize, SwitchoverReply)>,
 }
 
@@ -56,7 +54,7 @@ impl ControllerHandle {
     ///
     /// # Errors
     /// A sentence saying why it could not be done (no standby in sync, a node unreachable...).
-    pub async fn switchover(&self, group: usize) -> Result<SwitchoverReport, String> {
+    pub(crate) async fn switchover(&self, group: usize) -> Result<SwitchoverReport, String> {
         let (reply, rx) = oneshot::channel();
         self.switchovers
             .send((group, reply))
@@ -68,25 +66,25 @@ impl ControllerHandle {
 
 /// What the controller needs to act.
 #[derive(Debug)]
-pub struct ControllerSetup {
+pub(crate) struct ControllerSetup {
     /// The core's settings.
-    pub config: CoreConfig,
+    pub(crate) config: CoreConfig,
     /// The groups.
-    pub groups: Vec<GroupSetup>,
+    pub(crate) groups: Vec<GroupSetup>,
     /// Password for the nodes.
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// Where decisions are committed.
-    pub control: Arc<dyn ControlPlane>,
+    pub(crate) control: Arc<dyn ControlPlane>,
     /// Per group: writes are held by client sessions while set (planned switchover).
-    pub paused: Arc<Vec<AtomicBool>>,
+    pub(crate) paused: Arc<Vec<AtomicBool>>,
     /// Counts the failovers carried out.
-    pub failovers: crate::metrics::Failovers,
+    pub(crate) failovers: super::count::Failovers,
     /// Health records (with in-flight request counts) by node.
-    pub health: Arc<std::collections::HashMap<SocketAddr, Arc<crate::backend::Health>>>,
+    pub(crate) health: Arc<std::collections::HashMap<SocketAddr, Arc<crate::backend::Health>>>,
 }
 
 /// Starts the controller on the current runtime; `probes` delivers probe outcomes.
-pub fn start(
+pub(crate) fn start(
     setup: ControllerSetup,
     probes: mpsc::UnboundedReceiver<(SocketAddr, Option<ReplicationInfo>, Instant)>,
 ) -> ControllerHandle {
@@ -129,7 +127,7 @@ fn to_probe_info(info: ReplicationInfo) -> ProbeInfo {
         .following
         .and_then(|(host, port)| (host.as_str(), port).to_socket_addrs().ok()?.next());
     ProbeInfo {
-        is_primary: info.role != Some(Role::Standby),
+        is_primary: info.role != Role::Standby,
         offset: info.offset.unwrap_or(0),
         link_up: info.link_up,
         following,
@@ -295,58 +293,18 @@ async fn offset_of(node: SocketAddr, password: Option<&str>) -> Result<u64, Stri
         .await
         .map_err(|e| format!("{node}: {e}"))?;
     let text = String::from_utf8_lossy(&replies[0]).into_owned();
-    Ok(crate::backend::health::parse_replication_fields(&text)
-        .offset
-        .unwrap_or(0))
+    Ok(parse_replication_fields(&text).offset.unwrap_or(0))
 }
 
-/// Sends `commands` to `node` on a fresh connection (authenticating first), within
-/// [`ADMIN_TIMEOUT`]; the raw replies, or the first error reply as an error.
-pub async fn admin(
+/// Sends `commands` to `node` on a fresh [`NodeClient`] (authenticating first), connecting
+/// and exchanging each within [`ADMIN_TIMEOUT`]; the raw replies, or the first error reply as
+/// an error.
+async fn admin(
     node: SocketAddr,
     password: Option<&str>,
     commands: &[&[&[u8]]],
-) -> std::io::Result<Vec<Bytes>> {
-    tokio::time::timeout(ADMIN_TIMEOUT, async {
-        let mut stream = TcpStream::connect(node).await?;
-        stream.set_nodelay(true)?;
-        let mut out = BytesMut::new();
-        if let Some(pw) = password {
-            out.extend_from_slice(&crate::encode_request(&[b"AUTH", pw.as_bytes()]));
-        }
-        for command in commands {
-            out.extend_from_slice(&crate::encode_request(command));
-        }
-        stream.write_all(&out).await?;
-        let expected = commands.len() + usize::from(password.is_some());
-        let mut replies = Vec::with_capacity(expected);
-        let mut buf = BytesMut::with_capacity(4096);
-        let mut decoder = ReplyDecoder::default();
-        while replies.len() < expected {
-            match decoder.next(&mut buf) {
-                Ok(Some(reply)) => {
-                    if reply.first() == Some(&b'-') {
-                        let text = String::from_utf8_lossy(&reply).trim().to_string();
-                        return Err(std::io::Error::other(text));
-                    }
-                    replies.push(reply);
-                    continue;
-                }
-                Ok(None) => {}
-                Err(_) => return Err(std::io::Error::other("malformed reply")),
-            }
-            if stream.read_buf(&mut buf).await? == 0 {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "node closed the connection",
-                ));
-            }
-        }
-        if password.is_some() {
-            replies.remove(0);
-        }
-        Ok(replies)
-    })
-    .await
-    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "node did not answer in time"))?
+) -> Result<Vec<Bytes>, NodeError> {
+    let options = ConnectOptions::plain(node, password.map(str::to_string), ADMIN_TIMEOUT);
+    let mut client = NodeClient::connect(&options).await?;
+    client.request(commands, ADMIN_TIMEOUT).await
 }

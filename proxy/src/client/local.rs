@@ -5,26 +5,37 @@ use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use redoubt_protocol::command_table::{self, CommandSet};
-use redoubt_protocol::{Protocol, Reply};
+use redoubt_protocol::command_table::{self, Resolved};
+use redoubt_protocol::{errors, Protocol, Reply};
 
-use crate::session::ClientContext;
+use super::commands::served;
+use super::conn::ClientConn;
+use crate::state::Worker;
+
+/// The Redis version the proxy reports in `HELLO` and `INFO`, as the nodes do.
+const REDIS_VERSION: &str = "7.2.4";
 
 fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
 }
 
-/// The proxy's own reply to `args`, or `None` when the request goes to the nodes.
-pub fn answer(client: &mut impl ClientContext, command: &str, args: &[Bytes]) -> Option<Reply> {
-    Some(match command {
+/// The proxy's own reply to `args` (whose command is `command`, arity already checked), or
+/// `None` when the request goes to the nodes.
+pub(crate) fn answer(
+    conn: &mut ClientConn,
+    worker: &Worker,
+    command: &Resolved,
+    args: &[Bytes],
+) -> Option<Reply> {
+    Some(match command.name() {
         "ping" => match args.len() {
             1 => Reply::simple("PONG"),
             2 => Reply::Bulk(args[1].clone()),
-            _ => Reply::error("ERR wrong number of arguments for 'ping' command"),
+            _ => Reply::error_owned(errors::wrong_arity("ping")),
         },
         "echo" => Reply::Bulk(args[1].clone()),
         "quit" => {
-            client.close_after_reply();
+            conn.closing = true;
             Reply::ok()
         }
         "select" => match std::str::from_utf8(&args[1])
@@ -35,21 +46,22 @@ pub fn answer(client: &mut impl ClientContext, command: &str, args: &[Bytes]) ->
             Some(_) => Reply::error("ERR SELECT is not allowed in cluster mode"),
             None => Reply::error("ERR value is not an integer or out of range"),
         },
-        "auth" => auth(client, args),
-        "hello" => hello(client, args),
-        "client" => client_command(client, args),
-        "command" => command_reply(args),
-        "info" => info(client, args),
+        "auth" => auth(conn, worker, args),
+        "hello" => hello(conn, worker, args),
+        "client" => client_command(conn, command, args),
+        "command" => command_reply(command, args),
+        "info" => info(worker, args),
         _ => return None,
     })
 }
 
 fn check_password(
-    client: &mut impl ClientContext,
+    conn: &mut ClientConn,
+    worker: &Worker,
     user: &[u8],
     password: &[u8],
 ) -> Result<(), Reply> {
-    let ok = match &client.state().config.requirepass {
+    let ok = match &worker.config.requirepass {
         None => true,
         Some(required) => user == b"default" && required.as_bytes() == password,
     };
@@ -58,12 +70,12 @@ fn check_password(
             "WRONGPASS invalid username-password pair or user is disabled.",
         ));
     }
-    client.set_authenticated();
+    conn.authenticated = true;
     Ok(())
 }
 
-fn auth(client: &mut impl ClientContext, args: &[Bytes]) -> Reply {
-    if client.state().config.requirepass.is_none() && args.len() == 2 {
+fn auth(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
+    if worker.config.requirepass.is_none() && args.len() == 2 {
         return Reply::error(
             "ERR AUTH <password> called without any password configured for the default user. \
              Are you sure your configuration is correct?",
@@ -74,14 +86,14 @@ fn auth(client: &mut impl ClientContext, args: &[Bytes]) -> Reply {
         3 => (&args[1][..], &args[2][..]),
         _ => return Reply::error("ERR syntax error"),
     };
-    match check_password(client, user, password) {
+    match check_password(conn, worker, user, password) {
         Ok(()) => Reply::ok(),
         Err(err) => err,
     }
 }
 
-fn hello(client: &mut impl ClientContext, args: &[Bytes]) -> Reply {
-    let mut protocol = client.protocol();
+fn hello(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
+    let mut protocol = conn.protocol;
     if args.len() > 1 {
         protocol = match std::str::from_utf8(&args[1])
             .ok()
@@ -96,12 +108,12 @@ fn hello(client: &mut impl ClientContext, args: &[Bytes]) -> Reply {
     let mut i = 2;
     while i < args.len() {
         if is(&args[i], "auth") && i + 2 < args.len() {
-            if let Err(err) = check_password(client, &args[i + 1], &args[i + 2]) {
+            if let Err(err) = check_password(conn, worker, &args[i + 1], &args[i + 2]) {
                 return err;
             }
             i += 3;
         } else if is(&args[i], "setname") && i + 1 < args.len() {
-            client.set_name(Some(args[i + 1].clone()));
+            conn.name = Some(args[i + 1].clone());
             i += 2;
         } else {
             return Reply::error_owned(format!(
@@ -110,70 +122,59 @@ fn hello(client: &mut impl ClientContext, args: &[Bytes]) -> Reply {
             ));
         }
     }
-    if client.state().config.requirepass.is_some() && !authenticated(client) {
+    if worker.config.requirepass.is_some() && !conn.authenticated {
         return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
-    client.set_protocol(protocol);
+    conn.protocol = protocol;
     Reply::Map(vec![
         (Reply::bulk_static("server"), Reply::bulk_static("redis")),
         (
             Reply::bulk_static("version"),
-            Reply::bulk_static(crate::REDIS_VERSION),
+            Reply::bulk_static(REDIS_VERSION),
         ),
         (Reply::bulk_static("proto"), Reply::Int(protocol.version())),
-        (Reply::bulk_static("id"), Reply::Int(client.id() as i64)),
+        (Reply::bulk_static("id"), Reply::Int(conn.id as i64)),
         (Reply::bulk_static("mode"), Reply::bulk_static("standalone")),
         (Reply::bulk_static("role"), Reply::bulk_static("master")),
         (Reply::bulk_static("modules"), Reply::Array(Vec::new())),
     ])
 }
 
-/// HELLO runs after the NOAUTH gate only for AUTH-carrying calls, so an unauthenticated client
-/// reaching here without AUTH is detected by re-checking the gate's condition.
-fn authenticated(client: &impl ClientContext) -> bool {
-    client.is_authenticated()
-}
-
-fn client_command(client: &mut impl ClientContext, args: &[Bytes]) -> Reply {
-    let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-    match sub.as_str() {
-        "id" => Reply::Int(client.id() as i64),
-        "getname" => client.name().map_or(Reply::Null, Reply::Bulk),
-        "setname" if args.len() == 3 => {
+/// `CLIENT ID/GETNAME/SETNAME/SETINFO`; the other subcommands were refused before (see
+/// [`super::commands::refusal`]).
+fn client_command(conn: &mut ClientConn, command: &Resolved, args: &[Bytes]) -> Reply {
+    let sub = command.sub.map_or("", |sub| sub.name);
+    match sub {
+        "id" => Reply::Int(conn.id as i64),
+        "getname" => conn.name.clone().map_or(Reply::Null, Reply::Bulk),
+        "setname" => {
             if args[2].iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
                 return Reply::error(
                     "ERR Client names cannot contain spaces, newlines or special characters.",
                 );
             }
-            client.set_name((!args[2].is_empty()).then(|| args[2].clone()));
+            conn.name = (!args[2].is_empty()).then(|| args[2].clone());
             Reply::ok()
         }
-        "setinfo" if args.len() == 4 => Reply::ok(),
-        _ => Reply::error_owned(format!(
-            "ERR 'CLIENT {}' is not supported through the proxy",
-            sub.to_ascii_uppercase()
-        )),
+        "setinfo" => Reply::ok(),
+        _ => Reply::error_owned(errors::unknown_subcommand("client", sub.as_bytes())),
     }
 }
 
-fn command_reply(args: &[Bytes]) -> Reply {
-    let sub = args
-        .get(1)
-        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase());
-    match sub.as_deref() {
-        None => command_table::command_info(&[], &CommandSet::all()),
-        Some("count") => Reply::Int(command_table::command_count(&CommandSet::all())),
-        Some("info") => command_table::command_info(&args[2..], &CommandSet::all()),
-        Some("docs") => command_table::command_docs(&args[2..], &CommandSet::all()),
-        Some("list") => command_table::command_list(&CommandSet::all()),
-        Some(other) => Reply::error_owned(format!(
-            "ERR unknown subcommand '{other}'. Try COMMAND HELP."
-        )),
+/// `COMMAND [COUNT | LIST | INFO ... | DOCS ...]`, over what the proxy carries.
+fn command_reply(command: &Resolved, args: &[Bytes]) -> Reply {
+    let served = served();
+    match command.sub.map(|sub| sub.name) {
+        None => command_table::command_info(&[], served),
+        Some("count") => Reply::Int(command_table::command_count(served)),
+        Some("info") => command_table::command_info(&args[2..], served),
+        Some("docs") => command_table::command_docs(&args[2..], served),
+        Some("list") => command_table::command_list(served),
+        Some(other) => Reply::error_owned(errors::unknown_subcommand("command", other.as_bytes())),
     }
 }
 
-fn info(client: &impl ClientContext, args: &[Bytes]) -> Reply {
-    let state = client.state();
+fn info(state: &Worker, args: &[Bytes]) -> Reply {
     let wanted: Vec<String> = args[1..]
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
@@ -191,7 +192,7 @@ fn info(client: &impl ClientContext, args: &[Bytes]) -> Reply {
             text,
             "# Server\r\nredis_version:{}\r\nredoubt_version:{}\r\nredis_mode:standalone\r\nredoubt_role:proxy\r\n\
              process_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\r\n",
-            crate::REDIS_VERSION,
+            REDIS_VERSION,
             env!("CARGO_PKG_VERSION"),
             std::process::id(),
             state.config.listen.port(),

@@ -1,0 +1,240 @@
+//! What the proxy does with each command, decided from the command table: which commands it
+//! answers itself, which it spreads over groups (from the Redis 7 command tips
+//! `request_policy:*` and `response_policy:*`, as `COMMAND INFO` documents them), which it
+//! refuses and why, and so the [`CommandSet`] its `COMMAND` replies list.
+
+use std::sync::OnceLock;
+
+use redoubt_protocol::command_table::{self, CommandFlags, CommandSet, Resolved};
+
+/// How a request is spread over the groups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Spread {
+    /// Keys grouped by owning group, one sub-request per group keeping each key with the
+    /// arguments that follow it up to the key step (`request_policy:multi_shard`).
+    ByKey(Rule),
+    /// The same request to every group's primary (`request_policy:all_shards` and
+    /// `all_nodes`; standbys are left out: their configuration is the control plane's, and a
+    /// standby being down must not fail a client's request).
+    AllGroups(Rule),
+    /// `SCAN`: one group at a time, the group kept in the cursor (`request_policy:special`).
+    Scan,
+}
+
+/// How the parts' replies are merged (`response_policy:*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// `agg_sum`: integers summed.
+    Sum,
+    /// `agg_min`: the smallest integer.
+    Min,
+    /// `agg_max`: the largest integer.
+    Max,
+    /// `agg_logical_and`: 1 when every part says 1 (element-wise for arrays).
+    And,
+    /// `agg_logical_or`: 1 when any part says 1 (element-wise for arrays).
+    Or,
+    /// `all_succeeded`: the first part's reply when none failed, else the first error.
+    AllSucceeded,
+    /// `one_succeeded`: the first reply that is not an error, else the first error.
+    OneSucceeded,
+    /// No response policy, keyed request: the parts' values put back in key order (`MGET`).
+    KeyOrder,
+    /// No response policy, keyless request: the parts' arrays concatenated (`KEYS`).
+    Concat,
+    /// One non-nil reply picked at random (`RANDOMKEY`: `response_policy:special`).
+    AnyNonNull,
+}
+
+/// Proxy-answered commands: the proxy holds the connection's state they read or change.
+const LOCAL: &[&str] = &[
+    "ping", "echo", "quit", "select", "auth", "hello", "client", "command", "info",
+];
+
+/// `CLIENT` subcommands the proxy answers; the rest act on node connections that the client
+/// does not own (`KILL`, `LIST`, `PAUSE`...).
+const CLIENT_SUBCOMMANDS: &[&str] = &["id", "getname", "setname", "setinfo"];
+
+/// Commands that hold a connection's state across requests or take it over, which a proxy
+/// multiplexing many clients on shared node connections cannot carry yet; the table's flags
+/// cover blocking and pub/sub commands, these the rest.
+const CONNECTION_STATE: &[&str] = &[
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    "monitor",
+    "sync",
+    "psync",
+    "replicaof",
+    "slaveof",
+];
+
+/// Commands whose spread the tips do not give: `SCAN` (`request_policy:special`: the cursor
+/// must carry the group) and `RANDOMKEY` (the table gives it no response policy, and the
+/// default for keyless commands, concatenation, would turn its bulk into an array). Other
+/// `special` commands are routed whole.
+fn explicit(name: &str) -> Option<Spread> {
+    match name {
+        "randomkey" => Some(Spread::AllGroups(Rule::AnyNonNull)),
+        "scan" => Some(Spread::Scan),
+        _ => None,
+    }
+}
+
+/// Commands routed whole although their tips spread them: `MSETNX` sets all its keys or
+/// none, which parts on several groups cannot promise without a transaction, so keys of
+/// several groups get `CROSSSLOT` as in Redis Cluster.
+const WHOLE: &[&str] = &["msetnx"];
+
+/// Why the proxy cannot carry `command`, as the error text sent back; `None` when it can.
+pub(crate) fn refusal(command: &Resolved) -> Option<String> {
+    let flags = command.spec().flags;
+    let name = command.name();
+    let refused = flags.contains(CommandFlags::BLOCKING)
+        || flags.contains(CommandFlags::PUBSUB)
+        || CONNECTION_STATE.contains(&name)
+        || (name == "client"
+            && command
+                .sub
+                .is_some_and(|sub| !CLIENT_SUBCOMMANDS.contains(&sub.name)));
+    refused.then(|| {
+        format!(
+            "ERR '{}' is not supported through the proxy",
+            command.to_string().replace('|', " ").to_ascii_uppercase()
+        )
+    })
+}
+
+/// True for the commands the proxy answers itself.
+pub(crate) fn is_local(command: &Resolved) -> bool {
+    LOCAL.contains(&command.name())
+}
+
+/// How `command` is spread over the groups; `None` for a request routed whole to one group.
+pub(crate) fn spread(command: &Resolved) -> Option<Spread> {
+    if let Some(spread) = explicit(command.name()) {
+        return Some(spread);
+    }
+    if WHOLE.contains(&command.name()) {
+        return None;
+    }
+    let spec = command.spec();
+    let mut request = None;
+    let mut response = None;
+    for tip in spec.tips.split_ascii_whitespace() {
+        if let Some(policy) = tip.strip_prefix("request_policy:") {
+            request = Some(policy);
+        } else if let Some(policy) = tip.strip_prefix("response_policy:") {
+            response = Some(policy);
+        }
+    }
+    let rule = |default: Rule| -> Option<Rule> {
+        Some(match response {
+            None => default,
+            Some("agg_sum") => Rule::Sum,
+            Some("agg_min") => Rule::Min,
+            Some("agg_max") => Rule::Max,
+            Some("agg_logical_and") => Rule::And,
+            Some("agg_logical_or") => Rule::Or,
+            Some("all_succeeded") => Rule::AllSucceeded,
+            Some("one_succeeded") => Rule::OneSucceeded,
+            Some(_) => return None,
+        })
+    };
+    match request? {
+        "multi_shard" => rule(Rule::KeyOrder).map(Spread::ByKey),
+        "all_shards" | "all_nodes" => rule(Rule::Concat).map(Spread::AllGroups),
+        _ => None,
+    }
+}
+
+/// Everything the proxy can carry: answered, spread or routed. `COMMAND`, `COMMAND COUNT`,
+/// `LIST`, `INFO` and `DOCS` list exactly these.
+pub(crate) fn served() -> &'static CommandSet {
+    static SERVED: OnceLock<CommandSet> = OnceLock::new();
+    SERVED.get_or_init(|| {
+        let mut set = CommandSet::new();
+        for command in command_table::all_commands() {
+            if refusal(&command).is_none() {
+                set.insert(command.index);
+            }
+        }
+        set
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn resolve(words: &[&str]) -> Resolved {
+        let args: Vec<Bytes> = words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect();
+        command_table::resolve(&args).expect("known command")
+    }
+
+    #[test]
+    fn multi_key_commands_split_by_key_with_the_documented_merge() {
+        for (name, rule) in [
+            ("mget", Rule::KeyOrder),
+            ("mset", Rule::AllSucceeded),
+            ("del", Rule::Sum),
+            ("unlink", Rule::Sum),
+            ("exists", Rule::Sum),
+            ("touch", Rule::Sum),
+        ] {
+            assert_eq!(
+                spread(&resolve(&[name])),
+                Some(Spread::ByKey(rule)),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn keyless_commands_fan_out_to_every_group() {
+        for (name, rule) in [
+            ("dbsize", Rule::Sum),
+            ("keys", Rule::Concat),
+            ("flushall", Rule::AllSucceeded),
+            ("flushdb", Rule::AllSucceeded),
+            ("randomkey", Rule::AnyNonNull),
+        ] {
+            assert_eq!(
+                spread(&resolve(&[name])),
+                Some(Spread::AllGroups(rule)),
+                "{name}"
+            );
+        }
+        assert_eq!(spread(&resolve(&["scan"])), Some(Spread::Scan));
+        assert_eq!(spread(&resolve(&["get"])), None);
+        assert_eq!(spread(&resolve(&["set"])), None);
+        assert_eq!(spread(&resolve(&["msetnx"])), None);
+    }
+
+    #[test]
+    fn refused_commands_say_why_and_are_not_listed() {
+        for words in [
+            &["multi"][..],
+            &["subscribe"],
+            &["blpop"],
+            &["client", "kill"],
+        ] {
+            let command = resolve(words);
+            let why = refusal(&command).expect("refused");
+            assert!(why.starts_with("ERR '"), "{why}");
+            assert!(!served().contains(command.index), "{why}");
+        }
+        for words in [&["get"][..], &["client", "setname"], &["command", "count"]] {
+            let command = resolve(words);
+            assert!(refusal(&command).is_none());
+            assert!(served().contains(command.index));
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! What the proxy knows of one client connection: its id, protocol, authentication and name.
+//! The session owns it; proxy-local commands change it.
+
+use bytes::Bytes;
+use redoubt_protocol::Protocol;
+
+/// One client connection's state.
+#[derive(Debug)]
+pub(crate) struct ClientConn {
+    /// Client id, unique across workers; also the connection affinity to the nodes.
+    pub(crate) id: u64,
+    /// The protocol the client negotiated with `HELLO` (RESP2 until then).
+    pub(crate) protocol: Protocol,
+    /// True once authenticated, or from the start when no password is required.
+    pub(crate) authenticated: bool,
+    /// The name set with `CLIENT SETNAME` or `HELLO ... SETNAME`.
+    pub(crate) name: Option<Bytes>,
+    /// Set by `QUIT`: close once this reply is written.
+    pub(crate) closing: bool,
+}
+
+impl ClientConn {
+    /// A new client `id`, authenticated from the start unless a password is required.
+    pub(crate) fn new(id: u64, requires_password: bool) -> ClientConn {
+        ClientConn {
+            id,
+            protocol: Protocol::Resp2,
+            authenticated: !requires_password,
+            name: None,
+            closing: false,
+        }
+    }
+}

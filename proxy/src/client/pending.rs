@@ -1,0 +1,171 @@
+//! Replies on their way to a client: made by the proxy, passed through from one node, or
+//! merged from several. A [`Pending`] is queued when its request is dispatched and taken once
+//! ready, so replies leave in request order whatever order the nodes answer in.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use redoubt_protocol::{Protocol, Reply};
+use tokio::sync::oneshot;
+
+use super::merge::Merge;
+use crate::backend::{Backend, BackendError, BackendReply};
+
+/// A reply on its way to the client.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// Made by the proxy; already encoded.
+    Ready(Bytes),
+    /// One node's reply, passed through as it is.
+    Node(NodeCall),
+    /// Several nodes' replies, merged into one.
+    Merged {
+        /// How to merge.
+        merge: Merge,
+        /// The parts, in merge order.
+        parts: Vec<NodeCall>,
+        /// Protocol to encode the merged reply in.
+        protocol: Protocol,
+    },
+}
+
+/// A request sent to one node.
+#[derive(Debug)]
+pub(crate) struct NodeCall {
+    rx: oneshot::Receiver<BackendReply>,
+    /// The node it went to.
+    pub(crate) backend: Arc<Backend>,
+    sent: Instant,
+    deadline: tokio::time::Instant,
+    /// The reply once it arrived (or failed).
+    result: Option<BackendReply>,
+}
+
+impl NodeCall {
+    /// Sends `request` to `backend` with the client's protocol and connection affinity.
+    pub(crate) fn send(
+        backend: &Arc<Backend>,
+        protocol: Protocol,
+        affinity: u64,
+        request: Bytes,
+        timeout: Duration,
+    ) -> NodeCall {
+        backend.health.in_flight.fetch_add(1, Ordering::SeqCst);
+        NodeCall {
+            rx: backend.send(protocol, affinity, request),
+            backend: backend.clone(),
+            sent: Instant::now(),
+            deadline: tokio::time::Instant::now() + timeout,
+            result: None,
+        }
+    }
+
+    fn finish(&mut self, reply: BackendReply) {
+        if reply.is_ok() {
+            self.backend.health.record_latency(self.sent.elapsed());
+        }
+        self.result = Some(reply);
+    }
+
+    /// True once the reply is here, checking without waiting.
+    fn poll_ready(&mut self) -> bool {
+        if self.result.is_none() {
+            match self.rx.try_recv() {
+                Ok(reply) => self.finish(reply),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+                Err(oneshot::error::TryRecvError::Closed) => {
+                    self.result = Some(Err(BackendError::ConnectionLost(self.backend.addr)))
+                }
+            }
+        }
+        self.result.is_some()
+    }
+
+    /// Waits for the reply or the deadline. Cancel-safe: the outcome is stored as soon as it
+    /// is known.
+    async fn wait(&mut self) {
+        if self.result.is_some() {
+            return;
+        }
+        let addr = self.backend.addr;
+        let reply = match tokio::time::timeout_at(self.deadline, &mut self.rx).await {
+            Ok(Ok(reply)) => reply,
+            Ok(Err(_)) => Err(BackendError::ConnectionLost(addr)),
+            Err(_) => Err(BackendError::Timeout(addr)),
+        };
+        self.finish(reply);
+    }
+
+    fn take(&mut self) -> BackendReply {
+        let reply = self
+            .result
+            .take()
+            .unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)));
+        self.backend.health.traffic.record(&reply);
+        reply
+    }
+}
+
+impl Drop for NodeCall {
+    fn drop(&mut self) {
+        self.backend.health.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Pending {
+    /// True when the reply can be encoded without waiting.
+    pub(crate) fn poll_ready(&mut self) -> bool {
+        match self {
+            Pending::Ready(_) => true,
+            Pending::Node(call) => call.poll_ready(),
+            Pending::Merged { parts, .. } => parts.iter_mut().all(NodeCall::poll_ready),
+        }
+    }
+
+    /// Waits until the reply can be encoded (cancel-safe).
+    pub(crate) async fn wait(&mut self) {
+        match self {
+            Pending::Ready(_) => {}
+            Pending::Node(call) => call.wait().await,
+            Pending::Merged { parts, .. } => {
+                for part in parts.iter_mut() {
+                    part.wait().await;
+                }
+            }
+        }
+    }
+
+    /// The encoded reply; call once ready.
+    pub(crate) fn take(self) -> Bytes {
+        match self {
+            Pending::Ready(bytes) => bytes,
+            Pending::Node(mut call) => match call.take() {
+                Ok(bytes) => bytes,
+                Err(err) => encode(&Reply::error_owned(err.to_string()), Protocol::Resp2),
+            },
+            Pending::Merged {
+                merge,
+                mut parts,
+                protocol,
+            } => {
+                let replies = parts.iter_mut().map(NodeCall::take).collect();
+                encode(&merge.merge(replies), protocol)
+            }
+        }
+    }
+}
+
+/// Encodes one reply.
+pub(crate) fn encode(reply: &Reply, protocol: Protocol) -> Bytes {
+    let mut out = BytesMut::new();
+    reply.encode(protocol, &mut out);
+    out.freeze()
+}
+
+/// Encodes a request's arguments as a RESP multibulk, to send on to a node.
+pub(crate) fn encode_args(args: &[Bytes]) -> Bytes {
+    let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+    redoubt_protocol::request::encode_request(&refs)
+}

@@ -1,0 +1,310 @@
+//! One client connection to the proxy.
+//!
+//! Each request is parsed, its command resolved once in the command table ([`Resolved`],
+//! carried from then on: local answers, splitting, routing, the write hold, the metrics), and
+//! dispatched at once (to a node, to several, or answered by the proxy), queueing a
+//! [`Pending`] reply; replies leave strictly in queue order, so they
+//! reach the client in request order however the nodes answer. A client can thus keep
+//! thousands of requests in flight across groups.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+use redoubt_protocol::command_table::{self, CommandFlags, Resolved};
+use redoubt_protocol::{errors, Reply, RequestParser};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::commands;
+use super::conn::ClientConn;
+use super::pending::{encode, encode_args, NodeCall, Pending};
+use super::{local, split};
+use crate::metrics::Target;
+use crate::state::Worker;
+
+/// Requests a client may have in flight before the proxy stops reading from it.
+const MAX_IN_FLIGHT: usize = 16 * 1024;
+/// Reading pauses while this many reply bytes wait for the client to take them.
+const FLUSH_AT: usize = 1024 * 1024;
+/// How often held requests check whether their group's writes resumed.
+const HELD_RECHECK: std::time::Duration = std::time::Duration::from_millis(1);
+/// Buffers above this capacity (bytes) are released once empty.
+const KEEP_BUFFER: usize = 1024 * 1024;
+
+/// A parsed request and its command, resolved once.
+struct Request {
+    args: Vec<Bytes>,
+    /// `None` for a name the command table does not hold.
+    command: Option<Resolved>,
+    /// When it was read.
+    started: Instant,
+}
+
+/// What a queued reply counts as in the metrics.
+#[derive(Clone, Copy)]
+enum Counted {
+    /// Not a request (a protocol error): not counted.
+    Nothing,
+    /// A request; `None` for an unknown command.
+    Request(Option<Resolved>),
+}
+
+/// A request's reply in the queue, with what its metrics need.
+struct Queued {
+    pending: Pending,
+    counted: Counted,
+    /// Where it went.
+    target: Target,
+    /// When it was read.
+    started: Instant,
+}
+
+impl Queued {
+    fn new(pending: Pending, counted: Counted, state: &Worker, started: Instant) -> Queued {
+        let target = match &pending {
+            Pending::Ready(_) => Target::Proxy,
+            Pending::Node(call) => state
+                .metrics
+                .group_of_node(call.backend.addr)
+                .map_or(Target::Multi, Target::Group),
+            Pending::Merged { .. } => Target::Multi,
+        };
+        Queued {
+            pending,
+            counted,
+            target,
+            started,
+        }
+    }
+
+    /// The encoded reply, counted in the metrics; call once ready.
+    fn take(self, state: &Worker) -> Bytes {
+        let bytes = self.pending.take();
+        if let Counted::Request(command) = self.counted {
+            let error = matches!(bytes.first(), Some(b'-' | b'!'));
+            state.metrics.record_request(
+                command.as_ref(),
+                self.target,
+                error,
+                self.started.elapsed(),
+            );
+        }
+        bytes
+    }
+}
+
+/// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
+///
+/// One task does everything for the client: it reads and dispatches requests, and writes
+/// replies as the oldest pending one becomes ready, reading and writing concurrently so a
+/// client that pipelines without reading cannot deadlock with the proxy.
+pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: SocketAddr) {
+    let _ = socket.set_nodelay(true);
+    let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
+    state
+        .stats
+        .connected_clients
+        .fetch_add(1, Ordering::Relaxed);
+    let mut client = Client {
+        conn: ClientConn::new(id, state.config.requirepass.is_some()),
+        state: state.clone(),
+        parser: RequestParser::default(),
+    };
+    let (mut reader, mut writer) = socket.split();
+    let mut input = BytesMut::new();
+    let mut output = BytesMut::new();
+    let mut queue: VecDeque<Queued> = VecDeque::new();
+    // Requests held back while a group's writes are paused (planned switchover): once one is
+    // held, every later one is too, so nothing overtakes it.
+    let mut held: VecDeque<Request> = VecDeque::new();
+    let mut reading = true;
+    loop {
+        while held
+            .front()
+            .is_some_and(|request| !client.must_hold(request))
+        {
+            let request = held.pop_front().expect("front exists");
+            queue.push_back(client.dispatch_queued(request));
+        }
+        // Move every reply that is ready, in order, to the output.
+        while let Some(front) = queue.front_mut() {
+            if !front.pending.poll_ready() {
+                break;
+            }
+            let bytes = queue.pop_front().expect("front exists").take(&state);
+            output.extend_from_slice(&bytes);
+        }
+        if !reading && queue.is_empty() && output.is_empty() {
+            let _ = writer.shutdown().await;
+            break;
+        }
+        let can_read =
+            reading && queue.len() + held.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
+        if can_read && input.capacity() - input.len() < 4096 {
+            input.reserve(16 * 1024);
+        }
+        tokio::select! {
+            written = writer.write(&output), if !output.is_empty() => match written {
+                Ok(n) if n > 0 => {
+                    output.advance(n);
+                    if output.is_empty() && output.capacity() > KEEP_BUFFER {
+                        output = BytesMut::new();
+                    }
+                }
+                _ => break,
+            },
+            read = reader.read_buf(&mut input), if can_read => match read {
+                Ok(n) if n > 0 => {
+                    loop {
+                        match client.parser.parse(&mut input) {
+                            Ok(Some(args)) => {
+                                let command = command_table::resolve(&args);
+                                let request = Request { args, command, started: Instant::now() };
+                                if !held.is_empty() || client.must_hold(&request) {
+                                    held.push_back(request);
+                                    continue;
+                                }
+                                queue.push_back(client.dispatch_queued(request));
+                                if client.conn.closing {
+                                    reading = false;
+                                    break;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(err) => {
+                                let error = encode(&Reply::error_owned(format!("ERR {err}")), client.conn.protocol);
+                                queue.push_back(Queued::new(Pending::Ready(error), Counted::Nothing, &state, Instant::now()));
+                                reading = false;
+                                break;
+                            }
+                        }
+                    }
+                    if input.is_empty() && input.capacity() > KEEP_BUFFER {
+                        input = BytesMut::new();
+                    }
+                }
+                _ => reading = false,
+            },
+            () = wait_front(&mut queue), if !queue.is_empty() => {}
+            () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
+        }
+    }
+    state
+        .stats
+        .connected_clients
+        .fetch_sub(1, Ordering::Relaxed);
+}
+
+async fn wait_front(queue: &mut VecDeque<Queued>) {
+    if let Some(front) = queue.front_mut() {
+        front.pending.wait().await;
+    }
+}
+
+/// The reading half's state.
+struct Client {
+    state: Arc<Worker>,
+    conn: ClientConn,
+    parser: RequestParser,
+}
+
+impl Client {
+    fn ready(&self, reply: Reply) -> Pending {
+        Pending::Ready(encode(&reply, self.conn.protocol))
+    }
+
+    /// True when `request` writes to a group whose writes are paused.
+    fn must_hold(&self, request: &Request) -> bool {
+        if !self.state.paused.iter().any(|p| p.load(Ordering::Relaxed)) {
+            return false;
+        }
+        let Some(command) = &request.command else {
+            return false;
+        };
+        let spec = command.spec();
+        if spec.flags.contains(CommandFlags::READONLY) {
+            return false;
+        }
+        spec.key_indexes(&request.args).iter().any(|&k| {
+            self.state
+                .is_paused(self.state.slots.group_of_key(&request.args[k]))
+        })
+    }
+
+    /// Dispatches a request, queued with what its metrics need.
+    fn dispatch_queued(&mut self, request: Request) -> Queued {
+        let counted = Counted::Request(request.command);
+        let started = request.started;
+        let pending = self.dispatch(request);
+        Queued::new(pending, counted, &self.state, started)
+    }
+
+    fn dispatch(&mut self, request: Request) -> Pending {
+        self.state.stats.commands.fetch_add(1, Ordering::Relaxed);
+        let args = request.args;
+        let Some(command) = request.command else {
+            return self.ready(Reply::error_owned(errors::unknown_command(&args)));
+        };
+        if command.is_container_without_sub() && args.len() > 1 {
+            return self.ready(Reply::error_owned(errors::unknown_subcommand(
+                command.name(),
+                &args[1],
+            )));
+        }
+        if !command.arity_ok(args.len()) {
+            return self.ready(Reply::error_owned(errors::wrong_arity(
+                &command.to_string(),
+            )));
+        }
+        if !self.conn.authenticated && !matches!(command.name(), "auth" | "hello" | "quit") {
+            return self.ready(Reply::error("NOAUTH Authentication required."));
+        }
+        if let Some(why) = commands::refusal(&command) {
+            return self.ready(Reply::error_owned(why));
+        }
+        if commands::is_local(&command) {
+            if let Some(reply) = local::answer(&mut self.conn, &self.state, &command, &args) {
+                return self.ready(reply);
+            }
+        }
+        self.state.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+        let spec = command.spec();
+        if let Some(spread) = commands::spread(&command) {
+            let name = command.to_string();
+            return split::send(&self.state, &self.conn, spec, &name, spread, &args);
+        }
+        let keys = spec.key_indexes(&args);
+        let group = match keys.first() {
+            None => 0,
+            Some(&first) => {
+                let group = self.state.slots.group_of_key(&args[first]);
+                if keys[1..]
+                    .iter()
+                    .any(|&k| self.state.slots.group_of_key(&args[k]) != group)
+                {
+                    return self.ready(Reply::error(
+                        "CROSSSLOT Keys in request don't hash to the same slot",
+                    ));
+                }
+                group
+            }
+        };
+        let group = &self.state.groups[group];
+        let backend = if spec.flags.contains(CommandFlags::READONLY) {
+            group.read_target()
+        } else {
+            group.primary()
+        };
+        Pending::Node(NodeCall::send(
+            backend,
+            self.conn.protocol,
+            self.conn.id,
+            encode_args(&args),
+            self.state.config.request_timeout,
+        ))
+    }
+}

@@ -1,0 +1,247 @@
+//! What the proxy's workers share ([`Shared`]: configuration, slot table, topology, node
+//! health, counters, metrics, the failover controller) and what each worker owns ([`Worker`]:
+//! its own connections to every node, grouped). Kept apart from the server loop so clients,
+//! the admin endpoint and the server all read it from below.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use redoubt_protocol::Protocol;
+
+use crate::backend::{probe, Backend, ConnectOptions, Health};
+use crate::config::ProxyConfig;
+use crate::control::failover::controller::{self, ControllerHandle, ControllerSetup};
+use crate::control::failover::core::{CoreConfig, GroupSetup};
+use crate::control::local::LocalControlPlane;
+use crate::control::topology::{GroupTopology, SharedTopology, Topology};
+use crate::control::ControlPlane;
+use crate::metrics::state::{OffsetHistory, StateCollector};
+use crate::metrics::stats::ProxyStats;
+use crate::metrics::ProxyMetrics;
+use crate::routing::group::Group;
+use crate::routing::slot_table::SlotTable;
+
+/// What every worker shares.
+#[derive(Clone, Debug)]
+pub(crate) struct Shared {
+    /// The configuration.
+    pub(crate) config: Arc<ProxyConfig>,
+    /// Slot → group.
+    pub(crate) slots: Arc<SlotTable>,
+    /// Health of each node, by address.
+    pub(crate) health: Arc<HashMap<SocketAddr, Arc<Health>>>,
+    /// The committed topology (primaries, epochs).
+    pub(crate) topology: Arc<SharedTopology>,
+    /// Commits topology changes.
+    pub(crate) control: Arc<dyn ControlPlane>,
+    /// Per group: writes are held while set (planned switchover).
+    pub(crate) paused: Arc<Vec<AtomicBool>>,
+    /// The failover controller, once started.
+    pub(crate) controller: Arc<OnceLock<ControllerHandle>>,
+    /// Next client id, unique across workers.
+    pub(crate) next_client_id: Arc<AtomicU64>,
+    /// Counters.
+    pub(crate) stats: Arc<ProxyStats>,
+    /// Start time.
+    pub(crate) started: Instant,
+    /// Prometheus metrics.
+    pub(crate) metrics: Arc<ProxyMetrics>,
+    /// Primaries' offsets over time, for replication lag in seconds.
+    pub(crate) offsets: Arc<OffsetHistory>,
+}
+
+impl Shared {
+    /// Shared state for `config`: the slot table, the initial topology (each group's
+    /// configured primary, epoch 0 until the nodes report theirs) and one health record per node.
+    pub(crate) fn new(config: ProxyConfig) -> Shared {
+        let ids: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
+        let slots = Arc::new(SlotTable::derive(&ids));
+        let health: HashMap<SocketAddr, Arc<Health>> = config
+            .groups
+            .iter()
+            .flat_map(|g| std::iter::once(g.primary).chain(g.standbys.iter().copied()))
+            .map(|addr| (addr, Arc::new(Health::default())))
+            .collect();
+        let topology = Topology {
+            groups: config
+                .groups
+                .iter()
+                .map(|g| GroupTopology {
+                    id: g.id.clone(),
+                    epoch: 0,
+                    primary: g.primary,
+                    standbys: g.standbys.clone(),
+                })
+                .collect(),
+        };
+        let topology = Arc::new(SharedTopology::new(topology));
+        let control: Arc<dyn ControlPlane> = Arc::new(LocalControlPlane::new(topology.clone()));
+        let paused = Arc::new(
+            config
+                .groups
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+        );
+        let health = Arc::new(health);
+        let stats = Arc::new(ProxyStats::default());
+        let offsets = Arc::new(OffsetHistory::default());
+        let node_groups = config
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(index, g)| {
+                std::iter::once(g.primary)
+                    .chain(g.standbys.iter().copied())
+                    .map(move |addr| (addr, index))
+            })
+            .collect();
+        let collector = StateCollector {
+            health: health.clone(),
+            topology: topology.clone(),
+            slots: slots.clone(),
+            stats: stats.clone(),
+            offsets: offsets.clone(),
+        };
+        let metrics = Arc::new(ProxyMetrics::new(
+            ids.iter().map(|s| s.to_string()).collect(),
+            node_groups,
+            collector,
+        ));
+        Shared {
+            config: Arc::new(config),
+            slots,
+            health,
+            topology,
+            control,
+            paused,
+            controller: Arc::new(OnceLock::new()),
+            next_client_id: Arc::new(AtomicU64::new(1)),
+            stats,
+            started: Instant::now(),
+            metrics,
+            offsets,
+        }
+    }
+
+    /// Starts one probe task per node, and the failover controller fed by them, on the
+    /// current runtime.
+    pub(crate) fn start_probes(&self) {
+        tokio::spawn(crate::metrics::state::sample_offsets(
+            self.topology.clone(),
+            self.health.clone(),
+            self.offsets.clone(),
+            self.config.probe_interval,
+        ));
+        let (sink, probes) = tokio::sync::mpsc::unbounded_channel();
+        for (addr, health) in self.health.iter() {
+            tokio::spawn(probe::probe_loop(
+                *addr,
+                self.config.backend_password.clone(),
+                self.config.probe_interval,
+                self.config.down_after,
+                health.clone(),
+                self.config.failover.then(|| sink.clone()),
+            ));
+        }
+        if !self.config.failover {
+            return;
+        }
+        let current = self.topology.get();
+        let groups = self
+            .config
+            .groups
+            .iter()
+            .zip(current.groups.iter())
+            .map(|(config, topology)| GroupSetup {
+                topology: topology.clone(),
+                priorities: config.priorities.iter().map(|(a, p)| (*a, *p)).collect(),
+                sync_replicas: config.sync_replicas,
+            })
+            .collect();
+        let setup = ControllerSetup {
+            config: CoreConfig {
+                down_after: self.config.down_after,
+            },
+            groups,
+            password: self.config.backend_password.clone(),
+            control: self.control.clone(),
+            paused: self.paused.clone(),
+            failovers: self.metrics.failovers.clone(),
+            health: self.health.clone(),
+        };
+        let _ = self.controller.set(controller::start(setup, probes));
+    }
+}
+
+/// One worker's state: the shared parts plus its own groups (its own node connections).
+#[derive(Debug)]
+pub(crate) struct Worker {
+    /// The configuration.
+    pub(crate) config: Arc<ProxyConfig>,
+    /// Groups, in configuration order, with this worker's connections.
+    pub(crate) groups: Vec<Group>,
+    /// Slot → group.
+    pub(crate) slots: Arc<SlotTable>,
+    /// Per group: writes are held while set.
+    pub(crate) paused: Arc<Vec<AtomicBool>>,
+    /// Next client id.
+    pub(crate) next_client_id: Arc<AtomicU64>,
+    /// Counters.
+    pub(crate) stats: Arc<ProxyStats>,
+    /// Start time.
+    pub(crate) started: Instant,
+    /// Prometheus metrics.
+    pub(crate) metrics: Arc<ProxyMetrics>,
+}
+
+impl Worker {
+    /// A worker's state; opens its connections to every node. Must run inside a runtime.
+    pub(crate) fn for_worker(shared: &Shared) -> Worker {
+        let config = &shared.config;
+        let groups = config
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(index, g)| {
+                let epoch = shared.topology.epoch_cell(index);
+                let members = std::iter::once(g.primary)
+                    .chain(g.standbys.iter().copied())
+                    .map(|addr| {
+                        let options = ConnectOptions {
+                            addr,
+                            protocol: Protocol::Resp2,
+                            password: config.backend_password.clone(),
+                            connect_timeout: config.connect_timeout,
+                            epoch: Some(epoch.clone()),
+                        };
+                        Arc::new(Backend::new(
+                            options,
+                            config.connections_per_backend,
+                            shared.health[&addr].clone(),
+                        ))
+                    })
+                    .collect();
+                Group::new(g, index, members, shared.topology.clone())
+            })
+            .collect();
+        Worker {
+            config: shared.config.clone(),
+            groups,
+            slots: shared.slots.clone(),
+            paused: shared.paused.clone(),
+            next_client_id: shared.next_client_id.clone(),
+            stats: shared.stats.clone(),
+            started: shared.started,
+            metrics: shared.metrics.clone(),
+        }
+    }
+
+    /// True while writes to group `group` are held.
+    pub(crate) fn is_paused(&self, group: usize) -> bool {
+        self.paused[group].load(Ordering::SeqCst)
+    }
+}
