@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use redoubt_protocol::command_table::Resolved;
 use redoubt_protocol::Reply;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -87,6 +88,8 @@ pub struct Blocked {
     pub db: usize,
     /// Keys waited on.
     pub keys: Vec<Bytes>,
+    /// The command, as resolved when it first ran.
+    pub command: Resolved,
     /// The command and its arguments.
     pub args: Vec<Bytes>,
     /// Type of value waited for.
@@ -194,7 +197,8 @@ pub fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
         while let Some(waiter) = store.blocking.first_waiter(db, &key) {
             // A key now holding another type keeps its waiters blocked, as in Redis.
             let kind = waiter.kind.type_name();
-            let (id, handle, args) = (waiter.handle.id, waiter.handle.clone(), waiter.args.clone());
+            let (id, handle, command) = (waiter.handle.id, waiter.handle.clone(), waiter.command);
+            let args = waiter.args.clone();
             let matches = store.dbs[db]
                 .get(&key, now_ms)
                 .is_some_and(|entry| entry.value.type_name() == kind);
@@ -208,11 +212,12 @@ pub fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
                 session: &mut session,
                 node,
                 now_ms,
+                command: None,
             };
-            let Some(reply) = cmd::blocking::serve(&mut ctx, &args) else {
+            let Some(reply) = cmd::blocking::serve(&mut ctx, command, &args) else {
                 break;
             };
-            cmd::replicate(&mut ctx, &args, &reply);
+            crate::exec::replicate(&mut ctx, command, &args, &reply);
             if let Some(blocked) = store.blocking.remove(id) {
                 blocked.wait.slot.deliver(reply);
             }

@@ -17,7 +17,7 @@ use tracing::debug;
 
 use crate::blocking::{self, BlockWait};
 use crate::client::{ClientHandle, Session, SessionAction};
-use crate::cmd::{self, Ctx};
+use crate::cmd::Ctx;
 use crate::db::ExpiryMode;
 use crate::replication::{self, primary::PsyncRequest};
 use crate::server::{unix_ms, NodeState};
@@ -272,9 +272,10 @@ fn run_batch(
             session,
             node,
             now_ms,
+            command: None,
         };
         let dirty = ctx.store.dirty;
-        let (reply, name) = cmd::execute(&mut ctx, args);
+        let (reply, name) = crate::exec::execute(&mut ctx, args);
         let wrote = store.dirty != dirty;
         if wrote {
             session.last_write_offset = store.repl.offset;

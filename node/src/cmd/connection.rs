@@ -5,8 +5,23 @@ use redoubt_protocol::{Protocol, Reply};
 
 use super::{is, CmdResult, Ctx, SYNTAX};
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("ping", ping),
+    ("echo", echo),
+    ("quit", quit),
+    ("select", select),
+    ("auth", auth),
+    ("hello", hello),
+];
+
+/// `ECHO message` → the message as a bulk string.
+fn echo(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(Reply::Bulk(args[1].clone()))
+}
+
 /// `PING [message]` → `+PONG`, or the message as a bulk string.
-pub fn ping(args: &[Bytes]) -> CmdResult {
+pub fn ping(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match args.len() {
         1 => Ok(Reply::simple("PONG")),
         2 => Ok(Reply::Bulk(args[1].clone())),
@@ -15,7 +30,7 @@ pub fn ping(args: &[Bytes]) -> CmdResult {
 }
 
 /// `QUIT` → `+OK`, then the connection closes.
-pub fn quit(ctx: &mut Ctx) -> CmdResult {
+pub fn quit(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.session.close_after_reply = true;
     Ok(Reply::ok())
 }

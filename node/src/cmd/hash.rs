@@ -6,35 +6,30 @@ use bytes::Bytes;
 use redoubt_protocol::{Protocol, Reply};
 
 use super::set::{parse_cursor, parse_scan_options, parse_signed_count, scan_reply};
-use super::{
-    is, parse_i64, wrong_arity, CmdResult, CommandName, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE,
-};
+use super::{is, parse_i64, wrong_arity, CmdResult, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE};
 use crate::db::Entry;
 use crate::glob::glob_match;
 use crate::value::{parse_canonical_i64, parse_f64, HashValue, Value};
 
-/// Runs `name` if it is a hash command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    Some(match name.name {
-        "hset" => hset(ctx, args, false),
-        "hmset" => hset(ctx, args, true),
-        "hsetnx" => hsetnx(ctx, args),
-        "hget" => hget(ctx, args),
-        "hmget" => hmget(ctx, args),
-        "hgetall" => hgetall(ctx, args),
-        "hkeys" => hkeys_or_vals(ctx, args, true),
-        "hvals" => hkeys_or_vals(ctx, args, false),
-        "hdel" => hdel(ctx, args),
-        "hexists" => hexists(ctx, args),
-        "hlen" => hlen(ctx, args),
-        "hstrlen" => hstrlen(ctx, args),
-        "hincrby" => hincrby(ctx, args),
-        "hincrbyfloat" => hincrbyfloat(ctx, args),
-        "hrandfield" => hrandfield(ctx, args),
-        "hscan" => hscan(ctx, args),
-        _ => return None,
-    })
-}
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("hset", hset),
+    ("hmset", hmset),
+    ("hsetnx", hsetnx),
+    ("hget", hget),
+    ("hmget", hmget),
+    ("hgetall", hgetall),
+    ("hkeys", hkeys),
+    ("hvals", hvals),
+    ("hdel", hdel),
+    ("hexists", hexists),
+    ("hlen", hlen),
+    ("hstrlen", hstrlen),
+    ("hincrby", hincrby),
+    ("hincrbyfloat", hincrbyfloat),
+    ("hrandfield", hrandfield),
+    ("hscan", hscan),
+];
 
 /// The hash under `key` (counted as a keyspace hit or miss): `Ok(None)` if absent,
 /// `Err(WRONGTYPE)` if another type.
@@ -74,15 +69,20 @@ fn hash_to_fill<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut HashValue, R
     Ok(write_hash(ctx, key)?.expect("just created"))
 }
 
-/// `HSET key field value [field value ...]` → the number of new fields;
-/// `HMSET` (same arguments) → `+OK`.
-fn hset(ctx: &mut Ctx, args: &[Bytes], hmset: bool) -> CmdResult {
+/// `HSET key field value [field value ...]` → the number of new fields.
+fn hset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    set_fields(ctx, args, "hset").map(|created| Reply::Int(created as i64))
+}
+
+/// `HMSET key field value [field value ...]` → `+OK`.
+fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    set_fields(ctx, args, "hmset").map(|_| Reply::ok())
+}
+
+/// Sets the field/value pairs of `args[2..]` → how many fields are new.
+fn set_fields(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Result<usize, Reply> {
     if args.len() % 2 != 0 {
-        return Err(Reply::error_owned(wrong_arity(if hmset {
-            "hmset"
-        } else {
-            "hset"
-        })));
+        return Err(Reply::error_owned(wrong_arity(name)));
     }
     let hash = hash_to_fill(ctx, &args[1])?;
     let created = args[2..]
@@ -90,11 +90,7 @@ fn hset(ctx: &mut Ctx, args: &[Bytes], hmset: bool) -> CmdResult {
         .filter(|pair| hash.insert(pair[0].clone(), pair[1].clone()))
         .count();
     ctx.store.dirty += (args.len() as u64 - 2) / 2;
-    Ok(if hmset {
-        Reply::ok()
-    } else {
-        Reply::Int(created as i64)
-    })
+    Ok(created)
 }
 
 /// `HSETNX key field value` → 1 if set, 0 if the field existed.
@@ -135,14 +131,18 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Map(pairs))
 }
 
-/// `HKEYS key` / `HVALS key` → array of the fields / values.
-fn hkeys_or_vals(ctx: &mut Ctx, args: &[Bytes], keys: bool) -> CmdResult {
+/// `HKEYS key` → array of the fields.
+fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let items = read_hash(ctx, &args[1])?
-        .map(|hash| {
-            hash.iter()
-                .map(|(f, v)| Reply::Bulk(if keys { f } else { v }.clone()))
-                .collect()
-        })
+        .map(|hash| hash.iter().map(|(f, _)| Reply::Bulk(f.clone())).collect())
+        .unwrap_or_default();
+    Ok(Reply::Array(items))
+}
+
+/// `HVALS key` → array of the values.
+fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let items = read_hash(ctx, &args[1])?
+        .map(|hash| hash.iter().map(|(_, v)| Reply::Bulk(v.clone())).collect())
         .unwrap_or_default();
     Ok(Reply::Array(items))
 }

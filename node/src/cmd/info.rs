@@ -11,6 +11,9 @@ use redoubt_protocol::Reply;
 use super::{CmdResult, Ctx};
 use crate::memory;
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[("info", info)];
+
 /// Sections printed by a bare `INFO` (or `INFO default`).
 const DEFAULT_SECTIONS: &[&str] = &[
     "server",

@@ -7,6 +7,53 @@ use redoubt_protocol::Reply;
 use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::glob::glob_match;
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("del", del),
+    ("unlink", del),
+    ("exists", exists),
+    ("touch", exists),
+    ("type", type_of),
+    ("expire", |ctx, args| {
+        expire(ctx, args, 1000, When::Relative)
+    }),
+    ("pexpire", |ctx, args| expire(ctx, args, 1, When::Relative)),
+    ("expireat", |ctx, args| {
+        expire(ctx, args, 1000, When::Absolute)
+    }),
+    ("pexpireat", |ctx, args| {
+        expire(ctx, args, 1, When::Absolute)
+    }),
+    ("expiretime", |ctx, args| expiretime(ctx, args, 1000)),
+    ("pexpiretime", |ctx, args| expiretime(ctx, args, 1)),
+    ("ttl", |ctx, args| ttl(ctx, args, 1000)),
+    ("pttl", |ctx, args| ttl(ctx, args, 1)),
+    ("persist", persist),
+    ("rename", |ctx, args| rename(ctx, args, Rename::Always)),
+    ("renamenx", |ctx, args| rename(ctx, args, Rename::IfNew)),
+    ("keys", keys),
+    ("scan", scan),
+    ("randomkey", randomkey),
+    ("copy", copy),
+    ("object|encoding", object_encoding),
+    ("object|refcount", object_refcount),
+    ("object|help", object_help),
+];
+
+/// Whether an expiry argument is a time from now or a Unix time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum When {
+    Relative,
+    Absolute,
+}
+
+/// Whether `RENAME` may replace an existing destination (`RENAMENX` may not).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rename {
+    Always,
+    IfNew,
+}
+
 /// `DEL key [key ...]` / `UNLINK` → number of keys removed.
 pub fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
@@ -42,7 +89,8 @@ pub fn type_of(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `EXPIRE key seconds [NX | XX | GT | LT]` and its `PEXPIRE`, `EXPIREAT`, `PEXPIREAT`
 /// siblings → 1 if the timeout was set (or the key deleted for a time in the past), else 0.
 /// GT and LT treat a key without TTL as having an infinite one.
-pub fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, absolute: bool) -> CmdResult {
+fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, when: When) -> CmdResult {
+    let absolute = when == When::Absolute;
     let command = match (unit_ms, absolute) {
         (1000, false) => "expire",
         (1, false) => "pexpire",
@@ -149,7 +197,8 @@ pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `RENAME key newkey` → `+OK` (`ERR no such key` if missing); `RENAMENX` → 1, or 0 when
 /// `newkey` exists. The TTL moves with the value.
-pub fn rename(ctx: &mut Ctx, args: &[Bytes], only_if_new: bool) -> CmdResult {
+fn rename(ctx: &mut Ctx, args: &[Bytes], mode: Rename) -> CmdResult {
+    let only_if_new = mode == Rename::IfNew;
     let now = ctx.now_ms;
     let (from, to) = (&args[1], &args[2]);
     if !ctx.db().contains(from, now) {
@@ -224,7 +273,7 @@ pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `RANDOMKEY` → a random key, or nil when the database is empty.
-pub fn randomkey(ctx: &mut Ctx) -> CmdResult {
+pub fn randomkey(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     Ok(ctx.db().random_key(now).into())
 }
@@ -270,33 +319,39 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `OBJECT ENCODING key` → the encoding name, or nil; `OBJECT REFCOUNT key` → 1.
-pub fn object(ctx: &mut Ctx, sub: &str, args: &[Bytes]) -> CmdResult {
+fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
-    match sub {
-        "encoding" => Ok(ctx
-            .db()
-            .get(&args[2], now)
-            .map_or(Reply::Null, |e| Reply::bulk_static(e.value.encoding()))),
-        "refcount" => Ok(ctx
-            .db()
-            .get(&args[2], now)
-            .map_or(Reply::Null, |_| Reply::Int(1))),
-        "help" => Ok(Reply::Array(
-            [
-                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ENCODING <key>",
-                "    Return the kind of internal representation used in order to store the value",
-                "    associated with a <key>.",
-                "REFCOUNT <key>",
-                "    Return the number of references of the value associated with the specified",
-                "    <key>.",
-                "HELP",
-                "    Print this help.",
-            ]
-            .into_iter()
-            .map(Reply::simple)
-            .collect(),
-        )),
-        _ => Err(super::unknown_subcommand_named("object", sub)),
-    }
+    Ok(ctx
+        .db()
+        .get(&args[2], now)
+        .map_or(Reply::Null, |e| Reply::bulk_static(e.value.encoding())))
+}
+
+/// `OBJECT REFCOUNT key` → 1 for a present key (values are never shared), nil otherwise.
+fn object_refcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    Ok(ctx
+        .db()
+        .get(&args[2], now)
+        .map_or(Reply::Null, |_| Reply::Int(1)))
+}
+
+/// `OBJECT HELP` → the subcommands' summary.
+fn object_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    Ok(Reply::Array(
+        [
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Print this help.",
+        ]
+        .into_iter()
+        .map(Reply::simple)
+        .collect(),
+    ))
 }

@@ -5,32 +5,51 @@
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::{is, parse_i64, CmdResult, CommandName, Ctx, SYNTAX, WRONGTYPE};
+use super::{is, parse_i64, CmdResult, Ctx, SYNTAX, WRONGTYPE};
 use crate::db::Db;
 use crate::value::{parse_canonical_i64, ListValue, Value};
 
-/// Runs `name` if it is a list command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    Some(match name.name {
-        "lpush" => push(ctx, args, true, false),
-        "rpush" => push(ctx, args, false, false),
-        "lpushx" => push(ctx, args, true, true),
-        "rpushx" => push(ctx, args, false, true),
-        "lpop" => pop(ctx, args, true),
-        "rpop" => pop(ctx, args, false),
-        "llen" => llen(ctx, args),
-        "lindex" => lindex(ctx, args),
-        "lrange" => lrange(ctx, args),
-        "lset" => lset(ctx, args),
-        "lrem" => lrem(ctx, args),
-        "ltrim" => ltrim(ctx, args),
-        "linsert" => linsert(ctx, args),
-        "lpos" => lpos(ctx, args),
-        "lmove" => lmove(ctx, args),
-        "rpoplpush" => rpoplpush(ctx, args),
-        "lmpop" => lmpop(ctx, args),
-        _ => return None,
-    })
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("lpush", |ctx, args| {
+        push(ctx, args, Side::Left, Create::Yes)
+    }),
+    ("rpush", |ctx, args| {
+        push(ctx, args, Side::Right, Create::Yes)
+    }),
+    ("lpushx", |ctx, args| {
+        push(ctx, args, Side::Left, Create::No)
+    }),
+    ("rpushx", |ctx, args| {
+        push(ctx, args, Side::Right, Create::No)
+    }),
+    ("lpop", |ctx, args| pop(ctx, args, Side::Left)),
+    ("rpop", |ctx, args| pop(ctx, args, Side::Right)),
+    ("llen", llen),
+    ("lindex", lindex),
+    ("lrange", lrange),
+    ("lset", lset),
+    ("lrem", lrem),
+    ("ltrim", ltrim),
+    ("linsert", linsert),
+    ("lpos", lpos),
+    ("lmove", lmove),
+    ("rpoplpush", rpoplpush),
+    ("lmpop", lmpop),
+];
+
+/// The end of a list a command works on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// Whether a push creates an absent list (`LPUSH`) or leaves it absent (`LPUSHX`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Create {
+    Yes,
+    No,
 }
 
 /// The list under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if another type.
@@ -232,20 +251,21 @@ pub fn multi_pop(ctx: &mut Ctx, spec: &MultiPop) -> Result<Option<Reply>, Reply>
 
 /// `LPUSH key element [element ...]` (and `RPUSH`, `LPUSHX`, `RPUSHX`) → `:new length`; the
 /// `X` forms answer `:0` and create nothing when the key is absent.
-fn push(ctx: &mut Ctx, args: &[Bytes], left: bool, only_existing: bool) -> CmdResult {
+fn push(ctx: &mut Ctx, args: &[Bytes], side: Side, create: Create) -> CmdResult {
     let len = push_items(
         ctx,
         &args[1],
         args[2..].iter().cloned(),
-        left,
-        only_existing,
+        side == Side::Left,
+        create == Create::No,
     )?;
     Ok(Reply::Int(len.unwrap_or(0) as i64))
 }
 
 /// `LPOP key` → the element or `$-1`; `LPOP key count` → `*n` of up to `count` elements, or
 /// `*-1` when the key is absent (`*0` for a count of 0). `RPOP` from the tail.
-fn pop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
+fn pop(ctx: &mut Ctx, args: &[Bytes], side: Side) -> CmdResult {
+    let left = side == Side::Left;
     if args.len() > 3 {
         let name = if left { "lpop" } else { "rpop" };
         return Err(Reply::error_owned(super::wrong_arity(name)));

@@ -8,6 +8,18 @@ use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::client::SessionAction;
 use crate::replication::{replica, LinkState};
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("replicaof", replicaof),
+    ("slaveof", replicaof),
+    ("role", role),
+    ("replconf", replconf),
+    ("psync", psync),
+    ("sync", psync),
+    ("wait", wait),
+    ("epoch", epoch),
+];
+
 /// `REPLICAOF host port` → `+OK`, following that primary; `REPLICAOF NO ONE` → `+OK`,
 /// becoming a primary with a new replication id (the old one kept as `replid2`).
 pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
@@ -38,7 +50,7 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `ROLE` → `["master", offset, [[ip, port, acked offset], ...]]` on a primary,
 /// `["slave", host, port, state, offset]` on a standby.
-pub fn role(ctx: &mut Ctx) -> CmdResult {
+pub fn role(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let repl = &ctx.store.repl;
     Ok(match &repl.primary {
         None => Reply::Array(vec![

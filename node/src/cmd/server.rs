@@ -5,6 +5,19 @@ use redoubt_protocol::Reply;
 
 use super::{is, CmdResult, Ctx, SYNTAX};
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("dbsize", dbsize),
+    ("flushdb", flushdb),
+    ("flushall", flushall),
+    ("time", time),
+];
+
+/// `DBSIZE` → the number of keys in the selected database.
+fn dbsize(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int(ctx.db().len() as i64))
+}
+
 fn flush_mode_ok(args: &[Bytes]) -> Result<(), Reply> {
     match args.len() {
         1 => Ok(()),
@@ -33,7 +46,7 @@ pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `TIME` → `[unix seconds, microseconds]`, both as bulk strings.
-pub fn time() -> CmdResult {
+pub fn time(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

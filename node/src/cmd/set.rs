@@ -7,34 +7,41 @@ use foldhash::fast::RandomState;
 use indexmap::IndexSet;
 use redoubt_protocol::Reply;
 
-use super::{is, parse_i64, CmdResult, CommandName, Ctx, SYNTAX, WRONGTYPE};
+use super::{is, parse_i64, CmdResult, Ctx, SYNTAX, WRONGTYPE};
 use crate::db::Entry;
 use crate::glob::glob_match;
 use crate::value::{SetValue, Value};
 
-/// Runs `name` if it is a set command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    Some(match name.name {
-        "sadd" => sadd(ctx, args),
-        "srem" => srem(ctx, args),
-        "smembers" => smembers(ctx, args),
-        "sismember" => sismember(ctx, args),
-        "smismember" => smismember(ctx, args),
-        "scard" => scard(ctx, args),
-        "spop" => spop(ctx, args),
-        "srandmember" => srandmember(ctx, args),
-        "smove" => smove(ctx, args),
-        "sinter" => intersect(ctx, &args[1..], 0).map(set_reply),
-        "sintercard" => sintercard(ctx, args),
-        "sinterstore" => store(ctx, &args[1], |ctx| intersect(ctx, &args[2..], 0)),
-        "sunion" => union(ctx, &args[1..]).map(set_reply),
-        "sunionstore" => store(ctx, &args[1], |ctx| union(ctx, &args[2..])),
-        "sdiff" => difference(ctx, &args[1..]).map(set_reply),
-        "sdiffstore" => store(ctx, &args[1], |ctx| difference(ctx, &args[2..])),
-        "sscan" => sscan(ctx, args),
-        _ => return None,
-    })
-}
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("sadd", sadd),
+    ("srem", srem),
+    ("smembers", smembers),
+    ("sismember", sismember),
+    ("smismember", smismember),
+    ("scard", scard),
+    ("spop", spop),
+    ("srandmember", srandmember),
+    ("smove", smove),
+    ("sinter", |ctx, args| {
+        intersect(ctx, &args[1..], 0).map(set_reply)
+    }),
+    ("sintercard", sintercard),
+    ("sinterstore", |ctx, args| {
+        store(ctx, &args[1], |ctx| intersect(ctx, &args[2..], 0))
+    }),
+    ("sunion", |ctx, args| union(ctx, &args[1..]).map(set_reply)),
+    ("sunionstore", |ctx, args| {
+        store(ctx, &args[1], |ctx| union(ctx, &args[2..]))
+    }),
+    ("sdiff", |ctx, args| {
+        difference(ctx, &args[1..]).map(set_reply)
+    }),
+    ("sdiffstore", |ctx, args| {
+        store(ctx, &args[1], |ctx| difference(ctx, &args[2..]))
+    }),
+    ("sscan", sscan),
+];
 
 /// A computed set as a set reply (RESP3 `~`).
 fn set_reply(members: Vec<Bytes>) -> Reply {

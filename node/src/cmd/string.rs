@@ -8,6 +8,31 @@ use super::{is, parse_i64, CmdResult, Ctx, NOT_INTEGER, SYNTAX, WRONGTYPE};
 use crate::db::Db;
 use crate::value::{parse_canonical_i64, RString, Value};
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("get", get),
+    ("set", set),
+    ("setnx", setnx),
+    ("setex", |ctx, args| setex(ctx, args, 1000)),
+    ("psetex", |ctx, args| setex(ctx, args, 1)),
+    ("mget", mget),
+    ("mset", mset),
+    ("msetnx", msetnx),
+    ("getset", getset),
+    ("getdel", getdel),
+    ("getex", getex),
+    ("append", append),
+    ("strlen", strlen),
+    ("incr", |ctx, args| incr_by(ctx, &args[1], 1)),
+    ("decr", |ctx, args| incr_by(ctx, &args[1], -1)),
+    ("incrby", incrby),
+    ("decrby", decrby),
+    ("incrbyfloat", incrbyfloat),
+    ("getrange", getrange),
+    ("substr", getrange),
+    ("setrange", setrange),
+];
+
 fn string_value(data: &[u8]) -> Value {
     Value::Str(RString::Shared(Bytes::copy_from_slice(data)))
 }
@@ -305,15 +330,17 @@ pub fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ))
 }
 
-/// `INCRBY key increment` / `DECRBY key decrement`.
-pub fn incrby(ctx: &mut Ctx, args: &[Bytes], negate: bool) -> CmdResult {
+/// `INCRBY key increment` → the new value.
+fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = parse_i64(&args[2])?;
-    let by = if negate {
-        by.checked_neg()
-            .ok_or(Reply::error("ERR decrement would overflow"))?
-    } else {
-        by
-    };
+    incr_by(ctx, &args[1], by)
+}
+
+/// `DECRBY key decrement` → the new value.
+fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let by = parse_i64(&args[2])?
+        .checked_neg()
+        .ok_or(Reply::error("ERR decrement would overflow"))?;
     incr_by(ctx, &args[1], by)
 }
 

@@ -12,48 +12,79 @@ mod write;
 use bytes::Bytes;
 use redoubt_protocol::{Protocol, Reply};
 
-use super::{CmdResult, CommandName, Ctx, WRONGTYPE};
+use super::{Ctx, WRONGTYPE};
 use crate::value::zset::{LexBound, ScoreBound};
 use crate::value::{Value, ZSetValue};
+use algebra::Op;
+use range::{Kind, Preset};
 
-/// Runs `name` if it is a sorted-set command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    Some(match name.name {
-        "zadd" => write::zadd(ctx, args),
-        "zincrby" => write::zincrby(ctx, args),
-        "zrem" => write::zrem(ctx, args),
-        "zremrangebyrank" => write::zremrange(ctx, args, range::Kind::Rank),
-        "zremrangebyscore" => write::zremrange(ctx, args, range::Kind::Score),
-        "zremrangebylex" => write::zremrange(ctx, args, range::Kind::Lex),
-        "zpopmin" => write::zpop(ctx, args, false),
-        "zpopmax" => write::zpop(ctx, args, true),
-        "zmpop" => write::zmpop(ctx, args),
-        "zcard" => range::zcard(ctx, args),
-        "zscore" => range::zscore(ctx, args),
-        "zmscore" => range::zmscore(ctx, args),
-        "zrank" => range::zrank(ctx, args, false),
-        "zrevrank" => range::zrank(ctx, args, true),
-        "zcount" => range::zcount(ctx, args, range::Kind::Score),
-        "zlexcount" => range::zcount(ctx, args, range::Kind::Lex),
-        "zrange" => range::zrange(ctx, args, range::Preset::Zrange),
-        "zrangestore" => range::zrange(ctx, args, range::Preset::Store),
-        "zrevrange" => range::zrange(ctx, args, range::Preset::Rank { rev: true }),
-        "zrangebyscore" => range::zrange(ctx, args, range::Preset::Score { rev: false }),
-        "zrevrangebyscore" => range::zrange(ctx, args, range::Preset::Score { rev: true }),
-        "zrangebylex" => range::zrange(ctx, args, range::Preset::Lex { rev: false }),
-        "zrevrangebylex" => range::zrange(ctx, args, range::Preset::Lex { rev: true }),
-        "zunion" => algebra::combine(ctx, args, algebra::Op::Union, false),
-        "zinter" => algebra::combine(ctx, args, algebra::Op::Inter, false),
-        "zdiff" => algebra::combine(ctx, args, algebra::Op::Diff, false),
-        "zunionstore" => algebra::combine(ctx, args, algebra::Op::Union, true),
-        "zinterstore" => algebra::combine(ctx, args, algebra::Op::Inter, true),
-        "zdiffstore" => algebra::combine(ctx, args, algebra::Op::Diff, true),
-        "zintercard" => algebra::zintercard(ctx, args),
-        "zrandmember" => sample::zrandmember(ctx, args),
-        "zscan" => sample::zscan(ctx, args),
-        _ => return None,
-    })
-}
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("zadd", write::zadd),
+    ("zincrby", write::zincrby),
+    ("zrem", write::zrem),
+    ("zremrangebyrank", |ctx, args| {
+        write::zremrange(ctx, args, Kind::Rank)
+    }),
+    ("zremrangebyscore", |ctx, args| {
+        write::zremrange(ctx, args, Kind::Score)
+    }),
+    ("zremrangebylex", |ctx, args| {
+        write::zremrange(ctx, args, Kind::Lex)
+    }),
+    ("zpopmin", |ctx, args| write::zpop(ctx, args, false)),
+    ("zpopmax", |ctx, args| write::zpop(ctx, args, true)),
+    ("zmpop", write::zmpop),
+    ("zcard", range::zcard),
+    ("zscore", range::zscore),
+    ("zmscore", range::zmscore),
+    ("zrank", |ctx, args| range::zrank(ctx, args, false)),
+    ("zrevrank", |ctx, args| range::zrank(ctx, args, true)),
+    ("zcount", |ctx, args| range::zcount(ctx, args, Kind::Score)),
+    ("zlexcount", |ctx, args| range::zcount(ctx, args, Kind::Lex)),
+    ("zrange", |ctx, args| {
+        range::zrange(ctx, args, Preset::Zrange)
+    }),
+    ("zrangestore", |ctx, args| {
+        range::zrange(ctx, args, Preset::Store)
+    }),
+    ("zrevrange", |ctx, args| {
+        range::zrange(ctx, args, Preset::Rank { rev: true })
+    }),
+    ("zrangebyscore", |ctx, args| {
+        range::zrange(ctx, args, Preset::Score { rev: false })
+    }),
+    ("zrevrangebyscore", |ctx, args| {
+        range::zrange(ctx, args, Preset::Score { rev: true })
+    }),
+    ("zrangebylex", |ctx, args| {
+        range::zrange(ctx, args, Preset::Lex { rev: false })
+    }),
+    ("zrevrangebylex", |ctx, args| {
+        range::zrange(ctx, args, Preset::Lex { rev: true })
+    }),
+    ("zunion", |ctx, args| {
+        algebra::combine(ctx, args, Op::Union, false)
+    }),
+    ("zinter", |ctx, args| {
+        algebra::combine(ctx, args, Op::Inter, false)
+    }),
+    ("zdiff", |ctx, args| {
+        algebra::combine(ctx, args, Op::Diff, false)
+    }),
+    ("zunionstore", |ctx, args| {
+        algebra::combine(ctx, args, Op::Union, true)
+    }),
+    ("zinterstore", |ctx, args| {
+        algebra::combine(ctx, args, Op::Inter, true)
+    }),
+    ("zdiffstore", |ctx, args| {
+        algebra::combine(ctx, args, Op::Diff, true)
+    }),
+    ("zintercard", algebra::zintercard),
+    ("zrandmember", sample::zrandmember),
+    ("zscan", sample::zscan),
+];
 
 /// The sorted set under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if another type. Counts
 /// the lookup as a keyspace hit or miss.

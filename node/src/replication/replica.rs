@@ -276,7 +276,7 @@ fn load_snapshot(
     for db in &mut store.dbs {
         db.clear();
     }
-    let mut applier = crate::cmd::PrimaryApplier::new(node);
+    let mut applier = crate::exec::applier::PrimaryApplier::new(node);
     loop {
         match parser.parse(&mut input) {
             Ok(Some(args)) => applier.apply(&mut store, &args),
@@ -312,7 +312,7 @@ async fn apply_stream(
         max_bulk_len: usize::MAX / 4,
         max_query_buffer: usize::MAX / 4,
     });
-    let mut applier = crate::cmd::PrimaryApplier::new(node);
+    let mut applier = crate::exec::applier::PrimaryApplier::new(node);
     applier.set_db(node.store.lock().repl.stream_db.unwrap_or(0));
     let mut ack_timer = tokio::time::interval(ACK_EVERY);
     let mut offset = send_ack(node, conn).await?;

@@ -14,7 +14,7 @@
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::Ctx;
+use crate::cmd::Ctx;
 
 fn word(text: &'static str) -> Bytes {
     Bytes::from_static(text.as_bytes())
