@@ -11,6 +11,7 @@ mod node {
     mod atomicity;
     mod blocking;
     mod connection;
+    mod dispatch;
     mod errors;
     mod expiry;
     mod hashes;
