@@ -97,12 +97,12 @@ async fn command_lists_exactly_what_is_served() {
     for name in [
         "get",
         "eval",
-        "multi",
         "subscribe",
         "xadd",
         "pfadd",
         "ping",
         "config",
+        "multi",
     ] {
         let info = c.cmd(&["COMMAND", "INFO", name]).await;
         let in_info = !info.array()[0].is_null();
