@@ -139,3 +139,6 @@ pub fn effects(
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests;
