@@ -164,6 +164,15 @@ impl Replication {
         self.primary.is_some()
     }
 
+    /// Applies a new `repl-backlog-size` (bytes) to the backlog, now if one exists (keeping
+    /// its newest bytes), else when it is created.
+    pub fn set_backlog_size(&mut self, size: usize) {
+        self.backlog_size = size;
+        if let Some(backlog) = &mut self.backlog {
+            backlog.resize(size);
+        }
+    }
+
     /// Makes sure a backlog exists (created when the first standby connects).
     pub fn ensure_backlog(&mut self) -> &mut Backlog {
         let (size, offset) = (self.backlog_size, self.offset);

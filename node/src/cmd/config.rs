@@ -57,6 +57,10 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             .set(&pair[0], &pair[1])
             .map_err(Reply::error_owned)?;
     }
+    let backlog_size = updated.repl_backlog_size as usize;
     ctx.store.config = updated;
+    if backlog_size != ctx.store.repl.backlog_size {
+        ctx.store.repl.set_backlog_size(backlog_size);
+    }
     Ok(Reply::ok())
 }

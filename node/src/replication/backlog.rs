@@ -80,6 +80,24 @@ impl Backlog {
         }
     }
 
+    /// Changes the capacity to `capacity` bytes (`CONFIG SET repl-backlog-size`), keeping the
+    /// newest bytes held that fit; the offsets stay as they were.
+    pub fn resize(&mut self, capacity: usize) {
+        let capacity = capacity.max(1);
+        if capacity == self.capacity {
+            return;
+        }
+        let keep = self.len.min(capacity);
+        let held = self
+            .read_from(self.end + 1 - keep as u64, keep)
+            .expect("the newest bytes are held");
+        // Laid out from the start of the ring, as while it grows lazily.
+        self.ring = held;
+        self.capacity = capacity;
+        self.len = keep;
+        self.head = keep % capacity;
+    }
+
     /// True when the bytes from `offset` (the first byte a standby needs) to the end are held.
     pub fn covers(&self, offset: u64) -> bool {
         offset >= self.first_offset() && offset <= self.end + 1
@@ -133,7 +151,46 @@ mod tests {
         assert!(!backlog.covers(12));
     }
 
+    #[test]
+    fn resizing_keeps_the_newest_bytes() {
+        let mut backlog = Backlog::new(8, 0);
+        backlog.append(b"abcdefghij");
+        backlog.resize(4);
+        assert_eq!((backlog.first_offset(), backlog.end_offset()), (7, 10));
+        assert_eq!(backlog.read_from(7, 100).unwrap(), b"ghij");
+        backlog.resize(16);
+        assert_eq!(backlog.capacity(), 16);
+        backlog.append(b"klm");
+        assert_eq!(backlog.read_from(7, 100).unwrap(), b"ghijklm");
+    }
+
     proptest! {
+        #[test]
+        fn resizing_behaves_like_the_tail_of_the_stream(
+            sizes in prop::collection::vec(1usize..64, 1..6),
+            chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..30),
+        ) {
+            let mut backlog = Backlog::new(sizes[0], 0);
+            let mut stream = Vec::new();
+            let mut held = 0usize;
+            for (i, chunk) in chunks.iter().enumerate() {
+                if i % 5 == 4 {
+                    let capacity = sizes[i / 5 % sizes.len()];
+                    backlog.resize(capacity);
+                    held = held.min(capacity);
+                }
+                backlog.append(chunk);
+                stream.extend_from_slice(chunk);
+                held = (held + chunk.len()).min(backlog.capacity());
+                prop_assert_eq!(backlog.histlen(), held);
+                let end = stream.len() as u64;
+                for from in backlog.first_offset()..=end + 1 {
+                    let got = backlog.read_from(from, usize::MAX).unwrap();
+                    prop_assert_eq!(&got[..], &stream[(from - 1) as usize..]);
+                }
+            }
+        }
+
         #[test]
         fn behaves_like_the_tail_of_the_stream(
             capacity in 1usize..64,
