@@ -31,7 +31,7 @@ const READ_CHUNK: usize = 16 * 1024;
 const KEEP_BUFFER: usize = 1024 * 1024;
 
 /// Answers a connection refused at `maxclients` with `error` and closes it.
-pub async fn refuse(mut socket: TcpStream, error: &'static str) {
+pub(crate) async fn refuse(mut socket: TcpStream, error: &'static str) {
     let mut out = BytesMut::new();
     Reply::error(error).encode(Protocol::Resp2, &mut out);
     let _ = socket.write_all(&out).await;
@@ -39,7 +39,7 @@ pub async fn refuse(mut socket: TcpStream, error: &'static str) {
 
 /// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
 /// `id` is the client id the accept loop gave the connection.
-pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr, id: u64) {
+pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr, id: u64) {
     let _ = socket.set_nodelay(true);
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = Arc::new(ClientHandle::new(id, addr, laddr));

@@ -1,3 +1,4 @@
+#![warn(unreachable_pub)]
 //! redoubt-node: a Redis-compatible data node.
 //!
 //! Requests flow `server` (accept) → `connection` (parse a batch with the shared request
@@ -5,20 +6,20 @@
 //! replies encoded in request order. The store holds 16 `db`s of `value`s with expiry times;
 //! expired keys are removed lazily on access and by the server's active expiry cycle.
 
-pub mod blocking;
-pub mod client;
-pub mod cmd;
-pub mod config;
-pub mod connection;
-pub mod db;
-pub mod exec;
-pub mod glob;
+mod blocking;
+mod client;
+mod cmd;
+mod config;
+mod connection;
+mod db;
+mod exec;
+mod glob;
 pub mod memory;
-pub mod metrics;
-pub mod replication;
-pub mod server;
-pub mod store;
-pub mod value;
+mod metrics;
+mod replication;
+mod server;
+mod store;
+mod value;
 
 pub use config::Config;
 pub use server::{run, run_with_metrics};

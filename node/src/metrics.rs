@@ -29,31 +29,31 @@ use crate::server::NodeState;
 use crate::store::CommandStat;
 
 /// Upper bounds (µs) of the command latency histogram's buckets; a last `+Inf` bucket follows.
-pub const LATENCY_BOUNDS_US: [u64; 16] = [
+pub(crate) const LATENCY_BOUNDS_US: [u64; 16] = [
     10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
     500_000, 1_000_000,
 ];
 /// Buckets of the latency histogram: one per bound plus `+Inf`.
-pub const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
+pub(crate) const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
 
 /// The bucket a command that took `usec` µs falls in.
-pub fn latency_bucket(usec: u64) -> usize {
+pub(crate) fn latency_bucket(usec: u64) -> usize {
     LATENCY_BOUNDS_US.partition_point(|&bound| bound < usec)
 }
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
-pub const CONTENT_TYPE_OPENMETRICS: &str =
+pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// A fresh registry for one node, reading it through `node` at every scrape.
-pub fn registry(node: Weak<NodeState>) -> Registry {
+pub(crate) fn registry(node: Weak<NodeState>) -> Registry {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(NodeCollector { node }));
     registry
 }
 
 /// Encodes `registry` as OpenMetrics text.
-pub fn encode(registry: &Registry) -> String {
+pub(crate) fn encode(registry: &Registry) -> String {
     let mut text = String::new();
     // Writing to a String cannot fail; a collector's error would only truncate the output.
     let _ = prometheus_client::encoding::text::encode(&mut text, registry);
@@ -61,7 +61,7 @@ pub fn encode(registry: &Registry) -> String {
 }
 
 /// Serves `GET /metrics` for `node` on `listener` for as long as the node runs.
-pub async fn serve(listener: TcpListener, node: Arc<NodeState>) {
+pub(crate) async fn serve(listener: TcpListener, node: Arc<NodeState>) {
     let app = Router::new()
         .route("/metrics", get(metrics))
         .with_state(node);

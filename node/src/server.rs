@@ -18,40 +18,40 @@ use crate::store::Store;
 
 /// Counters kept outside the store lock, updated by connections.
 #[derive(Debug, Default)]
-pub struct NetStats {
+pub(crate) struct NetStats {
     /// Connections accepted (INFO `total_connections_received`).
-    pub connections_received: AtomicU64,
+    pub(crate) connections_received: AtomicU64,
     /// Connections refused at `maxclients` (INFO `rejected_connections`).
-    pub rejected_connections: AtomicU64,
+    pub(crate) rejected_connections: AtomicU64,
     /// Bytes read from clients (INFO `total_net_input_bytes`).
-    pub input_bytes: AtomicU64,
+    pub(crate) input_bytes: AtomicU64,
     /// Bytes written to clients (INFO `total_net_output_bytes`).
-    pub output_bytes: AtomicU64,
+    pub(crate) output_bytes: AtomicU64,
 }
 
 /// State shared by every connection of one node.
 #[derive(Debug)]
-pub struct NodeState {
+pub(crate) struct NodeState {
     /// Keyspace, configuration and command statistics, under one lock.
-    pub store: Mutex<Store>,
+    pub(crate) store: Mutex<Store>,
     /// Connected clients.
-    pub clients: ClientRegistry,
+    pub(crate) clients: ClientRegistry,
     /// Network counters.
-    pub net: NetStats,
+    pub(crate) net: NetStats,
     /// Next client id.
-    pub next_client_id: AtomicU64,
+    pub(crate) next_client_id: AtomicU64,
     /// When the node started.
-    pub started: Instant,
+    pub(crate) started: Instant,
     /// Random 40-hex-digit id of this run (INFO `run_id`).
-    pub run_id: String,
+    pub(crate) run_id: String,
     /// This node's Prometheus metrics, read from the fields above at scrape time.
-    pub metrics: prometheus_client::registry::Registry,
+    pub(crate) metrics: prometheus_client::registry::Registry,
     me: std::sync::Weak<NodeState>,
 }
 
 impl NodeState {
     /// Fresh state for a node configured by `config`.
-    pub fn new(config: Config) -> Arc<Self> {
+    pub(crate) fn new(config: Config) -> Arc<Self> {
         Arc::new_cyclic(|me| NodeState {
             store: Mutex::new(Store::new(config)),
             clients: ClientRegistry::default(),
@@ -65,7 +65,7 @@ impl NodeState {
     }
 
     /// This state's own `Arc` (for tasks a command starts).
-    pub fn self_arc(&self) -> Arc<NodeState> {
+    pub(crate) fn self_arc(&self) -> Arc<NodeState> {
         self.me
             .upgrade()
             .expect("a node's state outlives its commands")
@@ -73,7 +73,7 @@ impl NodeState {
 }
 
 /// A random 40-hex-digit identifier, as Redis uses for `run_id` and `replid`.
-pub fn random_hex_id() -> String {
+pub(crate) fn random_hex_id() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
     (0..40)
@@ -82,7 +82,7 @@ pub fn random_hex_id() -> String {
 }
 
 /// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)

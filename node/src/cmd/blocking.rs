@@ -43,7 +43,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// Runs a blocked client's `command` again on its behalf: its reply, or `None` when it would
 /// still block.
-pub fn serve(ctx: &mut Ctx, command: Resolved, args: &[Bytes]) -> Option<Reply> {
+pub(crate) fn serve(ctx: &mut Ctx, command: Resolved, args: &[Bytes]) -> Option<Reply> {
     let request = parse_request(command.name(), args).ok()?;
     attempt(ctx, &request.op).unwrap_or_else(Some)
 }

@@ -55,7 +55,7 @@ fn info(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 ///
 /// # Errors
 /// Redis's error for names with spaces, newlines or other special characters.
-pub fn set_name(ctx: &mut Ctx, name: Bytes) -> Result<(), Reply> {
+pub(crate) fn set_name(ctx: &mut Ctx, name: Bytes) -> Result<(), Reply> {
     if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
         return Err(Reply::error(
             "ERR Client names cannot contain spaces, newlines or special characters.",

@@ -45,7 +45,7 @@ const ALL_SECTIONS: &[&str] = &[
 ];
 
 /// `INFO [section ...]` → a bulk string (verbatim in RESP3).
-pub fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut sections: Vec<String> = Vec::new();
     for arg in &args[1..] {
         let name = String::from_utf8_lossy(arg).to_ascii_lowercase();

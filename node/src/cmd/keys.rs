@@ -55,7 +55,7 @@ enum Rename {
 }
 
 /// `DEL key [key ...]` / `UNLINK` → number of keys removed.
-pub fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let removed = args[1..]
         .iter()
@@ -66,7 +66,7 @@ pub fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `EXISTS key [key ...]` / `TOUCH` → number of keys that exist (repeats count again).
-pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     Ok(Reply::Int(
         args[1..]
@@ -77,7 +77,7 @@ pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `TYPE key` → `+string`, ..., or `+none`.
-pub fn type_of(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn type_of(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let name = ctx
         .db()
@@ -156,7 +156,7 @@ fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, when: When) -> CmdResult 
 
 /// `EXPIRETIME key` / `PEXPIRETIME key` → absolute Unix time in s or ms; -1 without TTL, -2
 /// when the key does not exist.
-pub fn expiretime(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
+pub(crate) fn expiretime(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
     let now = ctx.now_ms;
     Ok(Reply::Int(match ctx.db().get(&args[1], now) {
         None => -2,
@@ -167,7 +167,7 @@ pub fn expiretime(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
 }
 
 /// `TTL key` / `PTTL key` → remaining time in s (rounded) or ms; -1 without TTL, -2 if missing.
-pub fn ttl(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
+pub(crate) fn ttl(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
     let now = ctx.now_ms;
     Ok(Reply::Int(match ctx.db().get(&args[1], now) {
         None => -2,
@@ -182,7 +182,7 @@ pub fn ttl(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
 }
 
 /// `PERSIST key` → 1 if a TTL was removed, else 0.
-pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let had_ttl = ctx
         .db()
@@ -226,14 +226,14 @@ fn rename(ctx: &mut Ctx, args: &[Bytes], mode: Rename) -> CmdResult {
 }
 
 /// `KEYS pattern` → every key matching the glob.
-pub fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let keys = ctx.db().keys(&args[1], now);
     Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
 }
 
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]` → `[next cursor, [key ...]]`.
-pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = std::str::from_utf8(&args[1])
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
@@ -273,13 +273,13 @@ pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `RANDOMKEY` → a random key, or nil when the database is empty.
-pub fn randomkey(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+pub(crate) fn randomkey(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     Ok(ctx.db().random_key(now).into())
 }
 
 /// `COPY source destination [DB destination-db] [REPLACE]` → 1 if copied, else 0.
-pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut target_db = ctx.session.db;
     let mut replace = false;
     let mut i = 3;

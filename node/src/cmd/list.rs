@@ -84,7 +84,7 @@ fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) {
 }
 
 /// Parses `LEFT` or `RIGHT`: true for `LEFT`.
-pub fn parse_side(arg: &[u8]) -> Result<bool, Reply> {
+pub(crate) fn parse_side(arg: &[u8]) -> Result<bool, Reply> {
     if is(arg, "left") {
         Ok(true)
     } else if is(arg, "right") {
@@ -99,7 +99,7 @@ pub fn parse_side(arg: &[u8]) -> Result<bool, Reply> {
 ///
 /// # Errors
 /// `WRONGTYPE` when `key` holds another type.
-pub fn push_items(
+pub(crate) fn push_items(
     ctx: &mut Ctx,
     key: &[u8],
     items: impl IntoIterator<Item = Bytes>,
@@ -138,7 +138,7 @@ pub fn push_items(
 ///
 /// # Errors
 /// `WRONGTYPE` when `key` holds another type.
-pub fn pop_items(
+pub(crate) fn pop_items(
     ctx: &mut Ctx,
     key: &[u8],
     left: bool,
@@ -158,7 +158,7 @@ pub fn pop_items(
 ///
 /// # Errors
 /// `WRONGTYPE` when either key holds another type (nothing moves then).
-pub fn move_item(
+pub(crate) fn move_item(
     ctx: &mut Ctx,
     source: &[u8],
     destination: &[u8],
@@ -180,20 +180,20 @@ pub fn move_item(
 /// The parsed form of `numkeys key [key ...] <side> [COUNT count]` (`LMPOP`, `BLMPOP`,
 /// `ZMPOP`, `BZMPOP`).
 #[derive(Debug)]
-pub struct MultiPop {
+pub(crate) struct MultiPop {
     /// The keys, in the order they are tried.
-    pub keys: Vec<Bytes>,
+    pub(crate) keys: Vec<Bytes>,
     /// True for the first side word (`LEFT`, `MIN`).
-    pub first_side: bool,
+    pub(crate) first_side: bool,
     /// Elements to pop at most (1 without `COUNT`).
-    pub count: usize,
+    pub(crate) count: usize,
 }
 
 /// Parses the `*MPOP` arguments from `args[numkeys_at]` on; `sides` are the two side words.
 ///
 /// # Errors
 /// Redis's texts for a bad `numkeys` or `COUNT`, a syntax error otherwise.
-pub fn parse_multi_pop(
+pub(crate) fn parse_multi_pop(
     args: &[Bytes],
     numkeys_at: usize,
     sides: (&str, &str),
@@ -237,7 +237,7 @@ pub fn parse_multi_pop(
 ///
 /// # Errors
 /// `WRONGTYPE` for the first existing key of another type.
-pub fn multi_pop(ctx: &mut Ctx, spec: &MultiPop) -> Result<Option<Reply>, Reply> {
+pub(crate) fn multi_pop(ctx: &mut Ctx, spec: &MultiPop) -> Result<Option<Reply>, Reply> {
     for key in &spec.keys {
         if let Some(items) = pop_items(ctx, key, spec.first_side, spec.count)? {
             return Ok(Some(Reply::Array(vec![

@@ -22,7 +22,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
 
 /// `REPLICAOF host port` → `+OK`, following that primary; `REPLICAOF NO ONE` → `+OK`,
 /// becoming a primary with a new replication id (the old one kept as `replid2`).
-pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if is(&args[1], "no") && is(&args[2], "one") {
         if ctx.store.repl.is_replica() {
             let replid = crate::server::random_hex_id();
@@ -50,7 +50,7 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `ROLE` → `["master", offset, [[ip, port, acked offset], ...]]` on a primary,
 /// `["slave", host, port, state, offset]` on a standby.
-pub fn role(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+pub(crate) fn role(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let repl = &ctx.store.repl;
     Ok(match &repl.primary {
         None => Reply::Array(vec![
@@ -84,7 +84,7 @@ pub fn role(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
 }
 
 /// `REPLCONF listening-port <port> | capa <capability> | ack <offset> | getack *` → `+OK`.
-pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(Reply::error(SYNTAX));
     }
@@ -110,7 +110,7 @@ pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `PSYNC replid offset` (or `SYNC`): the connection becomes a standby link once this batch's
 /// replies are out; the answer (`+FULLRESYNC` or `+CONTINUE`) is written by the link.
-pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.store.repl.is_replica()
         && ctx
             .store
@@ -138,7 +138,7 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `WAIT numreplicas timeout` → the number of standbys that acked this client's writes,
 /// waiting up to `timeout` ms (0: forever) for `numreplicas` of them.
-pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.store.repl.is_replica() {
         return Err(Reply::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
     }
@@ -158,7 +158,7 @@ pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// that epoch: a higher one raises the node's (kept across restarts); once the node's epoch is
 /// higher than a connection's, that connection may no longer write or change roles
 /// (`-FENCED`). The proxy presents its group's epoch on every connection.
-pub fn epoch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn epoch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match args.len() {
         1 => Ok(Reply::Int(ctx.store.epoch as i64)),
         2 => {

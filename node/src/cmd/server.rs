@@ -27,7 +27,7 @@ fn flush_mode_ok(args: &[Bytes]) -> Result<(), Reply> {
 }
 
 /// `FLUSHDB [ASYNC | SYNC]` → `+OK`; empties the selected database.
-pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
     let removed = ctx.db().len() as u64;
     ctx.db().clear();
@@ -36,7 +36,7 @@ pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `FLUSHALL [ASYNC | SYNC]` → `+OK`; empties every database.
-pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
     for db in &mut ctx.store.dbs {
         ctx.store.dirty += db.len() as u64;
@@ -46,7 +46,7 @@ pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `TIME` → `[unix seconds, microseconds]`, both as bulk strings.
-pub fn time(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+pub(crate) fn time(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -163,7 +163,7 @@ fn parse_non_negative(arg: &[u8]) -> Result<usize, Reply> {
 }
 
 /// Parses a count in `-i64::MAX..=i64::MAX` (`SRANDMEMBER`, `HRANDFIELD`).
-pub fn parse_signed_count(arg: &[u8]) -> Result<i64, Reply> {
+pub(crate) fn parse_signed_count(arg: &[u8]) -> Result<i64, Reply> {
     match parse_i64(arg)? {
         i64::MIN => Err(Reply::error(
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
@@ -356,7 +356,7 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// A scan cursor as Redis's `strtoul` reads it (a negative number wraps).
-pub fn parse_cursor(arg: &[u8]) -> Result<u64, Reply> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64, Reply> {
     let text = std::str::from_utf8(arg).unwrap_or("");
     text.parse::<u64>()
         .ok()
@@ -365,7 +365,7 @@ pub fn parse_cursor(arg: &[u8]) -> Result<u64, Reply> {
 }
 
 /// The `[MATCH pattern] [COUNT count]` options of `SSCAN`/`HSCAN`, from `args`.
-pub fn parse_scan_options(args: &[Bytes]) -> Result<(Option<&[u8]>, usize), Reply> {
+pub(crate) fn parse_scan_options(args: &[Bytes]) -> Result<(Option<&[u8]>, usize), Reply> {
     let (mut pattern, mut count) = (None, 10);
     for pair in args.chunks(2) {
         match pair {
@@ -399,6 +399,6 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// A scan step's reply: `[cursor as a bulk string, [element ...]]`.
-pub fn scan_reply(next: u64, elements: Vec<Reply>) -> Reply {
+pub(crate) fn scan_reply(next: u64, elements: Vec<Reply>) -> Reply {
     Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(elements)])
 }

@@ -57,7 +57,7 @@ fn get_bytes(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Reply> {
 }
 
 /// `GET key` → bulk string or nil.
-pub fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(get_bytes(ctx, &args[1])?.into())
 }
 
@@ -94,7 +94,7 @@ fn parse_expiry(ctx: &Ctx, option: &[u8], value: &[u8], command: &str) -> Result
 
 /// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]` → `+OK`, nil
 /// when NX/XX prevented the write, or with GET the old value.
-pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (mut nx, mut xx, mut get, mut expiry) = (false, false, false, Expiry::Persist);
     let mut expiry_given = false;
     let mut i = 3;
@@ -157,7 +157,7 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SETNX key value` → 1 if set, 0 if the key existed.
-pub fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     if ctx.db().contains(&args[1], now) {
         return Ok(Reply::Int(0));
@@ -168,7 +168,7 @@ pub fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SETEX key seconds value` / `PSETEX key milliseconds value` → `+OK`.
-pub fn setex(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64) -> CmdResult {
+pub(crate) fn setex(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64) -> CmdResult {
     let (option, command) = if unit_ms == 1000 {
         ("ex", "setex")
     } else {
@@ -181,7 +181,7 @@ pub fn setex(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64) -> CmdResult {
 }
 
 /// `MGET key [key ...]` → array of bulk strings, nil for missing keys and non-strings.
-pub fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let mut out = Vec::with_capacity(args.len() - 1);
     for key in &args[1..] {
@@ -200,7 +200,7 @@ pub fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `MSET key value [key value ...]` → `+OK`; all keys are written atomically.
-pub fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(Reply::error_owned(super::wrong_arity("mset")));
     }
@@ -212,7 +212,7 @@ pub fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `MSETNX key value [key value ...]` → 1 if all were set, 0 (and nothing set) if any existed.
-pub fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(Reply::error_owned(super::wrong_arity("msetnx")));
     }
@@ -228,7 +228,7 @@ pub fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `GETSET key value` → the old value or nil; the new value has no TTL.
-pub fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let old = get_bytes(ctx, &args[1])?;
     ctx.db().set(&args[1], string_value(&args[2]), None);
     ctx.store.dirty += 1;
@@ -236,7 +236,7 @@ pub fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `GETDEL key` → the value (then deleted) or nil.
-pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let old = get_bytes(ctx, &args[1])?;
     if old.is_some() {
         let now = ctx.now_ms;
@@ -247,7 +247,7 @@ pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST]` → the value or nil, changing its TTL.
-pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut expiry = Expiry::Keep;
     let mut i = 2;
     while i < args.len() {
@@ -308,7 +308,7 @@ fn too_big() -> Reply {
 }
 
 /// `APPEND key value` → the new length.
-pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     if let Some(current) = read_str(ctx.db(), &args[1], now)? {
         if (current.len() + args[2].len()) as u64 > ctx.store.config.proto_max_bulk_len {
@@ -323,7 +323,7 @@ pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `STRLEN key` → length in bytes, 0 if missing.
-pub fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     Ok(Reply::Int(
         read_str(ctx.db(), &args[1], now)?.map_or(0, RString::len) as i64,
@@ -345,7 +345,7 @@ fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// Adds `by` to the integer under `key` (0 if missing), keeping its TTL → the new value.
-pub fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
+pub(crate) fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let now = ctx.now_ms;
     let overflow = || Reply::error("ERR increment or decrement would overflow");
     let next = match ctx.db().get_mut(key, now) {
@@ -385,7 +385,7 @@ fn store_keeping_ttl(ctx: &mut Ctx, key: &[u8], text: Bytes) {
 }
 
 /// `INCRBYFLOAT key increment` → the new value as a bulk string, printed without exponent.
-pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let by = super::parse_f64(&args[2])?;
     let current = match read_str(ctx.db(), &args[1], now)? {
@@ -414,7 +414,7 @@ fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 /// `GETRANGE key start end` → the substring (inclusive, negative offsets from the end).
-pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let start = parse_i64(&args[2])?;
     let end = parse_i64(&args[3])?;
     let now = ctx.now_ms;
@@ -431,7 +431,7 @@ pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SETRANGE key offset value` → the new length; pads with zero bytes.
-pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let offset = parse_i64(&args[2])?;
     if offset < 0 {
         return Err(Reply::error("ERR offset is out of range"));

@@ -12,14 +12,14 @@ use crate::store::Store;
 
 /// Applies a primary's stream (and snapshots) on a standby: each command runs as the primary
 /// ran it, seeing keys the primary had not expired yet, with its reply discarded.
-pub struct PrimaryApplier {
+pub(crate) struct PrimaryApplier {
     node: Arc<NodeState>,
     session: Session,
 }
 
 impl PrimaryApplier {
     /// An applier with database 0 selected.
-    pub fn new(node: &Arc<NodeState>) -> PrimaryApplier {
+    pub(crate) fn new(node: &Arc<NodeState>) -> PrimaryApplier {
         let nowhere = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
         let handle = Arc::new(crate::client::ClientHandle::new(0, nowhere, nowhere));
         let mut session = Session::new(handle, true);
@@ -31,17 +31,17 @@ impl PrimaryApplier {
     }
 
     /// The database the stream has selected.
-    pub fn db(&self) -> usize {
+    pub(crate) fn db(&self) -> usize {
         self.session.db
     }
 
     /// Selects database `db` (to resume a stream).
-    pub fn set_db(&mut self, db: usize) {
+    pub(crate) fn set_db(&mut self, db: usize) {
         self.session.db = db;
     }
 
     /// Applies one command from the primary.
-    pub fn apply(&mut self, store: &mut Store, args: &[Bytes]) {
+    pub(crate) fn apply(&mut self, store: &mut Store, args: &[Bytes]) {
         if args[0].eq_ignore_ascii_case(b"ping") || args[0].eq_ignore_ascii_case(b"replconf") {
             return;
         }

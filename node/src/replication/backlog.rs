@@ -8,7 +8,7 @@
 
 /// A fixed-capacity ring of the latest stream bytes.
 #[derive(Debug)]
-pub struct Backlog {
+pub(crate) struct Backlog {
     ring: Vec<u8>,
     capacity: usize,
     /// Position in `ring` where the next byte goes.
@@ -21,7 +21,7 @@ pub struct Backlog {
 
 impl Backlog {
     /// An empty backlog of `capacity` bytes whose stream so far ends at `end_offset`.
-    pub fn new(capacity: usize, end_offset: u64) -> Backlog {
+    pub(crate) fn new(capacity: usize, end_offset: u64) -> Backlog {
         Backlog {
             ring: Vec::new(),
             capacity: capacity.max(1),
@@ -32,27 +32,29 @@ impl Backlog {
     }
 
     /// Capacity in bytes (`repl-backlog-size`).
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Offset of the last byte of the stream.
-    pub fn end_offset(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn end_offset(&self) -> u64 {
         self.end
     }
 
     /// Offset of the first byte held (`end_offset() + 1` when empty).
-    pub fn first_offset(&self) -> u64 {
+    pub(crate) fn first_offset(&self) -> u64 {
         self.end + 1 - self.len as u64
     }
 
     /// Bytes held (`repl_backlog_histlen`).
-    pub fn histlen(&self) -> usize {
+    pub(crate) fn histlen(&self) -> usize {
         self.len
     }
 
     /// Appends stream bytes, dropping the oldest beyond capacity.
-    pub fn append(&mut self, mut data: &[u8]) {
+    pub(crate) fn append(&mut self, mut data: &[u8]) {
         self.end += data.len() as u64;
         if data.len() >= self.capacity {
             data = &data[data.len() - self.capacity..];
@@ -82,7 +84,7 @@ impl Backlog {
 
     /// Changes the capacity to `capacity` bytes (`CONFIG SET repl-backlog-size`), keeping the
     /// newest bytes held that fit; the offsets stay as they were.
-    pub fn resize(&mut self, capacity: usize) {
+    pub(crate) fn resize(&mut self, capacity: usize) {
         let capacity = capacity.max(1);
         if capacity == self.capacity {
             return;
@@ -99,12 +101,12 @@ impl Backlog {
     }
 
     /// True when the bytes from `offset` (the first byte a standby needs) to the end are held.
-    pub fn covers(&self, offset: u64) -> bool {
+    pub(crate) fn covers(&self, offset: u64) -> bool {
         offset >= self.first_offset() && offset <= self.end + 1
     }
 
     /// The bytes from `offset` to the end, at most `max` of them; `None` if no longer held.
-    pub fn read_from(&self, offset: u64, max: usize) -> Option<Vec<u8>> {
+    pub(crate) fn read_from(&self, offset: u64, max: usize) -> Option<Vec<u8>> {
         if !self.covers(offset) {
             return None;
         }

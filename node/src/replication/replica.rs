@@ -23,7 +23,7 @@ const ACK_EVERY: Duration = Duration::from_millis(500);
 
 /// Makes this node a standby of `host:port` (the store must be locked by the caller, who
 /// passes its replication state): records the link and starts its task.
-pub fn start(node: &Arc<NodeState>, repl: &mut super::Replication, host: String, port: u16) {
+pub(crate) fn start(node: &Arc<NodeState>, repl: &mut super::Replication, host: String, port: u16) {
     if let Some(old) = repl.primary.take() {
         old.stop.notify_waiters();
     }

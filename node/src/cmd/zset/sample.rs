@@ -35,7 +35,7 @@ fn pick(z: &ZSetValue, count: i64) -> Vec<(Bytes, f64)> {
 /// `ZRANDMEMBER key` → a random member or nil; `ZRANDMEMBER key count [WITHSCORES]` → an
 /// array (with scores as `ZRANGE` gives them): distinct members for a positive count,
 /// possibly repeated ones for a negative count.
-pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(count_arg) = args.get(2) else {
         let z = read(ctx, &args[1])?;
         let chosen = z.map(|z| pick(z, -1)).unwrap_or_default();
@@ -73,7 +73,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]` → `[next cursor, [member, score, ...]]`,
 /// scores as bulk strings. Small sets come back whole in one page, in score order, as Redis's
 /// listpacks do.
-pub fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = std::str::from_utf8(&args[2])
         .ok()
         .and_then(|s| s.parse::<u64>().ok())

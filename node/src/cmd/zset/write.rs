@@ -108,7 +108,7 @@ fn add_pairs(
 
 /// `ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]` → the number of
 /// members added (or added and changed, with CH); with INCR the new score (double) or nil.
-pub fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut f = AddFlags::default();
     let mut i = 2;
     while i < args.len() {
@@ -160,7 +160,7 @@ pub fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZINCRBY key increment member` → the new score (double).
-pub fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = parse_f64(&args[2])?;
     let f = AddFlags {
         incr: true,
@@ -171,7 +171,7 @@ pub fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZREM key member [member ...]` → the number of members removed.
-pub fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(z) = write_access(ctx, &args[1])? else {
         return Ok(Reply::Int(0));
     };
@@ -183,7 +183,7 @@ pub fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `ZREMRANGEBYRANK key start stop`, `ZREMRANGEBYSCORE key min max`, `ZREMRANGEBYLEX key min
 /// max` → the number of members removed.
-pub fn zremrange(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
+pub(crate) fn zremrange(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
     let interval = parse_interval(kind, &args[2], &args[3])?;
     let Some(z) = write_access(ctx, &args[1])? else {
         return Ok(Reply::Int(0));
@@ -221,7 +221,7 @@ fn pop_from(
 /// `ZPOPMIN key [count]` / `ZPOPMAX key [count]` → without count a flat `[member, score]`
 /// (empty when the key is missing); with count the members with scores, as `ZRANGE
 /// WITHSCORES` replies (RESP3: pairs).
-pub fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
+pub(crate) fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
     if args.len() > 3 {
         return Err(Reply::error(SYNTAX));
     }
@@ -247,7 +247,7 @@ pub fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
 
 /// `ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]` → `[key, [[member, score], ...]]`
 /// from the first non-empty key, or a null array.
-pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (keys, at) = parse_numkeys(args, 1, "ERR numkeys should be greater than 0")?;
     let max = match args.get(at) {
         Some(arg) if is(arg, "min") => false,
