@@ -4,7 +4,7 @@
 //! Flow: a blocking command that finds nothing registers its client here (under the store
 //! lock) and the client's connection waits on its [`BlockSlot`] without the lock. Commands that
 //! add elements mark the key ready ([`BlockingRegistry::signal`]); after each command the
-//! connection that ran it calls [`serve_ready`], which, for every ready key and in the order
+//! connection that ran it serves the ready keys (`crate::connection`), which, for every ready key and in the order
 //! the clients blocked, runs the first waiter's command again on its behalf and hands the reply
 //! to its slot, until the key is empty or nobody waits on it. Serving, timing out and
 //! disconnecting all take the store lock, so an element is popped only for a client still in
@@ -21,10 +21,7 @@ use redoubt_protocol::Reply;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::client::{ClientHandle, Session};
-use crate::cmd::{self, Ctx};
-use crate::server::NodeState;
-use crate::store::Store;
+use crate::client::ClientHandle;
 
 /// Where a blocked client's reply is delivered.
 #[derive(Debug, Default)]
@@ -36,7 +33,7 @@ pub(crate) struct BlockSlot {
 impl BlockSlot {
     /// Stores the reply and wakes the waiting connection (a wake-up sent before it waits is
     /// kept).
-    fn deliver(&self, reply: Reply) {
+    pub(crate) fn deliver(&self, reply: Reply) {
         *self.reply.lock() = Some(reply);
         self.notify.notify_one();
     }
@@ -71,7 +68,8 @@ pub(crate) enum BlockKind {
 }
 
 impl BlockKind {
-    fn type_name(self) -> &'static str {
+    /// The type name (`TYPE`) of the values waited for.
+    pub(crate) fn type_name(self) -> &'static str {
         match self {
             BlockKind::List => "list",
             BlockKind::ZSet => "zset",
@@ -177,50 +175,15 @@ impl BlockingRegistry {
         !self.ready.is_empty()
     }
 
-    fn next_ready(&mut self) -> Option<(usize, Bytes)> {
+    pub(crate) fn next_ready(&mut self) -> Option<(usize, Bytes)> {
         let ready = self.ready.pop_front()?;
         self.ready_set.remove(&ready);
         Some(ready)
     }
 
-    fn first_waiter(&self, db: usize, key: &[u8]) -> Option<&Blocked> {
+    pub(crate) fn first_waiter(&self, db: usize, key: &[u8]) -> Option<&Blocked> {
         let id = self.waiters.get(&db)?.get(key)?.front()?;
         self.clients.get(id)
     }
 }
 
-/// Serves the clients waiting on ready keys, first come first served per key: each one's
-/// command runs again on its behalf and its reply goes to its slot. Keys made ready meanwhile
-/// (`BLMOVE`'s destination) are served too.
-pub(crate) fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
-    while let Some((db, key)) = store.blocking.next_ready() {
-        while let Some(waiter) = store.blocking.first_waiter(db, &key) {
-            // A key now holding another type keeps its waiters blocked, as in Redis.
-            let kind = waiter.kind.type_name();
-            let (id, handle, command) = (waiter.handle.id, waiter.handle.clone(), waiter.command);
-            let args = waiter.args.clone();
-            let matches = store.dbs[db]
-                .get(&key, now_ms)
-                .is_some_and(|entry| entry.value.type_name() == kind);
-            if !matches {
-                break;
-            }
-            let mut session = Session::new(handle, true);
-            session.db = db;
-            let mut ctx = Ctx {
-                store,
-                session: &mut session,
-                node,
-                now_ms,
-                command: None,
-            };
-            let Some(reply) = cmd::blocking::serve(&mut ctx, command, &args) else {
-                break;
-            };
-            crate::exec::replicate(&mut ctx, command, &args, &reply);
-            if let Some(blocked) = store.blocking.remove(id) {
-                blocked.wait.slot.deliver(reply);
-            }
-        }
-    }
-}

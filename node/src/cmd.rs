@@ -23,7 +23,7 @@ use redoubt_protocol::Reply;
 
 use crate::client::Session;
 use crate::db::Db;
-use crate::server::NodeState;
+use crate::state::NodeState;
 use crate::store::Store;
 
 /// What a handler works with: the locked store, its connection's session, the node, and the

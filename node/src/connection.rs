@@ -4,6 +4,8 @@
 //! Malformed input gets `-ERR Protocol error: ...` and the connection closes after the replies
 //! to the requests before it, as Redis does; other clients are unaffected.
 
+mod blocked;
+
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,12 +17,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use crate::blocking::{self, BlockWait};
+use crate::blocking::BlockWait;
 use crate::client::{ClientHandle, Session, SessionAction};
 use crate::cmd::Ctx;
 use crate::db::ExpiryMode;
 use crate::replication::{self, primary::PsyncRequest};
-use crate::server::{unix_ms, NodeState};
+use crate::state::{unix_ms, NodeState};
 
 /// Requests run per lock acquisition; a longer pipeline is split so others get a turn.
 const MAX_BATCH: usize = 512;
@@ -294,7 +296,7 @@ fn run_batch(
         }
         replies.push((reply, session.protocol, wrote));
         if store.blocking.has_ready() {
-            blocking::serve_ready(&mut store, node, now_ms);
+            blocked::serve_ready(&mut store, node, now_ms);
         }
     }
     batch.drain(..done);

@@ -6,7 +6,6 @@
 //! [`Ctx::command`]), to replication and to the blocking registry: nothing looks a command up
 //! by name again.
 
-pub(crate) mod applier;
 pub(crate) mod effects;
 pub(crate) mod stats;
 pub(crate) mod table;

@@ -18,6 +18,8 @@ pub mod memory;
 mod metrics;
 mod replication;
 mod server;
+mod standby;
+mod state;
 mod store;
 mod value;
 

@@ -25,21 +25,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 use tokio::net::TcpListener;
 
-use crate::server::NodeState;
-use crate::store::CommandStat;
-
-/// Upper bounds (µs) of the command latency histogram's buckets; a last `+Inf` bucket follows.
-pub(crate) const LATENCY_BOUNDS_US: [u64; 16] = [
-    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
-    500_000, 1_000_000,
-];
-/// Buckets of the latency histogram: one per bound plus `+Inf`.
-pub(crate) const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
-
-/// The bucket a command that took `usec` µs falls in.
-pub(crate) fn latency_bucket(usec: u64) -> usize {
-    LATENCY_BOUNDS_US.partition_point(|&bound| bound < usec)
-}
+use crate::state::NodeState;
+use crate::store::{CommandStat, LATENCY_BOUNDS_US, LATENCY_BUCKETS};
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
 pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =

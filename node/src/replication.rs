@@ -17,7 +17,6 @@
 
 pub(crate) mod backlog;
 pub(crate) mod primary;
-pub(crate) mod replica;
 pub(crate) mod snapshot;
 
 use std::collections::BTreeMap;
@@ -73,8 +72,6 @@ pub(crate) struct PrimaryLink {
     pub(crate) stop: Arc<Notify>,
     /// Drops the current connection; the task reconnects (`CLIENT KILL TYPE master`).
     pub(crate) reconnect: Arc<Notify>,
-    /// Incremented for every new link, so a stale task knows it was replaced.
-    pub(crate) generation: u64,
 }
 
 /// A standby as its primary sees it.
@@ -117,6 +114,9 @@ pub(crate) struct Replication {
     pub(crate) stream_grew: Arc<Notify>,
     /// Woken whenever a standby acks (synchronous mode and `WAIT`).
     pub(crate) acked: Arc<Notify>,
+    /// Woken when this node starts following a primary ([`Replication::follow`]): the standby
+    /// link task (`crate::standby`) picks the new link up.
+    pub(crate) link_wanted: Arc<Notify>,
     /// Full resyncs served (INFO `sync_full`).
     pub(crate) sync_full: u64,
     /// Partial resyncs accepted (INFO `sync_partial_ok`).
@@ -149,6 +149,7 @@ impl Replication {
             replicas: BTreeMap::new(),
             stream_grew: Arc::new(Notify::new()),
             acked: Arc::new(Notify::new()),
+            link_wanted: Arc::new(Notify::new()),
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,
@@ -171,6 +172,25 @@ impl Replication {
         if let Some(backlog) = &mut self.backlog {
             backlog.resize(size);
         }
+    }
+
+    /// Makes this node a standby of `host:port` (`REPLICAOF`, `--replicaof`): stops the link
+    /// to any previous primary, forgets this node's own standbys (their history is about to
+    /// change), records the new link and signals the standby task to connect it.
+    pub(crate) fn follow(&mut self, host: String, port: u16) {
+        if let Some(old) = self.primary.take() {
+            old.stop.notify_waiters();
+        }
+        self.replicas.clear();
+        self.primary = Some(PrimaryLink {
+            host,
+            port,
+            state: LinkState::Connect,
+            last_io: Instant::now(),
+            stop: Arc::new(Notify::new()),
+            reconnect: Arc::new(Notify::new()),
+        });
+        self.link_wanted.notify_one();
     }
 
     /// Makes sure a backlog exists (created when the first standby connects).
@@ -294,4 +314,13 @@ impl Replication {
 pub(crate) fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
     use std::net::ToSocketAddrs;
     (host, port).to_socket_addrs().ok()?.next()
+}
+
+/// A random 40-hex-digit identifier, as Redis uses for `run_id` and `replid`.
+pub(crate) fn random_hex_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("digit below 16"))
+        .collect()
 }

@@ -14,6 +14,19 @@ use crate::config::Config;
 use crate::db::{Db, ExpiryMode};
 use crate::replication::Replication;
 
+/// Upper bounds (µs) of the command latency histogram's buckets; a last `+Inf` bucket follows.
+pub(crate) const LATENCY_BOUNDS_US: [u64; 16] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
+    500_000, 1_000_000,
+];
+/// Buckets of the latency histogram: one per bound plus `+Inf`.
+pub(crate) const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
+
+/// The bucket a command that took `usec` µs falls in.
+pub(crate) fn latency_bucket(usec: u64) -> usize {
+    LATENCY_BOUNDS_US.partition_point(|&bound| bound < usec)
+}
+
 /// Calls and time spent for one command (INFO `commandstats`).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct CommandStat {
@@ -27,7 +40,7 @@ pub(crate) struct CommandStat {
     pub(crate) failed_calls: u64,
     /// Calls by running time, bucketed by [`crate::metrics::LATENCY_BOUNDS_US`] (for the
     /// metrics' latency histogram).
-    pub(crate) latency_buckets: [u64; crate::metrics::LATENCY_BUCKETS],
+    pub(crate) latency_buckets: [u64; LATENCY_BUCKETS],
 }
 
 /// The lock-protected state.
@@ -70,7 +83,7 @@ impl Store {
             keyspace_misses: 0,
             dirty: 0,
             blocking: BlockingRegistry::default(),
-            repl: Replication::new(crate::server::random_hex_id()),
+            repl: Replication::new(crate::replication::random_hex_id()),
             epoch: 0,
         };
         store.epoch = store.load_epoch();

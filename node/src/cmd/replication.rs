@@ -6,7 +6,7 @@ use redoubt_protocol::Reply;
 
 use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::client::SessionAction;
-use crate::replication::{replica, LinkState};
+use crate::replication::LinkState;
 
 /// Registrations of this family's handlers.
 pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
@@ -25,7 +25,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
 pub(crate) fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if is(&args[1], "no") && is(&args[2], "one") {
         if ctx.store.repl.is_replica() {
-            let replid = crate::server::random_hex_id();
+            let replid = crate::replication::random_hex_id();
             ctx.store.repl.promote(replid);
             tracing::info!(offset = ctx.store.repl.offset, "promoted to primary");
         }
@@ -42,8 +42,13 @@ pub(crate) fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Ok(Reply::simple("OK Already connected to specified master"));
         }
     }
-    let node = ctx.node.self_arc();
-    replica::start(&node, &mut ctx.store.repl, host.clone(), port);
+    ctx.store.repl.follow(host.clone(), port);
+    // This node's standbys follow a history that is about to change: let them reconnect.
+    for client in ctx.node.clients.all() {
+        if client.is_replica.load(std::sync::atomic::Ordering::Relaxed) {
+            client.kill.notify_one();
+        }
+    }
     tracing::info!(%host, port, "following a primary");
     Ok(Reply::ok())
 }

@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::{snapshot, ReplicaInfo};
 use crate::client::ClientHandle;
-use crate::server::{unix_ms, NodeState};
+use crate::state::{unix_ms, NodeState};
 
 /// Largest piece of stream sent in one write (bytes).
 const SEND_CHUNK: usize = 1024 * 1024;

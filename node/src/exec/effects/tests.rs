@@ -9,7 +9,7 @@ use redoubt_protocol::Reply;
 use crate::client::{ClientHandle, Session};
 use crate::cmd::Ctx;
 use crate::config::Config;
-use crate::server::NodeState;
+use crate::state::NodeState;
 
 /// The batch clock of every request: effects that carry absolute times are exact.
 const NOW_MS: u64 = 1_700_000_000_000;

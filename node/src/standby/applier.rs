@@ -7,7 +7,7 @@ use redoubt_protocol::Reply;
 
 use crate::client::Session;
 use crate::cmd::Ctx;
-use crate::server::NodeState;
+use crate::state::NodeState;
 use crate::store::Store;
 
 /// Applies a primary's stream (and snapshots) on a standby: each command runs as the primary
@@ -46,7 +46,7 @@ impl PrimaryApplier {
             return;
         }
         store.set_expiry_mode(crate::db::ExpiryMode::Ignore);
-        let now_ms = crate::server::unix_ms();
+        let now_ms = crate::state::unix_ms();
         let mut ctx = Ctx {
             store,
             session: &mut self.session,
@@ -54,7 +54,7 @@ impl PrimaryApplier {
             now_ms,
             command: None,
         };
-        let (reply, _) = super::execute(&mut ctx, args);
+        let (reply, _) = crate::exec::execute(&mut ctx, args);
         if let Reply::Error(err) = reply {
             tracing::warn!(%err, command = %String::from_utf8_lossy(&args[0]), "command from primary failed");
         }
