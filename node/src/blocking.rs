@@ -186,4 +186,3 @@ impl BlockingRegistry {
         self.clients.get(id)
     }
 }
-

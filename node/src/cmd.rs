@@ -22,9 +22,9 @@ use redoubt_protocol::command_table::Resolved;
 use redoubt_protocol::Reply;
 
 use crate::client::Session;
-use crate::db::Db;
+use crate::keyspace::db::Db;
+use crate::keyspace::Store;
 use crate::state::NodeState;
-use crate::store::Store;
 
 /// What a handler works with: the locked store, its connection's session, the node, and the
 /// time of the batch (Unix ms), so all commands of a batch see one clock as Redis's do.

@@ -20,7 +20,7 @@ use tracing::debug;
 use crate::blocking::BlockWait;
 use crate::client::{ClientHandle, Session, SessionAction};
 use crate::cmd::Ctx;
-use crate::db::ExpiryMode;
+use crate::keyspace::db::ExpiryMode;
 use crate::replication::{self, primary::PsyncRequest};
 use crate::state::{unix_ms, NodeState};
 

@@ -11,16 +11,15 @@ mod client;
 mod cmd;
 mod config;
 mod connection;
-mod db;
 mod exec;
 mod glob;
+mod keyspace;
 pub mod memory;
 mod metrics;
 mod replication;
 mod server;
 mod standby;
 mod state;
-mod store;
 mod value;
 
 pub use config::Config;

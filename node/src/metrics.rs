@@ -25,8 +25,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 use tokio::net::TcpListener;
 
+use crate::keyspace::{CommandStat, LATENCY_BOUNDS_US, LATENCY_BUCKETS};
 use crate::state::NodeState;
-use crate::store::{CommandStat, LATENCY_BOUNDS_US, LATENCY_BUCKETS};
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
 pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =

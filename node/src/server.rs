@@ -107,7 +107,7 @@ async fn active_expiry(node: Arc<NodeState>) {
                     if store.repl.is_replica() {
                         break;
                     }
-                    store.set_expiry_mode(crate::db::ExpiryMode::Delete);
+                    store.set_expiry_mode(crate::keyspace::db::ExpiryMode::Delete);
                     let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, unix_ms());
                     store.propagate_expired();
                     sample

@@ -33,9 +33,13 @@ pub(crate) async fn supervise(node: Arc<NodeState>) {
     let mut started: Option<Arc<Notify>> = None;
     loop {
         wanted.notified().await;
-        let current = node.store.lock().repl.primary.as_ref().map(|l| {
-            (l.host.clone(), l.port, l.stop.clone(), l.reconnect.clone())
-        });
+        let current = node
+            .store
+            .lock()
+            .repl
+            .primary
+            .as_ref()
+            .map(|l| (l.host.clone(), l.port, l.stop.clone(), l.reconnect.clone()));
         let Some((host, port, stop, reconnect)) = current else {
             continue;
         };
@@ -288,7 +292,10 @@ fn load_snapshot(
     repl.replid2 = "0".repeat(40);
     repl.second_offset = -1;
     repl.offset = offset;
-    repl.backlog = Some(crate::replication::backlog::Backlog::new(repl.backlog_size, offset));
+    repl.backlog = Some(crate::replication::backlog::Backlog::new(
+        repl.backlog_size,
+        offset,
+    ));
     repl.stream_db = Some(applier.db());
     repl.resyncs_full += 1;
     repl.has_history = true;

@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 
 use crate::client::ClientRegistry;
 use crate::config::Config;
-use crate::store::Store;
+use crate::keyspace::Store;
 
 /// Counters kept outside the store lock, updated by connections.
 #[derive(Debug, Default)]
@@ -64,4 +64,3 @@ pub(crate) fn unix_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
 }
-

@@ -7,8 +7,8 @@ use redoubt_protocol::{Protocol, Reply};
 
 use super::set::{parse_cursor, parse_scan_options, parse_signed_count, scan_reply};
 use super::{is, parse_i64, wrong_arity, CmdResult, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE};
-use crate::db::Entry;
 use crate::glob::glob_match;
+use crate::keyspace::db::Entry;
 use crate::value::{parse_canonical_i64, parse_f64, HashValue, Value};
 
 /// Registrations of this family's handlers.

@@ -8,8 +8,8 @@ use indexmap::IndexSet;
 use redoubt_protocol::Reply;
 
 use super::{is, parse_i64, CmdResult, Ctx, SYNTAX, WRONGTYPE};
-use crate::db::Entry;
 use crate::glob::glob_match;
+use crate::keyspace::db::Entry;
 use crate::value::{SetValue, Value};
 
 /// Registrations of this family's handlers.

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use redoubt_protocol::Reply;
 
 use super::{is, parse_i64, CmdResult, Ctx, NOT_INTEGER, SYNTAX, WRONGTYPE};
-use crate::db::Db;
+use crate::keyspace::db::Db;
 use crate::value::{parse_canonical_i64, RString, Value};
 
 /// Registrations of this family's handlers.

@@ -3,8 +3,8 @@
 
 use crate::client::Session;
 use crate::cmd::Ctx;
+use crate::keyspace::Store;
 use crate::state::NodeState;
-use crate::store::Store;
 
 /// Serves the clients waiting on ready keys, first come first served per key: each one's
 /// command runs again on its behalf and its reply goes to its slot. Keys made ready meanwhile

@@ -4,7 +4,7 @@
 use redoubt_protocol::command_table::Resolved;
 use redoubt_protocol::Reply;
 
-use crate::store::{CommandStat, Store};
+use crate::keyspace::{CommandStat, Store};
 
 /// Counts a call of `command` that took `usec` microseconds and answered `reply`.
 pub(crate) fn record(store: &mut Store, command: Resolved, usec: u64, reply: &Reply) {
@@ -12,7 +12,7 @@ pub(crate) fn record(store: &mut Store, command: Resolved, usec: u64, reply: &Re
     let stat = stat_entry(store, command);
     stat.calls += 1;
     stat.usec += usec;
-    stat.latency_buckets[crate::store::latency_bucket(usec)] += 1;
+    stat.latency_buckets[crate::keyspace::latency_bucket(usec)] += 1;
     if reply.is_error() {
         stat.failed_calls += 1;
         count_error(store, reply);

@@ -38,7 +38,7 @@ enum Plan {
     Full {
         replid: String,
         offset: u64,
-        dbs: Vec<crate::db::Db>,
+        dbs: Vec<crate::keyspace::db::Db>,
     },
 }
 

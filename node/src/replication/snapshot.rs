@@ -7,7 +7,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::db::Db;
+use crate::keyspace::db::Db;
 use crate::value::Value;
 
 /// First bytes of every snapshot payload.

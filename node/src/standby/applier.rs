@@ -7,8 +7,8 @@ use redoubt_protocol::Reply;
 
 use crate::client::Session;
 use crate::cmd::Ctx;
+use crate::keyspace::Store;
 use crate::state::NodeState;
-use crate::store::Store;
 
 /// Applies a primary's stream (and snapshots) on a standby: each command runs as the primary
 /// ran it, seeing keys the primary had not expired yet, with its reply discarded.
@@ -45,7 +45,7 @@ impl PrimaryApplier {
         if args[0].eq_ignore_ascii_case(b"ping") || args[0].eq_ignore_ascii_case(b"replconf") {
             return;
         }
-        store.set_expiry_mode(crate::db::ExpiryMode::Ignore);
+        store.set_expiry_mode(crate::keyspace::db::ExpiryMode::Ignore);
         let now_ms = crate::state::unix_ms();
         let mut ctx = Ctx {
             store,

@@ -6,7 +6,7 @@
 //! keeps its integers sorted, a `listpack` keeps insertion order (deleting shifts the rest, as
 //! a listpack does), and a `hashtable` makes no promise. Encodings only grow, as in Redis.
 //!
-//! A large set is scanned as [`crate::db::Db::scan`] scans keys: indexes walk down from the end
+//! A large set is scanned as [`crate::keyspace::db::Db::scan`] scans keys: indexes walk down from the end
 //! and removal swaps the last member into the hole, so a member present for the whole scan is
 //! returned at least once.
 

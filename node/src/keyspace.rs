@@ -7,12 +7,14 @@
 //! socket IO happen outside the lock, on every core. Source of the model: Redis's single command
 //! thread with IO threads.
 
+pub(crate) mod db;
+
 use std::collections::HashMap;
 
 use crate::blocking::BlockingRegistry;
 use crate::config::Config;
-use crate::db::{Db, ExpiryMode};
 use crate::replication::Replication;
+use db::{Db, ExpiryMode};
 
 /// Upper bounds (µs) of the command latency histogram's buckets; a last `+Inf` bucket follows.
 pub(crate) const LATENCY_BOUNDS_US: [u64; 16] = [
