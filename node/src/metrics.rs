@@ -458,6 +458,7 @@ impl Collector for NodeCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keyspace::latency_bucket;
     use crate::config::Config;
 
     #[test]
