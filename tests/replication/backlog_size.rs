@@ -80,7 +80,10 @@ async fn a_grown_backlog_covers_a_gap_the_old_size_could_not() {
 async fn a_shrunk_backlog_keeps_the_newest_bytes() {
     let primary = primary(&["--repl-backlog-size", "1mb"]);
     let standby = standby_of(&primary, &[]);
-    write_keys(&primary, "before:", 500, 200).await;
+    // The backlog exists once the standby has synced: what follows goes through it.
+    write_keys(&primary, "before:", 10, 10).await;
+    caught_up(&primary, &[&standby]).await;
+    write_keys(&primary, "streamed:", 500, 200).await;
     caught_up(&primary, &[&standby]).await;
     let mut p = primary.conn().await;
     assert!(info_int(&mut p, "replication", "repl_backlog_histlen").await > 64 * 1024);
