@@ -22,6 +22,7 @@ use redoubt_protocol::command_table::Resolved;
 use redoubt_protocol::Reply;
 
 use crate::client::Session;
+use crate::keyspace::access::Kind;
 use crate::keyspace::db::Db;
 use crate::keyspace::Store;
 use crate::state::NodeState;
@@ -45,6 +46,39 @@ impl Ctx<'_> {
     /// The selected database.
     pub(crate) fn db(&mut self) -> &mut Db {
         &mut self.store.dbs[self.session.db]
+    }
+
+    /// The value of kind `K` under `key` in the selected database, counting a keyspace hit or
+    /// miss (see [`Store::read`]).
+    pub(crate) fn read<K: Kind>(&mut self, key: &[u8]) -> Result<Option<&K>, Reply> {
+        self.store.read(self.session.db, key, self.now_ms)
+    }
+
+    /// As [`Ctx::read`], for modification.
+    pub(crate) fn read_mut<K: Kind>(&mut self, key: &[u8]) -> Result<Option<&mut K>, Reply> {
+        self.store.read_mut(self.session.db, key, self.now_ms)
+    }
+
+    /// The value of kind `K` under `key`, without counting a lookup.
+    pub(crate) fn peek<K: Kind>(&mut self, key: &[u8]) -> Result<Option<&K>, Reply> {
+        self.store.peek(self.session.db, key, self.now_ms)
+    }
+
+    /// The value of kind `K` under `key` for modification, without counting a lookup.
+    pub(crate) fn write<K: Kind>(&mut self, key: &[u8]) -> Result<Option<&mut K>, Reply> {
+        self.store.write(self.session.db, key, self.now_ms)
+    }
+
+    /// The value of kind `K` under `key` for modification, created empty when absent.
+    pub(crate) fn write_or_create<K: Kind>(&mut self, key: &[u8]) -> Result<&mut K, Reply> {
+        self.store
+            .write_or_create(self.session.db, key, self.now_ms)
+    }
+
+    /// Removes `key` when it holds an empty collection of kind `K`.
+    pub(crate) fn remove_if_empty<K: Kind>(&mut self, key: &[u8]) -> bool {
+        self.store
+            .remove_if_empty::<K>(self.session.db, key, self.now_ms)
     }
 
     /// Tells clients blocked on `key` of the selected database (`BLPOP`, `BZPOPMIN`...) that

@@ -276,9 +276,9 @@ fn run_batch(
             now_ms,
             command: None,
         };
-        let dirty = ctx.store.dirty;
+        let dirty = ctx.store.dirty();
         let (reply, name) = crate::exec::execute(&mut ctx, args);
-        let wrote = store.dirty != dirty;
+        let wrote = store.dirty() != dirty;
         if wrote {
             session.last_write_offset = store.repl.offset;
         }

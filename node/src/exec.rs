@@ -64,7 +64,7 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
         let error = "READONLY You can't write against a read only replica.";
         return (stats::reject(ctx.store, resolved, error), Some(resolved));
     }
-    let dirty = ctx.store.dirty;
+    let dirty = ctx.store.dirty();
     let started = Instant::now();
     ctx.command = Some(resolved);
     let reply = handler(ctx, args).unwrap_or_else(|err| err);
@@ -73,7 +73,7 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
     stats::record(ctx.store, resolved, usec, &reply);
     // Keys this command found expired go to the stream before its own effect.
     ctx.store.propagate_expired();
-    if write && ctx.store.dirty != dirty {
+    if write && ctx.store.dirty() != dirty {
         replicate(ctx, resolved, args, &reply);
     }
     (reply, Some(resolved))

@@ -7,6 +7,7 @@
 //! socket IO happen outside the lock, on every core. Source of the model: Redis's single command
 //! thread with IO threads.
 
+pub(crate) mod access;
 pub(crate) mod db;
 
 use std::collections::HashMap;
@@ -63,7 +64,7 @@ pub(crate) struct Store {
     /// Key lookups that found nothing (INFO `keyspace_misses`).
     pub(crate) keyspace_misses: u64,
     /// Writes since start (INFO `rdb_changes_since_last_save`).
-    pub(crate) dirty: u64,
+    dirty: u64,
     /// Clients blocked on keys, and the keys ready to serve them.
     pub(crate) blocking: BlockingRegistry,
     /// Role, replication ids and offsets, backlog, standbys.
@@ -148,14 +149,5 @@ impl Store {
     /// Keys removed by expiry in every database.
     pub(crate) fn expired_keys(&self) -> u64 {
         self.dbs.iter().map(|db| db.expired_keys).sum()
-    }
-
-    /// Counts one lookup as a hit or a miss.
-    pub(crate) fn count_lookup(&mut self, hit: bool) {
-        if hit {
-            self.keyspace_hits += 1;
-        } else {
-            self.keyspace_misses += 1;
-        }
     }
 }

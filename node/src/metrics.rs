@@ -458,8 +458,8 @@ impl Collector for NodeCollector {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keyspace::latency_bucket;
     use crate::config::Config;
+    use crate::keyspace::latency_bucket;
 
     #[test]
     fn buckets_by_upper_bound() {

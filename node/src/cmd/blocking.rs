@@ -18,9 +18,9 @@ use redoubt_protocol::Reply;
 use tokio::time::Instant;
 
 use super::list::{move_item, multi_pop, parse_multi_pop, parse_side, pop_items, MultiPop};
-use super::{CmdResult, Ctx, WRONGTYPE};
+use super::{CmdResult, Ctx};
 use crate::blocking::{BlockKind, BlockWait, Blocked};
-use crate::value::Value;
+use crate::value::ZSetValue;
 
 /// Registrations of this family's handlers: one for all, told apart by the resolved command.
 pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
@@ -246,22 +246,11 @@ fn zpop(
     max: bool,
     count: usize,
 ) -> Result<Option<Vec<(Bytes, f64)>>, Reply> {
-    let now = ctx.now_ms;
-    let popped = match ctx.db().get_mut(key, now) {
-        None => {
-            ctx.store.count_lookup(false);
-            return Ok(None);
-        }
-        Some(entry) => match &mut entry.value {
-            Value::ZSet(zset) => (zset.pop(max, count), zset.is_empty()),
-            _ => return Err(Reply::error(WRONGTYPE)),
-        },
+    let Some(zset) = ctx.read_mut::<ZSetValue>(key)? else {
+        return Ok(None);
     };
-    let (popped, emptied) = popped;
-    ctx.store.count_lookup(true);
-    ctx.store.dirty += popped.len() as u64;
-    if emptied {
-        ctx.db().remove(key, now);
-    }
+    let popped = zset.pop(max, count);
+    ctx.store.changed(popped.len() as u64);
+    ctx.remove_if_empty::<ZSetValue>(key);
     Ok(Some(popped))
 }

@@ -160,7 +160,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "persistence" => {
             field("loading", &0);
             field("async_loading", &0);
-            field("rdb_changes_since_last_save", &store.dirty);
+            field("rdb_changes_since_last_save", &store.dirty());
             field("rdb_bgsave_in_progress", &0);
             field("rdb_last_save_time", &(node_start_unix(ctx)));
             field("rdb_last_bgsave_status", &"ok");

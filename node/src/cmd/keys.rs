@@ -61,7 +61,7 @@ pub(crate) fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .iter()
         .filter(|key| ctx.db().remove(key, now).is_some())
         .count();
-    ctx.store.dirty += removed as u64;
+    ctx.store.changed(removed as u64);
     Ok(Reply::Int(removed as i64))
 }
 
@@ -150,7 +150,7 @@ fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, when: When) -> CmdResult 
     } else {
         ctx.db().set_expiry(&args[1], Some(at as u64));
     }
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(1))
 }
 
@@ -190,7 +190,7 @@ pub(crate) fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .is_some_and(|e| e.expires_at.is_some());
     if had_ttl {
         ctx.db().set_expiry(&args[1], None);
-        ctx.store.dirty += 1;
+        ctx.store.changed(1);
     }
     Ok(Reply::Int(i64::from(had_ttl)))
 }
@@ -216,7 +216,7 @@ fn rename(ctx: &mut Ctx, args: &[Bytes], mode: Rename) -> CmdResult {
     }
     let entry = ctx.db().remove(from, now).expect("checked above");
     ctx.db().set(to, entry.value, entry.expires_at);
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     ctx.signal_key_ready(to);
     Ok(if only_if_new {
         Reply::Int(1)
@@ -313,7 +313,7 @@ pub(crate) fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     target.set(to, entry.value, entry.expires_at);
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     ctx.store.blocking.signal(target_db, to);
     Ok(Reply::Int(1))
 }

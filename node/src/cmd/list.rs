@@ -5,8 +5,7 @@
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::{is, parse_i64, CmdResult, Ctx, SYNTAX, WRONGTYPE};
-use crate::keyspace::db::Db;
+use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::value::{parse_canonical_i64, ListValue, Value};
 
 /// Registrations of this family's handlers.
@@ -52,37 +51,6 @@ enum Create {
     No,
 }
 
-/// The list under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if another type.
-fn list_mut<'a>(
-    db: &'a mut Db,
-    key: &[u8],
-    now_ms: u64,
-) -> Result<Option<&'a mut ListValue>, Reply> {
-    match db.get_mut(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => match &mut entry.value {
-            Value::List(list) => Ok(Some(list)),
-            _ => Err(Reply::error(WRONGTYPE)),
-        },
-    }
-}
-
-/// Like [`list_mut`], counting the lookup as a keyspace hit or miss.
-fn lookup<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ListValue>, Reply> {
-    let now = ctx.now_ms;
-    let hit = ctx.db().contains(key, now);
-    ctx.store.count_lookup(hit);
-    list_mut(&mut ctx.store.dbs[ctx.session.db], key, now)
-}
-
-/// Removes `key` if its list has become empty: a list never outlives its last element.
-fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let now = ctx.now_ms;
-    if matches!(list_mut(ctx.db(), key, now), Ok(Some(list)) if list.is_empty()) {
-        ctx.db().remove(key, now);
-    }
-}
-
 /// Parses `LEFT` or `RIGHT`: true for `LEFT`.
 pub(crate) fn parse_side(arg: &[u8]) -> Result<bool, Reply> {
     if is(arg, "left") {
@@ -106,9 +74,8 @@ pub(crate) fn push_items(
     left: bool,
     only_existing: bool,
 ) -> Result<Option<usize>, Reply> {
-    let now = ctx.now_ms;
     let mut pushed = 0;
-    let len = match list_mut(ctx.db(), key, now)? {
+    let len = match ctx.write::<ListValue>(key)? {
         Some(list) => {
             for item in items {
                 list.push(item, left);
@@ -128,7 +95,7 @@ pub(crate) fn push_items(
             len
         }
     };
-    ctx.store.dirty += pushed;
+    ctx.store.changed(pushed);
     ctx.signal_key_ready(key);
     Ok(Some(len))
 }
@@ -144,12 +111,12 @@ pub(crate) fn pop_items(
     left: bool,
     count: usize,
 ) -> Result<Option<Vec<Bytes>>, Reply> {
-    let Some(list) = lookup(ctx, key)? else {
+    let Some(list) = ctx.read_mut::<ListValue>(key)? else {
         return Ok(None);
     };
     let popped = list.pop(left, count);
-    ctx.store.dirty += popped.len() as u64;
-    remove_if_empty(ctx, key);
+    ctx.store.changed(popped.len() as u64);
+    ctx.remove_if_empty::<ListValue>(key);
     Ok(Some(popped))
 }
 
@@ -165,11 +132,10 @@ pub(crate) fn move_item(
     from_left: bool,
     to_left: bool,
 ) -> Result<Option<Bytes>, Reply> {
-    if lookup(ctx, source)?.is_none() {
+    if ctx.read_mut::<ListValue>(source)?.is_none() {
         return Ok(None);
     }
-    let now = ctx.now_ms;
-    list_mut(ctx.db(), destination, now)?;
+    ctx.write::<ListValue>(destination)?;
     let item = pop_items(ctx, source, from_left, 1)?
         .and_then(|mut items| items.pop())
         .expect("source list is not empty");
@@ -291,14 +257,14 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], side: Side) -> CmdResult {
 /// `LLEN key` → `:length` (0 when absent).
 fn llen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(
-        lookup(ctx, &args[1])?.map_or(0, |l| l.len()) as i64
+        ctx.read_mut::<ListValue>(&args[1])?.map_or(0, |l| l.len()) as i64,
     ))
 }
 
 /// `LINDEX key index` → the element, or `$-1` when out of range or absent.
 fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let index = parse_i64(&args[2])?;
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Null);
     };
     Ok(list
@@ -310,7 +276,7 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// from the tail).
 fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (start, stop) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(Reply::Array(match list.range(start, stop) {
@@ -327,12 +293,14 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `LSET key index element` → `+OK`; `ERR no such key`, `ERR index out of range`.
 fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let index = parse_i64(&args[2])?;
-    let list = lookup(ctx, &args[1])?.ok_or(Reply::error("ERR no such key"))?;
+    let list = ctx
+        .read_mut::<ListValue>(&args[1])?
+        .ok_or(Reply::error("ERR no such key"))?;
     let at = list
         .position(index)
         .ok_or(Reply::error("ERR index out of range"))?;
     list.items[at] = args[3].clone();
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::ok())
 }
 
@@ -341,7 +309,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let count = parse_i64(&args[2])?;
     let element = &args[3];
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let limit = if count == 0 {
@@ -366,15 +334,15 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
     }
-    ctx.store.dirty += removed as u64;
-    remove_if_empty(ctx, &args[1]);
+    ctx.store.changed(removed as u64);
+    ctx.remove_if_empty::<ListValue>(&args[1]);
     Ok(Reply::Int(removed as i64))
 }
 
 /// `LTRIM key start stop` → `+OK`, keeping only the inclusive range.
 fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (start, stop) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::ok());
     };
     match list.range(start, stop) {
@@ -384,8 +352,8 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         None => list.items.clear(),
     }
-    ctx.store.dirty += 1;
-    remove_if_empty(ctx, &args[1]);
+    ctx.store.changed(1);
+    ctx.remove_if_empty::<ListValue>(&args[1]);
     Ok(Reply::ok())
 }
 
@@ -399,7 +367,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     } else {
         return Err(Reply::error(SYNTAX));
     };
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let Some(at) = list.items.iter().position(|item| *item == args[3]) else {
@@ -407,7 +375,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     list.items.insert(at + usize::from(after), args[4].clone());
     let len = list.len();
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(len as i64))
 }
 
@@ -444,7 +412,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(count.map_or(Reply::Null, |_| Reply::Array(Vec::new())));
     };
     let found = positions(list, &args[2], rank, count.unwrap_or(1), maxlen);

@@ -31,17 +31,19 @@ pub(crate) fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
     let removed = ctx.db().len() as u64;
     ctx.db().clear();
-    ctx.store.dirty += removed;
+    ctx.store.changed(removed);
     Ok(Reply::ok())
 }
 
 /// `FLUSHALL [ASYNC | SYNC]` → `+OK`; empties every database.
 pub(crate) fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
+    let mut removed = 0;
     for db in &mut ctx.store.dbs {
-        ctx.store.dirty += db.len() as u64;
+        removed += db.len() as u64;
         db.clear();
     }
+    ctx.store.changed(removed);
     Ok(Reply::ok())
 }
 

@@ -12,7 +12,7 @@ mod write;
 use bytes::Bytes;
 use redoubt_protocol::{Protocol, Reply};
 
-use super::{Ctx, WRONGTYPE};
+use super::Ctx;
 use crate::value::zset::{LexBound, ScoreBound};
 use crate::value::{Value, ZSetValue};
 use algebra::Op;
@@ -86,49 +86,6 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("zscan", sample::zscan),
 ];
 
-/// The sorted set under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if another type. Counts
-/// the lookup as a keyspace hit or miss.
-fn read<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a ZSetValue>, Reply> {
-    let now = ctx.now_ms;
-    let store = &mut *ctx.store;
-    let found = match store.dbs[ctx.session.db].get(key, now) {
-        None => None,
-        Some(entry) => match &entry.value {
-            Value::ZSet(z) => Some(&**z),
-            _ => return Err(Reply::error(WRONGTYPE)),
-        },
-    };
-    if found.is_some() {
-        store.keyspace_hits += 1;
-    } else {
-        store.keyspace_misses += 1;
-    }
-    Ok(found)
-}
-
-/// The sorted set under `key` for writing: `Ok(None)` if absent, `Err(WRONGTYPE)` if another
-/// type.
-fn write_access<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ZSetValue>, Reply> {
-    let now = ctx.now_ms;
-    match ctx.db().get_mut(key, now) {
-        None => Ok(None),
-        Some(entry) => match &mut entry.value {
-            Value::ZSet(z) => Ok(Some(&mut **z)),
-            _ => Err(Reply::error(WRONGTYPE)),
-        },
-    }
-}
-
-/// Removes `key` if its sorted set has become empty (a collection key never stays empty).
-fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let now = ctx.now_ms;
-    if let Ok(Some(z)) = write_access(ctx, key) {
-        if z.is_empty() {
-            ctx.db().remove(key, now);
-        }
-    }
-}
-
 /// Writes `result` to `dst` as a `*STORE` command does: replaces any value (and TTL) there, or
 /// deletes `dst` when `result` is empty. Returns the stored cardinality.
 fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSetValue) -> i64 {
@@ -136,11 +93,11 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSetValue) -> i64 {
     let len = result.len();
     if len == 0 {
         if ctx.db().remove(dst, now).is_some() {
-            ctx.store.dirty += 1;
+            ctx.store.changed(1);
         }
     } else {
         ctx.db().set(dst, Value::ZSet(Box::new(result)), None);
-        ctx.store.dirty += 1;
+        ctx.store.changed(1);
         ctx.signal_key_ready(dst);
     }
     len as i64

@@ -8,7 +8,7 @@ use std::ops::Range;
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::{parse_lex_bound, parse_score_bound, read, scored_reply, store_result};
+use super::{parse_lex_bound, parse_score_bound, scored_reply, store_result};
 use crate::cmd::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::value::zset::{LexBound, ScoreBound};
 use crate::value::ZSetValue;
@@ -194,7 +194,7 @@ pub(crate) fn zrange(ctx: &mut Ctx, args: &[Bytes], preset: Preset) -> CmdResult
     };
     let interval = parse_interval(req.kind, min, max)?;
     let protocol = ctx.session.protocol;
-    let Some(z) = read(ctx, &args[at])? else {
+    let Some(z) = ctx.read::<ZSetValue>(&args[at])? else {
         return Ok(match preset {
             Preset::Store => Reply::Int(store_result(ctx, &args[1], ZSetValue::default())),
             _ => Reply::Array(Vec::new()),
@@ -212,26 +212,30 @@ pub(crate) fn zrange(ctx: &mut Ctx, args: &[Bytes], preset: Preset) -> CmdResult
 /// `ZCOUNT key min max` / `ZLEXCOUNT key min max` → the number of members in the range.
 pub(crate) fn zcount(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
     let interval = parse_interval(kind, &args[2], &args[3])?;
-    let n = read(ctx, &args[1])?.map_or(0, |z| interval.ranks(z, false).len());
+    let n = ctx
+        .read::<ZSetValue>(&args[1])?
+        .map_or(0, |z| interval.ranks(z, false).len());
     Ok(Reply::Int(n as i64))
 }
 
 /// `ZCARD key` → the number of members (0 for a missing key).
 pub(crate) fn zcard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(
-        read(ctx, &args[1])?.map_or(0, ZSetValue::len) as i64
+        ctx.read::<ZSetValue>(&args[1])?.map_or(0, ZSetValue::len) as i64,
     ))
 }
 
 /// `ZSCORE key member` → the score (double) or nil.
 pub(crate) fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let score = read(ctx, &args[1])?.and_then(|z| z.score(&args[2]));
+    let score = ctx
+        .read::<ZSetValue>(&args[1])?
+        .and_then(|z| z.score(&args[2]));
     Ok(score.map_or(Reply::Null, Reply::Double))
 }
 
 /// `ZMSCORE key member [member ...]` → an array of scores (doubles) or nils.
 pub(crate) fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let z = read(ctx, &args[1])?;
+    let z = ctx.read::<ZSetValue>(&args[1])?;
     let scores = args[2..]
         .iter()
         .map(|m| {
@@ -250,7 +254,7 @@ pub(crate) fn zrank(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
         Some(arg) if is(arg, "withscore") && args.len() == 4 => true,
         Some(_) => return Err(Reply::error(SYNTAX)),
     };
-    let z = read(ctx, &args[1])?;
+    let z = ctx.read::<ZSetValue>(&args[1])?;
     let found = z.and_then(|z| {
         let (rank, score) = z.rank(&args[2])?;
         Some((if rev { z.len() - 1 - rank } else { rank }, score))

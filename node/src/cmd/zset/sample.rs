@@ -6,7 +6,7 @@ use rand::Rng;
 use redoubt_protocol::reply::format_double;
 use redoubt_protocol::Reply;
 
-use super::{read, scored_reply};
+use super::scored_reply;
 use crate::cmd::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::glob::glob_match;
 use crate::value::ZSetValue;
@@ -37,7 +37,7 @@ fn pick(z: &ZSetValue, count: i64) -> Vec<(Bytes, f64)> {
 /// possibly repeated ones for a negative count.
 pub(crate) fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(count_arg) = args.get(2) else {
-        let z = read(ctx, &args[1])?;
+        let z = ctx.read::<ZSetValue>(&args[1])?;
         let chosen = z.map(|z| pick(z, -1)).unwrap_or_default();
         return Ok(chosen
             .into_iter()
@@ -59,7 +59,7 @@ pub(crate) fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error("ERR value is out of range"));
     }
     let protocol = ctx.session.protocol;
-    let chosen = match read(ctx, &args[1])? {
+    let chosen = match ctx.read::<ZSetValue>(&args[1])? {
         Some(z) if count != 0 => pick(z, count),
         _ => Vec::new(),
     };
@@ -79,7 +79,7 @@ pub(crate) fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or(Reply::error("ERR invalid cursor"))?;
     let empty = || Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);
-    let Some(z) = read(ctx, &args[1])? else {
+    let Some(z) = ctx.read::<ZSetValue>(&args[1])? else {
         return Ok(empty());
     };
     let (mut pattern, mut count) = (None, 10usize);

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use redoubt_protocol::Reply;
 
 use super::range::{parse_interval, Kind};
-use super::{drop_if_empty, pairs_reply, parse_numkeys, scored_reply, write_access};
+use super::{pairs_reply, parse_numkeys, scored_reply};
 use crate::cmd::{is, parse_f64, CmdResult, Ctx, SYNTAX};
 use crate::value::{Value, ZSetValue};
 
@@ -73,13 +73,15 @@ fn add_pairs(
     pairs: &[(f64, Bytes)],
     f: AddFlags,
 ) -> Result<(usize, usize, Outcome, f64), Reply> {
-    if write_access(ctx, key)?.is_none() {
+    if ctx.write::<ZSetValue>(key)?.is_none() {
         if f.xx {
             return Ok((0, 0, Outcome::Skipped, 0.0));
         }
         ctx.db().set(key, Value::ZSet(Box::default()), None);
     }
-    let z = write_access(ctx, key)?.expect("present or just created");
+    let z = ctx
+        .write::<ZSetValue>(key)?
+        .expect("present or just created");
     let (mut added, mut updated, mut last) = (0, 0, (Outcome::Skipped, 0.0));
     let mut failed = None;
     for (score, member) in pairs {
@@ -95,8 +97,8 @@ fn add_pairs(
             }
         }
     }
-    ctx.store.dirty += (added + updated) as u64;
-    drop_if_empty(ctx, key);
+    ctx.store.changed((added + updated) as u64);
+    ctx.remove_if_empty::<ZSetValue>(key);
     if added > 0 {
         ctx.signal_key_ready(key);
     }
@@ -172,12 +174,12 @@ pub(crate) fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `ZREM key member [member ...]` → the number of members removed.
 pub(crate) fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(z) = write_access(ctx, &args[1])? else {
+    let Some(z) = ctx.write::<ZSetValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let removed = args[2..].iter().filter(|m| z.remove(m).is_some()).count();
-    ctx.store.dirty += removed as u64;
-    drop_if_empty(ctx, &args[1]);
+    ctx.store.changed(removed as u64);
+    ctx.remove_if_empty::<ZSetValue>(&args[1]);
     Ok(Reply::Int(removed as i64))
 }
 
@@ -185,12 +187,12 @@ pub(crate) fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// max` → the number of members removed.
 pub(crate) fn zremrange(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
     let interval = parse_interval(kind, &args[2], &args[3])?;
-    let Some(z) = write_access(ctx, &args[1])? else {
+    let Some(z) = ctx.write::<ZSetValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let removed = z.remove_ranks(interval.ranks(z, false));
-    ctx.store.dirty += removed as u64;
-    drop_if_empty(ctx, &args[1]);
+    ctx.store.changed(removed as u64);
+    ctx.remove_if_empty::<ZSetValue>(&args[1]);
     Ok(Reply::Int(removed as i64))
 }
 
@@ -209,12 +211,12 @@ fn pop_from(
     max: bool,
     count: usize,
 ) -> Result<Vec<(Bytes, f64)>, Reply> {
-    let Some(z) = write_access(ctx, key)? else {
+    let Some(z) = ctx.write::<ZSetValue>(key)? else {
         return Ok(Vec::new());
     };
     let popped = z.pop(max, count);
-    ctx.store.dirty += popped.len() as u64;
-    drop_if_empty(ctx, key);
+    ctx.store.changed(popped.len() as u64);
+    ctx.remove_if_empty::<ZSetValue>(key);
     Ok(popped)
 }
 
