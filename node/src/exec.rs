@@ -41,8 +41,7 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
             return (Reply::error_owned(error), Some(resolved));
         }
     };
-    if let Some(sub) = resolved.sub.filter(|sub| !sub.arity_ok(args.len())) {
-        let _ = sub;
+    if resolved.sub.is_some_and(|sub| !sub.arity_ok(args.len())) {
         let error = errors::wrong_arity(&resolved.to_string());
         return (stats::reject(ctx.store, resolved, &error), Some(resolved));
     }

@@ -41,7 +41,7 @@ pub(crate) struct CommandStat {
     pub(crate) rejected_calls: u64,
     /// Calls that ran and returned an error.
     pub(crate) failed_calls: u64,
-    /// Calls by running time, bucketed by [`crate::metrics::LATENCY_BOUNDS_US`] (for the
+    /// Calls by running time, bucketed by [`LATENCY_BOUNDS_US`] (for the
     /// metrics' latency histogram).
     pub(crate) latency_buckets: [u64; LATENCY_BUCKETS],
 }

@@ -49,20 +49,21 @@ pub(crate) fn encode(registry: &Registry) -> String {
 
 /// Serves `GET /metrics` for `node` on `listener` for as long as the node runs.
 pub(crate) async fn serve(listener: TcpListener, node: Arc<NodeState>) {
+    let registry = Arc::new(registry(Arc::downgrade(&node)));
     let app = Router::new()
         .route("/metrics", get(metrics))
-        .with_state(node);
+        .with_state(registry);
     if let Err(err) = axum::serve(listener, app).await {
         tracing::warn!(%err, "metrics endpoint stopped");
     }
 }
 
 async fn metrics(
-    axum::extract::State(node): axum::extract::State<Arc<NodeState>>,
+    axum::extract::State(registry): axum::extract::State<Arc<Registry>>,
 ) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)],
-        encode(&node.metrics),
+        encode(&registry),
     )
 }
 
@@ -496,7 +497,7 @@ mod tests {
             store.keyspace_misses = 2;
             store.error_stats.insert("WRONGTYPE".into(), 1);
         }
-        let text = encode(&node.metrics);
+        let text = encode(&registry(Arc::downgrade(&node)));
         assert!(text.ends_with("# EOF\n"), "{text}");
         for (series, value) in [
             ("redoubt_commands_total{command=\"get\"}", 3.0),
@@ -565,11 +566,17 @@ mod tests {
         let (a, b) = (NodeState::new(config()), NodeState::new(config()));
         a.store.lock().keyspace_hits = 7;
         assert_eq!(
-            sample(&encode(&a.metrics), "redoubt_keyspace_hits_total"),
+            sample(
+                &encode(&registry(Arc::downgrade(&a))),
+                "redoubt_keyspace_hits_total"
+            ),
             Some(7.0)
         );
         assert_eq!(
-            sample(&encode(&b.metrics), "redoubt_keyspace_hits_total"),
+            sample(
+                &encode(&registry(Arc::downgrade(&b))),
+                "redoubt_keyspace_hits_total"
+            ),
             Some(0.0)
         );
     }

@@ -1,5 +1,5 @@
 //! State shared by every part of one node, apart from the server loop: the locked store,
-//! the client registry, network counters and the metrics registry that reads them.
+//! the client registry and network counters.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -39,21 +39,18 @@ pub(crate) struct NodeState {
     pub(crate) started: Instant,
     /// Random 40-hex-digit id of this run (INFO `run_id`).
     pub(crate) run_id: String,
-    /// This node's Prometheus metrics, read from the fields above at scrape time.
-    pub(crate) metrics: prometheus_client::registry::Registry,
 }
 
 impl NodeState {
     /// Fresh state for a node configured by `config`.
     pub(crate) fn new(config: Config) -> Arc<Self> {
-        Arc::new_cyclic(|me| NodeState {
+        Arc::new(NodeState {
             store: Mutex::new(Store::new(config)),
             clients: ClientRegistry::default(),
             net: NetStats::default(),
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: crate::replication::random_hex_id(),
-            metrics: crate::metrics::registry(me.clone()),
         })
     }
 }

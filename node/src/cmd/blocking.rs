@@ -5,7 +5,7 @@
 //! Each command first tries to serve itself like its non-blocking form. When every key is
 //! empty it registers its client in the store's [`BlockingRegistry`] and answers a placeholder
 //! the connection discards: the connection then waits for the reply that
-//! [`crate::blocking::serve_ready`] produces by running the command again through [`serve`], or
+//! `crate::connection` produces by running the command again through [`serve`], or
 //! answers nil at the deadline.
 //!
 //! [`BlockingRegistry`]: crate::blocking::BlockingRegistry

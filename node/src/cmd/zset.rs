@@ -32,14 +32,18 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("zremrangebylex", |ctx, args| {
         write::zremrange(ctx, args, Kind::Lex)
     }),
-    ("zpopmin", |ctx, args| write::zpop(ctx, args, false)),
-    ("zpopmax", |ctx, args| write::zpop(ctx, args, true)),
+    ("zpopmin", |ctx, args| write::zpop(ctx, args, End::Min)),
+    ("zpopmax", |ctx, args| write::zpop(ctx, args, End::Max)),
     ("zmpop", write::zmpop),
     ("zcard", range::zcard),
     ("zscore", range::zscore),
     ("zmscore", range::zmscore),
-    ("zrank", |ctx, args| range::zrank(ctx, args, false)),
-    ("zrevrank", |ctx, args| range::zrank(ctx, args, true)),
+    ("zrank", |ctx, args| {
+        range::zrank(ctx, args, Order::Ascending)
+    }),
+    ("zrevrank", |ctx, args| {
+        range::zrank(ctx, args, Order::Descending)
+    }),
     ("zcount", |ctx, args| range::zcount(ctx, args, Kind::Score)),
     ("zlexcount", |ctx, args| range::zcount(ctx, args, Kind::Lex)),
     ("zrange", |ctx, args| {
@@ -64,27 +68,48 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
         range::zrange(ctx, args, Preset::Lex { rev: true })
     }),
     ("zunion", |ctx, args| {
-        algebra::combine(ctx, args, Op::Union, false)
+        algebra::combine(ctx, args, Op::Union, Output::Reply)
     }),
     ("zinter", |ctx, args| {
-        algebra::combine(ctx, args, Op::Inter, false)
+        algebra::combine(ctx, args, Op::Inter, Output::Reply)
     }),
     ("zdiff", |ctx, args| {
-        algebra::combine(ctx, args, Op::Diff, false)
+        algebra::combine(ctx, args, Op::Diff, Output::Reply)
     }),
     ("zunionstore", |ctx, args| {
-        algebra::combine(ctx, args, Op::Union, true)
+        algebra::combine(ctx, args, Op::Union, Output::Store)
     }),
     ("zinterstore", |ctx, args| {
-        algebra::combine(ctx, args, Op::Inter, true)
+        algebra::combine(ctx, args, Op::Inter, Output::Store)
     }),
     ("zdiffstore", |ctx, args| {
-        algebra::combine(ctx, args, Op::Diff, true)
+        algebra::combine(ctx, args, Op::Diff, Output::Store)
     }),
     ("zintercard", algebra::zintercard),
     ("zrandmember", sample::zrandmember),
     ("zscan", sample::zscan),
 ];
+
+/// Which end of a sorted set a pop takes from: lowest scores (`ZPOPMIN`) or highest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    Min,
+    Max,
+}
+
+/// The order ranks count in: by ascending score (`ZRANK`) or descending (`ZREVRANK`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    Ascending,
+    Descending,
+}
+
+/// Where a combination goes: back to the client (`ZUNION`) or into a key (`ZUNIONSTORE`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    Reply,
+    Store,
+}
 
 /// Writes `result` to `dst` as a `*STORE` command does: replaces any value (and TTL) there, or
 /// deletes `dst` when `result` is empty. Returns the stored cardinality.

@@ -141,7 +141,8 @@ fn compute(ctx: &mut Ctx, op: Op, keys: &[Bytes], weights: &[f64], agg: Aggregat
 /// `ZUNION`/`ZINTER numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM | MIN | MAX]
 /// [WITHSCORES]`, `ZDIFF numkeys key [key ...] [WITHSCORES]` → the members by score (with
 /// scores as `ZRANGE` gives them); the `*STORE dst ...` forms → the stored cardinality.
-pub(crate) fn combine(ctx: &mut Ctx, args: &[Bytes], op: Op, store: bool) -> CmdResult {
+pub(crate) fn combine(ctx: &mut Ctx, args: &[Bytes], op: Op, output: super::Output) -> CmdResult {
+    let store = output == super::Output::Store;
     let name = match op {
         Op::Union => "zunion",
         Op::Inter => "zinter",

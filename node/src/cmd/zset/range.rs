@@ -248,7 +248,8 @@ pub(crate) fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `ZRANK key member [WITHSCORE]` / `ZREVRANK ...` → the 0-based rank or nil; with WITHSCORE
 /// `[rank, score]` or a null array.
-pub(crate) fn zrank(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
+pub(crate) fn zrank(ctx: &mut Ctx, args: &[Bytes], order: super::Order) -> CmdResult {
+    let rev = order == super::Order::Descending;
     let with_score = match args.get(3) {
         None => false,
         Some(arg) if is(arg, "withscore") && args.len() == 4 => true,

@@ -223,7 +223,8 @@ fn pop_from(
 /// `ZPOPMIN key [count]` / `ZPOPMAX key [count]` → without count a flat `[member, score]`
 /// (empty when the key is missing); with count the members with scores, as `ZRANGE
 /// WITHSCORES` replies (RESP3: pairs).
-pub(crate) fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
+pub(crate) fn zpop(ctx: &mut Ctx, args: &[Bytes], end: super::End) -> CmdResult {
+    let max = end == super::End::Max;
     if args.len() > 3 {
         return Err(Reply::error(SYNTAX));
     }
