@@ -36,10 +36,16 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
     }
     let handler = match table.handler(resolved.index) {
         Some(handler) if !(resolved.is_container_without_sub() && args.len() > 1) => handler,
-        _ => {
-            let error = errors::unknown_subcommand(command.name, &args[1]);
-            return (Reply::error_owned(error), Some(resolved));
-        }
+        _ => match args.get(1) {
+            Some(sub) => {
+                let error = errors::unknown_subcommand(command.name, sub);
+                return (Reply::error_owned(error), Some(resolved));
+            }
+            None => {
+                let error = errors::wrong_arity(command.name);
+                return (stats::reject(ctx.store, resolved, &error), Some(resolved));
+            }
+        },
     };
     if resolved.sub.is_some_and(|sub| !sub.arity_ok(args.len())) {
         let error = errors::wrong_arity(&resolved.to_string());
