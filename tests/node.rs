@@ -17,6 +17,7 @@ mod node {
     mod hashes;
     mod keys;
     mod lists;
+    mod lookups;
     mod protocol;
     mod server;
     mod sets;
