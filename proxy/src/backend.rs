@@ -16,7 +16,7 @@ use bytes::Bytes;
 use redoubt_protocol::Protocol;
 use tokio::sync::oneshot;
 
-pub(crate) use connection::{BackendConnection, BackendError, BackendReply};
+pub(crate) use connection::{BackendConnection, BackendError, BackendReply, Progress};
 pub(crate) use health::Health;
 pub(crate) use node_client::ConnectOptions;
 
@@ -32,14 +32,17 @@ pub(crate) struct Backend {
     resp3: OnceLock<Vec<BackendConnection>>,
     /// What the health probe last saw.
     pub(crate) health: Arc<Health>,
+    /// When the node last answered on any of these connections.
+    pub(crate) progress: Arc<Progress>,
 }
 
 impl Backend {
     /// Opens `size` RESP2 connections with `options` (RESP3 ones open on first use).
     /// `health` is shared by every worker's view of the node and kept current by its probe.
     pub(crate) fn new(options: ConnectOptions, size: usize, health: Arc<Health>) -> Backend {
+        let progress = Arc::new(Progress::default());
         let resp2 = (0..size)
-            .map(|_| BackendConnection::spawn(options.clone()))
+            .map(|_| BackendConnection::spawn(options.clone(), progress.clone()))
             .collect();
         Backend {
             addr: options.addr,
@@ -48,6 +51,7 @@ impl Backend {
             resp2,
             resp3: OnceLock::new(),
             health,
+            progress,
         }
     }
 
@@ -68,7 +72,7 @@ impl Backend {
                     ..self.options.clone()
                 };
                 (0..self.size)
-                    .map(|_| BackendConnection::spawn(options.clone()))
+                    .map(|_| BackendConnection::spawn(options.clone(), self.progress.clone()))
                     .collect()
             }),
         };
