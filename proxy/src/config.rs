@@ -26,7 +26,7 @@
 //! proxies = [{ id = 1, admin = "127.0.0.1:7100" }, { id = 2, admin = "127.0.0.1:7101" },
 //!            { id = 3, admin = "127.0.0.1:7102" }]
 //! raft-heartbeat = "50ms"
-//! raft-election-timeout = "300ms"   # the shortest; the longest is twice it
+//! raft-election-timeout = "200ms"   # the shortest; the longest is twice it
 //! write-lease = "400ms"             # shorter than down-after
 //! ```
 
@@ -170,7 +170,7 @@ fn default_raft_heartbeat() -> Duration {
     Duration::from_millis(50)
 }
 fn default_raft_election_timeout() -> Duration {
-    Duration::from_millis(300)
+    Duration::from_millis(200)
 }
 fn default_true() -> bool {
     true

@@ -31,6 +31,8 @@ const ADMIN_TIMEOUT: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(25);
 /// Longest a planned switchover waits for the target standby to catch up.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(2);
+/// Least time between two commits of epochs learned from the nodes.
+const SYNC_EVERY: Duration = Duration::from_millis(500);
 /// How often the probe view is sent to the other proxies.
 pub(crate) const REPORT_EVERY: Duration = Duration::from_millis(100);
 
@@ -122,6 +124,7 @@ async fn run(
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_report = Instant::now();
+    let mut last_sync = Instant::now() - SYNC_EVERY;
     let several = setup.control.proxies() > 1;
     loop {
         tokio::select! {
@@ -141,8 +144,16 @@ async fn run(
                     let down = core.down_nodes(now);
                     tokio::spawn(async move { control.report(down).await });
                 }
-                core.adopt(&setup.control.current());
+                let committed = setup.control.current();
+                core.adopt(&committed);
                 if !setup.control.is_leader() {
+                    continue;
+                }
+                // Epochs the core learned from the nodes (newer than committed ones, e.g.
+                // after the proxies' files were lost) are committed before anything else.
+                if several && core.topology() != *committed && now.duration_since(last_sync) >= SYNC_EVERY {
+                    last_sync = now;
+                    publish(&setup, core.topology()).await;
                     continue;
                 }
                 let before = core.clone();

@@ -123,21 +123,7 @@ impl RaftControlPlane {
         let raft = Raft::new(setup.id, Arc::new(config), network.clone(), log, machine)
             .await
             .map_err(|e| format!("raft: {e}"))?;
-        let initialized = raft
-            .is_initialized()
-            .await
-            .map_err(|e| format!("raft: {e}"))?;
-        if !initialized {
-            let members: BTreeMap<ProxyId, Member> = setup
-                .members
-                .iter()
-                .map(|(id, addr)| (*id, Member { addr: addr.clone() }))
-                .collect();
-            match raft.initialize(members).await {
-                Ok(()) => info!(id = setup.id, "raft group initialized"),
-                Err(err) => info!(%err, "raft group not initialized here"),
-            }
-        }
+        tokio::spawn(initialize(raft.clone(), setup.clone()));
         let plane = Arc::new(RaftControlPlane {
             raft,
             setup,
@@ -186,6 +172,30 @@ impl std::fmt::Debug for RaftControlPlane {
 
 fn storage_error(dir: &Path, err: std::io::Error) -> String {
     format!("raft storage in {}: {err}", dir.display())
+}
+
+/// Initializes the group with every configured member if it never was: the proxy with the
+/// lowest id at once, the others only if no leader has reached them after a while (that
+/// proxy may be down at the first start). Proposing the same membership everywhere is safe;
+/// waiting only avoids needless elections at start.
+async fn initialize(raft: Raft<TypeConfig>, setup: RaftSetup) {
+    let first = setup.members.keys().next() == Some(&setup.id);
+    if !first {
+        tokio::time::sleep(setup.election_timeout * 10).await;
+    }
+    match raft.is_initialized().await {
+        Ok(false) => {}
+        Ok(true) | Err(_) => return,
+    }
+    let members: BTreeMap<ProxyId, Member> = setup
+        .members
+        .iter()
+        .map(|(id, addr)| (*id, Member { addr: addr.clone() }))
+        .collect();
+    match raft.initialize(members).await {
+        Ok(()) => info!(id = setup.id, "raft group initialized"),
+        Err(err) => info!(%err, "raft group not initialized here"),
+    }
 }
 
 /// Counts leader changes and logs them.
