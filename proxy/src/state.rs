@@ -218,6 +218,8 @@ pub(crate) struct Worker {
     pub(crate) started: Instant,
     /// Prometheus metrics.
     pub(crate) metrics: Arc<ProxyMetrics>,
+    /// The control plane, asked whether writes may go ahead (the write lease).
+    pub(crate) control: Arc<dyn ControlPlane>,
 }
 
 impl Worker {
@@ -259,7 +261,17 @@ impl Worker {
             stats: shared.stats.clone(),
             started: shared.started,
             metrics: shared.metrics.clone(),
+            control: shared.control.clone(),
         }
+    }
+
+    /// Whether a write to group `group` may go ahead: not while this proxy is cut off from
+    /// the quorum of proxies (see [`ControlPlane::may_write`]).
+    ///
+    /// # Errors
+    /// The reason, for a `-TRYAGAIN` reply.
+    pub(crate) fn may_write(&self, group: usize) -> Result<(), String> {
+        self.control.may_write(group)
     }
 
     /// True while writes to group `group` are held.

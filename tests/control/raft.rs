@@ -185,3 +185,87 @@ async fn restarting_every_proxy_in_turn_keeps_the_topology_and_epochs() {
         .unwrap();
     assert_all_present(&mut conn, &acks).await;
 }
+
+/// A proxy cut off from the other two (both paused with SIGSTOP) stops taking writes within
+/// the write lease, shorter than `down-after`, naming the reason, and keeps serving reads;
+/// once they are back it takes writes again.
+#[tokio::test]
+async fn a_proxy_cut_off_from_the_quorum_stops_writes_and_keeps_reads() {
+    use nix::sys::signal::Signal;
+
+    let cluster = Proxies::start();
+    cluster.agreed_leader(Duration::from_secs(10)).await;
+    cluster.settled(0).await;
+    let mut conn = cluster
+        .client(0)
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("k")
+        .arg("v")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    for i in [1, 2] {
+        cluster.proxies[i].as_ref().unwrap().signal(Signal::SIGSTOP);
+    }
+    let cut_at = Instant::now();
+    let refused = loop {
+        let reply: redis::RedisResult<()> = redis::cmd("SET")
+            .arg("k")
+            .arg("w")
+            .query_async(&mut conn)
+            .await;
+        if let Err(err) = reply {
+            break err;
+        }
+        assert!(
+            cut_at.elapsed() < Duration::from_secs(2),
+            "writes still taken without a quorum"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    let stopped_after = cut_at.elapsed();
+    eprintln!("writes refused after {stopped_after:?}: {refused}");
+    // The lease (400 ms by default) is shorter than down-after (500 ms).
+    assert!(
+        stopped_after < Duration::from_millis(500),
+        "{stopped_after:?}"
+    );
+    assert_eq!(refused.code(), Some("TRYAGAIN"), "{refused}");
+    assert!(refused.to_string().contains("quorum"), "{refused}");
+    let value: String = redis::cmd("GET")
+        .arg("k")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(value == "v" || value == "w", "{value}");
+
+    for i in [1, 2] {
+        cluster.proxies[i].as_ref().unwrap().signal(Signal::SIGCONT);
+    }
+    let healed = Instant::now();
+    loop {
+        let reply: redis::RedisResult<()> = redis::cmd("SET")
+            .arg("k")
+            .arg("x")
+            .query_async(&mut conn)
+            .await;
+        if reply.is_ok() {
+            break;
+        }
+        assert!(
+            healed.elapsed() < Duration::from_secs(3),
+            "writes did not resume: {reply:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let value: String = redis::cmd("GET")
+        .arg("k")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(value, "x");
+}

@@ -286,7 +286,7 @@ impl ControlPlane for RaftControlPlane {
                 from: self.setup.id,
                 down,
             };
-            let timeout = self.setup.heartbeat * 2;
+            let timeout = self.setup.lease / 2;
             let calls = self
                 .setup
                 .members
