@@ -142,6 +142,10 @@ impl Shared {
         let mut shared = Shared::new(config);
         if let Some(setup) = setup {
             let raft = RaftControlPlane::start(setup, shared.topology.clone()).await?;
+            // Nothing else holds the metrics yet: the Raft figures join the registry.
+            if let Some(metrics) = Arc::get_mut(&mut shared.metrics) {
+                crate::control::raft::figures::register(&raft, &mut metrics.registry);
+            }
             shared.control = raft.clone();
             shared.raft = Some(raft);
         }

@@ -199,6 +199,18 @@ impl Proxies {
         }
     }
 
+    /// The value of the unlabelled metric `name` in proxy `i`'s `/metrics`.
+    pub async fn metric(&self, i: usize, name: &str) -> Option<f64> {
+        let url = format!("http://{}/metrics", self.admins[i]);
+        let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+        text.lines()
+            .find(|l| l.split(' ').next() == Some(name))?
+            .rsplit(' ')
+            .next()?
+            .parse()
+            .ok()
+    }
+
     /// `redoubt_proxy_failovers_total` summed over proxy `i`'s series with `reason`.
     pub async fn failovers(&self, i: usize, reason: &str) -> u64 {
         let url = format!("http://{}/metrics", self.admins[i]);

@@ -18,6 +18,25 @@ async fn the_leader_proxy_dies_without_a_client_error_then_a_dead_primary_is_rep
     let primary = cluster.nodes[0].addr().to_string();
     let standby = cluster.nodes[1].addr().to_string();
     cluster.all_route(0, &primary, Duration::from_secs(5)).await;
+    // Every proxy exports its view: one leader, one term.
+    let mut leaders = 0.0;
+    let mut terms = Vec::new();
+    for i in 0..3 {
+        leaders += cluster
+            .metric(i, "redoubt_proxy_raft_leader")
+            .await
+            .unwrap();
+        terms.push(cluster.metric(i, "redoubt_proxy_raft_term").await.unwrap());
+        assert_eq!(
+            cluster.metric(i, "redoubt_proxy_raft_writable").await,
+            Some(1.0)
+        );
+    }
+    assert_eq!(leaders, 1.0);
+    assert!(
+        terms.iter().all(|t| *t == terms[0] && *t >= 1.0),
+        "{terms:?}"
+    );
     let others: Vec<usize> = (0..3).filter(|i| *i != leader).collect();
     for i in &others {
         cluster.settled(*i).await;
@@ -83,6 +102,13 @@ async fn the_leader_proxy_dies_without_a_client_error_then_a_dead_primary_is_rep
     .iter()
     .sum();
     assert_eq!(automatic, 1, "exactly one proxy carried out the failover");
+    let commits = cluster
+        .metric(
+            new_leader,
+            "redoubt_proxy_raft_commit_duration_seconds_count",
+        )
+        .await;
+    assert!(commits >= Some(1.0), "{commits:?}");
 }
 
 /// The primary and the leader proxy die at once: the two remaining proxies elect a leader,

@@ -3,12 +3,14 @@
 //! the log before any node is told; every member applies committed changes to the topology the
 //! data path reads, so routing never waits on Raft.
 //!
+//! - [`figures`]: its metrics.
 //! - [`file`]: crash-safe files (atomic replace, append-only framed records with checksums).
 //! - [`log`]: the log and vote store (`RaftLogStorage`), under `<dir>/raft/`.
 //! - [`machine`]: the state machine and its snapshots (`RaftStateMachine`).
 //! - [`network`]: Raft RPCs to the other proxies over their admin HTTP endpoints.
 //! - [`plane`]: [`plane::RaftControlPlane`], the [`ControlPlane`](super::ControlPlane) on top.
 
+pub(crate) mod figures;
 pub(crate) mod file;
 pub(crate) mod log;
 pub(crate) mod machine;

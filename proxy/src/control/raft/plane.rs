@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
+use super::figures::Figures;
 use super::log::LogStore;
 use super::machine::Machine;
 use super::network::Network;
@@ -89,6 +90,7 @@ pub(crate) struct RaftControlPlane {
     leader_changes: AtomicU64,
     /// Last commit's latency, µs.
     commit_us: AtomicU64,
+    figures: Figures,
 }
 
 impl RaftControlPlane {
@@ -133,6 +135,7 @@ impl RaftControlPlane {
             started: Instant::now(),
             leader_changes: AtomicU64::new(0),
             commit_us: AtomicU64::new(0),
+            figures: Figures::default(),
         });
         tokio::spawn(watch_leader(plane.clone()));
         Ok(plane)
@@ -148,6 +151,11 @@ impl RaftControlPlane {
         if self.setup.members.contains_key(&peer) && peer != self.setup.id {
             self.contacts.lock().insert(peer, Instant::now());
         }
+    }
+
+    /// The figures kept for `/metrics`.
+    pub(crate) fn figures(&self) -> &Figures {
+        &self.figures
     }
 
     /// The cluster password other proxies must present, if one is set.
@@ -207,6 +215,7 @@ async fn watch_leader(plane: Arc<RaftControlPlane>) {
         if now != leader {
             if now.is_some() {
                 plane.leader_changes.fetch_add(1, Ordering::Relaxed);
+                plane.figures.leader_changes.inc();
                 info!(
                     leader = now,
                     term = metrics.borrow().current_term,
@@ -230,8 +239,10 @@ impl ControlPlane for RaftControlPlane {
         Box::pin(async move {
             let started = Instant::now();
             let result = self.raft.client_write(Change::Topology(next)).await;
+            let elapsed = started.elapsed();
             self.commit_us
-                .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+                .store(elapsed.as_micros() as u64, Ordering::Relaxed);
+            self.figures.commit(elapsed);
             match result {
                 Ok(response) => match response.data {
                     Outcome::Applied => Ok(()),
