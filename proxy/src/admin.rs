@@ -170,14 +170,17 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 /// The Raft member, if the caller presents the cluster password (when one is set).
-fn member(shared: &Shared, headers: &HeaderMap) -> Result<Arc<RaftControlPlane>, Response> {
+fn member(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<Arc<RaftControlPlane>, (StatusCode, &'static str)> {
     let Some(raft) = shared.raft.clone() else {
-        return Err(error(StatusCode::NOT_FOUND, "this proxy runs alone"));
+        return Err((StatusCode::NOT_FOUND, "this proxy runs alone"));
     };
     if let Some(password) = raft.password() {
         let given = headers.get(AUTH_HEADER).map(|v| v.as_bytes());
         if given != Some(password.as_bytes()) {
-            return Err(error(
+            return Err((
                 StatusCode::UNAUTHORIZED,
                 "wrong or missing cluster password",
             ));
@@ -193,7 +196,7 @@ async fn raft_append(
 ) -> Response {
     let raft = match member(&shared, &headers) {
         Ok(raft) => raft,
-        Err(response) => return response,
+        Err((status, why)) => return error(status, why),
     };
     let leader = request.vote.leader_id().voted_for();
     let reply = raft.raft().append_entries(request).await;
@@ -215,7 +218,7 @@ async fn raft_vote(
 ) -> Response {
     match member(&shared, &headers) {
         Ok(raft) => Json(raft.raft().vote(request).await).into_response(),
-        Err(response) => response,
+        Err((status, why)) => error(status, why),
     }
 }
 
@@ -226,7 +229,7 @@ async fn raft_snapshot(
 ) -> Response {
     match member(&shared, &headers) {
         Ok(raft) => Json(raft.raft().install_snapshot(request).await).into_response(),
-        Err(response) => response,
+        Err((status, why)) => error(status, why),
     }
 }
 
@@ -237,7 +240,7 @@ async fn raft_report(
 ) -> Response {
     let raft = match member(&shared, &headers) {
         Ok(raft) => raft,
-        Err(response) => return response,
+        Err((status, why)) => return error(status, why),
     };
     raft.contact(report.from);
     if let Some(controller) = shared.controller.get() {

@@ -26,7 +26,7 @@
 //! proxies = [{ id = 1, admin = "127.0.0.1:7100" }, { id = 2, admin = "127.0.0.1:7101" },
 //!            { id = 3, admin = "127.0.0.1:7102" }]
 //! raft-heartbeat = "50ms"
-//! raft-election-timeout = "200ms"   # the shortest; the longest is twice it
+//! raft-election-timeout = "200ms"   # the shortest; the longest is three times it
 //! write-lease = "400ms"             # shorter than down-after
 //! ```
 
@@ -139,7 +139,7 @@ pub struct ProxyConfig {
     /// Interval of the Raft leader's heartbeats.
     #[serde(default = "default_raft_heartbeat", with = "humantime_serde")]
     pub raft_heartbeat: Duration,
-    /// Shortest Raft election timeout (the longest is twice it).
+    /// Shortest Raft election timeout (the longest is three times it).
     #[serde(default = "default_raft_election_timeout", with = "humantime_serde")]
     pub raft_election_timeout: Duration,
     /// How long a proxy that reaches no quorum of proxies keeps taking writes (shorter than

@@ -12,8 +12,14 @@ use serde_json::Value;
 
 use crate::common::{test_dir, Server};
 
+/// One deployment at a time: the timings these tests measure (elections, failover) mean
+/// little when a dozen processes share two cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Three proxies in front of one group.
 pub struct Proxies {
+    /// Held while the deployment runs (dropped last).
+    _turn: std::sync::MutexGuard<'static, ()>,
     /// The group's nodes: the primary first.
     pub nodes: Vec<Server>,
     /// The proxies; `None` while one is down.
@@ -36,6 +42,12 @@ fn free_addr() -> SocketAddr {
 impl Proxies {
     /// Starts the nodes and three proxies (ids 1, 2, 3).
     pub fn start() -> Proxies {
+        Proxies::start_with("")
+    }
+
+    /// Like [`Proxies::start`], with `extra` top-level settings in every proxy's file.
+    pub fn start_with(extra: &str) -> Proxies {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let primary = Server::start(&[]);
         let target = primary.addr().to_string();
         let standby = Server::spawn_redoubt(&["node", "--port", "0", "--replicaof", &target], None);
@@ -53,7 +65,7 @@ impl Proxies {
             let dir = base.join(format!("proxy{}", i + 1));
             std::fs::create_dir_all(&dir).unwrap();
             let config = format!(
-                "listen = \"{}\"\nadmin = \"{}\"\nid = {}\ndir = \"{}\"\nproxies = [{}]\n\
+                "{extra}\nlisten = \"{}\"\nadmin = \"{}\"\nid = {}\ndir = \"{}\"\nproxies = [{}]\n\
                  [[groups]]\nid = \"g0\"\nprimary = \"{}\"\nstandbys = [\"{}\"]\nsync-replicas = 1\n",
                 listens[i],
                 admins[i],
@@ -68,6 +80,7 @@ impl Proxies {
             configs.push(path);
         }
         let mut deployment = Proxies {
+            _turn: turn,
             nodes,
             proxies: vec![None, None, None],
             configs,

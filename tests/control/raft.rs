@@ -109,6 +109,10 @@ async fn the_leader_proxy_dies_without_a_client_error_then_a_dead_primary_is_rep
         )
         .await;
     assert!(commits >= Some(1.0), "{commits:?}");
+    let spent = cluster
+        .metric(new_leader, "redoubt_proxy_raft_commit_duration_seconds_sum")
+        .await;
+    eprintln!("{commits:?} commits took {spent:?} s in all");
 }
 
 /// The primary and the leader proxy die at once: the two remaining proxies elect a leader,
@@ -294,4 +298,33 @@ async fn a_proxy_cut_off_from_the_quorum_stops_writes_and_keeps_reads() {
         .await
         .unwrap();
     assert_eq!(value, "x");
+}
+
+/// With a password set, the proxies' Raft calls carry it (they elect a leader) and a call
+/// without it, or with another, is refused.
+#[tokio::test]
+async fn raft_calls_between_proxies_need_the_cluster_password() {
+    let cluster = Proxies::start_with("requirepass = \"s3cret\"");
+    cluster.agreed_leader(Duration::from_secs(10)).await;
+    let url = format!("http://{}/raft/vote", cluster.admins[0]);
+    let vote = serde_json::json!({
+        "vote": { "leader_id": { "term": 99, "node_id": 2 }, "committed": false },
+        "last_log_id": null
+    });
+    let client = reqwest::Client::new();
+    for password in [None, Some("wrong")] {
+        let mut request = client.post(&url).json(&vote);
+        if let Some(password) = password {
+            request = request.header("x-redoubt-auth", password);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(
+            response.status(),
+            reqwest::StatusCode::UNAUTHORIZED,
+            "{password:?}"
+        );
+    }
+    // Nothing changed: the term the refused call carried was never taken.
+    let raft = cluster.raft(0).await.unwrap();
+    assert!(raft["term"].as_u64() < Some(99), "{raft}");
 }

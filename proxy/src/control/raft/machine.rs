@@ -273,7 +273,8 @@ mod tests {
     #[test]
     fn successors_never_go_back_and_a_new_primary_needs_a_new_epoch() {
         let current = topology(&[("a", 3, 1), ("b", 1, 2)]);
-        let table: [(&[(&str, u64, u16)], std::result::Result<(), u64>); 7] = [
+        type Row<'a> = (&'a [(&'a str, u64, u16)], std::result::Result<(), u64>);
+        let table: [Row; 7] = [
             (&[("a", 3, 1), ("b", 1, 2)], Ok(())),
             (&[("a", 4, 9), ("b", 1, 2)], Ok(())),
             (&[("a", 5, 1), ("b", 2, 2)], Ok(())),

@@ -36,7 +36,7 @@ pub(crate) struct RaftSetup {
     pub(crate) dir: std::path::PathBuf,
     /// Leader heartbeat interval.
     pub(crate) heartbeat: Duration,
-    /// Shortest election timeout (the longest is twice it).
+    /// Shortest election timeout (the longest is three times it).
     pub(crate) election_timeout: Duration,
     /// Longest time without reaching a quorum of proxies before writes stop.
     pub(crate) lease: Duration,
@@ -113,7 +113,8 @@ impl RaftControlPlane {
             cluster_name: "redoubt".into(),
             heartbeat_interval: heartbeat,
             election_timeout_min: election,
-            election_timeout_max: election * 2,
+            // A wide range makes split votes between two survivors rare (no pre-vote in 0.9).
+            election_timeout_max: election * 3,
             install_snapshot_timeout: election.max(1000),
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(1000),
             max_in_snapshot_log_to_keep: 100,
