@@ -26,7 +26,7 @@
 //! proxies = [{ id = 1, admin = "127.0.0.1:7100" }, { id = 2, admin = "127.0.0.1:7101" },
 //!            { id = 3, admin = "127.0.0.1:7102" }]
 //! raft-heartbeat = "50ms"
-//! raft-election-timeout = "200ms"   # the shortest; the longest is three times it
+//! raft-election-timeout = "250ms"   # the first proxy's shortest (see below)
 //! write-lease = "400ms"             # shorter than down-after
 //! ```
 
@@ -139,7 +139,9 @@ pub struct ProxyConfig {
     /// Interval of the Raft leader's heartbeats.
     #[serde(default = "default_raft_heartbeat", with = "humantime_serde")]
     pub raft_heartbeat: Duration,
-    /// Shortest Raft election timeout (the longest is three times it).
+    /// Shortest Raft election timeout, of the first proxy; each next proxy (by id) waits a
+    /// third of it longer (so survivors rarely stand at once), with a range as wide as it.
+    /// openraft also sends every Raft call with `raft-heartbeat` as its deadline.
     #[serde(default = "default_raft_election_timeout", with = "humantime_serde")]
     pub raft_election_timeout: Duration,
     /// How long a proxy that reaches no quorum of proxies keeps taking writes (shorter than
@@ -170,7 +172,7 @@ fn default_raft_heartbeat() -> Duration {
     Duration::from_millis(50)
 }
 fn default_raft_election_timeout() -> Duration {
-    Duration::from_millis(200)
+    Duration::from_millis(250)
 }
 fn default_true() -> bool {
     true
@@ -312,9 +314,9 @@ impl ProxyConfig {
         if self.dir.is_none() {
             return Err("dir is required when proxies are listed".into());
         }
-        if self.raft_heartbeat.is_zero() || self.raft_heartbeat * 2 > self.raft_election_timeout {
+        if self.raft_heartbeat.is_zero() || self.raft_heartbeat * 3 > self.raft_election_timeout {
             return Err(
-                "raft-heartbeat must be greater than zero and at most half raft-election-timeout"
+                "raft-heartbeat must be greater than zero and at most a third of raft-election-timeout"
                     .into(),
             );
         }
@@ -373,7 +375,7 @@ mod tests {
         };
         config("").unwrap();
         let table = [
-            ("raft-heartbeat = \"200ms\"", "raft-heartbeat"),
+            ("raft-heartbeat = \"150ms\"", "raft-heartbeat"),
             ("write-lease = \"600ms\"", "write-lease"),
         ];
         for (extra, named) in table {

@@ -27,6 +27,18 @@ pub(crate) fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     sync_dir(path)
 }
 
+/// Writes `bytes` to `path` through a temporary file and a rename, without waiting for the
+/// disk: readers see the old or the new contents, but a crash may lose the change (for hints
+/// that can be lost).
+///
+/// # Errors
+/// The IO error of any step.
+pub(crate) fn replace_unsynced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = temp_path(path);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Reads the file at `path`; `None` if it does not exist.
 ///
 /// # Errors

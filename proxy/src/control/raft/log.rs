@@ -1,6 +1,9 @@
 //! The Raft log and vote, persisted under `<dir>/raft/`: `log` holds the entries as framed
 //! records (JSON payloads), appended and fsync'd before openraft is told they are durable;
-//! `meta` holds the vote, the committed and the purged log ids, replaced atomically. A
+//! `meta` holds the vote and the purged log id, replaced atomically and fsync'd; `committed`
+//! holds the committed log id, replaced atomically but not fsync'd: it only lets a restarted
+//! proxy apply what it knows to be committed before a leader tells it (if it is lost, the
+//! leader tells it), and keeping it off the disk's flush keeps it off the commit path. A
 //! truncation or a purge rewrites `log` atomically (both are rare: the log only grows when the
 //! topology changes). Entries are also kept in memory for reading.
 
@@ -22,7 +25,6 @@ use super::{ProxyId, TypeConfig};
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Meta {
     vote: Option<Vote<ProxyId>>,
-    committed: Option<LogId<ProxyId>>,
     purged: Option<LogId<ProxyId>>,
 }
 
@@ -31,6 +33,8 @@ struct Inner {
     entries: BTreeMap<u64, Entry<TypeConfig>>,
     meta: Meta,
     meta_path: PathBuf,
+    committed: Option<LogId<ProxyId>>,
+    committed_path: PathBuf,
     file: RecordFile,
 }
 
@@ -62,6 +66,11 @@ impl LogStore {
             Some(bytes) => serde_json::from_slice(&bytes).map_err(std::io::Error::other)?,
             None => Meta::default(),
         };
+        let committed_path = dir.join("committed");
+        // Unreadable (torn by a crash): unknown, the leader will tell.
+        let committed = file::read_optional(&committed_path)?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .flatten();
         let log_path = dir.join("log");
         let (records, good_len) = file::read_records(&log_path)?;
         let mut entries = BTreeMap::new();
@@ -79,6 +88,8 @@ impl LogStore {
                 entries,
                 meta,
                 meta_path,
+                committed,
+                committed_path,
                 file,
             })),
         })
@@ -145,12 +156,13 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId<ProxyId>>) -> Result<()> {
         let mut inner = self.inner.lock();
-        inner.meta.committed = committed;
-        inner.save_meta().map_err(write_error)
+        inner.committed = committed;
+        let bytes = serde_json::to_vec(&committed).map_err(write_error)?;
+        file::replace_unsynced(&inner.committed_path, &bytes).map_err(write_error)
     }
 
     async fn read_committed(&mut self) -> Result<Option<LogId<ProxyId>>> {
-        Ok(self.inner.lock().meta.committed)
+        Ok(self.inner.lock().committed)
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> Result<()>

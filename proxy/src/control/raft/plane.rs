@@ -36,7 +36,8 @@ pub(crate) struct RaftSetup {
     pub(crate) dir: std::path::PathBuf,
     /// Leader heartbeat interval.
     pub(crate) heartbeat: Duration,
-    /// Shortest election timeout (the longest is three times it).
+    /// Shortest election timeout of the first proxy; each next proxy (by id) waits a third
+    /// of it longer, and each one's range is as wide as it.
     pub(crate) election_timeout: Duration,
     /// Longest time without reaching a quorum of proxies before writes stop.
     pub(crate) lease: Duration,
@@ -108,13 +109,21 @@ impl RaftControlPlane {
         let log = LogStore::open(&dir).map_err(|e| storage_error(&dir, e))?;
         let machine = Machine::open(&dir, shared.clone()).map_err(|e| storage_error(&dir, e))?;
         let heartbeat = setup.heartbeat.as_millis().max(1) as u64;
-        let election = setup.election_timeout.as_millis().max(2) as u64;
+        let election = setup.election_timeout.as_millis().max(3) as u64;
+        // Staggered by rank (a third of the timeout apart) so that after the leader's loss
+        // the survivors rarely stand at once: openraft 0.9 has no pre-vote, and two
+        // candidates splitting the votes cost a whole extra round.
+        let rank = setup
+            .members
+            .keys()
+            .position(|id| *id == setup.id)
+            .unwrap_or(0) as u64;
+        let election_min = election + rank * election / 3;
         let config = openraft::Config {
             cluster_name: "redoubt".into(),
             heartbeat_interval: heartbeat,
-            election_timeout_min: election,
-            // A wide range makes split votes between two survivors rare (no pre-vote in 0.9).
-            election_timeout_max: election * 3,
+            election_timeout_min: election_min,
+            election_timeout_max: election_min + election,
             install_snapshot_timeout: election.max(1000),
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(1000),
             max_in_snapshot_log_to_keep: 100,
