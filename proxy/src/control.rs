@@ -102,10 +102,10 @@ pub(crate) trait ControlPlane: Send + Sync + std::fmt::Debug {
         None
     }
 
-    /// Sends this proxy's view (the nodes its probes find down) to the other proxies.
-    fn report(&self, down: Vec<SocketAddr>) -> CommitFuture<'_> {
+    /// Sets this proxy's view (the nodes its probes find down), which a replicated plane
+    /// sends to the other proxies on its own schedule.
+    fn report(&self, down: Vec<SocketAddr>) {
         let _ = down;
-        Box::pin(async { Ok(()) })
     }
 
     /// The Raft status, for a replicated plane.

@@ -6,9 +6,9 @@
 //! goes back to the committed topology. It also runs planned switchovers
 //! (`redoubt ctl failover GROUP`).
 //!
-//! With several proxies, only the Raft leader's controller decides; every controller sends its
-//! probe view to the other proxies each [`REPORT_EVERY`] and feeds the views it receives to its
-//! core, so a new leader starts with them.
+//! With several proxies, only the Raft leader's controller decides; every controller hands its
+//! probe view to the control plane, which sends it to the other proxies, and feeds the views
+//! it receives to its core, so a new leader starts with them.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,8 +33,6 @@ const TICK: Duration = Duration::from_millis(25);
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(2);
 /// Least time between two commits of epochs learned from the nodes.
 const SYNC_EVERY: Duration = Duration::from_millis(500);
-/// How often the probe view is sent to the other proxies.
-pub(crate) const REPORT_EVERY: Duration = Duration::from_millis(100);
 
 /// Outcome of a planned switchover.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -123,7 +121,6 @@ async fn run(
 ) {
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut last_report = Instant::now();
     let mut last_sync = Instant::now() - SYNC_EVERY;
     let several = setup.control.proxies() > 1;
     loop {
@@ -138,11 +135,8 @@ async fn run(
             }
             _ = ticker.tick() => {
                 let now = Instant::now();
-                if several && now.duration_since(last_report) >= REPORT_EVERY {
-                    last_report = now;
-                    let control = setup.control.clone();
-                    let down = core.down_nodes(now);
-                    tokio::spawn(async move { control.report(down).await });
+                if several {
+                    setup.control.report(core.down_nodes(now));
                 }
                 let committed = setup.control.current();
                 core.adopt(&committed);

@@ -92,7 +92,13 @@ pub(crate) struct RaftControlPlane {
     /// Last commit's latency, µs.
     commit_us: AtomicU64,
     figures: Figures,
+    /// This proxy's latest probe view, sent to the others every [`REPORT_EVERY`].
+    view: Mutex<Vec<SocketAddr>>,
 }
+
+/// How often each proxy sends its probe view to every other one (the exchange that also
+/// keeps the write lease).
+pub(crate) const REPORT_EVERY: Duration = Duration::from_millis(100);
 
 impl RaftControlPlane {
     /// Opens the storage under `setup.dir`, starts the Raft member, and initializes the group
@@ -146,7 +152,9 @@ impl RaftControlPlane {
             leader_changes: AtomicU64::new(0),
             commit_us: AtomicU64::new(0),
             figures: Figures::default(),
+            view: Mutex::new(Vec::new()),
         });
+        tokio::spawn(exchange(plane.clone()));
         tokio::spawn(watch_leader(plane.clone()));
         Ok(plane)
     }
@@ -213,6 +221,42 @@ async fn initialize(raft: Raft<TypeConfig>, setup: RaftSetup) {
     match raft.initialize(members).await {
         Ok(()) => info!(id = setup.id, "raft group initialized"),
         Err(err) => info!(%err, "raft group not initialized here"),
+    }
+}
+
+/// Sends this proxy's view to every other proxy each [`REPORT_EVERY`], each call on its own
+/// so a slow peer delays no other. A peer that answers counts as reached at the time the call
+/// was sent (the lease never counts on more than was seen).
+async fn exchange(plane: Arc<RaftControlPlane>) {
+    let mut ticker = tokio::time::interval(REPORT_EVERY);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let body = Arc::new(ReportBody {
+            from: plane.setup.id,
+            down: plane.view.lock().clone(),
+        });
+        for (id, addr) in &plane.setup.members {
+            if *id == plane.setup.id {
+                continue;
+            }
+            let (plane, body, id, addr) = (plane.clone(), body.clone(), *id, addr.clone());
+            tokio::spawn(async move {
+                let sent = Instant::now();
+                let reply: Result<bool, _> = plane
+                    .network
+                    .post(&addr, "/raft/report", &*body, plane.setup.lease)
+                    .await;
+                match reply {
+                    Ok(_) => {
+                        let mut contacts = plane.contacts.lock();
+                        let at = contacts.entry(id).or_insert(sent);
+                        *at = (*at).max(sent);
+                    }
+                    Err(err) => tracing::debug!(peer = id, %err, "report not delivered"),
+                }
+            });
+        }
     }
 }
 
@@ -301,34 +345,8 @@ impl ControlPlane for RaftControlPlane {
         self.setup.members.get(&leader).cloned()
     }
 
-    fn report(&self, down: Vec<SocketAddr>) -> CommitFuture<'_> {
-        Box::pin(async move {
-            let body = ReportBody {
-                from: self.setup.id,
-                down,
-            };
-            let timeout = self.setup.lease / 2;
-            let calls = self
-                .setup
-                .members
-                .iter()
-                .filter(|(id, _)| **id != self.setup.id)
-                .map(|(id, addr)| {
-                    let body = &body;
-                    async move {
-                        let reply: Result<bool, _> =
-                            self.network.post(addr, "/raft/report", body, timeout).await;
-                        (*id, reply)
-                    }
-                });
-            for (id, reply) in futures::future::join_all(calls).await {
-                match reply {
-                    Ok(_) => self.contact(id),
-                    Err(err) => tracing::debug!(peer = id, %err, "report not delivered"),
-                }
-            }
-            Ok(())
-        })
+    fn report(&self, down: Vec<SocketAddr>) {
+        *self.view.lock() = down;
     }
 
     fn status(&self) -> Option<RaftStatus> {
