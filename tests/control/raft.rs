@@ -168,6 +168,10 @@ async fn restarting_every_proxy_in_turn_keeps_the_topology_and_epochs() {
     let report: serde_json::Value = response.json().await.unwrap();
     assert!(status.is_success(), "{report}");
     assert_eq!(report["epoch"], 1, "{report}");
+    eprintln!(
+        "forwarded switchover paused writes {} ms",
+        report["pause_ms"]
+    );
     let standby = cluster.nodes[1].addr().to_string();
     cluster.all_route(1, &standby, Duration::from_secs(5)).await;
 

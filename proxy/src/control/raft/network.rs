@@ -57,10 +57,13 @@ impl Network {
         if let Some(password) = &self.password {
             request = request.header(AUTH_HEADER, password);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| PostError::Unreachable(e.to_string()))?;
+        let response = request.send().await.map_err(|e| {
+            if e.is_connect() {
+                PostError::Unreachable(e.to_string())
+            } else {
+                PostError::Refused(e.to_string())
+            }
+        })?;
         if !response.status().is_success() {
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
@@ -76,11 +79,12 @@ impl Network {
 /// Why a call to another proxy failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum PostError {
-    /// No answer (connection refused, timeout).
+    /// No connection (refused, no route): openraft backs off before calling it again.
     #[error("unreachable: {0}")]
     Unreachable(String),
-    /// It answered with an error or garbage.
-    #[error("refused: {0}")]
+    /// Connected, but no good answer in time (a timeout, an error status, garbage): a busy
+    /// peer, called again at the next heartbeat.
+    #[error("failed: {0}")]
     Refused(String),
 }
 
