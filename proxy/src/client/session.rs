@@ -293,6 +293,13 @@ impl Client {
                 group
             }
         };
+        // The control plane's write lease: a proxy cut off from the quorum of proxies stops
+        // taking writes (reads go on).
+        if !spec.flags.contains(CommandFlags::READONLY) {
+            if let Err(why) = self.state.may_write(group) {
+                return self.ready(Reply::error_owned(format!("TRYAGAIN {why}")));
+            }
+        }
         let group = &self.state.groups[group];
         let backend = if spec.flags.contains(CommandFlags::READONLY) {
             group.read_target()
