@@ -19,8 +19,10 @@ mod node {
     mod lists;
     mod lookups;
     mod protocol;
+    mod pubsub;
     mod server;
     mod sets;
     mod strings;
+    mod transactions;
     mod zsets;
 }

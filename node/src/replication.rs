@@ -132,6 +132,9 @@ pub(crate) struct Replication {
     pub(crate) has_history: bool,
     /// Scratch buffer for encoding stream commands.
     scratch: BytesMut,
+    /// An atomic unit (`EXEC`, a script) is running: `Some(false)` before its first write,
+    /// `Some(true)` once `MULTI` opened its block in the stream.
+    unit: Option<bool>,
 }
 
 impl Replication {
@@ -157,6 +160,7 @@ impl Replication {
             resyncs_full: 0,
             has_history: false,
             scratch: BytesMut::new(),
+            unit: None,
         }
     }
 
@@ -208,6 +212,10 @@ impl Replication {
         }
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
+        if self.unit == Some(false) {
+            snapshot::encode_command(&mut out, &[b"MULTI"]);
+            self.unit = Some(true);
+        }
         if self.stream_db != Some(db) {
             let mut digits = itoa::Buffer::new();
             snapshot::encode_command(&mut out, &[b"SELECT", digits.format(db).as_bytes()]);
@@ -216,6 +224,22 @@ impl Replication {
         snapshot::encode_command(&mut out, args);
         self.append_stream(&out);
         self.scratch = out;
+    }
+
+    /// Starts an atomic unit: the writes propagated until [`Replication::end_unit`] stream
+    /// as one `MULTI` ... `EXEC` block, so a standby applies them together (nothing is
+    /// streamed when none wrote). Source: Redis's `execCommand` propagation.
+    pub(crate) fn begin_unit(&mut self) {
+        self.unit = Some(false);
+    }
+
+    /// Ends the atomic unit, closing its block with `EXEC` if it was opened.
+    pub(crate) fn end_unit(&mut self) {
+        if self.unit.take() == Some(true) && self.backlog.is_some() && !self.is_replica() {
+            let mut out = BytesMut::new();
+            snapshot::encode_command(&mut out, &[b"EXEC"]);
+            self.append_stream(&out);
+        }
     }
 
     /// Appends raw stream bytes (a primary's own commands, or what a standby received).

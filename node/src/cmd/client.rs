@@ -14,7 +14,22 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("client|list", list),
     ("client|setinfo", setinfo),
     ("client|kill", kill),
+    ("reset", reset),
 ];
+
+/// `RESET` → `+RESET`: the connection's state back to a fresh one (transaction, watches,
+/// subscriptions, database 0, RESP2, no name, authentication as at connect).
+fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    ctx.session.multi = None;
+    super::transaction::unwatch_all(ctx);
+    super::pubsub::unsubscribe_all(ctx);
+    ctx.session.db = 0;
+    ctx.session.protocol = redoubt_protocol::Protocol::Resp2;
+    ctx.session.name = None;
+    ctx.session.handle.view.lock().name.clear();
+    ctx.session.authenticated = ctx.store.config.requirepass.is_empty();
+    Ok(Reply::simple("RESET"))
+}
 
 /// Shows `client|<sub>` as this client's `cmd` in `CLIENT INFO` / `CLIENT LIST` while it runs.
 fn note_running(ctx: &mut Ctx, sub: &str) {
