@@ -10,6 +10,7 @@ mod common;
 mod node {
     mod atomicity;
     mod blocking;
+    mod client_control;
     mod connection;
     mod dispatch;
     mod errors;

@@ -192,6 +192,10 @@ pub(crate) struct Session {
     /// Replies to send before the current command's own reply (`SUBSCRIBE a b` answers one
     /// frame per channel).
     pub(crate) frames: Vec<Reply>,
+    /// `CLIENT REPLY OFF`: replies are not sent.
+    pub(crate) replies_off: bool,
+    /// Replies still to drop after `CLIENT REPLY SKIP` (its own, then the next).
+    pub(crate) skip_replies: u8,
 }
 
 /// A transaction being queued: its commands, resolved and checked, and whether one was
@@ -256,6 +260,8 @@ impl Session {
             in_atomic_unit: false,
             subs: Subscriptions::default(),
             frames: Vec::new(),
+            replies_off: false,
+            skip_replies: 0,
         }
     }
 }

@@ -316,10 +316,14 @@ fn run_batch(
             // PSYNC and WAIT answer once the connection has done their work.
             break;
         }
+        let silent = session.replies_off || session.skip_replies > 0;
+        session.skip_replies = session.skip_replies.saturating_sub(1);
         for frame in session.frames.drain(..) {
             replies.push((frame, session.protocol, false));
         }
-        replies.push((reply, session.protocol, wrote));
+        if !silent {
+            replies.push((reply, session.protocol, wrote));
+        }
         if store.blocking.has_ready() {
             blocked::serve_ready(&mut store, node, now_ms);
         }
