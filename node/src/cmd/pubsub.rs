@@ -176,26 +176,25 @@ fn shardchannels(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(names.into_iter().map(Reply::Bulk).collect()))
 }
 
-/// `PUBSUB NUMSUB [channel ...]` → a map of channel to subscriber count.
+/// `PUBSUB NUMSUB [channel ...]` → `channel count` pairs, flat.
 fn numsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(counts(ctx, Kind::Channel, &args[2..]))
 }
 
-/// `PUBSUB SHARDNUMSUB [shardchannel ...]` → a map of shard channel to subscriber count.
+/// `PUBSUB SHARDNUMSUB [shardchannel ...]` → `shardchannel count` pairs, flat.
 fn shardnumsub(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(counts(ctx, Kind::Shard, &args[2..]))
 }
 
+/// A flat array `name count name count ...`, in RESP3 too (as Redis answers).
 fn counts(ctx: &Ctx, kind: Kind, names: &[Bytes]) -> Reply {
-    Reply::Map(
-        names
-            .iter()
-            .map(|name| {
-                let n = ctx.store.pubsub.subscribers(kind, name) as i64;
-                (Reply::Bulk(name.clone()), Reply::Int(n))
-            })
-            .collect(),
-    )
+    let mut items = Vec::with_capacity(names.len() * 2);
+    for name in names {
+        let n = ctx.store.pubsub.subscribers(kind, name) as i64;
+        items.push(Reply::Bulk(name.clone()));
+        items.push(Reply::Int(n));
+    }
+    Reply::Array(items)
 }
 
 /// `PUBSUB NUMPAT` → the number of patterns with at least one subscriber.
