@@ -57,3 +57,33 @@ async fn a_standby_subscriber_receives_what_the_primary_publishes() {
         .expect("the message reached the standby's subscriber");
     assert_eq!(message.to_string(), "[\"message\", \"ch\", \"hello\"]");
 }
+
+#[tokio::test]
+async fn in_synchronous_mode_exec_answers_once_the_standby_has_the_whole_block() {
+    let p = primary(&["--min-replicas-to-ack", "1", "--replica-ack-timeout", "300"]);
+    let mut c = p.raw().await;
+    // No standby: the transaction's reply waits, then reports the missing acks.
+    c.table(&[
+        ("MULTI", "+OK"),
+        ("SET a 1", "+QUEUED"),
+        ("SET b 2", "+QUEUED"),
+        ("EXEC", "-NOREPLICAS Not enough good replicas to write."),
+        // A transaction that only reads is not held.
+        ("MULTI", "+OK"),
+        ("GET a", "+QUEUED"),
+        ("EXEC", "[\"1\"]"),
+    ])
+    .await;
+    let s = standby_of(&p, &[]);
+    caught_up(&p, &[&s]).await;
+    c.table(&[
+        ("MULTI", "+OK"),
+        ("SET a 10", "+QUEUED"),
+        ("SET b 20", "+QUEUED"),
+        ("EXEC", "[+OK, +OK]"),
+    ])
+    .await;
+    // Acknowledged means the standby holds both writes already.
+    let mut sc = s.raw().await;
+    sc.table(&[("MGET a b", "[\"10\", \"20\"]")]).await;
+}
