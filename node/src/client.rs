@@ -127,10 +127,22 @@ impl ClientHandle {
     }
 }
 
-/// Every connected client, by id.
+/// A `CLIENT PAUSE` in force.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pause {
+    /// When it ends.
+    pub(crate) until: tokio::time::Instant,
+    /// `ALL`: every command waits; else (`WRITE`) only writes and `PUBLISH`.
+    pub(crate) all: bool,
+}
+
+/// Every connected client, by id, and the `CLIENT PAUSE` in force.
 #[derive(Debug, Default)]
 pub(crate) struct ClientRegistry {
     clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    pause: Mutex<Option<Pause>>,
+    /// Woken by `CLIENT UNPAUSE` and by a new pause.
+    pub(crate) pause_changed: tokio::sync::Notify,
 }
 
 impl ClientRegistry {
@@ -147,6 +159,27 @@ impl ClientRegistry {
     /// Number of connected clients.
     pub(crate) fn len(&self) -> usize {
         self.clients.lock().len()
+    }
+
+    /// Pauses clients until `pause.until` (`CLIENT PAUSE`), replacing any pause in force.
+    pub(crate) fn pause(&self, pause: Pause) {
+        *self.pause.lock() = Some(pause);
+        self.pause_changed.notify_waiters();
+    }
+
+    /// Ends the pause (`CLIENT UNPAUSE`).
+    pub(crate) fn unpause(&self) {
+        *self.pause.lock() = None;
+        self.pause_changed.notify_waiters();
+    }
+
+    /// The pause in force, if it has not ended.
+    pub(crate) fn pause_in_force(&self) -> Option<Pause> {
+        let mut pause = self.pause.lock();
+        if pause.is_some_and(|p| p.until <= tokio::time::Instant::now()) {
+            *pause = None;
+        }
+        *pause
     }
 
     /// All clients, in id order.

@@ -132,6 +132,7 @@ async fn session_loop(
         let full_batch = batch.len() == MAX_BATCH;
         let mut blocked = None;
         if !batch.is_empty() {
+            wait_unpaused(node, &batch).await;
             blocked = run_batch(node, session, parser, &mut batch, &mut replies);
             hold_for_acks(node, session, &mut replies).await;
             for (reply, protocol, _) in replies.drain(..) {
@@ -214,6 +215,37 @@ async fn session_loop(
         node.net
             .input_bytes
             .fetch_add(read as u64, Ordering::Relaxed);
+    }
+}
+
+/// Waits while a `CLIENT PAUSE` holds `batch`: any batch under `ALL`, a batch with a write
+/// or `PUBLISH` under `WRITE`. `CLIENT UNPAUSE` itself is never held, so a paused node can
+/// always be resumed.
+async fn wait_unpaused(node: &NodeState, batch: &[Vec<Bytes>]) {
+    use redoubt_protocol::command_table::{resolve, CommandFlags};
+    loop {
+        let changed = node.clients.pause_changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let Some(pause) = node.clients.pause_in_force() else {
+            return;
+        };
+        let held = |args: &Vec<Bytes>| match resolve(args) {
+            Some(r) if r.to_string() == "client|unpause" => false,
+            _ if pause.all => true,
+            Some(r) => {
+                r.command.flags.contains(CommandFlags::WRITE)
+                    || matches!(r.name(), "publish" | "spublish")
+            }
+            None => false,
+        };
+        if !batch.iter().any(held) {
+            return;
+        }
+        tokio::select! {
+            () = &mut changed => {}
+            () = tokio::time::sleep_until(pause.until) => {}
+        }
     }
 }
 

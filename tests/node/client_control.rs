@@ -84,3 +84,39 @@ async fn reset_leaves_transactions_and_subscriptions() {
     ])
     .await;
 }
+
+#[tokio::test]
+async fn client_pause_write_holds_writes_but_not_reads() {
+    let s = Server::start(&[]);
+    let (mut c, mut other) = (s.raw_authed().await, s.raw_authed().await);
+    c.table(&[
+        (
+            "CLIENT PAUSE abc",
+            "-ERR timeout is not an integer or out of range",
+        ),
+        ("CLIENT PAUSE -1", "-ERR timeout is negative"),
+        (
+            "CLIENT PAUSE 10 SOME",
+            "-ERR CLIENT PAUSE mode must be WRITE or ALL",
+        ),
+        ("CLIENT PAUSE 300 WRITE", "+OK"),
+    ])
+    .await;
+    let started = std::time::Instant::now();
+    other.table(&[("GET k", "nil")]).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "a read was held"
+    );
+    other.table(&[("SET k v", "+OK")]).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "a write ran during the pause"
+    );
+    c.table(&[("CLIENT PAUSE 10000 WRITE", "+OK")]).await;
+    other.send(&encode(&split_args("SET k v2"))).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.table(&[("GET k", "\"v\""), ("CLIENT UNPAUSE", "+OK")])
+        .await;
+    assert_eq!(other.read_reply().await.to_string(), "+OK");
+}

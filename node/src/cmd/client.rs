@@ -17,6 +17,8 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("client|unblock", unblock),
     ("client|reply", reply),
     ("client|no-evict", no_evict),
+    ("client|pause", pause),
+    ("client|unpause", unpause),
     ("reset", reset),
 ];
 
@@ -70,6 +72,38 @@ fn reply(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     } else {
         return Err(Reply::error(SYNTAX));
     }
+    Ok(Reply::ok())
+}
+
+/// `CLIENT PAUSE timeout-ms [WRITE|ALL]` → `+OK`: until the timeout, other clients' commands
+/// (`ALL`, the default) or their writes and `PUBLISH` (`WRITE`) wait before running; the
+/// standby link is never paused.
+fn pause(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "pause");
+    let ms = crate::value::parse_canonical_i64(&args[2]).ok_or(Reply::error(
+        "ERR timeout is not an integer or out of range",
+    ))?;
+    if ms < 0 {
+        return Err(Reply::error("ERR timeout is negative"));
+    }
+    let all = match args.get(3) {
+        None => true,
+        Some(mode) if is(mode, "all") => true,
+        Some(mode) if is(mode, "write") => false,
+        Some(_) => return Err(Reply::error("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    if args.len() > 4 {
+        return Err(Reply::error(SYNTAX));
+    }
+    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(ms as u64);
+    ctx.node.clients.pause(crate::client::Pause { until, all });
+    Ok(Reply::ok())
+}
+
+/// `CLIENT UNPAUSE` → `+OK`, ending a `CLIENT PAUSE`.
+fn unpause(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    note_running(ctx, "unpause");
+    ctx.node.clients.unpause();
     Ok(Reply::ok())
 }
 
