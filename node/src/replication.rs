@@ -348,3 +348,38 @@ pub(crate) fn random_hex_id() -> String {
         .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("digit below 16"))
         .collect()
 }
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    fn stream(repl: &Replication) -> String {
+        let backlog = repl.backlog.as_ref().expect("a backlog");
+        let bytes = backlog
+            .read_from(backlog.first_offset(), 1 << 20)
+            .unwrap_or_default();
+        String::from_utf8(bytes).expect("text")
+    }
+
+    #[test]
+    fn an_atomic_unit_streams_one_block_and_only_when_it_wrote() {
+        let mut repl = Replication::new(random_hex_id());
+        repl.ensure_backlog();
+        repl.begin_unit();
+        repl.end_unit();
+        assert_eq!(repl.offset, 0, "a unit without writes streams nothing");
+        repl.begin_unit();
+        repl.propagate(0, &[b"SET", b"k", b"v"]);
+        repl.propagate(1, &[b"DEL", b"x"]);
+        repl.end_unit();
+        repl.propagate(1, &[b"DEL", b"y"]);
+        assert_eq!(
+            stream(&repl),
+            "*1\r\n$5\r\nMULTI\r\n\
+             *2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n\
+             *2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\nx\r\n\
+             *1\r\n$4\r\nEXEC\r\n\
+             *2\r\n$3\r\nDEL\r\n$1\r\ny\r\n"
+        );
+    }
+}
