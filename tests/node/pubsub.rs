@@ -180,3 +180,44 @@ async fn a_subscriber_that_stops_reading_is_cut_off() {
     }
     assert!(cut, "the slow subscriber is still subscribed");
 }
+
+#[tokio::test]
+async fn each_family_publishes_redis_event_names() {
+    let s = Server::start(&[]);
+    let (mut sub, mut c) = (s.raw_authed().await, s.raw_authed().await);
+    c.table(&[("CONFIG SET notify-keyspace-events Eg$lshz", "+OK")])
+        .await;
+    sub.q("PSUBSCRIBE __keyevent@*").await;
+    c.table(&[
+        ("HSET h f v", ":1"),
+        ("SADD s a", ":1"),
+        ("ZADD z 1 a", ":1"),
+        ("ZINCRBY z 1 a", "\"2\""),
+        ("INCR n", ":1"),
+        ("APPEND n 0", ":2"),
+        ("EXPIRE n 100", ":1"),
+        ("PERSIST n", ":1"),
+        ("SET e v EX 100", "+OK"),
+        ("RPUSH l a", ":1"),
+        ("LPOP l", "\"a\""),
+        ("HDEL h f", ":1"),
+        ("SREM s nothing", ":0"),
+    ])
+    .await;
+    let want = [
+        "hset", "sadd", "zadd", "zincr", "incrby", "append", "expire", "persist", "set", "expire",
+        "rpush", "lpop", "del", "hdel", "del",
+    ];
+    let mut got = Vec::new();
+    for _ in want {
+        let message = next(&mut sub).await;
+        let channel = message.split(", ").nth(2).unwrap_or("").to_string();
+        got.push(
+            channel
+                .trim_matches('"')
+                .trim_start_matches("__keyevent@0__:")
+                .to_string(),
+        );
+    }
+    assert_eq!(got, want);
+}
