@@ -171,3 +171,23 @@ async fn client_list_shows_the_queued_count() {
     assert!(line.contains("flags=x"), "{line}");
     c.table(&[("EXEC", "[+OK]")]).await;
 }
+
+#[tokio::test]
+async fn a_blocked_client_served_later_touches_the_keys_it_writes() {
+    let s = Server::start(&[]);
+    let (mut c, mut blocked, mut pusher) = (
+        s.raw_authed().await,
+        s.raw_authed().await,
+        s.raw_authed().await,
+    );
+    blocked
+        .send(&encode(&split_args("BLMOVE src dst LEFT RIGHT 0")))
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    c.table(&[("WATCH dst", "+OK")]).await;
+    // Only the served BLMOVE writes `dst`.
+    pusher.table(&[("RPUSH src a", ":1")]).await;
+    assert_eq!(blocked.read_reply().await.to_string(), "\"a\"");
+    c.table(&[("MULTI", "+OK"), ("PING", "+QUEUED"), ("EXEC", "nil")])
+        .await;
+}
