@@ -144,9 +144,11 @@ pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[B
     // Keys this command found expired go to the stream before its own effect.
     ctx.store.propagate_expired();
     if write && ctx.store.dirty() != dirty {
-        let db = ctx.session.db;
-        for index in resolved.spec().key_indexes(args) {
-            ctx.store.watches.touch(db, &args[index]);
+        if !ctx.store.watches.is_empty() {
+            let db = ctx.session.db;
+            for index in resolved.spec().key_indexes(args) {
+                ctx.store.watches.touch(db, &args[index]);
+            }
         }
         events::after(ctx, resolved, args, before);
         replicate(ctx, resolved, args, &reply);

@@ -35,8 +35,10 @@ pub(crate) fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
                 break;
             };
             // The pop (and `BLMOVE`'s push) wrote: transactions watching those keys fail.
-            for index in command.spec().key_indexes(&args) {
-                ctx.store.watches.touch(db, &args[index]);
+            if !ctx.store.watches.is_empty() {
+                for index in command.spec().key_indexes(&args) {
+                    ctx.store.watches.touch(db, &args[index]);
+                }
             }
             crate::exec::replicate(&mut ctx, command, &args, &reply);
             if let Some(blocked) = store.blocking.remove(id) {
