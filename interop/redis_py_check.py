@@ -262,6 +262,52 @@ def check_multi_exec(r):
     expect(r.get(k("tx")), "changed", "value after an aborted transaction")
 
 
+def check_transaction_retries(r):
+    """`Redis.transaction`: WATCH, read, MULTI/EXEC, retried when a concurrent write aborts EXEC."""
+    key = k("counter")
+    r.set(key, "10")
+    other = r.connection_pool.get_connection()
+    attempts = []
+
+    def add_one(pipe):
+        value = int(pipe.get(key))
+        if not attempts:
+            # The first attempt loses a race with another connection.
+            other.send_command("SET", key, "100")
+            other.read_response()
+        attempts.append(value)
+        pipe.multi()
+        pipe.set(key, value + 1)
+
+    try:
+        r.transaction(add_one, key)
+    finally:
+        r.connection_pool.release(other)
+    expect(attempts, [10, 100], "values read by each attempt")
+    expect(r.get(key), "101", "value after the retried transaction")
+
+
+def check_pubsub_listen(r):
+    """`pubsub().listen()` with a pattern subscription, then unsubscribing."""
+    p = r.pubsub()
+    try:
+        p.psubscribe(PREFIX + "*")
+        first = next(p.listen())
+        expect((first["type"], first["channel"]), ("psubscribe", PREFIX + "*"), "psubscribe confirmation")
+        expect(r.publish(PREFIX + "x", "one"), 1, "PUBLISH to a pattern subscriber")
+        message = next(p.listen())
+        expect(
+            (message["type"], message["pattern"], message["channel"], message["data"]),
+            ("pmessage", PREFIX + "*", PREFIX + "x", "one"),
+            "pmessage",
+        )
+        p.punsubscribe()
+        last = next(p.listen())
+        expect((last["type"], last["data"]), ("punsubscribe", 0), "punsubscribe confirmation")
+    finally:
+        p.close()
+
+
 def check_pubsub_refused_for_now(r):
     """Until the proxy supports pub/sub: a clear error naming the command, never a hang."""
     expect_error(lambda: r.publish(PREFIX + "chan", "hi"), "PUBLISH", REFUSED)
@@ -334,6 +380,10 @@ def main():
     for protocol, r in ((2, r2), (3, r3)):
         plan.append((f"resp{protocol} {multi.__name__}", multi, r))
         plan.append((f"resp{protocol} {pubsub.__name__}", pubsub, r))
+        if args.multi == "supported":
+            plan.append((f"resp{protocol} check_transaction_retries", check_transaction_retries, r))
+        if args.pubsub == "supported":
+            plan.append((f"resp{protocol} check_pubsub_listen", check_pubsub_listen, r))
 
     passed = failed = 0
     global PREFIX

@@ -13,7 +13,8 @@
 #
 # Checks: a scripted redis-cli session (interop/session.redis against interop/session.expected, and
 # interop/session-resp3.* with `redis-cli -3`), `redis-cli --pipe` mass insertion, `redis-cli --scan`,
-# a redis-benchmark smoke run, and interop/redis_py_check.py (redis-py, RESP2 and RESP3).
+# a redis-benchmark smoke run, and interop/redis_py_check.py (redis-py, RESP2 and RESP3), once through
+# the deployment and once against one of its nodes directly with transactions and pub/sub enabled.
 # Needs redis-cli and redis-benchmark (Debian: redis-tools) and redis-py (PyPI: redis).
 #
 # Environment: PIPE_KEYS (default 100000), BENCH_REQUESTS (default 20000).
@@ -141,6 +142,7 @@ else
     PORT=$(free_ports 16)
     start up "$BIN" up --port "$PORT"
     deployment="redoubt up --port $PORT"
+    NODE_PORT=$((PORT + 1))
   else
     # `redoubt up` does not start a proxy yet: two nodes, each the primary of one group.
     PORT=$(free_port)
@@ -163,6 +165,7 @@ TOML
     wait_ready "$n2"
     start proxy "$BIN" proxy --config "$WORK/proxy.toml"
     deployment="redoubt proxy on 127.0.0.1:$PORT, groups a (node $n1) and b (node $n2)"
+    NODE_PORT=$n1
   fi
   # MULTI/EXEC and pub/sub are refused through the proxy for now; pass `supported` once they work.
   PY_FLAGS=(--multi refused --pubsub refused)
@@ -289,6 +292,21 @@ if [ "$py_rc" -eq 0 ] && grep -Eq '^[0-9]+ passed, 0 failed$' <<<"$py_summary"; 
   ok "redis-py (interop/redis_py_check.py): $py_summary"
 else
   fail "redis-py (interop/redis_py_check.py)" "exit status $py_rc, last line: $py_summary"
+fi
+
+# (d) redis-py against one node directly: transactions and pub/sub, which the proxy refuses.
+if [ -n "${NODE_PORT:-}" ]; then
+  wait_ready "$NODE_PORT"
+  py_rc=0
+  python3 interop/redis_py_check.py --port "$NODE_PORT" --multi supported --pubsub supported \
+    >"$WORK/py-node.out" 2>&1 || py_rc=$?
+  sed 's/^/  redis-py (node): /' "$WORK/py-node.out"
+  py_summary=$(tail -n 1 "$WORK/py-node.out")
+  if [ "$py_rc" -eq 0 ] && grep -Eq '^[0-9]+ passed, 0 failed$' <<<"$py_summary"; then
+    ok "redis-py against a node (MULTI/EXEC, WATCH, pub/sub): $py_summary"
+  else
+    fail "redis-py against a node" "exit status $py_rc, last line: $py_summary"
+  fi
 fi
 
 if [ "$failed" -gt 0 ]; then

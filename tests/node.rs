@@ -10,6 +10,7 @@ mod common;
 mod node {
     mod atomicity;
     mod blocking;
+    mod client_control;
     mod connection;
     mod dispatch;
     mod errors;
@@ -19,8 +20,10 @@ mod node {
     mod lists;
     mod lookups;
     mod protocol;
+    mod pubsub;
     mod server;
     mod sets;
     mod strings;
+    mod transactions;
     mod zsets;
 }

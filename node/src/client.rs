@@ -7,7 +7,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use redoubt_protocol::Protocol;
+use redoubt_protocol::command_table::Resolved;
+use redoubt_protocol::{Protocol, Reply};
+
+use crate::pubsub::{Outbox, Subscriptions};
 
 /// What `CLIENT LIST` shows of a client, updated by its connection.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +29,10 @@ pub(crate) struct ClientView {
     pub(crate) last_active: Option<Instant>,
     /// Protocol version negotiated.
     pub(crate) resp: i64,
+    /// Channels, patterns and shard channels subscribed to (`sub`, `psub`, `ssub`).
+    pub(crate) subs: (usize, usize, usize),
+    /// Commands queued in `MULTI` (-1: not in a transaction).
+    pub(crate) multi: i64,
 }
 
 /// A client as the registry sees it.
@@ -45,6 +52,8 @@ pub(crate) struct ClientHandle {
     pub(crate) kill: tokio::sync::Notify,
     /// True once this connection became a standby link (`CLIENT KILL TYPE replica`).
     pub(crate) is_replica: std::sync::atomic::AtomicBool,
+    /// Pub/sub messages on their way to this client.
+    pub(crate) outbox: Arc<Outbox>,
 }
 
 impl ClientHandle {
@@ -57,10 +66,12 @@ impl ClientHandle {
             created: Instant::now(),
             view: Mutex::new(ClientView {
                 resp: 2,
+                multi: -1,
                 ..ClientView::default()
             }),
             kill: tokio::sync::Notify::new(),
             is_replica: std::sync::atomic::AtomicBool::new(false),
+            outbox: Arc::new(Outbox::default()),
         }
     }
 
@@ -72,8 +83,8 @@ impl ClientHandle {
             .last_active
             .map_or(0, |t| now.duration_since(t).as_secs());
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 \
-             qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
+             qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
@@ -81,8 +92,13 @@ impl ClientHandle {
             view.name,
             now.duration_since(self.created).as_secs(),
             idle,
-            if self.is_replica.load(std::sync::atomic::Ordering::Relaxed) { "S" } else { "N" },
+            self.flags(&view),
             view.db,
+            view.subs.0,
+            view.subs.1,
+            view.subs.2,
+            view.multi,
+            self.outbox.queued_bytes(),
             if view.last_command.is_empty() { "NULL" } else { &view.last_command },
             view.resp,
             view.lib_name,
@@ -91,10 +107,42 @@ impl ClientHandle {
     }
 }
 
-/// Every connected client, by id.
+impl ClientHandle {
+    /// `CLIENT LIST` flags: `S` standby link, `x` in `MULTI`, `P` subscribed, else `N`.
+    fn flags(&self, view: &ClientView) -> String {
+        let mut flags = String::new();
+        if self.is_replica.load(std::sync::atomic::Ordering::Relaxed) {
+            flags.push('S');
+        }
+        if view.subs.0 + view.subs.1 + view.subs.2 > 0 {
+            flags.push('P');
+        }
+        if view.multi >= 0 {
+            flags.push('x');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
+    }
+}
+
+/// A `CLIENT PAUSE` in force.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Pause {
+    /// When it ends.
+    pub(crate) until: tokio::time::Instant,
+    /// `ALL`: every command waits; else (`WRITE`) only writes and `PUBLISH`.
+    pub(crate) all: bool,
+}
+
+/// Every connected client, by id, and the `CLIENT PAUSE` in force.
 #[derive(Debug, Default)]
 pub(crate) struct ClientRegistry {
     clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    pause: Mutex<Option<Pause>>,
+    /// Woken by `CLIENT UNPAUSE` and by a new pause.
+    pub(crate) pause_changed: tokio::sync::Notify,
 }
 
 impl ClientRegistry {
@@ -111,6 +159,27 @@ impl ClientRegistry {
     /// Number of connected clients.
     pub(crate) fn len(&self) -> usize {
         self.clients.lock().len()
+    }
+
+    /// Pauses clients until `pause.until` (`CLIENT PAUSE`), replacing any pause in force.
+    pub(crate) fn pause(&self, pause: Pause) {
+        *self.pause.lock() = Some(pause);
+        self.pause_changed.notify_waiters();
+    }
+
+    /// Ends the pause (`CLIENT UNPAUSE`).
+    pub(crate) fn unpause(&self) {
+        *self.pause.lock() = None;
+        self.pause_changed.notify_waiters();
+    }
+
+    /// The pause in force, if it has not ended.
+    pub(crate) fn pause_in_force(&self) -> Option<Pause> {
+        let mut pause = self.pause.lock();
+        if pause.is_some_and(|p| p.until <= tokio::time::Instant::now()) {
+            *pause = None;
+        }
+        *pause
     }
 
     /// All clients, in id order.
@@ -145,6 +214,44 @@ pub(crate) struct Session {
     pub(crate) action: Option<SessionAction>,
     /// Configuration epoch this connection presented (`EPOCH n`), if any.
     pub(crate) epoch: Option<u64>,
+    /// The transaction being queued after `MULTI`.
+    pub(crate) multi: Option<Transaction>,
+    /// Keys `WATCH`ed: database, key, version seen and whether it was live then.
+    pub(crate) watched: Vec<WatchedKey>,
+    /// True while `EXEC` (or a script) runs its commands: blocking commands do not block.
+    pub(crate) in_atomic_unit: bool,
+    /// Channels, patterns and shard channels subscribed to.
+    pub(crate) subs: Subscriptions,
+    /// Replies to send before the current command's own reply (`SUBSCRIBE a b` answers one
+    /// frame per channel).
+    pub(crate) frames: Vec<Reply>,
+    /// `CLIENT REPLY OFF`: replies are not sent.
+    pub(crate) replies_off: bool,
+    /// Replies still to drop after `CLIENT REPLY SKIP` (its own, then the next).
+    pub(crate) skip_replies: u8,
+}
+
+/// A transaction being queued: its commands, resolved and checked, and whether one was
+/// refused (then `EXEC` fails with `EXECABORT`).
+#[derive(Debug, Default)]
+pub(crate) struct Transaction {
+    /// Queued commands with their arguments.
+    pub(crate) queued: Vec<(Resolved, Vec<Bytes>)>,
+    /// True once a command was refused while queuing.
+    pub(crate) failed: bool,
+}
+
+/// One key watched by a client.
+#[derive(Clone, Debug)]
+pub(crate) struct WatchedKey {
+    /// Database.
+    pub(crate) db: usize,
+    /// Key.
+    pub(crate) key: Bytes,
+    /// Version when watched (see `crate::keyspace::watch`).
+    pub(crate) version: u64,
+    /// True when the key existed, unexpired, when watched.
+    pub(crate) live: bool,
 }
 
 /// What a command asks of its connection beyond a reply.
@@ -181,6 +288,13 @@ impl Session {
             last_write_offset: 0,
             action: None,
             epoch: None,
+            multi: None,
+            watched: Vec::new(),
+            in_atomic_unit: false,
+            subs: Subscriptions::default(),
+            frames: Vec::new(),
+            replies_off: false,
+            skip_replies: 0,
         }
     }
 }

@@ -11,10 +11,12 @@ pub(crate) mod info;
 pub(crate) mod introspection;
 pub(crate) mod keys;
 pub(crate) mod list;
+pub(crate) mod pubsub;
 pub(crate) mod replication;
 pub(crate) mod server;
 pub(crate) mod set;
 pub(crate) mod string;
+pub(crate) mod transaction;
 pub(crate) mod zset;
 
 use bytes::Bytes;
@@ -86,6 +88,14 @@ impl Ctx<'_> {
     /// creates one under a key (push, `ZADD`, `*STORE`, `RENAME`, `COPY`...), calls it.
     pub(crate) fn signal_key_ready(&mut self, key: &[u8]) {
         self.store.blocking.signal(self.session.db, key);
+    }
+
+    /// Publishes keyspace event `event` of class `class` (a `crate::pubsub::events` flag:
+    /// `STREAM`, `STRING`...) on `key` of the selected database, as Redis's
+    /// `notifyKeyspaceEvent(class, event, key, db)`. Families whose events dispatch does not
+    /// publish (`crate::exec::events`) call it after each change.
+    pub(crate) fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        self.store.notify(self.session.db, (class, event), key);
     }
 }
 

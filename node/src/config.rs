@@ -47,6 +47,13 @@ pub struct Config {
     /// Primary to follow from the start (`--replicaof host:port`); `REPLICAOF` changes it
     /// at runtime.
     pub replicaof: Option<(String, u16)>,
+    /// Keyspace notification classes (`notify-keyspace-events`), as
+    /// `crate::pubsub::events` flags; 0: none.
+    pub notify_keyspace_events: u32,
+    /// `client-output-buffer-limit` per class (normal, replica, pubsub): hard limit and soft
+    /// limit in bytes (0: none) and seconds the soft limit may be exceeded. Only the pubsub
+    /// class is enforced (on queued messages).
+    pub client_output_buffer_limit: [(u64, u64, u64); 3],
 }
 
 impl Default for Config {
@@ -71,6 +78,12 @@ impl Default for Config {
             repl_backlog_size: 64 * 1024 * 1024,
             replicaof: None,
             dir: std::path::PathBuf::from("."),
+            notify_keyspace_events: 0,
+            client_output_buffer_limit: [
+                (0, 0, 0),
+                (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
+                (32 * 1024 * 1024, 8 * 1024 * 1024, 60),
+            ],
         }
     }
 }
@@ -94,7 +107,12 @@ const PARAMS: &[&str] = &[
     "min-replicas-to-ack",
     "replica-ack-timeout",
     "repl-backlog-size",
+    "notify-keyspace-events",
+    "client-output-buffer-limit",
 ];
+
+/// Client classes of `client-output-buffer-limit`, in the order Redis lists them.
+const BUFFER_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
 
 const POLICIES: &[&str] = &[
     "noeviction",
@@ -140,6 +158,15 @@ impl Config {
             "min-replicas-to-ack" => self.min_replicas_to_ack.to_string(),
             "replica-ack-timeout" => self.replica_ack_timeout_ms.to_string(),
             "repl-backlog-size" => self.repl_backlog_size.to_string(),
+            "notify-keyspace-events" => {
+                crate::pubsub::events::format_flags(self.notify_keyspace_events)
+            }
+            "client-output-buffer-limit" => BUFFER_CLASSES
+                .iter()
+                .zip(self.client_output_buffer_limit)
+                .map(|(class, (hard, soft, secs))| format!("{class} {hard} {soft} {secs}"))
+                .collect::<Vec<_>>()
+                .join(" "),
             _ => String::new(),
         }
     }
@@ -243,6 +270,39 @@ impl Config {
                     ));
                 }
                 self.repl_backlog_size = n;
+            }
+            "notify-keyspace-events" => {
+                self.notify_keyspace_events = crate::pubsub::events::parse_flags(text)
+                    .ok_or_else(|| fail("Invalid event class character. Use 'Ag$lshzxeKEtmdn'."))?;
+            }
+            "client-output-buffer-limit" => {
+                let words: Vec<&str> = text.split_whitespace().collect();
+                if words.is_empty() || words.len() % 4 != 0 {
+                    return Err(fail(
+                        "Wrong number of arguments in buffer limit configuration.",
+                    ));
+                }
+                let mut limits = self.client_output_buffer_limit;
+                for group in words.chunks(4) {
+                    let class = match group[0].to_ascii_lowercase().as_str() {
+                        "normal" => 0,
+                        "slave" | "replica" => 1,
+                        "pubsub" => 2,
+                        _ => {
+                            return Err(fail(
+                                "Invalid client class specified in buffer limit configuration.",
+                            ))
+                        }
+                    };
+                    let hard = parse_size(group[1]);
+                    let soft = parse_size(group[2]);
+                    let secs = group[3].parse::<u64>().ok();
+                    let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
+                        return Err(fail("Error in hard, soft or soft_seconds setting in buffer limit configuration."));
+                    };
+                    limits[class] = (hard, soft, secs);
+                }
+                self.client_output_buffer_limit = limits;
             }
             _ => unreachable!("every name in PARAMS is handled"),
         }

@@ -66,8 +66,21 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
         &mut output,
     )
     .await;
-    // A client that leaves while blocked must not be served later.
-    node.store.lock().blocking.remove(id);
+    // A client that leaves while blocked must not be served later; its watches and
+    // subscriptions go with it.
+    {
+        let mut store = node.store.lock();
+        store.blocking.remove(id);
+        let mut ctx = Ctx {
+            store: &mut store,
+            session: &mut session,
+            node: &node,
+            now_ms: unix_ms(),
+            command: None,
+        };
+        crate::cmd::transaction::unwatch_all(&mut ctx);
+        crate::cmd::pubsub::unsubscribe_all(&mut ctx);
+    }
     match result {
         Ok(Some(psync)) => {
             let request = PsyncRequest {
@@ -119,11 +132,20 @@ async fn session_loop(
         let full_batch = batch.len() == MAX_BATCH;
         let mut blocked = None;
         if !batch.is_empty() {
+            wait_unpaused(node, &batch).await;
             blocked = run_batch(node, session, parser, &mut batch, &mut replies);
             hold_for_acks(node, session, &mut replies).await;
             for (reply, protocol, _) in replies.drain(..) {
                 reply.encode(protocol, output);
             }
+        }
+        let outbox = session.handle.outbox.clone();
+        if outbox.is_closed() {
+            // Cut off by `client-output-buffer-limit pubsub`.
+            return Ok(None);
+        }
+        for message in outbox.take() {
+            message.frame().encode(session.protocol, output);
         }
         match session.action.take() {
             Some(SessionAction::Psync { replid, offset }) => {
@@ -169,7 +191,7 @@ async fn session_loop(
         }
         if !output.is_empty() {
             let read_more =
-                flush_while_reading(node, socket, output, input, &mut peer_closed).await?;
+                flush_while_reading(node, socket, output, input, &mut peer_closed, &outbox).await?;
             if read_more {
                 // Requests arrived while replies were going out: run them first.
                 continue;
@@ -185,6 +207,7 @@ async fn session_loop(
         let read = tokio::select! {
             read = socket.read_buf(input) => read?,
             () = session.handle.kill.notified() => return Ok(None),
+            () = outbox.ready.notified() => continue,
         };
         if read == 0 {
             return Ok(None);
@@ -192,6 +215,37 @@ async fn session_loop(
         node.net
             .input_bytes
             .fetch_add(read as u64, Ordering::Relaxed);
+    }
+}
+
+/// Waits while a `CLIENT PAUSE` holds `batch`: any batch under `ALL`, a batch with a write
+/// or `PUBLISH` under `WRITE`. `CLIENT UNPAUSE` itself is never held, so a paused node can
+/// always be resumed.
+async fn wait_unpaused(node: &NodeState, batch: &[Vec<Bytes>]) {
+    use redoubt_protocol::command_table::{resolve, CommandFlags};
+    loop {
+        let changed = node.clients.pause_changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let Some(pause) = node.clients.pause_in_force() else {
+            return;
+        };
+        let held = |args: &Vec<Bytes>| match resolve(args) {
+            Some(r) if r.to_string() == "client|unpause" => false,
+            _ if pause.all => true,
+            Some(r) => {
+                r.command.flags.contains(CommandFlags::WRITE)
+                    || matches!(r.name(), "publish" | "spublish")
+            }
+            None => false,
+        };
+        if !batch.iter().any(held) {
+            return;
+        }
+        tokio::select! {
+            () = &mut changed => {}
+            () = tokio::time::sleep_until(pause.until) => {}
+        }
     }
 }
 
@@ -294,7 +348,14 @@ fn run_batch(
             // PSYNC and WAIT answer once the connection has done their work.
             break;
         }
-        replies.push((reply, session.protocol, wrote));
+        let silent = session.replies_off || session.skip_replies > 0;
+        session.skip_replies = session.skip_replies.saturating_sub(1);
+        for frame in session.frames.drain(..) {
+            replies.push((frame, session.protocol, false));
+        }
+        if !silent {
+            replies.push((reply, session.protocol, wrote));
+        }
         if store.blocking.has_ready() {
             blocked::serve_ready(&mut store, node, now_ms);
         }
@@ -309,6 +370,9 @@ fn run_batch(
     view.last_active = Some(Instant::now());
     view.db = session.db;
     view.resp = session.protocol.version();
+    let subs = &session.subs;
+    view.subs = (subs.channels.len(), subs.patterns.len(), subs.shard.len());
+    view.multi = session.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
     blocked
 }
 
@@ -396,6 +460,7 @@ async fn flush_while_reading(
     output: &mut BytesMut,
     input: &mut BytesMut,
     peer_closed: &mut bool,
+    outbox: &crate::pubsub::Outbox,
 ) -> std::io::Result<bool> {
     let (mut reader, mut writer) = socket.split();
     let mut read_any = false;
@@ -412,6 +477,12 @@ async fn flush_while_reading(
                 }
                 node.net.output_bytes.fetch_add(written as u64, Ordering::Relaxed);
                 bytes::Buf::advance(output, written);
+            }
+            () = outbox.ready.notified() => {
+                // Messages wait for the next pass; a subscriber cut off stops here.
+                if outbox.is_closed() {
+                    return Err(std::io::ErrorKind::ConnectionAborted.into());
+                }
             }
             read = reader.read_buf(input), if can_read => {
                 let read = read?;

@@ -7,53 +7,85 @@
 //! by name again.
 
 pub(crate) mod effects;
+pub(crate) mod events;
 pub(crate) mod stats;
 pub(crate) mod table;
+pub(crate) mod transaction;
 
 use std::time::Instant;
 
 use bytes::Bytes;
 use redoubt_protocol::command_table::{self, CommandFlags, Resolved};
-use redoubt_protocol::{errors, Reply};
+use redoubt_protocol::{errors, Protocol, Reply};
 
-use crate::cmd::Ctx;
+use crate::cmd::{Ctx, Handler};
 
 /// Runs one request. Returns the reply and the command that ran (none for a command the node
 /// does not serve).
+///
+/// Inside `MULTI`, a checked command is queued (`+QUEUED`) instead of run, and a refused one
+/// marks the transaction failed (`EXEC` then answers `EXECABORT`), as in Redis's
+/// `processCommand`.
 pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>) {
+    let (resolved, handler) = match check(ctx, args) {
+        Ok(checked) => checked,
+        Err((reply, resolved)) => {
+            if let Some(multi) = ctx.session.multi.as_mut() {
+                multi.failed = true;
+            }
+            return (reply, resolved);
+        }
+    };
+    if ctx.session.multi.is_some() {
+        if !transaction::is_control(resolved) {
+            transaction::queue(ctx, resolved, args);
+            return (Reply::simple("QUEUED"), Some(resolved));
+        }
+        if resolved.name() == "exec" {
+            let started = Instant::now();
+            let reply = transaction::exec(ctx);
+            let usec = started.elapsed().as_micros() as u64;
+            stats::record(ctx.store, resolved, usec, &reply);
+            return (reply, Some(resolved));
+        }
+    }
+    (run(ctx, resolved, handler, args), Some(resolved))
+}
+
+/// Checks a request before it runs: served, subcommand, arity, authentication, fencing,
+/// read-only standby, transaction and subscribed-mode restrictions. Returns the command and
+/// its handler, or the error reply.
+fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, Option<Resolved>)> {
     let table = table::handlers();
-    let unknown = || Reply::error_owned(errors::unknown_command(args));
+    let unknown = || (Reply::error_owned(errors::unknown_command(args)), None);
     let Some(resolved) = command_table::resolve(args) else {
-        return (unknown(), None);
+        return Err(unknown());
     };
     if !table.serves_command(resolved) {
-        return (unknown(), None);
+        return Err(unknown());
     }
+    let reject = |ctx: &mut Ctx, error: &str| {
+        Err((stats::reject(ctx.store, resolved, error), Some(resolved)))
+    };
     let command = resolved.command;
     if !command.arity_ok(args.len()) {
-        let error = errors::wrong_arity(command.name);
-        return (stats::reject(ctx.store, resolved, &error), Some(resolved));
+        return reject(ctx, &errors::wrong_arity(command.name));
     }
     let handler = match table.handler(resolved.index) {
         Some(handler) if !(resolved.is_container_without_sub() && args.len() > 1) => handler,
         _ => match args.get(1) {
             Some(sub) => {
                 let error = errors::unknown_subcommand(command.name, sub);
-                return (Reply::error_owned(error), Some(resolved));
+                return Err((Reply::error_owned(error), Some(resolved)));
             }
-            None => {
-                let error = errors::wrong_arity(command.name);
-                return (stats::reject(ctx.store, resolved, &error), Some(resolved));
-            }
+            None => return reject(ctx, &errors::wrong_arity(command.name)),
         },
     };
     if resolved.sub.is_some_and(|sub| !sub.arity_ok(args.len())) {
-        let error = errors::wrong_arity(&resolved.to_string());
-        return (stats::reject(ctx.store, resolved, &error), Some(resolved));
+        return reject(ctx, &errors::wrong_arity(&resolved.to_string()));
     }
     if !ctx.session.authenticated && !is_no_auth(resolved) {
-        let error = "NOAUTH Authentication required.";
-        return (stats::reject(ctx.store, resolved, error), Some(resolved));
+        return reject(ctx, "NOAUTH Authentication required.");
     }
     let write = command.flags.contains(CommandFlags::WRITE);
     if let Some(epoch) = ctx.session.epoch.filter(|e| *e < ctx.store.epoch) {
@@ -62,14 +94,47 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
                 "FENCED this connection's epoch {epoch} is older than the node's epoch {}",
                 ctx.store.epoch
             );
-            return (stats::reject(ctx.store, resolved, &error), Some(resolved));
+            return reject(ctx, &error);
         }
     }
     if write && ctx.store.repl.is_replica() && !ctx.session.primary_link {
-        let error = "READONLY You can't write against a read only replica.";
-        return (stats::reject(ctx.store, resolved, error), Some(resolved));
+        return reject(ctx, "READONLY You can't write against a read only replica.");
     }
+    if ctx.session.multi.is_some() && command.flags.contains(CommandFlags::NO_MULTI) {
+        return reject(ctx, "ERR Command not allowed inside a transaction");
+    }
+    if ctx.session.protocol == Protocol::Resp2
+        && ctx.session.subs.any()
+        && !matches!(
+            command.name,
+            "subscribe"
+                | "ssubscribe"
+                | "psubscribe"
+                | "unsubscribe"
+                | "sunsubscribe"
+                | "punsubscribe"
+                | "ping"
+                | "quit"
+                | "reset"
+        )
+    {
+        let error = format!(
+            "ERR Can't execute '{resolved}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
+        );
+        return reject(ctx, &error);
+    }
+    Ok((resolved, handler))
+}
+
+/// Runs a checked command: its handler, statistics, and for a write that changed the dataset
+/// the invalidation of watched keys, keyspace events and replication.
+pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[Bytes]) -> Reply {
+    let write = resolved.command.flags.contains(CommandFlags::WRITE);
     let dirty = ctx.store.dirty();
+    if write && !ctx.store.watches.is_empty() {
+        transaction::touch_flushed(ctx, resolved.name(), args);
+    }
+    let before = events::before(ctx, resolved, args);
     let started = Instant::now();
     ctx.command = Some(resolved);
     let reply = handler(ctx, args).unwrap_or_else(|err| err);
@@ -79,9 +144,16 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
     // Keys this command found expired go to the stream before its own effect.
     ctx.store.propagate_expired();
     if write && ctx.store.dirty() != dirty {
+        if !ctx.store.watches.is_empty() {
+            let db = ctx.session.db;
+            for index in resolved.spec().key_indexes(args) {
+                ctx.store.watches.touch(db, &args[index]);
+            }
+        }
+        events::after(ctx, resolved, args, before);
         replicate(ctx, resolved, args, &reply);
     }
-    (reply, Some(resolved))
+    reply
 }
 
 /// Streams the effect of a write that changed the dataset (see [`effects`]). Does nothing on

@@ -9,13 +9,16 @@
 
 pub(crate) mod access;
 pub(crate) mod db;
+pub(crate) mod watch;
 
 use std::collections::HashMap;
 
 use crate::blocking::BlockingRegistry;
 use crate::config::Config;
+use crate::pubsub::{events, OutputLimit, PubSub};
 use crate::replication::Replication;
 use db::{Db, ExpiryMode};
+use watch::Watches;
 
 /// Upper bounds (µs) of the command latency histogram's buckets; a last `+Inf` bucket follows.
 pub(crate) const LATENCY_BOUNDS_US: [u64; 16] = [
@@ -71,6 +74,10 @@ pub(crate) struct Store {
     pub(crate) repl: Replication,
     /// Highest configuration epoch presented to this node (kept in its epoch file).
     pub(crate) epoch: u64,
+    /// Keys watched by `WATCH` and their versions.
+    pub(crate) watches: Watches,
+    /// Channel, pattern and shard channel subscriptions.
+    pub(crate) pubsub: PubSub,
 }
 
 impl Store {
@@ -88,6 +95,8 @@ impl Store {
             blocking: BlockingRegistry::default(),
             repl: Replication::new(crate::replication::random_hex_id()),
             epoch: 0,
+            watches: Watches::default(),
+            pubsub: PubSub::default(),
         };
         store.epoch = store.load_epoch();
         store.repl.backlog_size = store.config.repl_backlog_size as usize;
@@ -133,7 +142,7 @@ impl Store {
     }
 
     /// Streams a `DEL` for every key removed by expiry since the last call (primary only; the
-    /// logs are cleared either way).
+    /// logs are cleared either way), touching watched keys and publishing `expired` events.
     pub(crate) fn propagate_expired(&mut self) {
         for index in 0..self.dbs.len() {
             if self.dbs[index].expired_log.is_empty() {
@@ -141,9 +150,32 @@ impl Store {
             }
             let keys = std::mem::take(&mut self.dbs[index].expired_log);
             for key in keys {
+                self.watches.touch(index, &key);
+                self.notify(index, (events::EXPIRED, "expired"), &key);
                 self.repl.propagate(index, &[b"DEL", &key]);
             }
         }
+    }
+
+    /// The `client-output-buffer-limit pubsub` in force.
+    pub(crate) fn pubsub_limit(&self) -> OutputLimit {
+        let (hard, soft, secs) = self.config.client_output_buffer_limit[2];
+        OutputLimit {
+            hard,
+            soft,
+            soft_for: std::time::Duration::from_secs(secs),
+        }
+    }
+
+    /// Publishes keyspace event `event` of class `class` (a `crate::pubsub::events` flag) on
+    /// `key` of database `db`, when `notify-keyspace-events` enables it. Source: Redis's
+    /// `notifyKeyspaceEvent`.
+    pub(crate) fn notify(&self, db: usize, event: (u32, &str), key: &[u8]) {
+        let flags = self.config.notify_keyspace_events;
+        if flags == 0 {
+            return;
+        }
+        events::notify(&self.pubsub, flags, self.pubsub_limit(), event, db, key);
     }
 
     /// Keys removed by expiry in every database.

@@ -28,6 +28,7 @@ mod glob;
 mod keyspace;
 pub mod memory;
 mod metrics;
+mod pubsub;
 mod replication;
 mod server;
 mod standby;

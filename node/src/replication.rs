@@ -132,6 +132,9 @@ pub(crate) struct Replication {
     pub(crate) has_history: bool,
     /// Scratch buffer for encoding stream commands.
     scratch: BytesMut,
+    /// An atomic unit (`EXEC`, a script) is running: `Some(false)` before its first write,
+    /// `Some(true)` once `MULTI` opened its block in the stream.
+    unit: Option<bool>,
 }
 
 impl Replication {
@@ -157,6 +160,7 @@ impl Replication {
             resyncs_full: 0,
             has_history: false,
             scratch: BytesMut::new(),
+            unit: None,
         }
     }
 
@@ -208,6 +212,10 @@ impl Replication {
         }
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
+        if self.unit == Some(false) {
+            snapshot::encode_command(&mut out, &[b"MULTI"]);
+            self.unit = Some(true);
+        }
         if self.stream_db != Some(db) {
             let mut digits = itoa::Buffer::new();
             snapshot::encode_command(&mut out, &[b"SELECT", digits.format(db).as_bytes()]);
@@ -216,6 +224,22 @@ impl Replication {
         snapshot::encode_command(&mut out, args);
         self.append_stream(&out);
         self.scratch = out;
+    }
+
+    /// Starts an atomic unit: the writes propagated until [`Replication::end_unit`] stream
+    /// as one `MULTI` ... `EXEC` block, so a standby applies them together (nothing is
+    /// streamed when none wrote). Source: Redis's `execCommand` propagation.
+    pub(crate) fn begin_unit(&mut self) {
+        self.unit = Some(false);
+    }
+
+    /// Ends the atomic unit, closing its block with `EXEC` if it was opened.
+    pub(crate) fn end_unit(&mut self) {
+        if self.unit.take() == Some(true) && self.backlog.is_some() && !self.is_replica() {
+            let mut out = BytesMut::new();
+            snapshot::encode_command(&mut out, &[b"EXEC"]);
+            self.append_stream(&out);
+        }
     }
 
     /// Appends raw stream bytes (a primary's own commands, or what a standby received).
@@ -323,4 +347,39 @@ pub(crate) fn random_hex_id() -> String {
     (0..40)
         .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("digit below 16"))
         .collect()
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    fn stream(repl: &Replication) -> String {
+        let backlog = repl.backlog.as_ref().expect("a backlog");
+        let bytes = backlog
+            .read_from(backlog.first_offset(), 1 << 20)
+            .unwrap_or_default();
+        String::from_utf8(bytes).expect("text")
+    }
+
+    #[test]
+    fn an_atomic_unit_streams_one_block_and_only_when_it_wrote() {
+        let mut repl = Replication::new(random_hex_id());
+        repl.ensure_backlog();
+        repl.begin_unit();
+        repl.end_unit();
+        assert_eq!(repl.offset, 0, "a unit without writes streams nothing");
+        repl.begin_unit();
+        repl.propagate(0, &[b"SET", b"k", b"v"]);
+        repl.propagate(1, &[b"DEL", b"x"]);
+        repl.end_unit();
+        repl.propagate(1, &[b"DEL", b"y"]);
+        assert_eq!(
+            stream(&repl),
+            "*1\r\n$5\r\nMULTI\r\n\
+             *2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n\
+             *2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$3\r\nDEL\r\n$1\r\nx\r\n\
+             *1\r\n$4\r\nEXEC\r\n\
+             *2\r\n$3\r\nDEL\r\n$1\r\ny\r\n"
+        );
+    }
 }

@@ -61,6 +61,8 @@ pub enum Reply {
     Bool(bool),
     /// A verbatim string with a three-letter format such as `txt` (RESP3 `=`; bulk in RESP2).
     Verbatim(&'static str, Bytes),
+    /// Out-of-band data such as a pub/sub message (RESP3 `>`; an array in RESP2).
+    Push(Vec<Reply>),
 }
 
 impl Reply {
@@ -154,6 +156,12 @@ impl Reply {
                 out.put_slice(b"\r\n");
             }
             Reply::Verbatim(_, data) => bulk(out, data),
+            Reply::Push(items) => {
+                int_line(out, if resp3 { b'>' } else { b'*' }, items.len() as i64);
+                for item in items {
+                    item.encode(protocol, out);
+                }
+            }
         }
     }
 }

@@ -14,7 +14,130 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("client|list", list),
     ("client|setinfo", setinfo),
     ("client|kill", kill),
+    ("client|unblock", unblock),
+    ("client|reply", reply),
+    ("client|no-evict", no_evict),
+    ("client|pause", pause),
+    ("client|unpause", unpause),
+    ("reset", reset),
 ];
+
+/// `CLIENT UNBLOCK id [TIMEOUT|ERROR]` → `:1` when client `id` was blocked (it then gets its
+/// timeout reply, or `-UNBLOCKED client unblocked via CLIENT UNBLOCK`), else `:0`.
+fn unblock(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "unblock");
+    let id = super::parse_i64(&args[2])?;
+    let error = match args.get(3) {
+        None => false,
+        Some(how) if is(how, "timeout") => false,
+        Some(how) if is(how, "error") => true,
+        Some(_) => {
+            return Err(Reply::error(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    if args.len() > 4 {
+        return Err(Reply::error(SYNTAX));
+    }
+    let Some(blocked) = u64::try_from(id)
+        .ok()
+        .and_then(|id| ctx.store.blocking.remove(id))
+    else {
+        return Ok(Reply::Int(0));
+    };
+    let reply = if error {
+        Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    } else if matches!(blocked.command.name(), "blmove" | "brpoplpush") {
+        Reply::Null
+    } else {
+        Reply::NullArray
+    };
+    blocked.wait.slot.deliver(reply);
+    Ok(Reply::Int(1))
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP`: `ON` → `+OK`; `OFF` silences every later reply, `SKIP` the
+/// next one (neither is answered itself).
+fn reply(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "reply");
+    if is(&args[2], "on") {
+        ctx.session.replies_off = false;
+        ctx.session.skip_replies = 0;
+    } else if is(&args[2], "off") {
+        ctx.session.replies_off = true;
+    } else if is(&args[2], "skip") {
+        // This reply and the next.
+        ctx.session.skip_replies = 2;
+    } else {
+        return Err(Reply::error(SYNTAX));
+    }
+    Ok(Reply::ok())
+}
+
+/// `CLIENT PAUSE timeout-ms [WRITE|ALL]` → `+OK`: until the timeout, other clients' commands
+/// (`ALL`, the default) or their writes and `PUBLISH` (`WRITE`) wait before running; the
+/// standby link is never paused.
+fn pause(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "pause");
+    let ms = crate::value::parse_canonical_i64(&args[2]).ok_or(Reply::error(
+        "ERR timeout is not an integer or out of range",
+    ))?;
+    if ms < 0 {
+        return Err(Reply::error("ERR timeout is negative"));
+    }
+    let all = match args.get(3) {
+        None => true,
+        Some(mode) if is(mode, "all") => true,
+        Some(mode) if is(mode, "write") => false,
+        Some(_) => return Err(Reply::error("ERR CLIENT PAUSE mode must be WRITE or ALL")),
+    };
+    if args.len() > 4 {
+        return Err(Reply::error(SYNTAX));
+    }
+    let until = tokio::time::Instant::now() + std::time::Duration::from_millis(ms as u64);
+    ctx.node.clients.pause(crate::client::Pause { until, all });
+    Ok(Reply::ok())
+}
+
+/// `CLIENT UNPAUSE` → `+OK`, ending a `CLIENT PAUSE`.
+fn unpause(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    note_running(ctx, "unpause");
+    ctx.node.clients.unpause();
+    Ok(Reply::ok())
+}
+
+/// `CLIENT NO-EVICT ON|OFF` → `+OK` (the node does not evict clients).
+fn no_evict(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "no-evict");
+    on_off(&args[2]).map(|_| Reply::ok())
+}
+
+fn on_off(arg: &[u8]) -> Result<bool, Reply> {
+    if is(arg, "on") {
+        Ok(true)
+    } else if is(arg, "off") {
+        Ok(false)
+    } else {
+        Err(Reply::error(SYNTAX))
+    }
+}
+
+/// `RESET` → `+RESET`: the connection's state back to a fresh one (transaction, watches,
+/// subscriptions, database 0, RESP2, no name, authentication as at connect).
+fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    ctx.session.multi = None;
+    super::transaction::unwatch_all(ctx);
+    super::pubsub::unsubscribe_all(ctx);
+    ctx.session.db = 0;
+    ctx.session.protocol = redoubt_protocol::Protocol::Resp2;
+    ctx.session.name = None;
+    ctx.session.handle.view.lock().name.clear();
+    ctx.session.authenticated = ctx.store.config.requirepass.is_empty();
+    ctx.session.replies_off = false;
+    ctx.session.skip_replies = 0;
+    Ok(Reply::simple("RESET"))
+}
 
 /// Shows `client|<sub>` as this client's `cmd` in `CLIENT INFO` / `CLIENT LIST` while it runs.
 fn note_running(ctx: &mut Ctx, sub: &str) {

@@ -20,8 +20,16 @@ fn echo(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Bulk(args[1].clone()))
 }
 
-/// `PING [message]` → `+PONG`, or the message as a bulk string.
-pub(crate) fn ping(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
+/// `PING [message]` → `+PONG`, or the message as a bulk string; a RESP2 client in
+/// subscribed mode gets `*2 pong <message or "">` instead, as in Redis.
+pub(crate) fn ping(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if ctx.session.protocol == redoubt_protocol::Protocol::Resp2 && ctx.session.subs.any() {
+        let message = args.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![
+            Reply::bulk_static("pong"),
+            Reply::Bulk(message),
+        ]));
+    }
     match args.len() {
         1 => Ok(Reply::simple("PONG")),
         2 => Ok(Reply::Bulk(args[1].clone())),

@@ -198,8 +198,18 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("sync_full", &store.repl.sync_full);
             field("sync_partial_ok", &store.repl.sync_partial_ok);
             field("sync_partial_err", &store.repl.sync_partial_err);
-            field("pubsub_channels", &0);
-            field("pubsub_patterns", &0);
+            field(
+                "pubsub_channels",
+                &store.pubsub.count(crate::pubsub::Kind::Channel),
+            );
+            field(
+                "pubsub_patterns",
+                &store.pubsub.count(crate::pubsub::Kind::Pattern),
+            );
+            field(
+                "pubsubshard_channels",
+                &store.pubsub.count(crate::pubsub::Kind::Shard),
+            );
             field(
                 "total_error_replies",
                 &store.error_stats.values().sum::<u64>(),

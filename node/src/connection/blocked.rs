@@ -34,6 +34,12 @@ pub(crate) fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
             let Some(reply) = crate::cmd::blocking::serve(&mut ctx, command, &args) else {
                 break;
             };
+            // The pop (and `BLMOVE`'s push) wrote: transactions watching those keys fail.
+            if !ctx.store.watches.is_empty() {
+                for index in command.spec().key_indexes(&args) {
+                    ctx.store.watches.touch(db, &args[index]);
+                }
+            }
             crate::exec::replicate(&mut ctx, command, &args, &reply);
             if let Some(blocked) = store.blocking.remove(id) {
                 blocked.wait.slot.deliver(reply);

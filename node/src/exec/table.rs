@@ -43,6 +43,8 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
     [
         cmd::connection::COMMANDS,
         cmd::client::COMMANDS,
+        cmd::transaction::COMMANDS,
+        cmd::pubsub::COMMANDS,
         cmd::info::COMMANDS,
         cmd::server::COMMANDS,
         cmd::introspection::COMMANDS,
