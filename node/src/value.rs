@@ -3,6 +3,7 @@
 
 pub(crate) mod bits;
 pub mod hash;
+pub(crate) mod hll;
 pub mod list;
 pub mod set;
 pub mod zset;
