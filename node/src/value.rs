@@ -5,6 +5,8 @@ pub(crate) mod hash;
 pub(crate) mod list;
 pub(crate) mod set;
 pub(crate) mod zset;
+pub(crate) mod bits;
+pub(crate) mod hll;
 
 use bytes::Bytes;
 
