@@ -1,6 +1,7 @@
 //! The values a key can hold, and their Redis type and encoding names. Each collection type
 //! lives in its own module; a collection key exists only while it holds at least one element.
 
+pub(crate) mod geo;
 pub mod hash;
 pub mod list;
 pub mod set;
