@@ -3,6 +3,7 @@
 
 pub(crate) mod geo;
 pub mod hash;
+pub(crate) mod lcs;
 pub mod list;
 pub mod set;
 pub mod zset;
