@@ -115,9 +115,7 @@ fn distance_reply(d: f64) -> Reply {
     }
     let scaled = (d * 10000.0).round_ties_even();
     // `llrint` gives the "integer indefinite" value when the result does not fit.
-    let scaled = if scaled.is_nan()
-        || !(-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&scaled)
-    {
+    let scaled = if scaled.is_nan() || !(-hash::TWO_63..hash::TWO_63).contains(&scaled) {
         i64::MIN
     } else {
         scaled as i64

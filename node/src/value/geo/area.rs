@@ -3,6 +3,8 @@
 //! inside. Source: Redis 7.2 `geohash_helper.c` (`geohashCalculateAreasByShapeWGS84`,
 //! `geohashBoundingBox`) and `geo.c` (`membersOfAllNeighbors`, `geoGetPointsInRange`).
 
+use std::cmp::Ordering;
+
 use bytes::Bytes;
 
 use super::hash::{self, Boxes, Hash, WGS84};
@@ -127,8 +129,11 @@ impl Shape {
         match self.extent {
             Extent::Radius(r) => {
                 let dist = hash::distance(x1, y1, x2, y2);
-                // Written as Redis writes it, so a NaN distance counts as inside.
-                (!(dist > r * self.to_meters)).then_some(dist)
+                // Redis tests `dist > radius`, so a NaN distance counts as inside.
+                match dist.partial_cmp(&(r * self.to_meters)) {
+                    Some(Ordering::Greater) => None,
+                    _ => Some(dist),
+                }
             }
             Extent::Box { width, height } => {
                 let (width, height) = (width * self.to_meters, height * self.to_meters);

@@ -18,6 +18,8 @@ pub(crate) const LONG_MAX: f64 = 180.0;
 pub(crate) const EARTH_RADIUS_IN_METERS: f64 = 6372797.560856;
 /// Half the Mercator projection's width, metres (`MERCATOR_MAX`).
 const MERCATOR_MAX: f64 = 20037726.37;
+/// 2^63, where C's conversions of a double to a 64-bit integer change behaviour.
+pub(crate) const TWO_63: f64 = 9_223_372_036_854_775_808.0;
 /// Degrees to radians, computed as `M_PI / 180.0` in double precision like Redis's `D_R`.
 const D_R: f64 = std::f64::consts::PI / 180.0;
 
@@ -172,7 +174,6 @@ pub(crate) fn position_of(score: f64) -> (f64, f64) {
 /// C's `(uint64_t)double` as compiled for x86-64 (SSE2 `cvttsd2si`): values from 2^63 are
 /// shifted down first, and out-of-range results become the "integer indefinite" 2^63.
 pub(crate) fn c_double_to_u64(x: f64) -> u64 {
-    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
     let cvtt = |v: f64| -> u64 {
         if v.is_nan() || !(-TWO_63..TWO_63).contains(&v) {
             1 << 63

@@ -15,23 +15,23 @@ use crate::value::zset::ZSetValue;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SearchKind {
     /// `GEORADIUS key longitude latitude radius unit [options] [STORE key] [STOREDIST key]`.
-    GeoRadius,
+    Radius,
     /// `GEORADIUS_RO`: as `GEORADIUS` without `STORE`/`STOREDIST`.
-    GeoRadiusRo,
+    RadiusRo,
     /// `GEORADIUSBYMEMBER key member radius unit [options] [STORE key] [STOREDIST key]`.
-    GeoRadiusByMember,
+    RadiusByMember,
     /// `GEORADIUSBYMEMBER_RO`: without `STORE`/`STOREDIST`.
-    GeoRadiusByMemberRo,
+    RadiusByMemberRo,
     /// `GEOSEARCH key FROMMEMBER m|FROMLONLAT x y BYRADIUS r unit|BYBOX w h unit [options]`.
-    GeoSearch,
+    Search,
     /// `GEOSEARCHSTORE destination source ... [STOREDIST]`.
-    GeoSearchStore,
+    SearchStore,
 }
 
 impl SearchKind {
     /// Index of the source key in the argument vector.
     pub(crate) fn source_index(self) -> usize {
-        if self == SearchKind::GeoSearchStore {
+        if self == SearchKind::SearchStore {
             2
         } else {
             1
@@ -39,11 +39,11 @@ impl SearchKind {
     }
 
     fn is_geosearch(self) -> bool {
-        matches!(self, SearchKind::GeoSearch | SearchKind::GeoSearchStore)
+        matches!(self, SearchKind::Search | SearchKind::SearchStore)
     }
 
     fn accepts_store(self) -> bool {
-        matches!(self, SearchKind::GeoRadius | SearchKind::GeoRadiusByMember)
+        matches!(self, SearchKind::Radius | SearchKind::RadiusByMember)
     }
 }
 
@@ -162,27 +162,27 @@ impl Search {
             store: None,
         };
         let base = match kind {
-            SearchKind::GeoRadius | SearchKind::GeoRadiusRo => 6,
-            SearchKind::GeoRadiusByMember | SearchKind::GeoRadiusByMemberRo => 5,
-            SearchKind::GeoSearch => 2,
-            SearchKind::GeoSearchStore => 3,
+            SearchKind::Radius | SearchKind::RadiusRo => 6,
+            SearchKind::RadiusByMember | SearchKind::RadiusByMemberRo => 5,
+            SearchKind::Search => 2,
+            SearchKind::SearchStore => 3,
         };
         if args.len() < base {
             return Err(Reply::error(SYNTAX));
         }
         match kind {
-            SearchKind::GeoRadius | SearchKind::GeoRadiusRo => {
+            SearchKind::Radius | SearchKind::RadiusRo => {
                 search.centre = Some(lon_lat(&args[2], &args[3])?);
                 search.extent = Some(radius(&args[4..6])?);
             }
-            SearchKind::GeoRadiusByMember | SearchKind::GeoRadiusByMemberRo => {
+            SearchKind::RadiusByMember | SearchKind::RadiusByMemberRo => {
                 if let Some(zset) = source {
                     search.centre = Some(member_position(zset, &args[2])?);
                     search.extent = Some(radius(&args[3..5])?);
                 }
             }
-            SearchKind::GeoSearch => {}
-            SearchKind::GeoSearchStore => {
+            SearchKind::Search => {}
+            SearchKind::SearchStore => {
                 search.store = Some(Store {
                     key: args[1].clone(),
                     dist: false,
@@ -224,7 +224,7 @@ impl Search {
                     dist: is("storedist"),
                 });
                 i += 1;
-            } else if is("storedist") && kind == SearchKind::GeoSearchStore {
+            } else if is("storedist") && kind == SearchKind::SearchStore {
                 if let Some(store) = &mut search.store {
                     store.dist = true;
                 }
@@ -252,7 +252,7 @@ impl Search {
             i += 1;
         }
         if search.store.is_some() && (search.with_dist || search.with_hash || search.with_coord) {
-            return Err(Reply::error(if kind == SearchKind::GeoSearchStore {
+            return Err(Reply::error(if kind == SearchKind::SearchStore {
                 "ERR GEOSEARCHSTORE is not compatible with WITHDIST, WITHHASH and WITHCOORD options"
             } else {
                 "ERR STORE option in GEORADIUS is not compatible with WITHDIST, WITHHASH and WITHCOORD options"

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use bytes::{Bytes, BytesMut};
 use redoubt_protocol::{Protocol, Reply};
 
-use super::hash;
 use super::{GeoAdd, GeoDist, GeoHash, GeoPos, Search, SearchKind, SearchOutcome};
 use crate::value::zset::ZSetValue;
 
@@ -38,12 +37,12 @@ impl Keyspace {
             ));
         }
         let kind = match name.as_str() {
-            "georadius" => Some(SearchKind::GeoRadius),
-            "georadius_ro" => Some(SearchKind::GeoRadiusRo),
-            "georadiusbymember" => Some(SearchKind::GeoRadiusByMember),
-            "georadiusbymember_ro" => Some(SearchKind::GeoRadiusByMemberRo),
-            "geosearch" => Some(SearchKind::GeoSearch),
-            "geosearchstore" => Some(SearchKind::GeoSearchStore),
+            "georadius" => Some(SearchKind::Radius),
+            "georadius_ro" => Some(SearchKind::RadiusRo),
+            "georadiusbymember" => Some(SearchKind::RadiusByMember),
+            "georadiusbymember_ro" => Some(SearchKind::RadiusByMemberRo),
+            "geosearch" => Some(SearchKind::Search),
+            "geosearchstore" => Some(SearchKind::SearchStore),
             _ => None,
         };
         if let Some(kind) = kind {
