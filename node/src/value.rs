@@ -7,6 +7,8 @@ pub(crate) mod set;
 pub(crate) mod zset;
 pub(crate) mod bits;
 pub(crate) mod hll;
+pub(crate) mod geo;
+pub(crate) mod lcs;
 
 use bytes::Bytes;
 
