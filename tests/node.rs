@@ -9,12 +9,15 @@ mod common;
 
 mod node {
     mod atomicity;
+    mod bitmaps;
     mod blocking;
     mod connection;
     mod dispatch;
     mod errors;
     mod expiry;
+    mod geo;
     mod hashes;
+    mod hll;
     mod keys;
     mod lists;
     mod lookups;
