@@ -14,3 +14,5 @@ mod convergence;
 mod resync;
 #[path = "replication/sync_mode.rs"]
 mod sync_mode;
+#[path = "replication/types.rs"]
+mod types;
