@@ -19,6 +19,7 @@ mod node {
     mod hashes;
     mod hll;
     mod keys;
+    mod keyspace;
     mod lists;
     mod lookups;
     mod protocol;

@@ -14,9 +14,11 @@ pub(crate) mod info;
 pub(crate) mod introspection;
 pub(crate) mod keys;
 pub(crate) mod list;
+pub(crate) mod memory;
 pub(crate) mod replication;
 pub(crate) mod server;
 pub(crate) mod set;
+pub(crate) mod sort;
 pub(crate) mod string;
 pub(crate) mod zset;
 

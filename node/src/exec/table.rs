@@ -58,6 +58,8 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
         cmd::bitmap::COMMANDS,
         cmd::hll::COMMANDS,
         cmd::geo::COMMANDS,
+        cmd::sort::COMMANDS,
+        cmd::memory::COMMANDS,
     ]
     .into_iter()
     .flatten()
