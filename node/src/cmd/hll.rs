@@ -39,14 +39,14 @@ fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(reply)
 }
 
+/// String values read from keys, `None` for a missing key.
+type Strings = Vec<Option<Bytes>>;
+
 /// Reads `keys` as strings in order, counting lookups as Redis's `lookupKeyRead` does. A key
 /// of another type stops the walk: `Err` carries the values read before it and the
 /// `WRONGTYPE` reply, so the caller can first report an invalid HyperLogLog among them, as
 /// Redis, which checks each key in turn, would.
-fn read_strings(
-    ctx: &mut Ctx,
-    keys: &[Bytes],
-) -> Result<Vec<Option<Bytes>>, (Vec<Option<Bytes>>, Reply)> {
+fn read_strings(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Strings, (Strings, Reply)> {
     let mut values = Vec::with_capacity(keys.len());
     for key in keys {
         match ctx.read::<RString>(key) {
@@ -80,9 +80,7 @@ fn pfcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         None => hll::pfcount_one(None),
         Some(value) => {
             // Validate before copying a shared buffer: an invalid value stays untouched.
-            if let Err(e) = hll::validate(value.as_bytes()) {
-                return Err(e);
-            }
+            hll::validate(value.as_bytes())?;
             hll::pfcount_one(Some(value.make_growable()))
         }
     };
@@ -125,9 +123,7 @@ fn pfdebug(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (reply, changed) = match ctx.write::<RString>(&args[2])? {
         None => hll::pfdebug(&args[1], None),
         Some(value) => {
-            if let Err(e) = hll::validate(value.as_bytes()) {
-                return Err(e);
-            }
+            hll::validate(value.as_bytes())?;
             hll::pfdebug(&args[1], Some(value.make_growable()))
         }
     };

@@ -169,11 +169,7 @@ fn stats(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
         (Reply::simple("keys.count"), Reply::Int(keys as i64)),
         (
             Reply::simple("keys.bytes-per-key"),
-            Reply::Int(if keys == 0 {
-                0
-            } else {
-                (memory.allocated / keys) as i64
-            }),
+            Reply::Int(memory.allocated.checked_div(keys).unwrap_or(0) as i64),
         ),
         (Reply::simple("dataset.bytes"), Reply::Int(dataset as i64)),
         (
