@@ -268,3 +268,28 @@ async fn memory_sizes_and_reports() {
         "{report}"
     );
 }
+
+/// OBJECT IDLETIME counts seconds since the last read or write; EXISTS and OBJECT itself do
+/// not count as accesses, GET and TOUCH do.
+#[tokio::test]
+async fn object_idletime_follows_accesses() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    c.table(&[
+        ("SET a 1", "+OK"),
+        ("SET b 2", "+OK"),
+        ("OBJECT IDLETIME a", ":0"),
+        ("OBJECT IDLETIME missing", "nil"),
+    ])
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(c.q("EXISTS a b").await.to_string(), ":2");
+    for key in ["a", "b"] {
+        let idle = c.cmd(&["OBJECT", "IDLETIME", key]).await.int();
+        assert!((2..=3).contains(&idle), "{key}: {idle}");
+    }
+    c.q("GET a").await;
+    assert_eq!(c.q("TOUCH b missing").await.to_string(), ":1");
+    assert_eq!(c.q("OBJECT IDLETIME a").await.to_string(), ":0");
+    assert_eq!(c.q("OBJECT IDLETIME b").await.to_string(), ":0");
+}

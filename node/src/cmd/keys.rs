@@ -12,7 +12,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("del", del),
     ("unlink", del),
     ("exists", exists),
-    ("touch", exists),
+    ("touch", touch),
     ("type", type_of),
     ("expire", |ctx, args| {
         expire(ctx, args, 1000, When::Relative)
@@ -39,6 +39,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("object|refcount", object_refcount),
     ("object|help", object_help),
     ("object|freq", object_freq),
+    ("object|idletime", object_idletime),
     ("move", move_key),
     ("swapdb", swapdb),
 ];
@@ -75,6 +76,18 @@ pub(crate) fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         args[1..]
             .iter()
             .filter(|key| ctx.db().contains(key, now))
+            .count() as i64,
+    ))
+}
+
+/// `TOUCH key [key ...]` → number of keys that exist, each counted as accessed (its idle
+/// time restarts); `EXISTS` leaves idle times alone, as Redis's `LOOKUP_NOTOUCH`.
+pub(crate) fn touch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    Ok(Reply::Int(
+        args[1..]
+            .iter()
+            .filter(|key| ctx.db().get(key, now).is_some())
             .count() as i64,
     ))
 }
@@ -432,6 +445,21 @@ fn object_freq(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ))
 }
 
+/// `OBJECT IDLETIME key` → seconds since the key was last read or written (nil when
+/// missing); under an LFU `maxmemory-policy` Redis tracks frequencies instead and refuses.
+fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    let Some(idle) = ctx.db().idle_seconds(&args[2], now) else {
+        return Ok(Reply::Null);
+    };
+    if ctx.store.config.maxmemory_policy.ends_with("-lfu") {
+        return Err(Reply::error(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ));
+    }
+    Ok(Reply::Int(idle as i64))
+}
+
 /// `OBJECT HELP` → the subcommands' summary.
 fn object_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(
@@ -446,6 +474,9 @@ fn object_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
             "FREQ <key>",
             "    Return the access frequency index of the <key>. The returned integer is",
             "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
             "HELP",
             "    Print this help.",
         ]
