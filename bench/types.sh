@@ -55,9 +55,9 @@ done
 # name | requests | random range | command
 TESTS=(
   "setbit|$REQUESTS|1|SETBIT bm1m 4194303 1"
-  "bitcount_1mb|$((REQUESTS / 5))|1|BITCOUNT bm1m"
+  "bitcount_1mb|$((REQUESTS / 10))|1|BITCOUNT bm1m"
   "pfadd|$REQUESTS|100000000|PFADD hll __rand_int__"
-  "pfcount_3keys|$((REQUESTS / 5))|1|PFCOUNT h1 h2 h3"
+  "pfcount_3keys|$((REQUESTS / 10))|1|PFCOUNT h1 h2 h3"
   "geoadd|$REQUESTS|100000000|GEOADD geoadd 13.__rand_int__ 38.5 m__rand_int__"
   "geosearch|$((REQUESTS / 2))|1|GEOSEARCH geo FROMLONLAT 14 37.5 BYRADIUS 20 km ASC COUNT 10"
 )
