@@ -9,14 +9,18 @@ mod common;
 
 mod node {
     mod atomicity;
+    mod bitmaps;
     mod blocking;
     mod client_control;
     mod connection;
     mod dispatch;
     mod errors;
     mod expiry;
+    mod geo;
     mod hashes;
+    mod hll;
     mod keys;
+    mod keyspace;
     mod lists;
     mod lookups;
     mod protocol;

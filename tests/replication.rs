@@ -16,3 +16,5 @@ mod resync;
 mod sync_mode;
 #[path = "replication/transactions.rs"]
 mod transactions;
+#[path = "replication/types.rs"]
+mod types;

@@ -2,19 +2,24 @@
 //! them (`COMMANDS`, collected by `crate::exec::table`); a handler parses its arguments, applies the
 //! command to the store through a [`Ctx`] and builds its reply. Dispatch is `crate::exec`.
 
+pub(crate) mod bitmap;
 pub(crate) mod blocking;
 pub(crate) mod client;
 pub(crate) mod config;
 pub(crate) mod connection;
+pub(crate) mod geo;
 pub(crate) mod hash;
+pub(crate) mod hll;
 pub(crate) mod info;
 pub(crate) mod introspection;
 pub(crate) mod keys;
 pub(crate) mod list;
 pub(crate) mod pubsub;
+pub(crate) mod memory;
 pub(crate) mod replication;
 pub(crate) mod server;
 pub(crate) mod set;
+pub(crate) mod sort;
 pub(crate) mod string;
 pub(crate) mod transaction;
 pub(crate) mod zset;

@@ -5,6 +5,10 @@ pub(crate) mod hash;
 pub(crate) mod list;
 pub(crate) mod set;
 pub(crate) mod zset;
+pub(crate) mod bits;
+pub(crate) mod hll;
+pub(crate) mod geo;
+pub(crate) mod lcs;
 
 use bytes::Bytes;
 

@@ -500,3 +500,48 @@ async fn typed_client_round_trip() {
     let mut raw = s.raw().await;
     assert_eq!(raw.q("GET name").await, Reply::bulk("redoubt!"));
 }
+
+/// LCS: the subsequence, its length, its match ranges, and its errors.
+#[tokio::test]
+async fn lcs() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    c.table(&[
+        ("MSET key1 ohmytext key2 mynewtext", "+OK"),
+        ("LCS key1 key2", "\"mytext\""),
+        ("LCS key1 key2 LEN", ":6"),
+        (
+            "LCS key1 key2 IDX",
+            "[\"matches\", [[[:4, :7], [:5, :8]], [[:2, :3], [:0, :1]]], \"len\", :6]",
+        ),
+        (
+            "LCS key1 key2 IDX MINMATCHLEN 4",
+            "[\"matches\", [[[:4, :7], [:5, :8]]], \"len\", :6]",
+        ),
+        (
+            "LCS key1 key2 IDX MINMATCHLEN 4 WITHMATCHLEN",
+            "[\"matches\", [[[:4, :7], [:5, :8], :4]], \"len\", :6]",
+        ),
+        (
+            "LCS key1 key2 LEN IDX",
+            "-ERR If you want both the length and indexes, please just use IDX.",
+        ),
+        ("LCS key1 key2 FOO", "-ERR syntax error"),
+        (
+            "LCS key1 key2 MINMATCHLEN x",
+            "-ERR value is not an integer or out of range",
+        ),
+        ("LCS key1 missing", "\"\""),
+        ("LCS missing missing2 LEN", ":0"),
+        ("RPUSH list a", ":1"),
+        (
+            "LCS key1 list",
+            "-ERR The specified keys must contain string values",
+        ),
+        (
+            "LCS list key1 FOO",
+            "-ERR The specified keys must contain string values",
+        ),
+    ])
+    .await;
+}

@@ -1,5 +1,5 @@
 //! Generic key commands: DEL, EXISTS, TYPE, the EXPIRE family, TTL, PERSIST, RENAME, KEYS,
-//! SCAN, RANDOMKEY, COPY, OBJECT. Source: the Redis command reference (generic group).
+//! SCAN, RANDOMKEY, COPY, MOVE, SWAPDB, OBJECT. Source: the Redis command reference (generic group).
 
 use bytes::Bytes;
 use redoubt_protocol::Reply;
@@ -12,7 +12,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("del", del),
     ("unlink", del),
     ("exists", exists),
-    ("touch", exists),
+    ("touch", touch),
     ("type", type_of),
     ("expire", |ctx, args| {
         expire(ctx, args, 1000, When::Relative)
@@ -38,6 +38,10 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("object|encoding", object_encoding),
     ("object|refcount", object_refcount),
     ("object|help", object_help),
+    ("object|freq", object_freq),
+    ("object|idletime", object_idletime),
+    ("move", move_key),
+    ("swapdb", swapdb),
 ];
 
 /// Whether an expiry argument is a time from now or a Unix time.
@@ -72,6 +76,18 @@ pub(crate) fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         args[1..]
             .iter()
             .filter(|key| ctx.db().contains(key, now))
+            .count() as i64,
+    ))
+}
+
+/// `TOUCH key [key ...]` → number of keys that exist, each counted as accessed (its idle
+/// time restarts); `EXISTS` leaves idle times alone, as Redis's `LOOKUP_NOTOUCH`.
+pub(crate) fn touch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    Ok(Reply::Int(
+        args[1..]
+            .iter()
+            .filter(|key| ctx.db().get(key, now).is_some())
             .count() as i64,
     ))
 }
@@ -336,6 +352,114 @@ fn object_refcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .map_or(Reply::Null, |_| Reply::Int(1)))
 }
 
+/// A 32-bit database index argument (Redis's `getIntFromObjectOrReply`), `message` when it is
+/// not one.
+fn db_index(arg: &[u8], message: &'static str) -> Result<i64, Reply> {
+    parse_i64(arg)
+        .ok()
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or(Reply::error(message))
+}
+
+/// `MOVE key db` → 1 when the key moved (with its time to live) to database `db`, 0 when it
+/// is missing here or already present there.
+///
+/// # Errors
+/// `ERR value is not an integer or out of range`, `ERR DB index is out of range`, `ERR source
+/// and destination objects are the same`.
+fn move_key(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let target = db_index(&args[2], super::NOT_INTEGER)?;
+    if target < 0 || target as usize >= ctx.store.dbs.len() {
+        return Err(Reply::error("ERR DB index is out of range"));
+    }
+    let (source, target) = (ctx.session.db, target as usize);
+    if source == target {
+        return Err(Reply::error(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    let (key, now) = (&args[1], ctx.now_ms);
+    if !ctx.store.dbs[source].contains(key, now) || ctx.store.dbs[target].contains(key, now) {
+        return Ok(Reply::Int(0));
+    }
+    let entry = ctx.store.dbs[source]
+        .remove(key, now)
+        .expect("present: checked above");
+    ctx.store.dbs[target].set(key, entry.value, entry.expires_at);
+    ctx.store.changed(1);
+    ctx.store.blocking.signal(target, key);
+    Ok(Reply::Int(1))
+}
+
+/// `SWAPDB index1 index2` → `+OK`: the two databases exchange their keys; a client blocked
+/// on a key that now holds a value is served, as Redis's `scanDatabaseForReadyKeys` does.
+///
+/// # Errors
+/// `ERR invalid first DB index`, `ERR invalid second DB index`, `ERR DB index is out of
+/// range`.
+fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let first = db_index(&args[1], "ERR invalid first DB index")?;
+    let second = db_index(&args[2], "ERR invalid second DB index")?;
+    let count = ctx.store.dbs.len() as i64;
+    if !(0..count).contains(&first) || !(0..count).contains(&second) {
+        return Err(Reply::error("ERR DB index is out of range"));
+    }
+    let (first, second) = (first as usize, second as usize);
+    if first != second {
+        let dbs = &mut ctx.store.dbs;
+        dbs.swap(first, second);
+        // The keys move; how each database treats expiry and its counters stay.
+        let (low, high) = dbs.split_at_mut(first.max(second));
+        let (a, b) = (&mut low[first.min(second)], &mut high[0]);
+        std::mem::swap(&mut a.mode, &mut b.mode);
+        std::mem::swap(&mut a.expired_keys, &mut b.expired_keys);
+        std::mem::swap(&mut a.expired_log, &mut b.expired_log);
+        if !ctx.store.blocking.is_empty() {
+            for db in [first, second] {
+                let keys: Vec<Bytes> = ctx.store.dbs[db].iter().map(|(k, _)| k.clone()).collect();
+                for key in keys {
+                    ctx.store.blocking.signal(db, &key);
+                }
+            }
+        }
+    }
+    ctx.store.changed(1);
+    Ok(Reply::ok())
+}
+
+/// `OBJECT FREQ key` → Redis answers only under an LFU `maxmemory-policy`; the node does not
+/// track access frequencies, so it answers the error Redis gives when they are not tracked
+/// (and, under an LFU policy, says it does not track them).
+fn object_freq(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    if ctx.db().get(&args[2], now).is_none() {
+        return Ok(Reply::Null);
+    }
+    if ctx.store.config.maxmemory_policy.ends_with("-lfu") {
+        return Err(Reply::error(
+            "ERR access frequency not tracked by this node",
+        ));
+    }
+    Err(Reply::error(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+    ))
+}
+
+/// `OBJECT IDLETIME key` → seconds since the key was last read or written (nil when
+/// missing); under an LFU `maxmemory-policy` Redis tracks frequencies instead and refuses.
+fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    let Some(idle) = ctx.db().idle_seconds(&args[2], now) else {
+        return Ok(Reply::Null);
+    };
+    if ctx.store.config.maxmemory_policy.ends_with("-lfu") {
+        return Err(Reply::error(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ));
+    }
+    Ok(Reply::Int(idle as i64))
+}
+
 /// `OBJECT HELP` → the subcommands' summary.
 fn object_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
     Ok(Reply::Array(
@@ -347,6 +471,12 @@ fn object_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
             "REFCOUNT <key>",
             "    Return the number of references of the value associated with the specified",
             "    <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
             "HELP",
             "    Print this help.",
         ]

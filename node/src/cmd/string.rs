@@ -30,6 +30,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("getrange", getrange),
     ("substr", getrange),
     ("setrange", setrange),
+    ("lcs", lcs),
 ];
 
 fn string_value(data: &[u8]) -> Value {
@@ -408,6 +409,30 @@ pub(crate) fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let len = buf.len();
     ctx.store.changed(1);
     Ok(Reply::Int(len as i64))
+}
+
+/// `LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN]` → the longest common
+/// subsequence (see [`crate::value::lcs`]). Both keys are looked up first (a missing key is the
+/// empty string); a key of another type answers `ERR The specified keys must contain string
+/// values` before the options are read.
+pub(crate) fn lcs(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    use crate::value::lcs::{lcs, LcsOptions, NOT_STRINGS};
+    let a = ctx
+        .read::<RString>(&args[1])
+        .map(|v| v.map(RString::to_bytes));
+    let b = ctx
+        .read::<RString>(&args[2])
+        .map(|v| v.map(RString::to_bytes));
+    let (Ok(a), Ok(b)) = (a, b) else {
+        return Err(Reply::error(NOT_STRINGS));
+    };
+    let opts = LcsOptions::parse(args)?;
+    lcs(
+        a.as_deref().unwrap_or_default(),
+        b.as_deref().unwrap_or_default(),
+        &opts,
+        ctx.store.config.proto_max_bulk_len,
+    )
 }
 
 #[cfg(test)]

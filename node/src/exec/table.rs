@@ -57,6 +57,11 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
         cmd::blocking::COMMANDS,
         cmd::set::COMMANDS,
         cmd::zset::COMMANDS,
+        cmd::bitmap::COMMANDS,
+        cmd::hll::COMMANDS,
+        cmd::geo::COMMANDS,
+        cmd::sort::COMMANDS,
+        cmd::memory::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -25,6 +25,14 @@ pub(crate) struct Entry {
     pub(crate) value: Value,
     /// When the key expires, in Unix milliseconds; `None` for no time to live.
     pub(crate) expires_at: Option<u64>,
+    /// When the key was last read or written, in Unix seconds (wrapping at 2^32): what
+    /// `OBJECT IDLETIME` reports, as Redis's per-object LRU clock.
+    accessed_s: u32,
+}
+
+/// `now_ms` as an access time: Unix seconds, wrapping at 2^32.
+fn access_time(now_ms: u64) -> u32 {
+    (now_ms / 1000) as u32
 }
 
 impl Entry {
@@ -94,14 +102,23 @@ impl Db {
 
     /// The live entry under `key`, removing it first if it has expired (lazy expiry).
     pub(crate) fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        let index = self.live_index(key, now_ms)?;
-        self.entries.get_index(index).map(|(_, e)| e)
+        self.get_mut(key, now_ms).map(|e| &*e)
     }
 
     /// The live entry under `key`, for modification (lazy expiry as [`Db::get`]).
     pub(crate) fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         let index = self.live_index(key, now_ms)?;
-        self.entries.get_index_mut(index).map(|(_, e)| e)
+        let entry = self.entries.get_index_mut(index).map(|(_, e)| e)?;
+        entry.accessed_s = access_time(now_ms);
+        Some(entry)
+    }
+
+    /// Seconds since `key` was last read or written, without counting this as an access
+    /// (`OBJECT IDLETIME`); `None` when the key does not exist.
+    pub(crate) fn idle_seconds(&mut self, key: &[u8], now_ms: u64) -> Option<u64> {
+        let index = self.live_index(key, now_ms)?;
+        let accessed = self.entries[index].accessed_s;
+        Some(u64::from(access_time(now_ms).wrapping_sub(accessed)))
     }
 
     /// True when `key` exists and has not expired.
@@ -145,17 +162,27 @@ impl Db {
 
     /// Stores `value` under `key` with expiry `expires_at`, replacing any old value and TTL.
     pub(crate) fn set(&mut self, key: &[u8], value: Value, expires_at: Option<u64>) {
+        // A write is an access; `set` is not handed the batch's clock, so read the system's.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let accessed_s = access_time(now_ms);
+        let entry = Entry {
+            value,
+            expires_at,
+            accessed_s,
+        };
         match self.entries.get_index_of(key) {
             Some(index) => {
                 self.track_expiry(index, expires_at);
-                self.entries[index] = Entry { value, expires_at };
+                self.entries[index] = entry;
             }
             None => {
                 let key = Bytes::copy_from_slice(key);
                 if expires_at.is_some() {
                     self.expires.insert(key.clone());
                 }
-                self.entries.insert(key, Entry { value, expires_at });
+                self.entries.insert(key, entry);
             }
         }
     }
