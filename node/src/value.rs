@@ -4,6 +4,7 @@
 pub mod hash;
 pub mod list;
 pub mod set;
+pub(crate) mod stream;
 pub mod zset;
 
 use bytes::Bytes;
