@@ -171,7 +171,7 @@ impl Block {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.buf.capacity()
+        allocation_size(self.buf.capacity())
     }
 }
 
@@ -216,11 +216,13 @@ impl Entries {
         self.blocks.len()
     }
 
-    /// Bytes held on the heap by the blocks and (approximately) the block index.
+    /// Bytes the allocator holds for the blocks and (estimated) their index.
     pub fn heap_bytes(&self) -> usize {
-        // A B-tree leaf holds up to 11 keys and values; count the slots as allocated.
+        // A B-tree node has room for 11 keys and values; filled in ascending order, nodes end
+        // up about half full.
         let per_slot = std::mem::size_of::<StreamId>() + std::mem::size_of::<Block>();
-        let index = self.blocks.len().div_ceil(11).max(1) * (11 * per_slot + 16);
+        let node = allocation_size(11 * per_slot + 16);
+        let index = self.blocks.len().div_ceil(6) * node;
         index + self.blocks.values().map(Block::heap_bytes).sum::<usize>()
     }
 
@@ -386,6 +388,19 @@ impl<'a> Iterator for Range<'a> {
     }
 }
 
+/// The bytes jemalloc hands out for a request of `n` (its size classes: multiples of 16 up to
+/// 128, then four classes per doubling).
+fn allocation_size(n: usize) -> usize {
+    if n == 0 {
+        return 0;
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    let spacing = 1usize << ((usize::BITS - 1 - (n - 1).leading_zeros()) - 2);
+    n.div_ceil(spacing) * spacing
+}
+
 fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         buf.push((value as u8) | 0x80);
@@ -492,6 +507,15 @@ mod tests {
         }
         assert_eq!(entries.block_count(), 1);
         assert_eq!(entries.first_raw_id(), Some(StreamId::new(1, 1)));
+    }
+
+    #[test]
+    fn allocations_round_to_size_classes() {
+        let sizes: Vec<usize> = [1, 16, 17, 129, 160, 161, 1100, 4096, 4097]
+            .into_iter()
+            .map(allocation_size)
+            .collect();
+        assert_eq!(sizes, [16, 16, 32, 160, 160, 192, 1280, 4096, 5120]);
     }
 
     #[test]

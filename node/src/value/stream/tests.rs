@@ -276,3 +276,242 @@ fn replies_match_redis_server_and_replicas_converge() {
         );
     }
 }
+
+fn words(argv: &[Bytes]) -> String {
+    argv.iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn propagation_matches_what_a_redis_replica_receives() {
+    // Observed with MONITOR on a replica of redis-server 7.0.15 (the clock read 1795703465123).
+    // Redis wraps several effects of one command in MULTI/EXEC; that is the caller's part.
+    let now = 1_795_703_465_123;
+    let mut db = Db::new();
+    let steps: &[(&str, &[&str])] = &[
+        ("XADD p * f v", &["XADD p 1795703465123-0 f v"]),
+        (
+            "XADD p MAXLEN ~ 1 999999999999999-* f v",
+            &["XADD p MAXLEN = 2 999999999999999-0 f v"],
+        ),
+        ("XGROUP CREATE p g 0", &["XGROUP CREATE p g 0"]),
+        (
+            "XREADGROUP GROUP g c COUNT 1 STREAMS p >",
+            &["XCLAIM p g c 0 1795703465123-0 TIME 1795703465123 RETRYCOUNT 1 FORCE JUSTID LASTID 1795703465123-0"],
+        ),
+        (
+            "XREADGROUP GROUP g c2 NOACK STREAMS p >",
+            &[
+                "XGROUP CREATECONSUMER p g c2",
+                "XGROUP SETID p g 999999999999999-0 ENTRIESREAD 2",
+            ],
+        ),
+        ("XADD p 999999999999999-5 f v", &["XADD p 999999999999999-5 f v"]),
+        (
+            "XCLAIM p g c3 0 999999999999999-5 LASTID 9999999999999999-0",
+            &["XGROUP SETID p g 9999999999999999-0 ENTRIESREAD 2"],
+        ),
+        (
+            "XAUTOCLAIM p g c4 0 0",
+            &["XCLAIM p g c4 0 1795703465123-0 TIME 1795703465123 RETRYCOUNT 2 FORCE JUSTID LASTID 9999999999999999-0"],
+        ),
+        ("XADD q 1-0 f v", &["XADD q 1-0 f v"]),
+        ("XADD q 2-0 f v", &["XADD q 2-0 f v"]),
+        ("XGROUP CREATE q g 0", &["XGROUP CREATE q g 0"]),
+        (
+            "XCLAIM q g c 0 1-0 LASTID 5-0",
+            &["XGROUP SETID q g 5-0 ENTRIESREAD -1"],
+        ),
+        (
+            "XTRIM q MINID ~ 5",
+            &["XTRIM q MINID = 18446744073709551615-18446744073709551615"],
+        ),
+        ("XTRIM q MAXLEN 1", &[]),
+    ];
+    for (line, expected) in steps {
+        let args = argv(line);
+        let applied = run(&mut db, &args, now, false);
+        let sent: Vec<String> = match applied.propagate {
+            Propagate::Nothing => Vec::new(),
+            Propagate::Verbatim => vec![line.to_string()],
+            Propagate::Rewritten(argv) => vec![words(&argv)],
+            Propagate::Effects(list) => list.iter().map(|a| words(a)).collect(),
+        };
+        assert_eq!(sent, *expected, "{line}");
+    }
+}
+
+#[test]
+fn resp3_replies_match_redis_server() {
+    // Observed on redis-server 7.0.15 after HELLO 3. XREADGROUP's RESP3 map of key → entries is
+    // built by the caller, so only its effect on the state is exercised here.
+    let rows: &[(&str, &str)] = &[
+        ("XADD r 1-0 f 1", "$3\r\n1-0\r\n"),
+        ("XADD r 2-0 f 2", "$3\r\n2-0\r\n"),
+        ("XGROUP CREATE r g 0", "+OK\r\n"),
+        ("XREADGROUP GROUP g c COUNT 1 STREAMS r >", ""),
+        ("XINFO GROUPS r", "*1\r\n%6\r\n$4\r\nname\r\n$1\r\ng\r\n$9\r\nconsumers\r\n:1\r\n$7\r\npending\r\n:1\r\n$17\r\nlast-delivered-id\r\n$3\r\n1-0\r\n$12\r\nentries-read\r\n:1\r\n$3\r\nlag\r\n:1\r\n"),
+        ("XPENDING r g", "*4\r\n:1\r\n$3\r\n1-0\r\n$3\r\n1-0\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n1\r\n"),
+        ("XRANGE r - + COUNT 0", "_\r\n"),
+        ("XDEL r 1-0", ":1\r\n"),
+        ("XAUTOCLAIM r g d 0 0 JUSTID", "*3\r\n$3\r\n0-0\r\n*0\r\n*1\r\n$3\r\n1-0\r\n"),
+        ("XINFO STREAM r", "%10\r\n$6\r\nlength\r\n:1\r\n$15\r\nradix-tree-keys\r\n:1\r\n$16\r\nradix-tree-nodes\r\n:2\r\n$17\r\nlast-generated-id\r\n$3\r\n2-0\r\n$20\r\nmax-deleted-entry-id\r\n$3\r\n1-0\r\n$13\r\nentries-added\r\n:2\r\n$23\r\nrecorded-first-entry-id\r\n$3\r\n2-0\r\n$6\r\ngroups\r\n:1\r\n$11\r\nfirst-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\nf\r\n$1\r\n2\r\n$10\r\nlast-entry\r\n*2\r\n$3\r\n2-0\r\n*2\r\n$1\r\nf\r\n$1\r\n2\r\n"),
+        ("XPENDING r g", "*4\r\n:0\r\n_\r\n_\r\n_\r\n"),
+    ];
+    let mut db = Db::new();
+    for (line, expected) in rows {
+        let reply = run(&mut db, &argv(line), 1_000, false).reply;
+        if expected.is_empty() {
+            continue;
+        }
+        let mut out = BytesMut::new();
+        reply.encode(Protocol::Resp3, &mut out);
+        assert_eq!(
+            String::from_utf8(out.to_vec()).unwrap(),
+            *expected,
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn redis_7_2_texts_and_checks() {
+    // Where Redis 7.2's source (`t_stream.c`, `networking.c`) differs from the 7.0 server
+    // installed here, 7.2 is the contract.
+    let mut db = Db::new();
+    run(&mut db, &argv("XADD t 10-0 f v"), 0, false);
+    run(&mut db, &argv("XSETID t 100-0 MAXDELETEDID 50-0"), 0, false);
+    assert_eq!(
+        run(&mut db, &argv("XSETID t 40-0"), 0, false).reply,
+        Reply::error("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id")
+    );
+    assert_eq!(
+        XReadRequest::parse(&argv("STREAMS a b c"), false),
+        Err(Reply::error(
+            "ERR Unbalanced 'xread' list of streams: for each stream key an ID or '$' must be specified."
+        ))
+    );
+    let Reply::Array(help) = run(&mut db, &argv("XGROUP HELP"), 0, false).reply else {
+        panic!("help is an array");
+    };
+    assert_eq!(help.last(), Some(&Reply::simple("    Print this help.")));
+    assert_eq!(help.len(), 17);
+}
+
+#[test]
+fn auto_ids_follow_the_clock_and_never_go_back() {
+    let mut s = StreamValue::new();
+    let pairs = argv("f v");
+    assert_eq!(s.append(AddId::Auto, &pairs, 50), Ok(StreamId::new(50, 0)));
+    assert_eq!(s.append(AddId::Auto, &pairs, 50), Ok(StreamId::new(50, 1)));
+    // A clock that went back keeps the sequence going.
+    assert_eq!(s.append(AddId::Auto, &pairs, 40), Ok(StreamId::new(50, 2)));
+    assert_eq!(
+        s.append(AddId::AutoSeq(50), &pairs, 0),
+        Ok(StreamId::new(50, 3))
+    );
+    assert_eq!(s.append(AddId::AutoSeq(49), &pairs, 0), Err(ID_TOO_SMALL));
+    assert_eq!(
+        s.append(AddId::AutoSeq(60), &pairs, 0),
+        Ok(StreamId::new(60, 0))
+    );
+    assert_eq!(s.len(), 5);
+    assert_eq!(s.first_id(), StreamId::new(50, 0));
+}
+
+#[test]
+fn history_reads_count_redeliveries_and_xinfo_reports_them() {
+    let mut db = Db::new();
+    for line in ["XADD s 1-0 f v", "XADD s 2-0 f v", "XGROUP CREATE s g 0"] {
+        run(&mut db, &argv(line), 100, false);
+    }
+    run(
+        &mut db,
+        &argv("XREADGROUP GROUP g alice STREAMS s >"),
+        100,
+        false,
+    );
+    run(
+        &mut db,
+        &argv("XREADGROUP GROUP g alice STREAMS s 0"),
+        150,
+        false,
+    );
+    let full = resp2(&run(&mut db, &argv("XINFO STREAM s FULL COUNT 1"), 200, false).reply);
+    // The PEL lists one entry (COUNT 1), redelivered at 150, twice delivered.
+    assert!(
+        full.contains("$7\r\npending\r\n*1\r\n*4\r\n$3\r\n1-0\r\n$5\r\nalice\r\n:150\r\n:2\r\n"),
+        "{full}"
+    );
+    assert!(full.contains("$11\r\nactive-time\r\n:100\r\n"), "{full}");
+    assert!(full.contains("$9\r\nseen-time\r\n:150\r\n"), "{full}");
+    let consumers = run(&mut db, &argv("XINFO CONSUMERS s g"), 400, false).reply;
+    assert_eq!(
+        resp2(&consumers),
+        "*1\r\n*8\r\n$4\r\nname\r\n$5\r\nalice\r\n$7\r\npending\r\n:2\r\n$4\r\nidle\r\n:250\r\n$8\r\ninactive\r\n:300\r\n"
+    );
+    // Both entries were redelivered at 150, so both are 250 ms idle at 400.
+    let pending = run(&mut db, &argv("XPENDING s g IDLE 260 - + 10"), 400, false).reply;
+    assert_eq!(resp2(&pending), "*0\r\n");
+    let pending = run(
+        &mut db,
+        &argv("XPENDING s g IDLE 240 (1-0 + 10 alice"),
+        400,
+        false,
+    )
+    .reply;
+    assert_eq!(
+        resp2(&pending),
+        "*1\r\n*4\r\n$3\r\n2-0\r\n$5\r\nalice\r\n:250\r\n:2\r\n"
+    );
+}
+
+#[test]
+fn trimming_a_million_entries_drops_whole_blocks() {
+    let mut s = StreamValue::new();
+    let pairs = argv("field value");
+    for i in 1..=1_000_000u64 {
+        s.append(AddId::Explicit(StreamId::new(i, 0)), &pairs, 0)
+            .unwrap();
+    }
+    assert_eq!(s.block_count(), 10_000);
+    let approx = s.trim(Trim {
+        strategy: TrimStrategy::MaxLen(150),
+        approx: true,
+        limit: 0,
+    });
+    assert_eq!(approx, 999_800);
+    assert_eq!(s.block_count(), 2);
+    let exact = s.trim(Trim {
+        strategy: TrimStrategy::MaxLen(150),
+        approx: false,
+        limit: 0,
+    });
+    assert_eq!((exact, s.len()), (50, 150));
+    assert_eq!(s.first_id(), StreamId::new(999_851, 0));
+}
+
+/// Heap bytes of a million small entries (`XADD s * field value` with 1..7-digit values), the
+/// figure compared with redis-server's `used_memory` growth in the report. Run with
+/// `--ignored --nocapture`.
+#[test]
+#[ignore]
+fn memory_of_a_million_small_entries() {
+    let mut s = StreamValue::new();
+    let field = Bytes::from_static(b"field");
+    let mut now = 1_700_000_000_000u64;
+    for i in 0..1_000_000u64 {
+        if i % 100 == 0 {
+            now += 1;
+        }
+        let pairs = [field.clone(), Bytes::from(i.to_string())];
+        s.append(AddId::Auto, &pairs, now).unwrap();
+    }
+    let bytes = s.heap_bytes() + std::mem::size_of::<StreamValue>();
+    println!(
+        "StreamValue: {bytes} bytes for 1M entries, {:.1} per entry",
+        bytes as f64 / 1e6
+    );
+}
