@@ -38,6 +38,25 @@ pub(crate) struct Block {
     last: StreamId,
 }
 
+/// Iterator over a block's master field spans.
+struct MasterFields<'a> {
+    buf: &'a [u8],
+    at: usize,
+    left: usize,
+}
+
+impl Iterator for MasterFields<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        Some(get_str_span(self.buf, &mut self.at))
+    }
+}
+
 /// One entry's place in a block.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
@@ -61,24 +80,23 @@ impl Block {
         }
     }
 
-    /// Offset of the first entry and the master fields' offsets.
-    fn master(&self) -> (usize, Vec<(usize, usize)>) {
+    /// The master fields' spans; once exhausted, `at` is the first entry's offset.
+    fn master(&self) -> MasterFields<'_> {
         let mut at = 0;
-        let count = get_varint(&self.buf, &mut at) as usize;
-        let mut fields = Vec::with_capacity(count);
-        for _ in 0..count {
-            fields.push(get_str_span(&self.buf, &mut at));
+        let left = get_varint(&self.buf, &mut at) as usize;
+        MasterFields {
+            buf: &self.buf,
+            at,
+            left,
         }
-        (at, fields)
     }
 
     fn same_as_master(&self, pairs: &[Bytes]) -> bool {
-        let (_, master) = self.master();
-        master.len() * 2 == pairs.len()
+        let master = self.master();
+        master.left * 2 == pairs.len()
             && master
-                .iter()
                 .zip(pairs.iter().step_by(2))
-                .all(|(&(s, e), f)| &self.buf[s..e] == f.as_ref())
+                .all(|((s, e), f)| &self.buf[s..e] == f.as_ref())
     }
 
     fn push(&mut self, key: StreamId, id: StreamId, pairs: &[Bytes]) {
@@ -103,7 +121,10 @@ impl Block {
 
     /// Every entry's ID and offset, deleted ones included, in order.
     fn slots(&self, key: StreamId) -> Vec<Slot> {
-        let (mut at, master) = self.master();
+        let mut master = self.master();
+        let master_len = master.left;
+        master.by_ref().for_each(drop);
+        let mut at = master.at;
         let mut slots = Vec::with_capacity(self.total as usize);
         while at < self.buf.len() {
             let start = at;
@@ -112,7 +133,7 @@ impl Block {
             let ms = key.ms + get_varint(&self.buf, &mut at);
             let seq = get_varint(&self.buf, &mut at);
             let strings = if flags & SAME_FIELDS != 0 {
-                master.len()
+                master_len
             } else {
                 2 * get_varint(&self.buf, &mut at) as usize
             };
@@ -150,8 +171,7 @@ impl Block {
         get_varint(&self.buf, &mut at);
         let mut pairs = Vec::new();
         if flags & SAME_FIELDS != 0 {
-            let (_, master) = self.master();
-            for (s, e) in master {
+            for (s, e) in self.master() {
                 let (vs, ve) = get_str_span(&self.buf, &mut at);
                 pairs.push((&self.buf[s..e], &self.buf[vs..ve]));
             }

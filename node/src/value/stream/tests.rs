@@ -515,3 +515,100 @@ fn memory_of_a_million_small_entries() {
         bytes as f64 / 1e6
     );
 }
+
+mod model {
+    //! The block storage against a plain ordered map, under random appends, deletions, trims
+    //! and range reads.
+
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Add(u8, bool),
+        Del(u16),
+        Trim(u16, bool),
+        MinId(u16, bool),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => (any::<u8>(), any::<bool>()).prop_map(|(v, other)| Op::Add(v, other)),
+            2 => any::<u16>().prop_map(Op::Del),
+            1 => (0u16..400, any::<bool>()).prop_map(|(n, a)| Op::Trim(n, a)),
+            1 => (any::<u16>(), any::<bool>()).prop_map(|(n, a)| Op::MinId(n, a)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn blocks_behave_like_an_ordered_map(ops in proptest::collection::vec(op(), 1..600),
+                                             lo in any::<u16>(), hi in any::<u16>()) {
+            let mut s = StreamValue::new();
+            let mut model: BTreeMap<StreamId, Vec<Bytes>> = BTreeMap::new();
+            let mut next = 1u64;
+            for op in ops {
+                match op {
+                    Op::Add(v, other) => {
+                        let field = if other { "g" } else { "f" };
+                        let pairs = argv(&format!("{field} {v}"));
+                        let id = StreamId::new(next / 3, next % 3);
+                        next += 1;
+                        prop_assert_eq!(s.append(AddId::Explicit(id), &pairs, 0), Ok(id));
+                        model.insert(id, pairs);
+                    }
+                    Op::Del(n) => {
+                        let id = StreamId::new(u64::from(n) % (next / 3 + 1), u64::from(n) % 3);
+                        let existed = model.remove(&id).is_some();
+                        prop_assert_eq!(s.delete(&[id]), u64::from(existed));
+                    }
+                    Op::Trim(max, approx) => {
+                        let removed = s.trim(Trim { strategy: TrimStrategy::MaxLen(u64::from(max)), approx, limit: 0 });
+                        for _ in 0..removed {
+                            model.pop_first();
+                        }
+                        if !approx {
+                            prop_assert!(model.len() <= usize::from(max));
+                        }
+                    }
+                    Op::MinId(n, approx) => {
+                        let min = StreamId::new(u64::from(n) % (next / 3 + 1), 0);
+                        let removed = s.trim(Trim { strategy: TrimStrategy::MinId(min), approx, limit: 0 });
+                        let before = model.len();
+                        model.retain(|id, _| *id >= min || approx);
+                        if approx {
+                            for _ in 0..removed {
+                                let (first, _) = model.pop_first().unwrap();
+                                prop_assert!(first < min);
+                            }
+                        } else {
+                            prop_assert_eq!(removed as usize, before - model.len());
+                        }
+                    }
+                }
+                prop_assert_eq!(s.len() as usize, model.len());
+                let first = model.keys().next().copied().unwrap_or(StreamId::MIN);
+                prop_assert_eq!(s.first_id(), first);
+            }
+            let (a, b) = (StreamId::new(u64::from(lo) % (next / 3 + 1), 1), StreamId::new(u64::from(hi) % (next / 3 + 1), 2));
+            for rev in [false, true] {
+                let got: Vec<(StreamId, Vec<Bytes>)> = s
+                    .range(a, b, rev)
+                    .map(|e| (e.id, e.fields.iter().flat_map(|(f, v)| [Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)]).collect()))
+                    .collect();
+                let mut want: Vec<(StreamId, Vec<Bytes>)> = if a <= b {
+                    model.range(a..=b).map(|(id, p)| (*id, p.clone())).collect()
+                } else {
+                    Vec::new()
+                };
+                if rev {
+                    want.reverse();
+                }
+                prop_assert_eq!(got, want);
+            }
+        }
+    }
+}

@@ -280,14 +280,14 @@ pub(crate) fn xreadgroup_one(
             fresh.then(|| {
                 let from = group.last_id.next().unwrap_or(StreamId::MAX);
                 let mut served = Vec::new();
-                let ids: Vec<StreamId> = stream
+                let batch: Vec<(StreamId, Reply)> = stream
                     .range(from, StreamId::MAX, false)
                     .take(limit)
-                    .map(|e| e.id)
+                    .map(|e| (e.id, entry_reply(&e)))
                     .collect();
-                for id in ids {
+                for (id, reply) in batch {
                     stream.advance_group(&mut group, id);
-                    served.push(entry_reply(&stream.get(id).expect("listed above")));
+                    served.push(reply);
                     if noack {
                         continue;
                     }
