@@ -5,6 +5,7 @@ pub(crate) mod hash;
 pub(crate) mod list;
 pub(crate) mod set;
 pub(crate) mod zset;
+pub(crate) mod stream;
 
 use bytes::Bytes;
 
