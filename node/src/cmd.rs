@@ -14,6 +14,7 @@ pub(crate) mod list;
 pub(crate) mod replication;
 pub(crate) mod server;
 pub(crate) mod set;
+pub(crate) mod stream;
 pub(crate) mod string;
 pub(crate) mod zset;
 

@@ -6,6 +6,7 @@
 //! [`Ctx::command`]), to replication and to the blocking registry: nothing looks a command up
 //! by name again.
 
+pub(crate) mod blocked;
 pub(crate) mod effects;
 pub(crate) mod stats;
 pub(crate) mod table;
@@ -81,6 +82,7 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
     if write && ctx.store.dirty() != dirty {
         replicate(ctx, resolved, args, &reply);
     }
+    ctx.store.pending_effects = None;
     (reply, Some(resolved))
 }
 

@@ -1,5 +1,6 @@
 //! Full-resync snapshots: a point-in-time copy of every database, written as the RESP commands
-//! that rebuild it (`SELECT`, `SET`, `RPUSH`, `HSET`, `SADD`, `ZADD`, `PEXPIREAT`), so a standby
+//! that rebuild it (`SELECT`, `SET`, `RPUSH`, `HSET`, `SADD`, `ZADD`, `XADD` and its group commands,
+//! `PEXPIREAT`), so a standby
 //! loads it with the same code that applies the live stream.
 //!
 //! On the wire it travels as Redis sends its RDB payload: `$<length>\r\n<payload>` with no
@@ -8,7 +9,8 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::keyspace::db::Db;
-use crate::value::Value;
+use crate::value::stream::id::StreamId;
+use crate::value::{StreamValue, Value};
 
 /// First bytes of every snapshot payload.
 pub(crate) const MAGIC: &[u8] = b"REDOUBT-SNAPSHOT-1\r\n";
@@ -77,6 +79,7 @@ pub(crate) fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
                         encode_command(&mut out, &args);
                     }
                 }
+                Value::Stream(stream) => encode_stream(&mut out, key, stream),
             }
             if let Some(at) = entry.expires_at {
                 encode_command(&mut out, &[b"PEXPIREAT", key, digits.format(at).as_bytes()]);
@@ -84,6 +87,80 @@ pub(crate) fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
         }
     }
     out.freeze()
+}
+
+/// Rebuilds a stream: its entries with their IDs (`XADD`), its counters (`XSETID ...
+/// ENTRIESADDED n MAXDELETEDID id`), its groups (`XGROUP CREATE ... ENTRIESREAD n`), consumers
+/// (`XGROUP CREATECONSUMER`) and pending entries (`XCLAIM ... FORCE JUSTID` with the delivery
+/// time and count). An empty stream is made by creating and destroying a group with MKSTREAM.
+/// Consumers' seen/active times start afresh on the standby; a pending entry whose stream
+/// entry was deleted cannot be claimed and is left out.
+fn encode_stream(out: &mut BytesMut, key: &[u8], stream: &StreamValue) {
+    let mut digits = itoa::Buffer::new();
+    let mut any = false;
+    for entry in stream.range(StreamId::MIN, StreamId::MAX, false) {
+        let id = entry.id.to_bytes();
+        let mut args: Vec<&[u8]> = vec![b"XADD", key, &id];
+        for (field, value) in &entry.fields {
+            args.push(field);
+            args.push(value);
+        }
+        encode_command(out, &args);
+        any = true;
+    }
+    if !any {
+        encode_command(out, &[b"XGROUP", b"CREATE", key, b"-", b"0", b"MKSTREAM"]);
+        encode_command(out, &[b"XGROUP", b"DESTROY", key, b"-"]);
+    }
+    let (last, max_deleted) = (
+        stream.last_id().to_bytes(),
+        stream.max_deleted_id().to_bytes(),
+    );
+    encode_command(
+        out,
+        &[
+            b"XSETID",
+            key,
+            &last,
+            b"ENTRIESADDED",
+            digits.format(stream.entries_added()).as_bytes(),
+            b"MAXDELETEDID",
+            &max_deleted,
+        ],
+    );
+    for (name, group) in stream.groups() {
+        let last = group.last_id.to_bytes();
+        let read = group.entries_read.map_or(-1, |n| n as i64).to_string();
+        encode_command(
+            out,
+            &[
+                b"XGROUP",
+                b"CREATE",
+                key,
+                name,
+                &last,
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ],
+        );
+        for consumer in group.consumers.keys() {
+            encode_command(out, &[b"XGROUP", b"CREATECONSUMER", key, name, consumer]);
+        }
+        for (id, pending) in &group.pel {
+            if !stream.contains(*id) {
+                continue;
+            }
+            let claim = crate::value::stream::xgroup::xclaim_effect(
+                &Bytes::copy_from_slice(key),
+                name,
+                *id,
+                pending,
+                group.last_id,
+            );
+            let args: Vec<&[u8]> = claim.iter().map(|a| &a[..]).collect();
+            encode_command(out, &args);
+        }
+    }
 }
 
 /// A score as text that parses back to exactly the same double.

@@ -37,14 +37,14 @@ pub(crate) const ID_EXHAUSTED: &str =
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Applied {
     /// The reply to the client.
-    pub reply: Reply,
+    pub(crate) reply: Reply,
     /// What to propagate to replicas and the AOF.
-    pub propagate: Propagate,
+    pub(crate) propagate: Propagate,
 }
 
 impl Applied {
     /// A reply that changed nothing.
-    pub fn read(reply: Reply) -> Applied {
+    pub(crate) fn read(reply: Reply) -> Applied {
         Applied {
             reply,
             propagate: Propagate::Nothing,
@@ -52,7 +52,7 @@ impl Applied {
     }
 
     /// A reply to a write that replicas replay as the client sent it.
-    pub fn verbatim(reply: Reply) -> Applied {
+    pub(crate) fn verbatim(reply: Reply) -> Applied {
         Applied {
             reply,
             propagate: Propagate::Verbatim,
@@ -89,11 +89,11 @@ pub(crate) enum TrimStrategy {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Trim {
     /// What to keep.
-    pub strategy: TrimStrategy,
+    pub(crate) strategy: TrimStrategy,
     /// `~`: remove whole blocks only.
-    pub approx: bool,
+    pub(crate) approx: bool,
     /// Most entries to remove (0: no limit; approximate trims only).
-    pub limit: u64,
+    pub(crate) limit: u64,
 }
 
 /// A stream.
@@ -110,77 +110,79 @@ pub(crate) struct StreamValue {
 
 impl StreamValue {
     /// An empty stream.
-    pub fn new() -> StreamValue {
+    pub(crate) fn new() -> StreamValue {
         StreamValue::default()
     }
 
     /// Number of entries (`XLEN`).
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.length
     }
 
     /// True when the stream holds no entries (it may still have groups).
-    pub fn is_empty(&self) -> bool {
+    #[allow(dead_code)] // Kept beside `len`; key lifetime does not depend on it.
+    pub(crate) fn is_empty(&self) -> bool {
         self.length == 0
     }
 
     /// The last ID generated or set (`last-generated-id`).
-    pub fn last_id(&self) -> StreamId {
+    pub(crate) fn last_id(&self) -> StreamId {
         self.last_id
     }
 
     /// The first entry's ID as recorded (`recorded-first-entry-id`; 0-0 when empty).
-    pub fn first_id(&self) -> StreamId {
+    pub(crate) fn first_id(&self) -> StreamId {
         self.first_id
     }
 
     /// The largest ID deleted by XDEL (`max-deleted-entry-id`).
-    pub fn max_deleted_id(&self) -> StreamId {
+    pub(crate) fn max_deleted_id(&self) -> StreamId {
         self.max_deleted_id
     }
 
     /// Entries ever added (`entries-added`).
-    pub fn entries_added(&self) -> u64 {
+    pub(crate) fn entries_added(&self) -> u64 {
         self.entries_added
     }
 
     /// Storage blocks (XINFO STREAM's `radix-tree-keys`).
-    pub fn block_count(&self) -> usize {
+    pub(crate) fn block_count(&self) -> usize {
         self.entries.block_count()
     }
 
     /// The consumer groups by name.
-    pub fn groups(&self) -> &BTreeMap<Bytes, ConsumerGroup> {
+    pub(crate) fn groups(&self) -> &BTreeMap<Bytes, ConsumerGroup> {
         &self.groups
     }
 
     /// The consumer groups by name, for changes.
-    pub fn groups_mut(&mut self) -> &mut BTreeMap<Bytes, ConsumerGroup> {
+    pub(crate) fn groups_mut(&mut self) -> &mut BTreeMap<Bytes, ConsumerGroup> {
         &mut self.groups
     }
 
     /// Heap bytes held by the entries and their index (groups not counted).
-    pub fn heap_bytes(&self) -> usize {
+    #[allow(dead_code)] // For `MEMORY USAGE`, which the node does not serve yet.
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.entries.heap_bytes()
     }
 
     /// Live entries with IDs in `start..=end`, ascending, or descending when `rev`.
-    pub fn range(&self, start: StreamId, end: StreamId, rev: bool) -> entries::Range<'_> {
+    pub(crate) fn range(&self, start: StreamId, end: StreamId, rev: bool) -> entries::Range<'_> {
         self.entries.range(start, end, rev)
     }
 
     /// The live entry with this ID.
-    pub fn get(&self, id: StreamId) -> Option<Entry<'_>> {
+    pub(crate) fn get(&self, id: StreamId) -> Option<Entry<'_>> {
         self.entries.get(id)
     }
 
     /// True if a live entry has this ID.
-    pub fn contains(&self, id: StreamId) -> bool {
+    pub(crate) fn contains(&self, id: StreamId) -> bool {
         self.entries.contains(id)
     }
 
     /// The last live entry's ID (`streamLastValidID`), `None` when empty.
-    pub fn last_entry_id(&self) -> Option<StreamId> {
+    pub(crate) fn last_entry_id(&self) -> Option<StreamId> {
         self.range(StreamId::MIN, StreamId::MAX, true)
             .next()
             .map(|e| e.id)
@@ -193,7 +195,7 @@ impl StreamValue {
     /// # Errors
     /// [`ID_EXHAUSTED`] once the last ID is the largest; [`ID_TOO_SMALL`] when the ID does
     /// not exceed the last one.
-    pub fn append(
+    pub(crate) fn append(
         &mut self,
         id: AddId,
         pairs: &[Bytes],
@@ -227,7 +229,7 @@ impl StreamValue {
 
     /// Deletes entries by ID as XDEL does, keeping the first and largest-deleted IDs current;
     /// returns how many existed.
-    pub fn delete(&mut self, ids: &[StreamId]) -> u64 {
+    pub(crate) fn delete(&mut self, ids: &[StreamId]) -> u64 {
         let mut deleted = 0;
         let mut first_gone = false;
         for &id in ids {
@@ -259,7 +261,7 @@ impl StreamValue {
     /// Trims as `streamTrim` does: whole blocks from the front first; then, unless approximate,
     /// entries inside the first remaining block. Returns the entries removed. Costs
     /// O(blocks removed + one block).
-    pub fn trim(&mut self, trim: Trim) -> u64 {
+    pub(crate) fn trim(&mut self, trim: Trim) -> u64 {
         let mut length = self.length;
         let (mut removed, refused) = match trim.strategy {
             TrimStrategy::MaxLen(max) => self.entries.drop_front_blocks(trim.limit, |live, _| {
@@ -297,7 +299,7 @@ impl StreamValue {
 
     /// The argument an approximate trim is replicated with: the resulting length for MAXLEN,
     /// the first stored ID for MINID (`streamRewriteTrimArgument`; the largest ID when empty).
-    pub fn trim_rewrite_arg(&self, strategy: TrimStrategy) -> Bytes {
+    pub(crate) fn trim_rewrite_arg(&self, strategy: TrimStrategy) -> Bytes {
         match strategy {
             TrimStrategy::MaxLen(_) => Bytes::from(self.length.to_string()),
             TrimStrategy::MinId(_) => self
@@ -310,7 +312,7 @@ impl StreamValue {
 
     /// Sets the last ID, entries-added counter and largest deleted ID (XSETID's effect; the
     /// checks live in the XSETID core).
-    pub fn set_id(
+    pub(crate) fn set_id(
         &mut self,
         last: StreamId,
         entries_added: Option<u64>,
@@ -326,7 +328,7 @@ impl StreamValue {
     }
 
     /// True if an XDEL tombstone may lie in `start..` (`streamRangeHasTombstones` with no end).
-    pub fn has_tombstones_from(&self, start: StreamId) -> bool {
+    pub(crate) fn has_tombstones_from(&self, start: StreamId) -> bool {
         if self.length == 0 || self.max_deleted_id.is_zero() || self.first_id > self.max_deleted_id
         {
             return false;
@@ -336,7 +338,7 @@ impl StreamValue {
 
     /// The logical read counter of `id`: its distance from the first entry ever added, when
     /// it can be known (`streamEstimateDistanceFromFirstEverEntry`).
-    pub fn estimate_distance(&self, id: StreamId) -> Option<u64> {
+    pub(crate) fn estimate_distance(&self, id: StreamId) -> Option<u64> {
         if self.entries_added == 0 {
             return Some(0);
         }
@@ -362,7 +364,7 @@ impl StreamValue {
 
     /// A group's lag: entries not yet delivered, `None` when it cannot be known
     /// (`streamReplyWithCGLag`).
-    pub fn lag(&self, group: &ConsumerGroup) -> Option<u64> {
+    pub(crate) fn lag(&self, group: &ConsumerGroup) -> Option<u64> {
         if self.entries_added == 0 {
             return Some(0);
         }
@@ -377,7 +379,7 @@ impl StreamValue {
 
     /// Moves a group's last delivered ID to `id` (an entry being delivered past it), keeping
     /// its read counter as `streamReplyWithRange` does.
-    pub fn advance_group(&self, group: &mut ConsumerGroup, id: StreamId) {
+    pub(crate) fn advance_group(&self, group: &mut ConsumerGroup, id: StreamId) {
         match group.entries_read {
             Some(read) if !self.has_tombstones_from(id) => group.entries_read = Some(read + 1),
             _ if self.entries_added > 0 => group.entries_read = self.estimate_distance(id),

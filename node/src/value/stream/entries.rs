@@ -190,6 +190,7 @@ impl Block {
         self.total >= BLOCK_MAX_ENTRIES || self.buf.len() >= BLOCK_MAX_BYTES
     }
 
+    #[allow(dead_code)] // For `MEMORY USAGE`, which the node does not serve yet.
     fn heap_bytes(&self) -> usize {
         allocation_size(self.buf.capacity())
     }
@@ -199,9 +200,9 @@ impl Block {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Entry<'a> {
     /// The entry's ID.
-    pub id: StreamId,
+    pub(crate) id: StreamId,
     /// Field/value pairs in the order they were added.
-    pub fields: Vec<(&'a [u8], &'a [u8])>,
+    pub(crate) fields: Vec<(&'a [u8], &'a [u8])>,
 }
 
 /// The entries of one stream, in ID order.
@@ -213,7 +214,7 @@ pub(crate) struct Entries {
 impl Entries {
     /// Appends an entry; `id` must exceed every ID appended before and `pairs` hold
     /// field, value, field, value...
-    pub fn push(&mut self, id: StreamId, pairs: &[Bytes]) {
+    pub(crate) fn push(&mut self, id: StreamId, pairs: &[Bytes]) {
         debug_assert!(pairs.len() % 2 == 0);
         let open = self
             .blocks
@@ -232,12 +233,13 @@ impl Entries {
     }
 
     /// Number of blocks (XINFO STREAM `radix-tree-keys`).
-    pub fn block_count(&self) -> usize {
+    pub(crate) fn block_count(&self) -> usize {
         self.blocks.len()
     }
 
     /// Bytes the allocator holds for the blocks and (estimated) their index.
-    pub fn heap_bytes(&self) -> usize {
+    #[allow(dead_code)] // For `MEMORY USAGE`, which the node does not serve yet.
+    pub(crate) fn heap_bytes(&self) -> usize {
         // A B-tree node has room for 11 keys and values; filled in ascending order, nodes end
         // up about half full.
         let per_slot = std::mem::size_of::<StreamId>() + std::mem::size_of::<Block>();
@@ -254,18 +256,18 @@ impl Entries {
     }
 
     /// True when a live entry has this ID (`streamEntryExists`).
-    pub fn contains(&self, id: StreamId) -> bool {
+    pub(crate) fn contains(&self, id: StreamId) -> bool {
         self.get(id).is_some()
     }
 
     /// The live entry with this ID.
-    pub fn get(&self, id: StreamId) -> Option<Entry<'_>> {
+    pub(crate) fn get(&self, id: StreamId) -> Option<Entry<'_>> {
         self.range(id, id, false).next()
     }
 
     /// Marks the live entry with this ID deleted, dropping its block once the block holds no
     /// live entry. Returns false if there was no such entry.
-    pub fn delete(&mut self, id: StreamId) -> bool {
+    pub(crate) fn delete(&mut self, id: StreamId) -> bool {
         let Some((key, _)) = self.block_for(id) else {
             return false;
         };
@@ -283,7 +285,7 @@ impl Entries {
     }
 
     /// Live entries with IDs in `start..=end`, ascending, or descending when `rev`.
-    pub fn range(&self, start: StreamId, end: StreamId, rev: bool) -> Range<'_> {
+    pub(crate) fn range(&self, start: StreamId, end: StreamId, rev: bool) -> Range<'_> {
         let blocks: Box<dyn Iterator<Item = (&StreamId, &Block)> + '_> = if start > end {
             Box::new(std::iter::empty())
         } else if rev {
@@ -306,7 +308,7 @@ impl Entries {
     /// Removes whole blocks from the front while `remove(live, last_id)` says so and `limit`
     /// (0 for none) allows; returns the entries removed and whether a block was refused by
     /// `remove` (rather than by the limit or by running out of blocks).
-    pub fn drop_front_blocks(
+    pub(crate) fn drop_front_blocks(
         &mut self,
         limit: u64,
         mut remove: impl FnMut(u64, StreamId) -> bool,
@@ -330,7 +332,10 @@ impl Entries {
     /// Marks deleted the live entries at the front of the first block for which
     /// `remove(id)` holds (asked for live entries only, in order), stopping at the first for
     /// which it does not; returns how many.
-    pub fn delete_front_of_first_block(&mut self, mut remove: impl FnMut(StreamId) -> bool) -> u64 {
+    pub(crate) fn delete_front_of_first_block(
+        &mut self,
+        mut remove: impl FnMut(StreamId) -> bool,
+    ) -> u64 {
         let Some(mut entry) = self.blocks.first_entry() else {
             return 0;
         };
@@ -355,7 +360,7 @@ impl Entries {
 
     /// The first ID in the first block, deleted or not (`streamGetEdgeID` without skipping
     /// tombstones); `None` when there are no blocks.
-    pub fn first_raw_id(&self) -> Option<StreamId> {
+    pub(crate) fn first_raw_id(&self) -> Option<StreamId> {
         let (key, block) = self.blocks.first_key_value()?;
         block.slots(*key).first().map(|s| s.id)
     }
@@ -410,6 +415,7 @@ impl<'a> Iterator for Range<'a> {
 
 /// The bytes jemalloc hands out for a request of `n` (its size classes: multiples of 16 up to
 /// 128, then four classes per doubling).
+#[allow(dead_code)] // For `MEMORY USAGE`, which the node does not serve yet.
 fn allocation_size(n: usize) -> usize {
     if n == 0 {
         return 0;

@@ -12,40 +12,40 @@ use super::id::StreamId;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PendingEntry {
     /// The consumer that owns it.
-    pub consumer: Bytes,
+    pub(crate) consumer: Bytes,
     /// When it was last delivered (Unix ms).
-    pub delivery_time_ms: i64,
+    pub(crate) delivery_time_ms: i64,
     /// How many times it was delivered.
-    pub delivery_count: u64,
+    pub(crate) delivery_count: u64,
 }
 
 /// A consumer of a group.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Consumer {
     /// Last time the consumer was seen by a command (Unix ms).
-    pub seen_time_ms: i64,
+    pub(crate) seen_time_ms: i64,
     /// Last time it read or claimed an entry (Unix ms), -1 if never.
-    pub active_time_ms: i64,
+    pub(crate) active_time_ms: i64,
     /// IDs of the pending entries it owns.
-    pub pel: BTreeSet<StreamId>,
+    pub(crate) pel: BTreeSet<StreamId>,
 }
 
 /// A consumer group.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct ConsumerGroup {
     /// Last ID delivered to any consumer.
-    pub last_id: StreamId,
+    pub(crate) last_id: StreamId,
     /// Logical count of entries read (`entries-read`); `None` when unknown.
-    pub entries_read: Option<u64>,
+    pub(crate) entries_read: Option<u64>,
     /// Pending entries by ID.
-    pub pel: BTreeMap<StreamId, PendingEntry>,
+    pub(crate) pel: BTreeMap<StreamId, PendingEntry>,
     /// Consumers by name, in name order (as Redis's radix tree lists them).
-    pub consumers: BTreeMap<Bytes, Consumer>,
+    pub(crate) consumers: BTreeMap<Bytes, Consumer>,
 }
 
 impl ConsumerGroup {
     /// A group starting after `last_id`.
-    pub fn new(last_id: StreamId, entries_read: Option<u64>) -> ConsumerGroup {
+    pub(crate) fn new(last_id: StreamId, entries_read: Option<u64>) -> ConsumerGroup {
         ConsumerGroup {
             last_id,
             entries_read,
@@ -55,7 +55,11 @@ impl ConsumerGroup {
 
     /// The consumer `name`, created (seen now, never active) if missing; the flag says whether
     /// it was created.
-    pub fn consumer_or_create(&mut self, name: &Bytes, now_ms: i64) -> (&mut Consumer, bool) {
+    pub(crate) fn consumer_or_create(
+        &mut self,
+        name: &Bytes,
+        now_ms: i64,
+    ) -> (&mut Consumer, bool) {
         let created = !self.consumers.contains_key(name);
         let consumer = self.consumers.entry(name.clone()).or_insert(Consumer {
             seen_time_ms: now_ms,
@@ -66,13 +70,13 @@ impl ConsumerGroup {
     }
 
     /// Creates consumer `name`; false if it exists.
-    pub fn create_consumer(&mut self, name: &Bytes, now_ms: i64) -> bool {
+    pub(crate) fn create_consumer(&mut self, name: &Bytes, now_ms: i64) -> bool {
         self.consumer_or_create(name, now_ms).1
     }
 
     /// Deletes consumer `name` and its pending entries; returns how many it had pending, or
     /// `None` if there was no such consumer.
-    pub fn delete_consumer(&mut self, name: &[u8]) -> Option<usize> {
+    pub(crate) fn delete_consumer(&mut self, name: &[u8]) -> Option<usize> {
         let consumer = self.consumers.remove(name)?;
         for id in &consumer.pel {
             self.pel.remove(id);
@@ -82,7 +86,7 @@ impl ConsumerGroup {
 
     /// Assigns pending entry `id` to `consumer` (creating it with no deliveries if missing),
     /// moving it from its previous owner. The consumer must exist.
-    pub fn assign(&mut self, id: StreamId, consumer: &Bytes) -> &mut PendingEntry {
+    pub(crate) fn assign(&mut self, id: StreamId, consumer: &Bytes) -> &mut PendingEntry {
         let entry = self.pel.entry(id).or_insert_with(|| PendingEntry {
             consumer: consumer.clone(),
             delivery_time_ms: 0,
@@ -101,7 +105,7 @@ impl ConsumerGroup {
     }
 
     /// Removes pending entry `id` from the group and its owner; false if it was not pending.
-    pub fn acknowledge(&mut self, id: StreamId) -> bool {
+    pub(crate) fn acknowledge(&mut self, id: StreamId) -> bool {
         let Some(entry) = self.pel.remove(&id) else {
             return false;
         };

@@ -15,27 +15,27 @@ pub(crate) const INVALID_ID: &str = "ERR Invalid stream ID specified as stream c
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct StreamId {
     /// Milliseconds part.
-    pub ms: u64,
+    pub(crate) ms: u64,
     /// Sequence part.
-    pub seq: u64,
+    pub(crate) seq: u64,
 }
 
 impl StreamId {
     /// `0-0`, the smallest ID (never a valid entry ID).
-    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
+    pub(crate) const MIN: StreamId = StreamId { ms: 0, seq: 0 };
     /// `18446744073709551615-18446744073709551615`, the largest ID.
-    pub const MAX: StreamId = StreamId {
+    pub(crate) const MAX: StreamId = StreamId {
         ms: u64::MAX,
         seq: u64::MAX,
     };
 
     /// An ID from its two parts.
-    pub const fn new(ms: u64, seq: u64) -> StreamId {
+    pub(crate) const fn new(ms: u64, seq: u64) -> StreamId {
         StreamId { ms, seq }
     }
 
     /// The next ID in order, or `None` past [`StreamId::MAX`] (`streamIncrID`).
-    pub fn next(self) -> Option<StreamId> {
+    pub(crate) fn next(self) -> Option<StreamId> {
         if self.seq < u64::MAX {
             Some(StreamId::new(self.ms, self.seq + 1))
         } else if self.ms < u64::MAX {
@@ -46,7 +46,7 @@ impl StreamId {
     }
 
     /// The previous ID in order, or `None` before `0-0` (`streamDecrID`).
-    pub fn prev(self) -> Option<StreamId> {
+    pub(crate) fn prev(self) -> Option<StreamId> {
         if self.seq > 0 {
             Some(StreamId::new(self.ms, self.seq - 1))
         } else if self.ms > 0 {
@@ -57,17 +57,17 @@ impl StreamId {
     }
 
     /// True for `0-0`.
-    pub fn is_zero(self) -> bool {
+    pub(crate) fn is_zero(self) -> bool {
         self == StreamId::MIN
     }
 
     /// The ID as `ms-seq` text.
-    pub fn to_bytes(self) -> Bytes {
+    pub(crate) fn to_bytes(self) -> Bytes {
         Bytes::from(self.to_string())
     }
 
     /// The ID as a bulk string reply.
-    pub fn reply(self) -> Reply {
+    pub(crate) fn reply(self) -> Reply {
         Reply::Bulk(self.to_bytes())
     }
 
@@ -76,7 +76,7 @@ impl StreamId {
     ///
     /// # Errors
     /// [`INVALID_ID`] for anything else that is not `ms` or `ms-seq`.
-    pub fn parse(arg: &[u8], missing_seq: u64) -> Result<StreamId, Reply> {
+    pub(crate) fn parse(arg: &[u8], missing_seq: u64) -> Result<StreamId, Reply> {
         match arg {
             b"-" => Ok(StreamId::MIN),
             b"+" => Ok(StreamId::MAX),
@@ -88,7 +88,7 @@ impl StreamId {
     ///
     /// # Errors
     /// [`INVALID_ID`], including for `-` and `+`.
-    pub fn parse_strict(arg: &[u8], missing_seq: u64) -> Result<StreamId, Reply> {
+    pub(crate) fn parse_strict(arg: &[u8], missing_seq: u64) -> Result<StreamId, Reply> {
         match parse_parts(arg, false) {
             Some((ms, Some(seq))) => Ok(StreamId::new(ms, seq)),
             Some((ms, None)) => Ok(StreamId::new(ms, missing_seq)),
@@ -102,7 +102,7 @@ impl StreamId {
     ///
     /// # Errors
     /// [`INVALID_ID`].
-    pub fn parse_interval(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), Reply> {
+    pub(crate) fn parse_interval(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), Reply> {
         if arg.len() > 1 && arg[0] == b'(' {
             Ok((StreamId::parse_strict(&arg[1..], missing_seq)?, true))
         } else {
@@ -114,7 +114,7 @@ impl StreamId {
     ///
     /// # Errors
     /// [`INVALID_ID`]; `ERR invalid start ID for the interval` for `(` before the largest ID.
-    pub fn parse_range_start(arg: &[u8]) -> Result<StreamId, Reply> {
+    pub(crate) fn parse_range_start(arg: &[u8]) -> Result<StreamId, Reply> {
         let (id, exclusive) = StreamId::parse_interval(arg, 0)?;
         if !exclusive {
             return Ok(id);
@@ -127,7 +127,7 @@ impl StreamId {
     ///
     /// # Errors
     /// [`INVALID_ID`]; `ERR invalid end ID for the interval` for `(0-0`.
-    pub fn parse_range_end(arg: &[u8]) -> Result<StreamId, Reply> {
+    pub(crate) fn parse_range_end(arg: &[u8]) -> Result<StreamId, Reply> {
         let (id, exclusive) = StreamId::parse_interval(arg, u64::MAX)?;
         if !exclusive {
             return Ok(id);
@@ -159,7 +159,7 @@ impl AddId {
     ///
     /// # Errors
     /// [`INVALID_ID`] (also for `-` and `+`).
-    pub fn parse(arg: &[u8]) -> Result<AddId, Reply> {
+    pub(crate) fn parse(arg: &[u8]) -> Result<AddId, Reply> {
         if arg == b"*" {
             return Ok(AddId::Auto);
         }

@@ -20,9 +20,9 @@ const DEFAULT_APPROX_LIMIT: u64 = 100 * super::entries::BLOCK_MAX_ENTRIES as u64
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct TrimArgs {
     /// The trim to apply.
-    pub trim: Trim,
+    pub(crate) trim: Trim,
     /// Index, in the arguments after the key, of the threshold.
-    pub threshold_at: usize,
+    pub(crate) threshold_at: usize,
 }
 
 /// A parsed XADD.
@@ -30,11 +30,11 @@ pub(crate) struct TrimArgs {
 pub(crate) struct XAddRequest {
     args: Vec<Bytes>,
     /// NOMKSTREAM: do not create a missing key (the caller replies a null bulk).
-    pub no_mkstream: bool,
+    pub(crate) no_mkstream: bool,
     /// Trim to apply after adding.
-    pub trim: Option<TrimArgs>,
+    pub(crate) trim: Option<TrimArgs>,
     /// The ID argument.
-    pub id: AddId,
+    pub(crate) id: AddId,
     id_at: usize,
 }
 
@@ -140,7 +140,7 @@ impl XAddRequest {
     /// # Errors
     /// Syntax and ID errors with Redis's texts; the arity error when the field/value pairs are
     /// missing or odd; `ERR The ID specified in XADD must be greater than 0-0`.
-    pub fn parse(args: &[Bytes], from_primary: bool) -> Result<XAddRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes], from_primary: bool) -> Result<XAddRequest, Reply> {
         let (trim, no_mkstream, id_at) = parse_options(args, true, from_primary)?;
         // Redis parses the ID inside the option loop, so a bad ID wins over the arity check.
         let id = match args.get(id_at) {
@@ -218,7 +218,7 @@ fn full_argv(name: &'static str, key: &Bytes, args: Vec<Bytes>) -> Vec<Bytes> {
 pub(crate) struct XTrimRequest {
     args: Vec<Bytes>,
     /// The trim.
-    pub trim: TrimArgs,
+    pub(crate) trim: TrimArgs,
 }
 
 impl XTrimRequest {
@@ -226,7 +226,7 @@ impl XTrimRequest {
     ///
     /// # Errors
     /// Redis's syntax, integer and ID errors.
-    pub fn parse(args: &[Bytes], from_primary: bool) -> Result<XTrimRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes], from_primary: bool) -> Result<XTrimRequest, Reply> {
         let (trim, _, _) = parse_options(args, false, from_primary)?;
         Ok(XTrimRequest {
             args: args.to_vec(),
@@ -283,11 +283,11 @@ pub(crate) fn xlen(stream: Option<&StreamValue>) -> Reply {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct XSetIdRequest {
     /// The new last ID.
-    pub last_id: StreamId,
+    pub(crate) last_id: StreamId,
     /// ENTRIESADDED.
-    pub entries_added: Option<u64>,
+    pub(crate) entries_added: Option<u64>,
     /// MAXDELETEDID (0-0 means not given, as in Redis).
-    pub max_deleted: StreamId,
+    pub(crate) max_deleted: StreamId,
 }
 
 impl XSetIdRequest {
@@ -296,7 +296,7 @@ impl XSetIdRequest {
     /// # Errors
     /// Redis's ID, integer and syntax errors, `ERR entries_added must be positive`, and
     /// `ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id`.
-    pub fn parse(args: &[Bytes]) -> Result<XSetIdRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes]) -> Result<XSetIdRequest, Reply> {
         let Some(first) = args.first() else {
             return Err(Reply::error_owned(wrong_arity("xsetid")));
         };

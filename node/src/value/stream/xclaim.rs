@@ -35,24 +35,24 @@ fn effects(list: Vec<Vec<Bytes>>) -> Propagate {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct XPendingRequest {
     /// The group.
-    pub group: Bytes,
+    pub(crate) group: Bytes,
     /// The extended form's range, count, idle filter and consumer; `None` for the summary.
-    pub extended: Option<PendingRange>,
+    pub(crate) extended: Option<PendingRange>,
 }
 
 /// XPENDING's extended form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct PendingRange {
     /// Smallest ID.
-    pub start: StreamId,
+    pub(crate) start: StreamId,
     /// Largest ID.
-    pub end: StreamId,
+    pub(crate) end: StreamId,
     /// Most entries to list.
-    pub count: u64,
+    pub(crate) count: u64,
     /// Only entries idle at least this long (ms; 0: all).
-    pub min_idle_ms: i64,
+    pub(crate) min_idle_ms: i64,
     /// Only this consumer's entries.
-    pub consumer: Option<Bytes>,
+    pub(crate) consumer: Option<Bytes>,
 }
 
 impl XPendingRequest {
@@ -60,7 +60,7 @@ impl XPendingRequest {
     ///
     /// # Errors
     /// Redis's syntax, integer, ID and interval errors.
-    pub fn parse(args: &[Bytes]) -> Result<XPendingRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes]) -> Result<XPendingRequest, Reply> {
         let argc = args.len() + 2;
         let Some(group) = args.first().cloned() else {
             return Err(Reply::error_owned(redoubt_protocol::errors::wrong_arity(
@@ -173,23 +173,23 @@ fn summary(group: &ConsumerGroup) -> Reply {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct XClaimRequest {
     /// The group.
-    pub group: Bytes,
+    pub(crate) group: Bytes,
     /// The claiming consumer.
-    pub consumer: Bytes,
+    pub(crate) consumer: Bytes,
     /// Claim only entries idle at least this long (ms).
-    pub min_idle_ms: i64,
+    pub(crate) min_idle_ms: i64,
     /// The IDs to claim.
-    pub ids: Vec<StreamId>,
+    pub(crate) ids: Vec<StreamId>,
     /// New delivery time (Unix ms), from IDLE or TIME.
-    pub delivery_time_ms: Option<i64>,
+    pub(crate) delivery_time_ms: Option<i64>,
     /// RETRYCOUNT.
-    pub retry_count: Option<u64>,
+    pub(crate) retry_count: Option<u64>,
     /// FORCE: create missing PEL entries for existing stream entries.
-    pub force: bool,
+    pub(crate) force: bool,
     /// JUSTID: reply IDs only, and leave delivery counts alone.
-    pub justid: bool,
+    pub(crate) justid: bool,
     /// LASTID: move the group's last delivered ID forward to this.
-    pub last_id: StreamId,
+    pub(crate) last_id: StreamId,
 }
 
 impl XClaimRequest {
@@ -199,7 +199,7 @@ impl XClaimRequest {
     /// # Errors
     /// Redis's texts (`ERR Invalid min-idle-time argument for XCLAIM`, `ERR Invalid IDLE option
     /// argument for XCLAIM`, ..., `ERR Unrecognized XCLAIM option '<opt>'`).
-    pub fn parse(args: &[Bytes], now_ms: i64) -> Result<XClaimRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes], now_ms: i64) -> Result<XClaimRequest, Reply> {
         if args.len() < 4 {
             return Err(Reply::error_owned(redoubt_protocol::errors::wrong_arity(
                 "xclaim",
@@ -358,17 +358,17 @@ fn claim_reply(stream: &StreamValue, id: StreamId, justid: bool) -> Reply {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct XAutoClaimRequest {
     /// The group.
-    pub group: Bytes,
+    pub(crate) group: Bytes,
     /// The claiming consumer.
-    pub consumer: Bytes,
+    pub(crate) consumer: Bytes,
     /// Claim only entries idle at least this long (ms).
-    pub min_idle_ms: i64,
+    pub(crate) min_idle_ms: i64,
     /// Scan the PEL from this ID.
-    pub start: StreamId,
+    pub(crate) start: StreamId,
     /// Most entries to claim (default 100); the scan looks at most 10 times as many.
-    pub count: u64,
+    pub(crate) count: u64,
     /// JUSTID.
-    pub justid: bool,
+    pub(crate) justid: bool,
 }
 
 /// Largest XAUTOCLAIM COUNT: `LONG_MAX / max(sizeof(streamID), 10)`.
@@ -380,7 +380,7 @@ impl XAutoClaimRequest {
     /// # Errors
     /// Redis's texts (`ERR Invalid min-idle-time argument for XAUTOCLAIM`,
     /// `ERR COUNT must be > 0`, syntax, ID and interval errors).
-    pub fn parse(args: &[Bytes]) -> Result<XAutoClaimRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes]) -> Result<XAutoClaimRequest, Reply> {
         if args.len() < 4 {
             return Err(Reply::error_owned(redoubt_protocol::errors::wrong_arity(
                 "xautoclaim",

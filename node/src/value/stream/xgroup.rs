@@ -31,9 +31,9 @@ pub(crate) enum GroupStart {
 pub(crate) struct XGroupRequest {
     args: Vec<Bytes>,
     /// MKSTREAM was given (CREATE only).
-    pub mkstream: bool,
+    pub(crate) mkstream: bool,
     /// ENTRIESREAD (`None` for -1 or not given).
-    pub entries_read: Option<u64>,
+    pub(crate) entries_read: Option<u64>,
 }
 
 const HELP: [&str; 17] = [
@@ -62,7 +62,7 @@ impl XGroupRequest {
     /// # Errors
     /// Redis's subcommand syntax error, integer error, and
     /// `ERR value for ENTRIESREAD must be positive or -1`.
-    pub fn parse(args: &[Bytes]) -> Result<XGroupRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes]) -> Result<XGroupRequest, Reply> {
         let mut req = XGroupRequest {
             args: args.to_vec(),
             mkstream: false,
@@ -97,7 +97,7 @@ impl XGroupRequest {
     }
 
     /// The key, when the subcommand names one.
-    pub fn key(&self) -> Option<&Bytes> {
+    pub(crate) fn key(&self) -> Option<&Bytes> {
         self.args.get(1).filter(|_| self.args.len() >= 3)
     }
 }
@@ -226,9 +226,9 @@ pub(crate) struct GroupRead {
     /// The entries served (an array of entries; a history entry no longer in the stream is
     /// `[id, nil]`), or `None` when there was nothing new for `>` (the stream is left out, or
     /// the client blocks).
-    pub entries: Option<Reply>,
+    pub(crate) entries: Option<Reply>,
     /// Commands to propagate in place of XREADGROUP (full argv each).
-    pub effects: Vec<Vec<Bytes>>,
+    pub(crate) effects: Vec<Vec<Bytes>>,
 }
 
 /// XREADGROUP on one stream (`xreadCommand` + `streamReplyWithRange`): serves `>` from the

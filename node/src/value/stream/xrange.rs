@@ -48,13 +48,13 @@ pub(crate) fn range_reply(
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct XRangeRequest {
     /// Smallest ID to return.
-    pub start: StreamId,
+    pub(crate) start: StreamId,
     /// Largest ID to return.
-    pub end: StreamId,
+    pub(crate) end: StreamId,
     /// COUNT, `None` when not given.
-    pub count: Option<u64>,
+    pub(crate) count: Option<u64>,
     /// XREVRANGE: newest first.
-    pub rev: bool,
+    pub(crate) rev: bool,
 }
 
 impl XRangeRequest {
@@ -63,7 +63,7 @@ impl XRangeRequest {
     ///
     /// # Errors
     /// Redis's ID, interval, integer and syntax errors.
-    pub fn parse(args: &[Bytes], rev: bool) -> Result<XRangeRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes], rev: bool) -> Result<XRangeRequest, Reply> {
         if args.len() < 2 {
             let name = if rev { "xrevrange" } else { "xrange" };
             return Err(Reply::error_owned(redoubt_protocol::errors::wrong_arity(
@@ -129,7 +129,7 @@ impl ReadStart {
     ///
     /// # Errors
     /// Redis's texts for `$` in XREADGROUP, `>` in XREAD, and invalid IDs.
-    pub fn parse(arg: &[u8], group: bool) -> Result<ReadStart, Reply> {
+    pub(crate) fn parse(arg: &[u8], group: bool) -> Result<ReadStart, Reply> {
         match arg {
             b"$" if group => Err(Reply::error(
                 "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.",
@@ -148,7 +148,7 @@ impl ReadStart {
     }
 
     /// The ID reading starts after, for XREAD (`$` on a missing key is 0-0).
-    pub fn resolve(self, stream: Option<&StreamValue>) -> StreamId {
+    pub(crate) fn resolve(self, stream: Option<&StreamValue>) -> StreamId {
         match self {
             ReadStart::Last => stream.map_or(StreamId::MIN, StreamValue::last_id),
             ReadStart::New => StreamId::MAX,
@@ -162,17 +162,17 @@ impl ReadStart {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct XReadRequest {
     /// COUNT (0: no limit).
-    pub count: u64,
+    pub(crate) count: u64,
     /// BLOCK in milliseconds (0: forever).
-    pub block_ms: Option<u64>,
+    pub(crate) block_ms: Option<u64>,
     /// GROUP group consumer (XREADGROUP).
-    pub group: Option<(Bytes, Bytes)>,
+    pub(crate) group: Option<(Bytes, Bytes)>,
     /// NOACK (XREADGROUP).
-    pub noack: bool,
+    pub(crate) noack: bool,
     /// The keys.
-    pub keys: Vec<Bytes>,
+    pub(crate) keys: Vec<Bytes>,
     /// The IDs, one per key.
-    pub ids: Vec<Bytes>,
+    pub(crate) ids: Vec<Bytes>,
 }
 
 impl XReadRequest {
@@ -180,7 +180,7 @@ impl XReadRequest {
     ///
     /// # Errors
     /// Redis's texts (syntax, unbalanced list, GROUP/NOACK in XREAD, missing GROUP, timeouts).
-    pub fn parse(args: &[Bytes], group: bool) -> Result<XReadRequest, Reply> {
+    pub(crate) fn parse(args: &[Bytes], group: bool) -> Result<XReadRequest, Reply> {
         let mut req = XReadRequest {
             count: 0,
             block_ms: None,
