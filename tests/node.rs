@@ -21,6 +21,7 @@ mod node {
     mod protocol;
     mod server;
     mod sets;
+    mod streams;
     mod strings;
     mod zsets;
 }

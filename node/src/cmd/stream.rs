@@ -121,15 +121,14 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     finish(ctx, applied)
 }
 
-/// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT n]` → entries removed. The key is looked up
-/// before the options are parsed, as in Redis (a missing key answers 0).
+/// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT n]` → entries removed (0 for a missing key;
+/// the options are checked first, as in Redis).
 fn xtrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
-    if ctx.write::<StreamValue>(key)?.is_none() {
-        return Ok(Reply::Int(0));
-    }
     let req = XTrimRequest::parse(&args[2..], ctx.session.primary_link)?;
-    let stream = ctx.write::<StreamValue>(key)?.expect("checked above");
+    let Some(stream) = ctx.write::<StreamValue>(key)? else {
+        return Ok(Reply::Int(0));
+    };
     let applied = xadd::xtrim(key, &req, stream);
     finish(ctx, applied)
 }
