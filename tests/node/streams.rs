@@ -568,3 +568,167 @@ async fn streams_under_key_commands() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     c.table(&[("EXISTS u", ":0"), ("XLEN u", ":0")]).await;
 }
+
+#[tokio::test]
+async fn xread_blocks_until_an_entry_arrives() {
+    let s = Server::start(&[]);
+    let (mut a, mut b, mut w) = (s.raw().await, s.raw().await, s.raw().await);
+    w.q("XADD s1 1-0 old 1").await;
+    send(&mut a, "XREAD BLOCK 0 STREAMS s1 s2 $ $").await;
+    send(&mut b, "XREAD COUNT 1 BLOCK 0 STREAMS s2 0").await;
+    wait_blocked(&s, 2).await;
+    // An entry at or below the ID waited after serves nobody.
+    w.q("XADD s1 2-0 new 2").await;
+    assert_eq!(
+        reply_of(&mut a).await,
+        "[[\"s1\", [[\"2-0\", [\"new\", \"2\"]]]]]"
+    );
+    assert!(still_blocked(&mut b, 100).await);
+    w.q("XADD s2 1-0 x 1 y 2").await;
+    assert_eq!(
+        reply_of(&mut b).await,
+        "[[\"s2\", [[\"1-0\", [\"x\", \"1\", \"y\", \"2\"]]]]]"
+    );
+    assert_eq!(blocked_clients(&s).await, 0);
+    // Several readers of one stream all get the new entry.
+    send(&mut a, "XREAD BLOCK 0 STREAMS s1 $").await;
+    send(&mut b, "XREAD BLOCK 0 STREAMS s1 2-0").await;
+    wait_blocked(&s, 2).await;
+    w.q("XADD s1 3-0 n 3").await;
+    let want = "[[\"s1\", [[\"3-0\", [\"n\", \"3\"]]]]]";
+    assert_eq!(reply_of(&mut a).await, want);
+    assert_eq!(reply_of(&mut b).await, want);
+}
+
+#[tokio::test]
+async fn blocked_xread_replies_a_map_in_resp3() {
+    let s = Server::start(&[]);
+    let (mut a, mut w) = (s.raw().await, s.raw().await);
+    a.q("HELLO 3").await;
+    send(&mut a, "XREAD BLOCK 0 STREAMS s $").await;
+    wait_blocked(&s, 1).await;
+    w.q("XADD s 1-0 f v").await;
+    assert_eq!(
+        reply_of(&mut a).await,
+        "{\"s\": [[\"1-0\", [\"f\", \"v\"]]]}"
+    );
+    send(&mut a, "XREAD BLOCK 50 STREAMS s $").await;
+    assert_eq!(reply_of(&mut a).await, "_");
+}
+
+#[tokio::test]
+async fn xread_block_times_out_with_a_null_array() {
+    let s = Server::start(&[]);
+    let mut a = s.raw().await;
+    let started = Instant::now();
+    send(&mut a, "XREAD BLOCK 200 STREAMS s $").await;
+    assert_eq!(reply_of(&mut a).await, "nil");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(200) && waited < Duration::from_millis(1500),
+        "{waited:?}"
+    );
+    assert_eq!(blocked_clients(&s).await, 0);
+    // Without BLOCK nothing waits; with data BLOCK answers at once.
+    a.q("XADD s 1-0 f v").await;
+    assert_eq!(a.q("XREAD STREAMS s 1-0").await.to_string(), "nil");
+    assert_eq!(
+        a.q("XREAD BLOCK 0 STREAMS s 0").await.to_string(),
+        "[[\"s\", [[\"1-0\", [\"f\", \"v\"]]]]]"
+    );
+}
+
+#[tokio::test]
+async fn xreadgroup_waiters_are_served_in_arrival_order() {
+    let s = Server::start(&[]);
+    let (mut a, mut b, mut w) = (s.raw().await, s.raw().await, s.raw().await);
+    w.q("XGROUP CREATE s g $ MKSTREAM").await;
+    send(
+        &mut a,
+        "XREADGROUP GROUP g alice COUNT 1 BLOCK 0 STREAMS s >",
+    )
+    .await;
+    wait_blocked(&s, 1).await;
+    send(&mut b, "XREADGROUP GROUP g bob COUNT 1 BLOCK 0 STREAMS s >").await;
+    wait_blocked(&s, 2).await;
+    w.q("XADD s 1-0 n 1").await;
+    assert_eq!(
+        reply_of(&mut a).await,
+        "[[\"s\", [[\"1-0\", [\"n\", \"1\"]]]]]"
+    );
+    assert!(still_blocked(&mut b, 100).await);
+    w.q("XADD s 2-0 n 2").await;
+    assert_eq!(
+        reply_of(&mut b).await,
+        "[[\"s\", [[\"2-0\", [\"n\", \"2\"]]]]]"
+    );
+    assert_eq!(
+        pel(&mut w, "XPENDING s g - + 10").await,
+        "[[\"1-0\", \"alice\", :1], [\"2-0\", \"bob\", :1]]"
+    );
+    // A pipeline of two adds serves both waiters, one entry each.
+    send(
+        &mut a,
+        "XREADGROUP GROUP g alice COUNT 1 BLOCK 0 STREAMS s >",
+    )
+    .await;
+    wait_blocked(&s, 1).await;
+    send(&mut b, "XREADGROUP GROUP g bob COUNT 1 BLOCK 0 STREAMS s >").await;
+    wait_blocked(&s, 2).await;
+    w.send(&encode(&split_args("XADD s 3-0 n 3"))).await;
+    w.send(&encode(&split_args("XADD s 4-0 n 4"))).await;
+    assert_eq!(
+        reply_of(&mut a).await,
+        "[[\"s\", [[\"3-0\", [\"n\", \"3\"]]]]]"
+    );
+    assert_eq!(
+        reply_of(&mut b).await,
+        "[[\"s\", [[\"4-0\", [\"n\", \"4\"]]]]]"
+    );
+}
+
+#[tokio::test]
+async fn blocked_readers_leave_on_disconnect() {
+    let s = Server::start(&[]);
+    {
+        let mut a = s.raw().await;
+        send(&mut a, "XREAD BLOCK 0 STREAMS s $").await;
+        let mut b = s.raw().await;
+        b.q("XGROUP CREATE s g $ MKSTREAM").await;
+        send(&mut b, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >").await;
+        wait_blocked(&s, 2).await;
+    }
+    wait_blocked(&s, 0).await;
+    let mut w = s.raw().await;
+    w.q("XADD s 1-0 f v").await;
+    // Nobody read the entry for the group.
+    assert_eq!(w.q("XPENDING s g").await.to_string(), "[:0, nil, nil, nil]");
+}
+
+#[tokio::test]
+async fn deleting_the_stream_or_group_unblocks_xreadgroup() {
+    let s = Server::start(&[]);
+    let (mut a, mut b, mut w) = (s.raw().await, s.raw().await, s.raw().await);
+    w.q("XGROUP CREATE s g $ MKSTREAM").await;
+    send(&mut a, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >").await;
+    send(&mut b, "XREAD BLOCK 0 STREAMS s $").await;
+    wait_blocked(&s, 2).await;
+    w.q("DEL s").await;
+    assert_eq!(
+        reply_of(&mut a).await,
+        "-UNBLOCKED the stream key no longer exists"
+    );
+    // A plain reader keeps waiting for the stream to come back.
+    assert!(still_blocked(&mut b, 100).await);
+    w.q("XADD s 1-0 f v").await;
+    assert_eq!(
+        reply_of(&mut b).await,
+        "[[\"s\", [[\"1-0\", [\"f\", \"v\"]]]]]"
+    );
+    w.q("XGROUP CREATE s g $").await;
+    send(&mut a, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >").await;
+    wait_blocked(&s, 1).await;
+    w.q("XGROUP DESTROY s g").await;
+    let reply = reply_of(&mut a).await;
+    assert!(reply.starts_with("-NOGROUP "), "{reply}");
+}
