@@ -56,7 +56,8 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
         let error = "NOAUTH Authentication required.";
         return (stats::reject(ctx.store, resolved, error), Some(resolved));
     }
-    let write = command.flags.contains(CommandFlags::WRITE);
+    // A container's subcommand carries its own flags (`XGROUP CREATE` writes).
+    let write = resolved.spec().flags.contains(CommandFlags::WRITE);
     if let Some(epoch) = ctx.session.epoch.filter(|e| *e < ctx.store.epoch) {
         if write || matches!(command.name, "replicaof" | "slaveof") {
             let error = format!(

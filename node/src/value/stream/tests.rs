@@ -299,7 +299,10 @@ fn propagation_matches_what_a_redis_replica_receives() {
         ("XGROUP CREATE p g 0", &["XGROUP CREATE p g 0"]),
         (
             "XREADGROUP GROUP g c COUNT 1 STREAMS p >",
-            &["XCLAIM p g c 0 1795703465123-0 TIME 1795703465123 RETRYCOUNT 1 FORCE JUSTID LASTID 1795703465123-0"],
+            &[
+                "XCLAIM p g c 0 1795703465123-0 TIME 1795703465123 RETRYCOUNT 1 FORCE JUSTID LASTID 1795703465123-0",
+                "XGROUP SETID p g 1795703465123-0 ENTRIESREAD 1",
+            ],
         ),
         (
             "XREADGROUP GROUP g c2 NOACK STREAMS p >",

@@ -337,6 +337,12 @@ pub(crate) fn xsetid(req: &XSetIdRequest, stream: Option<&mut StreamValue>) -> A
     let Some(stream) = stream else {
         return Applied::read(Reply::error("ERR no such key"));
     };
+    // Redis 7.2 (7.0 did not check this).
+    if req.last_id < stream.max_deleted_id() {
+        return Applied::read(Reply::error(
+            "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id",
+        ));
+    }
     if let Some(top) = stream.last_entry_id() {
         if req.last_id < top {
             return Applied::read(Reply::error(

@@ -2,8 +2,8 @@
 //! XREADGROUP for one stream, and XACK.
 //!
 //! XREADGROUP never propagates itself: it propagates, per entry it adds to the PEL,
-//! `XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID last-id`, and with
-//! NOACK `XGROUP SETID key group last-id ENTRIESREAD n` (plus `XGROUP CREATECONSUMER` when it
+//! `XCLAIM key group consumer 0 id TIME ms RETRYCOUNT n FORCE JUSTID LASTID last-id`, then,
+//! once the group moved, `XGROUP SETID key group last-id ENTRIESREAD n` (plus `XGROUP CREATECONSUMER` when it
 //! created the consumer), so a replica ends with the same PEL and last delivered ID
 //! (`streamPropagateXCLAIM`, `streamPropagateGroupID`, `streamPropagateConsumerCreation`).
 
@@ -300,7 +300,9 @@ pub(crate) fn xreadgroup_one(
                     }
                     effects.push(xclaim_effect(key, group_name, id, &pending, group.last_id));
                 }
-                if noack && !served.is_empty() {
+                // Redis 7 propagates the group's position whenever it moved, NOACK or not,
+                // so the read counter (`entries-read`) matches on replicas too.
+                if !served.is_empty() {
                     effects.push(setid_effect(key, group_name, &group));
                 }
                 Reply::Array(served)
