@@ -58,7 +58,7 @@ bench() {
   local port=$1 pipe=$2 n=$3
   shift 3
   redis-benchmark -p "$port" -c "$CLIENTS" -n "$n" -r 100000 -P "$pipe" --csv "$@" 2>/dev/null \
-    | tail -n 1 | tr -d '"' | awk -F, '{ print $2 }'
+    | tail -n 1 | tr -d '"' | awk -F, '{ print ($2 + 0) }'
 }
 
 # Fills stream <key> with <n> entries.
@@ -73,7 +73,7 @@ prepare() {
   fill "$port" q "$((REQUESTS * 10 + 1000))"
   redis-cli -p "$port" XGROUP CREATE q g 0 >/dev/null
   # Ten pending IDs for XACK, delivered once.
-  ACK_IDS=$(redis-cli -p "$port" XRANGE q - + COUNT 10 | awk 'NR % 4 == 1' | tr '\n' ' ')
+  ACK_IDS=$(redis-cli -p "$port" XRANGE q - + COUNT 10 | grep -E '^[0-9]+-[0-9]+$' | tr '\n' ' ')
   redis-cli -p "$port" XREADGROUP GROUP g warm COUNT 10 STREAMS q '>' >/dev/null
 }
 
@@ -88,8 +88,7 @@ printf '%-14s %8s %14s %14s %7s\n' test pipeline redoubt_ops/s redis_ops/s ratio
 for p in $PIPELINES; do
   declare -A result=()
   for side in redoubt redis; do
-    port=$REDOUBT_PORT
-    [ "$side" = redis ] && port=$REDIS_PORT
+    if [ "$side" = redis ]; then port=$REDIS_PORT; else port=$REDOUBT_PORT; fi
     prepare "$port"
     result[$side.xadd]=$(bench "$port" "$p" "$REQUESTS" XADD s '*' f __rand_int__)
     result[$side.xadd_maxlen]=$(bench "$port" "$p" "$REQUESTS" XADD c MAXLEN '~' 1000 '*' f __rand_int__)
@@ -113,14 +112,14 @@ echo
 printf '%-26s %14s %14s %7s\n' "memory ($ENTRIES entries)" redoubt redis ratio
 declare -A mem=()
 for side in redoubt redis; do
-  port=$REDOUBT_PORT pid=$REDOUBT_PID
-  [ "$side" = redis ] && port=$REDIS_PORT pid=$REDIS_PID
+  if [ "$side" = redis ]; then port=$REDIS_PORT pid=$REDIS_PID; else port=$REDOUBT_PORT pid=$REDOUBT_PID; fi
   u0=$(used "$port") r0=$(rss_kb "$pid")
   redis-benchmark -p "$port" -c 10 -n "$ENTRIES" -P 64 XADD m '*' f 123456 >/dev/null 2>&1
-  [ "$(redis-cli -p "$port" XLEN m)" = "$ENTRIES" ] || { echo "$side: XLEN m is not $ENTRIES" >&2; exit 1; }
+  # redis-benchmark may send a few more than asked: divide by the real length.
+  len=$(redis-cli -p "$port" XLEN m)
   u1=$(used "$port") r1=$(rss_kb "$pid")
-  mem[$side.used]=$(( (u1 - u0) / ENTRIES ))
-  mem[$side.rss]=$(( (r1 - r0) * 1024 / ENTRIES ))
+  mem[$side.used]=$(( (u1 - u0) / len ))
+  mem[$side.rss]=$(( (r1 - r0) * 1024 / len ))
 done
 for m in used rss; do
   ratio=$(awk -v a="${mem[redoubt.$m]}" -v b="${mem[redis.$m]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
