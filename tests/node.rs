@@ -27,6 +27,7 @@ mod node {
     mod pubsub;
     mod server;
     mod sets;
+    mod streams;
     mod strings;
     mod transactions;
     mod zsets;

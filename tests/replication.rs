@@ -12,6 +12,8 @@ mod backlog_size;
 mod convergence;
 #[path = "replication/resync.rs"]
 mod resync;
+#[path = "replication/streams.rs"]
+mod streams;
 #[path = "replication/sync_mode.rs"]
 mod sync_mode;
 #[path = "replication/transactions.rs"]

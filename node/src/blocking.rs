@@ -65,6 +65,9 @@ pub(crate) enum BlockKind {
     List,
     /// `BZPOPMIN`, `BZPOPMAX`, `BZMPOP`.
     ZSet,
+    /// `XREAD`, `XREADGROUP`: every waiter of a ready key gets a chance (reading does not
+    /// consume), and an `XREADGROUP` waiter learns when its key or group is gone.
+    Stream,
 }
 
 impl BlockKind {
@@ -73,6 +76,7 @@ impl BlockKind {
         match self {
             BlockKind::List => "list",
             BlockKind::ZSet => "zset",
+            BlockKind::Stream => "stream",
         }
     }
 }
@@ -103,6 +107,7 @@ pub(crate) struct BlockingRegistry {
     waiters: HashMap<usize, HashMap<Bytes, VecDeque<u64>>>,
     ready: VecDeque<(usize, Bytes)>,
     ready_set: HashSet<(usize, Bytes)>,
+    no_block: bool,
 }
 
 impl BlockingRegistry {
@@ -114,6 +119,19 @@ impl BlockingRegistry {
     /// True when no client is blocked.
     pub(crate) fn is_empty(&self) -> bool {
         self.clients.is_empty()
+    }
+
+    /// True when a blocking command may block now. While false (set by whoever runs commands
+    /// that must not wait, as `EXEC` does in Redis), blocking forms answer like their
+    /// non-blocking forms: a timeout reply at once.
+    pub(crate) fn may_block(&self) -> bool {
+        !self.no_block
+    }
+
+    /// Forbids (`true`) or allows again (`false`) blocking; see [`BlockingRegistry::may_block`].
+    #[allow(dead_code)] // The entry point for `EXEC`, which runs queued commands.
+    pub(crate) fn forbid_blocking(&mut self, forbid: bool) {
+        self.no_block = forbid;
     }
 
     /// Registers a blocked client, behind every client already waiting on its keys.
@@ -181,8 +199,16 @@ impl BlockingRegistry {
         Some(ready)
     }
 
-    pub(crate) fn first_waiter(&self, db: usize, key: &[u8]) -> Option<&Blocked> {
-        let id = self.waiters.get(&db)?.get(key)?.front()?;
-        self.clients.get(id)
+    /// The clients waiting on `key` of database `db`, in blocking order.
+    pub(crate) fn waiters_of(&self, db: usize, key: &[u8]) -> Vec<u64> {
+        self.waiters
+            .get(&db)
+            .and_then(|queues| queues.get(key))
+            .map_or_else(Vec::new, |queue| queue.iter().copied().collect())
+    }
+
+    /// Blocked client `id`.
+    pub(crate) fn get(&self, id: u64) -> Option<&Blocked> {
+        self.clients.get(&id)
     }
 }

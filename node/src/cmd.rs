@@ -20,6 +20,7 @@ pub(crate) mod replication;
 pub(crate) mod server;
 pub(crate) mod set;
 pub(crate) mod sort;
+pub(crate) mod stream;
 pub(crate) mod string;
 pub(crate) mod transaction;
 pub(crate) mod zset;

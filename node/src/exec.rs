@@ -6,6 +6,7 @@
 //! [`Ctx::command`]), to replication and to the blocking registry: nothing looks a command up
 //! by name again.
 
+pub(crate) mod blocked;
 pub(crate) mod effects;
 pub(crate) mod events;
 pub(crate) mod stats;
@@ -87,7 +88,8 @@ fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, O
     if !ctx.session.authenticated && !is_no_auth(resolved) {
         return reject(ctx, "NOAUTH Authentication required.");
     }
-    let write = command.flags.contains(CommandFlags::WRITE);
+    // A container's subcommand carries its own flags (`XGROUP CREATE` writes).
+    let write = resolved.spec().flags.contains(CommandFlags::WRITE);
     if let Some(epoch) = ctx.session.epoch.filter(|e| *e < ctx.store.epoch) {
         if write || matches!(command.name, "replicaof" | "slaveof") {
             let error = format!(
@@ -153,6 +155,7 @@ pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[B
         events::after(ctx, resolved, args, before);
         replicate(ctx, resolved, args, &reply);
     }
+    ctx.store.pending_effects = None;
     reply
 }
 

@@ -78,6 +78,10 @@ pub(crate) struct Store {
     pub(crate) watches: Watches,
     /// Channel, pattern and shard channel subscriptions.
     pub(crate) pubsub: PubSub,
+    /// What the running write streams to standbys in place of itself, when its handler
+    /// decided it (stream commands: XADD's generated ID, XREADGROUP's XCLAIMs); taken by
+    /// `exec::effects`.
+    pub(crate) pending_effects: Option<Vec<Vec<bytes::Bytes>>>,
 }
 
 impl Store {
@@ -92,6 +96,7 @@ impl Store {
             keyspace_hits: 0,
             keyspace_misses: 0,
             dirty: 0,
+            pending_effects: None,
             blocking: BlockingRegistry::default(),
             repl: Replication::new(crate::replication::random_hex_id()),
             epoch: 0,

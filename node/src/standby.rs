@@ -339,6 +339,14 @@ async fn apply_stream(
                 match parser.parse(&mut conn.input) {
                     Ok(Some(args)) => {
                         applier.apply(&mut store, &args);
+                        if store.blocking.has_ready() {
+                            // Readers blocked on this standby (XREAD) see replicated entries.
+                            crate::exec::blocked::serve_ready(
+                                &mut store,
+                                node,
+                                crate::state::unix_ms(),
+                            );
+                        }
                         // The primary sends canonical multibulks, so re-encoding a command
                         // gives back exactly the bytes received, which keeps offsets equal.
                         encoded.clear();

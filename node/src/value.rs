@@ -4,6 +4,7 @@
 pub(crate) mod hash;
 pub(crate) mod list;
 pub(crate) mod set;
+pub(crate) mod stream;
 pub(crate) mod zset;
 pub(crate) mod bits;
 pub(crate) mod hll;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 pub(crate) use hash::HashValue;
 pub(crate) use list::ListValue;
 pub(crate) use set::SetValue;
+pub(crate) use stream::StreamValue;
 pub(crate) use zset::ZSetValue;
 
 /// A value stored under a key. Collections are boxed so a key holding a short string (most
@@ -31,6 +33,9 @@ pub(crate) enum Value {
     Set(Box<SetValue>),
     /// A sorted set (Redis type `zset`).
     ZSet(Box<ZSetValue>),
+    /// A stream with its consumer groups (Redis type `stream`). Unlike the other collections,
+    /// a stream key outlives its last entry (XDEL and XTRIM leave it in place).
+    Stream(Box<StreamValue>),
 }
 
 impl Value {
@@ -42,6 +47,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Set(_) => "set",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -53,6 +59,7 @@ impl Value {
             Value::List(l) => l.encoding(),
             Value::Set(s) => s.encoding(),
             Value::ZSet(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 }

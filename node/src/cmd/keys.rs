@@ -61,10 +61,14 @@ enum Rename {
 /// `DEL key [key ...]` / `UNLINK` → number of keys removed.
 pub(crate) fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
-    let removed = args[1..]
-        .iter()
-        .filter(|key| ctx.db().remove(key, now).is_some())
-        .count();
+    let mut removed = 0;
+    for key in &args[1..] {
+        if ctx.db().remove(key, now).is_some() {
+            removed += 1;
+            // Clients blocked in XREADGROUP on a deleted stream are told it is gone.
+            ctx.signal_key_ready(key);
+        }
+    }
     ctx.store.changed(removed as u64);
     Ok(Reply::Int(removed as i64))
 }
@@ -233,6 +237,7 @@ fn rename(ctx: &mut Ctx, args: &[Bytes], mode: Rename) -> CmdResult {
     let entry = ctx.db().remove(from, now).expect("checked above");
     ctx.db().set(to, entry.value, entry.expires_at);
     ctx.store.changed(1);
+    ctx.signal_key_ready(from);
     ctx.signal_key_ready(to);
     Ok(if only_if_new {
         Reply::Int(1)

@@ -9,6 +9,10 @@
 //!   (float arithmetic could round differently elsewhere).
 //! - `SPOP` → `SREM` of the members it chose; `GETDEL` → `DEL`.
 //! - Blocking pops → the plain pop of the key that served them (`BLPOP` → `LPOP key`...).
+//! - Stream commands: what their handler decided (`Store::pending_effects`): `XADD *` with
+//!   the ID it generated, approximate trims as exact ones, `XREADGROUP`/`XCLAIM`/`XAUTOCLAIM`
+//!   as `XCLAIM ... FORCE JUSTID LASTID` and `XGROUP SETID`/`CREATECONSUMER` (Redis's
+//!   `streamPropagateXCLAIM`, `streamPropagateGroupID`); these three never stream themselves.
 //! - Everything else streams as it was received.
 
 use bytes::Bytes;
@@ -43,6 +47,9 @@ pub(crate) fn effects(
     args: &[Bytes],
     reply: &Reply,
 ) -> Option<Vec<Vec<Bytes>>> {
+    if let Some(commands) = ctx.store.pending_effects.take() {
+        return Some(commands);
+    }
     Some(match name {
         "set" | "setex" | "psetex" => {
             let value = if name == "set" { &args[2] } else { &args[3] };
@@ -136,6 +143,7 @@ pub(crate) fn effects(
             ]],
             None => Vec::new(),
         },
+        "xreadgroup" | "xclaim" | "xautoclaim" => Vec::new(),
         _ => return None,
     })
 }

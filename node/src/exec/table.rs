@@ -62,6 +62,7 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
         cmd::geo::COMMANDS,
         cmd::sort::COMMANDS,
         cmd::memory::COMMANDS,
+        cmd::stream::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use redoubt_protocol::Reply;
 
 use super::Store;
-use crate::value::{HashValue, ListValue, RString, SetValue, Value, ZSetValue};
+use crate::value::{HashValue, ListValue, RString, SetValue, StreamValue, Value, ZSetValue};
 
 /// `WRONGTYPE` error text.
 pub(crate) const WRONGTYPE: &str =
@@ -57,6 +57,32 @@ collection_kind!(HashValue, Hash);
 collection_kind!(ListValue, List);
 collection_kind!(SetValue, Set);
 collection_kind!(ZSetValue, ZSet);
+
+impl Kind for StreamValue {
+    fn of(value: &Value) -> Option<&Self> {
+        match value {
+            Value::Stream(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn of_mut(value: &mut Value) -> Option<&mut Self> {
+        match value {
+            Value::Stream(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn empty() -> Value {
+        Value::Stream(Box::default())
+    }
+
+    /// A stream key stays when its last entry goes (Redis keeps empty streams, with their
+    /// groups and last ID).
+    fn is_empty(&self) -> bool {
+        false
+    }
+}
 
 impl Kind for RString {
     fn of(value: &Value) -> Option<&Self> {

@@ -1,14 +1,19 @@
 //! Full-resync snapshots: a point-in-time copy of every database, written as the RESP commands
-//! that rebuild it (`SELECT`, `SET`, `RPUSH`, `HSET`, `SADD`, `ZADD`, `PEXPIREAT`), so a standby
+//! that rebuild it (`SELECT`, `SET`, `RPUSH`, `HSET`, `SADD`, `ZADD`, `XADD` and its group commands,
+//! `PEXPIREAT`), so a standby
 //! loads it with the same code that applies the live stream.
 //!
 //! On the wire it travels as Redis sends its RDB payload: `$<length>\r\n<payload>` with no
 //! trailing CRLF, the payload starting with [`MAGIC`].
 
+use std::collections::BTreeSet;
+
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::keyspace::db::Db;
-use crate::value::Value;
+use crate::value::stream::id::StreamId;
+use crate::value::stream::xgroup::xclaim_effect;
+use crate::value::{StreamValue, Value};
 
 /// First bytes of every snapshot payload.
 pub(crate) const MAGIC: &[u8] = b"REDOUBT-SNAPSHOT-1\r\n";
@@ -77,6 +82,7 @@ pub(crate) fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
                         encode_command(&mut out, &args);
                     }
                 }
+                Value::Stream(stream) => encode_stream(&mut out, key, stream),
             }
             if let Some(at) = entry.expires_at {
                 encode_command(&mut out, &[b"PEXPIREAT", key, digits.format(at).as_bytes()]);
@@ -84,6 +90,99 @@ pub(crate) fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
         }
     }
     out.freeze()
+}
+
+/// Rebuilds a stream: its entries with their IDs (`XADD`), its groups (`XGROUP CREATE ...
+/// ENTRIESREAD n`), consumers (`XGROUP CREATECONSUMER`) and pending entries (`XCLAIM ... FORCE
+/// JUSTID` with the delivery time and count), then its counters (`XSETID ... ENTRIESADDED n
+/// MAXDELETEDID id`). A pending entry whose stream entry is gone is claimed through a
+/// placeholder entry added in its place and deleted once claimed. An empty stream is made by
+/// creating and destroying a group with MKSTREAM. Consumers' seen/active times start afresh
+/// on the standby, and the entries are packed afresh (XINFO's block counts may differ).
+fn encode_stream(out: &mut BytesMut, key: &[u8], stream: &StreamValue) {
+    let mut digits = itoa::Buffer::new();
+    let placeholders: BTreeSet<StreamId> = stream
+        .groups()
+        .values()
+        .flat_map(|group| group.pel.keys())
+        .filter(|id| !stream.contains(**id))
+        .copied()
+        .collect();
+    let mut missing = placeholders.iter().peekable();
+    let mut add_placeholders_below = |out: &mut BytesMut, below: StreamId| {
+        while let Some(id) = missing.next_if(|id| **id < below) {
+            let id = id.to_bytes();
+            encode_command(out, &[b"XADD", key, &id, b"-", b"-"]);
+        }
+    };
+    let mut any = !placeholders.is_empty();
+    for entry in stream.range(StreamId::MIN, StreamId::MAX, false) {
+        add_placeholders_below(out, entry.id);
+        let id = entry.id.to_bytes();
+        let mut args: Vec<&[u8]> = vec![b"XADD", key, &id];
+        for (field, value) in &entry.fields {
+            args.push(field);
+            args.push(value);
+        }
+        encode_command(out, &args);
+        any = true;
+    }
+    add_placeholders_below(out, StreamId::MAX);
+    if let Some(last) = placeholders.last().filter(|id| **id == StreamId::MAX) {
+        let id = last.to_bytes();
+        encode_command(out, &[b"XADD", key, &id, b"-", b"-"]);
+    }
+    if !any {
+        encode_command(out, &[b"XGROUP", b"CREATE", key, b"-", b"0", b"MKSTREAM"]);
+        encode_command(out, &[b"XGROUP", b"DESTROY", key, b"-"]);
+    }
+    let key_bytes = Bytes::copy_from_slice(key);
+    for (name, group) in stream.groups() {
+        let last = group.last_id.to_bytes();
+        let read = group.entries_read.map_or(-1, |n| n as i64).to_string();
+        encode_command(
+            out,
+            &[
+                b"XGROUP",
+                b"CREATE",
+                key,
+                name,
+                &last,
+                b"ENTRIESREAD",
+                read.as_bytes(),
+            ],
+        );
+        for consumer in group.consumers.keys() {
+            encode_command(out, &[b"XGROUP", b"CREATECONSUMER", key, name, consumer]);
+        }
+        for (id, pending) in &group.pel {
+            let claim = xclaim_effect(&key_bytes, name, *id, pending, group.last_id);
+            let args: Vec<&[u8]> = claim.iter().map(|a| &a[..]).collect();
+            encode_command(out, &args);
+        }
+    }
+    for chunk in placeholders.iter().collect::<Vec<_>>().chunks(CHUNK) {
+        let ids: Vec<Bytes> = chunk.iter().map(|id| id.to_bytes()).collect();
+        let mut args: Vec<&[u8]> = vec![b"XDEL", key];
+        args.extend(ids.iter().map(|id| &id[..]));
+        encode_command(out, &args);
+    }
+    let (last, max_deleted) = (
+        stream.last_id().to_bytes(),
+        stream.max_deleted_id().to_bytes(),
+    );
+    encode_command(
+        out,
+        &[
+            b"XSETID",
+            key,
+            &last,
+            b"ENTRIESADDED",
+            digits.format(stream.entries_added()).as_bytes(),
+            b"MAXDELETEDID",
+            &max_deleted,
+        ],
+    );
 }
 
 /// A score as text that parses back to exactly the same double.
