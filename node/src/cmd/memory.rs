@@ -71,6 +71,8 @@ fn value_size(value: &Value, samples: usize) -> usize {
                 z.iter()
                     .map(|(m, _)| 2 * alloc(m.len()) + 8 + 2 * ELEMENT_OVERHEAD),
             ),
+            // Blocks are flat buffers: their size is known, not sampled.
+            Value::Stream(s) => s.heap_bytes(),
         }
 }
 
