@@ -14,6 +14,7 @@ pub mod db;
 pub mod glob;
 pub mod memory;
 pub mod metrics;
+pub(crate) mod params;
 pub mod replication;
 pub mod server;
 pub mod store;
