@@ -247,7 +247,8 @@ impl ParamStore {
 
     /// A `yes`/`no` parameter as a bool.
     pub(crate) fn get_bool(&self, name: &str) -> Option<bool> {
-        self.value(name).map(|v| v == b"yes")
+        let i = self.row(name)?;
+        matches!(PARAMS[i].kind, Kind::Bool).then(|| self.values[i] == b"yes")
     }
 
     /// An integer parameter (plain, octal or memory) as a signed number; a memory value above

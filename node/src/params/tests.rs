@@ -402,6 +402,8 @@ fn values_are_canonical_as_redis_prints_them() {
     assert_eq!(store.output_buffer_limits()[0], ("normal", 1000, 2048, 3));
     assert_eq!(store.get_i64("list-max-ziplist-size"), Some(-1));
     assert_eq!(store.get_i64("maxmemory-policy"), None);
+    assert_eq!(store.get_bool("maxmemory-policy"), None);
+    assert_eq!(store.get_enum("hz"), None);
     assert_eq!(store.value("nosuch"), None);
 }
 
