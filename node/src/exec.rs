@@ -1,5 +1,6 @@
 //! Running a request: resolve its command once, check it (served, subcommand, arity,
-//! authentication, fencing, read-only standby), run its handler from the [`table`], keep its
+//! authentication, memory: evict to `maxmemory` or refuse a `denyoom` command, fencing,
+//! read-only standby), run its handler from the [`table`], keep its
 //! statistics ([`stats`]) and stream its effect to the standbys ([`effects`]).
 //!
 //! The [`Resolved`] command travels with the request from here to the handler (through
@@ -17,6 +18,7 @@ use redoubt_protocol::command_table::{self, CommandFlags, Resolved};
 use redoubt_protocol::{errors, Reply};
 
 use crate::cmd::Ctx;
+use crate::keyspace::evict::{Outcome, OOM_ERROR};
 
 /// Runs one request. Returns the reply and the command that ran (none for a command the node
 /// does not serve).
@@ -54,6 +56,15 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
     if !ctx.session.authenticated && !is_no_auth(resolved) {
         let error = "NOAUTH Authentication required.";
         return (stats::reject(ctx.store, resolved, error), Some(resolved));
+    }
+    if ctx.store.config.maxmemory != 0 && !ctx.session.primary_link {
+        let out_of_memory = ctx.store.evict(ctx.now_ms) == Outcome::Fail;
+        if out_of_memory && command.flags.contains(CommandFlags::DENYOOM) {
+            return (
+                stats::reject(ctx.store, resolved, OOM_ERROR),
+                Some(resolved),
+            );
+        }
     }
     let write = command.flags.contains(CommandFlags::WRITE);
     if let Some(epoch) = ctx.session.epoch.filter(|e| *e < ctx.store.epoch) {

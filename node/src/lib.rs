@@ -28,12 +28,12 @@ mod glob;
 mod keyspace;
 pub mod memory;
 mod metrics;
+pub(crate) mod params;
 mod replication;
 mod server;
 mod standby;
 mod state;
 mod value;
-pub(crate) mod params;
 
 pub use config::Config;
 pub use server::{run, run_with_metrics};

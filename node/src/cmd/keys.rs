@@ -38,6 +38,8 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("object|encoding", object_encoding),
     ("object|refcount", object_refcount),
     ("object|help", object_help),
+    ("object|freq", object_freq),
+    ("object|idletime", object_idletime),
 ];
 
 /// Whether an expiry argument is a time from now or a Unix time.
@@ -334,6 +336,48 @@ fn object_refcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .db()
         .get(&args[2], now)
         .map_or(Reply::Null, |_| Reply::Int(1)))
+}
+
+/// `OBJECT FREQ key` → the key's LFU access counter, nil for a missing key; an error unless
+/// an LFU policy is set. Does not count as an access.
+fn object_freq(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let (now, decay) = (ctx.now_ms, ctx.store.config.lfu_decay_time);
+    if !matches!(
+        ctx.store.config.maxmemory_policy,
+        crate::config::Policy::Lfu { .. }
+    ) {
+        return Err(Reply::error(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ));
+    }
+    let db = ctx.db();
+    if !db.contains(&args[2], now) {
+        return Ok(Reply::Null);
+    }
+    Ok(db.peek_entry(&args[2]).map_or(Reply::Null, |e| {
+        Reply::Int(i64::from(crate::keyspace::evict::lfu_freq(e, now, decay)))
+    }))
+}
+
+/// `OBJECT IDLETIME key` → seconds since the key was last read or written, nil for a missing
+/// key; an error under an LFU policy. Does not count as an access.
+fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    if matches!(
+        ctx.store.config.maxmemory_policy,
+        crate::config::Policy::Lfu { .. }
+    ) {
+        return Err(Reply::error(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
+        ));
+    }
+    let db = ctx.db();
+    if !db.contains(&args[2], now) {
+        return Ok(Reply::Null);
+    }
+    Ok(db.peek_entry(&args[2]).map_or(Reply::Null, |e| {
+        Reply::Int((crate::keyspace::evict::idle_ms(e, now) / 1000) as i64)
+    }))
 }
 
 /// `OBJECT HELP` → the subcommands' summary.
