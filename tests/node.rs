@@ -10,9 +10,11 @@ mod common;
 mod node {
     mod atomicity;
     mod blocking;
+    mod config;
     mod connection;
     mod dispatch;
     mod errors;
+    mod eviction;
     mod expiry;
     mod hashes;
     mod keys;
