@@ -118,11 +118,7 @@ fn lfu_decayed(word: u32, now_ms: u64, decay_minutes: u32) -> u32 {
     } else {
         65535 - last + now
     };
-    let periods = if decay_minutes == 0 {
-        0
-    } else {
-        elapsed / decay_minutes
-    };
+    let periods = elapsed.checked_div(decay_minutes).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
@@ -161,11 +157,7 @@ pub(crate) fn entry_size(key: &[u8], value: &Value) -> u32 {
             n += 1;
             total += size as u64 + per_element;
         }
-        if n == 0 {
-            0
-        } else {
-            total * len as u64 / n
-        }
+        (total * len as u64).checked_div(n).unwrap_or(0)
     }
     let value_bytes = match value {
         Value::Str(s) => s.as_bytes().len() as u64,
@@ -287,13 +279,16 @@ pub(crate) fn perform(store: &mut Store, now_ms: u64) -> Outcome {
     Outcome::Ok
 }
 
+/// A candidate's score from its entry, the time and `lfu-decay-time`: higher evicts first.
+type Score = fn(&Entry, u64, u32) -> u64;
+
 /// The next key to evict under `policy`, with its database; `None` when there is none.
 fn victim(store: &mut Store, policy: Policy, now_ms: u64) -> Option<(usize, Bytes)> {
     let dbs = store.dbs.len();
     let samples = store.config.maxmemory_samples;
     let decay = store.config.lfu_decay_time;
     let mut rng = rand::thread_rng();
-    let (volatile, score): (bool, fn(&Entry, u64, u32) -> u64) = match policy {
+    let (volatile, score): (bool, Score) = match policy {
         Policy::NoEviction => return None,
         Policy::Random { volatile } => {
             for _ in 0..dbs {
