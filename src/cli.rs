@@ -28,49 +28,71 @@ enum Command {
     Ctl(crate::ctl::CtlArgs),
 }
 
-/// Flags of `redoubt node`. Flags given override the configuration file.
+/// Arguments of `redoubt node`, as redis-server takes them: an optional configuration file
+/// (Redoubt's TOML or a `redis.conf`) first, then any parameter as `--name value...`
+/// (`--maxmemory 1gb --appendonly yes`). Besides the parameters: `--config FILE` (the file,
+/// anywhere), `--threads N`, `--metrics-port PORT` (0: any free port; printed),
+/// `--metrics-bind ADDR` (default 127.0.0.1); `--replicaof HOST:PORT` is also accepted.
 #[derive(Debug, clap::Args)]
 pub struct NodeArgs {
-    /// Configuration file (TOML; keys are the CONFIG SET parameter names, plus port, bind,
-    /// dir and replicaof).
-    #[arg(long)]
-    pub config: Option<std::path::PathBuf>,
-    /// TCP port to listen on (default 6379; 0: any free port, printed on start).
-    #[arg(long)]
-    pub port: Option<u16>,
-    /// Address to bind (default 127.0.0.1).
-    #[arg(long)]
-    pub bind: Option<String>,
-    /// Password clients must give with AUTH or HELLO.
-    #[arg(long)]
-    pub requirepass: Option<String>,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Start as a standby of this primary (`HOST:PORT`).
-    #[arg(long, value_name = "HOST:PORT")]
-    pub replicaof: Option<String>,
-    /// Password to give the primary.
-    #[arg(long)]
-    pub masterauth: Option<String>,
-    /// Synchronous mode: a write's reply waits until this many standbys acked it (default 0).
-    #[arg(long)]
-    pub min_replicas_to_ack: Option<u64>,
-    /// How long a write waits for those acks before `NOREPLICAS`, in ms (default 1000).
-    #[arg(long)]
-    pub replica_ack_timeout: Option<u64>,
-    /// Replication backlog size (bytes; suffixes kb, mb, gb; default 64mb).
-    #[arg(long)]
-    pub repl_backlog_size: Option<String>,
-    /// Directory for the node's files (its epoch file; default the current directory).
-    #[arg(long)]
-    pub dir: Option<std::path::PathBuf>,
-    /// Serve Prometheus metrics at `http://BIND:PORT/metrics` (0: any free port; printed).
-    #[arg(long)]
-    pub metrics_port: Option<u16>,
-    /// Address the metrics endpoint binds.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub metrics_bind: String,
+    /// [CONFIG-FILE] [--name value ...]: a configuration file, then any Redis parameter.
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "ARGS"
+    )]
+    pub args: Vec<String>,
+}
+
+/// `redoubt node`'s arguments sorted out.
+#[derive(Debug, Default)]
+struct NodeOptions {
+    file: Option<std::path::PathBuf>,
+    threads: Option<usize>,
+    metrics_port: Option<u16>,
+    metrics_bind: Option<String>,
+    /// Parameter arguments for the configuration loader.
+    params: Vec<String>,
+}
+
+impl NodeArgs {
+    fn options(&self) -> anyhow::Result<NodeOptions> {
+        let mut options = NodeOptions::default();
+        let mut args = self.args.iter().peekable();
+        if let Some(first) = args.peek() {
+            if !first.starts_with("--") {
+                options.file = Some(first.into());
+                args.next();
+            }
+        }
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .cloned()
+                    .with_context(|| format!("{name} needs a value"))
+            };
+            match arg.as_str() {
+                "--config" => options.file = Some(value(arg)?.into()),
+                "--threads" => options.threads = Some(value(arg)?.parse().context("--threads")?),
+                "--metrics-port" => {
+                    options.metrics_port = Some(value(arg)?.parse().context("--metrics-port")?)
+                }
+                "--metrics-bind" => options.metrics_bind = Some(value(arg)?),
+                "--replicaof" | "--slaveof" => {
+                    options.params.push(arg.clone());
+                    let target = value(arg)?;
+                    match target.rsplit_once(':') {
+                        Some((host, port)) => {
+                            options.params.extend([host.to_string(), port.to_string()])
+                        }
+                        None => options.params.push(target),
+                    }
+                }
+                _ => options.params.push(arg.clone()),
+            }
+        }
+        Ok(options)
+    }
 }
 
 /// Flags of `redoubt proxy`.
@@ -98,8 +120,13 @@ impl Cli {
 
 /// Runs one node until SIGINT or SIGTERM.
 pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
-    let config = node_config(&args)?;
-    let runtime = runtime(args.threads)?;
+    let options = args.options()?;
+    let config = redoubt_node::Config::load(options.file.as_deref(), &options.params)
+        .map_err(anyhow::Error::msg)?;
+    let runtime = runtime(options.threads)?;
+    let metrics_bind = options
+        .metrics_bind
+        .unwrap_or_else(|| "127.0.0.1".to_string());
     runtime.block_on(async move {
         let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
             .parse()
@@ -108,10 +135,10 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
-        let metrics = match args.metrics_port {
+        let metrics = match options.metrics_port {
             None => None,
             Some(port) => {
-                let addr = format!("{}:{port}", args.metrics_bind);
+                let addr = format!("{metrics_bind}:{port}");
                 let listener = tokio::net::TcpListener::bind(&addr)
                     .await
                     .with_context(|| format!("binding the metrics endpoint {addr}"))?;
@@ -127,51 +154,6 @@ pub fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         redoubt_node::run_with_metrics(listener, metrics, config, shutdown_signal()).await;
         Ok(())
     })
-}
-
-/// The node's configuration: the file's, then every flag given on top.
-fn node_config(args: &NodeArgs) -> anyhow::Result<redoubt_node::Config> {
-    let mut config = match &args.config {
-        Some(path) => redoubt_node::Config::from_file(path).map_err(anyhow::Error::msg)?,
-        None => redoubt_node::Config::default(),
-    };
-    let mut set = |name: &str, value: String| {
-        config
-            .set(name.as_bytes(), value.as_bytes())
-            .map_err(|e| anyhow::anyhow!("--{name} {value}: {}", e.trim_start_matches("ERR ")))
-    };
-    if let Some(pw) = &args.requirepass {
-        set("requirepass", pw.clone())?;
-    }
-    if let Some(pw) = &args.masterauth {
-        set("masterauth", pw.clone())?;
-    }
-    if let Some(k) = args.min_replicas_to_ack {
-        set("min-replicas-to-ack", k.to_string())?;
-    }
-    if let Some(ms) = args.replica_ack_timeout {
-        set("replica-ack-timeout", ms.to_string())?;
-    }
-    if let Some(size) = &args.repl_backlog_size {
-        set("repl-backlog-size", size.clone())?;
-    }
-    if let Some(port) = args.port {
-        config.port = port;
-    }
-    if let Some(bind) = &args.bind {
-        config.bind = bind.clone();
-    }
-    if let Some(dir) = &args.dir {
-        config.dir = dir.clone();
-    }
-    if let Some(text) = &args.replicaof {
-        let target = text
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
-            .with_context(|| format!("--replicaof {text}: expected HOST:PORT"))?;
-        config.replicaof = Some(target);
-    }
-    Ok(config)
 }
 
 /// Runs the proxy until SIGINT or SIGTERM.

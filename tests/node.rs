@@ -12,9 +12,11 @@ mod node {
     mod bitmaps;
     mod blocking;
     mod client_control;
+    mod config;
     mod connection;
     mod dispatch;
     mod errors;
+    mod eviction;
     mod expiry;
     mod geo;
     mod hashes;

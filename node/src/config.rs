@@ -1,21 +1,93 @@
-//! Node configuration: the parameters `CONFIG GET`/`CONFIG SET` know, with Redis's names,
-//! defaults, units and error texts. Sizes accept Redis's suffixes (`64mb`, `1gb`, `512k`).
+//! Node configuration: every Redis 7.2 parameter in a [`ParamStore`] (what `CONFIG GET`,
+//! `CONFIG SET` and `CONFIG REWRITE` see), and the typed fields the node reads on its hot
+//! paths, derived from the store at startup and after every `CONFIG SET`.
+//!
+//! A node starts from a configuration file, either Redoubt's TOML (keys are parameter names,
+//! `maxmemory = "1gb"`) or Redis's own `redis.conf` format, then `--name value` arguments as
+//! redis-server takes them. Its defaults are Redis's, except `bind` (127.0.0.1) and
+//! `repl-backlog-size` (64 MB: a standby that lost its link during a failover should resume
+//! with a partial resync; `redoubt up` relies on it).
 
-use crate::glob::glob_match;
+use std::path::{Path, PathBuf};
 
-/// The node's runtime configuration.
+use crate::params::{self, ParamStore, SetContext};
+
+/// Redoubt's defaults where they differ from Redis's, as `name value` configuration lines.
+const NODE_DEFAULTS: &str = "bind 127.0.0.1\nrepl-backlog-size 64mb\n";
+
+/// Which format the node's configuration file is in (for `CONFIG REWRITE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FileFormat {
+    /// Redoubt's TOML: `name = value` per parameter.
+    Toml,
+    /// Redis's `redis.conf`: `name value ...` per line.
+    RedisConf,
+}
+
+/// The eviction policy (`maxmemory-policy`). Source: Redis 7.2 `server.h`, `MAXMEMORY_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Refuse writes that need memory (`noeviction`).
+    NoEviction,
+    /// Least recently used among all keys / keys with a TTL.
+    Lru {
+        /// Only keys with a time to live (`volatile-lru`).
+        volatile: bool,
+    },
+    /// Least frequently used among all keys / keys with a TTL.
+    Lfu {
+        /// Only keys with a time to live (`volatile-lfu`).
+        volatile: bool,
+    },
+    /// Any key at random among all keys / keys with a TTL.
+    Random {
+        /// Only keys with a time to live (`volatile-random`).
+        volatile: bool,
+    },
+    /// The key with the nearest expiry time (`volatile-ttl`).
+    VolatileTtl,
+}
+
+impl Policy {
+    fn from_name(name: &str) -> Policy {
+        match name {
+            "allkeys-lru" => Policy::Lru { volatile: false },
+            "volatile-lru" => Policy::Lru { volatile: true },
+            "allkeys-lfu" => Policy::Lfu { volatile: false },
+            "volatile-lfu" => Policy::Lfu { volatile: true },
+            "allkeys-random" => Policy::Random { volatile: false },
+            "volatile-random" => Policy::Random { volatile: true },
+            "volatile-ttl" => Policy::VolatileTtl,
+            _ => Policy::NoEviction,
+        }
+    }
+}
+
+/// The node's configuration: the parameter store and typed copies of what the node uses.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Address the listener is bound to (`bind`; immutable at runtime).
+    /// Every parameter's current value.
+    pub(crate) params: ParamStore,
+    /// The file the node was started from, for `CONFIG REWRITE`.
+    pub(crate) file: Option<(PathBuf, FileFormat)>,
+    /// Address the listener is bound to (`bind`'s first address; immutable at runtime).
     pub bind: String,
     /// TCP port (`port`; immutable at runtime; the bound port when started with 0).
     pub port: u16,
     /// Password of the default user (`requirepass`; empty: none).
     pub requirepass: String,
-    /// Memory limit in bytes (`maxmemory`; 0: none). Reported; eviction is not enforced yet.
+    /// Memory limit in bytes of `used_memory` (`maxmemory`; 0: none).
     pub maxmemory: u64,
-    /// Eviction policy name (`maxmemory-policy`).
-    pub maxmemory_policy: String,
+    /// Eviction policy (`maxmemory-policy`).
+    pub maxmemory_policy: Policy,
+    /// Keys sampled per eviction round (`maxmemory-samples`, default 5).
+    pub maxmemory_samples: usize,
+    /// LFU counter growth: higher is slower (`lfu-log-factor`, default 10).
+    pub lfu_log_factor: u32,
+    /// Minutes per halving step of an idle key's LFU counter (`lfu-decay-time`; 0: never).
+    pub lfu_decay_time: u32,
+    /// Whether a standby ignores `maxmemory` (`replica-ignore-maxmemory`, default yes).
+    pub replica_ignore_maxmemory: bool,
     /// Largest bulk argument in bytes (`proto-max-bulk-len`, default 512 MB).
     pub proto_max_bulk_len: u64,
     /// Largest query buffer per client in bytes (`client-query-buffer-limit`, default 1 GB).
@@ -28,9 +100,9 @@ pub struct Config {
     pub timeout: u64,
     /// Maximum number of connected clients (`maxclients`).
     pub maxclients: u64,
-    /// Snapshot schedule (`save`); kept for tools that read it, nothing is saved.
+    /// Snapshot schedule (`save`), as `CONFIG GET` prints it.
     pub save: String,
-    /// Append-only file switch (`appendonly`); always `no`.
+    /// Append-only file switch (`appendonly`).
     pub appendonly: bool,
     /// Password a standby gives its primary (`masterauth`).
     pub masterauth: String,
@@ -43,8 +115,8 @@ pub struct Config {
     /// Size of the replication backlog in bytes (`repl-backlog-size`, default 64 MB).
     pub repl_backlog_size: u64,
     /// Directory for the node's files (the epoch file); Redis's `dir`.
-    pub dir: std::path::PathBuf,
-    /// Primary to follow from the start (`--replicaof host:port`); `REPLICAOF` changes it
+    pub dir: PathBuf,
+    /// Primary to follow from the start (`replicaof host port`); `REPLICAOF` changes it
     /// at runtime.
     pub replicaof: Option<(String, u16)>,
     /// Keyspace notification classes (`notify-keyspace-events`), as
@@ -58,334 +130,298 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            bind: "127.0.0.1".to_string(),
-            port: 6379,
+        let mut params = ParamStore::new();
+        params::load_text(&mut params, NODE_DEFAULTS.as_bytes())
+            .expect("the node's defaults are valid configuration");
+        Config::from_params(params, None)
+    }
+}
+
+impl Config {
+    fn from_params(params: ParamStore, file: Option<(PathBuf, FileFormat)>) -> Config {
+        let mut config = Config {
+            params,
+            file,
+            bind: String::new(),
+            port: 0,
             requirepass: String::new(),
             maxmemory: 0,
-            maxmemory_policy: "noeviction".to_string(),
-            proto_max_bulk_len: 512 * 1024 * 1024,
-            client_query_buffer_limit: 1024 * 1024 * 1024,
+            maxmemory_policy: Policy::NoEviction,
+            maxmemory_samples: 5,
+            lfu_log_factor: 10,
+            lfu_decay_time: 1,
+            replica_ignore_maxmemory: true,
+            proto_max_bulk_len: 0,
+            client_query_buffer_limit: 0,
             databases: 16,
             hz: 10,
             timeout: 0,
-            maxclients: 10000,
+            maxclients: 0,
             save: String::new(),
             appendonly: false,
             masterauth: String::new(),
             min_replicas_to_ack: 0,
             replica_ack_timeout_ms: 1000,
-            repl_backlog_size: 64 * 1024 * 1024,
+            repl_backlog_size: 0,
+            dir: PathBuf::from("."),
             replicaof: None,
-            dir: std::path::PathBuf::from("."),
             notify_keyspace_events: 0,
-            client_output_buffer_limit: [
-                (0, 0, 0),
-                (256 * 1024 * 1024, 64 * 1024 * 1024, 60),
-                (32 * 1024 * 1024, 8 * 1024 * 1024, 60),
-            ],
-        }
-    }
-}
-
-/// Every parameter name, in the order `CONFIG GET *` lists them.
-const PARAMS: &[&str] = &[
-    "bind",
-    "port",
-    "requirepass",
-    "maxmemory",
-    "maxmemory-policy",
-    "proto-max-bulk-len",
-    "client-query-buffer-limit",
-    "databases",
-    "hz",
-    "timeout",
-    "maxclients",
-    "save",
-    "appendonly",
-    "masterauth",
-    "min-replicas-to-ack",
-    "replica-ack-timeout",
-    "repl-backlog-size",
-    "notify-keyspace-events",
-    "client-output-buffer-limit",
-];
-
-/// Client classes of `client-output-buffer-limit`, in the order Redis lists them.
-const BUFFER_CLASSES: [&str; 3] = ["normal", "slave", "pubsub"];
-
-const POLICIES: &[&str] = &[
-    "noeviction",
-    "allkeys-lru",
-    "allkeys-lfu",
-    "allkeys-random",
-    "volatile-lru",
-    "volatile-lfu",
-    "volatile-random",
-    "volatile-ttl",
-];
-
-impl Config {
-    /// The parameters whose names match any of `patterns` (glob, any case), as name/value pairs.
-    pub fn get(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        PARAMS
-            .iter()
-            .filter(|name| {
-                patterns
-                    .iter()
-                    .any(|p| glob_match(p, name.as_bytes(), true))
-            })
-            .map(|&name| (name, self.value(name)))
-            .collect()
+            client_output_buffer_limit: [(0, 0, 0); 3],
+        };
+        let p = &config.params;
+        config.bind = match p.bind_addrs().first().map(|a| a.trim_start_matches('-')) {
+            Some("*") => "0.0.0.0".to_string(),
+            Some(addr) => addr.to_string(),
+            None => "127.0.0.1".to_string(),
+        };
+        config.port = p.get_i64("port").map_or(6379, |n| n as u16);
+        config.databases = p.get_i64("databases").map_or(16, |n| n as usize);
+        config.dir =
+            PathBuf::from(String::from_utf8_lossy(p.get_str("dir").unwrap_or(b".")).as_ref());
+        config.replicaof = p.replicaof();
+        config.refresh();
+        config
     }
 
-    fn value(&self, name: &str) -> String {
-        match name {
-            "bind" => self.bind.clone(),
-            "port" => self.port.to_string(),
-            "requirepass" => self.requirepass.clone(),
-            "maxmemory" => self.maxmemory.to_string(),
-            "maxmemory-policy" => self.maxmemory_policy.clone(),
-            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
-            "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
-            "databases" => self.databases.to_string(),
-            "hz" => self.hz.to_string(),
-            "timeout" => self.timeout.to_string(),
-            "maxclients" => self.maxclients.to_string(),
-            "save" => self.save.clone(),
-            "appendonly" => if self.appendonly { "yes" } else { "no" }.to_string(),
-            "masterauth" => self.masterauth.clone(),
-            "min-replicas-to-ack" => self.min_replicas_to_ack.to_string(),
-            "replica-ack-timeout" => self.replica_ack_timeout_ms.to_string(),
-            "repl-backlog-size" => self.repl_backlog_size.to_string(),
-            "notify-keyspace-events" => {
-                crate::pubsub::events::format_flags(self.notify_keyspace_events)
-            }
-            "client-output-buffer-limit" => BUFFER_CLASSES
-                .iter()
-                .zip(self.client_output_buffer_limit)
-                .map(|(class, (hard, soft, secs))| format!("{class} {hard} {soft} {secs}"))
-                .collect::<Vec<_>>()
-                .join(" "),
-            _ => String::new(),
+    /// Re-reads the typed fields a running node may change (everything but `bind`, `port`,
+    /// `databases`, `dir` and `replicaof`) from the parameter store.
+    pub(crate) fn refresh(&mut self) {
+        let p = &self.params;
+        let text =
+            |name: &str| String::from_utf8_lossy(p.get_str(name).unwrap_or_default()).into_owned();
+        let int = |name: &str, default: i64| p.get_i64(name).unwrap_or(default);
+        self.requirepass = text("requirepass");
+        self.masterauth = text("masterauth");
+        self.maxmemory = p.get_memory("maxmemory").unwrap_or(0);
+        self.maxmemory_policy = Policy::from_name(p.get_enum("maxmemory-policy").unwrap_or(""));
+        self.maxmemory_samples = int("maxmemory-samples", 5).clamp(1, 64) as usize;
+        self.lfu_log_factor = int("lfu-log-factor", 10).clamp(0, i64::from(u32::MAX)) as u32;
+        self.lfu_decay_time = int("lfu-decay-time", 1).clamp(0, i64::from(u32::MAX)) as u32;
+        self.replica_ignore_maxmemory = p.get_bool("replica-ignore-maxmemory").unwrap_or(true);
+        self.proto_max_bulk_len = p.get_memory("proto-max-bulk-len").unwrap_or(512 << 20);
+        self.client_query_buffer_limit =
+            p.get_memory("client-query-buffer-limit").unwrap_or(1 << 30);
+        self.hz = int("hz", 10).clamp(1, 500) as u32;
+        self.timeout = int("timeout", 0).max(0) as u64;
+        self.maxclients = int("maxclients", 10000).max(1) as u64;
+        self.save = text("save");
+        self.appendonly = p.get_bool("appendonly").unwrap_or(false);
+        self.min_replicas_to_ack = int("min-replicas-to-ack", 0).max(0) as u64;
+        self.replica_ack_timeout_ms = int("replica-ack-timeout", 1000).max(1) as u64;
+        self.repl_backlog_size = p.get_memory("repl-backlog-size").unwrap_or(64 << 20);
+        self.notify_keyspace_events =
+            crate::pubsub::events::parse_flags(&text("notify-keyspace-events")).unwrap_or(0);
+        for (slot, (_, hard, soft, seconds)) in self
+            .client_output_buffer_limit
+            .iter_mut()
+            .zip(p.output_buffer_limits())
+        {
+            *slot = (hard, soft, seconds.max(0) as u64);
         }
     }
 
-    /// Sets one parameter from its text form.
+    /// Loads the configuration as redis-server does: the node's defaults, then `file` (TOML
+    /// or `redis.conf`, see [`file_format`]), then `args` (`["--maxmemory", "1gb", ...]`).
     ///
     /// # Errors
-    /// Redis's `CONFIG SET` texts: unknown parameter, immutable parameter, or a value that does
-    /// not parse or is out of range.
-    pub fn set(&mut self, name: &[u8], value: &[u8]) -> Result<(), String> {
-        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-        let Some(&name) = PARAMS.iter().find(|p| **p == lower) else {
-            return Err(format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{lower}'"
-            ));
-        };
-        let fail = |why: &str| {
-            format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
-        };
-        let text = std::str::from_utf8(value).map_err(|_| fail("argument must be valid text"))?;
-        match name {
-            "bind" | "port" | "databases" => return Err(fail("can't set immutable config")),
-            "requirepass" => self.requirepass = text.to_string(),
-            "maxmemory" => {
-                self.maxmemory =
-                    parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?
-            }
-            "maxmemory-policy" => {
-                let policy = text.to_ascii_lowercase();
-                if !POLICIES.contains(&policy.as_str()) {
-                    return Err(fail("argument(s) must be one of the following: volatile-lru, volatile-lfu, volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, noeviction"));
-                }
-                self.maxmemory_policy = policy;
-            }
-            "proto-max-bulk-len" => {
-                let n = parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?;
-                if n < 1024 * 1024 {
-                    return Err(fail(
-                        "argument must be between 1048576 and 9223372036854775807 inclusive",
-                    ));
-                }
-                self.proto_max_bulk_len = n;
-            }
-            "client-query-buffer-limit" => {
-                let n = parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?;
-                if n < 1024 * 1024 {
-                    return Err(fail(
-                        "argument must be between 1048576 and 9223372036854775807 inclusive",
-                    ));
-                }
-                self.client_query_buffer_limit = n;
-            }
-            "hz" => {
-                let n: i64 = text
-                    .parse()
-                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
-                self.hz = n.clamp(1, 500) as u32;
-            }
-            "timeout" => {
-                self.timeout = text
-                    .parse()
-                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
-            }
-            "maxclients" => {
-                let n: u64 = text
-                    .parse()
-                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
-                if n < 1 {
-                    return Err(fail("argument must be between 1 and 4294967295 inclusive"));
-                }
-                self.maxclients = n;
-            }
-            "save" => self.save = text.to_string(),
-            "appendonly" => match text.to_ascii_lowercase().as_str() {
-                "no" => self.appendonly = false,
-                "yes" => return Err(fail("the append-only file is not supported")),
-                _ => return Err(fail("argument must be 'yes' or 'no'")),
-            },
-            "masterauth" => self.masterauth = text.to_string(),
-            "min-replicas-to-ack" => {
-                self.min_replicas_to_ack = text
-                    .parse()
-                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
-            }
-            "replica-ack-timeout" => {
-                let ms: u64 = text
-                    .parse()
-                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
-                if ms == 0 {
-                    return Err(fail(
-                        "argument must be between 1 and 9223372036854775807 inclusive",
-                    ));
-                }
-                self.replica_ack_timeout_ms = ms;
-            }
-            "repl-backlog-size" => {
-                let n = parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?;
-                if n < 16 * 1024 {
-                    return Err(fail(
-                        "argument must be between 16384 and 9223372036854775807 inclusive",
-                    ));
-                }
-                self.repl_backlog_size = n;
-            }
-            "notify-keyspace-events" => {
-                self.notify_keyspace_events = crate::pubsub::events::parse_flags(text)
-                    .ok_or_else(|| fail("Invalid event class character. Use 'Ag$lshzxeKEtmdn'."))?;
-            }
-            "client-output-buffer-limit" => {
-                let words: Vec<&str> = text.split_whitespace().collect();
-                if words.is_empty() || words.len() % 4 != 0 {
-                    return Err(fail(
-                        "Wrong number of arguments in buffer limit configuration.",
-                    ));
-                }
-                let mut limits = self.client_output_buffer_limit;
-                for group in words.chunks(4) {
-                    let class = match group[0].to_ascii_lowercase().as_str() {
-                        "normal" => 0,
-                        "slave" | "replica" => 1,
-                        "pubsub" => 2,
-                        _ => {
-                            return Err(fail(
-                                "Invalid client class specified in buffer limit configuration.",
-                            ))
-                        }
-                    };
-                    let hard = parse_size(group[1]);
-                    let soft = parse_size(group[2]);
-                    let secs = group[3].parse::<u64>().ok();
-                    let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
-                        return Err(fail("Error in hard, soft or soft_seconds setting in buffer limit configuration."));
-                    };
-                    limits[class] = (hard, soft, secs);
-                }
-                self.client_output_buffer_limit = limits;
-            }
-            _ => unreachable!("every name in PARAMS is handled"),
-        }
-        Ok(())
-    }
-}
-
-impl Config {
-    /// Reads a node configuration file: TOML whose keys are the `CONFIG SET` parameter names
-    /// (`maxmemory = "1gb"`, `min-replicas-to-ack = 1`...), plus `port`, `bind`, `dir` and
-    /// `replicaof = "host:port"`. Values are checked as `CONFIG SET` checks them.
-    ///
-    /// # Errors
-    /// A sentence naming the file and the offending key or value.
-    pub fn from_file(path: &std::path::Path) -> Result<Config, String> {
-        let name = path.display();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
-        let table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| format!("{name}: {}", e.to_string().trim()))?;
-        let mut config = Config::default();
-        for (key, value) in &table {
-            let text = match value {
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(n) => n.to_string(),
-                toml::Value::Boolean(b) => if *b { "yes" } else { "no" }.to_string(),
-                other => {
-                    return Err(format!(
-                        "{name}: '{key}' must be a string, an integer or a boolean, not {}",
-                        other.type_str()
-                    ))
-                }
+    /// A sentence naming the file and the offending line, key or value.
+    pub fn load(file: Option<&Path>, args: &[String]) -> Result<Config, String> {
+        let mut params = ParamStore::new();
+        params::load_text(&mut params, NODE_DEFAULTS.as_bytes()).map_err(|e| e.to_string())?;
+        let mut source = None;
+        if let Some(path) = file {
+            let name = path.display();
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read {name}: {e}"))?;
+            let format = file_format(path, &text);
+            let lines = match format {
+                FileFormat::Toml => toml_lines(&text).map_err(|e| format!("{name}: {e}"))?,
+                FileFormat::RedisConf => text,
             };
-            match key.as_str() {
-                "port" => {
-                    config.port = text
-                        .parse()
-                        .map_err(|_| format!("{name}: 'port' must be a port number"))?
+            params::load_text(&mut params, lines.as_bytes())
+                .map_err(|e| format!("{name}: {}", e.to_string().trim()))?;
+            let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            source = Some((absolute, format));
+        }
+        if !args.is_empty() {
+            params::load(&mut params, None, args).map_err(|e| e.to_string().trim().to_string())?;
+        }
+        Ok(Config::from_params(params, source))
+    }
+
+    /// Reads a node configuration file: TOML whose keys are the parameter names
+    /// (`maxmemory = "1gb"`, `min-replicas-to-ack = 1`...), or a `redis.conf`.
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn from_file(path: &Path) -> Result<Config, String> {
+        Config::load(Some(path), &[])
+    }
+
+    /// Records the port the listener actually bound (a node started with port 0).
+    pub fn set_bound_port(&mut self, port: u16) {
+        self.port = port;
+        let _ = params::load_text(&mut self.params, format!("port {port}").as_bytes());
+    }
+
+    /// `CONFIG GET pattern ...`: `(name, value)` pairs (see [`ParamStore::get`]).
+    pub(crate) fn get(&self, patterns: &[&[u8]]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        self.params.get(patterns)
+    }
+
+    /// `CONFIG SET name value ...`: all pairs or none; returns the names whose value
+    /// changed, with the typed fields already updated. `bind`, `port` and `dir` are
+    /// immutable here: the node cannot move its listener or its files at runtime.
+    ///
+    /// # Errors
+    /// Redis's error text (see [`ParamStore::set`]).
+    pub(crate) fn set(
+        &mut self,
+        pairs: &[(&[u8], &[u8])],
+        context: SetContext,
+    ) -> Result<Vec<&'static str>, String> {
+        for (name, _) in pairs {
+            if let Some((param, alias)) = params::find(name) {
+                if matches!(param.name, "bind" | "port" | "dir") && !alias {
+                    return Err(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
+                        String::from_utf8_lossy(name)
+                    ));
                 }
-                "bind" => config.bind = text,
-                "dir" => config.dir = std::path::PathBuf::from(text),
-                "replicaof" => {
-                    let target = text
-                        .rsplit_once(':')
-                        .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
-                        .ok_or_else(|| format!("{name}: 'replicaof' must be \"host:port\""))?;
-                    config.replicaof = Some(target);
-                }
-                "databases" => {
-                    config.databases = text
-                        .parse()
-                        .ok()
-                        .filter(|n| (1..=1024).contains(n))
-                        .ok_or_else(|| format!("{name}: 'databases' must be 1-1024"))?;
-                }
-                _ => config
-                    .set(key.as_bytes(), text.as_bytes())
-                    .map_err(|e| format!("{name}: {}", e.trim_start_matches("ERR ")))?,
             }
         }
-        Ok(config)
+        let changed = self.params.set(pairs, context)?;
+        if changed.contains(&"hz") {
+            // Redis stores the clamped rate (`CONFIG_MIN_HZ`..`CONFIG_MAX_HZ`).
+            let hz = self.params.get_i64("hz").unwrap_or(10).clamp(1, 500);
+            let _ = params::load_text(&mut self.params, format!("hz {hz}").as_bytes());
+        }
+        self.refresh();
+        Ok(changed)
+    }
+
+    /// `CONFIG REWRITE`: the file the node started from, rewritten in place with the current
+    /// values, keeping its comments (a `redis.conf` as Redis rewrites it; TOML key by key).
+    ///
+    /// # Errors
+    /// Redis's texts: no file (`ERR The server is running without a config file`), or the
+    /// IO error (`ERR Rewriting config file: <reason>`).
+    pub(crate) fn rewrite(&self) -> Result<(), String> {
+        let Some((path, format)) = &self.file else {
+            return Err("ERR The server is running without a config file".into());
+        };
+        let io = |e: std::io::Error| format!("ERR Rewriting config file: {e}");
+        let original = std::fs::read_to_string(path).unwrap_or_default();
+        let text = match format {
+            FileFormat::RedisConf => params::rewrite(&original, &self.params),
+            FileFormat::Toml => rewrite_toml(&original, &self.params),
+        };
+        let tmp = path.with_extension("rewrite.tmp");
+        std::fs::write(&tmp, text).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// The configuration file's absolute path (INFO `config_file`); empty without one.
+    pub(crate) fn file_path(&self) -> String {
+        self.file
+            .as_ref()
+            .map(|(p, _)| p.display().to_string())
+            .unwrap_or_default()
     }
 }
 
-/// Parses a size with Redis's suffixes: `k`/`m`/`g` (powers of 1000) and `kb`/`mb`/`gb`
-/// (powers of 1024), any case. Source: Redis `util.c`, `memtoull`.
-pub(crate) fn parse_size(text: &str) -> Option<u64> {
-    let lower = text.to_ascii_lowercase();
-    let split = lower
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(lower.len());
-    let (digits, unit) = lower.split_at(split);
-    let multiplier: u64 = match unit {
-        "" | "b" => 1,
-        "k" => 1000,
-        "kb" => 1024,
-        "m" => 1000 * 1000,
-        "mb" => 1024 * 1024,
-        "g" => 1000 * 1000 * 1000,
-        "gb" => 1024 * 1024 * 1024,
-        _ => return None,
-    };
-    digits.parse::<u64>().ok()?.checked_mul(multiplier)
+/// A file ending in `.toml` is TOML, one ending in `.conf` is a `redis.conf`; otherwise a
+/// file that parses as TOML is TOML.
+pub(crate) fn file_format(path: &Path, text: &str) -> FileFormat {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("toml") => FileFormat::Toml,
+        Some("conf") => FileFormat::RedisConf,
+        _ if text.parse::<toml::Table>().is_ok() => FileFormat::Toml,
+        _ => FileFormat::RedisConf,
+    }
+}
+
+/// A TOML node file as `redis.conf` lines: strings, integers and booleans (`yes`/`no`);
+/// `replicaof = "host:port"` is also accepted.
+fn toml_lines(text: &str) -> Result<String, String> {
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| e.to_string().trim().to_string())?;
+    let mut lines = String::new();
+    for (key, value) in &table {
+        let mut text = match value {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Boolean(b) => if *b { "yes" } else { "no" }.to_string(),
+            other => {
+                return Err(format!(
+                    "'{key}' must be a string, an integer or a boolean, not {}",
+                    other.type_str()
+                ))
+            }
+        };
+        if params::find(key.as_bytes()).is_none() {
+            return Err(format!("unknown parameter '{key}'"));
+        }
+        if key == "replicaof" || key == "slaveof" {
+            if let Some((host, port)) = text.rsplit_once(':') {
+                text = format!("{host} {port}");
+            }
+            lines.push_str(&format!("{key} {text}\n"));
+            continue;
+        }
+        lines.push_str(&format!("{key} {}\n", toml_quote(&text)));
+    }
+    Ok(lines)
+}
+
+/// `text` as one `redis.conf` argument (double-quoted with escapes).
+fn toml_quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' => out.push_str("\\n"),
+            _ => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A TOML node file with each parameter key set to its current value; parameters not in the
+/// file are appended when they differ from the node's defaults. Other lines stay.
+fn rewrite_toml(original: &str, store: &ParamStore) -> String {
+    let defaults = Config::default().params;
+    let value =
+        |name: &str| String::from_utf8_lossy(store.value(name).unwrap_or_default()).into_owned();
+    let mut seen = std::collections::HashSet::new();
+    let mut out = String::new();
+    for line in original.lines() {
+        let key = line.split('=').next().unwrap_or("").trim();
+        match params::find(key.as_bytes()) {
+            Some((param, _)) if line.contains('=') && !line.trim_start().starts_with('#') => {
+                seen.insert(param.name);
+                out.push_str(&format!("{key} = {:?}\n", value(param.name)));
+            }
+            _ => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    for param in params::PARAMS {
+        if !seen.contains(param.name)
+            && param.name != "dir"
+            && store.value(param.name) != defaults.value(param.name)
+        {
+            out.push_str(&format!("{} = {:?}\n", param.name, value(param.name)));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -393,32 +429,77 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes() {
-        assert_eq!(parse_size("100"), Some(100));
-        assert_eq!(parse_size("64mb"), Some(64 << 20));
-        assert_eq!(parse_size("1GB"), Some(1 << 30));
-        assert_eq!(parse_size("2k"), Some(2000));
-        assert_eq!(parse_size("x"), None);
-        assert_eq!(parse_size("-1"), None);
+    fn defaults_and_set() {
+        let mut config = Config::default();
+        assert_eq!(config.bind, "127.0.0.1");
+        assert_eq!(config.repl_backlog_size, 64 << 20);
+        let changed = config
+            .set(
+                &[
+                    (b"MAXMEMORY", b"10mb"),
+                    (b"maxmemory-policy", b"allkeys-lru"),
+                ],
+                SetContext::default(),
+            )
+            .unwrap();
+        assert_eq!(changed, vec!["maxmemory", "maxmemory-policy"]);
+        assert_eq!(config.maxmemory, 10 << 20);
+        assert_eq!(config.maxmemory_policy, Policy::Lru { volatile: false });
+        // All or nothing: the bad second pair leaves the first unapplied.
+        let e = config
+            .set(
+                &[(b"maxmemory", b"1"), (b"hz", b"abc")],
+                SetContext::default(),
+            )
+            .unwrap_err();
+        assert!(e.contains("'hz'"), "{e}");
+        assert_eq!(config.maxmemory, 10 << 20);
+        assert!(config
+            .set(&[(b"databases", b"3")], SetContext::default())
+            .unwrap_err()
+            .contains("immutable"));
+        assert!(config
+            .set(&[(b"port", b"3")], SetContext::default())
+            .unwrap_err()
+            .contains("immutable"));
+        config
+            .set(&[(b"hz", b"1000")], SetContext::default())
+            .unwrap();
+        assert_eq!(config.hz, 500);
+        assert_eq!(
+            config.get(&[b"hz"]),
+            vec![(b"hz".to_vec(), b"500".to_vec())]
+        );
     }
 
     #[test]
-    fn get_and_set() {
-        let mut config = Config::default();
-        config.set(b"MAXMEMORY", b"10mb").unwrap();
+    fn formats_are_told_apart() {
+        assert_eq!(file_format(Path::new("a.toml"), "port 1"), FileFormat::Toml);
         assert_eq!(
-            config.get(&[b"maxmemory"]),
-            vec![("maxmemory", "10485760".to_string())]
+            file_format(Path::new("a.conf"), "a = 1"),
+            FileFormat::RedisConf
         );
-        assert_eq!(config.get(&[b"maxmemory*"]).len(), 2);
-        assert!(config
-            .set(b"nope", b"1")
-            .unwrap_err()
-            .contains("Unknown option"));
-        assert!(config
-            .set(b"databases", b"3")
-            .unwrap_err()
-            .contains("immutable"));
-        assert!(config.set(b"hz", b"abc").is_err());
+        assert_eq!(
+            file_format(Path::new("node"), "maxmemory = \"1gb\"\n"),
+            FileFormat::Toml
+        );
+        assert_eq!(
+            file_format(Path::new("node"), "maxmemory 1gb\n"),
+            FileFormat::RedisConf
+        );
+    }
+
+    #[test]
+    fn toml_keys_become_parameters() {
+        let lines =
+            toml_lines("maxmemory = \"1gb\"\nhz = 20\nappendonly = true\nreplicaof = \"h:7\"\n")
+                .unwrap();
+        let mut params = ParamStore::new();
+        params::load_text(&mut params, lines.as_bytes()).unwrap();
+        assert_eq!(params.get_memory("maxmemory"), Some(1 << 30));
+        assert_eq!(params.get_i64("hz"), Some(20));
+        assert_eq!(params.get_bool("appendonly"), Some(true));
+        assert_eq!(params.replicaof(), Some(("h".to_string(), 7)));
+        assert!(toml_lines("nosuch = 1\n").unwrap_err().contains("nosuch"));
     }
 }

@@ -1,5 +1,6 @@
 //! Running a request: resolve its command once, check it (served, subcommand, arity,
-//! authentication, fencing, read-only standby), run its handler from the [`table`], keep its
+//! authentication, memory: evict to `maxmemory` or refuse a `denyoom` command, fencing,
+//! read-only standby), run its handler from the [`table`], keep its
 //! statistics ([`stats`]) and stream its effect to the standbys ([`effects`]).
 //!
 //! The [`Resolved`] command travels with the request from here to the handler (through
@@ -20,6 +21,7 @@ use redoubt_protocol::command_table::{self, CommandFlags, Resolved};
 use redoubt_protocol::{errors, Protocol, Reply};
 
 use crate::cmd::{Ctx, Handler};
+use crate::keyspace::evict::{Outcome, OOM_ERROR};
 
 /// Runs one request. Returns the reply and the command that ran (none for a command the node
 /// does not serve).
@@ -87,6 +89,12 @@ fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, O
     }
     if !ctx.session.authenticated && !is_no_auth(resolved) {
         return reject(ctx, "NOAUTH Authentication required.");
+    }
+    if ctx.store.config.maxmemory != 0 && !ctx.session.primary_link {
+        let out_of_memory = ctx.store.evict(ctx.now_ms) == Outcome::Fail;
+        if out_of_memory && resolved.spec().flags.contains(CommandFlags::DENYOOM) {
+            return reject(ctx, OOM_ERROR);
+        }
     }
     // A container's subcommand carries its own flags (`XGROUP CREATE` writes).
     let write = resolved.spec().flags.contains(CommandFlags::WRITE);

@@ -10,6 +10,7 @@
 pub(crate) mod access;
 pub(crate) mod db;
 pub(crate) mod watch;
+pub(crate) mod evict;
 
 use std::collections::HashMap;
 
@@ -66,6 +67,12 @@ pub(crate) struct Store {
     pub(crate) keyspace_hits: u64,
     /// Key lookups that found nothing (INFO `keyspace_misses`).
     pub(crate) keyspace_misses: u64,
+    /// Keys removed to stay under `maxmemory` (INFO `evicted_keys`).
+    pub(crate) evicted_keys: u64,
+    /// The eviction pool (see [`evict`]).
+    pub(crate) eviction: evict::Eviction,
+    /// Bytes the allocator reported when the store was made (INFO `used_memory_startup`).
+    pub(crate) startup_memory: u64,
     /// Writes since start (INFO `rdb_changes_since_last_save`).
     dirty: u64,
     /// Clients blocked on keys, and the keys ready to serve them.
@@ -95,6 +102,9 @@ impl Store {
             commands_processed: 0,
             keyspace_hits: 0,
             keyspace_misses: 0,
+            evicted_keys: 0,
+            eviction: evict::Eviction::default(),
+            startup_memory: crate::memory::stats().allocated,
             dirty: 0,
             pending_effects: None,
             blocking: BlockingRegistry::default(),
@@ -105,7 +115,34 @@ impl Store {
         };
         store.epoch = store.load_epoch();
         store.repl.backlog_size = store.config.repl_backlog_size as usize;
+        store.apply_touch_mode();
         store
+    }
+
+    /// Sets every database's access bookkeeping for the current eviction policy (after
+    /// `CONFIG SET maxmemory-policy`, `lfu-log-factor` or `lfu-decay-time`).
+    pub(crate) fn apply_touch_mode(&mut self) {
+        let c = &self.config;
+        let touch =
+            evict::Touch::for_policy(c.maxmemory_policy, c.lfu_log_factor, c.lfu_decay_time);
+        for db in &mut self.dbs {
+            db.touch = touch;
+        }
+    }
+
+    /// Evicts keys by the `maxmemory-policy` until `used_memory` is under `maxmemory`
+    /// (see [`evict::perform`]); `Fail` when over the limit with nothing to evict.
+    pub(crate) fn evict(&mut self, now_ms: u64) -> evict::Outcome {
+        evict::perform(self, now_ms)
+    }
+
+    /// INFO `used_memory`, what `maxmemory` limits: the process's allocation at startup
+    /// (`used_memory_startup`), the keys and values as the databases account them, and the
+    /// replication backlog's bytes (counted as Redis counts it).
+    pub(crate) fn used_memory(&mut self) -> u64 {
+        let data: u64 = self.dbs.iter_mut().map(Db::used_memory).sum();
+        let backlog = self.repl.backlog.as_ref().map_or(0, |b| b.histlen() as u64);
+        self.startup_memory + data + backlog
     }
 
     /// Where the epoch is kept: `<dir>/redoubt-<port>.epoch`.

@@ -29,6 +29,7 @@ mod keyspace;
 pub mod memory;
 mod metrics;
 mod pubsub;
+pub(crate) mod params;
 mod replication;
 mod server;
 mod standby;

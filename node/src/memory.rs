@@ -75,3 +75,8 @@ pub fn cpu_seconds() -> (f64, f64) {
     // utime and stime are the 14th and 15th fields; `after` starts at the 3rd.
     (ticks(11), ticks(12))
 }
+
+/// Forgets the peak (`CONFIG RESETSTAT`); the next [`peak`] starts from its `current`.
+pub(crate) fn reset_peak() {
+    PEAK.store(0, Ordering::Relaxed);
+}

@@ -78,6 +78,7 @@ struct Snapshot {
     commands_processed: u64,
     dbs: Vec<(u64, u64)>,
     expired_keys: u64,
+    evicted_keys: u64,
     keyspace_hits: u64,
     keyspace_misses: u64,
     maxmemory: u64,
@@ -118,6 +119,7 @@ impl Snapshot {
                 .map(|db| (db.len() as u64, db.expires_len() as u64))
                 .collect(),
             expired_keys: store.expired_keys(),
+            evicted_keys: store.evicted_keys,
             keyspace_hits: store.keyspace_hits,
             keyspace_misses: store.keyspace_misses,
             maxmemory: store.config.maxmemory,
@@ -300,7 +302,7 @@ impl Collector for NodeCollector {
             e,
             "redoubt_evicted_keys",
             "Keys evicted to stay under maxmemory (INFO evicted_keys).",
-            0,
+            snap.evicted_keys,
         )?;
         counter(
             e,

@@ -29,7 +29,7 @@ pub async fn run_with_metrics(
     shutdown: impl Future<Output = ()>,
 ) {
     if let Ok(addr) = listener.local_addr() {
-        config.port = addr.port();
+        config.set_bound_port(addr.port());
     }
     let replicaof = config.replicaof.clone();
     let node = NodeState::new(config);

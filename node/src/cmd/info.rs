@@ -87,6 +87,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
     };
     let _ = write!(out, "# {title}\r\n");
     let node = ctx.node;
+    let used = ctx.store.used_memory();
     let store = &*ctx.store;
     let mut field = |name: &str, value: &dyn std::fmt::Display| {
         let _ = write!(out, "{name}:{value}\r\n");
@@ -120,7 +121,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
             );
-            field("config_file", &"");
+            field("config_file", &store.config.file_path());
         }
         "clients" => {
             field("connected_clients", &node.clients.len());
@@ -132,29 +133,50 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "memory" => {
             let stats = memory::stats();
             let system = memory::total_system_memory();
-            field("used_memory", &stats.allocated);
-            field("used_memory_human", &human_bytes(stats.allocated));
+            let peak = memory::peak(used);
+            field("used_memory", &used);
+            field("used_memory_human", &human_bytes(used));
             field("used_memory_rss", &stats.resident);
             field("used_memory_rss_human", &human_bytes(stats.resident));
-            field(
-                "used_memory_peak",
-                &stats.allocated.max(memory::peak(stats.allocated)),
-            );
-            field(
-                "used_memory_peak_human",
-                &human_bytes(memory::peak(stats.allocated)),
-            );
-            field("total_system_memory", &system);
-            field("total_system_memory_human", &human_bytes(system));
-            field("maxmemory", &store.config.maxmemory);
-            field("maxmemory_human", &human_bytes(store.config.maxmemory));
-            field("maxmemory_policy", &store.config.maxmemory_policy);
-            let ratio = if stats.allocated == 0 {
+            field("used_memory_peak", &peak);
+            field("used_memory_peak_human", &human_bytes(peak));
+            let peak_perc = if peak == 0 {
                 0.0
             } else {
-                stats.resident as f64 / stats.allocated as f64
+                used as f64 * 100.0 / peak as f64
+            };
+            field("used_memory_peak_perc", &format!("{peak_perc:.2}%"));
+            field("used_memory_startup", &store.startup_memory);
+            field("used_memory_dataset", &(used - store.startup_memory));
+            field("allocator_allocated", &stats.allocated);
+            field("allocator_resident", &stats.resident);
+            field("total_system_memory", &system);
+            field("total_system_memory_human", &human_bytes(system));
+            let config = &store.config;
+            field("maxmemory", &config.maxmemory);
+            field("maxmemory_human", &human_bytes(config.maxmemory));
+            field(
+                "maxmemory_policy",
+                &config
+                    .params
+                    .get_enum("maxmemory-policy")
+                    .unwrap_or("noeviction"),
+            );
+            let ratio = if used == 0 {
+                0.0
+            } else {
+                stats.resident as f64 / used as f64
             };
             field("mem_fragmentation_ratio", &format!("{ratio:.2}"));
+            field(
+                "mem_fragmentation_bytes",
+                &(stats.resident as i64 - used as i64),
+            );
+            field("mem_not_counted_for_evict", &0);
+            field(
+                "mem_replication_backlog",
+                &store.repl.backlog.as_ref().map_or(0, |b| b.histlen()),
+            );
             field("mem_allocator", &memory::allocator_name());
         }
         "persistence" => {
@@ -192,7 +214,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 &node.net.rejected_connections.load(Ordering::Relaxed),
             );
             field("expired_keys", &store.expired_keys());
-            field("evicted_keys", &0);
+            field("evicted_keys", &store.evicted_keys);
             field("keyspace_hits", &store.keyspace_hits);
             field("keyspace_misses", &store.keyspace_misses);
             field("sync_full", &store.repl.sync_full);

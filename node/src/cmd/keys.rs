@@ -432,37 +432,46 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// `OBJECT FREQ key` → Redis answers only under an LFU `maxmemory-policy`; the node does not
-/// track access frequencies, so it answers the error Redis gives when they are not tracked
-/// (and, under an LFU policy, says it does not track them).
+/// `OBJECT FREQ key` → the key's LFU access counter, nil for a missing key; an error unless
+/// an LFU policy is set. Does not count as an access.
 fn object_freq(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let now = ctx.now_ms;
-    if ctx.db().get(&args[2], now).is_none() {
-        return Ok(Reply::Null);
-    }
-    if ctx.store.config.maxmemory_policy.ends_with("-lfu") {
+    let (now, decay) = (ctx.now_ms, ctx.store.config.lfu_decay_time);
+    if !matches!(
+        ctx.store.config.maxmemory_policy,
+        crate::config::Policy::Lfu { .. }
+    ) {
         return Err(Reply::error(
-            "ERR access frequency not tracked by this node",
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    Err(Reply::error(
-        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
-    ))
+    let db = ctx.db();
+    if !db.contains(&args[2], now) {
+        return Ok(Reply::Null);
+    }
+    Ok(db.peek_entry(&args[2]).map_or(Reply::Null, |e| {
+        Reply::Int(i64::from(crate::keyspace::evict::lfu_freq(e, now, decay)))
+    }))
 }
 
-/// `OBJECT IDLETIME key` → seconds since the key was last read or written (nil when
-/// missing); under an LFU `maxmemory-policy` Redis tracks frequencies instead and refuses.
+/// `OBJECT IDLETIME key` → seconds since the key was last read or written, nil for a missing
+/// key; an error under an LFU policy. Does not count as an access.
 fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
-    let Some(idle) = ctx.db().idle_seconds(&args[2], now) else {
-        return Ok(Reply::Null);
-    };
-    if ctx.store.config.maxmemory_policy.ends_with("-lfu") {
+    if matches!(
+        ctx.store.config.maxmemory_policy,
+        crate::config::Policy::Lfu { .. }
+    ) {
         return Err(Reply::error(
             "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",
         ));
     }
-    Ok(Reply::Int(idle as i64))
+    let db = ctx.db();
+    if !db.contains(&args[2], now) {
+        return Ok(Reply::Null);
+    }
+    Ok(db.peek_entry(&args[2]).map_or(Reply::Null, |e| {
+        Reply::Int((crate::keyspace::evict::idle_ms(e, now) / 1000) as i64)
+    }))
 }
 
 /// `OBJECT HELP` → the subcommands' summary.

@@ -15,6 +15,7 @@ use foldhash::fast::RandomState;
 use indexmap::{IndexMap, IndexSet};
 use rand::Rng;
 
+use super::evict::{entry_size, Touch};
 use crate::glob::glob_match;
 use crate::value::Value;
 
@@ -25,14 +26,10 @@ pub(crate) struct Entry {
     pub(crate) value: Value,
     /// When the key expires, in Unix milliseconds; `None` for no time to live.
     pub(crate) expires_at: Option<u64>,
-    /// When the key was last read or written, in Unix seconds (wrapping at 2^32): what
-    /// `OBJECT IDLETIME` reports, as Redis's per-object LRU clock.
-    accessed_s: u32,
-}
-
-/// `now_ms` as an access time: Unix seconds, wrapping at 2^32.
-fn access_time(now_ms: u64) -> u32 {
-    (now_ms / 1000) as u32
+    /// Last access (LRU clock) or access frequency (LFU counter), see `keyspace::evict`.
+    pub(crate) access: u32,
+    /// Bytes accounted to this key and value (`evict::entry_size`), saturating.
+    pub(crate) size: u32,
 }
 
 impl Entry {
@@ -64,6 +61,19 @@ pub(crate) struct Db {
     pub(crate) mode: ExpiryMode,
     /// Keys removed by expiry since the log was last drained (streamed as `DEL`s).
     pub(crate) expired_log: Vec<Bytes>,
+    /// How reads and writes update a key's access word (the eviction policy's bookkeeping).
+    pub(crate) touch: Touch,
+    /// Sum of the entries' `size` (the dataset's share of INFO `used_memory`).
+    used: u64,
+    /// Keys handed out for modification whose `size` is yet to be recomputed.
+    resized: Vec<Bytes>,
+}
+
+/// Milliseconds since the Unix epoch (a new key's access time).
+fn now_unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// What `SCAN` returns: the next cursor (0 when done) and the keys of this step.
@@ -101,24 +111,105 @@ impl Db {
     }
 
     /// The live entry under `key`, removing it first if it has expired (lazy expiry).
+    /// Counts as an access for eviction (see `keyspace::evict`).
     pub(crate) fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        self.get_mut(key, now_ms).map(|e| &*e)
+        let index = self.live_index(key, now_ms)?;
+        let touch = self.touch;
+        self.entries.get_index_mut(index).map(|(_, e)| {
+            e.access = touch.touched(e.access, now_ms);
+            &*e
+        })
     }
 
-    /// The live entry under `key`, for modification (lazy expiry as [`Db::get`]).
+    /// The live entry under `key`, for modification (lazy expiry and access as
+    /// [`Db::get`]).
+    /// The entry's `size` is recomputed at the next [`Db::used_memory`] or `get_mut`.
     pub(crate) fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.settle();
         let index = self.live_index(key, now_ms)?;
-        let entry = self.entries.get_index_mut(index).map(|(_, e)| e)?;
-        entry.accessed_s = access_time(now_ms);
-        Some(entry)
+        let touch = self.touch;
+        let resized = &mut self.resized;
+        self.entries.get_index_mut(index).map(|(k, e)| {
+            resized.push(k.clone());
+            e.access = touch.touched(e.access, now_ms);
+            e
+        })
     }
 
-    /// Seconds since `key` was last read or written, without counting this as an access
-    /// (`OBJECT IDLETIME`); `None` when the key does not exist.
-    pub(crate) fn idle_seconds(&mut self, key: &[u8], now_ms: u64) -> Option<u64> {
-        let index = self.live_index(key, now_ms)?;
-        let accessed = self.entries[index].accessed_s;
-        Some(u64::from(access_time(now_ms).wrapping_sub(accessed)))
+    /// Recomputes the `size` of the entries handed out for modification.
+    fn settle(&mut self) {
+        for key in std::mem::take(&mut self.resized) {
+            if let Some((k, entry)) = self.entries.get_key_value_mut(&key) {
+                let size = entry_size(k, &entry.value);
+                self.used = self.used - u64::from(entry.size) + u64::from(size);
+                entry.size = size;
+            }
+        }
+    }
+
+    /// Bytes accounted to the keys and values of this database (see `evict::entry_size`).
+    pub(crate) fn used_memory(&mut self) -> u64 {
+        self.settle();
+        self.used
+    }
+
+    /// The entry under `key`, expired or not, without counting an access (`OBJECT`).
+    pub(crate) fn peek_entry(&self, key: &[u8]) -> Option<&Entry> {
+        self.entries.get(key)
+    }
+
+    /// True when `key` is stored, expired or not.
+    pub(crate) fn contains_raw(&self, key: &[u8]) -> bool {
+        self.entries.contains_key(key)
+    }
+
+    /// True when `key` is stored with a time to live.
+    pub(crate) fn has_expiry(&self, key: &[u8]) -> bool {
+        self.expires.contains(key)
+    }
+
+    /// Calls `f` on up to `n` random entries, from the keys with a time to live when
+    /// `volatile`; returns how many it visited (for eviction sampling).
+    pub(crate) fn sample(
+        &self,
+        n: usize,
+        volatile: bool,
+        rng: &mut impl Rng,
+        mut f: impl FnMut(&Bytes, &Entry),
+    ) -> usize {
+        let len = if volatile {
+            self.expires.len()
+        } else {
+            self.entries.len()
+        };
+        let n = n.min(len);
+        for _ in 0..n {
+            let i = rng.gen_range(0..len);
+            if volatile {
+                let key = &self.expires[i];
+                if let Some((key, entry)) = self.entries.get_key_value(key) {
+                    f(key, entry);
+                }
+            } else if let Some((key, entry)) = self.entries.get_index(i) {
+                f(key, entry);
+            }
+        }
+        n
+    }
+
+    /// A random key, among those with a time to live when `volatile`.
+    pub(crate) fn sample_key(&self, volatile: bool, rng: &mut impl Rng) -> Option<Bytes> {
+        if volatile {
+            if self.expires.is_empty() {
+                return None;
+            }
+            return Some(self.expires[rng.gen_range(0..self.expires.len())].clone());
+        }
+        if self.entries.is_empty() {
+            return None;
+        }
+        let i = rng.gen_range(0..self.entries.len());
+        self.entries.get_index(i).map(|(k, _)| k.clone())
     }
 
     /// True when `key` exists and has not expired.
@@ -162,27 +253,33 @@ impl Db {
 
     /// Stores `value` under `key` with expiry `expires_at`, replacing any old value and TTL.
     pub(crate) fn set(&mut self, key: &[u8], value: Value, expires_at: Option<u64>) {
-        // A write is an access; `set` is not handed the batch's clock, so read the system's.
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        let accessed_s = access_time(now_ms);
-        let entry = Entry {
-            value,
-            expires_at,
-            accessed_s,
-        };
         match self.entries.get_index_of(key) {
             Some(index) => {
                 self.track_expiry(index, expires_at);
-                self.entries[index] = entry;
+                let (key, entry) = self.entries.get_index_mut(index).expect("index in range");
+                let size = entry_size(key, &value);
+                self.used = self.used - u64::from(entry.size) + u64::from(size);
+                entry.value = value;
+                entry.expires_at = expires_at;
+                entry.size = size;
             }
             None => {
                 let key = Bytes::copy_from_slice(key);
                 if expires_at.is_some() {
                     self.expires.insert(key.clone());
                 }
-                self.entries.insert(key, entry);
+                let access = self.touch.fresh(now_unix_ms());
+                let size = entry_size(&key, &value);
+                self.used += u64::from(size);
+                self.entries.insert(
+                    key,
+                    Entry {
+                        value,
+                        expires_at,
+                        access,
+                        size,
+                    },
+                );
             }
         }
     }
@@ -217,6 +314,7 @@ impl Db {
         if entry.expires_at.is_some() {
             self.expires.swap_remove(&key);
         }
+        self.used -= u64::from(entry.size);
         entry
     }
 
@@ -224,6 +322,8 @@ impl Db {
     pub(crate) fn clear(&mut self) {
         self.entries = IndexMap::default();
         self.expires = IndexSet::default();
+        self.used = 0;
+        self.resized.clear();
     }
 
     /// Live keys matching the glob `pattern` (`KEYS`).
