@@ -3,10 +3,14 @@
 
 mod common;
 
+#[path = "proxy/blocking.rs"]
+mod blocking;
 #[path = "proxy/cluster.rs"]
 mod cluster;
 #[path = "proxy/commands.rs"]
 mod commands;
+#[path = "proxy/databases.rs"]
+mod databases;
 #[path = "proxy/failures.rs"]
 mod failures;
 #[path = "proxy/reads.rs"]

@@ -15,7 +15,8 @@
 //!   the slot table, the client counters.
 //!
 //! Failovers are counted by the failover controller through
-//! [`Failovers`], registered here.
+//! [`Failovers`], registered here; held node connections by their owners through
+//! [`PinnedConnections`], registered here.
 
 pub(crate) mod state;
 pub(crate) mod stats;
@@ -33,6 +34,7 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
 use redoubt_protocol::command_table::{command_index_count, Resolved};
 
+use crate::backend::held::PinnedConnections;
 use crate::control::failover::count::Failovers;
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
@@ -150,6 +152,8 @@ pub(crate) struct ProxyMetrics {
     node_groups: HashMap<SocketAddr, usize>,
     /// Failovers, counted by the controller.
     pub(crate) failovers: Failovers,
+    /// Backend connections held by one client each, counted by their owners.
+    pub(crate) pinned: PinnedConnections,
 }
 
 impl ProxyMetrics {
@@ -186,6 +190,12 @@ impl ProxyMetrics {
                 failovers.touch(group, reason);
             }
         }
+        let pinned = PinnedConnections::new();
+        registry.register(
+            "redoubt_proxy_pinned_connections",
+            "Node connections held by one client each, by reason (blocking: a blocking command waits on it); released on completion, disconnect or timeout.",
+            pinned.family(),
+        );
         registry.register_collector(Box::new(state));
         let targets = group_ids.len() + 2;
         let series = (0..=command_index_count())
@@ -202,6 +212,7 @@ impl ProxyMetrics {
             group_ids,
             node_groups,
             failovers,
+            pinned,
         }
     }
 

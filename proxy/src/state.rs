@@ -217,6 +217,7 @@ impl Worker {
                             password: config.backend_password.clone(),
                             connect_timeout: config.connect_timeout,
                             epoch: Some(epoch.clone()),
+                            db: 0,
                         };
                         Arc::new(Backend::new(
                             options,

@@ -72,13 +72,15 @@ const CONNECTION_STATE: &[&str] = &[
 ];
 
 /// Commands whose spread the tips do not give: `SCAN` (`request_policy:special`: the cursor
-/// must carry the group) and `RANDOMKEY` (the table gives it no response policy, and the
-/// default for keyless commands, concatenation, would turn its bulk into an array). Other
-/// `special` commands are routed whole.
+/// must carry the group), `RANDOMKEY` (the table gives it no response policy, and the
+/// default for keyless commands, concatenation, would turn its bulk into an array) and
+/// `SWAPDB` (no tips, but every group holds part of both databases). Other `special`
+/// commands are routed whole.
 fn explicit(name: &str) -> Option<Spread> {
     match name {
         "randomkey" => Some(Spread::AllGroups(Rule::AnyNonNull)),
         "scan" => Some(Spread::Scan),
+        "swapdb" => Some(Spread::AllGroups(Rule::AllSucceeded)),
         _ => None,
     }
 }
@@ -92,7 +94,8 @@ const WHOLE: &[&str] = &["msetnx"];
 pub(crate) fn refusal(command: &Resolved) -> Option<String> {
     let flags = command.spec().flags;
     let name = command.name();
-    let refused = flags.contains(CommandFlags::BLOCKING)
+    let refused = (flags.contains(CommandFlags::BLOCKING)
+        && !super::blocking::is_blocking(command))
         || flags.contains(CommandFlags::PUBSUB)
         || CONNECTION_STATE.contains(&name)
         || (name == "client"
@@ -223,7 +226,7 @@ mod tests {
         for words in [
             &["multi"][..],
             &["subscribe"],
-            &["blpop"],
+            &["xread"],
             &["client", "kill"],
         ] {
             let command = resolve(words);
@@ -231,7 +234,13 @@ mod tests {
             assert!(why.starts_with("ERR '"), "{why}");
             assert!(!served().contains(command.index), "{why}");
         }
-        for words in [&["get"][..], &["client", "setname"], &["command", "count"]] {
+        for words in [
+            &["get"][..],
+            &["client", "setname"],
+            &["command", "count"],
+            &["blpop"],
+            &["bzmpop"],
+        ] {
             let command = resolve(words);
             assert!(refusal(&command).is_none());
             assert!(served().contains(command.index));

@@ -1,4 +1,5 @@
-//! What the proxy knows of one client connection: its id, protocol, authentication and name.
+//! What the proxy knows of one client connection: its id, protocol, authentication, name and
+//! database.
 //! The session owns it; proxy-local commands change it.
 
 use bytes::Bytes;
@@ -17,6 +18,8 @@ pub(crate) struct ClientConn {
     pub(crate) name: Option<Bytes>,
     /// Set by `QUIT`: close once this reply is written.
     pub(crate) closing: bool,
+    /// The database chosen with `SELECT` (0 until then): every routed request runs in it.
+    pub(crate) db: usize,
 }
 
 impl ClientConn {
@@ -28,6 +31,7 @@ impl ClientConn {
             authenticated: !requires_password,
             name: None,
             closing: false,
+            db: 0,
         }
     }
 }

@@ -10,6 +10,7 @@ use redoubt_protocol::{errors, Protocol, Reply};
 
 use super::commands::served;
 use super::conn::ClientConn;
+use crate::backend::DATABASES;
 use crate::state::Worker;
 
 /// The Redis version the proxy reports in `HELLO` and `INFO`, as the nodes do.
@@ -38,14 +39,7 @@ pub(crate) fn answer(
             conn.closing = true;
             Reply::ok()
         }
-        "select" => match std::str::from_utf8(&args[1])
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
-        {
-            Some(0) => Reply::ok(),
-            Some(_) => Reply::error("ERR SELECT is not allowed in cluster mode"),
-            None => Reply::error("ERR value is not an integer or out of range"),
-        },
+        "select" => select(conn, &args[1]),
         "auth" => auth(conn, worker, args),
         "hello" => hello(conn, worker, args),
         "client" => client_command(conn, command, args),
@@ -53,6 +47,24 @@ pub(crate) fn answer(
         "info" => info(worker, args),
         _ => return None,
     })
+}
+
+/// `SELECT index`: Redis's errors for a non-integer and for an index outside
+/// `0..`[`DATABASES`]; from then on every routed request runs in that database.
+fn select(conn: &mut ClientConn, index: &[u8]) -> Reply {
+    let Some(index) = std::str::from_utf8(index)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+    else {
+        return Reply::error("ERR value is not an integer or out of range");
+    };
+    match usize::try_from(index) {
+        Ok(db) if db < DATABASES => {
+            conn.db = db;
+            Reply::ok()
+        }
+        _ => Reply::error("ERR DB index is out of range"),
+    }
 }
 
 fn check_password(

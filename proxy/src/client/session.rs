@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use super::commands;
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, NodeCall, Pending};
-use super::{local, split};
+use super::{blocking, local, split};
 use crate::metrics::Target;
 use crate::state::Worker;
 
@@ -71,6 +71,7 @@ impl Queued {
                 .metrics
                 .group_of_node(call.backend.addr)
                 .map_or(Target::Multi, Target::Group),
+            Pending::Task { group, .. } => group.map_or(Target::Multi, Target::Group),
             Pending::Merged { .. } => Target::Multi,
         };
         Queued {
@@ -277,6 +278,9 @@ impl Client {
             let name = command.to_string();
             return split::send(&self.state, &self.conn, spec, &name, spread, &args);
         }
+        if blocking::is_blocking(&command) {
+            return blocking::send(&self.state, &self.conn, &command, &args);
+        }
         let keys = spec.key_indexes(&args);
         let group = match keys.first() {
             None => 0,
@@ -302,6 +306,7 @@ impl Client {
         Pending::Node(NodeCall::send(
             backend,
             self.conn.protocol,
+            self.conn.db,
             self.conn.id,
             encode_args(&args),
             self.state.config.request_timeout,
