@@ -17,3 +17,5 @@ mod failures;
 mod reads;
 #[path = "proxy/routing.rs"]
 mod routing;
+#[path = "proxy/server_commands.rs"]
+mod server_commands;

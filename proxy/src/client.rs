@@ -7,6 +7,7 @@
 pub(crate) mod blocking;
 pub(crate) mod commands;
 pub(crate) mod conn;
+pub(crate) mod info;
 pub(crate) mod local;
 pub(crate) mod merge;
 pub(crate) mod pending;

@@ -27,6 +27,7 @@
 //! safety net for a node that never answers). The held connections are dropped when the task
 //! ends, whatever the path.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,7 @@ use super::pending::{encode, encode_args, Pending};
 use crate::backend::held::{HeldConnection, HoldReason};
 use crate::backend::node_client::NodeError;
 use crate::backend::Backend;
+use crate::metrics::stats::ProxyStats;
 use crate::state::Worker;
 
 /// How often a cancelled wait is asked again to unblock while its reply has not come.
@@ -251,8 +253,12 @@ pub(crate) fn send(
         db: conn.db,
         affinity: conn.id,
     };
+    let stats = worker.stats.clone();
+    stats.blocked_clients.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
         let mut tx = tx;
+        // Counted as blocked until the task ends, whichever way.
+        let _blocked = Counted(stats);
         if let Some(reply) = task.run(plan, &mut tx).await {
             let _ = tx.send(reply);
         }
@@ -261,6 +267,15 @@ pub(crate) fn send(
         rx,
         result: None,
         group,
+    }
+}
+
+/// One blocked client in the `INFO` count while it lives.
+struct Counted(Arc<ProxyStats>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.blocked_clients.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -18,6 +18,9 @@ pub(crate) struct ClientConn {
     pub(crate) name: Option<Bytes>,
     /// Set by `QUIT`: close once this reply is written.
     pub(crate) closing: bool,
+    /// The proxy's address this client connected to (`INFO`'s `tcp_port`, `CLIENT LIST`'s
+    /// `laddr`).
+    pub(crate) local: Option<std::net::SocketAddr>,
     /// The database chosen with `SELECT` (0 until then): every routed request runs in it.
     pub(crate) db: usize,
 }
@@ -32,6 +35,7 @@ impl ClientConn {
             name: None,
             closing: false,
             db: 0,
+            local: None,
         }
     }
 }

@@ -1,8 +1,5 @@
 //! Commands the proxy answers itself: PING, ECHO, QUIT, HELLO, AUTH, SELECT, CLIENT
-//! ID/SETNAME/GETNAME/SETINFO, COMMAND and INFO (the proxy's own sections).
-
-use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
+//! ID/SETNAME/GETNAME/SETINFO and COMMAND; `INFO` is [`super::info`]'s.
 
 use bytes::Bytes;
 use redoubt_protocol::command_table::{self, Resolved};
@@ -13,8 +10,7 @@ use super::conn::ClientConn;
 use crate::backend::DATABASES;
 use crate::state::Worker;
 
-/// The Redis version the proxy reports in `HELLO` and `INFO`, as the nodes do.
-const REDIS_VERSION: &str = "7.2.4";
+use super::info::REDIS_VERSION;
 
 fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
@@ -44,7 +40,6 @@ pub(crate) fn answer(
         "hello" => hello(conn, worker, args),
         "client" => client_command(conn, command, args),
         "command" => command_reply(command, args),
-        "info" => info(worker, args),
         _ => return None,
     })
 }
@@ -184,65 +179,4 @@ fn command_reply(command: &Resolved, args: &[Bytes]) -> Reply {
         Some("list") => command_table::command_list(served),
         Some(other) => Reply::error_owned(errors::unknown_subcommand("command", other.as_bytes())),
     }
-}
-
-fn info(state: &Worker, args: &[Bytes]) -> Reply {
-    let wanted: Vec<String> = args[1..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
-    let show = |section: &str| {
-        wanted.is_empty()
-            || wanted
-                .iter()
-                .any(|w| w == section || w == "all" || w == "everything" || w == "default")
-    };
-    let mut text = String::new();
-    if show("server") {
-        let uptime = state.started.elapsed().as_secs();
-        let _ = write!(
-            text,
-            "# Server\r\nredis_version:{}\r\nredoubt_version:{}\r\nredis_mode:standalone\r\nredoubt_role:proxy\r\n\
-             process_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\r\n",
-            REDIS_VERSION,
-            env!("CARGO_PKG_VERSION"),
-            std::process::id(),
-            state.config.listen.port(),
-            uptime / 86400,
-        );
-    }
-    if show("clients") {
-        let _ = write!(
-            text,
-            "# Clients\r\nconnected_clients:{}\r\n\r\n",
-            state.stats.connected_clients.load(Ordering::Relaxed)
-        );
-    }
-    if show("stats") {
-        let _ = write!(
-            text,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_commands_forwarded:{}\r\n\r\n",
-            state.stats.connections_received.load(Ordering::Relaxed),
-            state.stats.commands.load(Ordering::Relaxed),
-            state.stats.forwarded.load(Ordering::Relaxed),
-        );
-    }
-    if show("proxy") {
-        let _ = write!(text, "# Proxy\r\ngroups:{}\r\n", state.groups.len());
-        for (index, group) in state.groups.iter().enumerate() {
-            let standbys: Vec<String> = group.standbys().map(|s| s.addr.to_string()).collect();
-            let _ = write!(
-                text,
-                "group{index}:id={},primary={},standbys={},read_policy={:?},slots={}\r\n",
-                group.id,
-                group.primary().addr,
-                standbys.join("|"),
-                group.read_policy,
-                state.slots.shares(state.groups.len())[index],
-            );
-        }
-        text.push_str("\r\n");
-    }
-    let text = text.trim_end_matches("\r\n").to_string() + "\r\n";
-    Reply::Verbatim("txt", Bytes::from(text))
 }

@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use super::commands;
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, NodeCall, Pending};
-use super::{blocking, local, split};
+use super::{blocking, info, local, split};
 use crate::metrics::Target;
 use crate::state::Worker;
 
@@ -111,7 +111,10 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: Sock
         .connected_clients
         .fetch_add(1, Ordering::Relaxed);
     let mut client = Client {
-        conn: ClientConn::new(id, state.config.requirepass.is_some()),
+        conn: ClientConn {
+            local: socket.local_addr().ok(),
+            ..ClientConn::new(id, state.config.requirepass.is_some())
+        },
         state: state.clone(),
         parser: RequestParser::default(),
     };
@@ -271,6 +274,9 @@ impl Client {
             if let Some(reply) = local::answer(&mut self.conn, &self.state, &command, &args) {
                 return self.ready(reply);
             }
+        }
+        if command.name() == "info" {
+            return info::send(&self.state, &self.conn, &args);
         }
         self.state.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         let spec = command.spec();

@@ -11,6 +11,8 @@ pub(crate) struct ProxyStats {
     pub(crate) connections_received: AtomicU64,
     /// Requests received.
     pub(crate) commands: AtomicU64,
+    /// Clients waiting in a blocking command now.
+    pub(crate) blocked_clients: AtomicU64,
     /// Requests sent on to nodes (split ones count once).
     pub(crate) forwarded: AtomicU64,
 }
