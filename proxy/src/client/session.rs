@@ -191,7 +191,14 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: Sock
                         input = BytesMut::new();
                     }
                 }
-                _ => reading = false,
+                _ => {
+                    reading = false;
+                    // A client gone while it waits (a blocking command) is let go, as Redis
+                    // frees it: dropping the wait releases what it holds.
+                    if queue.iter().any(|q| matches!(q.pending, Pending::Task { .. })) {
+                        break;
+                    }
+                }
             },
             () = wait_front(&mut queue), if !queue.is_empty() => {}
             () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
