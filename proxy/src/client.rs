@@ -5,6 +5,7 @@
 //! connection's own state.
 
 pub(crate) mod blocking;
+pub(crate) mod client_cmd;
 pub(crate) mod commands;
 pub(crate) mod conn;
 pub(crate) mod info;

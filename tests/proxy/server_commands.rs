@@ -99,3 +99,120 @@ async fn info_prints_redis_fields_and_sums_the_groups_data() {
     }
     assert_eq!(int(&everything, "blocked_clients"), 0);
 }
+
+/// The `id=` of every `CLIENT LIST` line.
+fn listed_ids(reply: &Reply) -> Vec<u64> {
+    reply
+        .text()
+        .lines()
+        .map(|line| {
+            line.split(' ')
+                .find_map(|f| f.strip_prefix("id="))
+                .expect("id field")
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn client_subcommands_act_on_the_proxys_own_clients() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let mut a = cluster.proxy.raw().await;
+    let mut b = cluster.proxy.raw().await;
+    let a_id = a.cmd(&["CLIENT", "ID"]).await.int() as u64;
+    let b_id = b.cmd(&["CLIENT", "ID"]).await.int() as u64;
+    assert_eq!(a.cmd(&["CLIENT", "SETNAME", "alpha"]).await, Reply::ok());
+    assert_eq!(
+        a.cmd(&["CLIENT", "SETINFO", "LIB-NAME", "redis-py"]).await,
+        Reply::ok()
+    );
+    assert_eq!(a.cmd(&["SELECT", "4"]).await, Reply::ok());
+    let own = a.cmd(&["CLIENT", "INFO"]).await.text();
+    assert!(
+        own.starts_with(&format!("id={a_id} addr={} ", a.local_addr())),
+        "{own}"
+    );
+    for field in [
+        "name=alpha",
+        "db=4",
+        "cmd=client|info",
+        "lib-name=redis-py",
+        "resp=2",
+    ] {
+        assert!(own.contains(field), "{field} in {own}");
+    }
+    let list = b.cmd(&["CLIENT", "LIST"]).await;
+    let ids = listed_ids(&list);
+    assert!(ids.contains(&a_id) && ids.contains(&b_id), "{list}");
+    let only = b.cmd(&["CLIENT", "LIST", "ID", &a_id.to_string()]).await;
+    assert_eq!(listed_ids(&only), vec![a_id]);
+    assert_eq!(b.cmd(&["CLIENT", "NO-EVICT", "on"]).await, Reply::ok());
+    // NO-TOUCH (Redis 7.2) is not in the shared command table yet.
+
+    // CLIENT UNBLOCK ends another client's wait: nil for TIMEOUT, an error for ERROR.
+    let keys = keys_by_group(&cluster, "unblock", 1).await;
+    for (how, expected) in [
+        ("TIMEOUT", Reply::Nil),
+        (
+            "ERROR",
+            Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()),
+        ),
+    ] {
+        a.send(&crate::common::encode(&[
+            "BLPOP",
+            keys[0][0].as_str(),
+            keys[1][0].as_str(),
+            "0",
+        ]))
+        .await;
+        // Unblocked once the wait is in place (0 until then).
+        let mut released = false;
+        for _ in 0..500 {
+            if b.cmd(&["CLIENT", "UNBLOCK", &a_id.to_string(), how]).await == Reply::Int(1) {
+                released = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(released, "{how}");
+        assert_eq!(a.read_reply().await, expected, "{how}");
+    }
+    assert_eq!(
+        b.cmd(&["CLIENT", "UNBLOCK", &a_id.to_string()]).await,
+        Reply::Int(0)
+    );
+
+    // CLIENT REPLY OFF / SKIP / ON.
+    b.send(&crate::common::encode(&["CLIENT", "REPLY", "SKIP"]))
+        .await;
+    b.send(&crate::common::encode(&["ECHO", "skipped"])).await;
+    assert_eq!(b.cmd(&["ECHO", "seen"]).await, Reply::bulk("seen"));
+    b.send(&crate::common::encode(&["CLIENT", "REPLY", "OFF"]))
+        .await;
+    b.send(&crate::common::encode(&["SET", "silent", "1"]))
+        .await;
+    assert_eq!(b.cmd(&["CLIENT", "REPLY", "ON"]).await, Reply::ok());
+    assert_eq!(b.cmd(&["GET", "silent"]).await, Reply::bulk("1"));
+
+    // RESET: database 0, no name, RESP2.
+    assert_eq!(a.cmd(&["RESET"]).await, Reply::Simple("RESET".into()));
+    assert!(a.cmd(&["CLIENT", "GETNAME"]).await.is_null());
+    assert!(a.cmd(&["CLIENT", "INFO"]).await.text().contains(" db=0 "));
+
+    // CLIENT KILL by id ends the other connection.
+    assert_eq!(
+        b.cmd(&["CLIENT", "KILL", "ID", &a_id.to_string()]).await,
+        Reply::Int(1)
+    );
+    assert_eq!(a.read_until_closed().await, b"");
+    let mut gone = false;
+    for _ in 0..500 {
+        if !listed_ids(&b.cmd(&["CLIENT", "LIST"]).await).contains(&a_id) {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(gone, "the killed client is still listed");
+}

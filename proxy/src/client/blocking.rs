@@ -47,6 +47,7 @@ use crate::backend::held::{HeldConnection, HoldReason};
 use crate::backend::node_client::NodeError;
 use crate::backend::Backend;
 use crate::metrics::stats::ProxyStats;
+use crate::state::clients::{ClientHandle, Unblock};
 use crate::state::Worker;
 
 /// How often a cancelled wait is asked again to unblock while its reply has not come.
@@ -248,6 +249,7 @@ pub(crate) fn send(
     let group = (plan.parts.len() == 1).then(|| plan.parts[0].0);
     let (tx, rx) = oneshot::channel();
     let task = Task {
+        handle: conn.handle.clone(),
         worker: worker.clone(),
         protocol: conn.protocol,
         db: conn.db,
@@ -281,6 +283,9 @@ impl Drop for Counted {
 
 /// What the task needs of the client.
 struct Task {
+    /// The client in the registry: marked blocked while it waits, and woken by `CLIENT
+    /// UNBLOCK`.
+    handle: Option<Arc<ClientHandle>>,
     worker: Arc<Worker>,
     protocol: Protocol,
     db: usize,
@@ -295,6 +300,8 @@ enum Outcome {
     TimedOut(Bytes),
     /// The client went away, or the proxy's deadline passed.
     Abandoned,
+    /// `CLIENT UNBLOCK` from another client.
+    Unblocked(Unblock),
 }
 
 impl Task {
@@ -360,10 +367,22 @@ impl Task {
         let deadline = plan
             .timeout
             .map(|t| tokio::time::Instant::now() + t + self.worker.config.request_timeout);
-        let outcome = wait_first(&mut held, deadline, tx).await;
+        if let Some(handle) = &self.handle {
+            handle.blocked.store(true, Ordering::SeqCst);
+        }
+        let outcome = wait_first(&mut held, deadline, tx, self.handle.as_deref()).await;
+        if let Some(handle) = &self.handle {
+            handle.blocked.store(false, Ordering::SeqCst);
+            let _ = handle.take_unblock();
+        }
         self.drain(plan.kind, held).await;
         match outcome {
             Outcome::Won(reply) | Outcome::TimedOut(reply) => Some(reply),
+            Outcome::Unblocked(Unblock::Timeout) => Some(encode(&Reply::NullArray, self.protocol)),
+            Outcome::Unblocked(Unblock::Error) => Some(encode(
+                &Reply::error("UNBLOCKED client unblocked via CLIENT UNBLOCK"),
+                self.protocol,
+            )),
             Outcome::Abandoned => {
                 (!tx.is_closed()).then(|| encode(&Reply::NullArray, self.protocol))
             }
@@ -446,6 +465,7 @@ async fn wait_first(
     waiting: &mut Vec<Waiting>,
     deadline: Option<tokio::time::Instant>,
     tx: &mut oneshot::Sender<Bytes>,
+    handle: Option<&ClientHandle>,
 ) -> Outcome {
     let mut nil = None;
     loop {
@@ -458,10 +478,22 @@ async fn wait_first(
                 None => std::future::pending().await,
             }
         };
+        let unblocked = async {
+            match handle {
+                Some(handle) => handle.unblocked.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         let ended = tokio::select! {
             (index, reply) = first_reply(waiting) => Some((index, reply)),
             () = tx.closed() => None,
             () = sleep => None,
+            () = unblocked => {
+                if let Some(how) = handle.and_then(ClientHandle::take_unblock) {
+                    return Outcome::Unblocked(how);
+                }
+                continue;
+            }
         };
         let Some((index, reply)) = ended else {
             return Outcome::Abandoned;

@@ -48,12 +48,15 @@ pub(crate) enum Rule {
 
 /// Proxy-answered commands: the proxy holds the connection's state they read or change.
 const LOCAL: &[&str] = &[
-    "ping", "echo", "quit", "select", "auth", "hello", "client", "command", "info",
+    "ping", "echo", "quit", "select", "auth", "hello", "client", "command", "info", "reset",
 ];
 
-/// `CLIENT` subcommands the proxy answers; the rest act on node connections that the client
-/// does not own (`KILL`, `LIST`, `PAUSE`...).
-const CLIENT_SUBCOMMANDS: &[&str] = &["id", "getname", "setname", "setinfo"];
+/// `CLIENT` subcommands the proxy answers for its own clients; the rest act on a server's
+/// whole state (`PAUSE`, `TRACKING`...), which the proxy does not carry.
+const CLIENT_SUBCOMMANDS: &[&str] = &[
+    "id", "getname", "setname", "setinfo", "info", "list", "kill", "unblock", "no-evict",
+    "no-touch", "reply",
+];
 
 /// Commands that hold a connection's state across requests or take it over, which a proxy
 /// multiplexing many clients on shared node connections cannot carry yet; the table's flags
@@ -227,7 +230,7 @@ mod tests {
             &["multi"][..],
             &["subscribe"],
             &["xread"],
-            &["client", "kill"],
+            &["client", "pause"],
         ] {
             let command = resolve(words);
             let why = refusal(&command).expect("refused");

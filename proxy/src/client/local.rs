@@ -1,10 +1,11 @@
-//! Commands the proxy answers itself: PING, ECHO, QUIT, HELLO, AUTH, SELECT, CLIENT
-//! ID/SETNAME/GETNAME/SETINFO and COMMAND; `INFO` is [`super::info`]'s.
+//! Commands the proxy answers itself: PING, ECHO, QUIT, HELLO, AUTH, SELECT, RESET, CLIENT
+//! (see [`client_cmd`]) and COMMAND; `INFO` is [`super::info`]'s.
 
 use bytes::Bytes;
 use redoubt_protocol::command_table::{self, Resolved};
 use redoubt_protocol::{errors, Protocol, Reply};
 
+use super::client_cmd;
 use super::commands::served;
 use super::conn::ClientConn;
 use crate::backend::DATABASES;
@@ -38,7 +39,11 @@ pub(crate) fn answer(
         "select" => select(conn, &args[1]),
         "auth" => auth(conn, worker, args),
         "hello" => hello(conn, worker, args),
-        "client" => client_command(conn, command, args),
+        "client" => client_cmd::client(conn, &worker.clients, command, args),
+        "reset" => {
+            conn.reset(worker.config.requirepass.is_some());
+            Reply::simple("RESET")
+        }
         "command" => command_reply(command, args),
         _ => return None,
     })
@@ -56,6 +61,9 @@ fn select(conn: &mut ClientConn, index: &[u8]) -> Reply {
     match usize::try_from(index) {
         Ok(db) if db < DATABASES => {
             conn.db = db;
+            if let Some(handle) = &conn.handle {
+                handle.view.lock().db = db;
+            }
             Reply::ok()
         }
         _ => Reply::error("ERR DB index is out of range"),
@@ -120,7 +128,9 @@ fn hello(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
             }
             i += 3;
         } else if is(&args[i], "setname") && i + 1 < args.len() {
-            conn.name = Some(args[i + 1].clone());
+            if let Err(err) = client_cmd::set_name(conn, &args[i + 1]) {
+                return err;
+            }
             i += 2;
         } else {
             return Reply::error_owned(format!(
@@ -133,6 +143,9 @@ fn hello(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
         return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     conn.protocol = protocol;
+    if let Some(handle) = &conn.handle {
+        handle.view.lock().resp = protocol.version();
+    }
     Reply::Map(vec![
         (Reply::bulk_static("server"), Reply::bulk_static("redis")),
         (
@@ -145,27 +158,6 @@ fn hello(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
         (Reply::bulk_static("role"), Reply::bulk_static("master")),
         (Reply::bulk_static("modules"), Reply::Array(Vec::new())),
     ])
-}
-
-/// `CLIENT ID/GETNAME/SETNAME/SETINFO`; the other subcommands were refused before (see
-/// [`super::commands::refusal`]).
-fn client_command(conn: &mut ClientConn, command: &Resolved, args: &[Bytes]) -> Reply {
-    let sub = command.sub.map_or("", |sub| sub.name);
-    match sub {
-        "id" => Reply::Int(conn.id as i64),
-        "getname" => conn.name.clone().map_or(Reply::Null, Reply::Bulk),
-        "setname" => {
-            if args[2].iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-                return Reply::error(
-                    "ERR Client names cannot contain spaces, newlines or special characters.",
-                );
-            }
-            conn.name = (!args[2].is_empty()).then(|| args[2].clone());
-            Reply::ok()
-        }
-        "setinfo" => Reply::ok(),
-        _ => Reply::error_owned(errors::unknown_subcommand("client", sub.as_bytes())),
-    }
 }
 
 /// `COMMAND [COUNT | LIST | INFO ... | DOCS ...]`, over what the proxy carries.

@@ -61,6 +61,8 @@ struct Queued {
     target: Target,
     /// When it was read.
     started: Instant,
+    /// Not sent to the client (`CLIENT REPLY OFF|SKIP`).
+    silent: bool,
 }
 
 impl Queued {
@@ -79,6 +81,7 @@ impl Queued {
             counted,
             target,
             started,
+            silent: false,
         }
     }
 
@@ -103,7 +106,7 @@ impl Queued {
 /// One task does everything for the client: it reads and dispatches requests, and writes
 /// replies as the oldest pending one becomes ready, reading and writing concurrently so a
 /// client that pipelines without reading cannot deadlock with the proxy.
-pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: SocketAddr) {
+pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: SocketAddr) {
     let _ = socket.set_nodelay(true);
     let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
     state
@@ -118,6 +121,9 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: Sock
         state: state.clone(),
         parser: RequestParser::default(),
     };
+    let laddr = socket.local_addr().unwrap_or(addr);
+    let handle = state.clients.add(id, addr, laddr);
+    client.conn.handle = Some(handle.clone());
     let (mut reader, mut writer) = socket.split();
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
@@ -139,8 +145,12 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: Sock
             if !front.pending.poll_ready() {
                 break;
             }
-            let bytes = queue.pop_front().expect("front exists").take(&state);
-            output.extend_from_slice(&bytes);
+            let queued = queue.pop_front().expect("front exists");
+            let silent = queued.silent;
+            let bytes = queued.take(&state);
+            if !silent {
+                output.extend_from_slice(&bytes);
+            }
         }
         if !reading && queue.is_empty() && output.is_empty() {
             let _ = writer.shutdown().await;
@@ -201,9 +211,11 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: Sock
                 }
             },
             () = wait_front(&mut queue), if !queue.is_empty() => {}
+            () = handle.kill.notified() => break,
             () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
         }
     }
+    state.clients.remove(id);
     state
         .stats
         .connected_clients
@@ -250,8 +262,15 @@ impl Client {
     fn dispatch_queued(&mut self, request: Request) -> Queued {
         let counted = Counted::Request(request.command);
         let started = request.started;
+        if let Some(handle) = &self.conn.handle {
+            let mut view = handle.view.lock();
+            view.last_command = request.command;
+            view.last_active = Some(started);
+        }
         let pending = self.dispatch(request);
-        Queued::new(pending, counted, &self.state, started)
+        let mut queued = Queued::new(pending, counted, &self.state, started);
+        queued.silent = self.conn.take_silence();
+        queued
     }
 
     fn dispatch(&mut self, request: Request) -> Pending {
