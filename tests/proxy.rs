@@ -7,6 +7,8 @@ mod common;
 mod blocking;
 #[path = "proxy/cluster.rs"]
 mod cluster;
+#[path = "proxy/cluster_mode.rs"]
+mod cluster_mode;
 #[path = "proxy/commands.rs"]
 mod commands;
 #[path = "proxy/databases.rs"]

@@ -6,6 +6,7 @@
 
 pub(crate) mod blocking;
 pub(crate) mod client_cmd;
+pub(crate) mod cluster;
 pub(crate) mod commands;
 pub(crate) mod conn;
 pub(crate) mod info;

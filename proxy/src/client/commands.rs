@@ -48,7 +48,20 @@ pub(crate) enum Rule {
 
 /// Proxy-answered commands: the proxy holds the connection's state they read or change.
 const LOCAL: &[&str] = &[
-    "ping", "echo", "quit", "select", "auth", "hello", "client", "command", "info", "reset",
+    "ping",
+    "echo",
+    "quit",
+    "select",
+    "auth",
+    "hello",
+    "client",
+    "command",
+    "info",
+    "reset",
+    "cluster",
+    "readonly",
+    "readwrite",
+    "asking",
 ];
 
 /// `CLIENT` subcommands the proxy answers for its own clients; the rest act on a server's
@@ -104,7 +117,11 @@ pub(crate) fn refusal(command: &Resolved) -> Option<String> {
         || (name == "client"
             && command
                 .sub
-                .is_some_and(|sub| !CLIENT_SUBCOMMANDS.contains(&sub.name)));
+                .is_some_and(|sub| !CLIENT_SUBCOMMANDS.contains(&sub.name)))
+        || (name == "cluster"
+            && command
+                .sub
+                .is_some_and(|sub| !super::cluster::SUBCOMMANDS.contains(&sub.name)));
     refused.then(|| {
         format!(
             "ERR '{}' is not supported through the proxy",

@@ -40,6 +40,7 @@ pub(crate) fn answer(
         "auth" => auth(conn, worker, args),
         "hello" => hello(conn, worker, args),
         "client" => client_cmd::client(conn, &worker.clients, command, args),
+        "readonly" | "readwrite" | "asking" => Reply::ok(),
         "reset" => {
             conn.reset(worker.config.requirepass.is_some());
             Reply::simple("RESET")

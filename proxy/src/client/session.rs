@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use super::commands;
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, NodeCall, Pending};
-use super::{blocking, info, local, split};
+use super::{blocking, cluster, info, local, split};
 use crate::metrics::Target;
 use crate::state::Worker;
 
@@ -301,8 +301,10 @@ impl Client {
                 return self.ready(reply);
             }
         }
-        if command.name() == "info" {
-            return info::send(&self.state, &self.conn, &args);
+        match command.name() {
+            "info" => return info::send(&self.state, &self.conn, &args),
+            "cluster" => return cluster::send(&self.state, &self.conn, &command, &args),
+            _ => {}
         }
         self.state.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         let spec = command.spec();
