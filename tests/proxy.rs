@@ -15,6 +15,8 @@ mod commands;
 mod databases;
 #[path = "proxy/failures.rs"]
 mod failures;
+#[path = "proxy/multikey.rs"]
+mod multikey;
 #[path = "proxy/reads.rs"]
 mod reads;
 #[path = "proxy/routing.rs"]

@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use super::commands;
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, NodeCall, Pending};
-use super::{blocking, cluster, info, local, split};
+use super::{blocking, cluster, info, local, multikey, split};
 use crate::metrics::Target;
 use crate::state::Worker;
 
@@ -324,6 +324,15 @@ impl Client {
                     .iter()
                     .any(|&k| self.state.slots.group_of_key(&args[k]) != group)
                 {
+                    if multikey::handles(command.name()) {
+                        return multikey::send(
+                            &self.state,
+                            &self.conn,
+                            command.name(),
+                            &args,
+                            &keys,
+                        );
+                    }
                     return self.ready(Reply::error(
                         "CROSSSLOT Keys in request don't hash to the same slot",
                     ));
