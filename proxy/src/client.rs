@@ -12,6 +12,7 @@ pub(crate) mod conn;
 pub(crate) mod info;
 pub(crate) mod local;
 pub(crate) mod merge;
+pub(crate) mod moves;
 pub(crate) mod multikey;
 pub(crate) mod pending;
 pub(crate) mod session;

@@ -72,3 +72,107 @@ async fn set_algebra_over_groups_matches_redis() {
     assert!(matches!(raw.cmd(&["HELLO", "3"]).await, Reply::Map(_)));
     assert!(matches!(raw.cmd(&["SINTER", a, b]).await, Reply::Set(_)));
 }
+
+#[tokio::test]
+async fn values_and_elements_move_between_groups_without_loss() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "move", 2).await;
+    let (a, b, a2, b2) = (
+        keys[0][0].as_str(),
+        keys[1][0].as_str(),
+        keys[0][1].as_str(),
+        keys[1][1].as_str(),
+    );
+    let mut raw = cluster.proxy.raw().await;
+
+    // RENAME by type, with the TTL, the destination replaced.
+    assert_eq!(raw.cmd(&["RPUSH", a, "1", "2", "3"]).await, Reply::Int(3));
+    assert_eq!(raw.cmd(&["PEXPIRE", a, "100000"]).await, Reply::Int(1));
+    assert_eq!(raw.cmd(&["SET", b, "old"]).await, Reply::ok());
+    assert_eq!(raw.cmd(&["RENAME", a, b]).await, Reply::ok());
+    assert_eq!(raw.cmd(&["EXISTS", a]).await, Reply::Int(0));
+    assert_eq!(
+        raw.cmd(&["LRANGE", b, "0", "-1"]).await,
+        Reply::Array(vec![Reply::bulk("1"), Reply::bulk("2"), Reply::bulk("3")])
+    );
+    let ttl = raw.cmd(&["PTTL", b]).await.int();
+    assert!(ttl > 90_000 && ttl <= 100_000, "{ttl}");
+    assert_eq!(
+        raw.cmd(&["RENAME", a, b]).await,
+        Reply::Error("ERR no such key".into())
+    );
+    for (kind, write, read) in [
+        (
+            "zset",
+            vec!["ZADD", b, "1.5", "m", "2", "n"],
+            vec!["ZRANGE", a, "0", "-1", "WITHSCORES"],
+        ),
+        (
+            "hash",
+            vec!["HSET", b, "f", "v", "g", "w"],
+            vec!["HGETALL", a],
+        ),
+        ("set", vec!["SADD", b, "x"], vec!["SMEMBERS", a]),
+        ("string", vec!["SET", b, "text"], vec!["GET", a]),
+    ] {
+        assert_eq!(raw.cmd(&["DEL", b]).await.int() >= 0, true);
+        raw.cmd(&write).await;
+        let before = raw
+            .cmd(
+                &[read[0], b]
+                    .iter()
+                    .chain(&read[2..])
+                    .copied()
+                    .collect::<Vec<_>>(),
+            )
+            .await;
+        assert_eq!(raw.cmd(&["RENAME", b, a]).await, Reply::ok(), "{kind}");
+        assert_eq!(raw.cmd(&read).await, before, "{kind}");
+        assert_eq!(raw.cmd(&["TYPE", a]).await, Reply::Simple(kind.into()));
+        assert_eq!(raw.cmd(&["EXISTS", b]).await, Reply::Int(0), "{kind}");
+    }
+    // RENAMENX leaves an existing destination; COPY copies, REPLACE replaces.
+    assert_eq!(raw.cmd(&["SET", b, "kept"]).await, Reply::ok());
+    assert_eq!(raw.cmd(&["RENAMENX", a, b]).await, Reply::Int(0));
+    assert_eq!(raw.cmd(&["COPY", a, b]).await, Reply::Int(0));
+    assert_eq!(raw.cmd(&["COPY", a, b, "REPLACE"]).await, Reply::Int(1));
+    assert_eq!(raw.cmd(&["GET", b]).await, Reply::bulk("text"));
+    assert_eq!(raw.cmd(&["GET", a]).await, Reply::bulk("text"));
+    assert_eq!(raw.cmd(&["DEL", b]).await, Reply::Int(1));
+    assert_eq!(raw.cmd(&["RENAMENX", a, b]).await, Reply::Int(1));
+    assert_eq!(raw.cmd(&["GET", b]).await, Reply::bulk("text"));
+
+    // SMOVE and LMOVE / RPOPLPUSH.
+    assert_eq!(raw.cmd(&["SADD", a2, "p", "q"]).await, Reply::Int(2));
+    assert_eq!(raw.cmd(&["SMOVE", a2, b2, "p"]).await, Reply::Int(1));
+    assert_eq!(raw.cmd(&["SMOVE", a2, b2, "nope"]).await, Reply::Int(0));
+    assert_eq!(
+        raw.cmd(&["SMEMBERS", b2]).await,
+        Reply::Array(vec![Reply::bulk("p")])
+    );
+    assert_eq!(
+        raw.cmd(&["SMOVE", a2, b, "q"]).await,
+        Reply::Error("WRONGTYPE Operation against a key holding the wrong kind of value".into())
+    );
+    assert_eq!(raw.cmd(&["SCARD", a2]).await, Reply::Int(1));
+    assert_eq!(raw.cmd(&["DEL", a2, b2]).await, Reply::Int(2));
+    assert_eq!(raw.cmd(&["RPUSH", a2, "1", "2", "3"]).await, Reply::Int(3));
+    assert_eq!(
+        raw.cmd(&["LMOVE", a2, b2, "LEFT", "RIGHT"]).await,
+        Reply::bulk("1")
+    );
+    assert_eq!(raw.cmd(&["RPOPLPUSH", a2, b2]).await, Reply::bulk("3"));
+    assert_eq!(
+        raw.cmd(&["LRANGE", b2, "0", "-1"]).await,
+        Reply::Array(vec![Reply::bulk("3"), Reply::bulk("1")])
+    );
+    assert_eq!(
+        raw.cmd(&["LMOVE", "move:none", b2, "LEFT", "LEFT"]).await,
+        Reply::Nil
+    );
+    assert_eq!(
+        raw.cmd(&["LMOVE", a2, b, "LEFT", "LEFT"]).await,
+        Reply::Error("WRONGTYPE Operation against a key holding the wrong kind of value".into())
+    );
+    assert_eq!(raw.cmd(&["LLEN", a2]).await, Reply::Int(1));
+}

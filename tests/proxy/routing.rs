@@ -110,7 +110,7 @@ async fn cross_group_multi_key_commands_get_crossslot() {
         reply,
         Reply::Error("CROSSSLOT Keys in request don't hash to the same slot".into())
     );
-    let reply = raw.cmd(&["RENAME", &a, &b]).await;
+    let reply = raw.cmd(&["ZUNIONSTORE", &a, "2", &a, &b]).await;
     assert_eq!(
         reply,
         Reply::Error("CROSSSLOT Keys in request don't hash to the same slot".into())

@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 use super::commands;
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, NodeCall, Pending};
-use super::{blocking, cluster, info, local, multikey, split};
+use super::{blocking, cluster, info, local, moves, multikey, split};
 use crate::metrics::Target;
 use crate::state::Worker;
 
@@ -332,6 +332,9 @@ impl Client {
                             &args,
                             &keys,
                         );
+                    }
+                    if moves::handles(command.name()) {
+                        return moves::send(&self.state, &self.conn, command.name(), &args);
                     }
                     return self.ready(Reply::error(
                         "CROSSSLOT Keys in request don't hash to the same slot",
