@@ -176,3 +176,103 @@ async fn values_and_elements_move_between_groups_without_loss() {
     );
     assert_eq!(raw.cmd(&["LLEN", a2]).await, Reply::Int(1));
 }
+
+#[tokio::test]
+async fn sorted_set_algebra_and_msetnx_over_groups_match_redis() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "zsets", 2).await;
+    let (a, b, s, dst) = (
+        keys[0][0].as_str(),
+        keys[1][0].as_str(),
+        keys[0][1].as_str(),
+        keys[1][1].as_str(),
+    );
+    let mut raw = cluster.proxy.raw().await;
+    assert_eq!(
+        raw.cmd(&["ZADD", a, "1", "x", "2", "y", "3", "z"]).await,
+        Reply::Int(3)
+    );
+    assert_eq!(
+        raw.cmd(&["ZADD", b, "10", "y", "20", "z", "30", "w"]).await,
+        Reply::Int(3)
+    );
+    assert_eq!(raw.cmd(&["SADD", s, "z", "v"]).await, Reply::Int(2));
+    let q = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+
+    let cases: Vec<(Vec<String>, Vec<&str>)> = vec![
+        (
+            q(&["ZUNION", "2", a, b, "WITHSCORES"]),
+            vec!["x", "1", "y", "12", "z", "23", "w", "30"],
+        ),
+        (q(&["ZINTER", "2", a, b]), vec!["y", "z"]),
+        (
+            q(&["ZINTER", "2", a, b, "WEIGHTS", "2", "0.5", "WITHSCORES"]),
+            vec!["y", "9", "z", "16"],
+        ),
+        (
+            q(&["ZINTER", "2", a, b, "AGGREGATE", "MAX", "WITHSCORES"]),
+            vec!["y", "10", "z", "20"],
+        ),
+        (
+            q(&["ZUNION", "2", a, b, "AGGREGATE", "MIN", "WITHSCORES"]),
+            vec!["x", "1", "y", "2", "z", "3", "w", "30"],
+        ),
+        (q(&["ZDIFF", "2", a, b, "WITHSCORES"]), vec!["x", "1"]),
+        (q(&["ZINTER", "3", a, b, s, "WITHSCORES"]), vec!["z", "24"]),
+    ];
+    for (request, expected) in cases {
+        let got: Vec<String> = raw
+            .cmd(&request)
+            .await
+            .array()
+            .iter()
+            .map(Reply::text)
+            .collect();
+        assert_eq!(got, expected, "{request:?}");
+    }
+    assert_eq!(raw.cmd(&["ZINTERCARD", "2", a, b]).await, Reply::Int(2));
+    assert_eq!(
+        raw.cmd(&["ZINTERCARD", "2", a, b, "LIMIT", "1"]).await,
+        Reply::Int(1)
+    );
+    assert_eq!(
+        raw.cmd(&["ZUNIONSTORE", dst, "2", a, b, "WEIGHTS", "1", "2"])
+            .await,
+        Reply::Int(4)
+    );
+    let stored: Vec<String> = raw
+        .cmd(&["ZRANGE", dst, "0", "-1", "WITHSCORES"])
+        .await
+        .array()
+        .iter()
+        .map(Reply::text)
+        .collect();
+    assert_eq!(stored, ["x", "1", "y", "22", "z", "43", "w", "60"]);
+    assert_eq!(
+        raw.cmd(&["ZDIFFSTORE", dst, "2", b, a]).await,
+        Reply::Int(1)
+    );
+    assert_eq!(
+        raw.cmd(&["ZINTERSTORE", dst, "2", a, "missing"]).await,
+        Reply::Int(0)
+    );
+    assert_eq!(raw.cmd(&["EXISTS", dst]).await, Reply::Int(0));
+    assert_eq!(
+        raw.cmd(&["ZUNION", "2", a, b, "WEIGHTS", "1", "x"]).await,
+        Reply::Error("ERR weight value is not a float".into())
+    );
+    assert_eq!(
+        raw.cmd(&["ZUNION", "2", a, b, "BOGUS"]).await,
+        Reply::Error("ERR syntax error".into())
+    );
+
+    // MSETNX: all or nothing when none exists.
+    assert_eq!(raw.cmd(&["DEL", a, b]).await, Reply::Int(2));
+    assert_eq!(raw.cmd(&["MSETNX", a, "1", b, "2"]).await, Reply::Int(1));
+    assert_eq!(
+        raw.cmd(&["MGET", a, b]).await,
+        Reply::Array(vec![Reply::bulk("1"), Reply::bulk("2")])
+    );
+    assert_eq!(raw.cmd(&["MSETNX", a, "3", dst, "4"]).await, Reply::Int(0));
+    assert_eq!(raw.cmd(&["EXISTS", dst]).await, Reply::Int(0));
+}

@@ -102,8 +102,8 @@ fn explicit(name: &str) -> Option<Spread> {
 }
 
 /// Commands routed whole although their tips spread them: `MSETNX` sets all its keys or
-/// none, which parts on several groups cannot promise without a transaction, so keys of
-/// several groups get `CROSSSLOT` as in Redis Cluster.
+/// none, which independent parts per group cannot promise; keys of several groups go to
+/// [`super::multikey`], which checks them all first.
 const WHOLE: &[&str] = &["msetnx"];
 
 /// Why the proxy cannot carry `command`, as the error text sent back; `None` when it can.
