@@ -11,11 +11,13 @@ mod node {
     mod atomicity;
     mod blocking;
     mod connection;
+    mod dispatch;
     mod errors;
     mod expiry;
     mod hashes;
     mod keys;
     mod lists;
+    mod lookups;
     mod protocol;
     mod server;
     mod sets;

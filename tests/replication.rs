@@ -6,6 +6,8 @@ mod common;
 #[path = "replication/support.rs"]
 mod support;
 
+#[path = "replication/backlog_size.rs"]
+mod backlog_size;
 #[path = "replication/convergence.rs"]
 mod convergence;
 #[path = "replication/resync.rs"]

@@ -4,7 +4,7 @@
 //! Flow: a blocking command that finds nothing registers its client here (under the store
 //! lock) and the client's connection waits on its [`BlockSlot`] without the lock. Commands that
 //! add elements mark the key ready ([`BlockingRegistry::signal`]); after each command the
-//! connection that ran it calls [`serve_ready`], which, for every ready key and in the order
+//! connection that ran it serves the ready keys (`crate::connection`), which, for every ready key and in the order
 //! the clients blocked, runs the first waiter's command again on its behalf and hands the reply
 //! to its slot, until the key is empty or nobody waits on it. Serving, timing out and
 //! disconnecting all take the store lock, so an element is popped only for a client still in
@@ -16,18 +16,16 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use redoubt_protocol::command_table::Resolved;
 use redoubt_protocol::Reply;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::client::{ClientHandle, Session};
-use crate::cmd::{self, Ctx};
-use crate::server::NodeState;
-use crate::store::Store;
+use crate::client::ClientHandle;
 
 /// Where a blocked client's reply is delivered.
 #[derive(Debug, Default)]
-pub struct BlockSlot {
+pub(crate) struct BlockSlot {
     reply: Mutex<Option<Reply>>,
     notify: Notify,
 }
@@ -35,34 +33,34 @@ pub struct BlockSlot {
 impl BlockSlot {
     /// Stores the reply and wakes the waiting connection (a wake-up sent before it waits is
     /// kept).
-    fn deliver(&self, reply: Reply) {
+    pub(crate) fn deliver(&self, reply: Reply) {
         *self.reply.lock() = Some(reply);
         self.notify.notify_one();
     }
 
     /// The delivered reply, if any.
-    pub fn take(&self) -> Option<Reply> {
+    pub(crate) fn take(&self) -> Option<Reply> {
         self.reply.lock().take()
     }
 
     /// Waits until a reply has been delivered.
-    pub async fn delivered(&self) {
+    pub(crate) async fn delivered(&self) {
         self.notify.notified().await;
     }
 }
 
 /// What a blocked connection waits for: its slot and its deadline (`None`: forever).
 #[derive(Clone, Debug)]
-pub struct BlockWait {
+pub(crate) struct BlockWait {
     /// Where the reply arrives.
-    pub slot: Arc<BlockSlot>,
+    pub(crate) slot: Arc<BlockSlot>,
     /// When the client gives up with a nil reply.
-    pub deadline: Option<Instant>,
+    pub(crate) deadline: Option<Instant>,
 }
 
 /// The type of value a blocked command waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BlockKind {
+pub(crate) enum BlockKind {
     /// `BLPOP`, `BRPOP`, `BLMOVE`, `BRPOPLPUSH`, `BLMPOP`.
     List,
     /// `BZPOPMIN`, `BZPOPMAX`, `BZMPOP`.
@@ -70,7 +68,8 @@ pub enum BlockKind {
 }
 
 impl BlockKind {
-    fn type_name(self) -> &'static str {
+    /// The type name (`TYPE`) of the values waited for.
+    pub(crate) fn type_name(self) -> &'static str {
         match self {
             BlockKind::List => "list",
             BlockKind::ZSet => "zset",
@@ -80,24 +79,26 @@ impl BlockKind {
 
 /// A blocked client's request, kept to run it again when one of its keys gets elements.
 #[derive(Debug)]
-pub struct Blocked {
+pub(crate) struct Blocked {
     /// The client.
-    pub handle: Arc<ClientHandle>,
+    pub(crate) handle: Arc<ClientHandle>,
     /// Database the command ran in.
-    pub db: usize,
+    pub(crate) db: usize,
     /// Keys waited on.
-    pub keys: Vec<Bytes>,
+    pub(crate) keys: Vec<Bytes>,
+    /// The command, as resolved when it first ran.
+    pub(crate) command: Resolved,
     /// The command and its arguments.
-    pub args: Vec<Bytes>,
+    pub(crate) args: Vec<Bytes>,
     /// Type of value waited for.
-    pub kind: BlockKind,
+    pub(crate) kind: BlockKind,
     /// Reply hand-over and deadline.
-    pub wait: BlockWait,
+    pub(crate) wait: BlockWait,
 }
 
 /// Every blocked client and, per database and key, the clients waiting on it in blocking order.
 #[derive(Debug, Default)]
-pub struct BlockingRegistry {
+pub(crate) struct BlockingRegistry {
     clients: HashMap<u64, Blocked>,
     waiters: HashMap<usize, HashMap<Bytes, VecDeque<u64>>>,
     ready: VecDeque<(usize, Bytes)>,
@@ -106,17 +107,17 @@ pub struct BlockingRegistry {
 
 impl BlockingRegistry {
     /// Number of blocked clients (INFO `blocked_clients`).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.clients.len()
     }
 
     /// True when no client is blocked.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.clients.is_empty()
     }
 
     /// Registers a blocked client, behind every client already waiting on its keys.
-    pub fn block(&mut self, blocked: Blocked) {
+    pub(crate) fn block(&mut self, blocked: Blocked) {
         let id = blocked.handle.id;
         let queues = self.waiters.entry(blocked.db).or_default();
         let mut seen = HashSet::new();
@@ -129,12 +130,12 @@ impl BlockingRegistry {
     }
 
     /// How client `id` waits, if it is blocked.
-    pub fn wait_of(&self, id: u64) -> Option<BlockWait> {
+    pub(crate) fn wait_of(&self, id: u64) -> Option<BlockWait> {
         self.clients.get(&id).map(|b| b.wait.clone())
     }
 
     /// Removes client `id` from the registry (served, timed out or gone).
-    pub fn remove(&mut self, id: u64) -> Option<Blocked> {
+    pub(crate) fn remove(&mut self, id: u64) -> Option<Blocked> {
         let blocked = self.clients.remove(&id)?;
         if let Some(queues) = self.waiters.get_mut(&blocked.db) {
             for key in &blocked.keys {
@@ -153,7 +154,7 @@ impl BlockingRegistry {
     }
 
     /// Marks `key` of database `db` ready if a client waits on it.
-    pub fn signal(&mut self, db: usize, key: &[u8]) {
+    pub(crate) fn signal(&mut self, db: usize, key: &[u8]) {
         if self.clients.is_empty() {
             return;
         }
@@ -170,52 +171,18 @@ impl BlockingRegistry {
     }
 
     /// True when some key is ready to serve.
-    pub fn has_ready(&self) -> bool {
+    pub(crate) fn has_ready(&self) -> bool {
         !self.ready.is_empty()
     }
 
-    fn next_ready(&mut self) -> Option<(usize, Bytes)> {
+    pub(crate) fn next_ready(&mut self) -> Option<(usize, Bytes)> {
         let ready = self.ready.pop_front()?;
         self.ready_set.remove(&ready);
         Some(ready)
     }
 
-    fn first_waiter(&self, db: usize, key: &[u8]) -> Option<&Blocked> {
+    pub(crate) fn first_waiter(&self, db: usize, key: &[u8]) -> Option<&Blocked> {
         let id = self.waiters.get(&db)?.get(key)?.front()?;
         self.clients.get(id)
-    }
-}
-
-/// Serves the clients waiting on ready keys, first come first served per key: each one's
-/// command runs again on its behalf and its reply goes to its slot. Keys made ready meanwhile
-/// (`BLMOVE`'s destination) are served too.
-pub fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
-    while let Some((db, key)) = store.blocking.next_ready() {
-        while let Some(waiter) = store.blocking.first_waiter(db, &key) {
-            // A key now holding another type keeps its waiters blocked, as in Redis.
-            let kind = waiter.kind.type_name();
-            let (id, handle, args) = (waiter.handle.id, waiter.handle.clone(), waiter.args.clone());
-            let matches = store.dbs[db]
-                .get(&key, now_ms)
-                .is_some_and(|entry| entry.value.type_name() == kind);
-            if !matches {
-                break;
-            }
-            let mut session = Session::new(handle, true);
-            session.db = db;
-            let mut ctx = Ctx {
-                store,
-                session: &mut session,
-                node,
-                now_ms,
-            };
-            let Some(reply) = cmd::blocking::serve(&mut ctx, &args) else {
-                break;
-            };
-            cmd::replicate(&mut ctx, &args, &reply);
-            if let Some(blocked) = store.blocking.remove(id) {
-                blocked.wait.slot.deliver(reply);
-            }
-        }
     }
 }

@@ -11,45 +11,45 @@ use redoubt_protocol::Protocol;
 
 /// What `CLIENT LIST` shows of a client, updated by its connection.
 #[derive(Clone, Debug, Default)]
-pub struct ClientView {
+pub(crate) struct ClientView {
     /// `CLIENT SETNAME` name (empty: none).
-    pub name: String,
+    pub(crate) name: String,
     /// `CLIENT SETINFO LIB-NAME`.
-    pub lib_name: String,
+    pub(crate) lib_name: String,
     /// `CLIENT SETINFO LIB-VER`.
-    pub lib_ver: String,
+    pub(crate) lib_ver: String,
     /// Selected database.
-    pub db: usize,
+    pub(crate) db: usize,
     /// Last command run, as `name` or `container|sub`.
-    pub last_command: String,
+    pub(crate) last_command: String,
     /// When the last command ran.
-    pub last_active: Option<Instant>,
+    pub(crate) last_active: Option<Instant>,
     /// Protocol version negotiated.
-    pub resp: i64,
+    pub(crate) resp: i64,
 }
 
 /// A client as the registry sees it.
 #[derive(Debug)]
-pub struct ClientHandle {
+pub(crate) struct ClientHandle {
     /// Client id (`CLIENT ID`), unique for the node's lifetime.
-    pub id: u64,
+    pub(crate) id: u64,
     /// Peer address.
-    pub addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     /// Local address of the connection.
-    pub laddr: SocketAddr,
+    pub(crate) laddr: SocketAddr,
     /// When the connection was accepted.
-    pub created: Instant,
+    pub(crate) created: Instant,
     /// Fields that change while connected.
-    pub view: Mutex<ClientView>,
+    pub(crate) view: Mutex<ClientView>,
     /// Woken by `CLIENT KILL`; the connection closes.
-    pub kill: tokio::sync::Notify,
+    pub(crate) kill: tokio::sync::Notify,
     /// True once this connection became a standby link (`CLIENT KILL TYPE replica`).
-    pub is_replica: std::sync::atomic::AtomicBool,
+    pub(crate) is_replica: std::sync::atomic::AtomicBool,
 }
 
 impl ClientHandle {
     /// A handle for a connection accepted now.
-    pub fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> ClientHandle {
+    pub(crate) fn new(id: u64, addr: SocketAddr, laddr: SocketAddr) -> ClientHandle {
         ClientHandle {
             id,
             addr,
@@ -65,7 +65,7 @@ impl ClientHandle {
     }
 
     /// One line of `CLIENT LIST` / `CLIENT INFO` in Redis's field order.
-    pub fn info_line(&self) -> String {
+    pub(crate) fn info_line(&self) -> String {
         let view = self.view.lock().clone();
         let now = Instant::now();
         let idle = view
@@ -93,68 +93,63 @@ impl ClientHandle {
 
 /// Every connected client, by id.
 #[derive(Debug, Default)]
-pub struct ClientRegistry {
+pub(crate) struct ClientRegistry {
     clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
 }
 
 impl ClientRegistry {
     /// Adds a client.
-    pub fn add(&self, client: Arc<ClientHandle>) {
+    pub(crate) fn add(&self, client: Arc<ClientHandle>) {
         self.clients.lock().insert(client.id, client);
     }
 
     /// Removes a client when its connection ends.
-    pub fn remove(&self, id: u64) {
+    pub(crate) fn remove(&self, id: u64) {
         self.clients.lock().remove(&id);
     }
 
     /// Number of connected clients.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.clients.lock().len()
     }
 
-    /// True when no client is connected.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// All clients, in id order.
-    pub fn all(&self) -> Vec<Arc<ClientHandle>> {
+    pub(crate) fn all(&self) -> Vec<Arc<ClientHandle>> {
         self.clients.lock().values().cloned().collect()
     }
 }
 
 /// One connection's own state, seen by the commands it runs.
 #[derive(Debug)]
-pub struct Session {
+pub(crate) struct Session {
     /// Registry entry (id, addresses, the view `CLIENT LIST` shows).
-    pub handle: Arc<ClientHandle>,
+    pub(crate) handle: Arc<ClientHandle>,
     /// Selected database index.
-    pub db: usize,
+    pub(crate) db: usize,
     /// Protocol negotiated with `HELLO`.
-    pub protocol: Protocol,
+    pub(crate) protocol: Protocol,
     /// True once `AUTH`/`HELLO AUTH` succeeded, or when no password is required.
-    pub authenticated: bool,
+    pub(crate) authenticated: bool,
     /// Set by `QUIT`: close once the replies so far are written.
-    pub close_after_reply: bool,
+    pub(crate) close_after_reply: bool,
     /// `CLIENT SETNAME` name.
-    pub name: Option<Bytes>,
+    pub(crate) name: Option<Bytes>,
     /// True for the link applying this standby's primary stream: it may write, and sees keys
     /// as the primary does.
-    pub primary_link: bool,
+    pub(crate) primary_link: bool,
     /// Port announced with `REPLCONF listening-port` (a standby connecting to us).
-    pub listening_port: u16,
+    pub(crate) listening_port: u16,
     /// Stream offset after this client's latest write (for `WAIT`).
-    pub last_write_offset: u64,
+    pub(crate) last_write_offset: u64,
     /// Work for the connection once the current batch's replies are out.
-    pub action: Option<SessionAction>,
+    pub(crate) action: Option<SessionAction>,
     /// Configuration epoch this connection presented (`EPOCH n`), if any.
-    pub epoch: Option<u64>,
+    pub(crate) epoch: Option<u64>,
 }
 
 /// What a command asks of its connection beyond a reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum SessionAction {
+pub(crate) enum SessionAction {
     /// `PSYNC replid offset`: the connection becomes a standby link.
     Psync {
         /// Replication id the standby follows (`?` for none).
@@ -173,7 +168,7 @@ pub enum SessionAction {
 
 impl Session {
     /// A fresh session for a client.
-    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Session {
+    pub(crate) fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Session {
         Session {
             handle,
             db: 0,

@@ -309,7 +309,7 @@ impl Config {
 
 /// Parses a size with Redis's suffixes: `k`/`m`/`g` (powers of 1000) and `kb`/`mb`/`gb`
 /// (powers of 1024), any case. Source: Redis `util.c`, `memtoull`.
-pub fn parse_size(text: &str) -> Option<u64> {
+pub(crate) fn parse_size(text: &str) -> Option<u64> {
     let lower = text.to_ascii_lowercase();
     let split = lower
         .find(|c: char| !c.is_ascii_digit())

@@ -4,6 +4,8 @@
 //! Malformed input gets `-ERR Protocol error: ...` and the connection closes after the replies
 //! to the requests before it, as Redis does; other clients are unaffected.
 
+mod blocked;
+
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,12 +17,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
 
-use crate::blocking::{self, BlockWait};
+use crate::blocking::BlockWait;
 use crate::client::{ClientHandle, Session, SessionAction};
-use crate::cmd::{self, Ctx};
-use crate::db::ExpiryMode;
+use crate::cmd::Ctx;
+use crate::keyspace::db::ExpiryMode;
 use crate::replication::{self, primary::PsyncRequest};
-use crate::server::{unix_ms, NodeState};
+use crate::state::{unix_ms, NodeState};
 
 /// Requests run per lock acquisition; a longer pipeline is split so others get a turn.
 const MAX_BATCH: usize = 512;
@@ -31,7 +33,7 @@ const READ_CHUNK: usize = 16 * 1024;
 const KEEP_BUFFER: usize = 1024 * 1024;
 
 /// Answers a connection refused at `maxclients` with `error` and closes it.
-pub async fn refuse(mut socket: TcpStream, error: &'static str) {
+pub(crate) async fn refuse(mut socket: TcpStream, error: &'static str) {
     let mut out = BytesMut::new();
     Reply::error(error).encode(Protocol::Resp2, &mut out);
     let _ = socket.write_all(&out).await;
@@ -39,7 +41,7 @@ pub async fn refuse(mut socket: TcpStream, error: &'static str) {
 
 /// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
 /// `id` is the client id the accept loop gave the connection.
-pub async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr, id: u64) {
+pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr, id: u64) {
     let _ = socket.set_nodelay(true);
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = Arc::new(ClientHandle::new(id, addr, laddr));
@@ -272,10 +274,11 @@ fn run_batch(
             session,
             node,
             now_ms,
+            command: None,
         };
-        let dirty = ctx.store.dirty;
-        let (reply, name) = cmd::execute(&mut ctx, args);
-        let wrote = store.dirty != dirty;
+        let dirty = ctx.store.dirty();
+        let (reply, name) = crate::exec::execute(&mut ctx, args);
+        let wrote = store.dirty() != dirty;
         if wrote {
             session.last_write_offset = store.repl.offset;
         }
@@ -293,7 +296,7 @@ fn run_batch(
         }
         replies.push((reply, session.protocol, wrote));
         if store.blocking.has_ready() {
-            blocking::serve_ready(&mut store, node, now_ms);
+            blocked::serve_ready(&mut store, node, now_ms);
         }
     }
     batch.drain(..done);

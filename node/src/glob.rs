@@ -3,7 +3,7 @@
 //! `stringmatchlen`.
 
 /// True when `text` matches the glob `pattern`; `nocase` folds ASCII case.
-pub fn glob_match(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
+pub(crate) fn glob_match(pattern: &[u8], text: &[u8], nocase: bool) -> bool {
     let eq = |a: u8, b: u8| {
         if nocase {
             a.eq_ignore_ascii_case(&b)

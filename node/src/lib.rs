@@ -1,23 +1,38 @@
+#![warn(unreachable_pub)]
 //! redoubt-node: a Redis-compatible data node.
 //!
-//! Requests flow `server` (accept) → `connection` (parse a batch with the shared request
-//! parser) → `cmd` (look up, check, run each request against the `store` under one lock) →
-//! replies encoded in request order. The store holds 16 `db`s of `value`s with expiry times;
-//! expired keys are removed lazily on access and by the server's active expiry cycle.
+//! Layers, top down (a module imports only from modules below it):
+//! - `server`: accept loop and background tasks (active expiry, standby link, metrics).
+//! - `connection`: one client's loop: parse a batch, run it under one store lock, write the
+//!   replies in request order; serves clients blocked on keys made ready.
+//! - `standby`: the link to a primary: handshake, snapshot, then the stream applied through
+//!   `exec`; started by the signal `REPLICAOF` leaves in the replication state.
+//! - `exec`: resolve a request once, check it, run its handler from the handler table, keep
+//!   command statistics, stream its effect to standbys.
+//! - `cmd`: command families, each registering its handlers; `Ctx` is what a handler gets.
+//! - `metrics`: the Prometheus exposition, read from `state` at scrape time.
+//! - `state`: `NodeState`, shared by every task of one node.
+//! - `keyspace`: the locked store: databases, expiry, typed key access, statistics.
+//! - `replication`: backlog, replication state, the primary's side of a standby link.
+//! - `blocking`: the registry of clients blocked on keys.
+//! - `client`, `config`, `glob`, `memory`, `value`: sessions, configuration, matching,
+//!   allocation accounting and the value types, at the bottom.
 
-pub mod blocking;
-pub mod client;
-pub mod cmd;
-pub mod config;
-pub mod connection;
-pub mod db;
-pub mod glob;
+mod blocking;
+mod client;
+mod cmd;
+mod config;
+mod connection;
+mod exec;
+mod glob;
+mod keyspace;
 pub mod memory;
-pub mod metrics;
-pub mod replication;
-pub mod server;
-pub mod store;
-pub mod value;
+mod metrics;
+mod replication;
+mod server;
+mod standby;
+mod state;
+mod value;
 
 pub use config::Config;
 pub use server::{run, run_with_metrics};

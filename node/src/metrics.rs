@@ -25,35 +25,22 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 use tokio::net::TcpListener;
 
-use crate::server::NodeState;
-use crate::store::CommandStat;
-
-/// Upper bounds (µs) of the command latency histogram's buckets; a last `+Inf` bucket follows.
-pub const LATENCY_BOUNDS_US: [u64; 16] = [
-    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
-    500_000, 1_000_000,
-];
-/// Buckets of the latency histogram: one per bound plus `+Inf`.
-pub const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
-
-/// The bucket a command that took `usec` µs falls in.
-pub fn latency_bucket(usec: u64) -> usize {
-    LATENCY_BOUNDS_US.partition_point(|&bound| bound < usec)
-}
+use crate::keyspace::{CommandStat, LATENCY_BOUNDS_US, LATENCY_BUCKETS};
+use crate::state::NodeState;
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
-pub const CONTENT_TYPE_OPENMETRICS: &str =
+pub(crate) const CONTENT_TYPE_OPENMETRICS: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// A fresh registry for one node, reading it through `node` at every scrape.
-pub fn registry(node: Weak<NodeState>) -> Registry {
+pub(crate) fn registry(node: Weak<NodeState>) -> Registry {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(NodeCollector { node }));
     registry
 }
 
 /// Encodes `registry` as OpenMetrics text.
-pub fn encode(registry: &Registry) -> String {
+pub(crate) fn encode(registry: &Registry) -> String {
     let mut text = String::new();
     // Writing to a String cannot fail; a collector's error would only truncate the output.
     let _ = prometheus_client::encoding::text::encode(&mut text, registry);
@@ -61,21 +48,22 @@ pub fn encode(registry: &Registry) -> String {
 }
 
 /// Serves `GET /metrics` for `node` on `listener` for as long as the node runs.
-pub async fn serve(listener: TcpListener, node: Arc<NodeState>) {
+pub(crate) async fn serve(listener: TcpListener, node: Arc<NodeState>) {
+    let registry = Arc::new(registry(Arc::downgrade(&node)));
     let app = Router::new()
         .route("/metrics", get(metrics))
-        .with_state(node);
+        .with_state(registry);
     if let Err(err) = axum::serve(listener, app).await {
         tracing::warn!(%err, "metrics endpoint stopped");
     }
 }
 
 async fn metrics(
-    axum::extract::State(node): axum::extract::State<Arc<NodeState>>,
+    axum::extract::State(registry): axum::extract::State<Arc<Registry>>,
 ) -> impl IntoResponse {
     (
         [(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)],
-        encode(&node.metrics),
+        encode(&registry),
     )
 }
 
@@ -472,6 +460,7 @@ impl Collector for NodeCollector {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::keyspace::latency_bucket;
 
     #[test]
     fn buckets_by_upper_bound() {
@@ -508,7 +497,7 @@ mod tests {
             store.keyspace_misses = 2;
             store.error_stats.insert("WRONGTYPE".into(), 1);
         }
-        let text = encode(&node.metrics);
+        let text = encode(&registry(Arc::downgrade(&node)));
         assert!(text.ends_with("# EOF\n"), "{text}");
         for (series, value) in [
             ("redoubt_commands_total{command=\"get\"}", 3.0),
@@ -577,11 +566,17 @@ mod tests {
         let (a, b) = (NodeState::new(config()), NodeState::new(config()));
         a.store.lock().keyspace_hits = 7;
         assert_eq!(
-            sample(&encode(&a.metrics), "redoubt_keyspace_hits_total"),
+            sample(
+                &encode(&registry(Arc::downgrade(&a))),
+                "redoubt_keyspace_hits_total"
+            ),
             Some(7.0)
         );
         assert_eq!(
-            sample(&encode(&b.metrics), "redoubt_keyspace_hits_total"),
+            sample(
+                &encode(&registry(Arc::downgrade(&b))),
+                "redoubt_keyspace_hits_total"
+            ),
             Some(0.0)
         );
     }

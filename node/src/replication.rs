@@ -15,10 +15,9 @@
 //! - Standbys ack their applied offset (`REPLCONF ACK`) after every batch they apply; with
 //!   `min-replicas-to-ack K` a write's reply waits for K acks (synchronous mode).
 
-pub mod backlog;
-pub mod primary;
-pub mod replica;
-pub mod snapshot;
+pub(crate) mod backlog;
+pub(crate) mod primary;
+pub(crate) mod snapshot;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -31,11 +30,11 @@ use tokio::sync::Notify;
 use self::backlog::Backlog;
 
 /// Default `repl-backlog-size` (bytes).
-pub const DEFAULT_BACKLOG_SIZE: usize = 64 * 1024 * 1024;
+pub(crate) const DEFAULT_BACKLOG_SIZE: usize = 64 * 1024 * 1024;
 
 /// State of a standby's link to its primary (INFO `master_link_status`, ROLE's state).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LinkState {
+pub(crate) enum LinkState {
     /// Not connected; retrying.
     Connect,
     /// Connected, handshake in progress.
@@ -48,7 +47,7 @@ pub enum LinkState {
 
 impl LinkState {
     /// ROLE's name for the state.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             LinkState::Connect => "connect",
             LinkState::Connecting => "connecting",
@@ -60,83 +59,84 @@ impl LinkState {
 
 /// What a standby knows of its primary.
 #[derive(Debug)]
-pub struct PrimaryLink {
+pub(crate) struct PrimaryLink {
     /// The primary's address as given to `REPLICAOF`.
-    pub host: String,
+    pub(crate) host: String,
     /// Its port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// Link state.
-    pub state: LinkState,
+    pub(crate) state: LinkState,
     /// Last time anything arrived from the primary.
-    pub last_io: Instant,
+    pub(crate) last_io: Instant,
     /// Stops the link task.
-    pub stop: Arc<Notify>,
+    pub(crate) stop: Arc<Notify>,
     /// Drops the current connection; the task reconnects (`CLIENT KILL TYPE master`).
-    pub reconnect: Arc<Notify>,
-    /// Incremented for every new link, so a stale task knows it was replaced.
-    pub generation: u64,
+    pub(crate) reconnect: Arc<Notify>,
 }
 
 /// A standby as its primary sees it.
 #[derive(Clone, Debug)]
-pub struct ReplicaInfo {
+pub(crate) struct ReplicaInfo {
     /// The standby's IP.
-    pub ip: String,
+    pub(crate) ip: String,
     /// The port it listens on for clients (`REPLCONF listening-port`).
-    pub port: u16,
+    pub(crate) port: u16,
     /// `wait_bgsave`, `send_bulk` or `online`.
-    pub state: &'static str,
+    pub(crate) state: &'static str,
     /// Highest offset it acked.
-    pub ack_offset: u64,
+    pub(crate) ack_offset: u64,
     /// When it last acked.
-    pub last_ack: Instant,
+    pub(crate) last_ack: Instant,
 }
 
 /// Replication state of one node (behind the store lock).
 #[derive(Debug)]
-pub struct Replication {
+pub(crate) struct Replication {
     /// `None` on a primary; the link on a standby.
-    pub primary: Option<PrimaryLink>,
+    pub(crate) primary: Option<PrimaryLink>,
     /// Current replication id.
-    pub replid: String,
+    pub(crate) replid: String,
     /// Previous replication id (all zeros if none).
-    pub replid2: String,
+    pub(crate) replid2: String,
     /// First offset not covered by `replid2` (`-1` if none), as INFO `second_repl_offset`.
-    pub second_offset: i64,
+    pub(crate) second_offset: i64,
     /// The stream's recent bytes; `None` until a standby first connects (as in Redis).
-    pub backlog: Option<Backlog>,
+    pub(crate) backlog: Option<Backlog>,
     /// Offset of the stream so far (kept when there is no backlog yet).
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// `repl-backlog-size` in bytes, applied when a backlog is created.
-    pub backlog_size: usize,
+    pub(crate) backlog_size: usize,
     /// Database the stream last selected.
-    pub stream_db: Option<usize>,
+    pub(crate) stream_db: Option<usize>,
     /// Connected standbys by client id.
-    pub replicas: BTreeMap<u64, ReplicaInfo>,
+    pub(crate) replicas: BTreeMap<u64, ReplicaInfo>,
     /// Woken whenever the stream grows (feeds standby links).
-    pub stream_grew: Arc<Notify>,
+    pub(crate) stream_grew: Arc<Notify>,
     /// Woken whenever a standby acks (synchronous mode and `WAIT`).
-    pub acked: Arc<Notify>,
+    pub(crate) acked: Arc<Notify>,
+    /// Woken when this node starts following a primary ([`Replication::follow`]): the standby
+    /// link task (`crate::standby`) picks the new link up.
+    pub(crate) link_wanted: Arc<Notify>,
     /// Full resyncs served (INFO `sync_full`).
-    pub sync_full: u64,
+    pub(crate) sync_full: u64,
     /// Partial resyncs accepted (INFO `sync_partial_ok`).
-    pub sync_partial_ok: u64,
+    pub(crate) sync_partial_ok: u64,
     /// Partial resyncs refused (INFO `sync_partial_err`).
-    pub sync_partial_err: u64,
+    pub(crate) sync_partial_err: u64,
     /// Standby side: partial resyncs this node obtained (`redoubt_partial_resyncs`).
-    pub resyncs_partial: u64,
+    pub(crate) resyncs_partial: u64,
     /// Standby side: full resyncs this node went through.
-    pub resyncs_full: u64,
+    pub(crate) resyncs_full: u64,
     /// True once this node holds a history it can ask to continue (it loaded a snapshot,
     /// continued a stream, or was promoted), even at offset 0.
-    pub has_history: bool,
+    pub(crate) has_history: bool,
     /// Scratch buffer for encoding stream commands.
     scratch: BytesMut,
 }
 
 impl Replication {
     /// A primary's state with a fresh replid.
-    pub fn new(replid: String) -> Replication {
+    pub(crate) fn new(replid: String) -> Replication {
         Replication {
             primary: None,
             replid,
@@ -149,6 +149,7 @@ impl Replication {
             replicas: BTreeMap::new(),
             stream_grew: Arc::new(Notify::new()),
             acked: Arc::new(Notify::new()),
+            link_wanted: Arc::new(Notify::new()),
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,
@@ -160,12 +161,40 @@ impl Replication {
     }
 
     /// True on a standby.
-    pub fn is_replica(&self) -> bool {
+    pub(crate) fn is_replica(&self) -> bool {
         self.primary.is_some()
     }
 
+    /// Applies a new `repl-backlog-size` (bytes) to the backlog, now if one exists (keeping
+    /// its newest bytes), else when it is created.
+    pub(crate) fn set_backlog_size(&mut self, size: usize) {
+        self.backlog_size = size;
+        if let Some(backlog) = &mut self.backlog {
+            backlog.resize(size);
+        }
+    }
+
+    /// Makes this node a standby of `host:port` (`REPLICAOF`, `--replicaof`): stops the link
+    /// to any previous primary, forgets this node's own standbys (their history is about to
+    /// change), records the new link and signals the standby task to connect it.
+    pub(crate) fn follow(&mut self, host: String, port: u16) {
+        if let Some(old) = self.primary.take() {
+            old.stop.notify_waiters();
+        }
+        self.replicas.clear();
+        self.primary = Some(PrimaryLink {
+            host,
+            port,
+            state: LinkState::Connect,
+            last_io: Instant::now(),
+            stop: Arc::new(Notify::new()),
+            reconnect: Arc::new(Notify::new()),
+        });
+        self.link_wanted.notify_one();
+    }
+
     /// Makes sure a backlog exists (created when the first standby connects).
-    pub fn ensure_backlog(&mut self) -> &mut Backlog {
+    pub(crate) fn ensure_backlog(&mut self) -> &mut Backlog {
         let (size, offset) = (self.backlog_size, self.offset);
         self.backlog
             .get_or_insert_with(|| Backlog::new(size, offset))
@@ -173,7 +202,7 @@ impl Replication {
 
     /// Appends one command, executed in database `db`, to the stream (primary side). Does
     /// nothing until a backlog exists: no standby has ever needed the stream.
-    pub fn propagate(&mut self, db: usize, args: &[&[u8]]) {
+    pub(crate) fn propagate(&mut self, db: usize, args: &[&[u8]]) {
         if self.backlog.is_none() || self.is_replica() {
             return;
         }
@@ -190,7 +219,7 @@ impl Replication {
     }
 
     /// Appends raw stream bytes (a primary's own commands, or what a standby received).
-    pub fn append_stream(&mut self, bytes: &[u8]) {
+    pub(crate) fn append_stream(&mut self, bytes: &[u8]) {
         self.offset += bytes.len() as u64;
         if let Some(backlog) = &mut self.backlog {
             backlog.append(bytes);
@@ -201,7 +230,7 @@ impl Replication {
     /// True when `PSYNC replid offset` (offset: the first byte the standby needs) can continue
     /// from the backlog; false means a full resync. Source: Redis `replication.c`,
     /// `masterTryPartialResynchronization`.
-    pub fn can_continue(&self, replid: &str, offset: u64) -> bool {
+    pub(crate) fn can_continue(&self, replid: &str, offset: u64) -> bool {
         let id_ok = replid == self.replid
             || (replid == self.replid2 && offset as i64 <= self.second_offset);
         id_ok && self.backlog.as_ref().is_some_and(|b| b.covers(offset))
@@ -209,7 +238,7 @@ impl Replication {
 
     /// Switches to primary (`REPLICAOF NO ONE`): new replid, the old one kept with the offset
     /// where history forked.
-    pub fn promote(&mut self, new_replid: String) {
+    pub(crate) fn promote(&mut self, new_replid: String) {
         if let Some(link) = self.primary.take() {
             link.stop.notify_waiters();
         }
@@ -221,7 +250,7 @@ impl Replication {
     }
 
     /// Number of standbys whose acked offset is at least `offset`.
-    pub fn acked_at_least(&self, offset: u64) -> usize {
+    pub(crate) fn acked_at_least(&self, offset: u64) -> usize {
         self.replicas
             .values()
             .filter(|r| r.ack_offset >= offset)
@@ -229,7 +258,7 @@ impl Replication {
     }
 
     /// `INFO replication` lines.
-    pub fn info(&self, out: &mut String) {
+    pub(crate) fn info(&self, out: &mut String) {
         use std::fmt::Write as _;
         let now = Instant::now();
         match &self.primary {
@@ -282,7 +311,16 @@ impl Replication {
 }
 
 /// Parses `host:port` or `host port` into a socket address.
-pub fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
+pub(crate) fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
     use std::net::ToSocketAddrs;
     (host, port).to_socket_addrs().ok()?.next()
+}
+
+/// A random 40-hex-digit identifier, as Redis uses for `run_id` and `replid`.
+pub(crate) fn random_hex_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..40)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("digit below 16"))
+        .collect()
 }

@@ -1,92 +1,18 @@
-//! The node server: accepts connections, runs the background expiry cycle, and stops on a
-//! shutdown signal. `run(listener, config, shutdown)` takes a bound listener, so callers (and
+//! The node server: accepts connections, runs the background tasks (active expiry, the standby
+//! link, metrics), and stops on a shutdown signal. `run(listener, config, shutdown)` takes a bound listener, so callers (and
 //! tests) choose the address, port 0 included.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
 use tokio::net::TcpListener;
 use tracing::{debug, info, warn};
 
-use crate::client::ClientRegistry;
 use crate::config::Config;
 use crate::connection;
-use crate::store::Store;
-
-/// Counters kept outside the store lock, updated by connections.
-#[derive(Debug, Default)]
-pub struct NetStats {
-    /// Connections accepted (INFO `total_connections_received`).
-    pub connections_received: AtomicU64,
-    /// Connections refused at `maxclients` (INFO `rejected_connections`).
-    pub rejected_connections: AtomicU64,
-    /// Bytes read from clients (INFO `total_net_input_bytes`).
-    pub input_bytes: AtomicU64,
-    /// Bytes written to clients (INFO `total_net_output_bytes`).
-    pub output_bytes: AtomicU64,
-}
-
-/// State shared by every connection of one node.
-#[derive(Debug)]
-pub struct NodeState {
-    /// Keyspace, configuration and command statistics, under one lock.
-    pub store: Mutex<Store>,
-    /// Connected clients.
-    pub clients: ClientRegistry,
-    /// Network counters.
-    pub net: NetStats,
-    /// Next client id.
-    pub next_client_id: AtomicU64,
-    /// When the node started.
-    pub started: Instant,
-    /// Random 40-hex-digit id of this run (INFO `run_id`).
-    pub run_id: String,
-    /// This node's Prometheus metrics, read from the fields above at scrape time.
-    pub metrics: prometheus_client::registry::Registry,
-    me: std::sync::Weak<NodeState>,
-}
-
-impl NodeState {
-    /// Fresh state for a node configured by `config`.
-    pub fn new(config: Config) -> Arc<Self> {
-        Arc::new_cyclic(|me| NodeState {
-            store: Mutex::new(Store::new(config)),
-            clients: ClientRegistry::default(),
-            net: NetStats::default(),
-            next_client_id: AtomicU64::new(1),
-            started: Instant::now(),
-            run_id: random_hex_id(),
-            metrics: crate::metrics::registry(me.clone()),
-            me: me.clone(),
-        })
-    }
-
-    /// This state's own `Arc` (for tasks a command starts).
-    pub fn self_arc(&self) -> Arc<NodeState> {
-        self.me
-            .upgrade()
-            .expect("a node's state outlives its commands")
-    }
-}
-
-/// A random 40-hex-digit identifier, as Redis uses for `run_id` and `replid`.
-pub fn random_hex_id() -> String {
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    (0..40)
-        .map(|_| char::from_digit(rng.gen_range(0..16), 16).expect("digit below 16"))
-        .collect()
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
+use crate::state::{unix_ms, NodeState};
 
 /// Serves clients on `listener` until `shutdown` completes.
 ///
@@ -108,10 +34,10 @@ pub async fn run_with_metrics(
     let replicaof = config.replicaof.clone();
     let node = NodeState::new(config);
     if let Some((host, port)) = replicaof {
-        let mut store = node.store.lock();
-        crate::replication::replica::start(&node, &mut store.repl, host, port);
+        node.store.lock().repl.follow(host, port);
     }
     let expiry = tokio::spawn(active_expiry(node.clone()));
+    let standby = tokio::spawn(crate::standby::supervise(node.clone()));
     let metrics =
         metrics.map(|listener| tokio::spawn(crate::metrics::serve(listener, node.clone())));
     tokio::select! {
@@ -119,6 +45,7 @@ pub async fn run_with_metrics(
         () = shutdown => info!("shutting down"),
     }
     expiry.abort();
+    standby.abort();
     if let Some(metrics) = metrics {
         metrics.abort();
     }
@@ -180,7 +107,7 @@ async fn active_expiry(node: Arc<NodeState>) {
                     if store.repl.is_replica() {
                         break;
                     }
-                    store.set_expiry_mode(crate::db::ExpiryMode::Delete);
+                    store.set_expiry_mode(crate::keyspace::db::ExpiryMode::Delete);
                     let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, unix_ms());
                     store.propagate_expired();
                     sample

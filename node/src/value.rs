@@ -1,22 +1,22 @@
 //! The values a key can hold, and their Redis type and encoding names. Each collection type
 //! lives in its own module; a collection key exists only while it holds at least one element.
 
-pub mod hash;
-pub mod list;
-pub mod set;
-pub mod zset;
+pub(crate) mod hash;
+pub(crate) mod list;
+pub(crate) mod set;
+pub(crate) mod zset;
 
 use bytes::Bytes;
 
-pub use hash::HashValue;
-pub use list::ListValue;
-pub use set::SetValue;
-pub use zset::ZSetValue;
+pub(crate) use hash::HashValue;
+pub(crate) use list::ListValue;
+pub(crate) use set::SetValue;
+pub(crate) use zset::ZSetValue;
 
 /// A value stored under a key. Collections are boxed so a key holding a short string (most
 /// keys) costs no more than the string needs.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub(crate) enum Value {
     /// A string (Redis type `string`).
     Str(RString),
     /// A hash of field → value (Redis type `hash`).
@@ -31,7 +31,7 @@ pub enum Value {
 
 impl Value {
     /// The Redis type name, as `TYPE` prints it.
-    pub fn type_name(&self) -> &'static str {
+    pub(crate) fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
             Value::Hash(_) => "hash",
@@ -42,7 +42,7 @@ impl Value {
     }
 
     /// The internal encoding name, as `OBJECT ENCODING` prints it.
-    pub fn encoding(&self) -> &'static str {
+    pub(crate) fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
             Value::Hash(h) => h.encoding(),
@@ -57,7 +57,7 @@ impl Value {
 /// strings grown by `APPEND` or `SETRANGE` switch to a growable buffer so repeated appends cost
 /// amortised O(1), as Redis's `raw` strings do.
 #[derive(Clone, Debug, PartialEq)]
-pub enum RString {
+pub(crate) enum RString {
     /// Written whole (`SET`, `INCR`...).
     Shared(Bytes),
     /// Modified in place (`APPEND`, `SETRANGE`); always reported as `raw`.
@@ -69,7 +69,7 @@ const EMBSTR_MAX_LEN: usize = 44;
 
 impl RString {
     /// The string's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
             RString::Shared(b) => b,
             RString::Growable(v) => v,
@@ -77,7 +77,7 @@ impl RString {
     }
 
     /// The string as a shared buffer (a copy only for growable strings).
-    pub fn to_bytes(&self) -> Bytes {
+    pub(crate) fn to_bytes(&self) -> Bytes {
         match self {
             RString::Shared(b) => b.clone(),
             RString::Growable(v) => Bytes::copy_from_slice(v),
@@ -85,17 +85,12 @@ impl RString {
     }
 
     /// Length in bytes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.as_bytes().len()
     }
 
-    /// True for the empty string.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// A growable buffer holding the string, converting it in place if needed.
-    pub fn make_growable(&mut self) -> &mut Vec<u8> {
+    pub(crate) fn make_growable(&mut self) -> &mut Vec<u8> {
         if let RString::Shared(b) = self {
             *self = RString::Growable(b.to_vec());
         }
@@ -107,7 +102,7 @@ impl RString {
 
     /// `int` when the string is the canonical text of a 64-bit integer, else `embstr` up to 44
     /// bytes, else `raw` (Redis's rules for `OBJECT ENCODING`).
-    pub fn encoding(&self) -> &'static str {
+    pub(crate) fn encoding(&self) -> &'static str {
         match self {
             RString::Growable(_) => "raw",
             RString::Shared(b) if parse_canonical_i64(b).is_some() => "int",
@@ -119,7 +114,7 @@ impl RString {
 
 /// Parses `text` as a signed 64-bit integer written the way Redis writes one: optional `-`,
 /// no leading zeros, no `+`, no spaces, at most 20 bytes. Source: Redis `util.c`, `string2ll`.
-pub fn parse_canonical_i64(text: &[u8]) -> Option<i64> {
+pub(crate) fn parse_canonical_i64(text: &[u8]) -> Option<i64> {
     if text.is_empty() || text.len() > 20 {
         return None;
     }
@@ -137,7 +132,7 @@ pub fn parse_canonical_i64(text: &[u8]) -> Option<i64> {
 /// exponent, no trailing zeros. Redis adds in `long double`, where `0.1 + 0.2` prints as `0.3`;
 /// with `f64` the sum carries an error in its last bits, so a value within a few ulps of a
 /// 15-significant-digit decimal is printed as that decimal.
-pub fn format_float_sum(value: f64) -> String {
+pub(crate) fn format_float_sum(value: f64) -> String {
     let rounded: f64 = format!("{value:.14e}").parse().unwrap_or(value);
     let close = (rounded - value).abs() <= 4.0 * f64::EPSILON * value.abs();
     let value = if close { rounded } else { value };
@@ -150,7 +145,7 @@ pub fn format_float_sum(value: f64) -> String {
 
 /// Parses `text` as a double the way Redis's `string2ld`/`strtold` callers accept it: decimal or
 /// exponent notation, `inf`/`-inf`, no spaces; NaN is rejected.
-pub fn parse_f64(text: &[u8]) -> Option<f64> {
+pub(crate) fn parse_f64(text: &[u8]) -> Option<f64> {
     if text.is_empty()
         || text[0].is_ascii_whitespace()
         || text[text.len() - 1].is_ascii_whitespace()

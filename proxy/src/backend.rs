@@ -18,7 +18,7 @@ use bytes::Bytes;
 use redoubt_protocol::Protocol;
 use tokio::sync::oneshot;
 
-pub(crate) use connection::{BackendConnection, BackendError, BackendReply};
+pub(crate) use connection::{BackendConnection, BackendError, BackendReply, Progress};
 pub(crate) use health::Health;
 pub(crate) use node_client::ConnectOptions;
 
@@ -37,6 +37,8 @@ pub(crate) struct Backend {
     pools: Vec<OnceLock<Vec<BackendConnection>>>,
     /// What the health probe last saw.
     pub(crate) health: Arc<Health>,
+    /// When the node last answered on any of these connections.
+    pub(crate) progress: Arc<Progress>,
 }
 
 impl Backend {
@@ -50,6 +52,7 @@ impl Backend {
             size,
             pools: (0..DATABASES * 2).map(|_| OnceLock::new()).collect(),
             health,
+            progress: Arc::new(Progress::default()),
         };
         backend.pool(Protocol::Resp2, 0);
         backend
@@ -70,7 +73,7 @@ impl Backend {
         self.pools[index].get_or_init(|| {
             let options = self.options(protocol, db);
             (0..self.size)
-                .map(|_| BackendConnection::spawn(options.clone()))
+                .map(|_| BackendConnection::spawn(options.clone(), self.progress.clone()))
                 .collect()
         })
     }

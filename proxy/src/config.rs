@@ -79,7 +79,8 @@ pub struct ProxyConfig {
     /// Password the proxy gives the nodes.
     #[serde(default)]
     pub backend_password: Option<String>,
-    /// Deadline of one request to a node.
+    /// How long a request to a node waits while that node answers nothing at all: a node
+    /// that keeps answering earlier requests is busy, not stalled (`request-timeout`).
     #[serde(default = "default_request_timeout", with = "humantime_serde")]
     pub request_timeout: Duration,
     /// Deadline of a connection attempt to a node.

@@ -5,7 +5,7 @@
 //! Each command first tries to serve itself like its non-blocking form. When every key is
 //! empty it registers its client in the store's [`BlockingRegistry`] and answers a placeholder
 //! the connection discards: the connection then waits for the reply that
-//! [`crate::blocking::serve_ready`] produces by running the command again through [`serve`], or
+//! `crate::connection` produces by running the command again through [`serve`], or
 //! answers nil at the deadline.
 //!
 //! [`BlockingRegistry`]: crate::blocking::BlockingRegistry
@@ -13,28 +13,38 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use redoubt_protocol::command_table::Resolved;
 use redoubt_protocol::Reply;
 use tokio::time::Instant;
 
 use super::list::{move_item, multi_pop, parse_multi_pop, parse_side, pop_items, MultiPop};
-use super::{CmdResult, CommandName, Ctx, WRONGTYPE};
+use super::{CmdResult, Ctx};
 use crate::blocking::{BlockKind, BlockWait, Blocked};
-use crate::value::Value;
+use crate::value::ZSetValue;
 
-/// Runs `name` if it is a blocking command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    let request = match parse(name.name, args)? {
-        Ok(request) => request,
-        Err(err) => return Some(Err(err)),
-    };
-    Some(serve_or_block(ctx, args, request))
+/// Registrations of this family's handlers: one for all, told apart by the resolved command.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("blpop", run),
+    ("brpop", run),
+    ("blmove", run),
+    ("brpoplpush", run),
+    ("blmpop", run),
+    ("bzpopmin", run),
+    ("bzpopmax", run),
+    ("bzmpop", run),
+];
+
+/// Runs a blocking command: served at once when a key has elements, else the client blocks.
+fn run(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let command = ctx.command.expect("dispatch sets the running command");
+    let request = parse_request(command.name(), args)?;
+    serve_or_block(ctx, command, args, request)
 }
 
-/// Runs a blocked client's command again on its behalf: its reply, or `None` when it would
+/// Runs a blocked client's `command` again on its behalf: its reply, or `None` when it would
 /// still block.
-pub fn serve(ctx: &mut Ctx, args: &[Bytes]) -> Option<Reply> {
-    let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-    let request = parse(&name, args)?.ok()?;
+pub(crate) fn serve(ctx: &mut Ctx, command: Resolved, args: &[Bytes]) -> Option<Reply> {
+    let request = parse_request(command.name(), args).ok()?;
     attempt(ctx, &request.op).unwrap_or_else(Some)
 }
 
@@ -80,15 +90,7 @@ impl Op {
     }
 }
 
-/// Parses a blocking command, in Redis's order of checks; `None` for other commands.
-fn parse(name: &str, args: &[Bytes]) -> Option<Result<Request, Reply>> {
-    match name {
-        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" | "brpoplpush" | "blmove" | "blmpop"
-        | "bzmpop" => Some(parse_request(name, args)),
-        _ => None,
-    }
-}
-
+/// Parses blocking command `name`, in Redis's order of checks.
 fn parse_request(name: &str, args: &[Bytes]) -> Result<Request, Reply> {
     let last = args.len() - 1;
     Ok(match name {
@@ -158,7 +160,7 @@ fn parse_timeout(arg: &[u8]) -> Result<Option<Duration>, Reply> {
     Ok((ms > 0.0).then(|| Duration::from_millis(ms as u64)))
 }
 
-fn serve_or_block(ctx: &mut Ctx, args: &[Bytes], request: Request) -> CmdResult {
+fn serve_or_block(ctx: &mut Ctx, command: Resolved, args: &[Bytes], request: Request) -> CmdResult {
     if let Some(reply) = attempt(ctx, &request.op)? {
         return Ok(reply);
     }
@@ -169,6 +171,7 @@ fn serve_or_block(ctx: &mut Ctx, args: &[Bytes], request: Request) -> CmdResult 
         handle: ctx.session.handle.clone(),
         db: ctx.session.db,
         keys: request.op.keys(),
+        command,
         args: args.to_vec(),
         kind: request.op.kind(),
         wait: BlockWait {
@@ -243,22 +246,11 @@ fn zpop(
     max: bool,
     count: usize,
 ) -> Result<Option<Vec<(Bytes, f64)>>, Reply> {
-    let now = ctx.now_ms;
-    let popped = match ctx.db().get_mut(key, now) {
-        None => {
-            ctx.store.count_lookup(false);
-            return Ok(None);
-        }
-        Some(entry) => match &mut entry.value {
-            Value::ZSet(zset) => (zset.pop(max, count), zset.is_empty()),
-            _ => return Err(Reply::error(WRONGTYPE)),
-        },
+    let Some(zset) = ctx.read_mut::<ZSetValue>(key)? else {
+        return Ok(None);
     };
-    let (popped, emptied) = popped;
-    ctx.store.count_lookup(true);
-    ctx.store.dirty += popped.len() as u64;
-    if emptied {
-        ctx.db().remove(key, now);
-    }
+    let popped = zset.pop(max, count);
+    ctx.store.changed(popped.len() as u64);
+    ctx.remove_if_empty::<ZSetValue>(key);
     Ok(Some(popped))
 }

@@ -5,37 +5,57 @@ use redoubt_protocol::Reply;
 
 use super::{is, CmdResult, Ctx, SYNTAX};
 
-/// Dispatches `CLIENT <sub> ...`.
-pub fn client(ctx: &mut Ctx, sub: &str, args: &[Bytes]) -> CmdResult {
-    // CLIENT INFO/LIST show the command being run as this client's `cmd`.
-    {
-        let mut view = ctx.session.handle.view.lock();
-        view.db = ctx.session.db;
-        view.last_command = format!("client|{sub}");
-    }
-    match sub {
-        "id" => Ok(Reply::Int(ctx.session.handle.id as i64)),
-        "setname" => {
-            set_name(ctx, args[2].clone())?;
-            Ok(Reply::ok())
-        }
-        "getname" => Ok(ctx.session.name.clone().into()),
-        "info" => Ok(Reply::Verbatim(
-            "txt",
-            Bytes::from(ctx.session.handle.info_line() + "\n"),
-        )),
-        "list" => list(ctx, args),
-        "setinfo" => setinfo(ctx, args),
-        "kill" => kill(ctx, args),
-        _ => Err(super::unknown_subcommand_named("client", sub)),
-    }
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("client|id", id),
+    ("client|setname", setname),
+    ("client|getname", getname),
+    ("client|info", info),
+    ("client|list", list),
+    ("client|setinfo", setinfo),
+    ("client|kill", kill),
+];
+
+/// Shows `client|<sub>` as this client's `cmd` in `CLIENT INFO` / `CLIENT LIST` while it runs.
+fn note_running(ctx: &mut Ctx, sub: &str) {
+    let mut view = ctx.session.handle.view.lock();
+    view.db = ctx.session.db;
+    view.last_command = format!("client|{sub}");
+}
+
+/// `CLIENT ID` → this connection's id.
+fn id(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    note_running(ctx, "id");
+    Ok(Reply::Int(ctx.session.handle.id as i64))
+}
+
+/// `CLIENT SETNAME name` → `+OK`.
+fn setname(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "setname");
+    set_name(ctx, args[2].clone())?;
+    Ok(Reply::ok())
+}
+
+/// `CLIENT GETNAME` → the name, or nil.
+fn getname(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    note_running(ctx, "getname");
+    Ok(ctx.session.name.clone().into())
+}
+
+/// `CLIENT INFO` → this connection's `CLIENT LIST` line, as verbatim text.
+fn info(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    note_running(ctx, "info");
+    Ok(Reply::Verbatim(
+        "txt",
+        Bytes::from(ctx.session.handle.info_line() + "\n"),
+    ))
 }
 
 /// Sets the connection's name; an empty name clears it.
 ///
 /// # Errors
 /// Redis's error for names with spaces, newlines or other special characters.
-pub fn set_name(ctx: &mut Ctx, name: Bytes) -> Result<(), Reply> {
+pub(crate) fn set_name(ctx: &mut Ctx, name: Bytes) -> Result<(), Reply> {
     if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
         return Err(Reply::error(
             "ERR Client names cannot contain spaces, newlines or special characters.",
@@ -49,6 +69,7 @@ pub fn set_name(ctx: &mut Ctx, name: Bytes) -> Result<(), Reply> {
 
 /// `CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]`: one line per client.
 fn list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "list");
     let mut ids: Option<Vec<u64>> = None;
     let mut i = 2;
     while i < args.len() {
@@ -90,6 +111,7 @@ fn list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `CLIENT SETINFO LIB-NAME name | LIB-VER version` → `+OK`.
 fn setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "setinfo");
     if args.len() != 4 {
         return Err(Reply::error_owned(super::wrong_arity("client|setinfo")));
     }
@@ -118,6 +140,7 @@ fn setinfo(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// [ADDR ip:port] [SKIPME yes|no]` → the number of clients closed. `TYPE master` drops this
 /// standby's link to its primary, which then reconnects and resumes (partial resync).
 fn kill(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "kill");
     use std::sync::atomic::Ordering;
     if args.len() == 3 {
         let addr = String::from_utf8_lossy(&args[2]).into_owned();

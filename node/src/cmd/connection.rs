@@ -5,8 +5,23 @@ use redoubt_protocol::{Protocol, Reply};
 
 use super::{is, CmdResult, Ctx, SYNTAX};
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("ping", ping),
+    ("echo", echo),
+    ("quit", quit),
+    ("select", select),
+    ("auth", auth),
+    ("hello", hello),
+];
+
+/// `ECHO message` → the message as a bulk string.
+fn echo(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(Reply::Bulk(args[1].clone()))
+}
+
 /// `PING [message]` → `+PONG`, or the message as a bulk string.
-pub fn ping(args: &[Bytes]) -> CmdResult {
+pub(crate) fn ping(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match args.len() {
         1 => Ok(Reply::simple("PONG")),
         2 => Ok(Reply::Bulk(args[1].clone())),
@@ -15,13 +30,13 @@ pub fn ping(args: &[Bytes]) -> CmdResult {
 }
 
 /// `QUIT` → `+OK`, then the connection closes.
-pub fn quit(ctx: &mut Ctx) -> CmdResult {
+pub(crate) fn quit(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.session.close_after_reply = true;
     Ok(Reply::ok())
 }
 
 /// `SELECT index` → `+OK`; `ERR DB index is out of range` outside 0..databases.
-pub fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let index = super::parse_i64(&args[1])?;
     if i32::try_from(index).is_err() {
         return Err(Reply::error(
@@ -36,7 +51,7 @@ pub fn select(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `AUTH [username] password` → `+OK`, or `WRONGPASS` (only the `default` user exists).
-pub fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn auth(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() > 3 {
         return Err(Reply::error(SYNTAX));
     }
@@ -79,7 +94,7 @@ fn check_credentials(ctx: &mut Ctx, user: &[u8], password: &[u8]) -> Result<(), 
 
 /// `HELLO [protover [AUTH username password] [SETNAME clientname]]` → a map describing the
 /// server (server, version, proto, id, mode, role, modules), in the protocol just chosen.
-pub fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn hello(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut protocol = ctx.session.protocol;
     if args.len() > 1 {
         let version = crate::value::parse_canonical_i64(&args[1]).ok_or(Reply::error(

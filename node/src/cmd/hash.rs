@@ -6,116 +6,79 @@ use bytes::Bytes;
 use redoubt_protocol::{Protocol, Reply};
 
 use super::set::{parse_cursor, parse_scan_options, parse_signed_count, scan_reply};
-use super::{
-    is, parse_i64, wrong_arity, CmdResult, CommandName, Ctx, NOT_FLOAT, SYNTAX, WRONGTYPE,
-};
-use crate::db::Entry;
+use super::{is, parse_i64, wrong_arity, CmdResult, Ctx, NOT_FLOAT, SYNTAX};
 use crate::glob::glob_match;
-use crate::value::{parse_canonical_i64, parse_f64, HashValue, Value};
+use crate::value::{parse_canonical_i64, parse_f64, HashValue};
 
-/// Runs `name` if it is a hash command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    Some(match name.name {
-        "hset" => hset(ctx, args, false),
-        "hmset" => hset(ctx, args, true),
-        "hsetnx" => hsetnx(ctx, args),
-        "hget" => hget(ctx, args),
-        "hmget" => hmget(ctx, args),
-        "hgetall" => hgetall(ctx, args),
-        "hkeys" => hkeys_or_vals(ctx, args, true),
-        "hvals" => hkeys_or_vals(ctx, args, false),
-        "hdel" => hdel(ctx, args),
-        "hexists" => hexists(ctx, args),
-        "hlen" => hlen(ctx, args),
-        "hstrlen" => hstrlen(ctx, args),
-        "hincrby" => hincrby(ctx, args),
-        "hincrbyfloat" => hincrbyfloat(ctx, args),
-        "hrandfield" => hrandfield(ctx, args),
-        "hscan" => hscan(ctx, args),
-        _ => return None,
-    })
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("hset", hset),
+    ("hmset", hmset),
+    ("hsetnx", hsetnx),
+    ("hget", hget),
+    ("hmget", hmget),
+    ("hgetall", hgetall),
+    ("hkeys", hkeys),
+    ("hvals", hvals),
+    ("hdel", hdel),
+    ("hexists", hexists),
+    ("hlen", hlen),
+    ("hstrlen", hstrlen),
+    ("hincrby", hincrby),
+    ("hincrbyfloat", hincrbyfloat),
+    ("hrandfield", hrandfield),
+    ("hscan", hscan),
+];
+
+/// `HSET key field value [field value ...]` → the number of new fields.
+fn hset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    set_fields(ctx, args, "hset").map(|created| Reply::Int(created as i64))
 }
 
-/// The hash under `key` (counted as a keyspace hit or miss): `Ok(None)` if absent,
-/// `Err(WRONGTYPE)` if another type.
-fn read_hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a HashValue>, Reply> {
-    let now = ctx.now_ms;
-    let hit = ctx.db().contains(key, now);
-    ctx.store.count_lookup(hit);
-    match ctx.db().get(key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(hash),
-            ..
-        }) => Ok(Some(hash)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
+/// `HMSET key field value [field value ...]` → `+OK`.
+fn hmset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    set_fields(ctx, args, "hmset").map(|_| Reply::ok())
 }
 
-/// The hash under `key` for modification, without counting a lookup.
-fn write_hash<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut HashValue>, Reply> {
-    let now = ctx.now_ms;
-    match ctx.db().get_mut(key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Hash(hash),
-            ..
-        }) => Ok(Some(hash)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
-}
-
-/// The hash under `key` for modification, created empty if absent: the caller must add a
-/// field before returning.
-fn hash_to_fill<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut HashValue, Reply> {
-    if write_hash(ctx, key)?.is_none() {
-        ctx.db().set(key, Value::Hash(Box::default()), None);
-    }
-    Ok(write_hash(ctx, key)?.expect("just created"))
-}
-
-/// `HSET key field value [field value ...]` → the number of new fields;
-/// `HMSET` (same arguments) → `+OK`.
-fn hset(ctx: &mut Ctx, args: &[Bytes], hmset: bool) -> CmdResult {
+/// Sets the field/value pairs of `args[2..]` → how many fields are new.
+fn set_fields(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Result<usize, Reply> {
     if args.len() % 2 != 0 {
-        return Err(Reply::error_owned(wrong_arity(if hmset {
-            "hmset"
-        } else {
-            "hset"
-        })));
+        return Err(Reply::error_owned(wrong_arity(name)));
     }
-    let hash = hash_to_fill(ctx, &args[1])?;
+    let hash = ctx.write_or_create::<HashValue>(&args[1])?;
     let created = args[2..]
         .chunks(2)
         .filter(|pair| hash.insert(pair[0].clone(), pair[1].clone()))
         .count();
-    ctx.store.dirty += (args.len() as u64 - 2) / 2;
-    Ok(if hmset {
-        Reply::ok()
-    } else {
-        Reply::Int(created as i64)
-    })
+    ctx.store.changed((args.len() as u64 - 2) / 2);
+    Ok(created)
 }
 
 /// `HSETNX key field value` → 1 if set, 0 if the field existed.
 fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    if write_hash(ctx, &args[1])?.is_some_and(|hash| hash.contains(&args[2])) {
+    if ctx
+        .write::<HashValue>(&args[1])?
+        .is_some_and(|hash| hash.contains(&args[2]))
+    {
         return Ok(Reply::Int(0));
     }
-    hash_to_fill(ctx, &args[1])?.insert(args[2].clone(), args[3].clone());
-    ctx.store.dirty += 1;
+    ctx.write_or_create::<HashValue>(&args[1])?
+        .insert(args[2].clone(), args[3].clone());
+    ctx.store.changed(1);
     Ok(Reply::Int(1))
 }
 
 /// `HGET key field` → the value, or nil.
 fn hget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let value = read_hash(ctx, &args[1])?.and_then(|hash| hash.get(&args[2]).cloned());
+    let value = ctx
+        .read::<HashValue>(&args[1])?
+        .and_then(|hash| hash.get(&args[2]).cloned());
     Ok(value.into())
 }
 
 /// `HMGET key field [field ...]` → array of values, nil for missing fields.
 fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let hash = read_hash(ctx, &args[1])?;
+    let hash = ctx.read::<HashValue>(&args[1])?;
     let values = args[2..]
         .iter()
         .map(|field| hash.and_then(|h| h.get(field).cloned()).into())
@@ -125,7 +88,8 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `HGETALL key` → map (RESP3 `%`, RESP2 flat array) of fields to values.
 fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let pairs = read_hash(ctx, &args[1])?
+    let pairs = ctx
+        .read::<HashValue>(&args[1])?
         .map(|hash| {
             hash.iter()
                 .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
@@ -135,21 +99,27 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Map(pairs))
 }
 
-/// `HKEYS key` / `HVALS key` → array of the fields / values.
-fn hkeys_or_vals(ctx: &mut Ctx, args: &[Bytes], keys: bool) -> CmdResult {
-    let items = read_hash(ctx, &args[1])?
-        .map(|hash| {
-            hash.iter()
-                .map(|(f, v)| Reply::Bulk(if keys { f } else { v }.clone()))
-                .collect()
-        })
+/// `HKEYS key` → array of the fields.
+fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let items = ctx
+        .read::<HashValue>(&args[1])?
+        .map(|hash| hash.iter().map(|(f, _)| Reply::Bulk(f.clone())).collect())
+        .unwrap_or_default();
+    Ok(Reply::Array(items))
+}
+
+/// `HVALS key` → array of the values.
+fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let items = ctx
+        .read::<HashValue>(&args[1])?
+        .map(|hash| hash.iter().map(|(_, v)| Reply::Bulk(v.clone())).collect())
         .unwrap_or_default();
     Ok(Reply::Array(items))
 }
 
 /// `HDEL key field [field ...]` → the number of fields removed.
 fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(hash) = write_hash(ctx, &args[1])? else {
+    let Some(hash) = ctx.write::<HashValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let removed = args[2..].iter().filter(|f| hash.remove(f)).count();
@@ -157,25 +127,28 @@ fn hdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         let now = ctx.now_ms;
         ctx.db().remove(&args[1], now);
     }
-    ctx.store.dirty += removed as u64;
+    ctx.store.changed(removed as u64);
     Ok(Reply::Int(removed as i64))
 }
 
 /// `HEXISTS key field` → 1 or 0.
 fn hexists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let found = read_hash(ctx, &args[1])?.is_some_and(|hash| hash.contains(&args[2]));
+    let found = ctx
+        .read::<HashValue>(&args[1])?
+        .is_some_and(|hash| hash.contains(&args[2]));
     Ok(Reply::Int(found.into()))
 }
 
 /// `HLEN key` → the number of fields (0 for a missing key).
 fn hlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let len = read_hash(ctx, &args[1])?.map_or(0, HashValue::len);
+    let len = ctx.read::<HashValue>(&args[1])?.map_or(0, HashValue::len);
     Ok(Reply::Int(len as i64))
 }
 
 /// `HSTRLEN key field` → the length of the value (0 when missing).
 fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let len = read_hash(ctx, &args[1])?
+    let len = ctx
+        .read::<HashValue>(&args[1])?
         .and_then(|hash| hash.get(&args[2]))
         .map_or(0, Bytes::len);
     Ok(Reply::Int(len as i64))
@@ -184,7 +157,10 @@ fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `HINCRBY key field increment` → the new value (a missing field counts as 0).
 fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = parse_i64(&args[3])?;
-    let current = match write_hash(ctx, &args[1])?.and_then(|hash| hash.get(&args[2])) {
+    let current = match ctx
+        .write::<HashValue>(&args[1])?
+        .and_then(|hash| hash.get(&args[2]))
+    {
         None => 0,
         Some(value) => {
             parse_canonical_i64(value).ok_or(Reply::error("ERR hash value is not an integer"))?
@@ -193,8 +169,9 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let next = current
         .checked_add(by)
         .ok_or(Reply::error("ERR increment or decrement would overflow"))?;
-    hash_to_fill(ctx, &args[1])?.insert(args[2].clone(), Bytes::from(next.to_string()));
-    ctx.store.dirty += 1;
+    ctx.write_or_create::<HashValue>(&args[1])?
+        .insert(args[2].clone(), Bytes::from(next.to_string()));
+    ctx.store.changed(1);
     Ok(Reply::Int(next))
 }
 
@@ -205,7 +182,10 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if by.is_infinite() {
         return Err(Reply::error("ERR value is NaN or Infinity"));
     }
-    let current = match write_hash(ctx, &args[1])?.and_then(|hash| hash.get(&args[2])) {
+    let current = match ctx
+        .write::<HashValue>(&args[1])?
+        .and_then(|hash| hash.get(&args[2]))
+    {
         None => 0.0,
         Some(value) => parse_f64(value).ok_or(Reply::error("ERR hash value is not a float"))?,
     };
@@ -214,8 +194,9 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error("ERR increment would produce NaN or Infinity"));
     }
     let text = Bytes::from(crate::value::format_float_sum(next));
-    hash_to_fill(ctx, &args[1])?.insert(args[2].clone(), text.clone());
-    ctx.store.dirty += 1;
+    ctx.write_or_create::<HashValue>(&args[1])?
+        .insert(args[2].clone(), text.clone());
+    ctx.store.changed(1);
     Ok(Reply::Bulk(text))
 }
 
@@ -234,7 +215,8 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error("ERR value is out of range"));
     }
     let resp3 = ctx.session.protocol == Protocol::Resp3;
-    let picked = read_hash(ctx, &args[1])?
+    let picked = ctx
+        .read::<HashValue>(&args[1])?
         .map(|hash| hash.random_fields(count.unwrap_or(1)))
         .unwrap_or_default();
     let Some(_) = count else {
@@ -255,7 +237,7 @@ fn hrandfield(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `MATCH` applies to fields.
 fn hscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
-    let Some(hash) = read_hash(ctx, &args[1])? else {
+    let Some(hash) = ctx.read::<HashValue>(&args[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
     let (pattern, count) = parse_scan_options(&args[3..])?;

@@ -11,6 +11,9 @@ use redoubt_protocol::Reply;
 use super::{CmdResult, Ctx};
 use crate::memory;
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[("info", info)];
+
 /// Sections printed by a bare `INFO` (or `INFO default`).
 const DEFAULT_SECTIONS: &[&str] = &[
     "server",
@@ -42,7 +45,7 @@ const ALL_SECTIONS: &[&str] = &[
 ];
 
 /// `INFO [section ...]` → a bulk string (verbatim in RESP3).
-pub fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn info(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut sections: Vec<String> = Vec::new();
     for arg in &args[1..] {
         let name = String::from_utf8_lossy(arg).to_ascii_lowercase();
@@ -157,7 +160,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         "persistence" => {
             field("loading", &0);
             field("async_loading", &0);
-            field("rdb_changes_since_last_save", &store.dirty);
+            field("rdb_changes_since_last_save", &store.dirty());
             field("rdb_bgsave_in_progress", &0);
             field("rdb_last_save_time", &(node_start_unix(ctx)));
             field("rdb_last_bgsave_status", &"ok");

@@ -4,24 +4,46 @@ use bytes::Bytes;
 use redoubt_protocol::command_table::{self, CommandSet};
 use redoubt_protocol::Reply;
 
-use super::{is, CmdResult, SYNTAX};
+use super::{is, CmdResult, Ctx, SYNTAX};
 
-/// Dispatches `COMMAND [sub ...]`.
-pub fn command(sub: Option<&str>, args: &[Bytes]) -> CmdResult {
-    match sub {
-        None => Ok(command_table::command_info(&[], &CommandSet::all())),
-        Some("count") => Ok(Reply::Int(command_table::command_count(&CommandSet::all()))),
-        Some("info") => Ok(command_table::command_info(&args[2..], &CommandSet::all())),
-        Some("docs") => Ok(command_table::command_docs(&args[2..], &CommandSet::all())),
-        Some("list") => list(args),
-        Some("getkeys") => getkeys(args),
-        Some(other) => Err(super::unknown_subcommand_named("command", other)),
-    }
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("command", all),
+    ("command|count", count),
+    ("command|info", info),
+    ("command|docs", docs),
+    ("command|list", list),
+    ("command|getkeys", getkeys),
+];
+
+/// The commands this node serves.
+fn served() -> &'static CommandSet {
+    crate::exec::table::handlers().served()
+}
+
+/// `COMMAND` → the `COMMAND INFO` reply of every command served.
+fn all(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    Ok(command_table::command_info(&[], served()))
+}
+
+/// `COMMAND COUNT` → how many top-level commands the node serves.
+fn count(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int(command_table::command_count(served())))
+}
+
+/// `COMMAND INFO [name ...]` → each named command's details, nil for one not served.
+fn info(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(command_table::command_info(&args[2..], served()))
+}
+
+/// `COMMAND DOCS [name ...]` → map of each named command's documentation.
+fn docs(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    Ok(command_table::command_docs(&args[2..], served()))
 }
 
 /// `COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]`.
-fn list(args: &[Bytes]) -> CmdResult {
-    let all = command_table::command_list(&CommandSet::all());
+fn list(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let all = command_table::command_list(served());
     match args.len() {
         2 => Ok(all),
         5 if is(&args[2], "filterby") => {
@@ -44,7 +66,7 @@ fn list(args: &[Bytes]) -> CmdResult {
                         .collect();
                     command_table::lookup_request(&request).is_some_and(|spec| {
                         let Reply::Array(fields) =
-                            command_table::command_info_reply(spec, &CommandSet::all())
+                            command_table::command_info_reply(spec, served())
                         else {
                             return false;
                         };
@@ -67,7 +89,7 @@ fn list(args: &[Bytes]) -> CmdResult {
 }
 
 /// `COMMAND GETKEYS command [arg ...]` → the key arguments of that request.
-fn getkeys(args: &[Bytes]) -> CmdResult {
+fn getkeys(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let request = &args[2..];
     let Some(spec) = command_table::lookup_request(request) else {
         return Err(Reply::error("ERR Invalid command specified"));

@@ -7,19 +7,66 @@ use redoubt_protocol::Reply;
 use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::glob::glob_match;
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("del", del),
+    ("unlink", del),
+    ("exists", exists),
+    ("touch", exists),
+    ("type", type_of),
+    ("expire", |ctx, args| {
+        expire(ctx, args, 1000, When::Relative)
+    }),
+    ("pexpire", |ctx, args| expire(ctx, args, 1, When::Relative)),
+    ("expireat", |ctx, args| {
+        expire(ctx, args, 1000, When::Absolute)
+    }),
+    ("pexpireat", |ctx, args| {
+        expire(ctx, args, 1, When::Absolute)
+    }),
+    ("expiretime", |ctx, args| expiretime(ctx, args, 1000)),
+    ("pexpiretime", |ctx, args| expiretime(ctx, args, 1)),
+    ("ttl", |ctx, args| ttl(ctx, args, 1000)),
+    ("pttl", |ctx, args| ttl(ctx, args, 1)),
+    ("persist", persist),
+    ("rename", |ctx, args| rename(ctx, args, Rename::Always)),
+    ("renamenx", |ctx, args| rename(ctx, args, Rename::IfNew)),
+    ("keys", keys),
+    ("scan", scan),
+    ("randomkey", randomkey),
+    ("copy", copy),
+    ("object|encoding", object_encoding),
+    ("object|refcount", object_refcount),
+    ("object|help", object_help),
+];
+
+/// Whether an expiry argument is a time from now or a Unix time.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum When {
+    Relative,
+    Absolute,
+}
+
+/// Whether `RENAME` may replace an existing destination (`RENAMENX` may not).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rename {
+    Always,
+    IfNew,
+}
+
 /// `DEL key [key ...]` / `UNLINK` → number of keys removed.
-pub fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn del(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let removed = args[1..]
         .iter()
         .filter(|key| ctx.db().remove(key, now).is_some())
         .count();
-    ctx.store.dirty += removed as u64;
+    ctx.store.changed(removed as u64);
     Ok(Reply::Int(removed as i64))
 }
 
 /// `EXISTS key [key ...]` / `TOUCH` → number of keys that exist (repeats count again).
-pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     Ok(Reply::Int(
         args[1..]
@@ -30,7 +77,7 @@ pub fn exists(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `TYPE key` → `+string`, ..., or `+none`.
-pub fn type_of(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn type_of(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let name = ctx
         .db()
@@ -42,7 +89,8 @@ pub fn type_of(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `EXPIRE key seconds [NX | XX | GT | LT]` and its `PEXPIRE`, `EXPIREAT`, `PEXPIREAT`
 /// siblings → 1 if the timeout was set (or the key deleted for a time in the past), else 0.
 /// GT and LT treat a key without TTL as having an infinite one.
-pub fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, absolute: bool) -> CmdResult {
+fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, when: When) -> CmdResult {
+    let absolute = when == When::Absolute;
     let command = match (unit_ms, absolute) {
         (1000, false) => "expire",
         (1, false) => "pexpire",
@@ -102,13 +150,13 @@ pub fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, absolute: bool) -> Cm
     } else {
         ctx.db().set_expiry(&args[1], Some(at as u64));
     }
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(1))
 }
 
 /// `EXPIRETIME key` / `PEXPIRETIME key` → absolute Unix time in s or ms; -1 without TTL, -2
 /// when the key does not exist.
-pub fn expiretime(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
+pub(crate) fn expiretime(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
     let now = ctx.now_ms;
     Ok(Reply::Int(match ctx.db().get(&args[1], now) {
         None => -2,
@@ -119,7 +167,7 @@ pub fn expiretime(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
 }
 
 /// `TTL key` / `PTTL key` → remaining time in s (rounded) or ms; -1 without TTL, -2 if missing.
-pub fn ttl(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
+pub(crate) fn ttl(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
     let now = ctx.now_ms;
     Ok(Reply::Int(match ctx.db().get(&args[1], now) {
         None => -2,
@@ -134,7 +182,7 @@ pub fn ttl(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
 }
 
 /// `PERSIST key` → 1 if a TTL was removed, else 0.
-pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let had_ttl = ctx
         .db()
@@ -142,14 +190,15 @@ pub fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .is_some_and(|e| e.expires_at.is_some());
     if had_ttl {
         ctx.db().set_expiry(&args[1], None);
-        ctx.store.dirty += 1;
+        ctx.store.changed(1);
     }
     Ok(Reply::Int(i64::from(had_ttl)))
 }
 
 /// `RENAME key newkey` → `+OK` (`ERR no such key` if missing); `RENAMENX` → 1, or 0 when
 /// `newkey` exists. The TTL moves with the value.
-pub fn rename(ctx: &mut Ctx, args: &[Bytes], only_if_new: bool) -> CmdResult {
+fn rename(ctx: &mut Ctx, args: &[Bytes], mode: Rename) -> CmdResult {
+    let only_if_new = mode == Rename::IfNew;
     let now = ctx.now_ms;
     let (from, to) = (&args[1], &args[2]);
     if !ctx.db().contains(from, now) {
@@ -167,7 +216,7 @@ pub fn rename(ctx: &mut Ctx, args: &[Bytes], only_if_new: bool) -> CmdResult {
     }
     let entry = ctx.db().remove(from, now).expect("checked above");
     ctx.db().set(to, entry.value, entry.expires_at);
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     ctx.signal_key_ready(to);
     Ok(if only_if_new {
         Reply::Int(1)
@@ -177,14 +226,14 @@ pub fn rename(ctx: &mut Ctx, args: &[Bytes], only_if_new: bool) -> CmdResult {
 }
 
 /// `KEYS pattern` → every key matching the glob.
-pub fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn keys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let keys = ctx.db().keys(&args[1], now);
     Ok(Reply::Array(keys.into_iter().map(Reply::Bulk).collect()))
 }
 
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]` → `[next cursor, [key ...]]`.
-pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = std::str::from_utf8(&args[1])
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
@@ -224,13 +273,13 @@ pub fn scan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `RANDOMKEY` → a random key, or nil when the database is empty.
-pub fn randomkey(ctx: &mut Ctx) -> CmdResult {
+pub(crate) fn randomkey(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     Ok(ctx.db().random_key(now).into())
 }
 
 /// `COPY source destination [DB destination-db] [REPLACE]` → 1 if copied, else 0.
-pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut target_db = ctx.session.db;
     let mut replace = false;
     let mut i = 3;
@@ -264,39 +313,45 @@ pub fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     }
     target.set(to, entry.value, entry.expires_at);
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     ctx.store.blocking.signal(target_db, to);
     Ok(Reply::Int(1))
 }
 
 /// `OBJECT ENCODING key` → the encoding name, or nil; `OBJECT REFCOUNT key` → 1.
-pub fn object(ctx: &mut Ctx, sub: &str, args: &[Bytes]) -> CmdResult {
+fn object_encoding(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
-    match sub {
-        "encoding" => Ok(ctx
-            .db()
-            .get(&args[2], now)
-            .map_or(Reply::Null, |e| Reply::bulk_static(e.value.encoding()))),
-        "refcount" => Ok(ctx
-            .db()
-            .get(&args[2], now)
-            .map_or(Reply::Null, |_| Reply::Int(1))),
-        "help" => Ok(Reply::Array(
-            [
-                "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ENCODING <key>",
-                "    Return the kind of internal representation used in order to store the value",
-                "    associated with a <key>.",
-                "REFCOUNT <key>",
-                "    Return the number of references of the value associated with the specified",
-                "    <key>.",
-                "HELP",
-                "    Print this help.",
-            ]
-            .into_iter()
-            .map(Reply::simple)
-            .collect(),
-        )),
-        _ => Err(super::unknown_subcommand_named("object", sub)),
-    }
+    Ok(ctx
+        .db()
+        .get(&args[2], now)
+        .map_or(Reply::Null, |e| Reply::bulk_static(e.value.encoding())))
+}
+
+/// `OBJECT REFCOUNT key` → 1 for a present key (values are never shared), nil otherwise.
+fn object_refcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let now = ctx.now_ms;
+    Ok(ctx
+        .db()
+        .get(&args[2], now)
+        .map_or(Reply::Null, |_| Reply::Int(1)))
+}
+
+/// `OBJECT HELP` → the subcommands' summary.
+fn object_help(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    Ok(Reply::Array(
+        [
+            "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
+            "HELP",
+            "    Print this help.",
+        ]
+        .into_iter()
+        .map(Reply::simple)
+        .collect(),
+    ))
 }

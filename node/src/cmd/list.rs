@@ -5,67 +5,54 @@
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::{is, parse_i64, CmdResult, CommandName, Ctx, SYNTAX, WRONGTYPE};
-use crate::db::Db;
+use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::value::{parse_canonical_i64, ListValue, Value};
 
-/// Runs `name` if it is a list command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    Some(match name.name {
-        "lpush" => push(ctx, args, true, false),
-        "rpush" => push(ctx, args, false, false),
-        "lpushx" => push(ctx, args, true, true),
-        "rpushx" => push(ctx, args, false, true),
-        "lpop" => pop(ctx, args, true),
-        "rpop" => pop(ctx, args, false),
-        "llen" => llen(ctx, args),
-        "lindex" => lindex(ctx, args),
-        "lrange" => lrange(ctx, args),
-        "lset" => lset(ctx, args),
-        "lrem" => lrem(ctx, args),
-        "ltrim" => ltrim(ctx, args),
-        "linsert" => linsert(ctx, args),
-        "lpos" => lpos(ctx, args),
-        "lmove" => lmove(ctx, args),
-        "rpoplpush" => rpoplpush(ctx, args),
-        "lmpop" => lmpop(ctx, args),
-        _ => return None,
-    })
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("lpush", |ctx, args| {
+        push(ctx, args, Side::Left, Create::Yes)
+    }),
+    ("rpush", |ctx, args| {
+        push(ctx, args, Side::Right, Create::Yes)
+    }),
+    ("lpushx", |ctx, args| {
+        push(ctx, args, Side::Left, Create::No)
+    }),
+    ("rpushx", |ctx, args| {
+        push(ctx, args, Side::Right, Create::No)
+    }),
+    ("lpop", |ctx, args| pop(ctx, args, Side::Left)),
+    ("rpop", |ctx, args| pop(ctx, args, Side::Right)),
+    ("llen", llen),
+    ("lindex", lindex),
+    ("lrange", lrange),
+    ("lset", lset),
+    ("lrem", lrem),
+    ("ltrim", ltrim),
+    ("linsert", linsert),
+    ("lpos", lpos),
+    ("lmove", lmove),
+    ("rpoplpush", rpoplpush),
+    ("lmpop", lmpop),
+];
+
+/// The end of a list a command works on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
 }
 
-/// The list under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if another type.
-fn list_mut<'a>(
-    db: &'a mut Db,
-    key: &[u8],
-    now_ms: u64,
-) -> Result<Option<&'a mut ListValue>, Reply> {
-    match db.get_mut(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => match &mut entry.value {
-            Value::List(list) => Ok(Some(list)),
-            _ => Err(Reply::error(WRONGTYPE)),
-        },
-    }
-}
-
-/// Like [`list_mut`], counting the lookup as a keyspace hit or miss.
-fn lookup<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ListValue>, Reply> {
-    let now = ctx.now_ms;
-    let hit = ctx.db().contains(key, now);
-    ctx.store.count_lookup(hit);
-    list_mut(&mut ctx.store.dbs[ctx.session.db], key, now)
-}
-
-/// Removes `key` if its list has become empty: a list never outlives its last element.
-fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let now = ctx.now_ms;
-    if matches!(list_mut(ctx.db(), key, now), Ok(Some(list)) if list.is_empty()) {
-        ctx.db().remove(key, now);
-    }
+/// Whether a push creates an absent list (`LPUSH`) or leaves it absent (`LPUSHX`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Create {
+    Yes,
+    No,
 }
 
 /// Parses `LEFT` or `RIGHT`: true for `LEFT`.
-pub fn parse_side(arg: &[u8]) -> Result<bool, Reply> {
+pub(crate) fn parse_side(arg: &[u8]) -> Result<bool, Reply> {
     if is(arg, "left") {
         Ok(true)
     } else if is(arg, "right") {
@@ -80,16 +67,15 @@ pub fn parse_side(arg: &[u8]) -> Result<bool, Reply> {
 ///
 /// # Errors
 /// `WRONGTYPE` when `key` holds another type.
-pub fn push_items(
+pub(crate) fn push_items(
     ctx: &mut Ctx,
     key: &[u8],
     items: impl IntoIterator<Item = Bytes>,
     left: bool,
     only_existing: bool,
 ) -> Result<Option<usize>, Reply> {
-    let now = ctx.now_ms;
     let mut pushed = 0;
-    let len = match list_mut(ctx.db(), key, now)? {
+    let len = match ctx.write::<ListValue>(key)? {
         Some(list) => {
             for item in items {
                 list.push(item, left);
@@ -109,7 +95,7 @@ pub fn push_items(
             len
         }
     };
-    ctx.store.dirty += pushed;
+    ctx.store.changed(pushed);
     ctx.signal_key_ready(key);
     Ok(Some(len))
 }
@@ -119,18 +105,18 @@ pub fn push_items(
 ///
 /// # Errors
 /// `WRONGTYPE` when `key` holds another type.
-pub fn pop_items(
+pub(crate) fn pop_items(
     ctx: &mut Ctx,
     key: &[u8],
     left: bool,
     count: usize,
 ) -> Result<Option<Vec<Bytes>>, Reply> {
-    let Some(list) = lookup(ctx, key)? else {
+    let Some(list) = ctx.read_mut::<ListValue>(key)? else {
         return Ok(None);
     };
     let popped = list.pop(left, count);
-    ctx.store.dirty += popped.len() as u64;
-    remove_if_empty(ctx, key);
+    ctx.store.changed(popped.len() as u64);
+    ctx.remove_if_empty::<ListValue>(key);
     Ok(Some(popped))
 }
 
@@ -139,18 +125,17 @@ pub fn pop_items(
 ///
 /// # Errors
 /// `WRONGTYPE` when either key holds another type (nothing moves then).
-pub fn move_item(
+pub(crate) fn move_item(
     ctx: &mut Ctx,
     source: &[u8],
     destination: &[u8],
     from_left: bool,
     to_left: bool,
 ) -> Result<Option<Bytes>, Reply> {
-    if lookup(ctx, source)?.is_none() {
+    if ctx.read_mut::<ListValue>(source)?.is_none() {
         return Ok(None);
     }
-    let now = ctx.now_ms;
-    list_mut(ctx.db(), destination, now)?;
+    ctx.write::<ListValue>(destination)?;
     let item = pop_items(ctx, source, from_left, 1)?
         .and_then(|mut items| items.pop())
         .expect("source list is not empty");
@@ -161,20 +146,20 @@ pub fn move_item(
 /// The parsed form of `numkeys key [key ...] <side> [COUNT count]` (`LMPOP`, `BLMPOP`,
 /// `ZMPOP`, `BZMPOP`).
 #[derive(Debug)]
-pub struct MultiPop {
+pub(crate) struct MultiPop {
     /// The keys, in the order they are tried.
-    pub keys: Vec<Bytes>,
+    pub(crate) keys: Vec<Bytes>,
     /// True for the first side word (`LEFT`, `MIN`).
-    pub first_side: bool,
+    pub(crate) first_side: bool,
     /// Elements to pop at most (1 without `COUNT`).
-    pub count: usize,
+    pub(crate) count: usize,
 }
 
 /// Parses the `*MPOP` arguments from `args[numkeys_at]` on; `sides` are the two side words.
 ///
 /// # Errors
 /// Redis's texts for a bad `numkeys` or `COUNT`, a syntax error otherwise.
-pub fn parse_multi_pop(
+pub(crate) fn parse_multi_pop(
     args: &[Bytes],
     numkeys_at: usize,
     sides: (&str, &str),
@@ -218,7 +203,7 @@ pub fn parse_multi_pop(
 ///
 /// # Errors
 /// `WRONGTYPE` for the first existing key of another type.
-pub fn multi_pop(ctx: &mut Ctx, spec: &MultiPop) -> Result<Option<Reply>, Reply> {
+pub(crate) fn multi_pop(ctx: &mut Ctx, spec: &MultiPop) -> Result<Option<Reply>, Reply> {
     for key in &spec.keys {
         if let Some(items) = pop_items(ctx, key, spec.first_side, spec.count)? {
             return Ok(Some(Reply::Array(vec![
@@ -232,20 +217,21 @@ pub fn multi_pop(ctx: &mut Ctx, spec: &MultiPop) -> Result<Option<Reply>, Reply>
 
 /// `LPUSH key element [element ...]` (and `RPUSH`, `LPUSHX`, `RPUSHX`) → `:new length`; the
 /// `X` forms answer `:0` and create nothing when the key is absent.
-fn push(ctx: &mut Ctx, args: &[Bytes], left: bool, only_existing: bool) -> CmdResult {
+fn push(ctx: &mut Ctx, args: &[Bytes], side: Side, create: Create) -> CmdResult {
     let len = push_items(
         ctx,
         &args[1],
         args[2..].iter().cloned(),
-        left,
-        only_existing,
+        side == Side::Left,
+        create == Create::No,
     )?;
     Ok(Reply::Int(len.unwrap_or(0) as i64))
 }
 
 /// `LPOP key` → the element or `$-1`; `LPOP key count` → `*n` of up to `count` elements, or
 /// `*-1` when the key is absent (`*0` for a count of 0). `RPOP` from the tail.
-fn pop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
+fn pop(ctx: &mut Ctx, args: &[Bytes], side: Side) -> CmdResult {
+    let left = side == Side::Left;
     if args.len() > 3 {
         let name = if left { "lpop" } else { "rpop" };
         return Err(Reply::error_owned(super::wrong_arity(name)));
@@ -271,14 +257,14 @@ fn pop(ctx: &mut Ctx, args: &[Bytes], left: bool) -> CmdResult {
 /// `LLEN key` → `:length` (0 when absent).
 fn llen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(
-        lookup(ctx, &args[1])?.map_or(0, |l| l.len()) as i64
+        ctx.read_mut::<ListValue>(&args[1])?.map_or(0, |l| l.len()) as i64,
     ))
 }
 
 /// `LINDEX key index` → the element, or `$-1` when out of range or absent.
 fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let index = parse_i64(&args[2])?;
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Null);
     };
     Ok(list
@@ -290,7 +276,7 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// from the tail).
 fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (start, stop) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(Reply::Array(match list.range(start, stop) {
@@ -307,12 +293,14 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `LSET key index element` → `+OK`; `ERR no such key`, `ERR index out of range`.
 fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let index = parse_i64(&args[2])?;
-    let list = lookup(ctx, &args[1])?.ok_or(Reply::error("ERR no such key"))?;
+    let list = ctx
+        .read_mut::<ListValue>(&args[1])?
+        .ok_or(Reply::error("ERR no such key"))?;
     let at = list
         .position(index)
         .ok_or(Reply::error("ERR index out of range"))?;
     list.items[at] = args[3].clone();
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::ok())
 }
 
@@ -321,7 +309,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let count = parse_i64(&args[2])?;
     let element = &args[3];
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let limit = if count == 0 {
@@ -346,15 +334,15 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
     }
-    ctx.store.dirty += removed as u64;
-    remove_if_empty(ctx, &args[1]);
+    ctx.store.changed(removed as u64);
+    ctx.remove_if_empty::<ListValue>(&args[1]);
     Ok(Reply::Int(removed as i64))
 }
 
 /// `LTRIM key start stop` → `+OK`, keeping only the inclusive range.
 fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (start, stop) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::ok());
     };
     match list.range(start, stop) {
@@ -364,8 +352,8 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         None => list.items.clear(),
     }
-    ctx.store.dirty += 1;
-    remove_if_empty(ctx, &args[1]);
+    ctx.store.changed(1);
+    ctx.remove_if_empty::<ListValue>(&args[1]);
     Ok(Reply::ok())
 }
 
@@ -379,7 +367,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     } else {
         return Err(Reply::error(SYNTAX));
     };
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let Some(at) = list.items.iter().position(|item| *item == args[3]) else {
@@ -387,7 +375,7 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     list.items.insert(at + usize::from(after), args[4].clone());
     let len = list.len();
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(len as i64))
 }
 
@@ -424,7 +412,7 @@ fn lpos(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let Some(list) = lookup(ctx, &args[1])? else {
+    let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(count.map_or(Reply::Null, |_| Reply::Array(Vec::new())));
     };
     let found = positions(list, &args[2], rank, count.unwrap_or(1), maxlen);

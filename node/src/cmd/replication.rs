@@ -6,14 +6,26 @@ use redoubt_protocol::Reply;
 
 use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::client::SessionAction;
-use crate::replication::{replica, LinkState};
+use crate::replication::LinkState;
+
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("replicaof", replicaof),
+    ("slaveof", replicaof),
+    ("role", role),
+    ("replconf", replconf),
+    ("psync", psync),
+    ("sync", psync),
+    ("wait", wait),
+    ("epoch", epoch),
+];
 
 /// `REPLICAOF host port` → `+OK`, following that primary; `REPLICAOF NO ONE` → `+OK`,
 /// becoming a primary with a new replication id (the old one kept as `replid2`).
-pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if is(&args[1], "no") && is(&args[2], "one") {
         if ctx.store.repl.is_replica() {
-            let replid = crate::server::random_hex_id();
+            let replid = crate::replication::random_hex_id();
             ctx.store.repl.promote(replid);
             tracing::info!(offset = ctx.store.repl.offset, "promoted to primary");
         }
@@ -30,15 +42,20 @@ pub fn replicaof(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Ok(Reply::simple("OK Already connected to specified master"));
         }
     }
-    let node = ctx.node.self_arc();
-    replica::start(&node, &mut ctx.store.repl, host.clone(), port);
+    ctx.store.repl.follow(host.clone(), port);
+    // This node's standbys follow a history that is about to change: let them reconnect.
+    for client in ctx.node.clients.all() {
+        if client.is_replica.load(std::sync::atomic::Ordering::Relaxed) {
+            client.kill.notify_one();
+        }
+    }
     tracing::info!(%host, port, "following a primary");
     Ok(Reply::ok())
 }
 
 /// `ROLE` → `["master", offset, [[ip, port, acked offset], ...]]` on a primary,
 /// `["slave", host, port, state, offset]` on a standby.
-pub fn role(ctx: &mut Ctx) -> CmdResult {
+pub(crate) fn role(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let repl = &ctx.store.repl;
     Ok(match &repl.primary {
         None => Reply::Array(vec![
@@ -72,7 +89,7 @@ pub fn role(ctx: &mut Ctx) -> CmdResult {
 }
 
 /// `REPLCONF listening-port <port> | capa <capability> | ack <offset> | getack *` → `+OK`.
-pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(Reply::error(SYNTAX));
     }
@@ -98,7 +115,7 @@ pub fn replconf(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `PSYNC replid offset` (or `SYNC`): the connection becomes a standby link once this batch's
 /// replies are out; the answer (`+FULLRESYNC` or `+CONTINUE`) is written by the link.
-pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.store.repl.is_replica()
         && ctx
             .store
@@ -126,7 +143,7 @@ pub fn psync(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `WAIT numreplicas timeout` → the number of standbys that acked this client's writes,
 /// waiting up to `timeout` ms (0: forever) for `numreplicas` of them.
-pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if ctx.store.repl.is_replica() {
         return Err(Reply::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
     }
@@ -146,7 +163,7 @@ pub fn wait(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// that epoch: a higher one raises the node's (kept across restarts); once the node's epoch is
 /// higher than a connection's, that connection may no longer write or change roles
 /// (`-FENCED`). The proxy presents its group's epoch on every connection.
-pub fn epoch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn epoch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     match args.len() {
         1 => Ok(Reply::Int(ctx.store.epoch as i64)),
         2 => {

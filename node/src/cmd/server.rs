@@ -5,6 +5,19 @@ use redoubt_protocol::Reply;
 
 use super::{is, CmdResult, Ctx, SYNTAX};
 
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("dbsize", dbsize),
+    ("flushdb", flushdb),
+    ("flushall", flushall),
+    ("time", time),
+];
+
+/// `DBSIZE` → the number of keys in the selected database.
+fn dbsize(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    Ok(Reply::Int(ctx.db().len() as i64))
+}
+
 fn flush_mode_ok(args: &[Bytes]) -> Result<(), Reply> {
     match args.len() {
         1 => Ok(()),
@@ -14,26 +27,28 @@ fn flush_mode_ok(args: &[Bytes]) -> Result<(), Reply> {
 }
 
 /// `FLUSHDB [ASYNC | SYNC]` → `+OK`; empties the selected database.
-pub fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
     let removed = ctx.db().len() as u64;
     ctx.db().clear();
-    ctx.store.dirty += removed;
+    ctx.store.changed(removed);
     Ok(Reply::ok())
 }
 
 /// `FLUSHALL [ASYNC | SYNC]` → `+OK`; empties every database.
-pub fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
+    let mut removed = 0;
     for db in &mut ctx.store.dbs {
-        ctx.store.dirty += db.len() as u64;
+        removed += db.len() as u64;
         db.clear();
     }
+    ctx.store.changed(removed);
     Ok(Reply::ok())
 }
 
 /// `TIME` → `[unix seconds, microseconds]`, both as bulk strings.
-pub fn time() -> CmdResult {
+pub(crate) fn time(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -7,34 +7,41 @@ use foldhash::fast::RandomState;
 use indexmap::IndexSet;
 use redoubt_protocol::Reply;
 
-use super::{is, parse_i64, CmdResult, CommandName, Ctx, SYNTAX, WRONGTYPE};
-use crate::db::Entry;
+use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::glob::glob_match;
+use crate::keyspace::db::Entry;
 use crate::value::{SetValue, Value};
 
-/// Runs `name` if it is a set command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    Some(match name.name {
-        "sadd" => sadd(ctx, args),
-        "srem" => srem(ctx, args),
-        "smembers" => smembers(ctx, args),
-        "sismember" => sismember(ctx, args),
-        "smismember" => smismember(ctx, args),
-        "scard" => scard(ctx, args),
-        "spop" => spop(ctx, args),
-        "srandmember" => srandmember(ctx, args),
-        "smove" => smove(ctx, args),
-        "sinter" => intersect(ctx, &args[1..], 0).map(set_reply),
-        "sintercard" => sintercard(ctx, args),
-        "sinterstore" => store(ctx, &args[1], |ctx| intersect(ctx, &args[2..], 0)),
-        "sunion" => union(ctx, &args[1..]).map(set_reply),
-        "sunionstore" => store(ctx, &args[1], |ctx| union(ctx, &args[2..])),
-        "sdiff" => difference(ctx, &args[1..]).map(set_reply),
-        "sdiffstore" => store(ctx, &args[1], |ctx| difference(ctx, &args[2..])),
-        "sscan" => sscan(ctx, args),
-        _ => return None,
-    })
-}
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("sadd", sadd),
+    ("srem", srem),
+    ("smembers", smembers),
+    ("sismember", sismember),
+    ("smismember", smismember),
+    ("scard", scard),
+    ("spop", spop),
+    ("srandmember", srandmember),
+    ("smove", smove),
+    ("sinter", |ctx, args| {
+        intersect(ctx, &args[1..], 0).map(set_reply)
+    }),
+    ("sintercard", sintercard),
+    ("sinterstore", |ctx, args| {
+        store(ctx, &args[1], |ctx| intersect(ctx, &args[2..], 0))
+    }),
+    ("sunion", |ctx, args| union(ctx, &args[1..]).map(set_reply)),
+    ("sunionstore", |ctx, args| {
+        store(ctx, &args[1], |ctx| union(ctx, &args[2..]))
+    }),
+    ("sdiff", |ctx, args| {
+        difference(ctx, &args[1..]).map(set_reply)
+    }),
+    ("sdiffstore", |ctx, args| {
+        store(ctx, &args[1], |ctx| difference(ctx, &args[2..]))
+    }),
+    ("sscan", sscan),
+];
 
 /// A computed set as a set reply (RESP3 `~`).
 fn set_reply(members: Vec<Bytes>) -> Reply {
@@ -45,46 +52,9 @@ fn bulks(members: impl IntoIterator<Item = Bytes>) -> Vec<Reply> {
     members.into_iter().map(Reply::Bulk).collect()
 }
 
-/// The set under `key` (counted as a keyspace hit or miss): `Ok(None)` if absent,
-/// `Err(WRONGTYPE)` if another type.
-fn read_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a SetValue>, Reply> {
-    let now = ctx.now_ms;
-    let hit = ctx.db().contains(key, now);
-    ctx.store.count_lookup(hit);
-    match ctx.db().get(key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(set),
-            ..
-        }) => Ok(Some(set)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
-}
-
-/// The set under `key` for modification, without counting a lookup.
-fn write_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut SetValue>, Reply> {
-    let now = ctx.now_ms;
-    match ctx.db().get_mut(key, now) {
-        None => Ok(None),
-        Some(Entry {
-            value: Value::Set(set),
-            ..
-        }) => Ok(Some(set)),
-        Some(_) => Err(Reply::error(WRONGTYPE)),
-    }
-}
-
-/// Deletes `key` if its set has become empty.
-fn remove_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let now = ctx.now_ms;
-    if matches!(write_set(ctx, key), Ok(Some(set)) if set.is_empty()) {
-        ctx.db().remove(key, now);
-    }
-}
-
 /// Adds `members` to the set under `key`, creating it if absent; returns how many were new.
 fn add_members(ctx: &mut Ctx, key: &[u8], members: &[Bytes]) -> Result<usize, Reply> {
-    let set = match write_set(ctx, key)? {
+    let set = match ctx.write::<SetValue>(key)? {
         Some(set) => {
             set.reserve_hint(members.len());
             set
@@ -92,7 +62,7 @@ fn add_members(ctx: &mut Ctx, key: &[u8], members: &[Bytes]) -> Result<usize, Re
         None => {
             let set = SetValue::with_hint(&members[0], members.len());
             ctx.db().set(key, Value::Set(Box::new(set)), None);
-            write_set(ctx, key)?.expect("just created")
+            ctx.write::<SetValue>(key)?.expect("just created")
         }
     };
     let added = members.iter().filter(|m| set.insert((*m).clone())).count();
@@ -102,24 +72,25 @@ fn add_members(ctx: &mut Ctx, key: &[u8], members: &[Bytes]) -> Result<usize, Re
 /// `SADD key member [member ...]` → the number of members added.
 fn sadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let added = add_members(ctx, &args[1], &args[2..])?;
-    ctx.store.dirty += added as u64;
+    ctx.store.changed(added as u64);
     Ok(Reply::Int(added as i64))
 }
 
 /// `SREM key member [member ...]` → the number of members removed.
 fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(set) = write_set(ctx, &args[1])? else {
+    let Some(set) = ctx.write::<SetValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let removed = args[2..].iter().filter(|m| set.remove(m)).count();
-    remove_if_empty(ctx, &args[1]);
-    ctx.store.dirty += removed as u64;
+    ctx.remove_if_empty::<SetValue>(&args[1]);
+    ctx.store.changed(removed as u64);
     Ok(Reply::Int(removed as i64))
 }
 
 /// `SMEMBERS key` → set (RESP3 `~`) of the members; empty for a missing key.
 fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let members = read_set(ctx, &args[1])?
+    let members = ctx
+        .read::<SetValue>(&args[1])?
         .map(|set| set.iter().cloned().map(Reply::Bulk).collect())
         .unwrap_or_default();
     Ok(Reply::Set(members))
@@ -127,13 +98,15 @@ fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `SISMEMBER key member` → 1 or 0.
 fn sismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let found = read_set(ctx, &args[1])?.is_some_and(|set| set.contains(&args[2]));
+    let found = ctx
+        .read::<SetValue>(&args[1])?
+        .is_some_and(|set| set.contains(&args[2]));
     Ok(Reply::Int(found.into()))
 }
 
 /// `SMISMEMBER key member [member ...]` → array of 1 or 0, one per member.
 fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let set = read_set(ctx, &args[1])?;
+    let set = ctx.read::<SetValue>(&args[1])?;
     let found = args[2..]
         .iter()
         .map(|m| Reply::Int(set.is_some_and(|set| set.contains(m)).into()))
@@ -143,7 +116,7 @@ fn smismember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `SCARD key` → the number of members (0 for a missing key).
 fn scard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let len = read_set(ctx, &args[1])?.map_or(0, SetValue::len);
+    let len = ctx.read::<SetValue>(&args[1])?.map_or(0, SetValue::len);
     Ok(Reply::Int(len as i64))
 }
 
@@ -156,7 +129,7 @@ fn parse_non_negative(arg: &[u8]) -> Result<usize, Reply> {
 }
 
 /// Parses a count in `-i64::MAX..=i64::MAX` (`SRANDMEMBER`, `HRANDFIELD`).
-pub fn parse_signed_count(arg: &[u8]) -> Result<i64, Reply> {
+pub(crate) fn parse_signed_count(arg: &[u8]) -> Result<i64, Reply> {
     match parse_i64(arg)? {
         i64::MIN => Err(Reply::error(
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
@@ -172,12 +145,12 @@ fn spop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error(SYNTAX));
     }
     let count = args.get(2).map(|c| parse_non_negative(c)).transpose()?;
-    let popped = match write_set(ctx, &args[1])? {
+    let popped = match ctx.write::<SetValue>(&args[1])? {
         None => Vec::new(),
         Some(set) => set.pop_random(count.unwrap_or(1)),
     };
-    remove_if_empty(ctx, &args[1]);
-    ctx.store.dirty += popped.len() as u64;
+    ctx.remove_if_empty::<SetValue>(&args[1]);
+    ctx.store.changed(popped.len() as u64);
     Ok(match count {
         Some(_) => Reply::Set(bulks(popped)),
         None => popped.into_iter().next().into(),
@@ -191,7 +164,8 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error(SYNTAX));
     }
     let count = args.get(2).map(|c| parse_signed_count(c)).transpose()?;
-    let picked = read_set(ctx, &args[1])?
+    let picked = ctx
+        .read::<SetValue>(&args[1])?
         .map(|set| set.random_members(count.unwrap_or(1)))
         .unwrap_or_default();
     Ok(match count {
@@ -203,20 +177,25 @@ fn srandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `SMOVE source destination member` → 1 if moved, 0 if `member` was not in `source`.
 fn smove(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (src, dst, member) = (&args[1], &args[2], &args[3]);
-    if write_set(ctx, src)?.is_none() {
+    if ctx.write::<SetValue>(src)?.is_none() {
         return Ok(Reply::Int(0));
     }
-    write_set(ctx, dst)?;
+    ctx.write::<SetValue>(dst)?;
     if src == dst {
-        let present = write_set(ctx, src)?.is_some_and(|set| set.contains(member));
+        let present = ctx
+            .write::<SetValue>(src)?
+            .is_some_and(|set| set.contains(member));
         return Ok(Reply::Int(present.into()));
     }
-    if !write_set(ctx, src)?.is_some_and(|set| set.remove(member)) {
+    if !ctx
+        .write::<SetValue>(src)?
+        .is_some_and(|set| set.remove(member))
+    {
         return Ok(Reply::Int(0));
     }
-    remove_if_empty(ctx, src);
+    ctx.remove_if_empty::<SetValue>(src);
     add_members(ctx, dst, std::slice::from_ref(member))?;
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(1))
 }
 
@@ -235,7 +214,7 @@ fn stored_set<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a SetValue> {
 /// Looks every key up, checking their types; `None` for a missing key, else its size.
 fn sizes(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Option<usize>>, Reply> {
     keys.iter()
-        .map(|key| Ok(read_set(ctx, key)?.map(SetValue::len)))
+        .map(|key| Ok(ctx.read::<SetValue>(key)?.map(SetValue::len)))
         .collect()
 }
 
@@ -316,7 +295,7 @@ fn store(
         let set = SetValue::from_members(members);
         ctx.db().set(destination, Value::Set(Box::new(set)), None);
     }
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(len as i64))
 }
 
@@ -349,7 +328,7 @@ fn sintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// A scan cursor as Redis's `strtoul` reads it (a negative number wraps).
-pub fn parse_cursor(arg: &[u8]) -> Result<u64, Reply> {
+pub(crate) fn parse_cursor(arg: &[u8]) -> Result<u64, Reply> {
     let text = std::str::from_utf8(arg).unwrap_or("");
     text.parse::<u64>()
         .ok()
@@ -358,7 +337,7 @@ pub fn parse_cursor(arg: &[u8]) -> Result<u64, Reply> {
 }
 
 /// The `[MATCH pattern] [COUNT count]` options of `SSCAN`/`HSCAN`, from `args`.
-pub fn parse_scan_options(args: &[Bytes]) -> Result<(Option<&[u8]>, usize), Reply> {
+pub(crate) fn parse_scan_options(args: &[Bytes]) -> Result<(Option<&[u8]>, usize), Reply> {
     let (mut pattern, mut count) = (None, 10);
     for pair in args.chunks(2) {
         match pair {
@@ -378,7 +357,7 @@ pub fn parse_scan_options(args: &[Bytes]) -> Result<(Option<&[u8]>, usize), Repl
 /// `SSCAN key cursor [MATCH pattern] [COUNT count]` → `[next cursor, [member ...]]`.
 fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = parse_cursor(&args[2])?;
-    let Some(set) = read_set(ctx, &args[1])? else {
+    let Some(set) = ctx.read::<SetValue>(&args[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
     let (pattern, count) = parse_scan_options(&args[3..])?;
@@ -392,6 +371,6 @@ fn sscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// A scan step's reply: `[cursor as a bulk string, [element ...]]`.
-pub fn scan_reply(next: u64, elements: Vec<Reply>) -> Reply {
+pub(crate) fn scan_reply(next: u64, elements: Vec<Reply>) -> Reply {
     Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(elements)])
 }

@@ -4,35 +4,44 @@
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::{is, parse_i64, CmdResult, Ctx, NOT_INTEGER, SYNTAX, WRONGTYPE};
-use crate::db::Db;
+use super::{is, parse_i64, CmdResult, Ctx, NOT_INTEGER, SYNTAX};
 use crate::value::{parse_canonical_i64, RString, Value};
+
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("get", get),
+    ("set", set),
+    ("setnx", setnx),
+    ("setex", |ctx, args| setex(ctx, args, 1000)),
+    ("psetex", |ctx, args| setex(ctx, args, 1)),
+    ("mget", mget),
+    ("mset", mset),
+    ("msetnx", msetnx),
+    ("getset", getset),
+    ("getdel", getdel),
+    ("getex", getex),
+    ("append", append),
+    ("strlen", strlen),
+    ("incr", |ctx, args| incr_by(ctx, &args[1], 1)),
+    ("decr", |ctx, args| incr_by(ctx, &args[1], -1)),
+    ("incrby", incrby),
+    ("decrby", decrby),
+    ("incrbyfloat", incrbyfloat),
+    ("getrange", getrange),
+    ("substr", getrange),
+    ("setrange", setrange),
+];
 
 fn string_value(data: &[u8]) -> Value {
     Value::Str(RString::Shared(Bytes::copy_from_slice(data)))
 }
 
-/// The string under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if another type.
-fn read_str<'a>(db: &'a mut Db, key: &[u8], now_ms: u64) -> Result<Option<&'a RString>, Reply> {
-    match db.get(key, now_ms) {
-        None => Ok(None),
-        Some(entry) => match &entry.value {
-            Value::Str(s) => Ok(Some(s)),
-            #[allow(unreachable_patterns)]
-            _ => Err(Reply::error(WRONGTYPE)),
-        },
-    }
-}
-
 fn get_bytes(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Reply> {
-    let now = ctx.now_ms;
-    let found = read_str(ctx.db(), key, now)?.map(RString::to_bytes);
-    ctx.store.count_lookup(found.is_some());
-    Ok(found)
+    Ok(ctx.read::<RString>(key)?.map(RString::to_bytes))
 }
 
 /// `GET key` → bulk string or nil.
-pub fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn get(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(get_bytes(ctx, &args[1])?.into())
 }
 
@@ -69,7 +78,7 @@ fn parse_expiry(ctx: &Ctx, option: &[u8], value: &[u8], command: &str) -> Result
 
 /// `SET key value [NX | XX] [GET] [EX s | PX ms | EXAT s | PXAT ms | KEEPTTL]` → `+OK`, nil
 /// when NX/XX prevented the write, or with GET the old value.
-pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (mut nx, mut xx, mut get, mut expiry) = (false, false, false, Expiry::Persist);
     let mut expiry_given = false;
     let mut i = 3;
@@ -99,7 +108,7 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let now = ctx.now_ms;
     let old = if get {
-        read_str(ctx.db(), key, now)?.map(RString::to_bytes)
+        ctx.peek::<RString>(key)?.map(RString::to_bytes)
     } else {
         None
     };
@@ -122,7 +131,7 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         } else {
             ctx.db().set(key, string_value(&args[2]), expires_at);
         }
-        ctx.store.dirty += 1;
+        ctx.store.changed(1);
     }
     Ok(match (get, write) {
         (true, _) => old.into(),
@@ -132,18 +141,18 @@ pub fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SETNX key value` → 1 if set, 0 if the key existed.
-pub fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn setnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     if ctx.db().contains(&args[1], now) {
         return Ok(Reply::Int(0));
     }
     ctx.db().set(&args[1], string_value(&args[2]), None);
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(1))
 }
 
 /// `SETEX key seconds value` / `PSETEX key milliseconds value` → `+OK`.
-pub fn setex(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64) -> CmdResult {
+pub(crate) fn setex(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64) -> CmdResult {
     let (option, command) = if unit_ms == 1000 {
         ("ex", "setex")
     } else {
@@ -151,43 +160,39 @@ pub fn setex(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64) -> CmdResult {
     };
     let at = parse_expiry(ctx, option.as_bytes(), &args[2], command)?;
     ctx.db().set(&args[1], string_value(&args[3]), Some(at));
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::ok())
 }
 
 /// `MGET key [key ...]` → array of bulk strings, nil for missing keys and non-strings.
-pub fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let now = ctx.now_ms;
+pub(crate) fn mget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut out = Vec::with_capacity(args.len() - 1);
     for key in &args[1..] {
-        let value = match ctx.db().get(key, now) {
-            Some(entry) => match &entry.value {
-                Value::Str(s) => Some(s.to_bytes()),
-                #[allow(unreachable_patterns)]
-                _ => None,
-            },
-            None => None,
-        };
-        ctx.store.count_lookup(value.is_some());
+        // A key of another type reads as nil.
+        let value = ctx
+            .read::<RString>(key)
+            .ok()
+            .flatten()
+            .map(RString::to_bytes);
         out.push(value.into());
     }
     Ok(Reply::Array(out))
 }
 
 /// `MSET key value [key value ...]` → `+OK`; all keys are written atomically.
-pub fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn mset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(Reply::error_owned(super::wrong_arity("mset")));
     }
     for pair in args[1..].chunks(2) {
         ctx.db().set(&pair[0], string_value(&pair[1]), None);
     }
-    ctx.store.dirty += (args.len() / 2) as u64;
+    ctx.store.changed((args.len() / 2) as u64);
     Ok(Reply::ok())
 }
 
 /// `MSETNX key value [key value ...]` → 1 if all were set, 0 (and nothing set) if any existed.
-pub fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     if args.len() % 2 == 0 {
         return Err(Reply::error_owned(super::wrong_arity("msetnx")));
     }
@@ -203,26 +208,26 @@ pub fn msetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `GETSET key value` → the old value or nil; the new value has no TTL.
-pub fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn getset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let old = get_bytes(ctx, &args[1])?;
     ctx.db().set(&args[1], string_value(&args[2]), None);
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(old.into())
 }
 
 /// `GETDEL key` → the value (then deleted) or nil.
-pub fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn getdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let old = get_bytes(ctx, &args[1])?;
     if old.is_some() {
         let now = ctx.now_ms;
         ctx.db().remove(&args[1], now);
-        ctx.store.dirty += 1;
+        ctx.store.changed(1);
     }
     Ok(old.into())
 }
 
 /// `GETEX key [EX s | PX ms | EXAT s | PXAT ms | PERSIST]` → the value or nil, changing its TTL.
-pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut expiry = Expiry::Keep;
     let mut i = 2;
     while i < args.len() {
@@ -256,26 +261,10 @@ pub fn getex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             }
         }
         if expiry != Expiry::Keep {
-            ctx.store.dirty += 1;
+            ctx.store.changed(1);
         }
     }
     Ok(value.into())
-}
-
-/// The string under `key` for in-place modification, created empty if absent (keeping any TTL).
-fn str_for_update<'a>(db: &'a mut Db, key: &[u8], now_ms: u64) -> Result<&'a mut RString, Reply> {
-    if !db.contains(key, now_ms) {
-        db.set(key, Value::Str(RString::Shared(Bytes::new())), None);
-    }
-    match &mut db
-        .get_mut(key, now_ms)
-        .expect("present: created above")
-        .value
-    {
-        Value::Str(s) => Ok(s),
-        #[allow(unreachable_patterns)]
-        _ => Err(Reply::error(WRONGTYPE)),
-    }
 }
 
 fn too_big() -> Reply {
@@ -283,51 +272,45 @@ fn too_big() -> Reply {
 }
 
 /// `APPEND key value` → the new length.
-pub fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let now = ctx.now_ms;
-    if let Some(current) = read_str(ctx.db(), &args[1], now)? {
+pub(crate) fn append(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    if let Some(current) = ctx.peek::<RString>(&args[1])? {
         if (current.len() + args[2].len()) as u64 > ctx.store.config.proto_max_bulk_len {
             return Err(too_big());
         }
     }
-    let s = str_for_update(ctx.db(), &args[1], now)?;
+    let s = ctx.write_or_create::<RString>(&args[1])?;
     s.make_growable().extend_from_slice(&args[2]);
     let len = s.len();
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(len as i64))
 }
 
 /// `STRLEN key` → length in bytes, 0 if missing.
-pub fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let now = ctx.now_ms;
+pub(crate) fn strlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(
-        read_str(ctx.db(), &args[1], now)?.map_or(0, RString::len) as i64,
+        ctx.peek::<RString>(&args[1])?.map_or(0, RString::len) as i64,
     ))
 }
 
-/// `INCRBY key increment` / `DECRBY key decrement`.
-pub fn incrby(ctx: &mut Ctx, args: &[Bytes], negate: bool) -> CmdResult {
+/// `INCRBY key increment` → the new value.
+fn incrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = parse_i64(&args[2])?;
-    let by = if negate {
-        by.checked_neg()
-            .ok_or(Reply::error("ERR decrement would overflow"))?
-    } else {
-        by
-    };
+    incr_by(ctx, &args[1], by)
+}
+
+/// `DECRBY key decrement` → the new value.
+fn decrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let by = parse_i64(&args[2])?
+        .checked_neg()
+        .ok_or(Reply::error("ERR decrement would overflow"))?;
     incr_by(ctx, &args[1], by)
 }
 
 /// Adds `by` to the integer under `key` (0 if missing), keeping its TTL → the new value.
-pub fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
-    let now = ctx.now_ms;
+pub(crate) fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let overflow = || Reply::error("ERR increment or decrement would overflow");
-    let next = match ctx.db().get_mut(key, now) {
-        Some(entry) => {
-            let s = match &mut entry.value {
-                Value::Str(s) => s,
-                #[allow(unreachable_patterns)]
-                _ => return Err(Reply::error(WRONGTYPE)),
-            };
+    let next = match ctx.write::<RString>(key)? {
+        Some(s) => {
             let current = parse_canonical_i64(s.as_bytes()).ok_or(Reply::error(NOT_INTEGER))?;
             let next = current.checked_add(by).ok_or_else(overflow)?;
             *s = RString::Shared(integer_text(next));
@@ -339,7 +322,7 @@ pub fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
             by
         }
     };
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(next))
 }
 
@@ -354,14 +337,13 @@ fn store_keeping_ttl(ctx: &mut Ctx, key: &[u8], text: Bytes) {
         Some(entry) => entry.value = Value::Str(RString::Shared(text)),
         None => ctx.db().set(key, Value::Str(RString::Shared(text)), None),
     }
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
 }
 
 /// `INCRBYFLOAT key increment` → the new value as a bulk string, printed without exponent.
-pub fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let now = ctx.now_ms;
+pub(crate) fn incrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = super::parse_f64(&args[2])?;
-    let current = match read_str(ctx.db(), &args[1], now)? {
+    let current = match ctx.peek::<RString>(&args[1])? {
         Some(s) => crate::value::parse_f64(s.as_bytes()).ok_or(Reply::error(super::NOT_FLOAT))?,
         None => 0.0,
     };
@@ -387,11 +369,10 @@ fn clamp_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 }
 
 /// `GETRANGE key start end` → the substring (inclusive, negative offsets from the end).
-pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let start = parse_i64(&args[2])?;
     let end = parse_i64(&args[3])?;
-    let now = ctx.now_ms;
-    let Some(s) = read_str(ctx.db(), &args[1], now)? else {
+    let Some(s) = ctx.peek::<RString>(&args[1])? else {
         return Ok(Reply::Bulk(Bytes::new()));
     };
     if start < 0 && end < 0 && start > end {
@@ -404,21 +385,20 @@ pub fn getrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `SETRANGE key offset value` → the new length; pads with zero bytes.
-pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let offset = parse_i64(&args[2])?;
     if offset < 0 {
         return Err(Reply::error("ERR offset is out of range"));
     }
     let value = &args[3];
-    let now = ctx.now_ms;
-    let current_len = read_str(ctx.db(), &args[1], now)?.map(RString::len);
+    let current_len = ctx.peek::<RString>(&args[1])?.map(RString::len);
     if value.is_empty() {
         return Ok(Reply::Int(current_len.unwrap_or(0) as i64));
     }
     if offset as u64 + value.len() as u64 > ctx.store.config.proto_max_bulk_len {
         return Err(too_big());
     }
-    let s = str_for_update(ctx.db(), &args[1], now)?;
+    let s = ctx.write_or_create::<RString>(&args[1])?;
     let buf = s.make_growable();
     let end = offset as usize + value.len();
     if buf.len() < end {
@@ -426,7 +406,7 @@ pub fn setrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     buf[offset as usize..end].copy_from_slice(value);
     let len = buf.len();
-    ctx.store.dirty += 1;
+    ctx.store.changed(1);
     Ok(Reply::Int(len as i64))
 }
 

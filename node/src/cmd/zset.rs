@@ -12,90 +12,103 @@ mod write;
 use bytes::Bytes;
 use redoubt_protocol::{Protocol, Reply};
 
-use super::{CmdResult, CommandName, Ctx, WRONGTYPE};
+use super::Ctx;
 use crate::value::zset::{LexBound, ScoreBound};
 use crate::value::{Value, ZSetValue};
+use algebra::Op;
+use range::{Kind, Preset};
 
-/// Runs `name` if it is a sorted-set command; `None` otherwise.
-pub fn run(ctx: &mut Ctx, name: CommandName, args: &[Bytes]) -> Option<CmdResult> {
-    Some(match name.name {
-        "zadd" => write::zadd(ctx, args),
-        "zincrby" => write::zincrby(ctx, args),
-        "zrem" => write::zrem(ctx, args),
-        "zremrangebyrank" => write::zremrange(ctx, args, range::Kind::Rank),
-        "zremrangebyscore" => write::zremrange(ctx, args, range::Kind::Score),
-        "zremrangebylex" => write::zremrange(ctx, args, range::Kind::Lex),
-        "zpopmin" => write::zpop(ctx, args, false),
-        "zpopmax" => write::zpop(ctx, args, true),
-        "zmpop" => write::zmpop(ctx, args),
-        "zcard" => range::zcard(ctx, args),
-        "zscore" => range::zscore(ctx, args),
-        "zmscore" => range::zmscore(ctx, args),
-        "zrank" => range::zrank(ctx, args, false),
-        "zrevrank" => range::zrank(ctx, args, true),
-        "zcount" => range::zcount(ctx, args, range::Kind::Score),
-        "zlexcount" => range::zcount(ctx, args, range::Kind::Lex),
-        "zrange" => range::zrange(ctx, args, range::Preset::Zrange),
-        "zrangestore" => range::zrange(ctx, args, range::Preset::Store),
-        "zrevrange" => range::zrange(ctx, args, range::Preset::Rank { rev: true }),
-        "zrangebyscore" => range::zrange(ctx, args, range::Preset::Score { rev: false }),
-        "zrevrangebyscore" => range::zrange(ctx, args, range::Preset::Score { rev: true }),
-        "zrangebylex" => range::zrange(ctx, args, range::Preset::Lex { rev: false }),
-        "zrevrangebylex" => range::zrange(ctx, args, range::Preset::Lex { rev: true }),
-        "zunion" => algebra::combine(ctx, args, algebra::Op::Union, false),
-        "zinter" => algebra::combine(ctx, args, algebra::Op::Inter, false),
-        "zdiff" => algebra::combine(ctx, args, algebra::Op::Diff, false),
-        "zunionstore" => algebra::combine(ctx, args, algebra::Op::Union, true),
-        "zinterstore" => algebra::combine(ctx, args, algebra::Op::Inter, true),
-        "zdiffstore" => algebra::combine(ctx, args, algebra::Op::Diff, true),
-        "zintercard" => algebra::zintercard(ctx, args),
-        "zrandmember" => sample::zrandmember(ctx, args),
-        "zscan" => sample::zscan(ctx, args),
-        _ => return None,
-    })
+/// Registrations of this family's handlers.
+pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
+    ("zadd", write::zadd),
+    ("zincrby", write::zincrby),
+    ("zrem", write::zrem),
+    ("zremrangebyrank", |ctx, args| {
+        write::zremrange(ctx, args, Kind::Rank)
+    }),
+    ("zremrangebyscore", |ctx, args| {
+        write::zremrange(ctx, args, Kind::Score)
+    }),
+    ("zremrangebylex", |ctx, args| {
+        write::zremrange(ctx, args, Kind::Lex)
+    }),
+    ("zpopmin", |ctx, args| write::zpop(ctx, args, End::Min)),
+    ("zpopmax", |ctx, args| write::zpop(ctx, args, End::Max)),
+    ("zmpop", write::zmpop),
+    ("zcard", range::zcard),
+    ("zscore", range::zscore),
+    ("zmscore", range::zmscore),
+    ("zrank", |ctx, args| {
+        range::zrank(ctx, args, Order::Ascending)
+    }),
+    ("zrevrank", |ctx, args| {
+        range::zrank(ctx, args, Order::Descending)
+    }),
+    ("zcount", |ctx, args| range::zcount(ctx, args, Kind::Score)),
+    ("zlexcount", |ctx, args| range::zcount(ctx, args, Kind::Lex)),
+    ("zrange", |ctx, args| {
+        range::zrange(ctx, args, Preset::Zrange)
+    }),
+    ("zrangestore", |ctx, args| {
+        range::zrange(ctx, args, Preset::Store)
+    }),
+    ("zrevrange", |ctx, args| {
+        range::zrange(ctx, args, Preset::Rank { rev: true })
+    }),
+    ("zrangebyscore", |ctx, args| {
+        range::zrange(ctx, args, Preset::Score { rev: false })
+    }),
+    ("zrevrangebyscore", |ctx, args| {
+        range::zrange(ctx, args, Preset::Score { rev: true })
+    }),
+    ("zrangebylex", |ctx, args| {
+        range::zrange(ctx, args, Preset::Lex { rev: false })
+    }),
+    ("zrevrangebylex", |ctx, args| {
+        range::zrange(ctx, args, Preset::Lex { rev: true })
+    }),
+    ("zunion", |ctx, args| {
+        algebra::combine(ctx, args, Op::Union, Output::Reply)
+    }),
+    ("zinter", |ctx, args| {
+        algebra::combine(ctx, args, Op::Inter, Output::Reply)
+    }),
+    ("zdiff", |ctx, args| {
+        algebra::combine(ctx, args, Op::Diff, Output::Reply)
+    }),
+    ("zunionstore", |ctx, args| {
+        algebra::combine(ctx, args, Op::Union, Output::Store)
+    }),
+    ("zinterstore", |ctx, args| {
+        algebra::combine(ctx, args, Op::Inter, Output::Store)
+    }),
+    ("zdiffstore", |ctx, args| {
+        algebra::combine(ctx, args, Op::Diff, Output::Store)
+    }),
+    ("zintercard", algebra::zintercard),
+    ("zrandmember", sample::zrandmember),
+    ("zscan", sample::zscan),
+];
+
+/// Which end of a sorted set a pop takes from: lowest scores (`ZPOPMIN`) or highest.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    Min,
+    Max,
 }
 
-/// The sorted set under `key`: `Ok(None)` if absent, `Err(WRONGTYPE)` if another type. Counts
-/// the lookup as a keyspace hit or miss.
-fn read<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a ZSetValue>, Reply> {
-    let now = ctx.now_ms;
-    let store = &mut *ctx.store;
-    let found = match store.dbs[ctx.session.db].get(key, now) {
-        None => None,
-        Some(entry) => match &entry.value {
-            Value::ZSet(z) => Some(&**z),
-            _ => return Err(Reply::error(WRONGTYPE)),
-        },
-    };
-    if found.is_some() {
-        store.keyspace_hits += 1;
-    } else {
-        store.keyspace_misses += 1;
-    }
-    Ok(found)
+/// The order ranks count in: by ascending score (`ZRANK`) or descending (`ZREVRANK`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    Ascending,
+    Descending,
 }
 
-/// The sorted set under `key` for writing: `Ok(None)` if absent, `Err(WRONGTYPE)` if another
-/// type.
-fn write_access<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ZSetValue>, Reply> {
-    let now = ctx.now_ms;
-    match ctx.db().get_mut(key, now) {
-        None => Ok(None),
-        Some(entry) => match &mut entry.value {
-            Value::ZSet(z) => Ok(Some(&mut **z)),
-            _ => Err(Reply::error(WRONGTYPE)),
-        },
-    }
-}
-
-/// Removes `key` if its sorted set has become empty (a collection key never stays empty).
-fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let now = ctx.now_ms;
-    if let Ok(Some(z)) = write_access(ctx, key) {
-        if z.is_empty() {
-            ctx.db().remove(key, now);
-        }
-    }
+/// Where a combination goes: back to the client (`ZUNION`) or into a key (`ZUNIONSTORE`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Output {
+    Reply,
+    Store,
 }
 
 /// Writes `result` to `dst` as a `*STORE` command does: replaces any value (and TTL) there, or
@@ -105,11 +118,11 @@ fn store_result(ctx: &mut Ctx, dst: &[u8], result: ZSetValue) -> i64 {
     let len = result.len();
     if len == 0 {
         if ctx.db().remove(dst, now).is_some() {
-            ctx.store.dirty += 1;
+            ctx.store.changed(1);
         }
     } else {
         ctx.db().set(dst, Value::ZSet(Box::new(result)), None);
-        ctx.store.dirty += 1;
+        ctx.store.changed(1);
         ctx.signal_key_ready(dst);
     }
     len as i64

@@ -8,7 +8,7 @@
 
 /// A fixed-capacity ring of the latest stream bytes.
 #[derive(Debug)]
-pub struct Backlog {
+pub(crate) struct Backlog {
     ring: Vec<u8>,
     capacity: usize,
     /// Position in `ring` where the next byte goes.
@@ -21,7 +21,7 @@ pub struct Backlog {
 
 impl Backlog {
     /// An empty backlog of `capacity` bytes whose stream so far ends at `end_offset`.
-    pub fn new(capacity: usize, end_offset: u64) -> Backlog {
+    pub(crate) fn new(capacity: usize, end_offset: u64) -> Backlog {
         Backlog {
             ring: Vec::new(),
             capacity: capacity.max(1),
@@ -32,27 +32,29 @@ impl Backlog {
     }
 
     /// Capacity in bytes (`repl-backlog-size`).
-    pub fn capacity(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
     /// Offset of the last byte of the stream.
-    pub fn end_offset(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn end_offset(&self) -> u64 {
         self.end
     }
 
     /// Offset of the first byte held (`end_offset() + 1` when empty).
-    pub fn first_offset(&self) -> u64 {
+    pub(crate) fn first_offset(&self) -> u64 {
         self.end + 1 - self.len as u64
     }
 
     /// Bytes held (`repl_backlog_histlen`).
-    pub fn histlen(&self) -> usize {
+    pub(crate) fn histlen(&self) -> usize {
         self.len
     }
 
     /// Appends stream bytes, dropping the oldest beyond capacity.
-    pub fn append(&mut self, mut data: &[u8]) {
+    pub(crate) fn append(&mut self, mut data: &[u8]) {
         self.end += data.len() as u64;
         if data.len() >= self.capacity {
             data = &data[data.len() - self.capacity..];
@@ -80,13 +82,31 @@ impl Backlog {
         }
     }
 
+    /// Changes the capacity to `capacity` bytes (`CONFIG SET repl-backlog-size`), keeping the
+    /// newest bytes held that fit; the offsets stay as they were.
+    pub(crate) fn resize(&mut self, capacity: usize) {
+        let capacity = capacity.max(1);
+        if capacity == self.capacity {
+            return;
+        }
+        let keep = self.len.min(capacity);
+        let held = self
+            .read_from(self.end + 1 - keep as u64, keep)
+            .expect("the newest bytes are held");
+        // Laid out from the start of the ring, as while it grows lazily.
+        self.ring = held;
+        self.capacity = capacity;
+        self.len = keep;
+        self.head = keep % capacity;
+    }
+
     /// True when the bytes from `offset` (the first byte a standby needs) to the end are held.
-    pub fn covers(&self, offset: u64) -> bool {
+    pub(crate) fn covers(&self, offset: u64) -> bool {
         offset >= self.first_offset() && offset <= self.end + 1
     }
 
     /// The bytes from `offset` to the end, at most `max` of them; `None` if no longer held.
-    pub fn read_from(&self, offset: u64, max: usize) -> Option<Vec<u8>> {
+    pub(crate) fn read_from(&self, offset: u64, max: usize) -> Option<Vec<u8>> {
         if !self.covers(offset) {
             return None;
         }
@@ -133,7 +153,46 @@ mod tests {
         assert!(!backlog.covers(12));
     }
 
+    #[test]
+    fn resizing_keeps_the_newest_bytes() {
+        let mut backlog = Backlog::new(8, 0);
+        backlog.append(b"abcdefghij");
+        backlog.resize(4);
+        assert_eq!((backlog.first_offset(), backlog.end_offset()), (7, 10));
+        assert_eq!(backlog.read_from(7, 100).unwrap(), b"ghij");
+        backlog.resize(16);
+        assert_eq!(backlog.capacity(), 16);
+        backlog.append(b"klm");
+        assert_eq!(backlog.read_from(7, 100).unwrap(), b"ghijklm");
+    }
+
     proptest! {
+        #[test]
+        fn resizing_behaves_like_the_tail_of_the_stream(
+            sizes in prop::collection::vec(1usize..64, 1..6),
+            chunks in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..40), 0..30),
+        ) {
+            let mut backlog = Backlog::new(sizes[0], 0);
+            let mut stream = Vec::new();
+            let mut held = 0usize;
+            for (i, chunk) in chunks.iter().enumerate() {
+                if i % 5 == 4 {
+                    let capacity = sizes[i / 5 % sizes.len()];
+                    backlog.resize(capacity);
+                    held = held.min(capacity);
+                }
+                backlog.append(chunk);
+                stream.extend_from_slice(chunk);
+                held = (held + chunk.len()).min(backlog.capacity());
+                prop_assert_eq!(backlog.histlen(), held);
+                let end = stream.len() as u64;
+                for from in backlog.first_offset()..=end + 1 {
+                    let got = backlog.read_from(from, usize::MAX).unwrap();
+                    prop_assert_eq!(&got[..], &stream[(from - 1) as usize..]);
+                }
+            }
+        }
+
         #[test]
         fn behaves_like_the_tail_of_the_stream(
             capacity in 1usize..64,

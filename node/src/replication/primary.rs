@@ -12,22 +12,22 @@ use tracing::{info, warn};
 
 use super::{snapshot, ReplicaInfo};
 use crate::client::ClientHandle;
-use crate::server::{unix_ms, NodeState};
+use crate::state::{unix_ms, NodeState};
 
 /// Largest piece of stream sent in one write (bytes).
 const SEND_CHUNK: usize = 1024 * 1024;
 
 /// What a standby asked for with `PSYNC replid offset` (`?`/-1 for "anything").
 #[derive(Clone, Debug)]
-pub struct PsyncRequest {
+pub(crate) struct PsyncRequest {
     /// Replication id the standby last followed.
-    pub replid: String,
+    pub(crate) replid: String,
     /// First stream byte it needs.
-    pub offset: i64,
+    pub(crate) offset: i64,
     /// The standby's address as seen by the primary.
-    pub ip: String,
+    pub(crate) ip: String,
     /// The port it announced with `REPLCONF listening-port`.
-    pub listening_port: u16,
+    pub(crate) listening_port: u16,
 }
 
 enum Plan {
@@ -38,13 +38,13 @@ enum Plan {
     Full {
         replid: String,
         offset: u64,
-        dbs: Vec<crate::db::Db>,
+        dbs: Vec<crate::keyspace::db::Db>,
     },
 }
 
 /// Serves a standby on `socket` until it disconnects or falls out of the backlog.
 /// `input` holds whatever the standby sent after `PSYNC`.
-pub async fn serve_replica(
+pub(crate) async fn serve_replica(
     node: Arc<NodeState>,
     mut socket: TcpStream,
     client: Arc<ClientHandle>,

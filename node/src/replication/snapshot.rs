@@ -7,21 +7,21 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use crate::db::Db;
+use crate::keyspace::db::Db;
 use crate::value::Value;
 
 /// First bytes of every snapshot payload.
-pub const MAGIC: &[u8] = b"REDOUBT-SNAPSHOT-1\r\n";
+pub(crate) const MAGIC: &[u8] = b"REDOUBT-SNAPSHOT-1\r\n";
 /// Elements per command when rebuilding a large collection.
 const CHUNK: usize = 512;
 
 /// Encodes `args` as a RESP multibulk onto `out`.
-pub fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
+pub(crate) fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
     redoubt_protocol::request::encode_request_into(out, args);
 }
 
 /// The snapshot payload of `dbs`; keys already expired at `now_ms` are left out.
-pub fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
+pub(crate) fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
     let mut out = BytesMut::with_capacity(MAGIC.len() + 64);
     out.put_slice(MAGIC);
     let mut digits = itoa::Buffer::new();
@@ -87,7 +87,7 @@ pub fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
 }
 
 /// A score as text that parses back to exactly the same double.
-pub fn exact_score(score: f64) -> String {
+pub(crate) fn exact_score(score: f64) -> String {
     if score == f64::INFINITY {
         "inf".to_string()
     } else if score == f64::NEG_INFINITY {

@@ -19,7 +19,7 @@ const MAX_LISTPACK_VALUE: usize = 64;
 
 /// A hash.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct HashValue {
+pub(crate) struct HashValue {
     fields: IndexMap<Bytes, Bytes, RandomState>,
     /// True once Redis would have converted the hash to a `hashtable`.
     hashtable: bool,
@@ -27,32 +27,32 @@ pub struct HashValue {
 
 impl HashValue {
     /// Number of fields.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.fields.len()
     }
 
     /// True when the hash has no fields (the key must then be removed).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.fields.is_empty()
     }
 
     /// The value of `field`.
-    pub fn get(&self, field: &[u8]) -> Option<&Bytes> {
+    pub(crate) fn get(&self, field: &[u8]) -> Option<&Bytes> {
         self.fields.get(field)
     }
 
     /// True when `field` exists.
-    pub fn contains(&self, field: &[u8]) -> bool {
+    pub(crate) fn contains(&self, field: &[u8]) -> bool {
         self.fields.contains_key(field)
     }
 
     /// Fields and values, in the order Redis's encoding would list them.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Bytes)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Bytes, &Bytes)> {
         self.fields.iter()
     }
 
     /// Sets `field` to `value`; true when the field is new.
-    pub fn insert(&mut self, field: Bytes, value: Bytes) -> bool {
+    pub(crate) fn insert(&mut self, field: Bytes, value: Bytes) -> bool {
         if field.len() > MAX_LISTPACK_VALUE || value.len() > MAX_LISTPACK_VALUE {
             self.hashtable = true;
         }
@@ -64,7 +64,7 @@ impl HashValue {
     }
 
     /// Removes `field`; true when it was there.
-    pub fn remove(&mut self, field: &[u8]) -> bool {
+    pub(crate) fn remove(&mut self, field: &[u8]) -> bool {
         if self.hashtable {
             // Swapping keeps `scan`'s guarantee.
             self.fields.swap_remove(field).is_some()
@@ -76,7 +76,7 @@ impl HashValue {
 
     /// `HRANDFIELD`'s choice: for `count >= 0`, up to `count` distinct fields (the whole hash
     /// when `count` reaches its size); for `count < 0`, `-count` fields that may repeat.
-    pub fn random_fields(&self, count: i64) -> Vec<(Bytes, Bytes)> {
+    pub(crate) fn random_fields(&self, count: i64) -> Vec<(Bytes, Bytes)> {
         random_indexes(&mut rand::thread_rng(), self.len(), count)
             .into_iter()
             .map(|i| {
@@ -88,7 +88,7 @@ impl HashValue {
 
     /// One `HSCAN` step from `cursor`, visiting about `count` fields. A `listpack` hash is
     /// returned whole with cursor 0, as Redis does.
-    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(Bytes, Bytes)>) {
+    pub(crate) fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(Bytes, Bytes)>) {
         let pair = |(f, v): (&Bytes, &Bytes)| (f.clone(), v.clone());
         if !self.hashtable {
             return (0, self.fields.iter().map(pair).collect());
@@ -102,7 +102,7 @@ impl HashValue {
     }
 
     /// `listpack` while Redis would keep the compact encoding, else `hashtable`.
-    pub fn encoding(&self) -> &'static str {
+    pub(crate) fn encoding(&self) -> &'static str {
         if self.hashtable {
             "hashtable"
         } else {

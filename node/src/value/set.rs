@@ -6,7 +6,7 @@
 //! keeps its integers sorted, a `listpack` keeps insertion order (deleting shifts the rest, as
 //! a listpack does), and a `hashtable` makes no promise. Encodings only grow, as in Redis.
 //!
-//! A large set is scanned as [`crate::db::Db::scan`] scans keys: indexes walk down from the end
+//! A large set is scanned as [`crate::keyspace::db::Db::scan`] scans keys: indexes walk down from the end
 //! and removal swaps the last member into the hole, so a member present for the whole scan is
 //! returned at least once.
 
@@ -39,7 +39,7 @@ enum Encoding {
 
 /// A set.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct SetValue {
+pub(crate) struct SetValue {
     members: IndexSet<Bytes, RandomState>,
     encoding: Encoding,
 }
@@ -47,7 +47,7 @@ pub struct SetValue {
 impl SetValue {
     /// An empty set about to receive `size_hint` members, the first being `first`: it starts
     /// with the encoding Redis's `setTypeCreate` would pick.
-    pub fn with_hint(first: &[u8], size_hint: usize) -> SetValue {
+    pub(crate) fn with_hint(first: &[u8], size_hint: usize) -> SetValue {
         let encoding = if parse_canonical_i64(first).is_some() && size_hint <= MAX_INTSET_ENTRIES {
             Encoding::IntSet
         } else if size_hint <= MAX_LISTPACK_ENTRIES {
@@ -62,7 +62,7 @@ impl SetValue {
     }
 
     /// A set of `members` (duplicates collapse), encoded as Redis encodes a computed set.
-    pub fn from_members(members: impl IntoIterator<Item = Bytes>) -> SetValue {
+    pub(crate) fn from_members(members: impl IntoIterator<Item = Bytes>) -> SetValue {
         let mut set = SetValue::default();
         for member in members {
             set.insert(member);
@@ -72,7 +72,7 @@ impl SetValue {
 
     /// Prepares for `size_hint` more members: a compact set that could not hold that many
     /// becomes a hash table at once (Redis's `setTypeMaybeConvert`).
-    pub fn reserve_hint(&mut self, size_hint: usize) {
+    pub(crate) fn reserve_hint(&mut self, size_hint: usize) {
         let limit = match self.encoding {
             Encoding::IntSet => MAX_INTSET_ENTRIES,
             Encoding::Listpack => MAX_LISTPACK_ENTRIES,
@@ -84,27 +84,27 @@ impl SetValue {
     }
 
     /// Number of members.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.members.len()
     }
 
     /// True when the set is empty (the key must then be removed).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
     /// True when `member` is in the set.
-    pub fn contains(&self, member: &[u8]) -> bool {
+    pub(crate) fn contains(&self, member: &[u8]) -> bool {
         self.members.contains(member)
     }
 
     /// The members, in the order Redis's encoding would list them.
-    pub fn iter(&self) -> impl Iterator<Item = &Bytes> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Bytes> {
         self.members.iter()
     }
 
     /// Adds `member`; true when it was not there yet.
-    pub fn insert(&mut self, member: Bytes) -> bool {
+    pub(crate) fn insert(&mut self, member: Bytes) -> bool {
         if self.members.contains(&member) {
             return false;
         }
@@ -138,7 +138,7 @@ impl SetValue {
     }
 
     /// Removes `member`; true when it was there.
-    pub fn remove(&mut self, member: &[u8]) -> bool {
+    pub(crate) fn remove(&mut self, member: &[u8]) -> bool {
         match self.encoding {
             // Compact encodings keep their order, as deleting from an intset or listpack does.
             Encoding::IntSet | Encoding::Listpack => self.members.shift_remove(member),
@@ -149,7 +149,7 @@ impl SetValue {
 
     /// Removes and returns `count` distinct random members (all of them when `count` reaches
     /// the size): `SPOP`'s choice, returned so it can be replicated as its effect.
-    pub fn pop_random(&mut self, count: usize) -> Vec<Bytes> {
+    pub(crate) fn pop_random(&mut self, count: usize) -> Vec<Bytes> {
         if count >= self.members.len() {
             return std::mem::take(&mut self.members).into_iter().collect();
         }
@@ -165,7 +165,7 @@ impl SetValue {
 
     /// `SRANDMEMBER`'s choice: for `count >= 0`, up to `count` distinct members (the whole set
     /// when `count` reaches its size); for `count < 0`, `-count` members that may repeat.
-    pub fn random_members(&self, count: i64) -> Vec<Bytes> {
+    pub(crate) fn random_members(&self, count: i64) -> Vec<Bytes> {
         let mut rng = rand::thread_rng();
         random_indexes(&mut rng, self.len(), count)
             .into_iter()
@@ -175,7 +175,7 @@ impl SetValue {
 
     /// One `SSCAN` step from `cursor`, visiting about `count` members. A compact set is
     /// returned whole with cursor 0, as Redis does.
-    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
+    pub(crate) fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<Bytes>) {
         if self.encoding != Encoding::Hashtable {
             return (0, self.members.iter().cloned().collect());
         }
@@ -184,7 +184,7 @@ impl SetValue {
     }
 
     /// `intset`, `listpack` or `hashtable`, as `OBJECT ENCODING` prints it (Redis 7.2).
-    pub fn encoding(&self) -> &'static str {
+    pub(crate) fn encoding(&self) -> &'static str {
         match self.encoding {
             Encoding::IntSet => "intset",
             Encoding::Listpack => "listpack",
@@ -200,7 +200,7 @@ fn int_of(member: &[u8]) -> i64 {
 /// Indexes for a random pick from a collection of `len` elements: distinct ones (all of them,
 /// in order, when `count >= len`) for `count >= 0`, `-count` independent ones for `count < 0`.
 /// Shared by `SRANDMEMBER` and `HRANDFIELD`.
-pub fn random_indexes(rng: &mut impl Rng, len: usize, count: i64) -> Vec<usize> {
+pub(crate) fn random_indexes(rng: &mut impl Rng, len: usize, count: i64) -> Vec<usize> {
     if len == 0 {
         return Vec::new();
     }
@@ -219,7 +219,7 @@ pub fn random_indexes(rng: &mut impl Rng, len: usize, count: i64) -> Vec<usize> 
 /// The indexes one scan step visits in a collection of `len` elements: walking down from the
 /// end, `cursor` is one past the next index to visit (0 starts a scan). Returns the next cursor
 /// (0 when done) and the visited range.
-pub fn scan_window(len: usize, cursor: u64, count: usize) -> (u64, std::ops::Range<usize>) {
+pub(crate) fn scan_window(len: usize, cursor: u64, count: usize) -> (u64, std::ops::Range<usize>) {
     let top = if cursor == 0 {
         len
     } else {

@@ -10,7 +10,6 @@ use bytes::Bytes;
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
-pub use skiplist::Iter;
 use skiplist::SkipList;
 
 /// Largest member count Redis keeps in a `listpack` (`zset-max-listpack-entries`).
@@ -20,7 +19,7 @@ const LISTPACK_MAX_VALUE: usize = 64;
 
 /// A sorted set.
 #[derive(Clone, Debug, Default)]
-pub struct ZSetValue {
+pub(crate) struct ZSetValue {
     /// Member → score. Removal swaps the last entry into the hole, which `scan` relies on.
     scores: IndexMap<Bytes, f64, RandomState>,
     order: SkipList,
@@ -31,16 +30,16 @@ pub struct ZSetValue {
 
 /// One end of a score interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ScoreBound {
+pub(crate) struct ScoreBound {
     /// The score (may be infinite).
-    pub value: f64,
+    pub(crate) value: f64,
     /// True for an exclusive `(` bound.
-    pub exclusive: bool,
+    pub(crate) exclusive: bool,
 }
 
 /// One end of a lexicographic interval (`-`, `+`, `[x`, `(x`).
 #[derive(Clone, Debug, PartialEq)]
-pub enum LexBound {
+pub(crate) enum LexBound {
     /// `-`: before every member.
     Min,
     /// `+`: after every member.
@@ -75,22 +74,22 @@ impl LexBound {
 
 impl ZSetValue {
     /// Number of members.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.order.len()
     }
 
     /// True when empty (the key must then be removed).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.order.is_empty()
     }
 
     /// The score of `member`.
-    pub fn score(&self, member: &[u8]) -> Option<f64> {
+    pub(crate) fn score(&self, member: &[u8]) -> Option<f64> {
         self.scores.get(member).copied()
     }
 
     /// Sets `member`'s score (never NaN); true when the member is new.
-    pub fn insert(&mut self, member: Bytes, score: f64) -> bool {
+    pub(crate) fn insert(&mut self, member: Bytes, score: f64) -> bool {
         debug_assert!(!score.is_nan());
         match self.scores.get_mut(&member) {
             Some(old) => {
@@ -113,7 +112,7 @@ impl ZSetValue {
     }
 
     /// Removes `member`; its score if it was present.
-    pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
+    pub(crate) fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let score = self.scores.swap_remove(member)?;
         self.order.remove(score, member);
         Some(score)
@@ -121,7 +120,7 @@ impl ZSetValue {
 
     /// Removes and returns up to `count` members with the lowest scores (`max` false) or the
     /// highest (`max` true), in pop order (`ZPOPMIN`/`ZPOPMAX`, `BZPOPMIN`/`BZPOPMAX`).
-    pub fn pop(&mut self, max: bool, count: usize) -> Vec<(Bytes, f64)> {
+    pub(crate) fn pop(&mut self, max: bool, count: usize) -> Vec<(Bytes, f64)> {
         let mut out = Vec::with_capacity(count.min(self.len()));
         while out.len() < count {
             let end = if max {
@@ -139,7 +138,7 @@ impl ZSetValue {
     }
 
     /// The 0-based rank of `member` in ascending order, with its score.
-    pub fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
+    pub(crate) fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
         let score = self.score(member)?;
         let rank = self
             .order
@@ -147,13 +146,14 @@ impl ZSetValue {
         Some((rank, score))
     }
 
-    /// The member at ascending rank `rank`, with its score.
-    pub fn get(&self, rank: usize) -> Option<(&Bytes, f64)> {
+    /// The member at ascending rank `rank`, with its score (the model check's view).
+    #[cfg(test)]
+    pub(crate) fn get(&self, rank: usize) -> Option<(&Bytes, f64)> {
         self.order.get(rank)
     }
 
     /// The ranks of the members whose scores lie between `min` and `max`.
-    pub fn score_ranks(&self, min: ScoreBound, max: ScoreBound) -> Range<usize> {
+    pub(crate) fn score_ranks(&self, min: ScoreBound, max: ScoreBound) -> Range<usize> {
         let lo = self
             .order
             .count_while(|s, _| s < min.value || min.exclusive && s == min.value);
@@ -165,7 +165,7 @@ impl ZSetValue {
 
     /// The ranks of the members between `min` and `max` in byte order (meaningful when all
     /// scores are equal, as Redis documents for the `BYLEX` commands).
-    pub fn lex_ranks(&self, min: &LexBound, max: &LexBound) -> Range<usize> {
+    pub(crate) fn lex_ranks(&self, min: &LexBound, max: &LexBound) -> Range<usize> {
         let lo = self.order.count_while(|_, m| min.below_min(m));
         let hi = self.order.count_while(|_, m| max.within_max(m));
         lo..hi.max(lo)
@@ -173,7 +173,11 @@ impl ZSetValue {
 
     /// The members at `ranks` with their scores, ascending, or descending from the end of
     /// `ranks` when `rev`.
-    pub fn range(&self, ranks: Range<usize>, rev: bool) -> impl Iterator<Item = (&Bytes, f64)> {
+    pub(crate) fn range(
+        &self,
+        ranks: Range<usize>,
+        rev: bool,
+    ) -> impl Iterator<Item = (&Bytes, f64)> {
         let n = ranks.len();
         let start = if rev {
             ranks.end.wrapping_sub(1)
@@ -190,7 +194,7 @@ impl ZSetValue {
 
     /// The member at `index` of the member map (an arbitrary order, stable while the set is
     /// unchanged), with its score: O(1) random picks.
-    pub fn member_at(&self, index: usize) -> Option<(&Bytes, f64)> {
+    pub(crate) fn member_at(&self, index: usize) -> Option<(&Bytes, f64)> {
         self.scores.get_index(index).map(|(m, s)| (m, *s))
     }
 
@@ -198,7 +202,7 @@ impl ZSetValue {
     /// next cursor (0 when done). The walk goes down the member map's positions; a removal
     /// moves the last entry, already visited, into the hole, so every member present
     /// throughout the scan is returned at least once.
-    pub fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(&Bytes, f64)>) {
+    pub(crate) fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(&Bytes, f64)>) {
         let len = self.scores.len() as u64;
         let mut next = if cursor == 0 { len } else { cursor.min(len) };
         let mut out = Vec::new();
@@ -210,12 +214,12 @@ impl ZSetValue {
     }
 
     /// All members with their scores, ascending.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, f64)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Bytes, f64)> {
         self.order.iter_from(0, false)
     }
 
     /// Removes the members at `ranks`; how many went.
-    pub fn remove_ranks(&mut self, ranks: Range<usize>) -> usize {
+    pub(crate) fn remove_ranks(&mut self, ranks: Range<usize>) -> usize {
         let gone: Vec<Bytes> = self.range(ranks, false).map(|(m, _)| m.clone()).collect();
         for member in &gone {
             self.remove(member);
@@ -225,7 +229,7 @@ impl ZSetValue {
 
     /// `listpack` while small (never more than 128 members, none longer than 64 bytes), else
     /// `skiplist`.
-    pub fn encoding(&self) -> &'static str {
+    pub(crate) fn encoding(&self) -> &'static str {
         if self.big {
             "skiplist"
         } else {

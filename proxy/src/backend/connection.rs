@@ -49,6 +49,33 @@ pub(crate) struct Job {
     pub(crate) reply: oneshot::Sender<BackendReply>,
 }
 
+/// When a node's connections last received a reply, so that a request timeout fails requests
+/// to a node that stopped answering, not requests queued behind many others on a node that is
+/// answering steadily (a long pipeline, a mass insertion).
+#[derive(Debug, Default)]
+pub(crate) struct Progress {
+    /// Milliseconds since [`Progress::origin`] at the last reply.
+    last_ms: AtomicU64,
+}
+
+impl Progress {
+    fn origin() -> tokio::time::Instant {
+        static ORIGIN: std::sync::OnceLock<tokio::time::Instant> = std::sync::OnceLock::new();
+        *ORIGIN.get_or_init(tokio::time::Instant::now)
+    }
+
+    /// Records that a reply arrived now.
+    fn record(&self) {
+        let ms = Progress::origin().elapsed().as_millis() as u64;
+        self.last_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    /// When the last reply arrived (the origin if none has).
+    pub(crate) fn last_reply(&self) -> tokio::time::Instant {
+        Progress::origin() + Duration::from_millis(self.last_ms.load(Ordering::Relaxed))
+    }
+}
+
 /// A handle to one supervised connection.
 #[derive(Clone, Debug)]
 pub(crate) struct BackendConnection {
@@ -67,12 +94,19 @@ const BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 impl BackendConnection {
     /// Starts the supervisor task for one connection.
-    pub(crate) fn spawn(options: ConnectOptions) -> BackendConnection {
+    /// Replies received are recorded in `progress`, shared by the node's connections.
+    pub(crate) fn spawn(options: ConnectOptions, progress: Arc<Progress>) -> BackendConnection {
         let (jobs, rx) = mpsc::unbounded_channel();
         let up = Arc::new(AtomicBool::new(false));
         let presented = Arc::new(AtomicU64::new(0));
         let epoch = options.epoch.clone();
-        tokio::spawn(supervise(options, rx, up.clone(), presented.clone()));
+        tokio::spawn(supervise(
+            options,
+            rx,
+            up.clone(),
+            presented.clone(),
+            progress,
+        ));
         BackendConnection {
             jobs,
             up,
@@ -115,6 +149,7 @@ async fn supervise(
     mut jobs: mpsc::UnboundedReceiver<Job>,
     up: Arc<AtomicBool>,
     presented: Arc<AtomicU64>,
+    progress: Arc<Progress>,
 ) {
     let addr = options.addr;
     let mut backoff = BACKOFF_MIN;
@@ -126,7 +161,7 @@ async fn supervise(
                 debug!(%addr, "connected to node");
                 up.store(true, Ordering::Relaxed);
                 backoff = BACKOFF_MIN;
-                let closed = serve(stream, leftover, &mut jobs, &options).await;
+                let closed = serve(stream, leftover, &mut jobs, &options, &progress).await;
                 up.store(false, Ordering::Relaxed);
                 if closed {
                     return;
@@ -156,6 +191,7 @@ async fn serve(
     leftover: BytesMut,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
     options: &ConnectOptions,
+    progress: &Progress,
 ) -> bool {
     let addr = options.addr;
     let (mut reader, mut writer) = stream.split();
@@ -191,6 +227,7 @@ async fn serve(
                 match decoder.next(&mut buf) {
                     Ok(Some(reply)) => match inflight_rx.recv().await {
                         Some(slot) => {
+                            progress.record();
                             let _ = slot.send(Ok(reply));
                         }
                         None => return,

@@ -48,6 +48,7 @@ pub(crate) struct NodeCall {
     /// The node it went to.
     pub(crate) backend: Arc<Backend>,
     sent: Instant,
+    timeout: Duration,
     deadline: tokio::time::Instant,
     /// The reply once it arrived (or failed).
     result: Option<BackendReply>,
@@ -69,6 +70,7 @@ impl NodeCall {
             rx: backend.send(protocol, db, affinity, request),
             backend: backend.clone(),
             sent: Instant::now(),
+            timeout,
             deadline: tokio::time::Instant::now() + timeout,
             result: None,
         }
@@ -95,17 +97,27 @@ impl NodeCall {
         self.result.is_some()
     }
 
-    /// Waits for the reply or the deadline. Cancel-safe: the outcome is stored as soon as it
+    /// Waits for the reply, or until the node has answered nothing for the request timeout:
+    /// a node that keeps answering requests queued before this one is busy, not stalled, so
+    /// the deadline moves with its last reply. Cancel-safe: the outcome is stored as soon as it
     /// is known.
     async fn wait(&mut self) {
         if self.result.is_some() {
             return;
         }
         let addr = self.backend.addr;
-        let reply = match tokio::time::timeout_at(self.deadline, &mut self.rx).await {
-            Ok(Ok(reply)) => reply,
-            Ok(Err(_)) => Err(BackendError::ConnectionLost(addr)),
-            Err(_) => Err(BackendError::Timeout(addr)),
+        let reply = loop {
+            match tokio::time::timeout_at(self.deadline, &mut self.rx).await {
+                Ok(Ok(reply)) => break reply,
+                Ok(Err(_)) => break Err(BackendError::ConnectionLost(addr)),
+                Err(_) => {
+                    let stalled_until = self.backend.progress.last_reply() + self.timeout;
+                    if stalled_until <= self.deadline {
+                        break Err(BackendError::Timeout(addr));
+                    }
+                    self.deadline = stalled_until;
+                }
+            }
         };
         self.finish(reply);
     }

@@ -14,7 +14,7 @@ use crate::value::{SetValue, Value, ZSetValue};
 
 /// Which combination.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Op {
+pub(crate) enum Op {
     /// Members of any input.
     Union,
     /// Members of every input.
@@ -141,7 +141,8 @@ fn compute(ctx: &mut Ctx, op: Op, keys: &[Bytes], weights: &[f64], agg: Aggregat
 /// `ZUNION`/`ZINTER numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM | MIN | MAX]
 /// [WITHSCORES]`, `ZDIFF numkeys key [key ...] [WITHSCORES]` → the members by score (with
 /// scores as `ZRANGE` gives them); the `*STORE dst ...` forms → the stored cardinality.
-pub fn combine(ctx: &mut Ctx, args: &[Bytes], op: Op, store: bool) -> CmdResult {
+pub(crate) fn combine(ctx: &mut Ctx, args: &[Bytes], op: Op, output: super::Output) -> CmdResult {
+    let store = output == super::Output::Store;
     let name = match op {
         Op::Union => "zunion",
         Op::Inter => "zinter",
@@ -201,7 +202,7 @@ pub fn combine(ctx: &mut Ctx, args: &[Bytes], op: Op, store: bool) -> CmdResult 
 
 /// `ZINTERCARD numkeys key [key ...] [LIMIT limit]` → the size of the intersection, counting
 /// at most `limit` (0: no limit).
-pub fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zintercard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let error = "ERR at least 1 input key is needed for 'zintercard' command";
     let (keys, at) = parse_numkeys(args, 1, error)?;
     for key in keys {

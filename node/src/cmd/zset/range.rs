@@ -8,14 +8,14 @@ use std::ops::Range;
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::{parse_lex_bound, parse_score_bound, read, scored_reply, store_result};
+use super::{parse_lex_bound, parse_score_bound, scored_reply, store_result};
 use crate::cmd::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::value::zset::{LexBound, ScoreBound};
 use crate::value::ZSetValue;
 
 /// How a range's two bounds are read.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Indexes (negative from the end).
     Rank,
     /// Scores (`BYSCORE`).
@@ -26,7 +26,7 @@ pub enum Kind {
 
 /// A parsed range.
 #[derive(Clone, Debug)]
-pub enum Interval {
+pub(crate) enum Interval {
     /// `start stop` indexes.
     Rank(i64, i64),
     /// `min max` scores.
@@ -36,7 +36,7 @@ pub enum Interval {
 }
 
 /// Parses the bounds `min` and `max` (`start` and `stop` for ranks) of a `kind` range.
-pub fn parse_interval(kind: Kind, min: &Bytes, max: &Bytes) -> Result<Interval, Reply> {
+pub(crate) fn parse_interval(kind: Kind, min: &Bytes, max: &Bytes) -> Result<Interval, Reply> {
     Ok(match kind {
         Kind::Rank => Interval::Rank(parse_i64(min)?, parse_i64(max)?),
         Kind::Score => Interval::Score(parse_score_bound(min)?, parse_score_bound(max)?),
@@ -47,7 +47,7 @@ pub fn parse_interval(kind: Kind, min: &Bytes, max: &Bytes) -> Result<Interval, 
 impl Interval {
     /// The ascending ranks the interval covers in `z`. Rank intervals count from the top
     /// when `rev` (as `ZREVRANGE` does); score and lex intervals do not depend on direction.
-    pub fn ranks(&self, z: &ZSetValue, rev: bool) -> Range<usize> {
+    pub(crate) fn ranks(&self, z: &ZSetValue, rev: bool) -> Range<usize> {
         match self {
             Interval::Rank(start, stop) => {
                 let len = z.len() as i64;
@@ -80,7 +80,7 @@ impl Interval {
 
 /// Which `ZRANGE` form is running: what it fixes in advance.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Preset {
+pub(crate) enum Preset {
     /// `ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`.
     Zrange,
     /// `ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count]`.
@@ -183,7 +183,7 @@ fn apply_limit(ranks: Range<usize>, limit: Option<(i64, i64)>, rev: bool) -> Ran
 
 /// The `ZRANGE` family. Replies: an array of members (with scores: flat in RESP2, `[member,
 /// score]` pairs in RESP3); `ZRANGESTORE` → the number of members stored.
-pub fn zrange(ctx: &mut Ctx, args: &[Bytes], preset: Preset) -> CmdResult {
+pub(crate) fn zrange(ctx: &mut Ctx, args: &[Bytes], preset: Preset) -> CmdResult {
     let at = if preset == Preset::Store { 2 } else { 1 };
     let req = parse_options(args, at + 3, preset)?;
     // Reverse score and lex ranges name the higher bound first.
@@ -194,7 +194,7 @@ pub fn zrange(ctx: &mut Ctx, args: &[Bytes], preset: Preset) -> CmdResult {
     };
     let interval = parse_interval(req.kind, min, max)?;
     let protocol = ctx.session.protocol;
-    let Some(z) = read(ctx, &args[at])? else {
+    let Some(z) = ctx.read::<ZSetValue>(&args[at])? else {
         return Ok(match preset {
             Preset::Store => Reply::Int(store_result(ctx, &args[1], ZSetValue::default())),
             _ => Reply::Array(Vec::new()),
@@ -210,28 +210,32 @@ pub fn zrange(ctx: &mut Ctx, args: &[Bytes], preset: Preset) -> CmdResult {
 }
 
 /// `ZCOUNT key min max` / `ZLEXCOUNT key min max` → the number of members in the range.
-pub fn zcount(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
+pub(crate) fn zcount(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
     let interval = parse_interval(kind, &args[2], &args[3])?;
-    let n = read(ctx, &args[1])?.map_or(0, |z| interval.ranks(z, false).len());
+    let n = ctx
+        .read::<ZSetValue>(&args[1])?
+        .map_or(0, |z| interval.ranks(z, false).len());
     Ok(Reply::Int(n as i64))
 }
 
 /// `ZCARD key` → the number of members (0 for a missing key).
-pub fn zcard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zcard(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(Reply::Int(
-        read(ctx, &args[1])?.map_or(0, ZSetValue::len) as i64
+        ctx.read::<ZSetValue>(&args[1])?.map_or(0, ZSetValue::len) as i64,
     ))
 }
 
 /// `ZSCORE key member` → the score (double) or nil.
-pub fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let score = read(ctx, &args[1])?.and_then(|z| z.score(&args[2]));
+pub(crate) fn zscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let score = ctx
+        .read::<ZSetValue>(&args[1])?
+        .and_then(|z| z.score(&args[2]));
     Ok(score.map_or(Reply::Null, Reply::Double))
 }
 
 /// `ZMSCORE key member [member ...]` → an array of scores (doubles) or nils.
-pub fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let z = read(ctx, &args[1])?;
+pub(crate) fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let z = ctx.read::<ZSetValue>(&args[1])?;
     let scores = args[2..]
         .iter()
         .map(|m| {
@@ -244,13 +248,14 @@ pub fn zmscore(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `ZRANK key member [WITHSCORE]` / `ZREVRANK ...` → the 0-based rank or nil; with WITHSCORE
 /// `[rank, score]` or a null array.
-pub fn zrank(ctx: &mut Ctx, args: &[Bytes], rev: bool) -> CmdResult {
+pub(crate) fn zrank(ctx: &mut Ctx, args: &[Bytes], order: super::Order) -> CmdResult {
+    let rev = order == super::Order::Descending;
     let with_score = match args.get(3) {
         None => false,
         Some(arg) if is(arg, "withscore") && args.len() == 4 => true,
         Some(_) => return Err(Reply::error(SYNTAX)),
     };
-    let z = read(ctx, &args[1])?;
+    let z = ctx.read::<ZSetValue>(&args[1])?;
     let found = z.and_then(|z| {
         let (rank, score) = z.rank(&args[2])?;
         Some((if rev { z.len() - 1 - rank } else { rank }, score))

@@ -6,7 +6,7 @@ use rand::Rng;
 use redoubt_protocol::reply::format_double;
 use redoubt_protocol::Reply;
 
-use super::{read, scored_reply};
+use super::scored_reply;
 use crate::cmd::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::glob::glob_match;
 use crate::value::ZSetValue;
@@ -35,9 +35,9 @@ fn pick(z: &ZSetValue, count: i64) -> Vec<(Bytes, f64)> {
 /// `ZRANDMEMBER key` → a random member or nil; `ZRANDMEMBER key count [WITHSCORES]` → an
 /// array (with scores as `ZRANGE` gives them): distinct members for a positive count,
 /// possibly repeated ones for a negative count.
-pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(count_arg) = args.get(2) else {
-        let z = read(ctx, &args[1])?;
+        let z = ctx.read::<ZSetValue>(&args[1])?;
         let chosen = z.map(|z| pick(z, -1)).unwrap_or_default();
         return Ok(chosen
             .into_iter()
@@ -59,7 +59,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error("ERR value is out of range"));
     }
     let protocol = ctx.session.protocol;
-    let chosen = match read(ctx, &args[1])? {
+    let chosen = match ctx.read::<ZSetValue>(&args[1])? {
         Some(z) if count != 0 => pick(z, count),
         _ => Vec::new(),
     };
@@ -73,13 +73,13 @@ pub fn zrandmember(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]` → `[next cursor, [member, score, ...]]`,
 /// scores as bulk strings. Small sets come back whole in one page, in score order, as Redis's
 /// listpacks do.
-pub fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let cursor = std::str::from_utf8(&args[2])
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or(Reply::error("ERR invalid cursor"))?;
     let empty = || Reply::Array(vec![Reply::bulk("0"), Reply::Array(Vec::new())]);
-    let Some(z) = read(ctx, &args[1])? else {
+    let Some(z) = ctx.read::<ZSetValue>(&args[1])? else {
         return Ok(empty());
     };
     let (mut pattern, mut count) = (None, 10usize);

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use redoubt_protocol::Reply;
 
 use super::range::{parse_interval, Kind};
-use super::{drop_if_empty, pairs_reply, parse_numkeys, scored_reply, write_access};
+use super::{pairs_reply, parse_numkeys, scored_reply};
 use crate::cmd::{is, parse_f64, CmdResult, Ctx, SYNTAX};
 use crate::value::{Value, ZSetValue};
 
@@ -73,13 +73,15 @@ fn add_pairs(
     pairs: &[(f64, Bytes)],
     f: AddFlags,
 ) -> Result<(usize, usize, Outcome, f64), Reply> {
-    if write_access(ctx, key)?.is_none() {
+    if ctx.write::<ZSetValue>(key)?.is_none() {
         if f.xx {
             return Ok((0, 0, Outcome::Skipped, 0.0));
         }
         ctx.db().set(key, Value::ZSet(Box::default()), None);
     }
-    let z = write_access(ctx, key)?.expect("present or just created");
+    let z = ctx
+        .write::<ZSetValue>(key)?
+        .expect("present or just created");
     let (mut added, mut updated, mut last) = (0, 0, (Outcome::Skipped, 0.0));
     let mut failed = None;
     for (score, member) in pairs {
@@ -95,8 +97,8 @@ fn add_pairs(
             }
         }
     }
-    ctx.store.dirty += (added + updated) as u64;
-    drop_if_empty(ctx, key);
+    ctx.store.changed((added + updated) as u64);
+    ctx.remove_if_empty::<ZSetValue>(key);
     if added > 0 {
         ctx.signal_key_ready(key);
     }
@@ -108,7 +110,7 @@ fn add_pairs(
 
 /// `ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]` → the number of
 /// members added (or added and changed, with CH); with INCR the new score (double) or nil.
-pub fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let mut f = AddFlags::default();
     let mut i = 2;
     while i < args.len() {
@@ -160,7 +162,7 @@ pub fn zadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZINCRBY key increment member` → the new score (double).
-pub fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let by = parse_f64(&args[2])?;
     let f = AddFlags {
         incr: true,
@@ -171,26 +173,26 @@ pub fn zincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 }
 
 /// `ZREM key member [member ...]` → the number of members removed.
-pub fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let Some(z) = write_access(ctx, &args[1])? else {
+pub(crate) fn zrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let Some(z) = ctx.write::<ZSetValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let removed = args[2..].iter().filter(|m| z.remove(m).is_some()).count();
-    ctx.store.dirty += removed as u64;
-    drop_if_empty(ctx, &args[1]);
+    ctx.store.changed(removed as u64);
+    ctx.remove_if_empty::<ZSetValue>(&args[1]);
     Ok(Reply::Int(removed as i64))
 }
 
 /// `ZREMRANGEBYRANK key start stop`, `ZREMRANGEBYSCORE key min max`, `ZREMRANGEBYLEX key min
 /// max` → the number of members removed.
-pub fn zremrange(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
+pub(crate) fn zremrange(ctx: &mut Ctx, args: &[Bytes], kind: Kind) -> CmdResult {
     let interval = parse_interval(kind, &args[2], &args[3])?;
-    let Some(z) = write_access(ctx, &args[1])? else {
+    let Some(z) = ctx.write::<ZSetValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
     let removed = z.remove_ranks(interval.ranks(z, false));
-    ctx.store.dirty += removed as u64;
-    drop_if_empty(ctx, &args[1]);
+    ctx.store.changed(removed as u64);
+    ctx.remove_if_empty::<ZSetValue>(&args[1]);
     Ok(Reply::Int(removed as i64))
 }
 
@@ -209,19 +211,20 @@ fn pop_from(
     max: bool,
     count: usize,
 ) -> Result<Vec<(Bytes, f64)>, Reply> {
-    let Some(z) = write_access(ctx, key)? else {
+    let Some(z) = ctx.write::<ZSetValue>(key)? else {
         return Ok(Vec::new());
     };
     let popped = z.pop(max, count);
-    ctx.store.dirty += popped.len() as u64;
-    drop_if_empty(ctx, key);
+    ctx.store.changed(popped.len() as u64);
+    ctx.remove_if_empty::<ZSetValue>(key);
     Ok(popped)
 }
 
 /// `ZPOPMIN key [count]` / `ZPOPMAX key [count]` → without count a flat `[member, score]`
 /// (empty when the key is missing); with count the members with scores, as `ZRANGE
 /// WITHSCORES` replies (RESP3: pairs).
-pub fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
+pub(crate) fn zpop(ctx: &mut Ctx, args: &[Bytes], end: super::End) -> CmdResult {
+    let max = end == super::End::Max;
     if args.len() > 3 {
         return Err(Reply::error(SYNTAX));
     }
@@ -247,7 +250,7 @@ pub fn zpop(ctx: &mut Ctx, args: &[Bytes], max: bool) -> CmdResult {
 
 /// `ZMPOP numkeys key [key ...] MIN | MAX [COUNT count]` → `[key, [[member, score], ...]]`
 /// from the first non-empty key, or a null array.
-pub fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+pub(crate) fn zmpop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (keys, at) = parse_numkeys(args, 1, "ERR numkeys should be greater than 0")?;
     let max = match args.get(at) {
         Some(arg) if is(arg, "min") => false,

@@ -97,7 +97,7 @@ struct Node {
 /// The skip list. Ranks are 0-based; elements are unique `(score, member)` pairs ordered by
 /// score, then by member bytes. Scores are never NaN.
 #[derive(Clone, Debug)]
-pub struct SkipList {
+pub(crate) struct SkipList {
     nodes: Vec<Node>,
     free: Vec<u32>,
     tail: u32,
@@ -122,7 +122,7 @@ impl Default for SkipList {
 
 impl SkipList {
     /// An empty list.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let head = Node {
             score: 0.0,
             member: Bytes::new(),
@@ -141,12 +141,12 @@ impl SkipList {
     }
 
     /// Number of elements.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// True when empty.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
@@ -192,7 +192,7 @@ impl SkipList {
     }
 
     /// Inserts `(score, member)`, which must not be present.
-    pub fn insert(&mut self, score: f64, member: Bytes) {
+    pub(crate) fn insert(&mut self, score: f64, member: Bytes) {
         let (mut update, mut rank) = self.predecessors(score, &member);
         let level = self.random_level();
         if level > self.level {
@@ -242,7 +242,7 @@ impl SkipList {
     }
 
     /// Removes `(score, member)`; false when it is not present.
-    pub fn remove(&mut self, score: f64, member: &[u8]) -> bool {
+    pub(crate) fn remove(&mut self, score: f64, member: &[u8]) -> bool {
         let (update, _) = self.predecessors(score, member);
         let x = self.link(update[0], 0).next;
         if x == NIL {
@@ -282,7 +282,7 @@ impl SkipList {
 
     /// How many leading elements satisfy `before`, a predicate that holds for a prefix of the
     /// order and fails for the rest: the rank where that prefix ends.
-    pub fn count_while(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
+    pub(crate) fn count_while(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
         let mut x = HEAD;
         let mut rank = 0;
         for i in (0..self.level).rev() {
@@ -327,14 +327,14 @@ impl SkipList {
     }
 
     /// The element at `rank`.
-    pub fn get(&self, rank: usize) -> Option<(&Bytes, f64)> {
+    pub(crate) fn get(&self, rank: usize) -> Option<(&Bytes, f64)> {
         let n = &self.nodes[self.slot_at(rank)? as usize];
         Some((&n.member, n.score))
     }
 
     /// Walks the elements from `rank` on, towards the end (`rev` false) or the start (`rev`
     /// true).
-    pub fn iter_from(&self, rank: usize, rev: bool) -> Iter<'_> {
+    pub(crate) fn iter_from(&self, rank: usize, rev: bool) -> Iter<'_> {
         Iter {
             list: self,
             cur: self.slot_at(rank).unwrap_or(NIL),
@@ -343,12 +343,12 @@ impl SkipList {
     }
 
     /// The first element (lowest key).
-    pub fn first(&self) -> Option<(&Bytes, f64)> {
+    pub(crate) fn first(&self) -> Option<(&Bytes, f64)> {
         self.get(0)
     }
 
     /// The last element (highest key).
-    pub fn last(&self) -> Option<(&Bytes, f64)> {
+    pub(crate) fn last(&self) -> Option<(&Bytes, f64)> {
         (self.tail != NIL).then(|| {
             let n = &self.nodes[self.tail as usize];
             (&n.member, n.score)
@@ -357,7 +357,7 @@ impl SkipList {
 }
 
 /// Iterator over `(member, score)` in one direction; see [`SkipList::iter_from`].
-pub struct Iter<'a> {
+pub(crate) struct Iter<'a> {
     list: &'a SkipList,
     cur: u32,
     rev: bool,

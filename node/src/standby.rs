@@ -1,5 +1,7 @@
-//! The standby's side: connect to the primary, handshake (`PING`, `AUTH`, `REPLCONF`,
+//! The standby link task, above dispatch: connect to the primary, handshake (`PING`, `AUTH`, `REPLCONF`,
 //! `PSYNC`), load a snapshot or continue, then apply the stream and ack every batch.
+
+mod applier;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +13,8 @@ use tokio::net::TcpStream;
 use tokio::sync::Notify;
 use tracing::info;
 
-use super::{snapshot, LinkState, PrimaryLink};
-use crate::server::NodeState;
+use crate::replication::{snapshot, LinkState};
+use crate::state::NodeState;
 
 /// Deadline of connecting and of each handshake step.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -21,32 +23,33 @@ const RETRY: Duration = Duration::from_millis(100);
 /// Acks are sent after every applied batch and at least this often.
 const ACK_EVERY: Duration = Duration::from_millis(500);
 
-/// Makes this node a standby of `host:port` (the store must be locked by the caller, who
-/// passes its replication state): records the link and starts its task.
-pub fn start(node: &Arc<NodeState>, repl: &mut super::Replication, host: String, port: u16) {
-    if let Some(old) = repl.primary.take() {
-        old.stop.notify_waiters();
-    }
-    // Standbys of this node follow a history that is about to change: let them reconnect.
-    repl.replicas.clear();
-    for client in node.clients.all() {
-        if client.is_replica.load(std::sync::atomic::Ordering::Relaxed) {
-            client.kill.notify_one();
+/// Runs the link task of each primary this node is told to follow: waits for
+/// [`Replication::follow`]'s signal and starts a task for the link it recorded. Runs for the
+/// node's lifetime.
+///
+/// [`Replication::follow`]: crate::replication::Replication::follow
+pub(crate) async fn supervise(node: Arc<NodeState>) {
+    let wanted = node.store.lock().repl.link_wanted.clone();
+    let mut started: Option<Arc<Notify>> = None;
+    loop {
+        wanted.notified().await;
+        let current = node
+            .store
+            .lock()
+            .repl
+            .primary
+            .as_ref()
+            .map(|l| (l.host.clone(), l.port, l.stop.clone(), l.reconnect.clone()));
+        let Some((host, port, stop, reconnect)) = current else {
+            continue;
+        };
+        // Two signals may arrive for one link: start its task once.
+        if started.as_ref().is_some_and(|s| Arc::ptr_eq(s, &stop)) {
+            continue;
         }
+        started = Some(stop.clone());
+        tokio::spawn(link(node.clone(), host, port, stop, reconnect));
     }
-    let stop = Arc::new(Notify::new());
-    let reconnect = Arc::new(Notify::new());
-    let generation = repl.primary.as_ref().map_or(0, |l| l.generation) + 1;
-    repl.primary = Some(PrimaryLink {
-        host: host.clone(),
-        port,
-        state: LinkState::Connect,
-        last_io: Instant::now(),
-        stop: stop.clone(),
-        reconnect: reconnect.clone(),
-        generation,
-    });
-    tokio::spawn(link(node.clone(), host, port, stop, reconnect));
 }
 
 async fn link(
@@ -149,7 +152,7 @@ async fn run_once(
     port: u16,
     stop: &Arc<Notify>,
 ) -> std::io::Result<()> {
-    let addr = super::resolve(host, port)
+    let addr = crate::replication::resolve(host, port)
         .ok_or_else(|| std::io::Error::other("cannot resolve the primary"))?;
     let socket = tokio::time::timeout(HANDSHAKE_TIMEOUT, TcpStream::connect(addr))
         .await
@@ -276,7 +279,7 @@ fn load_snapshot(
     for db in &mut store.dbs {
         db.clear();
     }
-    let mut applier = crate::cmd::PrimaryApplier::new(node);
+    let mut applier = applier::PrimaryApplier::new(node);
     loop {
         match parser.parse(&mut input) {
             Ok(Some(args)) => applier.apply(&mut store, &args),
@@ -289,7 +292,10 @@ fn load_snapshot(
     repl.replid2 = "0".repeat(40);
     repl.second_offset = -1;
     repl.offset = offset;
-    repl.backlog = Some(super::backlog::Backlog::new(repl.backlog_size, offset));
+    repl.backlog = Some(crate::replication::backlog::Backlog::new(
+        repl.backlog_size,
+        offset,
+    ));
     repl.stream_db = Some(applier.db());
     repl.resyncs_full += 1;
     repl.has_history = true;
@@ -312,7 +318,7 @@ async fn apply_stream(
         max_bulk_len: usize::MAX / 4,
         max_query_buffer: usize::MAX / 4,
     });
-    let mut applier = crate::cmd::PrimaryApplier::new(node);
+    let mut applier = applier::PrimaryApplier::new(node);
     applier.set_db(node.store.lock().repl.stream_db.unwrap_or(0));
     let mut ack_timer = tokio::time::interval(ACK_EVERY);
     let mut offset = send_ack(node, conn).await?;

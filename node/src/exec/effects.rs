@@ -14,7 +14,7 @@
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use super::Ctx;
+use crate::cmd::Ctx;
 
 fn word(text: &'static str) -> Bytes {
     Bytes::from_static(text.as_bytes())
@@ -37,7 +37,7 @@ fn bulk(reply: Option<&Reply>) -> Option<Bytes> {
 /// The commands that reproduce on a standby what `args` (named `name`, lower case) did here,
 /// given its `reply`; `None` when the request itself does (it then streams as received).
 /// Called only for writes that changed the dataset.
-pub fn effects(
+pub(crate) fn effects(
     ctx: &mut Ctx,
     name: &str,
     args: &[Bytes],
@@ -139,3 +139,6 @@ pub fn effects(
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests;

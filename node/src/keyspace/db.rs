@@ -20,11 +20,11 @@ use crate::value::Value;
 
 /// A value with its expiry time.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// The value.
-    pub value: Value,
+    pub(crate) value: Value,
     /// When the key expires, in Unix milliseconds; `None` for no time to live.
-    pub expires_at: Option<u64>,
+    pub(crate) expires_at: Option<u64>,
 }
 
 impl Entry {
@@ -35,7 +35,7 @@ impl Entry {
 
 /// How lookups treat keys whose time to live has passed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ExpiryMode {
+pub(crate) enum ExpiryMode {
     /// A primary: remove them (and log them, so the removal is streamed as a `DEL`).
     #[default]
     Delete,
@@ -47,39 +47,39 @@ pub enum ExpiryMode {
 
 /// One database.
 #[derive(Clone, Debug, Default)]
-pub struct Db {
+pub(crate) struct Db {
     entries: IndexMap<Bytes, Entry, RandomState>,
     expires: IndexSet<Bytes, RandomState>,
     /// Keys removed because their time to live passed (INFO `expired_keys`).
-    pub expired_keys: u64,
+    pub(crate) expired_keys: u64,
     /// How expired keys are treated now.
-    pub mode: ExpiryMode,
+    pub(crate) mode: ExpiryMode,
     /// Keys removed by expiry since the log was last drained (streamed as `DEL`s).
-    pub expired_log: Vec<Bytes>,
+    pub(crate) expired_log: Vec<Bytes>,
 }
 
 /// What `SCAN` returns: the next cursor (0 when done) and the keys of this step.
-pub type ScanPage = (u64, Vec<Bytes>);
+pub(crate) type ScanPage = (u64, Vec<Bytes>);
 
 impl Db {
     /// Number of keys, counting expired keys not yet removed (as Redis's `DBSIZE` does).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
     /// True when the database holds no keys.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
     /// Number of keys with a time to live.
-    pub fn expires_len(&self) -> usize {
+    pub(crate) fn expires_len(&self) -> usize {
         self.expires.len()
     }
 
     /// Average remaining time to live of the keys that have one, in ms (INFO `avg_ttl`),
     /// estimated from a sample as Redis estimates it.
-    pub fn avg_ttl_ms(&self, now_ms: u64) -> u64 {
+    pub(crate) fn avg_ttl_ms(&self, now_ms: u64) -> u64 {
         let sample = self.expires.len().min(64);
         if sample == 0 {
             return 0;
@@ -93,19 +93,19 @@ impl Db {
     }
 
     /// The live entry under `key`, removing it first if it has expired (lazy expiry).
-    pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
+    pub(crate) fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let index = self.live_index(key, now_ms)?;
         self.entries.get_index(index).map(|(_, e)| e)
     }
 
     /// The live entry under `key`, for modification (lazy expiry as [`Db::get`]).
-    pub fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+    pub(crate) fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         let index = self.live_index(key, now_ms)?;
         self.entries.get_index_mut(index).map(|(_, e)| e)
     }
 
     /// True when `key` exists and has not expired.
-    pub fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
+    pub(crate) fn contains(&mut self, key: &[u8], now_ms: u64) -> bool {
         self.live_index(key, now_ms).is_some()
     }
 
@@ -144,7 +144,7 @@ impl Db {
     }
 
     /// Stores `value` under `key` with expiry `expires_at`, replacing any old value and TTL.
-    pub fn set(&mut self, key: &[u8], value: Value, expires_at: Option<u64>) {
+    pub(crate) fn set(&mut self, key: &[u8], value: Value, expires_at: Option<u64>) {
         match self.entries.get_index_of(key) {
             Some(index) => {
                 self.track_expiry(index, expires_at);
@@ -161,7 +161,7 @@ impl Db {
     }
 
     /// Sets or clears the expiry of an existing key; false when the key does not exist.
-    pub fn set_expiry(&mut self, key: &[u8], expires_at: Option<u64>) -> bool {
+    pub(crate) fn set_expiry(&mut self, key: &[u8], expires_at: Option<u64>) -> bool {
         let Some(index) = self.entries.get_index_of(key) else {
             return false;
         };
@@ -171,7 +171,7 @@ impl Db {
     }
 
     /// Removes `key` whatever its state; the entry if it was live.
-    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+    pub(crate) fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
         let index = self.entries.get_index_of(key)?;
         if self.mode != ExpiryMode::Ignore && self.entries[index].is_expired(now_ms) {
             if self.mode == ExpiryMode::Delete {
@@ -194,13 +194,13 @@ impl Db {
     }
 
     /// Removes every key.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.entries = IndexMap::default();
         self.expires = IndexSet::default();
     }
 
     /// Live keys matching the glob `pattern` (`KEYS`).
-    pub fn keys(&self, pattern: &[u8], now_ms: u64) -> Vec<Bytes> {
+    pub(crate) fn keys(&self, pattern: &[u8], now_ms: u64) -> Vec<Bytes> {
         let all = pattern == b"*";
         self.entries
             .iter()
@@ -211,7 +211,7 @@ impl Db {
 
     /// One `SCAN` step from `cursor`, visiting about `count` keys, keeping the live ones for
     /// which `keep` holds. Cursor 0 starts a scan; a returned cursor of 0 ends it.
-    pub fn scan(
+    pub(crate) fn scan(
         &self,
         cursor: u64,
         count: usize,
@@ -238,7 +238,7 @@ impl Db {
     }
 
     /// A uniformly random live key, removing expired keys met on the way (`RANDOMKEY`).
-    pub fn random_key(&mut self, now_ms: u64) -> Option<Bytes> {
+    pub(crate) fn random_key(&mut self, now_ms: u64) -> Option<Bytes> {
         let mut rng = rand::thread_rng();
         // Bounded like Redis: if nearly everything is expired, give up after many tries.
         for _ in 0..100 {
@@ -260,7 +260,7 @@ impl Db {
     /// One round of active expiry: samples up to `sample` keys that have a time to live and
     /// removes the expired ones. Returns (sampled, removed); callers repeat while more than a
     /// quarter of a sample was expired, as Redis's `activeExpireCycle` does.
-    pub fn expire_sample(&mut self, sample: usize, now_ms: u64) -> (usize, usize) {
+    pub(crate) fn expire_sample(&mut self, sample: usize, now_ms: u64) -> (usize, usize) {
         let mut rng = rand::thread_rng();
         let mut removed = 0;
         let sampled = sample.min(self.expires.len());
@@ -280,7 +280,7 @@ impl Db {
     }
 
     /// Iterates over every entry, expired or not (for snapshots and memory estimates).
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
         self.entries.iter()
     }
 }

@@ -7,59 +7,75 @@
 //! socket IO happen outside the lock, on every core. Source of the model: Redis's single command
 //! thread with IO threads.
 
+pub(crate) mod access;
+pub(crate) mod db;
+
 use std::collections::HashMap;
 
 use crate::blocking::BlockingRegistry;
 use crate::config::Config;
-use crate::db::{Db, ExpiryMode};
 use crate::replication::Replication;
+use db::{Db, ExpiryMode};
+
+/// Upper bounds (µs) of the command latency histogram's buckets; a last `+Inf` bucket follows.
+pub(crate) const LATENCY_BOUNDS_US: [u64; 16] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
+    500_000, 1_000_000,
+];
+/// Buckets of the latency histogram: one per bound plus `+Inf`.
+pub(crate) const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
+
+/// The bucket a command that took `usec` µs falls in.
+pub(crate) fn latency_bucket(usec: u64) -> usize {
+    LATENCY_BOUNDS_US.partition_point(|&bound| bound < usec)
+}
 
 /// Calls and time spent for one command (INFO `commandstats`).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct CommandStat {
+pub(crate) struct CommandStat {
     /// Times the command ran (including calls that returned an error).
-    pub calls: u64,
+    pub(crate) calls: u64,
     /// Total time spent running it, in microseconds.
-    pub usec: u64,
+    pub(crate) usec: u64,
     /// Calls refused before running (arity, authentication).
-    pub rejected_calls: u64,
+    pub(crate) rejected_calls: u64,
     /// Calls that ran and returned an error.
-    pub failed_calls: u64,
-    /// Calls by running time, bucketed by [`crate::metrics::LATENCY_BOUNDS_US`] (for the
+    pub(crate) failed_calls: u64,
+    /// Calls by running time, bucketed by [`LATENCY_BOUNDS_US`] (for the
     /// metrics' latency histogram).
-    pub latency_buckets: [u64; crate::metrics::LATENCY_BUCKETS],
+    pub(crate) latency_buckets: [u64; LATENCY_BUCKETS],
 }
 
 /// The lock-protected state.
 #[derive(Debug)]
-pub struct Store {
+pub(crate) struct Store {
     /// The databases, `config.databases` of them.
-    pub dbs: Vec<Db>,
+    pub(crate) dbs: Vec<Db>,
     /// Runtime configuration.
-    pub config: Config,
+    pub(crate) config: Config,
     /// Per-command statistics keyed by `name` or `container|sub`.
-    pub command_stats: HashMap<String, CommandStat, foldhash::fast::RandomState>,
+    pub(crate) command_stats: HashMap<String, CommandStat, foldhash::fast::RandomState>,
     /// Error replies by their prefix (INFO `errorstats`).
-    pub error_stats: HashMap<String, u64>,
+    pub(crate) error_stats: HashMap<String, u64>,
     /// Commands processed (INFO `total_commands_processed`).
-    pub commands_processed: u64,
+    pub(crate) commands_processed: u64,
     /// Key lookups that found a key (INFO `keyspace_hits`).
-    pub keyspace_hits: u64,
+    pub(crate) keyspace_hits: u64,
     /// Key lookups that found nothing (INFO `keyspace_misses`).
-    pub keyspace_misses: u64,
+    pub(crate) keyspace_misses: u64,
     /// Writes since start (INFO `rdb_changes_since_last_save`).
-    pub dirty: u64,
+    dirty: u64,
     /// Clients blocked on keys, and the keys ready to serve them.
-    pub blocking: BlockingRegistry,
+    pub(crate) blocking: BlockingRegistry,
     /// Role, replication ids and offsets, backlog, standbys.
-    pub repl: Replication,
+    pub(crate) repl: Replication,
     /// Highest configuration epoch presented to this node (kept in its epoch file).
-    pub epoch: u64,
+    pub(crate) epoch: u64,
 }
 
 impl Store {
     /// A store with `config.databases` empty databases.
-    pub fn new(config: Config) -> Self {
+    pub(crate) fn new(config: Config) -> Self {
         let mut store = Store {
             dbs: (0..config.databases).map(|_| Db::default()).collect(),
             config,
@@ -70,7 +86,7 @@ impl Store {
             keyspace_misses: 0,
             dirty: 0,
             blocking: BlockingRegistry::default(),
-            repl: Replication::new(crate::server::random_hex_id()),
+            repl: Replication::new(crate::replication::random_hex_id()),
             epoch: 0,
         };
         store.epoch = store.load_epoch();
@@ -79,7 +95,7 @@ impl Store {
     }
 
     /// Where the epoch is kept: `<dir>/redoubt-<port>.epoch`.
-    pub fn epoch_path(&self) -> std::path::PathBuf {
+    pub(crate) fn epoch_path(&self) -> std::path::PathBuf {
         self.config
             .dir
             .join(format!("redoubt-{}.epoch", self.config.port))
@@ -97,7 +113,7 @@ impl Store {
     ///
     /// # Errors
     /// The IO error when the file cannot be written; the epoch is then left unchanged.
-    pub fn raise_epoch(&mut self, epoch: u64) -> std::io::Result<()> {
+    pub(crate) fn raise_epoch(&mut self, epoch: u64) -> std::io::Result<()> {
         if epoch <= self.epoch {
             return Ok(());
         }
@@ -110,7 +126,7 @@ impl Store {
     }
 
     /// Sets how every database treats expired keys (see [`ExpiryMode`]).
-    pub fn set_expiry_mode(&mut self, mode: ExpiryMode) {
+    pub(crate) fn set_expiry_mode(&mut self, mode: ExpiryMode) {
         for db in &mut self.dbs {
             db.mode = mode;
         }
@@ -118,7 +134,7 @@ impl Store {
 
     /// Streams a `DEL` for every key removed by expiry since the last call (primary only; the
     /// logs are cleared either way).
-    pub fn propagate_expired(&mut self) {
+    pub(crate) fn propagate_expired(&mut self) {
         for index in 0..self.dbs.len() {
             if self.dbs[index].expired_log.is_empty() {
                 continue;
@@ -131,16 +147,7 @@ impl Store {
     }
 
     /// Keys removed by expiry in every database.
-    pub fn expired_keys(&self) -> u64 {
+    pub(crate) fn expired_keys(&self) -> u64 {
         self.dbs.iter().map(|db| db.expired_keys).sum()
-    }
-
-    /// Counts one lookup as a hit or a miss.
-    pub fn count_lookup(&mut self, hit: bool) {
-        if hit {
-            self.keyspace_hits += 1;
-        } else {
-            self.keyspace_misses += 1;
-        }
     }
 }

@@ -1,0 +1,63 @@
+//! State shared by every part of one node, apart from the server loop: the locked store,
+//! the client registry and network counters.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use parking_lot::Mutex;
+
+use crate::client::ClientRegistry;
+use crate::config::Config;
+use crate::keyspace::Store;
+
+/// Counters kept outside the store lock, updated by connections.
+#[derive(Debug, Default)]
+pub(crate) struct NetStats {
+    /// Connections accepted (INFO `total_connections_received`).
+    pub(crate) connections_received: AtomicU64,
+    /// Connections refused at `maxclients` (INFO `rejected_connections`).
+    pub(crate) rejected_connections: AtomicU64,
+    /// Bytes read from clients (INFO `total_net_input_bytes`).
+    pub(crate) input_bytes: AtomicU64,
+    /// Bytes written to clients (INFO `total_net_output_bytes`).
+    pub(crate) output_bytes: AtomicU64,
+}
+
+/// State shared by every connection of one node.
+#[derive(Debug)]
+pub(crate) struct NodeState {
+    /// Keyspace, configuration and command statistics, under one lock.
+    pub(crate) store: Mutex<Store>,
+    /// Connected clients.
+    pub(crate) clients: ClientRegistry,
+    /// Network counters.
+    pub(crate) net: NetStats,
+    /// Next client id.
+    pub(crate) next_client_id: AtomicU64,
+    /// When the node started.
+    pub(crate) started: Instant,
+    /// Random 40-hex-digit id of this run (INFO `run_id`).
+    pub(crate) run_id: String,
+}
+
+impl NodeState {
+    /// Fresh state for a node configured by `config`.
+    pub(crate) fn new(config: Config) -> Arc<Self> {
+        Arc::new(NodeState {
+            store: Mutex::new(Store::new(config)),
+            clients: ClientRegistry::default(),
+            net: NetStats::default(),
+            next_client_id: AtomicU64::new(1),
+            started: Instant::now(),
+            run_id: crate::replication::random_hex_id(),
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
