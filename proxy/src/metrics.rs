@@ -135,6 +135,21 @@ struct CommandSeries {
     /// Per target slot (groups, then proxy, then multi), per outcome (ok, error).
     requests: Vec<[OnceLock<Counter>; 2]>,
     latency: OnceLock<LatencyHistogram>,
+    /// The full name (`client|list`), for `INFO commandstats`.
+    name: OnceLock<String>,
+}
+
+/// One command's figures for `INFO commandstats`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CommandStat {
+    /// Full name, lower case (`client|list`).
+    pub(crate) name: String,
+    /// Requests.
+    pub(crate) calls: u64,
+    /// Total time, microseconds.
+    pub(crate) usec: u64,
+    /// Requests answered with an error.
+    pub(crate) failed: u64,
 }
 
 /// The proxy's metrics.
@@ -202,6 +217,7 @@ impl ProxyMetrics {
             .map(|_| CommandSeries {
                 requests: (0..targets).map(|_| Default::default()).collect(),
                 latency: OnceLock::new(),
+                name: OnceLock::new(),
             })
             .collect();
         ProxyMetrics {
@@ -258,6 +274,9 @@ impl ProxyMetrics {
                 self.requests.get_or_create_owned(&labels)
             })
             .inc();
+        if let Some(command) = command {
+            series.name.get_or_init(|| command.to_string());
+        }
         series
             .latency
             .get_or_init(|| {
@@ -265,6 +284,35 @@ impl ProxyMetrics {
                     .get_or_create_owned(&CommandLabels { command: name })
             })
             .observe(elapsed);
+    }
+
+    /// Every command seen so far, with its calls, time and failures (`INFO commandstats`).
+    pub(crate) fn command_stats(&self) -> Vec<CommandStat> {
+        self.series
+            .iter()
+            .filter_map(|series| {
+                let name = series.name.get()?.clone();
+                let cells = &series.latency.get()?.cells;
+                let calls = cells
+                    .buckets
+                    .iter()
+                    .map(|b| b.load(Ordering::Relaxed))
+                    .sum();
+                let usec = cells.sum_ns.load(Ordering::Relaxed) / 1000;
+                let failed = series
+                    .requests
+                    .iter()
+                    .filter_map(|outcomes| outcomes[1].get())
+                    .map(Counter::get)
+                    .sum();
+                Some(CommandStat {
+                    name,
+                    calls,
+                    usec,
+                    failed,
+                })
+            })
+            .collect()
     }
 
     /// The exposition, as OpenMetrics text.

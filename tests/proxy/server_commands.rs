@@ -98,6 +98,33 @@ async fn info_prints_redis_fields_and_sums_the_groups_data() {
         assert!(everything.contains(section), "{section} in INFO all");
     }
     assert_eq!(int(&everything, "blocked_clients"), 0);
+
+    // Commands and errors the proxy's clients got.
+    assert_eq!(raw.cmd(&["SET", "info:text", "v"]).await, Reply::ok());
+    for _ in 0..2 {
+        assert!(matches!(
+            raw.cmd(&["LPUSH", "info:text", "x"]).await,
+            Reply::Error(_)
+        ));
+    }
+    let stats = info(&mut raw, "commandstats").await;
+    let get = info_field(&stats, "cmdstat_get").expect("cmdstat_get");
+    assert!(
+        get.starts_with(&format!("calls={},", all.len() + 1)),
+        "{get}"
+    );
+    let lpush = info_field(&stats, "cmdstat_lpush").expect("cmdstat_lpush");
+    assert!(
+        lpush.starts_with("calls=2,") && lpush.ends_with("failed_calls=2"),
+        "{lpush}"
+    );
+    assert!(info_field(&stats, "cmdstat_info").is_some(), "{stats}");
+    let errors = info(&mut raw, "errorstats").await;
+    assert_eq!(
+        info_field(&errors, "errorstat_WRONGTYPE").as_deref(),
+        Some("count=2"),
+        "{errors}"
+    );
 }
 
 /// The `id=` of every `CLIENT LIST` line.

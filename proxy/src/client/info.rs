@@ -4,7 +4,9 @@
 //! (`server`, `clients`, `memory`, `stats` counters, `replication` as a master with no
 //! replicas of its own, `cluster`), and sums the groups' figures where the meaning is the
 //! data set's: `keyspace` per database (`keys` and `expires` summed, `avg_ttl` weighted by
-//! `expires`), `keyspace_hits`, `keyspace_misses`, `expired_keys` and `evicted_keys`. A `proxy`
+//! `expires`), `keyspace_hits`, `keyspace_misses`, `expired_keys` and `evicted_keys`.
+//! `commandstats` and `errorstats` count the requests and error replies the proxy's clients
+//! got (from the metrics' per-command series and the error prefixes). A `proxy`
 //! section lists the groups. When a requested section needs the groups, a task asks every
 //! group's primary (`INFO stats keyspace`) and the reply is ready once all answered; a group
 //! that does not answer adds nothing.
@@ -276,8 +278,29 @@ fn render(state: &Worker, port: u16, sections: &[&str], groups: &Groups) -> Repl
                 "# CPU\r\nused_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\n\
                  used_cpu_sys_children:0.000000\r\nused_cpu_user_children:0.000000\r\n\r\n",
             ),
-            "errorstats" => text.push_str("# Errorstats\r\n\r\n"),
-            "commandstats" => text.push_str("# Commandstats\r\n\r\n"),
+            "errorstats" => {
+                text.push_str("# Errorstats\r\n");
+                for (prefix, count) in state.stats.errors.lock().iter() {
+                    let _ = write!(text, "errorstat_{prefix}:count={count}\r\n");
+                }
+                text.push_str("\r\n");
+            }
+            "commandstats" => {
+                text.push_str("# Commandstats\r\n");
+                for stat in state.metrics.command_stats() {
+                    let per_call = if stat.calls == 0 {
+                        0.0
+                    } else {
+                        stat.usec as f64 / stat.calls as f64
+                    };
+                    let _ = write!(
+                        text,
+                        "cmdstat_{}:calls={},usec={},usec_per_call={per_call:.2},rejected_calls=0,failed_calls={}\r\n",
+                        stat.name, stat.calls, stat.usec, stat.failed
+                    );
+                }
+                text.push_str("\r\n");
+            }
             "cluster" => text.push_str("# Cluster\r\ncluster_enabled:0\r\n\r\n"),
             "keyspace" => {
                 text.push_str("# Keyspace\r\n");

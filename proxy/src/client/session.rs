@@ -90,6 +90,9 @@ impl Queued {
         let bytes = self.pending.take();
         if let Counted::Request(command) = self.counted {
             let error = matches!(bytes.first(), Some(b'-' | b'!'));
+            if error {
+                state.stats.count_error(&bytes);
+            }
             state.metrics.record_request(
                 command.as_ref(),
                 self.target,
