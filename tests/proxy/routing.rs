@@ -283,5 +283,25 @@ async fn passwords_on_proxy_and_nodes() {
     assert_eq!(raw.cmd(&["AUTH", "proxypw"]).await, Reply::ok());
     assert_eq!(raw.cmd(&["SET", "a", "1"]).await, Reply::ok());
     assert_eq!(raw.cmd(&["GET", "a"]).await, Reply::bulk("1"));
+    // HELLO 3 with AUTH and SETNAME on a fresh connection, then blocking in RESP3 with the
+    // node password on the held connection too.
+    let mut fresh = proxy.raw().await;
+    let hello = fresh
+        .cmd(&[
+            "HELLO", "3", "AUTH", "default", "proxypw", "SETNAME", "named",
+        ])
+        .await;
+    assert_eq!(hello.get("proto"), Some(Reply::Int(3)), "{hello}");
+    let own = fresh.cmd(&["CLIENT", "INFO"]).await.text();
+    assert!(
+        own.contains(" name=named ") && own.contains(" resp=3 "),
+        "{own}"
+    );
+    assert_eq!(fresh.cmd(&["RPUSH", "q", "x"]).await, Reply::Int(1));
+    assert_eq!(
+        fresh.cmd(&["BLPOP", "q", "1"]).await,
+        Reply::Array(vec![Reply::bulk("q"), Reply::bulk("x")])
+    );
+    assert_eq!(fresh.cmd(&["BLPOP", "q", "0.1"]).await, Reply::Null);
     let _ = std::fs::remove_file(path);
 }
