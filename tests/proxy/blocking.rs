@@ -281,3 +281,32 @@ async fn held_connections_return_to_zero_when_clients_leave_mid_wait() {
     assert_eq!(raw.cmd(&["LLEN", a]).await, Reply::Int(1));
     assert_eq!(raw.cmd(&["LLEN", b]).await, Reply::Int(1));
 }
+
+#[tokio::test]
+async fn wait_goes_to_the_group_of_the_last_write_or_to_every_primary() {
+    let cluster = Cluster::start(&[1, 1], "", "");
+    cluster.settled().await;
+    let keys = keys_by_group(&cluster, "wait", 1).await;
+    let mut raw = cluster.proxy.raw().await;
+    let calls = |g: usize| crate::cluster::calls(&cluster.groups[g].nodes[0], "wait");
+    let before = [calls(0).await, calls(1).await];
+    // No write yet: every primary, the smallest count.
+    assert_eq!(raw.cmd(&["WAIT", "1", "1000"]).await, Reply::Int(1));
+    assert_eq!(
+        [calls(0).await, calls(1).await],
+        [before[0] + 1, before[1] + 1]
+    );
+    // After a write to group 1: only there, once its standby has it.
+    assert_eq!(
+        raw.cmd(&["SET", keys[1][0].as_str(), "v"]).await,
+        Reply::ok()
+    );
+    assert_eq!(raw.cmd(&["WAIT", "1", "1000"]).await, Reply::Int(1));
+    assert_eq!(
+        [calls(0).await, calls(1).await],
+        [before[0] + 1, before[1] + 2]
+    );
+    let started = Instant::now();
+    assert_eq!(raw.cmd(&["WAIT", "2", "200"]).await, Reply::Int(1));
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}

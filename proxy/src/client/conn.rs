@@ -40,6 +40,9 @@ pub(crate) struct ClientConn {
     pub(crate) reply_mode: ReplyMode,
     /// Replies still to drop after `CLIENT REPLY SKIP` (its own and the next request's).
     pub(crate) skip: u8,
+    /// The group of the client's last write: `Some(None)` after a write to several groups,
+    /// `None` before any (where `WAIT` goes).
+    pub(crate) last_write: Option<Option<usize>>,
     /// The database chosen with `SELECT` (0 until then): every routed request runs in it.
     pub(crate) db: usize,
 }
@@ -84,6 +87,7 @@ impl ClientConn {
             handle: None,
             reply_mode: ReplyMode::On,
             skip: 0,
+            last_write: None,
         }
     }
 }

@@ -19,8 +19,9 @@ use redoubt_protocol::{errors, Reply, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::commands;
+use super::commands::{self, Rule};
 use super::conn::ClientConn;
+use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
 use super::{blocking, cluster, info, local, moves, multikey, split};
 use crate::metrics::Target;
@@ -225,6 +226,12 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         .fetch_sub(1, Ordering::Relaxed);
 }
 
+/// `WAIT`'s timeout (milliseconds; `None` for 0, forever, or unparsable: the node answers).
+fn wait_timeout(args: &[Bytes]) -> Option<std::time::Duration> {
+    let ms: u64 = std::str::from_utf8(args.get(2)?).ok()?.parse().ok()?;
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
 async fn wait_front(queue: &mut VecDeque<Queued>) {
     if let Some(front) = queue.front_mut() {
         front.pending.wait().await;
@@ -241,6 +248,32 @@ struct Client {
 impl Client {
     fn ready(&self, reply: Reply) -> Pending {
         Pending::Ready(encode(&reply, self.conn.protocol))
+    }
+
+    /// `WAIT numreplicas timeout`: to the group of the client's last write, on the connection
+    /// its writes took (so the node waits for them); after writes to several groups (or none),
+    /// to every primary, answering the smallest count (replicas that acknowledged all of them).
+    fn wait(&mut self, args: &[Bytes]) -> Pending {
+        let request = encode_args(args);
+        let call = |group: usize| {
+            NodeCall::send(
+                self.state.groups[group].primary(),
+                self.conn.protocol,
+                self.conn.db,
+                self.conn.id,
+                request.clone(),
+                self.state.config.request_timeout
+                    + wait_timeout(args).unwrap_or(std::time::Duration::from_secs(365 * 86400)),
+            )
+        };
+        match self.conn.last_write {
+            Some(Some(group)) => Pending::Node(call(group)),
+            _ => Pending::Merged {
+                merge: Merge::Rule(Rule::Min),
+                parts: (0..self.state.groups.len()).map(call).collect(),
+                protocol: self.conn.protocol,
+            },
+        }
     }
 
     /// True when `request` writes to a group whose writes are paused.
@@ -311,7 +344,14 @@ impl Client {
         }
         self.state.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         let spec = command.spec();
+        let writes = spec.flags.contains(CommandFlags::WRITE);
+        if command.name() == "wait" {
+            return self.wait(&args);
+        }
         if let Some(spread) = commands::spread(&command) {
+            if writes {
+                self.conn.last_write = Some(None);
+            }
             let name = command.to_string();
             return split::send(&self.state, &self.conn, spec, &name, spread, &args);
         }
@@ -346,6 +386,9 @@ impl Client {
                 group
             }
         };
+        if writes {
+            self.conn.last_write = Some(Some(group));
+        }
         let group = &self.state.groups[group];
         let backend = if spec.flags.contains(CommandFlags::READONLY) {
             group.read_target()
