@@ -1,7 +1,10 @@
 //! `redoubt ctl`: the admin client. It talks to a proxy's admin endpoint over HTTP.
 //!
 //! - `redoubt ctl topology` prints every group's epoch and members (role, health, offset, lag).
-//! - `redoubt ctl failover GROUP` runs a planned switchover and prints the write pause.
+//! - `redoubt ctl failover GROUP` runs a planned switchover and prints the write pause (any
+//!   proxy: a follower forwards it to the Raft leader).
+//! - `redoubt ctl raft` prints the proxies' Raft group as this proxy sees it: leader, term,
+//!   commit (applied) index, and each member's match index.
 
 use anyhow::{bail, Context};
 use serde_json::Value;
@@ -20,6 +23,8 @@ pub struct CtlArgs {
 enum CtlAction {
     /// Print the topology as a table.
     Topology,
+    /// Print the control plane's Raft group (several proxies).
+    Raft,
     /// Planned switchover of a group to its best standby.
     Failover {
         /// Group id.
@@ -43,6 +48,17 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
                 })?
                 .json()?;
             print!("{}", topology_table(&body));
+        }
+        CtlAction::Raft => {
+            let response = client.get(format!("{base}/raft")).send().with_context(|| {
+                format!("cannot reach the proxy admin endpoint at {}", args.admin)
+            })?;
+            let ok = response.status().is_success();
+            let body: Value = response.json()?;
+            if !ok {
+                bail!("{}", body["error"].as_str().unwrap_or("unknown error"));
+            }
+            print!("{}", raft_table(&body));
         }
         CtlAction::Failover { group } => {
             let response = client
@@ -70,6 +86,36 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Renders `/raft` JSON: a summary line, then one row per member.
+pub fn raft_table(body: &Value) -> String {
+    let number = |v: &Value| v.as_u64().map_or("-".to_string(), |n| n.to_string());
+    let mut out = format!(
+        "proxy {} ({}), leader {}, term {}, commit index {}, last log {}, leader changes {}, writable {}\n",
+        body["id"],
+        body["state"].as_str().unwrap_or("?"),
+        number(&body["leader"]),
+        body["term"],
+        number(&body["applied_index"]),
+        number(&body["last_log_index"]),
+        body["leader_changes"],
+        body["writable"],
+    );
+    out.push_str(&format!(
+        "{:<4} {:<22} {:>11} {:>16}\n",
+        "ID", "ADMIN", "MATCH", "LAST CONTACT MS"
+    ));
+    for member in body["members"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "{:<4} {:<22} {:>11} {:>16}\n",
+            member[0].to_string(),
+            member[1].as_str().unwrap_or("?"),
+            number(&member[2]),
+            number(&member[3]),
+        ));
+    }
+    out
 }
 
 /// Renders `/topology` JSON as a text table.

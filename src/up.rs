@@ -1,12 +1,14 @@
 //! `redoubt up`: a whole local deployment in one command, on 127.0.0.1 with embedded defaults:
-//! one proxy and `--groups` groups of one primary plus `--replicas` standbys, replicating
-//! synchronously unless `--async`, with automatic failover. Every piece is a child process of
+//! `--proxies` proxies (default 3, agreeing on the topology through Raft; any of them serves
+//! clients) and `--groups` groups of one primary plus `--replicas` standbys, replicating
+//! synchronously unless `--async`, with automatic failover decided by a quorum of proxies. Every piece is a child process of
 //! this one (`redoubt node`, `redoubt proxy`); Ctrl-C (or SIGTERM) stops them all with SIGTERM,
 //! waits for them, and exits.
 //!
-//! Ports: the proxy on `--port` (default 7000), the nodes on the ports after it, the proxy's
-//! admin endpoint (with `/metrics`) on the port after the last node, and the nodes' metrics
-//! endpoints on the ports after that, in node order. `--prometheus-config PATH` writes a
+//! Ports: the first proxy on `--port` (default 7000), the nodes on the ports after it, the
+//! first proxy's admin endpoint (with `/metrics`) on the port after the last node, the nodes'
+//! metrics endpoints on the ports after that, in node order, then each further proxy's client
+//! and admin ports, in pairs. Each proxy keeps its Raft files under `DIR/proxyN/`. `--prometheus-config PATH` writes a
 //! Prometheus scrape configuration for all of them.
 
 use std::path::{Path, PathBuf};
@@ -28,9 +30,13 @@ pub struct UpArgs {
     /// Standbys per group.
     #[arg(long, default_value_t = 1)]
     pub replicas: u16,
-    /// Port of the proxy; the nodes and the admin endpoint take the ports after it.
+    /// Port of the first proxy; the nodes, the admin endpoints and the other proxies take the
+    /// ports after it.
     #[arg(long, default_value_t = 7000)]
     pub port: u16,
+    /// Number of proxies (1: a single proxy deciding alone, no Raft).
+    #[arg(long, default_value_t = 3)]
+    pub proxies: u16,
     /// Replicate asynchronously (default: a write is acknowledged once a standby has it).
     #[arg(long = "async")]
     pub asynchronous: bool,
@@ -49,6 +55,16 @@ fn metrics_port(args: &UpArgs, node_port: u16) -> u16 {
     args.port + args.groups * (args.replicas + 1) + 1 + (node_port - args.port)
 }
 
+/// Client and admin ports of proxy `index` (0-based).
+fn proxy_ports(args: &UpArgs, index: u16) -> (u16, u16) {
+    let nodes = args.groups * (args.replicas + 1);
+    if index == 0 {
+        return (args.port, args.port + nodes + 1);
+    }
+    let after = args.port + 2 * nodes + 2;
+    (after + 2 * (index - 1), after + 2 * (index - 1) + 1)
+}
+
 /// How long a child may take to print its listening address.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a child may take to exit after SIGTERM before it is killed.
@@ -64,6 +80,9 @@ struct Process {
 pub fn run(args: UpArgs) -> anyhow::Result<()> {
     if args.groups == 0 {
         bail!("--groups must be at least 1");
+    }
+    if args.proxies == 0 {
+        bail!("--proxies must be at least 1");
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,17 +100,23 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
             stop_all(&mut processes).await;
             return Err(err);
         }
-        let per_group = usize::from(args.replicas) + 1;
-        let admin_port = args.port + (usize::from(args.groups) * per_group) as u16 + 1;
+        let (_, admin_port) = proxy_ports(&args, 0);
+        let nodes = processes.len() - usize::from(args.proxies);
         println!("redoubt is up ({} mode):", if args.asynchronous { "asynchronous" } else { "synchronous" });
-        println!("  proxy    redis-cli -p {}", args.port);
+        for index in 0..args.proxies {
+            let (port, admin) = proxy_ports(&args, index);
+            println!("  proxy{}   redis-cli -p {port}   admin http://127.0.0.1:{admin}/topology", index + 1);
+        }
         println!("  admin    http://127.0.0.1:{admin_port}/topology   (redoubt ctl --admin 127.0.0.1:{admin_port} topology)");
-        for process in &processes[..processes.len() - 1] {
+        if args.proxies > 1 {
+            println!("  raft     redoubt ctl --admin 127.0.0.1:{admin_port} raft");
+        }
+        for process in &processes[..nodes] {
             println!("  {:<8} {}", process.name, process.addr);
         }
         println!("  metrics  http://127.0.0.1:{admin_port}/metrics   (proxy)");
         let mut targets = Vec::new();
-        for process in &processes[..processes.len() - 1] {
+        for process in &processes[..nodes] {
             let port = process.addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
             let metrics = format!("127.0.0.1:{}", metrics_port(&args, port));
             println!("  metrics  http://{metrics}/metrics   ({})", process.name);
@@ -122,11 +147,7 @@ async fn start_all(
     } else {
         u16::from(args.replicas > 0)
     };
-    let mut config = format!(
-        "listen = \"127.0.0.1:{}\"\nadmin = \"127.0.0.1:{}\"\n",
-        args.port,
-        args.port + args.groups * (args.replicas + 1) + 1
-    );
+    let mut config = String::new();
     let mut next_port = args.port;
     for group in 0..args.groups {
         next_port += 1;
@@ -167,14 +188,40 @@ async fn start_all(
             standbys.join(", ")
         ));
     }
-    let path = dir.join("proxy.toml");
-    std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;
-    let proxy_args = vec![
-        "proxy".to_string(),
-        "--config".into(),
-        path.display().to_string(),
-    ];
-    processes.push(spawn(exe, "proxy".into(), &proxy_args).await?);
+    let peers: Vec<String> = (0..args.proxies)
+        .map(|index| {
+            let (_, admin) = proxy_ports(args, index);
+            format!("{{ id = {}, admin = \"127.0.0.1:{admin}\" }}", index + 1)
+        })
+        .collect();
+    for index in 0..args.proxies {
+        let (port, admin) = proxy_ports(args, index);
+        let mut head = format!("listen = \"127.0.0.1:{port}\"\nadmin = \"127.0.0.1:{admin}\"\n");
+        if args.proxies > 1 {
+            let own = dir.join(format!("proxy{}", index + 1));
+            std::fs::create_dir_all(&own).with_context(|| format!("creating {}", own.display()))?;
+            head.push_str(&format!(
+                "id = {}\ndir = \"{}\"\nproxies = [{}]\n",
+                index + 1,
+                own.display(),
+                peers.join(", ")
+            ));
+        }
+        let name = if index == 0 {
+            "proxy.toml".to_string()
+        } else {
+            format!("proxy{}.toml", index + 1)
+        };
+        let path = dir.join(name);
+        std::fs::write(&path, format!("{head}{config}"))
+            .with_context(|| format!("writing {}", path.display()))?;
+        let proxy_args = vec![
+            "proxy".to_string(),
+            "--config".into(),
+            path.display().to_string(),
+        ];
+        processes.push(spawn(exe, format!("proxy{}", index + 1), &proxy_args).await?);
+    }
     Ok(())
 }
 
@@ -223,7 +270,7 @@ async fn spawn(exe: &Path, name: String, args: &[String]) -> anyhow::Result<Proc
 }
 
 async fn stop_all(processes: &mut [Process]) {
-    // The proxy first, then the nodes.
+    // The proxies first, then the nodes.
     for process in processes.iter().rev() {
         if let Some(pid) = process.child.id() {
             let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);

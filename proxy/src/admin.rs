@@ -2,18 +2,32 @@
 //! primary, and members with address, role, health, replication offset and lag), and
 //! `POST /failover/{group}` (a planned switchover; JSON report with the write pause in ms),
 //! and `GET /metrics` (Prometheus, OpenMetrics text; see [`crate::metrics`]).
+//!
+//! With several proxies: `GET /raft` (this proxy's view of the Raft group, also under `raft` in
+//! `/topology` and `/healthz`), and the calls between proxies, each refused without the cluster
+//! password in `x-redoubt-auth` when one is set: `POST /raft/append`, `/raft/vote`,
+//! `/raft/snapshot` (Raft RPCs, JSON) and `/raft/report` (a proxy's probe view). A planned
+//! switchover asked of a follower is forwarded to the leader.
 
 use std::sync::atomic::Ordering;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Serialize;
 use tokio::net::TcpListener;
 
+use std::sync::Arc;
+
+use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
+
 use crate::backend::info::Role;
+use crate::control::raft::network::AUTH_HEADER;
+use crate::control::raft::plane::{RaftControlPlane, ReportBody};
+use crate::control::raft::TypeConfig;
+use crate::control::Report;
 use crate::state::Shared;
 
 /// One member in `/topology`.
@@ -55,6 +69,9 @@ pub(crate) struct GroupView {
 pub(crate) struct TopologyView {
     /// The groups.
     pub(crate) groups: Vec<GroupView>,
+    /// The Raft group, when several proxies share the control plane.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) raft: Option<crate::control::RaftStatus>,
 }
 
 /// Builds the `/topology` document from the committed topology and the probes' findings.
@@ -107,7 +124,10 @@ pub(crate) fn topology_view(shared: &Shared) -> TopologyView {
             }
         })
         .collect();
-    TopologyView { groups }
+    TopologyView {
+        groups,
+        raft: shared.control.status(),
+    }
 }
 
 /// Serves the admin endpoint on `listener` for as long as the process runs.
@@ -117,6 +137,11 @@ pub(crate) async fn serve(listener: TcpListener, shared: Shared) {
         .route("/topology", get(topology))
         .route("/failover/:group", post(failover))
         .route("/metrics", get(metrics))
+        .route("/raft", get(raft_status))
+        .route("/raft/append", post(raft_append))
+        .route("/raft/vote", post(raft_vote))
+        .route("/raft/snapshot", post(raft_snapshot))
+        .route("/raft/report", post(raft_report))
         .with_state(shared);
     if let Err(err) = axum::serve(listener, app).await {
         tracing::warn!(%err, "admin endpoint stopped");
@@ -125,7 +150,106 @@ pub(crate) async fn serve(listener: TcpListener, shared: Shared) {
 
 async fn healthz(State(shared): State<Shared>) -> Response {
     let clients = shared.stats.connected_clients.load(Ordering::Relaxed);
-    Json(serde_json::json!({ "status": "ok", "connected_clients": clients })).into_response()
+    let raft = shared.control.status();
+    Json(serde_json::json!({ "status": "ok", "connected_clients": clients, "raft": raft }))
+        .into_response()
+}
+
+async fn raft_status(State(shared): State<Shared>) -> Response {
+    match shared.control.status() {
+        Some(status) => Json(status).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "this proxy runs alone (no proxies configured)",
+        ),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// The Raft member, if the caller presents the cluster password (when one is set).
+fn member(
+    shared: &Shared,
+    headers: &HeaderMap,
+) -> Result<Arc<RaftControlPlane>, (StatusCode, &'static str)> {
+    let Some(raft) = shared.raft.clone() else {
+        return Err((StatusCode::NOT_FOUND, "this proxy runs alone"));
+    };
+    if let Some(password) = raft.password() {
+        let given = headers.get(AUTH_HEADER).map(|v| v.as_bytes());
+        if given != Some(password.as_bytes()) {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "wrong or missing cluster password",
+            ));
+        }
+    }
+    Ok(raft)
+}
+
+async fn raft_append(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Json(request): Json<AppendEntriesRequest<TypeConfig>>,
+) -> Response {
+    let raft = match member(&shared, &headers) {
+        Ok(raft) => raft,
+        Err((status, why)) => return error(status, why),
+    };
+    let leader = request.vote.leader_id().voted_for();
+    let reply = raft.raft().append_entries(request).await;
+    if let (Ok(response), Some(leader)) = (&reply, leader) {
+        if !matches!(
+            response,
+            openraft::raft::AppendEntriesResponse::HigherVote(_)
+        ) {
+            raft.contact(leader);
+        }
+    }
+    Json(reply).into_response()
+}
+
+async fn raft_vote(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Json(request): Json<VoteRequest<u64>>,
+) -> Response {
+    match member(&shared, &headers) {
+        Ok(raft) => Json(raft.raft().vote(request).await).into_response(),
+        Err((status, why)) => error(status, why),
+    }
+}
+
+async fn raft_snapshot(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Json(request): Json<InstallSnapshotRequest<TypeConfig>>,
+) -> Response {
+    match member(&shared, &headers) {
+        Ok(raft) => Json(raft.raft().install_snapshot(request).await).into_response(),
+        Err((status, why)) => error(status, why),
+    }
+}
+
+async fn raft_report(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    Json(report): Json<ReportBody>,
+) -> Response {
+    let raft = match member(&shared, &headers) {
+        Ok(raft) => raft,
+        Err((status, why)) => return error(status, why),
+    };
+    raft.contact(report.from);
+    if let Some(controller) = shared.controller.get() {
+        controller.report(Report {
+            from: report.from,
+            down: report.down,
+        });
+    }
+    Json(true).into_response()
 }
 
 async fn metrics(State(shared): State<Shared>) -> Response {
@@ -151,6 +275,9 @@ async fn failover(State(shared): State<Shared>, Path(group): Path<String>) -> Re
         )
             .into_response();
     };
+    if !shared.control.is_leader() {
+        return forward_failover(&shared, &group).await;
+    }
     let Some(controller) = shared.controller.get() else {
         return (
             StatusCode::CONFLICT,
@@ -165,5 +292,25 @@ async fn failover(State(shared): State<Shared>, Path(group): Path<String>) -> Re
             Json(serde_json::json!({ "error": error })),
         )
             .into_response(),
+    }
+}
+
+/// Forwards a planned switchover to the Raft leader, which alone decides.
+async fn forward_failover(shared: &Shared, group: &str) -> Response {
+    let (Some(raft), Some(leader)) = (shared.raft.as_ref(), shared.control.leader_admin()) else {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no control plane leader is known",
+        );
+    };
+    let path = format!("/failover/{group}");
+    let timeout = std::time::Duration::from_secs(10);
+    match raft
+        .network()
+        .post::<_, serde_json::Value>(&leader, &path, &(), timeout)
+        .await
+    {
+        Ok(report) => Json(report).into_response(),
+        Err(err) => error(StatusCode::CONFLICT, &format!("leader {leader}: {err}")),
     }
 }

@@ -16,6 +16,19 @@
 //! read-policy = "prefer-standby"  # primary | prefer-standby | round-robin | least-latency
 //! max-lag-bytes = 1048576         # optional: keep reads off standbys further behind
 //! ```
+//!
+//! Several proxies agree on the topology through Raft when `proxies` lists them (each proxy's
+//! file names its own `id`; every proxy needs `admin` and `dir`):
+//!
+//! ```toml
+//! id = 1
+//! dir = "/var/lib/redoubt/proxy1"   # Raft log, vote and snapshot under dir/raft
+//! proxies = [{ id = 1, admin = "127.0.0.1:7100" }, { id = 2, admin = "127.0.0.1:7101" },
+//!            { id = 3, admin = "127.0.0.1:7102" }]
+//! raft-heartbeat = "50ms"
+//! raft-election-timeout = "250ms"   # the first proxy's shortest (see below)
+//! write-lease = "400ms"             # shorter than down-after
+//! ```
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -67,6 +80,16 @@ pub struct GroupConfig {
     pub priorities: std::collections::BTreeMap<SocketAddr, i64>,
 }
 
+/// One proxy of the control plane.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct PeerConfig {
+    /// Its id in the Raft group (unique, non-zero).
+    pub id: u64,
+    /// Its admin HTTP address, where Raft calls and reports go.
+    pub admin: SocketAddr,
+}
+
 /// The whole proxy configuration.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -105,6 +128,28 @@ pub struct ProxyConfig {
     /// Replace failed primaries automatically (default true).
     #[serde(default = "default_true")]
     pub failover: bool,
+    /// This proxy's id among `proxies`.
+    #[serde(default)]
+    pub id: Option<u64>,
+    /// Directory of the proxy's files (the Raft log, vote and snapshot under `raft/`).
+    #[serde(default)]
+    pub dir: Option<std::path::PathBuf>,
+    /// Every proxy of the control plane, this one included; empty: this proxy alone decides.
+    #[serde(default)]
+    pub proxies: Vec<PeerConfig>,
+    /// Interval of the Raft leader's heartbeats.
+    #[serde(default = "default_raft_heartbeat", with = "humantime_serde")]
+    pub raft_heartbeat: Duration,
+    /// Shortest Raft election timeout, of the first proxy; each next proxy (by id) waits a
+    /// third of it longer (so survivors rarely stand at once), with a range as wide as it.
+    /// openraft also sends every Raft call with `raft-heartbeat` as its deadline.
+    #[serde(default = "default_raft_election_timeout", with = "humantime_serde")]
+    pub raft_election_timeout: Duration,
+    /// How long a proxy that reaches no quorum of proxies keeps taking writes (shorter than
+    /// `down-after`, so it has stopped before the others can replace a primary); default
+    /// four fifths of `down-after`.
+    #[serde(default, with = "humantime_serde")]
+    pub write_lease: Option<Duration>,
     /// The groups; at least one.
     pub groups: Vec<GroupConfig>,
 }
@@ -123,6 +168,12 @@ fn default_probe_interval() -> Duration {
 }
 fn default_down_after() -> Duration {
     Duration::from_millis(500)
+}
+fn default_raft_heartbeat() -> Duration {
+    Duration::from_millis(50)
+}
+fn default_raft_election_timeout() -> Duration {
+    Duration::from_millis(250)
 }
 fn default_true() -> bool {
     true
@@ -224,6 +275,55 @@ impl ProxyConfig {
                 return Err(format!("{name} must be greater than zero"));
             }
         }
+        self.validate_proxies()
+    }
+
+    /// The write lease in force.
+    pub fn lease(&self) -> Duration {
+        self.write_lease.unwrap_or(self.down_after * 4 / 5)
+    }
+
+    fn validate_proxies(&self) -> Result<(), String> {
+        if self.proxies.is_empty() {
+            return Ok(());
+        }
+        let mut ids = HashSet::new();
+        let mut admins = HashSet::new();
+        for peer in &self.proxies {
+            if peer.id == 0 {
+                return Err("a proxy id must be greater than zero".into());
+            }
+            if !ids.insert(peer.id) {
+                return Err(format!("proxy id {} is used twice", peer.id));
+            }
+            if !admins.insert(peer.admin) {
+                return Err(format!("proxy admin address {} is used twice", peer.admin));
+            }
+        }
+        let Some(id) = self.id else {
+            return Err("id is required when proxies are listed".into());
+        };
+        let Some(me) = self.proxies.iter().find(|p| p.id == id) else {
+            return Err(format!("id {id} is not among the proxies"));
+        };
+        if self.admin != Some(me.admin) {
+            return Err(format!(
+                "admin must be {} (this proxy's address in proxies)",
+                me.admin
+            ));
+        }
+        if self.dir.is_none() {
+            return Err("dir is required when proxies are listed".into());
+        }
+        if self.raft_heartbeat.is_zero() || self.raft_heartbeat * 3 > self.raft_election_timeout {
+            return Err(
+                "raft-heartbeat must be greater than zero and at most a third of raft-election-timeout"
+                    .into(),
+            );
+        }
+        if self.lease().is_zero() || self.lease() >= self.down_after {
+            return Err("write-lease must be greater than zero and shorter than down-after".into());
+        }
         Ok(())
     }
 }
@@ -259,6 +359,49 @@ mod tests {
         assert!(err.contains("max-lagg"), "{err}");
         let err = ProxyConfig::parse(&format!("{GOOD}\nlisten-port = 3\n")).unwrap_err();
         assert!(err.contains("listen-port"), "{err}");
+    }
+
+    #[test]
+    fn proxies_are_validated() {
+        let three = r#"
+            admin = "127.0.0.1:7100"
+            dir = "/tmp/p1"
+            proxies = [{ id = 1, admin = "127.0.0.1:7100" }, { id = 2, admin = "127.0.0.1:7101" },
+                       { id = 3, admin = "127.0.0.1:7102" }]
+        "#;
+        let config = |extra: &str| {
+            ProxyConfig::parse(&format!("id = 1\n{extra}\n{three}\n{GOOD}"))
+                .unwrap()
+                .validate()
+        };
+        config("").unwrap();
+        let table = [
+            ("raft-heartbeat = \"150ms\"", "raft-heartbeat"),
+            ("write-lease = \"600ms\"", "write-lease"),
+        ];
+        for (extra, named) in table {
+            let err = config(extra).unwrap_err();
+            assert!(err.contains(named), "{extra}: {err}");
+        }
+        let err = ProxyConfig::parse(&format!("id = 4\n{three}\n{GOOD}"))
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("id 4"), "{err}");
+        let err = ProxyConfig::parse(&format!("{three}\n{GOOD}"))
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("id is required"), "{err}");
+        let wrong_admin = three.replace(
+            "admin = \"127.0.0.1:7100\"\n",
+            "admin = \"127.0.0.1:7109\"\n",
+        );
+        let err = ProxyConfig::parse(&format!("id = 1\n{wrong_admin}\n{GOOD}"))
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert!(err.contains("admin must be"), "{err}");
     }
 
     #[test]

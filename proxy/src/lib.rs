@@ -23,5 +23,5 @@ mod routing;
 mod server;
 mod state;
 
-pub use config::{ConfigError, GroupConfig, ProxyConfig, ReadPolicy};
+pub use config::{ConfigError, GroupConfig, PeerConfig, ProxyConfig, ReadPolicy};
 pub use server::run;

@@ -27,7 +27,13 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let shared = Shared::new(config);
+    let shared = match Shared::start(config).await {
+        Ok(shared) => shared,
+        Err(err) => {
+            tracing::error!(%err, "the proxy cannot start");
+            return;
+        }
+    };
     shared.start_probes();
     if let Some(admin) = shared.config.admin {
         match TcpListener::bind(admin).await {

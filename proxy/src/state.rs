@@ -19,6 +19,7 @@ use crate::config::ProxyConfig;
 use crate::control::failover::controller::{self, ControllerHandle, ControllerSetup};
 use crate::control::failover::core::{CoreConfig, GroupSetup};
 use crate::control::local::LocalControlPlane;
+use crate::control::raft::plane::RaftControlPlane;
 use crate::control::topology::{GroupTopology, SharedTopology, Topology};
 use crate::control::ControlPlane;
 use crate::metrics::state::{OffsetHistory, StateCollector};
@@ -40,6 +41,8 @@ pub(crate) struct Shared {
     pub(crate) topology: Arc<SharedTopology>,
     /// Commits topology changes.
     pub(crate) control: Arc<dyn ControlPlane>,
+    /// The Raft member, when several proxies share the control plane (for its RPC handlers).
+    pub(crate) raft: Option<Arc<RaftControlPlane>>,
     /// Per group: writes are held while set (planned switchover).
     pub(crate) paused: Arc<Vec<AtomicBool>>,
     /// The failover controller, once started.
@@ -60,7 +63,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Shared state for `config`: the slot table, the initial topology (each group's
-    /// configured primary, epoch 0 until the nodes report theirs) and one health record per node.
+    /// configured primary, epoch 0 until the nodes report theirs) and one health record per
+    /// node, with this proxy alone as the control plane.
     pub(crate) fn new(config: ProxyConfig) -> Shared {
         let ids: Vec<&str> = config.groups.iter().map(|g| g.id.as_str()).collect();
         let slots = Arc::new(SlotTable::derive(&ids));
@@ -122,6 +126,7 @@ impl Shared {
             health,
             topology,
             control,
+            raft: None,
             paused,
             controller: Arc::new(OnceLock::new()),
             next_client_id: Arc::new(AtomicU64::new(1)),
@@ -131,6 +136,26 @@ impl Shared {
             metrics,
             offsets,
         }
+    }
+
+    /// Shared state for `config` with its control plane: this proxy alone, or a member of the
+    /// Raft group of `proxies` (routing then starts from the topology last committed).
+    ///
+    /// # Errors
+    /// A sentence when the Raft control plane cannot start (its storage cannot be opened).
+    pub(crate) async fn start(config: ProxyConfig) -> Result<Shared, String> {
+        let setup = crate::control::raft::plane::setup(&config);
+        let mut shared = Shared::new(config);
+        if let Some(setup) = setup {
+            let raft = RaftControlPlane::start(setup, shared.topology.clone()).await?;
+            // Nothing else holds the metrics yet: the Raft figures join the registry.
+            if let Some(metrics) = Arc::get_mut(&mut shared.metrics) {
+                crate::control::raft::figures::register(&raft, &mut metrics.registry);
+            }
+            shared.control = raft.clone();
+            shared.raft = Some(raft);
+        }
+        Ok(shared)
     }
 
     /// Starts one probe task per node, and the failover controller fed by them, on the
@@ -171,6 +196,7 @@ impl Shared {
         let setup = ControllerSetup {
             config: CoreConfig {
                 down_after: self.config.down_after,
+                proxies: self.control.proxies(),
             },
             groups,
             password: self.config.backend_password.clone(),
@@ -204,6 +230,8 @@ pub(crate) struct Worker {
     pub(crate) started: Instant,
     /// Prometheus metrics.
     pub(crate) metrics: Arc<ProxyMetrics>,
+    /// The control plane, asked whether writes may go ahead (the write lease).
+    pub(crate) control: Arc<dyn ControlPlane>,
 }
 
 impl Worker {
@@ -247,7 +275,17 @@ impl Worker {
             stats: shared.stats.clone(),
             started: shared.started,
             metrics: shared.metrics.clone(),
+            control: shared.control.clone(),
         }
+    }
+
+    /// Whether a write to group `group` may go ahead: not while this proxy is cut off from
+    /// the quorum of proxies (see [`ControlPlane::may_write`]).
+    ///
+    /// # Errors
+    /// The reason, for a `-TRYAGAIN` reply.
+    pub(crate) fn may_write(&self, group: usize) -> Result<(), String> {
+        self.control.may_write(group)
     }
 
     /// True while writes to group `group` are held.

@@ -31,7 +31,8 @@ fn free_range(count: u16) -> u16 {
 
 #[test]
 fn up_runs_a_proxy_with_replicated_groups_and_stops_them_all() {
-    let port = free_range(8);
+    // 2 groups of 2: the first proxy, 4 nodes, its admin, 4 node metrics, 2 more proxies x 2.
+    let port = free_range(14);
     let dir = crate::common::test_dir().join(format!("up-{port}"));
     let mut child = Command::new(env!("CARGO_BIN_EXE_redoubt"))
         .args([
@@ -61,6 +62,13 @@ fn up_runs_a_proxy_with_replicated_groups_and_stops_them_all() {
         "{printed}"
     );
     assert!(printed.contains("/topology"), "{printed}");
+    // Three proxies by default, each serving clients.
+    for other in [port + 10, port + 12] {
+        assert!(
+            printed.contains(&format!("redis-cli -p {other}")),
+            "{printed}"
+        );
+    }
     assert!(printed.matches("127.0.0.1:").count() >= 5, "{printed}");
     let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
     let mut conn = client.get_connection().unwrap();
@@ -72,6 +80,12 @@ fn up_runs_a_proxy_with_replicated_groups_and_stops_them_all() {
     let value: String = redis::cmd("GET").arg("up-key").query(&mut conn).unwrap();
     assert_eq!(value, "v");
     drop(conn);
+    let other = redis::Client::open(format!("redis://127.0.0.1:{}/", port + 12)).unwrap();
+    let value: String = redis::cmd("GET")
+        .arg("up-key")
+        .query(&mut other.get_connection().unwrap())
+        .unwrap();
+    assert_eq!(value, "v", "another proxy serves the same data");
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
     let started = Instant::now();
     loop {
@@ -85,7 +99,7 @@ fn up_runs_a_proxy_with_replicated_groups_and_stops_them_all() {
         std::thread::sleep(Duration::from_millis(20));
     }
     // Every child is gone: nothing listens on the deployment's ports.
-    for p in port..port + 6 {
+    for p in (port..port + 6).chain(port + 10..port + 14) {
         assert!(
             std::net::TcpStream::connect(("127.0.0.1", p)).is_err(),
             "port {p} still served"

@@ -355,10 +355,25 @@ impl Client {
             let name = command.to_string();
             return split::send(&self.state, &self.conn, spec, &name, spread, &args);
         }
+        let keys = spec.key_indexes(&args);
+        // Commands the proxy carries out over groups write like any other: the write lease
+        // holds for every group their keys are in.
+        let over_groups = blocking::is_blocking(&command)
+            || multikey::handles(command.name())
+            || moves::handles(command.name());
+        if over_groups && writes {
+            for &k in &keys {
+                if let Err(why) = self
+                    .state
+                    .may_write(self.state.slots.group_of_key(&args[k]))
+                {
+                    return self.ready(Reply::error_owned(format!("TRYAGAIN {why}")));
+                }
+            }
+        }
         if blocking::is_blocking(&command) {
             return blocking::send(&self.state, &self.conn, &command, &args);
         }
-        let keys = spec.key_indexes(&args);
         let group = match keys.first() {
             None => 0,
             Some(&first) => {
@@ -386,6 +401,13 @@ impl Client {
                 group
             }
         };
+        // The control plane's write lease: a proxy cut off from the quorum of proxies stops
+        // taking writes (reads go on).
+        if !spec.flags.contains(CommandFlags::READONLY) {
+            if let Err(why) = self.state.may_write(group) {
+                return self.ready(Reply::error_owned(format!("TRYAGAIN {why}")));
+            }
+        }
         if writes {
             self.conn.last_write = Some(Some(group));
         }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::{ControlError, ControlPlane};
+use super::{CommitFuture, ControlError, ControlPlane};
 use crate::control::topology::{SharedTopology, Topology};
 
 /// A control plane of one member.
@@ -24,14 +24,15 @@ impl ControlPlane for LocalControlPlane {
         self.shared.get()
     }
 
-    fn commit(&self, next: Topology) -> Result<(), ControlError> {
+    fn commit(&self, next: Topology) -> CommitFuture<'_> {
         let current = self.shared.get();
         for (old, new) in current.groups.iter().zip(&next.groups) {
             if new.epoch < old.epoch {
-                return Err(ControlError::Conflict { current: old.epoch });
+                let current = old.epoch;
+                return Box::pin(async move { Err(ControlError::Conflict { current }) });
             }
         }
         self.shared.publish(next);
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 }

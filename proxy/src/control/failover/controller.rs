@@ -1,8 +1,14 @@
 //! The failover controller: the IO shell around the decision [`core`](super::core). It feeds
 //! the core every probe result and a tick every few milliseconds, carries out the actions it
 //! returns over short-lived admin connections (each with a deadline), and commits new
-//! topologies through the [`ControlPlane`]. It also runs planned switchovers
+//! topologies through the [`ControlPlane`] **before** any node is told of them: a decision that
+//! cannot be committed (this proxy lost the Raft leadership, no quorum) is dropped and the core
+//! goes back to the committed topology. It also runs planned switchovers
 //! (`redoubt ctl failover GROUP`).
+//!
+//! With several proxies, only the Raft leader's controller decides; every controller hands its
+//! probe view to the control plane, which sends it to the other proxies, and feeds the views
+//! it receives to its core, so a new leader starts with them.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +23,7 @@ use super::core::{Action, Core, CoreConfig, Event, GroupSetup, ProbeInfo};
 use crate::backend::info::{parse_replication_fields, ReplicationInfo, Role};
 use crate::backend::node_client::{ConnectOptions, NodeClient, NodeError};
 use crate::control::topology::Topology;
-use crate::control::ControlPlane;
+use crate::control::{ControlPlane, Report};
 
 /// Deadline of one admin exchange with a node.
 const ADMIN_TIMEOUT: Duration = Duration::from_millis(500);
@@ -25,6 +31,8 @@ const ADMIN_TIMEOUT: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(25);
 /// Longest a planned switchover waits for the target standby to catch up.
 const CATCH_UP_LIMIT: Duration = Duration::from_secs(2);
+/// Least time between two commits of epochs learned from the nodes.
+const SYNC_EVERY: Duration = Duration::from_millis(500);
 
 /// Outcome of a planned switchover.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -47,6 +55,7 @@ type SwitchoverReply = oneshot::Sender<Result<SwitchoverReport, String>>;
 #[derive(Clone, Debug)]
 pub(crate) struct ControllerHandle {
     switchovers: mpsc::UnboundedSender<(usize, SwitchoverReply)>,
+    reports: mpsc::UnboundedSender<Report>,
 }
 
 impl ControllerHandle {
@@ -61,6 +70,11 @@ impl ControllerHandle {
             .map_err(|_| "the controller has stopped".to_string())?;
         rx.await
             .map_err(|_| "the controller has stopped".to_string())?
+    }
+
+    /// Hands the controller another proxy's probe view.
+    pub(crate) fn report(&self, report: Report) {
+        let _ = self.reports.send(report);
     }
 }
 
@@ -89,9 +103,13 @@ pub(crate) fn start(
     probes: mpsc::UnboundedReceiver<(SocketAddr, Option<ReplicationInfo>, Instant)>,
 ) -> ControllerHandle {
     let (tx, rx) = mpsc::unbounded_channel();
+    let (report_tx, report_rx) = mpsc::unbounded_channel();
     let core = Core::new(setup.config.clone(), setup.groups.clone());
-    tokio::spawn(run(core, setup, probes, rx));
-    ControllerHandle { switchovers: tx }
+    tokio::spawn(run(core, setup, probes, rx, report_rx));
+    ControllerHandle {
+        switchovers: tx,
+        reports: report_tx,
+    }
 }
 
 async fn run(
@@ -99,26 +117,71 @@ async fn run(
     setup: ControllerSetup,
     mut probes: mpsc::UnboundedReceiver<(SocketAddr, Option<ReplicationInfo>, Instant)>,
     mut switchovers: mpsc::UnboundedReceiver<(usize, SwitchoverReply)>,
+    mut reports: mpsc::UnboundedReceiver<Report>,
 ) {
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_sync = Instant::now() - SYNC_EVERY;
+    let several = setup.control.proxies() > 1;
     loop {
-        let actions = tokio::select! {
+        tokio::select! {
             probe = probes.recv() => {
                 let Some((node, info, at)) = probe else { return };
-                core.handle(Event::Probe { node, info: info.map(to_probe_info), now: at })
+                core.handle(Event::Probe { node, info: info.map(to_probe_info), now: at });
             }
-            _ = ticker.tick() => core.handle(Event::Tick { now: Instant::now() }),
+            report = reports.recv() => {
+                let Some(report) = report else { return };
+                core.handle(Event::Report { from: report.from, down: report.down, now: Instant::now() });
+            }
+            _ = ticker.tick() => {
+                let now = Instant::now();
+                if several {
+                    setup.control.report(core.down_nodes(now));
+                }
+                let committed = setup.control.current();
+                core.adopt(&committed);
+                if !setup.control.is_leader() {
+                    continue;
+                }
+                // Epochs the core learned from the nodes (newer than committed ones, e.g.
+                // after the proxies' files were lost) are committed before anything else.
+                if several && core.topology() != *committed && now.duration_since(last_sync) >= SYNC_EVERY {
+                    last_sync = now;
+                    publish(&setup, core.topology()).await;
+                    continue;
+                }
+                let before = core.clone();
+                let actions = core.handle(Event::Tick { now });
+                carry_out(&mut core, before, &setup, actions).await;
+            }
             request = switchovers.recv() => {
                 let Some((group, reply)) = request else { return };
+                core.adopt(&setup.control.current());
                 let result = switchover(&mut core, &setup, group).await;
                 let _ = reply.send(result);
-                Vec::new()
             }
         };
-        for action in actions {
-            perform(&setup, action).await;
+    }
+}
+
+/// Commits the decided topology first, then tells the nodes; if the commit fails, nothing is
+/// told and the core returns to its state `before` the decision.
+async fn carry_out(core: &mut Core, before: Core, setup: &ControllerSetup, actions: Vec<Action>) {
+    let mut told = Vec::new();
+    for action in actions {
+        match action {
+            Action::Publish(topology) => {
+                if !publish(setup, topology).await {
+                    *core = before;
+                    core.adopt(&setup.control.current());
+                    return;
+                }
+            }
+            other => told.push(other),
         }
+    }
+    for action in told {
+        perform(setup, action).await;
     }
 }
 
@@ -182,11 +245,14 @@ async fn perform(setup: &ControllerSetup, action: Action) {
                 warn!(group, %node, %err, "cannot set min-replicas-to-ack");
             }
         }
-        Action::Publish(topology) => publish(setup, topology),
+        Action::Publish(topology) => {
+            publish(setup, topology).await;
+        }
     }
 }
 
-fn publish(setup: &ControllerSetup, topology: Topology) {
+/// Commits `topology`; true if it is committed.
+async fn publish(setup: &ControllerSetup, topology: Topology) -> bool {
     let before = setup.control.current();
     let promoted: Vec<String> = topology
         .groups
@@ -199,14 +265,18 @@ fn publish(setup: &ControllerSetup, topology: Topology) {
         })
         .map(|g| g.id.clone())
         .collect();
-    match setup.control.commit(topology) {
+    match setup.control.commit(topology).await {
         Ok(()) => {
             for group in &promoted {
                 setup.failovers.automatic(group);
             }
-            info!("new topology committed")
+            info!("new topology committed");
+            true
         }
-        Err(err) => warn!(%err, "topology not committed"),
+        Err(err) => {
+            warn!(%err, "topology not committed; nothing is changed");
+            false
+        }
     }
 }
 
@@ -250,7 +320,34 @@ async fn switchover(
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        // The decision is committed first; then the old primary is fenced with the new
+        // epoch (refusing writes from connections that still present the old one), the
+        // target catches up with what it took before the fence, and is promoted.
         let epoch = current.epoch + 1;
+        let before = core.clone();
+        let next = core.switched_over(group, target, epoch);
+        if let Err(err) = setup.control.commit(next).await {
+            *core = before;
+            return Err(err.to_string());
+        }
+        let epoch_arg = epoch.to_string();
+        let fence: [&[&[u8]]; 1] = [&[b"EPOCH", epoch_arg.as_bytes()]];
+        if let Err(err) = admin(current.primary, password, &fence).await {
+            warn!(group, node = %current.primary, %err, "cannot fence the old primary");
+        }
+        let caught_up = Instant::now() + CATCH_UP_LIMIT;
+        loop {
+            let (Ok(primary), Ok(standby)) = (
+                offset_of(current.primary, password).await,
+                offset_of(target, password).await,
+            ) else {
+                break;
+            };
+            if standby >= primary || Instant::now() > caught_up {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
         perform(
             setup,
             Action::Promote {
@@ -268,8 +365,6 @@ async fn switchover(
             epoch,
         };
         perform(setup, repoint).await;
-        let next = core.switched_over(group, target, epoch);
-        setup.control.commit(next).map_err(|e| e.to_string())?;
         setup.failovers.planned(&current.id);
         Ok(epoch)
     }

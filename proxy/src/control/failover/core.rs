@@ -7,6 +7,9 @@
 //! - A node is **down** once `down_after` has passed without a good probe; it is back **up**
 //!   after [`UP_AFTER_SUCCESSES`](crate::backend::liveness::UP_AFTER_SUCCESSES) good probes in
 //!   a row (hysteresis); the rule is [`Liveness`], which read routing applies too.
+//! - With several proxies, a primary counts as down only when a majority of them (this one
+//!   included) find it down: each other proxy's latest report counts while it is younger than
+//!   `down_after` (a quorum of views, as Sentinel's ODOWN; the Raft commit is the second quorum).
 //! - A group whose primary is down gets a new one: among the standbys that are up, in
 //!   synchronous mode only those that were in sync with the primary while it was up, the one
 //!   with the highest replication offset (ties: higher priority, then lower address). The
@@ -54,6 +57,15 @@ pub(crate) enum Event {
         /// The outcome.
         info: Option<ProbeInfo>,
         /// When.
+        now: Instant,
+    },
+    /// Another proxy reported which nodes its probes find down.
+    Report {
+        /// The sender's id.
+        from: u64,
+        /// The nodes it finds down.
+        down: Vec<SocketAddr>,
+        /// When it arrived.
         now: Instant,
     },
     /// Time passed; decisions are made on ticks.
@@ -107,6 +119,8 @@ pub(crate) enum Action {
 pub(crate) struct CoreConfig {
     /// Time without a good probe after which a node is down.
     pub(crate) down_after: Duration,
+    /// Proxies in the control plane (1: this proxy's view decides alone).
+    pub(crate) proxies: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -135,6 +149,8 @@ pub(crate) struct Core {
     config: CoreConfig,
     groups: Vec<Group>,
     started: Option<Instant>,
+    /// Each other proxy's latest report: when, and the nodes it found down.
+    reports: BTreeMap<u64, (Instant, Vec<SocketAddr>)>,
 }
 
 /// How one group is configured for the core.
@@ -185,7 +201,37 @@ impl Core {
             config,
             groups,
             started: None,
+            reports: BTreeMap::new(),
         }
+    }
+
+    /// Takes the committed topology as the truth for every group where it is at least as new
+    /// as what the core holds (another proxy may have decided while this one was not leader).
+    pub(crate) fn adopt(&mut self, committed: &Topology) {
+        for (group, topology) in self.groups.iter_mut().zip(&committed.groups) {
+            let newer = topology.epoch > group.topology.epoch;
+            let differs = topology.epoch == group.topology.epoch && topology != &group.topology;
+            if newer || differs {
+                if topology.primary != group.topology.primary {
+                    group.pushed_sync = None;
+                }
+                group.topology = topology.clone();
+            }
+        }
+    }
+
+    /// The nodes this proxy's probes find down at `now` (its report to the other proxies).
+    pub(crate) fn down_nodes(&self, now: Instant) -> Vec<SocketAddr> {
+        let started = self.started.unwrap_or(now);
+        let down_after = self.config.down_after;
+        self.groups
+            .iter()
+            .flat_map(|g| g.members.iter())
+            .filter(|(_, m)| {
+                !m.liveness.is_up() || m.liveness.silent_for(now, started) > down_after
+            })
+            .map(|(addr, _)| *addr)
+            .collect()
     }
 
     /// The topology the core last decided.
@@ -218,6 +264,10 @@ impl Core {
             Event::Probe { node, info, now } => {
                 self.started.get_or_insert(now);
                 self.record_probe(node, info, now);
+                Vec::new()
+            }
+            Event::Report { from, down, now } => {
+                self.reports.insert(from, (now, down));
                 Vec::new()
             }
             Event::Tick { now } => {
@@ -268,6 +318,8 @@ impl Core {
         let started = self.started.unwrap_or(now);
         let mut actions = Vec::new();
         let mut changed = false;
+        let quorum = self.config.proxies / 2 + 1;
+        let reports = &self.reports;
         for (index, group) in self.groups.iter_mut().enumerate() {
             for member in group.members.values_mut() {
                 if member.liveness.expire(now, started, down_after) {
@@ -276,7 +328,15 @@ impl Core {
             }
             let primary = group.topology.primary;
             let liveness = &group.members[&primary].liveness;
-            let primary_down = !liveness.is_up() && liveness.silent_for(now, started) > down_after;
+            let agreeing = reports
+                .values()
+                .filter(|(at, down)| {
+                    now.saturating_duration_since(*at) <= down_after && down.contains(&primary)
+                })
+                .count();
+            let primary_down = !liveness.is_up()
+                && liveness.silent_for(now, started) > down_after
+                && 1 + agreeing >= quorum;
             if primary_down {
                 if let Some(candidate) = best_candidate(group, group.sync_replicas > 0) {
                     group.topology.epoch += 1;

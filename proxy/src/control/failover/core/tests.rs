@@ -17,6 +17,7 @@ fn core(sync_replicas: usize, priorities: Vec<(SocketAddr, i64)>) -> Core {
     Core::new(
         CoreConfig {
             down_after: Duration::from_millis(500),
+            proxies: 1,
         },
         vec![GroupSetup {
             topology: GroupTopology {
@@ -370,4 +371,112 @@ fn epochs_learned_from_nodes_are_never_reused() {
         Some(standby_info(5, false, P)),
     );
     assert_eq!(run.promotions(), vec![(addr(S1), 8)]);
+}
+
+/// Three proxies: this one finds the primary down after 1 s; `others` say what the two other
+/// proxies report (`Some(ms)`: they report it down from that time on, every 100 ms; `None`:
+/// they keep reporting it up). Returns the promotions.
+fn with_reports(others: [Option<u64>; 2]) -> Vec<(SocketAddr, u64)> {
+    let mut core = core(0, vec![]);
+    core.config.proxies = 3;
+    let mut run = Run::new(core);
+    run.rounds(
+        1000,
+        Some(primary_info(5)),
+        Some(standby_info(5, true, P)),
+        Some(standby_info(5, true, P)),
+    );
+    for _ in 0..15 {
+        let now = run.t0 + Duration::from_millis(run.at + 100);
+        for (from, since) in others.iter().enumerate() {
+            let down = match since {
+                Some(ms) if run.at >= *ms => vec![addr(P)],
+                _ => vec![],
+            };
+            run.core.handle(Event::Report {
+                from: from as u64 + 2,
+                down,
+                now,
+            });
+        }
+        run.rounds(
+            100,
+            None,
+            Some(standby_info(5, false, P)),
+            Some(standby_info(5, false, P)),
+        );
+    }
+    run.promotions()
+}
+
+#[test]
+fn with_three_proxies_a_primary_is_replaced_only_when_a_majority_finds_it_down() {
+    let table: [([Option<u64>; 2], bool); 5] = [
+        // Nobody else agrees: this proxy alone may be the one cut off.
+        ([None, None], false),
+        // One other proxy agrees: two of three.
+        ([Some(1500), None], true),
+        ([Some(1500), Some(1500)], true),
+        // Agreement that comes late still counts once it comes.
+        ([None, Some(2200)], true),
+        // Too late: only after the run ends.
+        ([None, Some(9000)], false),
+    ];
+    for (others, promoted) in table {
+        let promotions = with_reports(others);
+        assert_eq!(
+            !promotions.is_empty(),
+            promoted,
+            "{others:?}: {promotions:?}"
+        );
+        // One decision (epoch 1); the table's standby keeps reporting itself a standby, so
+        // the promotion is repeated, with the same epoch.
+        assert!(
+            promotions.iter().all(|p| *p == (addr(S1), 1)),
+            "{others:?}: {promotions:?}"
+        );
+    }
+}
+
+#[test]
+fn stale_reports_do_not_count() {
+    let mut core = core(0, vec![]);
+    core.config.proxies = 3;
+    let mut run = Run::new(core);
+    // Another proxy found the primary down once, long ago.
+    run.core.handle(Event::Report {
+        from: 2,
+        down: vec![addr(P)],
+        now: run.t0,
+    });
+    run.rounds(
+        1000,
+        Some(primary_info(5)),
+        Some(standby_info(5, true, P)),
+        Some(standby_info(5, true, P)),
+    );
+    run.rounds(
+        1500,
+        None,
+        Some(standby_info(5, false, P)),
+        Some(standby_info(5, false, P)),
+    );
+    assert!(run.promotions().is_empty(), "{:?}", run.actions);
+}
+
+#[test]
+fn a_committed_topology_from_another_leader_is_adopted() {
+    let mut run = Run::new(core(0, vec![]));
+    let mut committed = run.core.topology();
+    committed.groups[0].epoch = 4;
+    committed.groups[0].primary = addr(S2);
+    committed.groups[0].standbys = vec![addr(P), addr(S1)];
+    run.core.adopt(&committed);
+    assert_eq!(run.core.topology(), committed);
+    // An older one is not.
+    let mut older = committed.clone();
+    older.groups[0].epoch = 3;
+    older.groups[0].primary = addr(P);
+    run.core.adopt(&older);
+    assert_eq!(run.core.topology(), committed);
 }
