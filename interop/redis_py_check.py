@@ -218,7 +218,66 @@ def binary_values(rb):
     expect(rb.get(PREFIX + "big"), big, "GET 1 MB")
 
 
-PER_PROTOCOL = [strings, multi_key, hashes, lists, sets, zsets, keys_and_scan, pipelines]
+def blocking(r):
+    """BLPOP/BRPOP/BZPOPMIN over several keys (through a proxy, on several groups): data first
+    in argument order, a timeout's nil, and a wait woken by a push from another connection."""
+    a, b, c = k("qa"), k("qb"), k("qc")
+    r.rpush(b, "from-b")
+    r.rpush(c, "from-c")
+    expect(list(r.blpop([a, b, c], timeout=1)), [b, "from-b"], "BLPOP takes the first key with data")
+    expect(list(r.brpop([a, b, c], timeout=1)), [c, "from-c"], "BRPOP takes the next one")
+    started = time.monotonic()
+    expect(r.blpop([a, b, c], timeout=0.3), None, "BLPOP timeout")
+    if time.monotonic() - started < 0.25:
+        raise AssertionError("BLPOP returned before its timeout")
+    other = redis.Redis(host=r.connection_pool.connection_kwargs["host"],
+                        port=r.connection_pool.connection_kwargs["port"], decode_responses=True)
+    import threading
+    pusher = threading.Timer(0.2, lambda: other.lpush(c, "late"))
+    pusher.start()
+    expect(list(r.blpop([a, b, c], timeout=5)), [c, "late"], "BLPOP woken by a push")
+    pusher.join()
+    r.zadd(a, {"m": 2.5})
+    expect(list(r.bzpopmin([b, a], timeout=1)), [a, "m", 2.5], "BZPOPMIN")
+    expect([r.llen(x) for x in (a, b, c)], [0, 0, 0], "nothing left behind")
+
+
+def databases(r):
+    """SELECT through the client's db option: each database its own keyspace."""
+    kw = r.connection_pool.connection_kwargs
+    db5 = redis.Redis(host=kw["host"], port=kw["port"], db=5, decode_responses=True,
+                      protocol=kw.get("protocol", 2))
+    expect(db5.set(k("db"), "five"), True, "SET in db 5")
+    expect(r.get(k("db")), None, "db 0 does not see db 5")
+    expect(db5.get(k("db")), "five", "GET in db 5")
+    expect(db5.delete(k("db")), 1, "DEL in db 5")
+    info = r.info("server")
+    expect(info.get("arch_bits"), 64, "INFO arch_bits")
+    expect(isinstance(info.get("redis_version"), str), True, "INFO redis_version")
+
+
+PER_PROTOCOL = [strings, multi_key, hashes, lists, sets, zsets, keys_and_scan, pipelines, blocking,
+                databases]
+
+
+def check_cluster_client(args):
+    """redis-py's RedisCluster against the proxy: it discovers the proxy as the master of every
+    slot and sends everything there."""
+    from redis.cluster import RedisCluster
+
+    rc = RedisCluster(host=args.host, port=args.port, decode_responses=True)
+    try:
+        nodes = rc.get_nodes()
+        expect([(n.host, n.port, n.server_type) for n in nodes], [(args.host, args.port, "primary")],
+               "cluster nodes")
+        keys = [PREFIX + f"c{i}" for i in range(20)]
+        for key in keys:
+            expect(rc.set(key, key), True, "SET")
+        expect([rc.get(key) for key in keys], keys, "GET")
+        expect(rc.keyslot("somekey"), 11058, "keyslot")
+        expect(rc.delete(*keys), len(keys), "DEL")
+    finally:
+        rc.close()
 
 
 # --- features the proxy refuses for now -------------------------------------------------------
@@ -361,6 +420,8 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--multi", choices=["refused", "supported"], default="refused")
     parser.add_argument("--pubsub", choices=["refused", "supported"], default="refused")
+    parser.add_argument("--cluster", choices=["check", "skip"], default="check",
+                        help="run redis-py's cluster client against the server (skip for a plain redis-server)")
     args = parser.parse_args()
 
     def client(**kw):
@@ -384,6 +445,9 @@ def main():
             plan.append((f"resp{protocol} check_transaction_retries", check_transaction_retries, r))
         if args.pubsub == "supported":
             plan.append((f"resp{protocol} check_pubsub_listen", check_pubsub_listen, r))
+
+    if args.cluster == "check":
+        plan.append(("cluster client", lambda _r: check_cluster_client(args), r2))
 
     passed = failed = 0
     global PREFIX

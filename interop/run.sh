@@ -126,7 +126,7 @@ if [ "$AGAINST" = redis-server ]; then
   PORT=$(free_port)
   start redis-server redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no
   deployment="redis-server on 127.0.0.1:$PORT"
-  PY_FLAGS=(--multi supported --pubsub supported)
+  PY_FLAGS=(--multi supported --pubsub supported --cluster skip)
 else
   if [ -n "${REDOUBT_BIN:-}" ]; then
     BIN=$REDOUBT_BIN

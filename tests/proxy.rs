@@ -3,13 +3,23 @@
 
 mod common;
 
+#[path = "proxy/blocking.rs"]
+mod blocking;
 #[path = "proxy/cluster.rs"]
 mod cluster;
+#[path = "proxy/cluster_mode.rs"]
+mod cluster_mode;
 #[path = "proxy/commands.rs"]
 mod commands;
+#[path = "proxy/databases.rs"]
+mod databases;
 #[path = "proxy/failures.rs"]
 mod failures;
+#[path = "proxy/multikey.rs"]
+mod multikey;
 #[path = "proxy/reads.rs"]
 mod reads;
 #[path = "proxy/routing.rs"]
 mod routing;
+#[path = "proxy/server_commands.rs"]
+mod server_commands;

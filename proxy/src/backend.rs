@@ -1,9 +1,11 @@
 //! A node as the proxy sees it: the one [`node_client`] that talks to it, pooled multiplexed
 //! [`connection`]s (one set per protocol version), its [`health`] kept current by its
-//! [`probe`], and the [`info`] parser they share.
+//! [`probe`], and the [`info`] parser they share; a [`held`] connection is one tied to a
+//! single client for a while (a blocking command).
 
 pub(crate) mod connection;
 pub(crate) mod health;
+pub(crate) mod held;
 pub(crate) mod info;
 pub(crate) mod liveness;
 pub(crate) mod node_client;
@@ -20,6 +22,9 @@ pub(crate) use connection::{BackendConnection, BackendError, BackendReply, Progr
 pub(crate) use health::Health;
 pub(crate) use node_client::ConnectOptions;
 
+/// Databases a client can `SELECT` (Redis's default `databases 16`; the nodes have as many).
+pub(crate) const DATABASES: usize = 16;
+
 /// One node.
 #[derive(Debug)]
 pub(crate) struct Backend {
@@ -27,9 +32,9 @@ pub(crate) struct Backend {
     pub(crate) addr: SocketAddr,
     options: ConnectOptions,
     size: usize,
-    resp2: Vec<BackendConnection>,
-    /// RESP3 connections, opened when the first RESP3 client needs this node.
-    resp3: OnceLock<Vec<BackendConnection>>,
+    /// Connection sets by database and protocol (index `db * 2 + (protocol == RESP3)`), each
+    /// opened when the first client needs it; RESP2 in database 0 opens at once.
+    pools: Vec<OnceLock<Vec<BackendConnection>>>,
     /// What the health probe last saw.
     pub(crate) health: Arc<Health>,
     /// When the node last answered on any of these connections.
@@ -37,50 +42,60 @@ pub(crate) struct Backend {
 }
 
 impl Backend {
-    /// Opens `size` RESP2 connections with `options` (RESP3 ones open on first use).
-    /// `health` is shared by every worker's view of the node and kept current by its probe.
+    /// Opens `size` RESP2 connections in database 0 with `options` (the other databases and
+    /// RESP3 open on first use). `health` is shared by every worker's view of the node and
+    /// kept current by its probe.
     pub(crate) fn new(options: ConnectOptions, size: usize, health: Arc<Health>) -> Backend {
-        let progress = Arc::new(Progress::default());
-        let resp2 = (0..size)
-            .map(|_| BackendConnection::spawn(options.clone(), progress.clone()))
-            .collect();
-        Backend {
+        let backend = Backend {
             addr: options.addr,
             options,
             size,
-            resp2,
-            resp3: OnceLock::new(),
+            pools: (0..DATABASES * 2).map(|_| OnceLock::new()).collect(),
             health,
-            progress,
+            progress: Arc::new(Progress::default()),
+        };
+        backend.pool(Protocol::Resp2, 0);
+        backend
+    }
+
+    /// How to open a connection of `protocol` in database `db` to this node.
+    pub(crate) fn options(&self, protocol: Protocol, db: usize) -> ConnectOptions {
+        ConnectOptions {
+            protocol,
+            db,
+            ..self.options.clone()
         }
     }
 
-    /// Sends an encoded request on the connection `affinity` selects, in `protocol`. A client
-    /// always passes the same affinity, so its requests to this node stay in order on one
-    /// connection (read-your-writes).
+    fn pool(&self, protocol: Protocol, db: usize) -> &[BackendConnection] {
+        let db = db.min(DATABASES - 1);
+        let index = db * 2 + usize::from(protocol == Protocol::Resp3);
+        self.pools[index].get_or_init(|| {
+            let options = self.options(protocol, db);
+            (0..self.size)
+                .map(|_| BackendConnection::spawn(options.clone(), self.progress.clone()))
+                .collect()
+        })
+    }
+
+    /// Sends an encoded request, to run in database `db`, on the connection `affinity`
+    /// selects, in `protocol`. A client always passes the same affinity, so its requests to
+    /// this node stay in order on one connection (read-your-writes).
     pub(crate) fn send(
         &self,
         protocol: Protocol,
+        db: usize,
         affinity: u64,
         request: Bytes,
     ) -> oneshot::Receiver<BackendReply> {
-        let pool = match protocol {
-            Protocol::Resp2 => &self.resp2,
-            Protocol::Resp3 => self.resp3.get_or_init(|| {
-                let options = ConnectOptions {
-                    protocol: Protocol::Resp3,
-                    ..self.options.clone()
-                };
-                (0..self.size)
-                    .map(|_| BackendConnection::spawn(options.clone(), self.progress.clone()))
-                    .collect()
-            }),
-        };
+        let pool = self.pool(protocol, db);
         pool[(affinity % pool.len() as u64) as usize].send(request)
     }
 
-    /// True while at least one RESP2 connection is up.
+    /// True while at least one RESP2 connection in database 0 is up.
     pub(crate) fn is_connected(&self) -> bool {
-        self.resp2.iter().any(BackendConnection::is_up)
+        self.pool(Protocol::Resp2, 0)
+            .iter()
+            .any(BackendConnection::is_up)
     }
 }

@@ -1,13 +1,19 @@
 //! One client connection: [`session`] reads requests, resolves each command once and
 //! dispatches it as [`commands`] says: answered by the proxy ([`local`]), spread over groups
 //! ([`split`], merged back by [`merge`]), refused with the reason, or routed whole to one
-//! node; the replies wait in [`pending`] and leave in request order. [`conn`] is the
+//! node, or served on held connections ([`blocking`]); the replies wait in [`pending`] and leave in request order. [`conn`] is the
 //! connection's own state.
 
+pub(crate) mod blocking;
+pub(crate) mod client_cmd;
+pub(crate) mod cluster;
 pub(crate) mod commands;
 pub(crate) mod conn;
+pub(crate) mod info;
 pub(crate) mod local;
 pub(crate) mod merge;
+pub(crate) mod moves;
+pub(crate) mod multikey;
 pub(crate) mod pending;
 pub(crate) mod session;
 pub(crate) mod split;

@@ -15,7 +15,8 @@
 //!   the slot table, the client counters.
 //!
 //! Failovers are counted by the failover controller through
-//! [`Failovers`], registered here.
+//! [`Failovers`], registered here; held node connections by their owners through
+//! [`PinnedConnections`], registered here.
 
 pub(crate) mod state;
 pub(crate) mod stats;
@@ -33,6 +34,7 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
 use redoubt_protocol::command_table::{command_index_count, Resolved};
 
+use crate::backend::held::PinnedConnections;
 use crate::control::failover::count::Failovers;
 
 /// Content type of the exposition (OpenMetrics text, which Prometheus scrapes natively).
@@ -133,6 +135,21 @@ struct CommandSeries {
     /// Per target slot (groups, then proxy, then multi), per outcome (ok, error).
     requests: Vec<[OnceLock<Counter>; 2]>,
     latency: OnceLock<LatencyHistogram>,
+    /// The full name (`client|list`), for `INFO commandstats`.
+    name: OnceLock<String>,
+}
+
+/// One command's figures for `INFO commandstats`.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct CommandStat {
+    /// Full name, lower case (`client|list`).
+    pub(crate) name: String,
+    /// Requests.
+    pub(crate) calls: u64,
+    /// Total time, microseconds.
+    pub(crate) usec: u64,
+    /// Requests answered with an error.
+    pub(crate) failed: u64,
 }
 
 /// The proxy's metrics.
@@ -150,6 +167,8 @@ pub(crate) struct ProxyMetrics {
     node_groups: HashMap<SocketAddr, usize>,
     /// Failovers, counted by the controller.
     pub(crate) failovers: Failovers,
+    /// Backend connections held by one client each, counted by their owners.
+    pub(crate) pinned: PinnedConnections,
 }
 
 impl ProxyMetrics {
@@ -186,12 +205,19 @@ impl ProxyMetrics {
                 failovers.touch(group, reason);
             }
         }
+        let pinned = PinnedConnections::new();
+        registry.register(
+            "redoubt_proxy_pinned_connections",
+            "Node connections held by one client each, by reason (blocking: a blocking command waits on it); released on completion, disconnect or timeout.",
+            pinned.family(),
+        );
         registry.register_collector(Box::new(state));
         let targets = group_ids.len() + 2;
         let series = (0..=command_index_count())
             .map(|_| CommandSeries {
                 requests: (0..targets).map(|_| Default::default()).collect(),
                 latency: OnceLock::new(),
+                name: OnceLock::new(),
             })
             .collect();
         ProxyMetrics {
@@ -202,6 +228,7 @@ impl ProxyMetrics {
             group_ids,
             node_groups,
             failovers,
+            pinned,
         }
     }
 
@@ -247,6 +274,9 @@ impl ProxyMetrics {
                 self.requests.get_or_create_owned(&labels)
             })
             .inc();
+        if let Some(command) = command {
+            series.name.get_or_init(|| command.to_string());
+        }
         series
             .latency
             .get_or_init(|| {
@@ -254,6 +284,35 @@ impl ProxyMetrics {
                     .get_or_create_owned(&CommandLabels { command: name })
             })
             .observe(elapsed);
+    }
+
+    /// Every command seen so far, with its calls, time and failures (`INFO commandstats`).
+    pub(crate) fn command_stats(&self) -> Vec<CommandStat> {
+        self.series
+            .iter()
+            .filter_map(|series| {
+                let name = series.name.get()?.clone();
+                let cells = &series.latency.get()?.cells;
+                let calls = cells
+                    .buckets
+                    .iter()
+                    .map(|b| b.load(Ordering::Relaxed))
+                    .sum();
+                let usec = cells.sum_ns.load(Ordering::Relaxed) / 1000;
+                let failed = series
+                    .requests
+                    .iter()
+                    .filter_map(|outcomes| outcomes[1].get())
+                    .map(Counter::get)
+                    .sum();
+                Some(CommandStat {
+                    name,
+                    calls,
+                    usec,
+                    failed,
+                })
+            })
+            .collect()
     }
 
     /// The exposition, as OpenMetrics text.

@@ -11,6 +11,9 @@ use std::time::Instant;
 
 use redoubt_protocol::Protocol;
 
+pub(crate) mod clients;
+use clients::ClientRegistry;
+
 use crate::backend::{probe, Backend, ConnectOptions, Health};
 use crate::config::ProxyConfig;
 use crate::control::failover::controller::{self, ControllerHandle, ControllerSetup};
@@ -46,6 +49,8 @@ pub(crate) struct Shared {
     pub(crate) controller: Arc<OnceLock<ControllerHandle>>,
     /// Next client id, unique across workers.
     pub(crate) next_client_id: Arc<AtomicU64>,
+    /// Every connected client.
+    pub(crate) clients: Arc<ClientRegistry>,
     /// Counters.
     pub(crate) stats: Arc<ProxyStats>,
     /// Start time.
@@ -125,6 +130,7 @@ impl Shared {
             paused,
             controller: Arc::new(OnceLock::new()),
             next_client_id: Arc::new(AtomicU64::new(1)),
+            clients: Arc::default(),
             stats,
             started: Instant::now(),
             metrics,
@@ -216,6 +222,8 @@ pub(crate) struct Worker {
     pub(crate) paused: Arc<Vec<AtomicBool>>,
     /// Next client id.
     pub(crate) next_client_id: Arc<AtomicU64>,
+    /// Every connected client.
+    pub(crate) clients: Arc<ClientRegistry>,
     /// Counters.
     pub(crate) stats: Arc<ProxyStats>,
     /// Start time.
@@ -245,6 +253,7 @@ impl Worker {
                             password: config.backend_password.clone(),
                             connect_timeout: config.connect_timeout,
                             epoch: Some(epoch.clone()),
+                            db: 0,
                         };
                         Arc::new(Backend::new(
                             options,
@@ -262,6 +271,7 @@ impl Worker {
             slots: shared.slots.clone(),
             paused: shared.paused.clone(),
             next_client_id: shared.next_client_id.clone(),
+            clients: shared.clients.clone(),
             stats: shared.stats.clone(),
             started: shared.started,
             metrics: shared.metrics.clone(),

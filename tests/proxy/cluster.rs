@@ -165,3 +165,50 @@ pub async fn dbsize(node: &Server) -> i64 {
     let mut conn = node.conn().await;
     redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap()
 }
+
+/// `per_group` fresh keys named `{prefix}:N` for each group, in group order: found by setting
+/// candidates through the proxy and asking each primary which one holds them (then deleted).
+pub async fn keys_by_group(cluster: &Cluster, prefix: &str, per_group: usize) -> Vec<Vec<String>> {
+    let mut conn = cluster.conn().await;
+    let mut nodes = Vec::new();
+    for group in &cluster.groups {
+        nodes.push(group.nodes[0].conn().await);
+    }
+    let mut found = vec![Vec::new(); cluster.groups.len()];
+    let mut i = 0;
+    while found.iter().any(|keys| keys.len() < per_group) {
+        let key = format!("{prefix}:{i}");
+        i += 1;
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        for (g, node) in nodes.iter_mut().enumerate() {
+            let exists: i64 = redis::cmd("EXISTS")
+                .arg(&key)
+                .query_async(node)
+                .await
+                .unwrap();
+            if exists == 1 && found[g].len() < per_group {
+                found[g].push(key.clone());
+            }
+        }
+        let _: () = redis::cmd("DEL")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+    found
+}
+
+/// The value of the proxy's metric line that starts with `series` (`name{labels}`), if any.
+pub async fn proxy_metric(cluster: &Cluster, series: &str) -> Option<f64> {
+    let url = format!("http://{}/metrics", cluster.admin);
+    let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(series))
+        .and_then(|rest| rest.trim().parse().ok())
+}

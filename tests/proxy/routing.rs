@@ -105,12 +105,7 @@ async fn cross_group_multi_key_commands_get_crossslot() {
         }
     }
     let (a, b) = (by_group[0].clone().unwrap(), by_group[1].clone().unwrap());
-    let reply = raw.cmd(&["MSETNX", &a, "1", &b, "2"]).await;
-    assert_eq!(
-        reply,
-        Reply::Error("CROSSSLOT Keys in request don't hash to the same slot".into())
-    );
-    let reply = raw.cmd(&["RENAME", &a, &b]).await;
+    let reply = raw.cmd(&["BLMOVE", &a, &b, "LEFT", "LEFT", "0"]).await;
     assert_eq!(
         reply,
         Reply::Error("CROSSSLOT Keys in request don't hash to the same slot".into())
@@ -229,7 +224,7 @@ async fn unsupported_commands_get_a_clear_error_not_a_hang() {
     for (command, args) in [
         ("MULTI", vec![]),
         ("SUBSCRIBE", vec!["ch"]),
-        ("BLPOP", vec!["list", "0"]),
+        ("XREAD", vec!["BLOCK", "0", "STREAMS", "s", "$"]),
     ] {
         let mut request = vec![command];
         request.extend(args);
@@ -240,7 +235,7 @@ async fn unsupported_commands_get_a_clear_error_not_a_hang() {
         assert!(text.starts_with("ERR") && text.contains(command), "{text}");
     }
     assert_eq!(raw.cmd(&["SELECT", "0"]).await, Reply::ok());
-    assert!(matches!(raw.cmd(&["SELECT", "1"]).await, Reply::Error(_)));
+    assert!(matches!(raw.cmd(&["SELECT", "16"]).await, Reply::Error(_)));
     assert_eq!(raw.cmd(&["PING"]).await, Reply::Simple("PONG".into()));
 }
 
@@ -288,5 +283,25 @@ async fn passwords_on_proxy_and_nodes() {
     assert_eq!(raw.cmd(&["AUTH", "proxypw"]).await, Reply::ok());
     assert_eq!(raw.cmd(&["SET", "a", "1"]).await, Reply::ok());
     assert_eq!(raw.cmd(&["GET", "a"]).await, Reply::bulk("1"));
+    // HELLO 3 with AUTH and SETNAME on a fresh connection, then blocking in RESP3 with the
+    // node password on the held connection too.
+    let mut fresh = proxy.raw().await;
+    let hello = fresh
+        .cmd(&[
+            "HELLO", "3", "AUTH", "default", "proxypw", "SETNAME", "named",
+        ])
+        .await;
+    assert_eq!(hello.get("proto"), Some(Reply::Int(3)), "{hello}");
+    let own = fresh.cmd(&["CLIENT", "INFO"]).await.text();
+    assert!(
+        own.contains(" name=named ") && own.contains(" resp=3 "),
+        "{own}"
+    );
+    assert_eq!(fresh.cmd(&["RPUSH", "q", "x"]).await, Reply::Int(1));
+    assert_eq!(
+        fresh.cmd(&["BLPOP", "q", "1"]).await,
+        Reply::Array(vec![Reply::bulk("q"), Reply::bulk("x")])
+    );
+    assert_eq!(fresh.cmd(&["BLPOP", "q", "0.1"]).await, Reply::Null);
     let _ = std::fs::remove_file(path);
 }

@@ -30,6 +30,8 @@ pub(crate) struct ConnectOptions {
     /// The group's configuration epoch, presented to the node (`EPOCH n`) on connecting (and,
     /// by the pooled connections, again whenever it rises) so the node can fence stale writers.
     pub(crate) epoch: Option<Arc<AtomicU64>>,
+    /// The database the connection runs in (`SELECT db` after the greeting when not 0).
+    pub(crate) db: usize,
 }
 
 impl ConnectOptions {
@@ -41,6 +43,7 @@ impl ConnectOptions {
             password,
             connect_timeout: timeout,
             epoch: None,
+            db: 0,
         }
     }
 }
@@ -101,6 +104,7 @@ impl NodeClient {
             epoch,
         };
         let epoch_text = epoch.to_string();
+        let db_text = options.db.to_string();
         let mut greeting: Vec<Vec<&[u8]>> = Vec::new();
         match (options.protocol, &options.password) {
             (Protocol::Resp3, Some(pw)) => {
@@ -112,6 +116,9 @@ impl NodeClient {
         }
         if epoch > 0 {
             greeting.push(vec![b"EPOCH", epoch_text.as_bytes()]);
+        }
+        if options.db != 0 {
+            greeting.push(vec![b"SELECT", db_text.as_bytes()]);
         }
         let requests: Vec<&[&[u8]]> = greeting.iter().map(Vec::as_slice).collect();
         client.exchange(&requests).await?;
@@ -169,6 +176,35 @@ impl NodeClient {
         match refused {
             Some(text) => Err(NodeError::Refused(text)),
             None => Ok(replies),
+        }
+    }
+
+    /// Writes one encoded request without waiting for its reply (see [`NodeClient::reply`]).
+    ///
+    /// # Errors
+    /// [`NodeError::Io`] when the write fails.
+    pub(crate) async fn send_raw(&mut self, request: &[u8]) -> Result<(), NodeError> {
+        self.stream.write_all(request).await?;
+        Ok(())
+    }
+
+    /// Reads the next reply, raw, error replies included (they are the client's to see).
+    /// Cancel-safe: bytes read so far stay buffered for the next call.
+    ///
+    /// # Errors
+    /// [`NodeError::Closed`], [`NodeError::Io`] or [`NodeError::Malformed`]; the client
+    /// should then be dropped.
+    pub(crate) async fn reply(&mut self) -> Result<Bytes, NodeError> {
+        loop {
+            match self.decoder.next(&mut self.buf) {
+                Ok(Some(reply)) => return Ok(reply),
+                Ok(None) => {}
+                Err(_) => return Err(NodeError::Malformed),
+            }
+            self.buf.reserve(4096);
+            if self.stream.read_buf(&mut self.buf).await? == 0 {
+                return Err(NodeError::Closed);
+            }
         }
     }
 

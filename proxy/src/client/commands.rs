@@ -48,12 +48,28 @@ pub(crate) enum Rule {
 
 /// Proxy-answered commands: the proxy holds the connection's state they read or change.
 const LOCAL: &[&str] = &[
-    "ping", "echo", "quit", "select", "auth", "hello", "client", "command", "info",
+    "ping",
+    "echo",
+    "quit",
+    "select",
+    "auth",
+    "hello",
+    "client",
+    "command",
+    "info",
+    "reset",
+    "cluster",
+    "readonly",
+    "readwrite",
+    "asking",
 ];
 
-/// `CLIENT` subcommands the proxy answers; the rest act on node connections that the client
-/// does not own (`KILL`, `LIST`, `PAUSE`...).
-const CLIENT_SUBCOMMANDS: &[&str] = &["id", "getname", "setname", "setinfo"];
+/// `CLIENT` subcommands the proxy answers for its own clients; the rest act on a server's
+/// whole state (`PAUSE`, `TRACKING`...), which the proxy does not carry.
+const CLIENT_SUBCOMMANDS: &[&str] = &[
+    "id", "getname", "setname", "setinfo", "info", "list", "kill", "unblock", "no-evict",
+    "no-touch", "reply",
+];
 
 /// Commands that hold a connection's state across requests or take it over, which a proxy
 /// multiplexing many clients on shared node connections cannot carry yet; the table's flags
@@ -72,33 +88,40 @@ const CONNECTION_STATE: &[&str] = &[
 ];
 
 /// Commands whose spread the tips do not give: `SCAN` (`request_policy:special`: the cursor
-/// must carry the group) and `RANDOMKEY` (the table gives it no response policy, and the
-/// default for keyless commands, concatenation, would turn its bulk into an array). Other
-/// `special` commands are routed whole.
+/// must carry the group), `RANDOMKEY` (the table gives it no response policy, and the
+/// default for keyless commands, concatenation, would turn its bulk into an array) and
+/// `SWAPDB` (no tips, but every group holds part of both databases). Other `special`
+/// commands are routed whole.
 fn explicit(name: &str) -> Option<Spread> {
     match name {
         "randomkey" => Some(Spread::AllGroups(Rule::AnyNonNull)),
         "scan" => Some(Spread::Scan),
+        "swapdb" => Some(Spread::AllGroups(Rule::AllSucceeded)),
         _ => None,
     }
 }
 
 /// Commands routed whole although their tips spread them: `MSETNX` sets all its keys or
-/// none, which parts on several groups cannot promise without a transaction, so keys of
-/// several groups get `CROSSSLOT` as in Redis Cluster.
+/// none, which independent parts per group cannot promise; keys of several groups go to
+/// [`super::multikey`], which checks them all first.
 const WHOLE: &[&str] = &["msetnx"];
 
 /// Why the proxy cannot carry `command`, as the error text sent back; `None` when it can.
 pub(crate) fn refusal(command: &Resolved) -> Option<String> {
     let flags = command.spec().flags;
     let name = command.name();
-    let refused = flags.contains(CommandFlags::BLOCKING)
+    let refused = (flags.contains(CommandFlags::BLOCKING)
+        && !super::blocking::is_blocking(command))
         || flags.contains(CommandFlags::PUBSUB)
         || CONNECTION_STATE.contains(&name)
         || (name == "client"
             && command
                 .sub
-                .is_some_and(|sub| !CLIENT_SUBCOMMANDS.contains(&sub.name)));
+                .is_some_and(|sub| !CLIENT_SUBCOMMANDS.contains(&sub.name)))
+        || (name == "cluster"
+            && command
+                .sub
+                .is_some_and(|sub| !super::cluster::SUBCOMMANDS.contains(&sub.name)));
     refused.then(|| {
         format!(
             "ERR '{}' is not supported through the proxy",
@@ -223,15 +246,21 @@ mod tests {
         for words in [
             &["multi"][..],
             &["subscribe"],
-            &["blpop"],
-            &["client", "kill"],
+            &["xread"],
+            &["client", "pause"],
         ] {
             let command = resolve(words);
             let why = refusal(&command).expect("refused");
             assert!(why.starts_with("ERR '"), "{why}");
             assert!(!served().contains(command.index), "{why}");
         }
-        for words in [&["get"][..], &["client", "setname"], &["command", "count"]] {
+        for words in [
+            &["get"][..],
+            &["client", "setname"],
+            &["command", "count"],
+            &["blpop"],
+            &["bzmpop"],
+        ] {
             let command = resolve(words);
             assert!(refusal(&command).is_none());
             assert!(served().contains(command.index));

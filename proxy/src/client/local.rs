@@ -1,19 +1,17 @@
-//! Commands the proxy answers itself: PING, ECHO, QUIT, HELLO, AUTH, SELECT, CLIENT
-//! ID/SETNAME/GETNAME/SETINFO, COMMAND and INFO (the proxy's own sections).
-
-use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
+//! Commands the proxy answers itself: PING, ECHO, QUIT, HELLO, AUTH, SELECT, RESET, CLIENT
+//! (see [`client_cmd`]) and COMMAND; `INFO` is [`super::info`]'s.
 
 use bytes::Bytes;
 use redoubt_protocol::command_table::{self, Resolved};
 use redoubt_protocol::{errors, Protocol, Reply};
 
+use super::client_cmd;
 use super::commands::served;
 use super::conn::ClientConn;
+use crate::backend::DATABASES;
 use crate::state::Worker;
 
-/// The Redis version the proxy reports in `HELLO` and `INFO`, as the nodes do.
-const REDIS_VERSION: &str = "7.2.4";
+use super::info::REDIS_VERSION;
 
 fn is(arg: &[u8], word: &str) -> bool {
     arg.eq_ignore_ascii_case(word.as_bytes())
@@ -38,21 +36,39 @@ pub(crate) fn answer(
             conn.closing = true;
             Reply::ok()
         }
-        "select" => match std::str::from_utf8(&args[1])
-            .ok()
-            .and_then(|s| s.parse::<i64>().ok())
-        {
-            Some(0) => Reply::ok(),
-            Some(_) => Reply::error("ERR SELECT is not allowed in cluster mode"),
-            None => Reply::error("ERR value is not an integer or out of range"),
-        },
+        "select" => select(conn, &args[1]),
         "auth" => auth(conn, worker, args),
         "hello" => hello(conn, worker, args),
-        "client" => client_command(conn, command, args),
+        "client" => client_cmd::client(conn, &worker.clients, command, args),
+        "readonly" | "readwrite" | "asking" => Reply::ok(),
+        "reset" => {
+            conn.reset(worker.config.requirepass.is_some());
+            Reply::simple("RESET")
+        }
         "command" => command_reply(command, args),
-        "info" => info(worker, args),
         _ => return None,
     })
+}
+
+/// `SELECT index`: Redis's errors for a non-integer and for an index outside
+/// `0..`[`DATABASES`]; from then on every routed request runs in that database.
+fn select(conn: &mut ClientConn, index: &[u8]) -> Reply {
+    let Some(index) = std::str::from_utf8(index)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+    else {
+        return Reply::error("ERR value is not an integer or out of range");
+    };
+    match usize::try_from(index) {
+        Ok(db) if db < DATABASES => {
+            conn.db = db;
+            if let Some(handle) = &conn.handle {
+                handle.view.lock().db = db;
+            }
+            Reply::ok()
+        }
+        _ => Reply::error("ERR DB index is out of range"),
+    }
 }
 
 fn check_password(
@@ -113,7 +129,9 @@ fn hello(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
             }
             i += 3;
         } else if is(&args[i], "setname") && i + 1 < args.len() {
-            conn.name = Some(args[i + 1].clone());
+            if let Err(err) = client_cmd::set_name(conn, &args[i + 1]) {
+                return err;
+            }
             i += 2;
         } else {
             return Reply::error_owned(format!(
@@ -126,6 +144,9 @@ fn hello(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
         return Reply::error("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time");
     }
     conn.protocol = protocol;
+    if let Some(handle) = &conn.handle {
+        handle.view.lock().resp = protocol.version();
+    }
     Reply::Map(vec![
         (Reply::bulk_static("server"), Reply::bulk_static("redis")),
         (
@@ -140,27 +161,6 @@ fn hello(conn: &mut ClientConn, worker: &Worker, args: &[Bytes]) -> Reply {
     ])
 }
 
-/// `CLIENT ID/GETNAME/SETNAME/SETINFO`; the other subcommands were refused before (see
-/// [`super::commands::refusal`]).
-fn client_command(conn: &mut ClientConn, command: &Resolved, args: &[Bytes]) -> Reply {
-    let sub = command.sub.map_or("", |sub| sub.name);
-    match sub {
-        "id" => Reply::Int(conn.id as i64),
-        "getname" => conn.name.clone().map_or(Reply::Null, Reply::Bulk),
-        "setname" => {
-            if args[2].iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
-                return Reply::error(
-                    "ERR Client names cannot contain spaces, newlines or special characters.",
-                );
-            }
-            conn.name = (!args[2].is_empty()).then(|| args[2].clone());
-            Reply::ok()
-        }
-        "setinfo" => Reply::ok(),
-        _ => Reply::error_owned(errors::unknown_subcommand("client", sub.as_bytes())),
-    }
-}
-
 /// `COMMAND [COUNT | LIST | INFO ... | DOCS ...]`, over what the proxy carries.
 fn command_reply(command: &Resolved, args: &[Bytes]) -> Reply {
     let served = served();
@@ -172,65 +172,4 @@ fn command_reply(command: &Resolved, args: &[Bytes]) -> Reply {
         Some("list") => command_table::command_list(served),
         Some(other) => Reply::error_owned(errors::unknown_subcommand("command", other.as_bytes())),
     }
-}
-
-fn info(state: &Worker, args: &[Bytes]) -> Reply {
-    let wanted: Vec<String> = args[1..]
-        .iter()
-        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
-        .collect();
-    let show = |section: &str| {
-        wanted.is_empty()
-            || wanted
-                .iter()
-                .any(|w| w == section || w == "all" || w == "everything" || w == "default")
-    };
-    let mut text = String::new();
-    if show("server") {
-        let uptime = state.started.elapsed().as_secs();
-        let _ = write!(
-            text,
-            "# Server\r\nredis_version:{}\r\nredoubt_version:{}\r\nredis_mode:standalone\r\nredoubt_role:proxy\r\n\
-             process_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{uptime}\r\nuptime_in_days:{}\r\n\r\n",
-            REDIS_VERSION,
-            env!("CARGO_PKG_VERSION"),
-            std::process::id(),
-            state.config.listen.port(),
-            uptime / 86400,
-        );
-    }
-    if show("clients") {
-        let _ = write!(
-            text,
-            "# Clients\r\nconnected_clients:{}\r\n\r\n",
-            state.stats.connected_clients.load(Ordering::Relaxed)
-        );
-    }
-    if show("stats") {
-        let _ = write!(
-            text,
-            "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ntotal_commands_forwarded:{}\r\n\r\n",
-            state.stats.connections_received.load(Ordering::Relaxed),
-            state.stats.commands.load(Ordering::Relaxed),
-            state.stats.forwarded.load(Ordering::Relaxed),
-        );
-    }
-    if show("proxy") {
-        let _ = write!(text, "# Proxy\r\ngroups:{}\r\n", state.groups.len());
-        for (index, group) in state.groups.iter().enumerate() {
-            let standbys: Vec<String> = group.standbys().map(|s| s.addr.to_string()).collect();
-            let _ = write!(
-                text,
-                "group{index}:id={},primary={},standbys={},read_policy={:?},slots={}\r\n",
-                group.id,
-                group.primary().addr,
-                standbys.join("|"),
-                group.read_policy,
-                state.slots.shares(state.groups.len())[index],
-            );
-        }
-        text.push_str("\r\n");
-    }
-    let text = text.trim_end_matches("\r\n").to_string() + "\r\n";
-    Reply::Verbatim("txt", Bytes::from(text))
 }

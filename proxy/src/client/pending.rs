@@ -20,6 +20,16 @@ pub(crate) enum Pending {
     Ready(Bytes),
     /// One node's reply, passed through as it is.
     Node(NodeCall),
+    /// Made by a task working for the client (a blocking command on held connections): no
+    /// request timeout applies, the task keeps its own deadline.
+    Task {
+        /// The encoded reply, once the task is done.
+        rx: oneshot::Receiver<Bytes>,
+        /// The reply when it arrived (or the task failed).
+        result: Option<Bytes>,
+        /// The group served, `None` for several.
+        group: Option<usize>,
+    },
     /// Several nodes' replies, merged into one.
     Merged {
         /// How to merge.
@@ -45,17 +55,19 @@ pub(crate) struct NodeCall {
 }
 
 impl NodeCall {
-    /// Sends `request` to `backend` with the client's protocol and connection affinity.
+    /// Sends `request` to `backend`, to run in database `db`, with the client's protocol and
+    /// connection affinity.
     pub(crate) fn send(
         backend: &Arc<Backend>,
         protocol: Protocol,
+        db: usize,
         affinity: u64,
         request: Bytes,
         timeout: Duration,
     ) -> NodeCall {
         backend.health.in_flight.fetch_add(1, Ordering::SeqCst);
         NodeCall {
-            rx: backend.send(protocol, affinity, request),
+            rx: backend.send(protocol, db, affinity, request),
             backend: backend.clone(),
             sent: Instant::now(),
             timeout,
@@ -132,6 +144,16 @@ impl Pending {
         match self {
             Pending::Ready(_) => true,
             Pending::Node(call) => call.poll_ready(),
+            Pending::Task { rx, result, .. } => {
+                if result.is_none() {
+                    match rx.try_recv() {
+                        Ok(reply) => *result = Some(reply),
+                        Err(oneshot::error::TryRecvError::Empty) => {}
+                        Err(oneshot::error::TryRecvError::Closed) => *result = Some(task_failed()),
+                    }
+                }
+                result.is_some()
+            }
             Pending::Merged { parts, .. } => parts.iter_mut().all(NodeCall::poll_ready),
         }
     }
@@ -141,6 +163,11 @@ impl Pending {
         match self {
             Pending::Ready(_) => {}
             Pending::Node(call) => call.wait().await,
+            Pending::Task { rx, result, .. } => {
+                if result.is_none() {
+                    *result = Some(rx.await.unwrap_or_else(|_| task_failed()));
+                }
+            }
             Pending::Merged { parts, .. } => {
                 for part in parts.iter_mut() {
                     part.wait().await;
@@ -157,6 +184,7 @@ impl Pending {
                 Ok(bytes) => bytes,
                 Err(err) => encode(&Reply::error_owned(err.to_string()), Protocol::Resp2),
             },
+            Pending::Task { result, .. } => result.unwrap_or_else(task_failed),
             Pending::Merged {
                 merge,
                 mut parts,
@@ -167,6 +195,15 @@ impl Pending {
             }
         }
     }
+}
+
+/// The reply of a task that ended without one (it cannot, short of a bug: then the client
+/// gets an error rather than a hang).
+fn task_failed() -> Bytes {
+    encode(
+        &Reply::error("ERR the request ended without a reply"),
+        Protocol::Resp2,
+    )
 }
 
 /// Encodes one reply.

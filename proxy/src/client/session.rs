@@ -19,10 +19,11 @@ use redoubt_protocol::{errors, Reply, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::commands;
+use super::commands::{self, Rule};
 use super::conn::ClientConn;
+use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
-use super::{local, split};
+use super::{blocking, cluster, info, local, moves, multikey, split};
 use crate::metrics::Target;
 use crate::state::Worker;
 
@@ -61,6 +62,8 @@ struct Queued {
     target: Target,
     /// When it was read.
     started: Instant,
+    /// Not sent to the client (`CLIENT REPLY OFF|SKIP`).
+    silent: bool,
 }
 
 impl Queued {
@@ -71,6 +74,7 @@ impl Queued {
                 .metrics
                 .group_of_node(call.backend.addr)
                 .map_or(Target::Multi, Target::Group),
+            Pending::Task { group, .. } => group.map_or(Target::Multi, Target::Group),
             Pending::Merged { .. } => Target::Multi,
         };
         Queued {
@@ -78,6 +82,7 @@ impl Queued {
             counted,
             target,
             started,
+            silent: false,
         }
     }
 
@@ -86,6 +91,9 @@ impl Queued {
         let bytes = self.pending.take();
         if let Counted::Request(command) = self.counted {
             let error = matches!(bytes.first(), Some(b'-' | b'!'));
+            if error {
+                state.stats.count_error(&bytes);
+            }
             state.metrics.record_request(
                 command.as_ref(),
                 self.target,
@@ -102,7 +110,7 @@ impl Queued {
 /// One task does everything for the client: it reads and dispatches requests, and writes
 /// replies as the oldest pending one becomes ready, reading and writing concurrently so a
 /// client that pipelines without reading cannot deadlock with the proxy.
-pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: SocketAddr) {
+pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: SocketAddr) {
     let _ = socket.set_nodelay(true);
     let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
     state
@@ -110,10 +118,16 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: Sock
         .connected_clients
         .fetch_add(1, Ordering::Relaxed);
     let mut client = Client {
-        conn: ClientConn::new(id, state.config.requirepass.is_some()),
+        conn: ClientConn {
+            local: socket.local_addr().ok(),
+            ..ClientConn::new(id, state.config.requirepass.is_some())
+        },
         state: state.clone(),
         parser: RequestParser::default(),
     };
+    let laddr = socket.local_addr().unwrap_or(addr);
+    let handle = state.clients.add(id, addr, laddr);
+    client.conn.handle = Some(handle.clone());
     let (mut reader, mut writer) = socket.split();
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
@@ -135,8 +149,12 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: Sock
             if !front.pending.poll_ready() {
                 break;
             }
-            let bytes = queue.pop_front().expect("front exists").take(&state);
-            output.extend_from_slice(&bytes);
+            let queued = queue.pop_front().expect("front exists");
+            let silent = queued.silent;
+            let bytes = queued.take(&state);
+            if !silent {
+                output.extend_from_slice(&bytes);
+            }
         }
         if !reading && queue.is_empty() && output.is_empty() {
             let _ = writer.shutdown().await;
@@ -187,16 +205,31 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, _addr: Sock
                         input = BytesMut::new();
                     }
                 }
-                _ => reading = false,
+                _ => {
+                    reading = false;
+                    // A client gone while it waits (a blocking command) is let go, as Redis
+                    // frees it: dropping the wait releases what it holds.
+                    if queue.iter().any(|q| matches!(q.pending, Pending::Task { .. })) {
+                        break;
+                    }
+                }
             },
             () = wait_front(&mut queue), if !queue.is_empty() => {}
+            () = handle.kill.notified() => break,
             () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
         }
     }
+    state.clients.remove(id);
     state
         .stats
         .connected_clients
         .fetch_sub(1, Ordering::Relaxed);
+}
+
+/// `WAIT`'s timeout (milliseconds; `None` for 0, forever, or unparsable: the node answers).
+fn wait_timeout(args: &[Bytes]) -> Option<std::time::Duration> {
+    let ms: u64 = std::str::from_utf8(args.get(2)?).ok()?.parse().ok()?;
+    (ms > 0).then(|| std::time::Duration::from_millis(ms))
 }
 
 async fn wait_front(queue: &mut VecDeque<Queued>) {
@@ -215,6 +248,32 @@ struct Client {
 impl Client {
     fn ready(&self, reply: Reply) -> Pending {
         Pending::Ready(encode(&reply, self.conn.protocol))
+    }
+
+    /// `WAIT numreplicas timeout`: to the group of the client's last write, on the connection
+    /// its writes took (so the node waits for them); after writes to several groups (or none),
+    /// to every primary, answering the smallest count (replicas that acknowledged all of them).
+    fn wait(&mut self, args: &[Bytes]) -> Pending {
+        let request = encode_args(args);
+        let call = |group: usize| {
+            NodeCall::send(
+                self.state.groups[group].primary(),
+                self.conn.protocol,
+                self.conn.db,
+                self.conn.id,
+                request.clone(),
+                self.state.config.request_timeout
+                    + wait_timeout(args).unwrap_or(std::time::Duration::from_secs(365 * 86400)),
+            )
+        };
+        match self.conn.last_write {
+            Some(Some(group)) => Pending::Node(call(group)),
+            _ => Pending::Merged {
+                merge: Merge::Rule(Rule::Min),
+                parts: (0..self.state.groups.len()).map(call).collect(),
+                protocol: self.conn.protocol,
+            },
+        }
     }
 
     /// True when `request` writes to a group whose writes are paused.
@@ -239,8 +298,15 @@ impl Client {
     fn dispatch_queued(&mut self, request: Request) -> Queued {
         let counted = Counted::Request(request.command);
         let started = request.started;
+        if let Some(handle) = &self.conn.handle {
+            let mut view = handle.view.lock();
+            view.last_command = request.command;
+            view.last_active = Some(started);
+        }
         let pending = self.dispatch(request);
-        Queued::new(pending, counted, &self.state, started)
+        let mut queued = Queued::new(pending, counted, &self.state, started);
+        queued.silent = self.conn.take_silence();
+        queued
     }
 
     fn dispatch(&mut self, request: Request) -> Pending {
@@ -271,13 +337,43 @@ impl Client {
                 return self.ready(reply);
             }
         }
+        match command.name() {
+            "info" => return info::send(&self.state, &self.conn, &args),
+            "cluster" => return cluster::send(&self.state, &self.conn, &command, &args),
+            _ => {}
+        }
         self.state.stats.forwarded.fetch_add(1, Ordering::Relaxed);
         let spec = command.spec();
+        let writes = spec.flags.contains(CommandFlags::WRITE);
+        if command.name() == "wait" {
+            return self.wait(&args);
+        }
         if let Some(spread) = commands::spread(&command) {
+            if writes {
+                self.conn.last_write = Some(None);
+            }
             let name = command.to_string();
             return split::send(&self.state, &self.conn, spec, &name, spread, &args);
         }
         let keys = spec.key_indexes(&args);
+        // Commands the proxy carries out over groups write like any other: the write lease
+        // holds for every group their keys are in.
+        let over_groups = blocking::is_blocking(&command)
+            || multikey::handles(command.name())
+            || moves::handles(command.name());
+        if over_groups && writes {
+            for &k in &keys {
+                if let Err(why) = self
+                    .state
+                    .may_write(self.state.slots.group_of_key(&args[k]))
+                {
+                    return self.ready(Reply::error_owned(format!("TRYAGAIN {why}")));
+                }
+            }
+        }
+        if blocking::is_blocking(&command) {
+            return blocking::send(&self.state, &self.conn, &command, &args);
+        }
         let group = match keys.first() {
             None => 0,
             Some(&first) => {
@@ -286,6 +382,18 @@ impl Client {
                     .iter()
                     .any(|&k| self.state.slots.group_of_key(&args[k]) != group)
                 {
+                    if multikey::handles(command.name()) {
+                        return multikey::send(
+                            &self.state,
+                            &self.conn,
+                            command.name(),
+                            &args,
+                            &keys,
+                        );
+                    }
+                    if moves::handles(command.name()) {
+                        return moves::send(&self.state, &self.conn, command.name(), &args);
+                    }
                     return self.ready(Reply::error(
                         "CROSSSLOT Keys in request don't hash to the same slot",
                     ));
@@ -300,6 +408,9 @@ impl Client {
                 return self.ready(Reply::error_owned(format!("TRYAGAIN {why}")));
             }
         }
+        if writes {
+            self.conn.last_write = Some(Some(group));
+        }
         let group = &self.state.groups[group];
         let backend = if spec.flags.contains(CommandFlags::READONLY) {
             group.read_target()
@@ -309,6 +420,7 @@ impl Client {
         Pending::Node(NodeCall::send(
             backend,
             self.conn.protocol,
+            self.conn.db,
             self.conn.id,
             encode_args(&args),
             self.state.config.request_timeout,

@@ -102,6 +102,7 @@ pub(crate) fn send(
         NodeCall::send(
             backend,
             conn.protocol,
+            conn.db,
             conn.id,
             request,
             worker.config.request_timeout,
