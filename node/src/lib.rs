@@ -14,6 +14,7 @@ pub mod db;
 pub mod glob;
 pub mod memory;
 pub mod metrics;
+mod rdb;
 pub mod replication;
 pub mod server;
 pub mod store;

@@ -1,0 +1,1 @@
+//! Checks against a running redis-server.
