@@ -38,6 +38,16 @@ pub(crate) const RDB_VERSION: u16 = 10;
 /// The newest RDB version this module reads (Redis 7.2's `RDB_VERSION`).
 pub(crate) const MAX_READ_VERSION: u16 = 11;
 
+/// Most elements reserved up front for a collection whose size the input claims; beyond this
+/// the collection grows with the elements actually read, so a corrupt count cannot make the
+/// reader allocate more than the data it has really decoded.
+const MAX_PREALLOC: usize = 4096;
+
+/// Capacity to reserve for `claimed` elements.
+pub(crate) fn initial_capacity(claimed: usize) -> usize {
+    claimed.min(MAX_PREALLOC)
+}
+
 /// Value type bytes (Redis `rdb.h`, `RDB_TYPE_*`).
 pub(crate) mod kind {
     pub(crate) const STRING: u8 = 0;

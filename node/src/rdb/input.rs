@@ -39,11 +39,6 @@ impl<'a> Input<'a> {
         self.base + self.pos
     }
 
-    /// Position within `data`.
-    pub(crate) fn pos(&self) -> usize {
-        self.pos
-    }
-
     /// Bytes not yet read.
     pub(crate) fn remaining(&self) -> usize {
         self.data.len() - self.pos

@@ -24,7 +24,7 @@ pub(crate) fn decode(blob: &[u8], base: usize) -> Result<Vec<i64>, RdbError> {
     if count.checked_mul(width) != Some(blob.len() - 8) {
         return Err(corrupt(4, "element count does not match the size"));
     }
-    let mut out: Vec<i64> = Vec::with_capacity(count);
+    let mut out: Vec<i64> = Vec::with_capacity(super::initial_capacity(count));
     for (i, raw) in blob[8..].chunks_exact(width).enumerate() {
         let n = match width {
             2 => i64::from(i16::from_le_bytes(raw.try_into().expect("2 bytes"))),

@@ -4,8 +4,9 @@
 //! then a "backlen" of 1–5 bytes giving the encoding+data size, read right to left.
 //!
 //! Encodings: `0xxxxxxx` 7-bit unsigned int; `10xxxxxx` string of up to 63 bytes; `110xxxxx`
-//! + 1 byte 13-bit signed int; `1110xxxx` + 1 byte string of up to 4095 bytes; `11110000` + u32
-//! string; `11110001..=11110100` 16/24/32/64-bit signed ints, little endian.
+//! and one more byte: 13-bit signed int; `1110xxxx` and one more byte: string of up to 4095
+//! bytes; `11110000` and a u32: longer string; `11110001..=11110100` 16/24/32/64-bit signed
+//! ints, little endian.
 
 use super::{Element, ErrorKind, RdbError};
 
@@ -31,7 +32,7 @@ pub(crate) fn decode(blob: &[u8], base: usize) -> Result<Vec<Element<'_>>, RdbEr
         return Err(corrupt(0, "header size differs from the blob size"));
     }
     let count = u16::from_le_bytes([blob[4], blob[5]]);
-    let mut out = Vec::with_capacity(usize::from(count).min(blob.len() / 2));
+    let mut out = Vec::with_capacity(super::initial_capacity(usize::from(count)));
     let mut p = HEADER;
     loop {
         let Some(&first) = blob.get(p) else {

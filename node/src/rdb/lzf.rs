@@ -43,11 +43,10 @@ impl LzfError {
 /// Decompresses `input`, which must expand to exactly `expected` bytes.
 ///
 /// The output grows as data is produced rather than being sized from `expected` up front, so a
-/// corrupt length cannot make it allocate more than the stream really expands to (at most 132
-/// bytes per input byte).
+/// corrupt length cannot make it allocate more than the stream really expands to (at most 88
+/// bytes per input byte: a 3-byte reference copies 264).
 pub(crate) fn decompress(input: &[u8], expected: usize) -> Result<Vec<u8>, LzfError> {
-    // Each 2-byte reference yields at most 9 bytes, each 3-byte one at most 264.
-    let mut out = Vec::with_capacity(expected.min(input.len().saturating_mul(88)));
+    let mut out = Vec::with_capacity(expected.min(input.len().saturating_mul(4)));
     let mut ip = 0;
     while ip < input.len() {
         let ctrl = usize::from(input[ip]);

@@ -12,7 +12,9 @@ use bytes::Bytes;
 
 use super::input::Input;
 use super::listpack::ListpackWriter;
-use super::{intset, kind, listpack, lzf, ziplist, zipmap, Element, ErrorKind, RdbError};
+use super::{
+    initial_capacity, intset, kind, listpack, lzf, ziplist, zipmap, Element, ErrorKind, RdbError,
+};
 use crate::value::{
     parse_canonical_i64, HashValue, ListValue, RString, SetValue, Value, ZSetValue,
 };
@@ -58,7 +60,7 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
         kind::STRING => return Ok(Some(Value::Str(RString::Shared(input.bytes_value()?)))),
         kind::LIST => {
             let n = input.count(1, "list")?;
-            let mut items = VecDeque::with_capacity(n);
+            let mut items = VecDeque::with_capacity(initial_capacity(n));
             for _ in 0..n {
                 items.push_back(input.bytes_value()?);
             }
@@ -66,7 +68,7 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
         }
         kind::SET => {
             let n = input.count(1, "set")?;
-            let mut members = Vec::with_capacity(n);
+            let mut members = Vec::with_capacity(initial_capacity(n));
             for _ in 0..n {
                 members.push(input.bytes_value()?);
             }
@@ -74,7 +76,7 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
         }
         kind::ZSET | kind::ZSET_2 => {
             let n = input.count(2, "sorted set")?;
-            let mut pairs = Vec::with_capacity(n);
+            let mut pairs = Vec::with_capacity(initial_capacity(n));
             for _ in 0..n {
                 let member = input.bytes_value()?;
                 let score = if kind == kind::ZSET {
@@ -88,7 +90,7 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
         }
         kind::HASH => {
             let n = input.count(2, "hash")?;
-            let mut pairs = Vec::with_capacity(n);
+            let mut pairs = Vec::with_capacity(initial_capacity(n));
             for _ in 0..n {
                 pairs.push((input.bytes_value()?, input.bytes_value()?));
             }

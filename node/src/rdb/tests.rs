@@ -238,6 +238,29 @@ fn every_type_round_trips_with_each_option() {
 }
 
 #[test]
+fn databases_announce_their_sizes() {
+    let mut writer = RdbWriter::new(Vec::new(), WriteOptions::default(), &info()).unwrap();
+    writer.select_db(2, 2, 1).unwrap();
+    writer.write_key(2, b"a", &string("1"), Some(99)).unwrap();
+    writer.write_key(2, b"b", &string("2"), None).unwrap();
+    let (file, _) = writer.finish().unwrap();
+    let records = read_all(&file).unwrap();
+    let tail: Vec<&Record> = records
+        .iter()
+        .skip_while(|r| matches!(r, Record::Aux { .. }))
+        .collect();
+    assert_eq!(tail[0], &Record::SelectDb(2));
+    assert_eq!(
+        tail[1],
+        &Record::ResizeDb {
+            keys: 2,
+            expires: 1
+        }
+    );
+    assert_eq!(tail.len(), 4);
+}
+
+#[test]
 fn compression_shrinks_long_strings() {
     let data = vec![(0, b("k"), string("abc".repeat(1000)), None)];
     let plain = write(
@@ -613,4 +636,47 @@ fn reads_a_file_written_by_redis_7_0() {
         );
         assert!(same(&record.value, value), "{key}: {:?}", record.value);
     }
+}
+
+/// Write and read speed for 1M small string keys; run with
+/// `cargo test --release -p redoubt-node --lib rdb::tests::speed -- --ignored --nocapture`.
+#[test]
+#[ignore = "measurement"]
+fn speed_of_a_million_small_strings() {
+    let keys: Vec<(Bytes, Value)> = (0..1_000_000)
+        .map(|i| {
+            (
+                b(format!("key:{i:07}")),
+                string(format!("value-{i}-abcdef")),
+            )
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    let (file, _) = write_snapshot(
+        Vec::with_capacity(64 << 20),
+        WriteOptions::default(),
+        &info(),
+        [],
+        keys.iter().map(|(k, v)| (0, &k[..], v, None)),
+    )
+    .unwrap();
+    let write = start.elapsed();
+    let start = std::time::Instant::now();
+    let mut count = 0;
+    for record in RdbReader::new(&file).unwrap() {
+        if let Record::Key(k) = record.unwrap() {
+            assert_eq!(k.key, keys[count].0);
+            count += 1;
+        }
+    }
+    let read = start.elapsed();
+    assert_eq!(count, keys.len());
+    let mb = file.len() as f64 / 1e6;
+    println!(
+        "{mb:.1} MB, 1M keys: write {:.0} ms ({:.0} MB/s), read {:.0} ms ({:.0} MB/s)",
+        write.as_secs_f64() * 1e3,
+        mb / write.as_secs_f64(),
+        read.as_secs_f64() * 1e3,
+        mb / read.as_secs_f64()
+    );
 }

@@ -30,7 +30,7 @@ pub(crate) fn decode(blob: &[u8], base: usize) -> Result<Vec<Element<'_>>, RdbEr
     }
     let tail = u32::from_le_bytes(blob[4..8].try_into().expect("4 bytes")) as usize;
     let count = u16::from_le_bytes([blob[8], blob[9]]);
-    let mut out = Vec::with_capacity(usize::from(count).min(blob.len() / 2));
+    let mut out = Vec::with_capacity(super::initial_capacity(usize::from(count)));
     let mut p = HEADER;
     let mut prev_size = 0usize;
     let mut last = HEADER;

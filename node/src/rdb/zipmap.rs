@@ -7,11 +7,14 @@ use super::{ErrorKind, RdbError};
 
 const END: u8 = 0xff;
 
+/// A field and its value, borrowed from the zipmap.
+pub(crate) type Pair<'a> = (&'a [u8], &'a [u8]);
+
 /// Decodes a zipmap found at file offset `base` into (field, value) pairs.
 ///
 /// # Errors
 /// [`ErrorKind::Corrupt`] naming the offset of the first bad byte.
-pub(crate) fn decode(blob: &[u8], base: usize) -> Result<Vec<(&[u8], &[u8])>, RdbError> {
+pub(crate) fn decode(blob: &[u8], base: usize) -> Result<Vec<Pair<'_>>, RdbError> {
     let corrupt = |at: usize, reason| RdbError {
         offset: base + at,
         kind: ErrorKind::Corrupt("zipmap", reason),
@@ -87,7 +90,7 @@ pub(crate) mod tests {
             len(&mut out, v.len());
             out.push(free);
             out.extend_from_slice(v);
-            out.extend(std::iter::repeat(0).take(usize::from(free)));
+            out.extend(std::iter::repeat_n(0, usize::from(free)));
         }
         out.push(END);
         out
