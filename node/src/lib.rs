@@ -33,6 +33,8 @@ mod server;
 mod standby;
 mod state;
 mod value;
+pub(crate) mod rdb;
+pub(crate) mod store;
 
 pub use config::Config;
 pub use server::{run, run_with_metrics};
