@@ -34,7 +34,6 @@ mod standby;
 mod state;
 mod value;
 pub(crate) mod rdb;
-pub(crate) mod store;
 
 pub use config::Config;
 pub use server::{run, run_with_metrics};
