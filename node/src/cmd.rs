@@ -11,6 +11,7 @@ pub(crate) mod info;
 pub(crate) mod introspection;
 pub(crate) mod keys;
 pub(crate) mod list;
+pub(crate) mod persistence;
 pub(crate) mod replication;
 pub(crate) mod server;
 pub(crate) mod set;

@@ -28,8 +28,17 @@ pub struct Config {
     pub timeout: u64,
     /// Maximum number of connected clients (`maxclients`).
     pub maxclients: u64,
-    /// Snapshot schedule (`save`); kept for tools that read it, nothing is saved.
+    /// Snapshot schedule (`save`): pairs `seconds changes`; empty: no automatic snapshots.
     pub save: String,
+    /// Snapshot file name inside `dir` (`dbfilename`, default `dump.rdb`).
+    pub dbfilename: String,
+    /// LZF-compress long strings in snapshots (`rdbcompression`, default yes).
+    pub rdbcompression: bool,
+    /// End snapshots with a CRC-64 (`rdbchecksum`, default yes).
+    pub rdbchecksum: bool,
+    /// Refuse writes while the last background save failed (`stop-writes-on-bgsave-error`,
+    /// default yes).
+    pub stop_writes_on_bgsave_error: bool,
     /// Append-only file switch (`appendonly`); always `no`.
     pub appendonly: bool,
     /// Password a standby gives its primary (`masterauth`).
@@ -64,6 +73,10 @@ impl Default for Config {
             timeout: 0,
             maxclients: 10000,
             save: String::new(),
+            dbfilename: "dump.rdb".to_string(),
+            rdbcompression: true,
+            rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
             appendonly: false,
             masterauth: String::new(),
             min_replicas_to_ack: 0,
@@ -89,6 +102,11 @@ const PARAMS: &[&str] = &[
     "timeout",
     "maxclients",
     "save",
+    "dbfilename",
+    "rdbcompression",
+    "rdbchecksum",
+    "stop-writes-on-bgsave-error",
+    "dir",
     "appendonly",
     "masterauth",
     "min-replicas-to-ack",
@@ -135,6 +153,14 @@ impl Config {
             "timeout" => self.timeout.to_string(),
             "maxclients" => self.maxclients.to_string(),
             "save" => self.save.clone(),
+            "dbfilename" => self.dbfilename.clone(),
+            "rdbcompression" => yes_no(self.rdbcompression),
+            "rdbchecksum" => yes_no(self.rdbchecksum),
+            "stop-writes-on-bgsave-error" => yes_no(self.stop_writes_on_bgsave_error),
+            "dir" => std::fs::canonicalize(&self.dir)
+                .unwrap_or_else(|_| self.dir.clone())
+                .display()
+                .to_string(),
             "appendonly" => if self.appendonly { "yes" } else { "no" }.to_string(),
             "masterauth" => self.masterauth.clone(),
             "min-replicas-to-ack" => self.min_replicas_to_ack.to_string(),
@@ -212,7 +238,36 @@ impl Config {
                 }
                 self.maxclients = n;
             }
-            "save" => self.save = text.to_string(),
+            "save" => {
+                if parse_save_points(text).is_none() {
+                    return Err(fail("Invalid save parameters"));
+                }
+                self.save = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            }
+            "dbfilename" => {
+                if text.is_empty() || text.contains('/') {
+                    return Err(fail("dbfilename can't be a path, just a filename"));
+                }
+                self.dbfilename = text.to_string();
+            }
+            "rdbcompression" => {
+                self.rdbcompression =
+                    parse_yes_no(text).ok_or_else(|| fail("argument must be 'yes' or 'no'"))?
+            }
+            "rdbchecksum" => {
+                self.rdbchecksum =
+                    parse_yes_no(text).ok_or_else(|| fail("argument must be 'yes' or 'no'"))?
+            }
+            "stop-writes-on-bgsave-error" => {
+                self.stop_writes_on_bgsave_error =
+                    parse_yes_no(text).ok_or_else(|| fail("argument must be 'yes' or 'no'"))?
+            }
+            "dir" => {
+                if !std::path::Path::new(text).is_dir() {
+                    return Err(fail("No such file or directory"));
+                }
+                self.dir = std::path::PathBuf::from(text);
+            }
             "appendonly" => match text.to_ascii_lowercase().as_str() {
                 "no" => self.appendonly = false,
                 "yes" => return Err(fail("the append-only file is not supported")),
@@ -305,6 +360,32 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+fn yes_no(on: bool) -> String {
+    if on { "yes" } else { "no" }.to_string()
+}
+
+fn parse_yes_no(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// Parses a `save` schedule: pairs of `seconds changes` (a snapshot is due once `changes`
+/// writes happened and `seconds` passed since the last one); `""` is no schedule. `None` when
+/// the text is not such pairs. Source: Redis `config.c`, `setConfigSaveOption`.
+pub(crate) fn parse_save_points(text: &str) -> Option<Vec<(u64, u64)>> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() % 2 != 0 {
+        return None;
+    }
+    words
+        .chunks(2)
+        .map(|pair| Some((pair[0].parse().ok()?, pair[1].parse().ok()?)))
+        .collect()
 }
 
 /// Parses a size with Redis's suffixes: `k`/`m`/`g` (powers of 1000) and `kb`/`mb`/`gb`

@@ -69,6 +69,10 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
         let error = "READONLY You can't write against a read only replica.";
         return (stats::reject(ctx.store, resolved, error), Some(resolved));
     }
+    if (write || command.name == "ping") && crate::persist::refuses_writes(ctx.store) {
+        let error = crate::persist::MISCONF;
+        return (stats::reject(ctx.store, resolved, error), Some(resolved));
+    }
     let dirty = ctx.store.dirty();
     let started = Instant::now();
     ctx.command = Some(resolved);

@@ -29,9 +29,11 @@ mod zipmap;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use dump::{decode_dump, encode_dump, DumpError};
-pub(crate) use reader::{KeyRecord, RdbReader, Record};
-pub(crate) use writer::{write_snapshot, RdbWriter, ReplInfo, SnapshotInfo, WriteOptions};
+pub(crate) use dump::{decode_dump, encode_dump};
+pub(crate) use reader::{RdbReader, Record};
+#[cfg(test)]
+pub(crate) use writer::write_snapshot;
+pub(crate) use writer::{RdbWriter, ReplInfo, SnapshotInfo, WriteOptions};
 
 /// The RDB version this module writes (Redis 7.0's `RDB_VERSION`).
 pub(crate) const RDB_VERSION: u16 = 10;

@@ -237,9 +237,11 @@ impl Db {
         if let Some(capture) = &mut self.capture {
             let generation = self.generation;
             let entries = std::mem::take(&mut self.entries);
-            capture
-                .preserved
-                .extend(entries.into_iter().filter(|(_, e)| e.generation != generation));
+            capture.preserved.extend(
+                entries
+                    .into_iter()
+                    .filter(|(_, e)| e.generation != generation),
+            );
         }
         self.entries = IndexMap::default();
         self.expires = IndexSet::default();
@@ -484,7 +486,10 @@ mod tests {
         assert_eq!(keys.len(), 500, "every key once");
         assert_eq!(out.len(), 500);
         for (key, entry) in &out {
-            assert!(key.starts_with(b"k"), "{key:?} was created after the capture began");
+            assert!(
+                key.starts_with(b"k"),
+                "{key:?} was created after the capture began"
+            );
             assert_eq!(entry.value, s("old"));
             assert_eq!(entry.expires_at, None);
         }

@@ -85,6 +85,11 @@ impl<'a> RdbReader<'a> {
         })
     }
 
+    /// Bytes read so far (for progress reports).
+    pub(crate) fn offset(&self) -> usize {
+        self.input.offset()
+    }
+
     /// The file's RDB version.
     pub(crate) fn version(&self) -> u16 {
         self.version

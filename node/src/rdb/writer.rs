@@ -159,6 +159,7 @@ impl<W: Write> RdbWriter<W> {
     ///
     /// # Errors
     /// The destination's write errors.
+    #[cfg_attr(not(test), allow(dead_code))] // the node serves no functions yet
     pub(crate) fn write_function(&mut self, code: &[u8]) -> io::Result<()> {
         self.buf.push(opcode::FUNCTION2);
         write_string(&mut self.buf, code, self.options.compression);
@@ -202,6 +203,7 @@ impl<W: Write> RdbWriter<W> {
 ///
 /// # Errors
 /// The destination's write errors.
+#[cfg(test)]
 pub(crate) fn write_snapshot<'v, W: Write>(
     out: W,
     options: WriteOptions,
