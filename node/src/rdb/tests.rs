@@ -8,6 +8,8 @@ use bytes::Bytes;
 
 use super::listpack::ListpackWriter;
 use super::object::{write_length, write_string};
+use super::dump::DumpError;
+use super::reader::KeyRecord;
 use super::*;
 use crate::value::{HashValue, ListValue, RString, SetValue, Value, ZSetValue};
 
