@@ -330,37 +330,38 @@ pub(crate) struct Loaded {
     pub(crate) bytes: u64,
 }
 
-/// Loads `dir`/`dbfilename` into `store`, replacing its databases, and restores the
-/// replication ID and offset the file records (so a restarted node can continue partially).
-/// A missing file is `Ok(None)`. Keys already expired are dropped unless this node follows a
-/// primary (the primary's `DEL` removes them), as Redis does. Progress is logged every second.
+/// An RDB file parsed into databases, not yet installed.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    /// One database per configured database.
+    pub(crate) dbs: Vec<Db>,
+    /// `repl-id`, `repl-offset` and `repl-stream-db` when the file records them.
+    pub(crate) replication: Option<(String, u64, Option<usize>)>,
+    /// Counts.
+    pub(crate) loaded: Loaded,
+    /// The file's RDB version.
+    pub(crate) version: u16,
+}
+
+/// Parses a whole RDB file into `databases` databases. Keys already expired at `now_ms` are
+/// dropped unless `keep_expired` (a standby keeps them until its primary's `DEL`). `progress`
+/// is called about every second with (keys so far, percent of the bytes read).
 ///
 /// # Errors
-/// A sentence naming the file, the byte offset and the reason (truncated, corrupt, checksum,
-/// foreign format, unsupported type, database out of range); `store` is then untouched.
-pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
-    let path = rdb_path(&store.config);
-    let data = match std::fs::read(&path) {
-        Ok(data) => data,
-        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
-    };
-    let fail = |e: crate::rdb::RdbError| {
-        format!(
-            "refusing {}: {} at byte {} of {}",
-            path.display(),
-            e.kind,
-            e.offset,
-            data.len()
-        )
-    };
-    let started = Instant::now();
+/// A sentence with the byte offset and the reason: truncated, corrupt, checksum, foreign
+/// format, unsupported type, or a database number out of range.
+pub(crate) fn parse(
+    data: &[u8],
+    databases: usize,
+    keep_expired: bool,
+    now_ms: u64,
+    mut progress: impl FnMut(u64, usize),
+) -> Result<Parsed, String> {
+    let fail =
+        |e: crate::rdb::RdbError| format!("{} at byte {} of {}", e.kind, e.offset, data.len());
     let mut report = Instant::now();
-    let mut reader = RdbReader::new(&data).map_err(fail)?;
-    let count = store.dbs.len();
-    let mut dbs: Vec<Db> = (0..count).map(|_| Db::default()).collect();
-    let keep_expired = store.repl.is_replica() || store.config.replicaof.is_some();
-    let now = unix_ms();
+    let mut reader = RdbReader::new(data).map_err(fail)?;
+    let mut dbs: Vec<Db> = (0..databases).map(|_| Db::default()).collect();
     let mut loaded = Loaded {
         bytes: data.len() as u64,
         ..Loaded::default()
@@ -382,15 +383,15 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
             Record::Function(_) => functions += 1,
             Record::Key(record) => {
                 let index = record.db as usize;
-                if index >= count {
+                if index >= databases {
                     return Err(format!(
-                        "refusing {}: key in database {index}, but only {count} databases are configured (at byte {})",
-                        path.display(),
-                        reader.offset()
+                        "key in database {index}, but only {databases} databases are configured, at byte {} of {}",
+                        reader.offset(),
+                        data.len()
                     ));
                 }
                 let expires_at = record.expire_ms.map(|ms| ms.max(0) as u64);
-                if !keep_expired && expires_at.is_some_and(|at| at <= now) {
+                if !keep_expired && expires_at.is_some_and(|at| at <= now_ms) {
                     loaded.expired += 1;
                     continue;
                 }
@@ -398,11 +399,7 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
                 loaded.keys += 1;
                 if report.elapsed() >= Duration::from_secs(1) {
                     report = Instant::now();
-                    info!(
-                        keys = loaded.keys,
-                        percent = reader.offset() * 100 / data.len().max(1),
-                        "loading the RDB file"
-                    );
+                    progress(loaded.keys, reader.offset() * 100 / data.len().max(1));
                 }
             }
         }
@@ -413,8 +410,52 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
             "the RDB file holds function libraries; functions are not supported, skipped"
         );
     }
-    store.dbs = dbs;
-    if let (Some(id), Some(offset)) = (repl_id, repl_offset) {
+    Ok(Parsed {
+        dbs,
+        replication: repl_id
+            .zip(repl_offset)
+            .map(|(id, off)| (id, off, stream_db)),
+        loaded,
+        version: reader.version(),
+    })
+}
+
+/// Installs parsed databases in `store`, keeping a background save under way consistent.
+pub(crate) fn install(store: &mut Store, dbs: Vec<Db>) {
+    for (db, loaded) in store.dbs.iter_mut().zip(dbs) {
+        db.replace_with(loaded);
+    }
+}
+
+/// Loads `dir`/`dbfilename` into `store`, replacing its databases, and restores the
+/// replication ID and offset the file records (so a restarted node can continue partially).
+/// A missing file is `Ok(None)`. Keys already expired are dropped unless this node follows a
+/// primary (the primary's `DEL` removes them), as Redis does. Progress is logged every second.
+///
+/// # Errors
+/// A sentence naming the file, the byte offset and the reason (see [`parse`]); `store` is
+/// then untouched.
+pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
+    let path = rdb_path(&store.config);
+    let data = match std::fs::read(&path) {
+        Ok(data) => data,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
+    };
+    let started = Instant::now();
+    let keep_expired = store.repl.is_replica() || store.config.replicaof.is_some();
+    let parsed = parse(
+        &data,
+        store.dbs.len(),
+        keep_expired,
+        unix_ms(),
+        |keys, percent| {
+            info!(keys, percent, "loading the RDB file");
+        },
+    )
+    .map_err(|why| format!("refusing {}: {why}", path.display()))?;
+    install(store, parsed.dbs);
+    if let Some((id, offset, stream_db)) = parsed.replication {
         let repl = &mut store.repl;
         repl.replid = id;
         repl.replid2 = "0".repeat(40);
@@ -427,6 +468,7 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
             offset,
         ));
     }
+    let loaded = parsed.loaded;
     store.saves.loaded_keys = loaded.keys;
     store.saves.loaded_expired = loaded.expired;
     info!(
@@ -434,7 +476,7 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
         keys = loaded.keys,
         expired = loaded.expired,
         bytes = loaded.bytes,
-        rdb_version = reader.version(),
+        rdb_version = parsed.version,
         ms = started.elapsed().as_millis() as u64,
         "DB loaded from disk"
     );

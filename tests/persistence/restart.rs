@@ -160,3 +160,77 @@ async fn a_restarted_standby_continues_with_a_partial_resync() {
     let mut s = standby.conn().await;
     assert_same(&dump_all(&mut p).await, &dump_all(&mut s).await, "standby");
 }
+
+#[tokio::test]
+async fn redis_server_replicates_a_node_through_an_rdb_full_resync() {
+    let dir = fresh_dir("redis-replica");
+    let node = node_in(&dir, "", &[]);
+    let mut n = node.conn().await;
+    fill_mixed(&mut n).await;
+    let redis = crate::support::Redis::start_with(
+        &dir,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            &node.addr().port().to_string(),
+            "--dbfilename",
+            "replica.rdb",
+        ],
+    );
+    let mut r = redis.conn().await;
+    run(&mut n, &["SET", "after", "sync"]).await;
+    run(&mut n, &["SELECT", "2"]).await;
+    run(&mut n, &["SADD", "later", "m"]).await;
+    run(&mut n, &["SELECT", "0"]).await;
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let mut r = r.clone();
+            async move {
+                let v: Option<String> = redis::cmd("GET")
+                    .arg("after")
+                    .query_async(&mut r)
+                    .await
+                    .unwrap_or(None);
+                v.as_deref() == Some("sync")
+            }
+        })
+        .await,
+        "redis-server did not receive the stream"
+    );
+    let expected = dump_all(&mut n).await;
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            let (mut r, expected) = (r.clone(), expected.clone());
+            async move { dump_all(&mut r).await == expected }
+        })
+        .await
+    );
+    assert_same(&expected, &dump_all(&mut r).await, "redis-server replica");
+}
+
+#[tokio::test]
+async fn a_node_follows_redis_server_through_its_rdb() {
+    let dir = fresh_dir("node-of-redis");
+    let redis = crate::support::Redis::start(&dir);
+    let mut r = redis.conn().await;
+    fill_mixed(&mut r).await;
+    let target = format!("127.0.0.1:{}", redis.port);
+    let node = node_in(&dir, "", &["--replicaof", &target]);
+    let mut n = node.conn().await;
+    run(&mut r, &["SET", "after", "sync"]).await;
+    let expected = dump_all(&mut r).await;
+    assert!(
+        eventually(Duration::from_secs(20), || {
+            let (mut n, expected) = (n.clone(), expected.clone());
+            async move { dump_all(&mut n).await == expected }
+        })
+        .await,
+        "{}",
+        node.log_text()
+    );
+    assert_same(
+        &expected,
+        &dump_all(&mut n).await,
+        "node following redis-server",
+    );
+}

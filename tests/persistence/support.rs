@@ -43,6 +43,11 @@ pub struct Redis {
 impl Redis {
     /// Starts `redis-server` with no save schedule, its files in `dir`.
     pub fn start(dir: &Path) -> Redis {
+        Self::start_with(dir, &[])
+    }
+
+    /// As [`Redis::start`], with extra arguments.
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Redis {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -52,6 +57,7 @@ impl Redis {
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
             .args(["--dir", &dir.display().to_string()])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

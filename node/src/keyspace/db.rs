@@ -247,6 +247,19 @@ impl Db {
         self.expires = IndexSet::default();
     }
 
+    /// Replaces every key with those of `other` (a loaded snapshot), as [`Db::clear`] then
+    /// the new keys: a capture under way keeps the old keys and ignores the new ones.
+    pub(crate) fn replace_with(&mut self, mut other: Db) {
+        self.clear();
+        if self.capture.is_some() {
+            for entry in other.entries.values_mut() {
+                entry.generation = self.generation;
+            }
+        }
+        self.entries = other.entries;
+        self.expires = other.expires;
+    }
+
     /// Live keys matching the glob `pattern` (`KEYS`).
     pub(crate) fn keys(&self, pattern: &[u8], now_ms: u64) -> Vec<Bytes> {
         let all = pattern == b"*";

@@ -6,9 +6,9 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
+use super::dump::DumpError;
 use super::listpack::ListpackWriter;
 use super::object::{write_length, write_string};
-use super::dump::DumpError;
 use super::reader::KeyRecord;
 use super::*;
 use crate::value::{HashValue, ListValue, RString, SetValue, Value, ZSetValue};

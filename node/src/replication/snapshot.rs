@@ -1,99 +1,52 @@
-//! Full-resync snapshots: a point-in-time copy of every database, written as the RESP commands
-//! that rebuild it (`SELECT`, `SET`, `RPUSH`, `HSET`, `SADD`, `ZADD`, `PEXPIREAT`), so a standby
-//! loads it with the same code that applies the live stream.
+//! Full-resync snapshots in Redis's RDB format, so a primary can feed a Redoubt standby or a
+//! redis-server replica, and a Redoubt standby can load what redis-server sends.
 //!
-//! On the wire it travels as Redis sends its RDB payload: `$<length>\r\n<payload>` with no
-//! trailing CRLF, the payload starting with [`MAGIC`].
+//! On the wire the file travels as Redis sends it after `+FULLRESYNC <replid> <offset>`:
+//! `$<length>\r\n<RDB bytes>` with no trailing CRLF. The RDB carries `repl-id` and
+//! `repl-offset` aux fields matching the `+FULLRESYNC` line. Standbys still read the older
+//! Redoubt payload (RESP commands after [`MAGIC`]) from primaries that send it.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::keyspace::db::Db;
-use crate::value::Value;
+use crate::rdb::{RdbWriter, ReplInfo, SnapshotInfo, WriteOptions};
 
-/// First bytes of every snapshot payload.
+/// First bytes of the older Redoubt snapshot payload (RESP commands).
 pub(crate) const MAGIC: &[u8] = b"REDOUBT-SNAPSHOT-1\r\n";
-/// Elements per command when rebuilding a large collection.
-const CHUNK: usize = 512;
+
+/// The RDB file of `dbs` for a standby starting at `replid`/`offset` (every key, expired
+/// ones too: the standby keeps them until the primary's `DEL`, as Redis does).
+pub(crate) fn encode(dbs: &[Db], replid: &str, offset: u64, now_ms: u64) -> Bytes {
+    let info = SnapshotInfo {
+        redis_version: crate::REDIS_VERSION.to_string(),
+        ctime_secs: now_ms / 1000,
+        used_memory: 0,
+        replication: Some(ReplInfo {
+            stream_db: 0,
+            id: replid.to_string(),
+            offset: offset as i64,
+        }),
+        aof_base: false,
+    };
+    let write = || -> std::io::Result<Vec<u8>> {
+        let mut writer = RdbWriter::new(Vec::new(), WriteOptions::default(), &info)?;
+        for (index, db) in dbs.iter().enumerate() {
+            if db.is_empty() {
+                continue;
+            }
+            let index = index as u32;
+            writer.select_db(index, db.len() as u64, db.expires_len() as u64)?;
+            for (key, entry) in db.iter() {
+                let expiry = entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64);
+                writer.write_key(index, key, &entry.value, expiry)?;
+            }
+        }
+        Ok(writer.finish()?.0)
+    };
+    Bytes::from(write().expect("writing to memory cannot fail"))
+}
 
 /// Encodes `args` as a RESP multibulk onto `out`.
 pub(crate) fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
     redoubt_protocol::request::encode_request_into(out, args);
-}
-
-/// The snapshot payload of `dbs`; keys already expired at `now_ms` are left out.
-pub(crate) fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
-    let mut out = BytesMut::with_capacity(MAGIC.len() + 64);
-    out.put_slice(MAGIC);
-    let mut digits = itoa::Buffer::new();
-    let mut scores: Vec<String> = Vec::new();
-    for (index, db) in dbs.iter().enumerate() {
-        if db.is_empty() {
-            continue;
-        }
-        encode_command(&mut out, &[b"SELECT", digits.format(index).as_bytes()]);
-        for (key, entry) in db.iter() {
-            if entry.expires_at.is_some_and(|at| at <= now_ms) {
-                continue;
-            }
-            match &entry.value {
-                Value::Str(s) => encode_command(&mut out, &[b"SET", key, s.as_bytes()]),
-                Value::Hash(hash) => {
-                    let pairs: Vec<(&Bytes, &Bytes)> = hash.iter().collect();
-                    for chunk in pairs.chunks(CHUNK) {
-                        let mut args: Vec<&[u8]> = vec![b"HSET", key];
-                        for (field, value) in chunk {
-                            args.push(field);
-                            args.push(value);
-                        }
-                        encode_command(&mut out, &args);
-                    }
-                }
-                Value::List(list) => {
-                    let items: Vec<&Bytes> = list.items.iter().collect();
-                    for chunk in items.chunks(CHUNK) {
-                        let mut args: Vec<&[u8]> = vec![b"RPUSH", key];
-                        args.extend(chunk.iter().map(|i| &i[..]));
-                        encode_command(&mut out, &args);
-                    }
-                }
-                Value::Set(set) => {
-                    let members: Vec<&Bytes> = set.iter().collect();
-                    for chunk in members.chunks(CHUNK) {
-                        let mut args: Vec<&[u8]> = vec![b"SADD", key];
-                        args.extend(chunk.iter().map(|m| &m[..]));
-                        encode_command(&mut out, &args);
-                    }
-                }
-                Value::ZSet(zset) => {
-                    let members: Vec<(&Bytes, f64)> = zset.iter().collect();
-                    for chunk in members.chunks(CHUNK) {
-                        scores.clear();
-                        scores.extend(chunk.iter().map(|(_, s)| exact_score(*s)));
-                        let mut args: Vec<&[u8]> = vec![b"ZADD", key];
-                        for ((member, _), score) in chunk.iter().zip(&scores) {
-                            args.push(score.as_bytes());
-                            args.push(member);
-                        }
-                        encode_command(&mut out, &args);
-                    }
-                }
-            }
-            if let Some(at) = entry.expires_at {
-                encode_command(&mut out, &[b"PEXPIREAT", key, digits.format(at).as_bytes()]);
-            }
-        }
-    }
-    out.freeze()
-}
-
-/// A score as text that parses back to exactly the same double.
-pub(crate) fn exact_score(score: f64) -> String {
-    if score == f64::INFINITY {
-        "inf".to_string()
-    } else if score == f64::NEG_INFINITY {
-        "-inf".to_string()
-    } else {
-        // Rust prints the shortest text that round-trips.
-        format!("{score:?}")
-    }
 }
