@@ -17,6 +17,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Command {
     /// Run a Redis-compatible data node.
     Node(NodeArgs),
@@ -62,9 +63,13 @@ pub struct NodeArgs {
     /// Replication backlog size (bytes; suffixes kb, mb, gb; default 64mb).
     #[arg(long)]
     pub repl_backlog_size: Option<String>,
-    /// Directory for the node's files (its epoch file; default the current directory).
+    /// Directory for the node's files (its epoch file and RDB snapshot; default the current
+    /// directory).
     #[arg(long)]
     pub dir: Option<std::path::PathBuf>,
+    /// Snapshot schedule, Redis's `save`: pairs of `seconds changes` ("" for none, the default).
+    #[arg(long)]
+    pub save: Option<String>,
     /// Serve Prometheus metrics at `http://BIND:PORT/metrics` (0: any free port; printed).
     #[arg(long)]
     pub metrics_port: Option<u16>,
@@ -154,6 +159,9 @@ fn node_config(args: &NodeArgs) -> anyhow::Result<redoubt_node::Config> {
     }
     if let Some(size) = &args.repl_backlog_size {
         set("repl-backlog-size", size.clone())?;
+    }
+    if let Some(save) = &args.save {
+        set("save", save.clone())?;
     }
     if let Some(port) = args.port {
         config.port = port;

@@ -238,9 +238,9 @@ pub fn assert_same(
         };
         let short = |v: Option<&String>| {
             v.map_or("(missing)".to_string(), |v| {
-                let start = v.floor_char_boundary(from.saturating_sub(80));
-                let end = v.floor_char_boundary((start + 240).min(v.len()));
-                format!("…{}…", &v[start..end])
+                let start = from.saturating_sub(80).min(v.len());
+                let end = (start + 240).min(v.len());
+                format!("…{}…", String::from_utf8_lossy(&v.as_bytes()[start..end]))
             })
         };
         if e != a && !report.contains(&format!("{key:?}")) {
