@@ -6,12 +6,13 @@
 #   KEYS=100000 bench/persistence.sh     # smaller run
 #   REDOUBT_BIN=target/release/redoubt bench/persistence.sh   # skip the build
 #
-# Dataset: KEYS keys, 70% strings (`key:N` -> 32 bytes), 10% hashes of 8 fields, 10% lists of
-# 8 items, 5% sets of 8 members, 5% sorted sets of 8 members, loaded with redis-cli --pipe.
+# Dataset: KEYS keys, 70% strings (`key:<12 digits>` -> 32 bytes), 10% hashes of 8 fields, 10%
+# lists of 8 items, 5% sets of 8 members, 5% sorted sets of 8 members, via redis-cli --pipe.
 # Memory during BGSAVE: the server's proportional set size (PSS, from /proc/PID/smaps_rollup,
 # so a fork's shared pages count once), summed over the server and its children, sampled every
-# 20 ms while BGSAVE runs and redis-benchmark overwrites random string keys (SET, 20 clients);
-# "peak/before" is the peak over the PSS just before BGSAVE. "longest pause" is the slowest
+# 20 ms while BGSAVE runs and redis-benchmark overwrites random string keys (SET, 20 clients,
+# same key names and value size, so the dataset does not grow);
+# "peak/before" is the peak over the PSS just before BGSAVE (after 1 s of those writes). "longest pause" is the slowest
 # GET round trip of one client polling in a loop during that BGSAVE.
 set -euo pipefail
 
@@ -45,15 +46,17 @@ def cmd(*args):
         a = a if isinstance(a, bytes) else str(a).encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(a), a))
     out.write(b"".join(parts))
-for i in range(n):
-    kind = i % 20
-    if kind < 14:
-        cmd("SET", f"key:{i}", f"value-{i:026d}")
-    elif kind < 16:
+strings = n * 7 // 10
+for i in range(strings):
+    # redis-benchmark's key format, so its SETs (-r strings) overwrite these keys.
+    cmd("SET", f"key:{i:012d}", f"value-{i:026d}")
+for i in range(n - strings):
+    kind = i % 6
+    if kind < 2:
         cmd("HSET", f"hash:{i}", *[x for f in range(8) for x in (f"field{f}", f"v{i}-{f}")])
-    elif kind < 18:
+    elif kind < 4:
         cmd("RPUSH", f"list:{i}", *[f"item{i}-{f}" for f in range(8)])
-    elif kind < 19:
+    elif kind < 5:
         cmd("SADD", f"set:{i}", *[f"m{f}" for f in range(8)])
     else:
         cmd("ZADD", f"zset:{i}", *[x for f in range(8) for x in (f / 3, f"m{f}")])
@@ -77,7 +80,7 @@ import os, socket, sys, time
 port, stop = int(sys.argv[1]), sys.argv[2]
 s = socket.create_connection(("127.0.0.1", port))
 worst = 0.0
-req = b"*2\r\n$3\r\nGET\r\n$5\r\nkey:1\r\n"
+req = b"*2\r\n$3\r\nGET\r\n$16\r\nkey:000000000001\r\n"
 while not os.path.exists(stop):
     t = time.perf_counter()
     s.sendall(req)
@@ -119,14 +122,14 @@ measure() {
   load_ms=$(( $(now_ms) - t0 ))
 
   local before peak=0 stop="$WORK/stop-$name" pause
-  before=$(pss_kb "$pid")
-  redis-benchmark -p "$port" -c 20 -n 100000000 -r "$KEYS" -t set -d 32 -q >/dev/null 2>&1 &
+  redis-benchmark -p "$port" -c 20 -n 100000000 -r "$((KEYS * 7 / 10))" -t set -d 32 -q >/dev/null 2>&1 &
   local writer=$!
   pids+=("$writer")
   rm -f "$stop"
   probe "$port" "$stop" > "$WORK/pause-$name" &
   local prober=$!
   sleep 1
+  before=$(pss_kb "$pid")
   redis-cli -p "$port" bgsave >/dev/null
   while :; do
     local now
