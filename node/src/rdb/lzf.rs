@@ -95,7 +95,10 @@ pub(crate) fn decompress(input: &[u8], expected: usize) -> Result<Vec<u8>, LzfEr
 /// for at least 4 bytes saved, `rdbSaveLzfStringObject`).
 pub(crate) fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(limit);
-    let mut table = vec![0u32; 1 << HASH_BITS];
+    // A table sized to the input: zeroing 2^14 slots for every short string dominated
+    // snapshots of many small values.
+    let bits = (usize::BITS - input.len().leading_zeros()).clamp(4, HASH_BITS);
+    let mut table = vec![0u32; 1 << bits];
     // Position of the current literal run's control byte in `out`, and its length so far.
     let mut literal_at = usize::MAX;
     let mut literal_len = 0usize;
@@ -113,7 +116,7 @@ pub(crate) fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
         }
     };
     while ip + 2 < input.len() {
-        let hash = hash3(&input[ip..ip + 3]);
+        let hash = hash3(&input[ip..ip + 3], bits);
         // Table entries hold position + 1, so 0 means empty.
         let candidate = table[hash] as usize;
         table[hash] = (ip + 1) as u32;
@@ -138,7 +141,7 @@ pub(crate) fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
                 out.push((offset & 0xff) as u8);
                 // Index the positions inside the match so later data can refer to them.
                 for p in ip + 1..(ip + len).min(input.len().saturating_sub(2)) {
-                    table[hash3(&input[p..p + 3])] = (p + 1) as u32;
+                    table[hash3(&input[p..p + 3], bits)] = (p + 1) as u32;
                 }
                 ip += len;
                 if out.len() > limit {
@@ -160,9 +163,9 @@ pub(crate) fn compress(input: &[u8], limit: usize) -> Option<Vec<u8>> {
     (out.len() <= limit).then_some(out)
 }
 
-fn hash3(bytes: &[u8]) -> usize {
+fn hash3(bytes: &[u8], bits: u32) -> usize {
     let v = u32::from(bytes[0]) << 16 | u32::from(bytes[1]) << 8 | u32::from(bytes[2]);
-    (v.wrapping_mul(2_654_435_761) >> (32 - HASH_BITS)) as usize
+    (v.wrapping_mul(2_654_435_761) >> (32 - bits)) as usize
 }
 
 #[cfg(test)]
