@@ -152,13 +152,14 @@ async fn start_all(
     for group in 0..args.groups {
         next_port += 1;
         let primary = next_port;
-        let dir_arg = dir.display().to_string();
         let mut node_args = vec![
             "node".to_string(),
             "--port".into(),
             primary.to_string(),
             "--dir".into(),
-            dir_arg.clone(),
+            node_dir(dir, primary)?,
+            "--save".into(),
+            REDIS_SAVE_POINTS.into(),
             "--metrics-port".into(),
             metrics_port(args, primary).to_string(),
         ];
@@ -174,7 +175,9 @@ async fn start_all(
                 "--port".into(),
                 next_port.to_string(),
                 "--dir".into(),
-                dir_arg.clone(),
+                node_dir(dir, next_port)?,
+                "--save".into(),
+                REDIS_SAVE_POINTS.into(),
                 "--replicaof".into(),
                 format!("127.0.0.1:{primary}"),
                 "--metrics-port".into(),
@@ -285,4 +288,14 @@ async fn stop_all(processes: &mut [Process]) {
             let _ = process.child.kill().await;
         }
     }
+}
+
+/// Redis's default `save` schedule, which every node of a deployment keeps.
+const REDIS_SAVE_POINTS: &str = "3600 1 300 100 60 10000";
+
+/// `<dir>/node-<port>`, created: each node's epoch file and snapshot, kept across restarts.
+fn node_dir(dir: &Path, port: u16) -> anyhow::Result<String> {
+    let path = dir.join(format!("node-{port}"));
+    std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+    Ok(path.display().to_string())
 }

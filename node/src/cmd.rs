@@ -16,6 +16,7 @@ pub(crate) mod keys;
 pub(crate) mod list;
 pub(crate) mod pubsub;
 pub(crate) mod memory;
+pub(crate) mod persistence;
 pub(crate) mod replication;
 pub(crate) mod server;
 pub(crate) mod set;

@@ -102,6 +102,15 @@ pub struct Config {
     pub maxclients: u64,
     /// Snapshot schedule (`save`), as `CONFIG GET` prints it.
     pub save: String,
+    /// Snapshot file name inside `dir` (`dbfilename`, default `dump.rdb`).
+    pub dbfilename: String,
+    /// LZF-compress long strings in snapshots (`rdbcompression`, default yes).
+    pub rdbcompression: bool,
+    /// End snapshots with a CRC-64 (`rdbchecksum`, default yes).
+    pub rdbchecksum: bool,
+    /// Refuse writes while the last background save failed (`stop-writes-on-bgsave-error`,
+    /// default yes).
+    pub stop_writes_on_bgsave_error: bool,
     /// Append-only file switch (`appendonly`).
     pub appendonly: bool,
     /// Password a standby gives its primary (`masterauth`).
@@ -158,6 +167,10 @@ impl Config {
             timeout: 0,
             maxclients: 0,
             save: String::new(),
+            dbfilename: "dump.rdb".to_string(),
+            rdbcompression: true,
+            rdbchecksum: true,
+            stop_writes_on_bgsave_error: true,
             appendonly: false,
             masterauth: String::new(),
             min_replicas_to_ack: 0,
@@ -205,6 +218,15 @@ impl Config {
         self.timeout = int("timeout", 0).max(0) as u64;
         self.maxclients = int("maxclients", 10000).max(1) as u64;
         self.save = text("save");
+        self.dbfilename = text("dbfilename");
+        self.rdbcompression = p.get_bool("rdbcompression").unwrap_or(true);
+        self.rdbchecksum = p.get_bool("rdbchecksum").unwrap_or(true);
+        self.stop_writes_on_bgsave_error =
+            p.get_bool("stop-writes-on-bgsave-error").unwrap_or(true);
+        // `CONFIG SET dir` moves where snapshots go, as Redis's chdir does.
+        if let Some(dir) = p.get_str("dir").filter(|d| !d.is_empty()) {
+            self.dir = PathBuf::from(String::from_utf8_lossy(dir).as_ref());
+        }
         self.appendonly = p.get_bool("appendonly").unwrap_or(false);
         self.min_replicas_to_ack = int("min-replicas-to-ack", 0).max(0) as u64;
         self.replica_ack_timeout_ms = int("replica-ack-timeout", 1000).max(1) as u64;
@@ -282,7 +304,7 @@ impl Config {
     ) -> Result<Vec<&'static str>, String> {
         for (name, _) in pairs {
             if let Some((param, alias)) = params::find(name) {
-                if matches!(param.name, "bind" | "port" | "dir") && !alias {
+                if matches!(param.name, "bind" | "port") && !alias {
                     return Err(format!(
                         "ERR CONFIG SET failed (possibly related to argument '{}') - can't set immutable config",
                         String::from_utf8_lossy(name)
@@ -502,4 +524,18 @@ mod tests {
         assert_eq!(params.replicaof(), Some(("h".to_string(), 7)));
         assert!(toml_lines("nosuch = 1\n").unwrap_err().contains("nosuch"));
     }
+}
+
+/// Parses a `save` schedule: pairs of `seconds changes` (a snapshot is due once `changes`
+/// writes happened and `seconds` passed since the last one); `""` is no schedule. `None` when
+/// the text is not such pairs. Source: Redis `config.c`, `setConfigSaveOption`.
+pub(crate) fn parse_save_points(text: &str) -> Option<Vec<(u64, u64)>> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() % 2 != 0 {
+        return None;
+    }
+    words
+        .chunks(2)
+        .map(|pair| Some((pair[0].parse().ok()?, pair[1].parse().ok()?)))
+        .collect()
 }

@@ -133,6 +133,9 @@ fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, O
         );
         return reject(ctx, &error);
     }
+    if (write || command.name == "ping") && crate::persist::refuses_writes(ctx.store) {
+        return reject(ctx, crate::persist::MISCONF);
+    }
     Ok((resolved, handler))
 }
 

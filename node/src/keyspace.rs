@@ -89,6 +89,82 @@ pub(crate) struct Store {
     /// decided it (stream commands: XADD's generated ID, XREADGROUP's XCLAIMs); taken by
     /// `exec::effects`.
     pub(crate) pending_effects: Option<Vec<Vec<bytes::Bytes>>>,
+    /// Snapshot bookkeeping (INFO `persistence`).
+    pub(crate) saves: SaveStatus,
+}
+
+/// Where the node stands with its snapshots (INFO `persistence`; `crate::persist` keeps it).
+#[derive(Debug)]
+pub(crate) struct SaveStatus {
+    /// Unix seconds of the last successful save (or of the start): `rdb_last_save_time`.
+    pub(crate) last_save_unix: u64,
+    /// The dirty counter as of the last successful save's snapshot.
+    pub(crate) dirty_at_save: u64,
+    /// The dirty counter when the running background save took its snapshot.
+    pub(crate) dirty_at_bgsave: u64,
+    /// When the running background save started; `None` when none runs.
+    pub(crate) bgsave_started: Option<std::time::Instant>,
+    /// A `BGSAVE SCHEDULE` waiting for the running save to end.
+    pub(crate) bgsave_scheduled: bool,
+    /// Outcome of the last background save: `rdb_last_bgsave_status`.
+    pub(crate) last_bgsave_ok: bool,
+    /// Outcome of the last save of any kind (writes are refused while it is an error and
+    /// `stop-writes-on-bgsave-error` is on).
+    pub(crate) last_save_ok: bool,
+    /// Seconds the last background save took; -1 before the first (`rdb_last_bgsave_time_sec`).
+    pub(crate) last_bgsave_secs: i64,
+    /// When the last failed save was tried (automatic saves retry 5 s later, as Redis).
+    pub(crate) last_failure: Option<std::time::Instant>,
+    /// Successful saves since start (`rdb_saves`).
+    pub(crate) saves: u64,
+    /// Size in bytes of the last file written.
+    pub(crate) last_size: u64,
+    /// Keys loaded at start (`rdb_last_load_keys_loaded`).
+    pub(crate) loaded_keys: u64,
+    /// Keys of the file dropped at start because they had expired
+    /// (`rdb_last_load_keys_expired`).
+    pub(crate) loaded_expired: u64,
+    /// A snapshot taken and not yet handed to the saver task.
+    pub(crate) pending: Option<PendingSave>,
+    /// Wakes the saver task (a snapshot was taken or scheduled).
+    pub(crate) wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+/// A snapshot whose capture has begun, for the saver task to write.
+#[derive(Debug)]
+pub(crate) struct PendingSave {
+    /// File to write.
+    pub(crate) path: std::path::PathBuf,
+    /// `rdbcompression`, `rdbchecksum` when it was taken.
+    pub(crate) options: crate::rdb::WriteOptions,
+    /// Aux fields as of the instant it was taken.
+    pub(crate) info: crate::rdb::SnapshotInfo,
+    /// Per non-empty database: index, keys, keys with a TTL, first cursor of the capture.
+    pub(crate) dbs: Vec<(usize, u64, u64, usize)>,
+}
+
+impl Default for SaveStatus {
+    fn default() -> Self {
+        SaveStatus {
+            last_save_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            dirty_at_save: 0,
+            dirty_at_bgsave: 0,
+            bgsave_started: None,
+            bgsave_scheduled: false,
+            last_bgsave_ok: true,
+            last_save_ok: true,
+            last_bgsave_secs: -1,
+            last_failure: None,
+            saves: 0,
+            last_size: 0,
+            loaded_keys: 0,
+            loaded_expired: 0,
+            pending: None,
+            wake: std::sync::Arc::new(tokio::sync::Notify::new()),
+        }
+    }
 }
 
 impl Store {
@@ -112,6 +188,7 @@ impl Store {
             epoch: 0,
             watches: Watches::default(),
             pubsub: PubSub::default(),
+            saves: SaveStatus::default(),
         };
         store.epoch = store.load_epoch();
         store.repl.backlog_size = store.config.repl_backlog_size as usize;

@@ -10,6 +10,7 @@
 //! - `exec`: resolve a request once, check it, run its handler from the handler table, keep
 //!   command statistics, stream its effect to standbys.
 //! - `cmd`: command families, each registering its handlers; `Ctx` is what a handler gets.
+//! - `persist`: RDB snapshots (`SAVE`, `BGSAVE`, the `save` schedule) and loading at start.
 //! - `metrics`: the Prometheus exposition, read from `state` at scrape time.
 //! - `state`: `NodeState`, shared by every task of one node.
 //! - `keyspace`: the locked store: databases, expiry, typed key access, statistics.
@@ -30,6 +31,8 @@ pub mod memory;
 mod metrics;
 mod pubsub;
 pub(crate) mod params;
+mod persist;
+pub(crate) mod rdb;
 mod replication;
 mod server;
 mod standby;

@@ -1,5 +1,6 @@
-//! The node server: accepts connections, runs the background tasks (active expiry, the standby
-//! link, metrics), and stops on a shutdown signal. `run(listener, config, shutdown)` takes a bound listener, so callers (and
+//! The node server: loads the snapshot, accepts connections, runs the background tasks (active
+//! expiry, the standby link, the saver, metrics), and stops on a shutdown signal, saving a
+//! last snapshot when a `save` schedule is set. `run(listener, config, shutdown)` takes a bound listener, so callers (and
 //! tests) choose the address, port 0 included.
 
 use std::future::Future;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use crate::config::Config;
 use crate::connection;
@@ -36,6 +37,13 @@ pub async fn run_with_metrics(
     if let Some((host, port)) = replicaof {
         node.store.lock().repl.follow(host, port);
     }
+    // The whole file or nothing: a node never serves half a dataset.
+    if let Err(err) = crate::persist::load(&mut node.store.lock()) {
+        error!("{err}");
+        eprintln!("{err}");
+        std::process::exit(1);
+    }
+    let saver = tokio::spawn(crate::persist::run(node.clone()));
     let expiry = tokio::spawn(active_expiry(node.clone()));
     let standby = tokio::spawn(crate::standby::supervise(node.clone()));
     let metrics =
@@ -46,6 +54,12 @@ pub async fn run_with_metrics(
     }
     expiry.abort();
     standby.abort();
+    saver.abort();
+    // As Redis on SIGTERM: a final snapshot when a save schedule is set.
+    let mut store = node.store.lock();
+    if !store.config.save.is_empty() && crate::persist::save(&mut store).is_err() {
+        error!("the final save failed; the previous snapshot is kept");
+    }
     if let Some(metrics) = metrics {
         metrics.abort();
     }

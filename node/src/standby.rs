@@ -258,6 +258,9 @@ fn load_snapshot(
     replid: String,
     offset: u64,
 ) -> std::io::Result<()> {
+    if payload.starts_with(b"REDIS") {
+        return load_rdb(node, stop, payload, replid, offset);
+    }
     let body = payload
         .strip_prefix(snapshot::MAGIC)
         .ok_or_else(|| std::io::Error::other("snapshot in an unknown format"))?;
@@ -305,6 +308,53 @@ fn load_snapshot(
         bytes = payload.len(),
         ms = started.elapsed().as_millis() as u64,
         "loaded snapshot from primary"
+    );
+    Ok(())
+}
+
+/// Loads a full resync sent as an RDB file (by a Redoubt or a Redis primary): parsed before
+/// the store is locked, so clients keep being served and a corrupt file changes nothing.
+fn load_rdb(
+    node: &Arc<NodeState>,
+    stop: &Arc<Notify>,
+    payload: &Bytes,
+    replid: String,
+    offset: u64,
+) -> std::io::Result<()> {
+    let started = Instant::now();
+    let databases = node.store.lock().dbs.len();
+    let parsed = crate::persist::parse(payload, databases, true, 0, |keys, percent| {
+        info!(keys, percent, "loading the primary's RDB");
+    })
+    .map_err(|why| std::io::Error::other(format!("corrupt RDB from the primary: {why}")))?;
+    let mut store = node.store.lock();
+    if !store
+        .repl
+        .primary
+        .as_ref()
+        .is_some_and(|l| Arc::ptr_eq(&l.stop, stop))
+    {
+        return Err(std::io::Error::other("link replaced during sync"));
+    }
+    crate::persist::install(&mut store, parsed.dbs);
+    let repl = &mut store.repl;
+    repl.replid = replid;
+    repl.replid2 = "0".repeat(40);
+    repl.second_offset = -1;
+    repl.offset = offset;
+    repl.backlog = Some(crate::replication::backlog::Backlog::new(
+        repl.backlog_size,
+        offset,
+    ));
+    // The primary's stream selects its database before its first write.
+    repl.stream_db = Some(0);
+    repl.resyncs_full += 1;
+    repl.has_history = true;
+    info!(
+        keys = parsed.loaded.keys,
+        bytes = payload.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "loaded the primary's RDB"
     );
     Ok(())
 }

@@ -180,15 +180,44 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("mem_allocator", &memory::allocator_name());
         }
         "persistence" => {
+            let saves = &store.saves;
+            let running = saves.bgsave_started.map(|at| at.elapsed().as_secs() as i64);
             field("loading", &0);
             field("async_loading", &0);
-            field("rdb_changes_since_last_save", &store.dirty());
-            field("rdb_bgsave_in_progress", &0);
-            field("rdb_last_save_time", &(node_start_unix(ctx)));
-            field("rdb_last_bgsave_status", &"ok");
+            field("current_cow_peak", &0);
+            field("current_cow_size", &0);
+            field("current_cow_size_age", &0);
+            field("current_fork_perc", &"0.00");
+            field("current_save_keys_processed", &0);
+            field("current_save_keys_total", &0);
+            field(
+                "rdb_changes_since_last_save",
+                &(store.dirty() - saves.dirty_at_save),
+            );
+            field("rdb_bgsave_in_progress", &i32::from(running.is_some()));
+            field("rdb_last_save_time", &saves.last_save_unix);
+            field(
+                "rdb_last_bgsave_status",
+                &if saves.last_bgsave_ok { "ok" } else { "err" },
+            );
+            field("rdb_last_bgsave_time_sec", &saves.last_bgsave_secs);
+            field("rdb_current_bgsave_time_sec", &running.unwrap_or(-1));
+            field("rdb_saves", &saves.saves);
+            field("rdb_last_cow_size", &0);
+            field("rdb_last_load_keys_expired", &saves.loaded_expired);
+            field("rdb_last_load_keys_loaded", &saves.loaded_keys);
             field("aof_enabled", &0);
             field("aof_rewrite_in_progress", &0);
+            field("aof_rewrite_scheduled", &0);
+            field("aof_last_rewrite_time_sec", &-1);
+            field("aof_current_rewrite_time_sec", &-1);
+            field("aof_last_bgrewrite_status", &"ok");
+            field("aof_rewrites", &0);
+            field("aof_rewrites_consecutive_failures", &0);
             field("aof_last_write_status", &"ok");
+            field("aof_last_cow_size", &0);
+            field("module_fork_in_progress", &0);
+            field("module_fork_last_cow_size", &0);
         }
         "stats" => {
             field(
@@ -297,10 +326,6 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         }
         _ => {}
     }
-}
-
-fn node_start_unix(ctx: &Ctx) -> u64 {
-    ctx.now_ms / 1000 - ctx.node.started.elapsed().as_secs()
 }
 
 /// Bytes as Redis's `*_human` fields print them (`1.50M`).

@@ -63,6 +63,7 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
         cmd::sort::COMMANDS,
         cmd::memory::COMMANDS,
         cmd::stream::COMMANDS,
+        cmd::persistence::COMMANDS,
     ]
     .into_iter()
     .flatten()

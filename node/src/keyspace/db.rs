@@ -30,6 +30,8 @@ pub(crate) struct Entry {
     pub(crate) access: u32,
     /// Bytes accounted to this key and value (`evict::entry_size`), saturating.
     pub(crate) size: u32,
+    /// The snapshot generation this entry already belongs to (see [`Capture`]).
+    pub(crate) generation: u32,
 }
 
 impl Entry {
@@ -67,6 +69,10 @@ pub(crate) struct Db {
     used: u64,
     /// Keys handed out for modification whose `size` is yet to be recomputed.
     resized: Vec<Bytes>,
+    /// Generation of the latest snapshot begun; entries stamped with it need no saving.
+    generation: u32,
+    /// The snapshot being taken, if any.
+    capture: Option<Capture>,
 }
 
 /// Milliseconds since the Unix epoch (a new key's access time).
@@ -74,6 +80,22 @@ fn now_unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A point-in-time snapshot of one database taken while clients keep writing, without fork.
+///
+/// [`Db::begin_capture`] starts generation `g` in O(1). A saver then walks the entries with
+/// [`Db::capture_chunk`], a few hundred at a time under the store lock, cloning each entry not
+/// yet stamped `g` and stamping it. Before any change to an entry not yet stamped (modify,
+/// re-expire, overwrite, remove, expire, flush), the database first copies it as it was into
+/// `preserved` and stamps it, so the saver receives every key exactly once with its value at
+/// the instant the capture began; keys created after it are stamped `g` at birth and left out.
+/// Values clone cheaply (strings share their `Bytes`), and only keys written during the save
+/// are copied twice, as a fork's copy-on-write pages would be.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Capture {
+    /// Entries changed before the saver reached them, as they were when the capture began.
+    preserved: Vec<(Bytes, Entry)>,
 }
 
 /// What `SCAN` returns: the next cursor (0 when done) and the keys of this step.
@@ -127,6 +149,7 @@ impl Db {
     pub(crate) fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.settle();
         let index = self.live_index(key, now_ms)?;
+        self.preserve(index);
         let touch = self.touch;
         let resized = &mut self.resized;
         self.entries.get_index_mut(index).map(|(k, e)| {
@@ -255,13 +278,16 @@ impl Db {
     pub(crate) fn set(&mut self, key: &[u8], value: Value, expires_at: Option<u64>) {
         match self.entries.get_index_of(key) {
             Some(index) => {
+                self.preserve(index);
                 self.track_expiry(index, expires_at);
+                let generation = self.generation;
                 let (key, entry) = self.entries.get_index_mut(index).expect("index in range");
                 let size = entry_size(key, &value);
                 self.used = self.used - u64::from(entry.size) + u64::from(size);
                 entry.value = value;
                 entry.expires_at = expires_at;
                 entry.size = size;
+                entry.generation = generation;
             }
             None => {
                 let key = Bytes::copy_from_slice(key);
@@ -271,6 +297,7 @@ impl Db {
                 let access = self.touch.fresh(now_unix_ms());
                 let size = entry_size(&key, &value);
                 self.used += u64::from(size);
+                let generation = self.generation;
                 self.entries.insert(
                     key,
                     Entry {
@@ -278,6 +305,7 @@ impl Db {
                         expires_at,
                         access,
                         size,
+                        generation,
                     },
                 );
             }
@@ -289,6 +317,7 @@ impl Db {
         let Some(index) = self.entries.get_index_of(key) else {
             return false;
         };
+        self.preserve(index);
         self.track_expiry(index, expires_at);
         self.entries[index].expires_at = expires_at;
         true
@@ -307,6 +336,7 @@ impl Db {
     }
 
     fn remove_index(&mut self, index: usize) -> Entry {
+        self.preserve(index);
         let (key, entry) = self
             .entries
             .swap_remove_index(index)
@@ -320,10 +350,32 @@ impl Db {
 
     /// Removes every key.
     pub(crate) fn clear(&mut self) {
+        if let Some(capture) = &mut self.capture {
+            let generation = self.generation;
+            let entries = std::mem::take(&mut self.entries);
+            capture.preserved.extend(
+                entries
+                    .into_iter()
+                    .filter(|(_, e)| e.generation != generation),
+            );
+        }
         self.entries = IndexMap::default();
         self.expires = IndexSet::default();
         self.used = 0;
         self.resized.clear();
+    }
+
+    /// Replaces every key with those of `other` (a loaded snapshot), as [`Db::clear`] then
+    /// the new keys: a capture under way keeps the old keys and ignores the new ones.
+    pub(crate) fn replace_with(&mut self, mut other: Db) {
+        self.clear();
+        if self.capture.is_some() {
+            for entry in other.entries.values_mut() {
+                entry.generation = self.generation;
+            }
+        }
+        self.entries = other.entries;
+        self.expires = other.expires;
     }
 
     /// Live keys matching the glob `pattern` (`KEYS`).
@@ -406,6 +458,62 @@ impl Db {
         (sampled, removed)
     }
 
+    /// Copies the entry at `index` for the snapshot under way before it changes, unless the
+    /// snapshot already has it.
+    fn preserve(&mut self, index: usize) {
+        let Some(capture) = &mut self.capture else {
+            return;
+        };
+        let (key, entry) = self.entries.get_index_mut(index).expect("index in range");
+        if entry.generation != self.generation {
+            entry.generation = self.generation;
+            capture.preserved.push((key.clone(), entry.clone()));
+        }
+    }
+
+    /// Begins a point-in-time capture of this database (see [`Capture`]); O(1). Returns the
+    /// cursor for the first [`Db::capture_chunk`]. A capture already under way is abandoned.
+    pub(crate) fn begin_capture(&mut self) -> usize {
+        self.generation = self.generation.wrapping_add(1);
+        self.capture = Some(Capture::default());
+        self.entries.len()
+    }
+
+    /// Moves the next part of the capture into `out`: the entries preserved since the last
+    /// call, then up to `max` entries below `cursor` (walking down, as `SCAN` does, so the
+    /// swap-removal of a key never hides another) that the capture does not have yet. Returns
+    /// the next cursor; 0 when the walk is over (then call [`Db::end_capture`]).
+    pub(crate) fn capture_chunk(
+        &mut self,
+        cursor: usize,
+        max: usize,
+        out: &mut Vec<(Bytes, Entry)>,
+    ) -> usize {
+        let Some(capture) = &mut self.capture else {
+            return 0;
+        };
+        out.append(&mut capture.preserved);
+        let mut next = cursor.min(self.entries.len());
+        let mut visited = 0;
+        while next > 0 && visited < max {
+            next -= 1;
+            visited += 1;
+            let (key, entry) = self.entries.get_index_mut(next).expect("index below len");
+            if entry.generation != self.generation {
+                entry.generation = self.generation;
+                out.push((key.clone(), entry.clone()));
+            }
+        }
+        next
+    }
+
+    /// Ends the capture, moving its last preserved entries into `out`.
+    pub(crate) fn end_capture(&mut self, out: &mut Vec<(Bytes, Entry)>) {
+        if let Some(mut capture) = self.capture.take() {
+            out.append(&mut capture.preserved);
+        }
+    }
+
     /// Iterates over every entry, expired or not (for snapshots and memory estimates).
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
         self.entries.iter()
@@ -478,5 +586,51 @@ mod tests {
         }
         assert_eq!(db.len(), 0);
         assert_eq!(db.expired_keys, 100);
+    }
+
+    #[test]
+    fn capture_sees_the_database_as_it_was_when_it_began() {
+        let mut db = Db::default();
+        for i in 0..500 {
+            db.set(format!("k{i}").as_bytes(), s("old"), None);
+        }
+        let mut out = Vec::new();
+        let mut cursor = db.begin_capture();
+        let mut round = 0;
+        while cursor > 0 {
+            cursor = db.capture_chunk(cursor, 7, &mut out);
+            // Writes between chunks: overwrite, delete, create, modify in place, expire.
+            let k = |n: usize| format!("k{}", (n * 37) % 500);
+            db.set(k(round).as_bytes(), s("new"), None);
+            db.remove(k(round + 1).as_bytes(), 0);
+            db.set(format!("fresh{round}").as_bytes(), s("new"), None);
+            db.set_expiry(k(round + 2).as_bytes(), Some(1));
+            if let Some(e) = db.get_mut(k(round + 3).as_bytes(), 0) {
+                e.value = s("changed");
+            }
+            round += 1;
+        }
+        db.end_capture(&mut out);
+        let mut keys: Vec<&Bytes> = out.iter().map(|(k, _)| k).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), 500, "every key once");
+        assert_eq!(out.len(), 500);
+        for (key, entry) in &out {
+            assert!(
+                key.starts_with(b"k"),
+                "{key:?} was created after the capture began"
+            );
+            assert_eq!(entry.value, s("old"));
+            assert_eq!(entry.expires_at, None);
+        }
+        // A flush during a capture hands over what was not saved yet.
+        let mut out = Vec::new();
+        let cursor = db.begin_capture();
+        let live = db.len();
+        db.capture_chunk(cursor, 10, &mut out);
+        db.clear();
+        db.end_capture(&mut out);
+        assert_eq!(out.len(), live);
     }
 }

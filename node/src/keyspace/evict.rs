@@ -366,6 +366,7 @@ mod tests {
             expires_at: None,
             access,
             size: 0,
+            generation: 0,
         };
         let now = 5_000_000;
         assert_eq!(idle_ms(&entry(Touch::Lru.fresh(now - 7_000)), now), 7_000);

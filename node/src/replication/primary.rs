@@ -134,8 +134,9 @@ async fn stream_to(
                 .write_all(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes())
                 .await?;
             let started = Instant::now();
+            let id = replid.clone();
             let payload: Bytes =
-                tokio::task::spawn_blocking(move || snapshot::encode(&dbs, unix_ms()))
+                tokio::task::spawn_blocking(move || snapshot::encode(&dbs, &id, offset, unix_ms()))
                     .await
                     .map_err(std::io::Error::other)?;
             socket

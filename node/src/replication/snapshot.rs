@@ -1,21 +1,25 @@
-//! Full-resync snapshots: a point-in-time copy of every database, written as the RESP commands
-//! that rebuild it (`SELECT`, `SET`, `RPUSH`, `HSET`, `SADD`, `ZADD`, `XADD` and its group commands,
-//! `PEXPIREAT`), so a standby
-//! loads it with the same code that applies the live stream.
+//! Full-resync snapshots in Redis's RDB format, so a primary can feed a Redoubt standby or a
+//! redis-server replica, and a Redoubt standby can load what redis-server sends.
 //!
-//! On the wire it travels as Redis sends its RDB payload: `$<length>\r\n<payload>` with no
-//! trailing CRLF, the payload starting with [`MAGIC`].
+//! On the wire the file travels as Redis sends it after `+FULLRESYNC <replid> <offset>`:
+//! `$<length>\r\n<RDB bytes>` with no trailing CRLF. The RDB carries `repl-id` and
+//! `repl-offset` aux fields matching the `+FULLRESYNC` line. A dataset holding a stream (which
+//! the RDB writer does not encode yet) goes as the older Redoubt payload instead: [`MAGIC`],
+//! then the RESP commands that rebuild it (`SELECT`, `SET`, `RPUSH`, `HSET`, `SADD`, `ZADD`,
+//! `XADD` and its group commands, `PEXPIREAT`), which standbys apply with the code that
+//! applies the live stream.
 
 use std::collections::BTreeSet;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::keyspace::db::Db;
+use crate::rdb::{RdbWriter, ReplInfo, SnapshotInfo, WriteOptions};
 use crate::value::stream::id::StreamId;
 use crate::value::stream::xgroup::xclaim_effect;
 use crate::value::{StreamValue, Value};
 
-/// First bytes of every snapshot payload.
+/// First bytes of the older Redoubt snapshot payload (RESP commands).
 pub(crate) const MAGIC: &[u8] = b"REDOUBT-SNAPSHOT-1\r\n";
 /// Elements per command when rebuilding a large collection.
 const CHUNK: usize = 512;
@@ -25,8 +29,52 @@ pub(crate) fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
     redoubt_protocol::request::encode_request_into(out, args);
 }
 
-/// The snapshot payload of `dbs`; keys already expired at `now_ms` are left out.
-pub(crate) fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
+/// The RDB file of `dbs` for a standby starting at `replid`/`offset` (every key, expired
+/// ones too: the standby keeps them until the primary's `DEL`, as Redis does).
+/// A dataset holding a stream goes as the older Redoubt payload instead (see
+/// [`encode_commands`]).
+pub(crate) fn encode(dbs: &[Db], replid: &str, offset: u64, now_ms: u64) -> Bytes {
+    let has_stream = dbs.iter().any(|db| {
+        db.iter()
+            .any(|(_, entry)| matches!(entry.value, Value::Stream(_)))
+    });
+    if has_stream {
+        return encode_commands(dbs, now_ms);
+    }
+    let info = SnapshotInfo {
+        redis_version: crate::REDIS_VERSION.to_string(),
+        ctime_secs: now_ms / 1000,
+        used_memory: 0,
+        replication: Some(ReplInfo {
+            stream_db: 0,
+            id: replid.to_string(),
+            offset: offset as i64,
+        }),
+        aof_base: false,
+    };
+    let write = || -> std::io::Result<Vec<u8>> {
+        let mut writer = RdbWriter::new(Vec::new(), WriteOptions::default(), &info)?;
+        for (index, db) in dbs.iter().enumerate() {
+            if db.is_empty() {
+                continue;
+            }
+            let index = index as u32;
+            writer.select_db(index, db.len() as u64, db.expires_len() as u64)?;
+            for (key, entry) in db.iter() {
+                let expiry = entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64);
+                writer.write_key(index, key, &entry.value, expiry)?;
+            }
+        }
+        Ok(writer.finish()?.0)
+    };
+    Bytes::from(write().expect("writing to memory cannot fail"))
+}
+
+/// The older Redoubt payload of `dbs`: [`MAGIC`], then the RESP commands that rebuild every
+/// database (streams with their groups and pending entries); keys already expired at
+/// `now_ms` are left out. Used when a database holds a stream, which the RDB writer does not
+/// encode yet.
+fn encode_commands(dbs: &[Db], now_ms: u64) -> Bytes {
     let mut out = BytesMut::with_capacity(MAGIC.len() + 64);
     out.put_slice(MAGIC);
     let mut digits = itoa::Buffer::new();

@@ -1,0 +1,484 @@
+//! Snapshots of the keyspace in Redis's RDB format: `SAVE` (in the foreground), `BGSAVE` and
+//! the `save` schedule (in the background, without fork), and loading the file at start.
+//!
+//! A background save is consistent at the instant it begins: under the store lock, every
+//! database starts a capture ([`Db::begin_capture`], O(1)). A blocking thread then walks the
+//! databases a [`CHUNK`] of keys at a time, each chunk cloned under the lock and encoded
+//! outside it; a key about to change before the walk reached it is first copied as it was
+//! (copy before change, see `keyspace::db::Capture`). Clients therefore wait at most one
+//! chunk's clone, and the extra memory is the chunk plus the keys written during the save, as
+//! with a fork's copy-on-write. Strings are shared `Bytes`, so their clones cost no copy.
+//!
+//! Files are written to a temporary file in `dir`, fsynced, renamed over `dbfilename`, and
+//! the directory fsynced: the old file stays until a complete new one replaces it.
+//! Facts from Redis `rdb.c` (`rdbSave`, `rdbLoad`), `server.c` (`serverCron`'s save points).
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tracing::{error, info, warn};
+
+use crate::config::{parse_save_points, Config};
+use crate::keyspace::db::{Db, Entry};
+use crate::keyspace::{PendingSave, Store};
+use crate::rdb::{RdbReader, RdbWriter, Record, ReplInfo, SnapshotInfo, WriteOptions};
+use crate::state::{unix_ms, NodeState};
+
+/// Keys cloned per lock hold while a background save walks a database.
+pub(crate) const CHUNK: usize = 512;
+/// Wait before an automatic save retries after a failure (Redis's `CONFIG_BGSAVE_RETRY_DELAY`).
+const RETRY_DELAY: Duration = Duration::from_secs(5);
+/// How often the save schedule is checked.
+const TICK: Duration = Duration::from_millis(100);
+
+/// The reply to a write while the last background save failed (Redis's `shared.bgsaveerr`).
+pub(crate) const MISCONF: &str = "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
+
+/// Where the snapshot lives: `dir`/`dbfilename`.
+pub(crate) fn rdb_path(config: &Config) -> PathBuf {
+    config.dir.join(&config.dbfilename)
+}
+
+/// True when writes must be refused with [`MISCONF`]: the last background save failed, a save
+/// schedule is set, `stop-writes-on-bgsave-error` is on and this node is a primary (Redis's
+/// `writeCommandsDeniedByDiskError`).
+pub(crate) fn refuses_writes(store: &Store) -> bool {
+    !store.saves.last_bgsave_ok
+        && store.config.stop_writes_on_bgsave_error
+        && !store.config.save.is_empty()
+        && !store.repl.is_replica()
+}
+
+fn options(config: &Config) -> WriteOptions {
+    WriteOptions {
+        compression: config.rdbcompression,
+        checksum: config.rdbchecksum,
+    }
+}
+
+/// The aux fields of a snapshot of `store` taken now, replication position included.
+fn snapshot_info(store: &Store) -> SnapshotInfo {
+    SnapshotInfo {
+        redis_version: crate::REDIS_VERSION.to_string(),
+        ctime_secs: unix_ms() / 1000,
+        used_memory: crate::memory::stats().allocated,
+        replication: Some(ReplInfo {
+            stream_db: store.repl.stream_db.unwrap_or(0) as i64,
+            id: store.repl.replid.clone(),
+            offset: store.repl.offset as i64,
+        }),
+        aof_base: false,
+    }
+}
+
+/// Writes a file through `write` to a temporary file next to `path`, fsyncs it and renames it
+/// over `path`; on any error the temporary file is removed and `path` is left as it was.
+/// Returns the bytes written.
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<u64>,
+) -> io::Result<u64> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        "temp-{}-{}.rdb",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = File::create(&tmp)?;
+        let bytes = write(&mut file)?;
+        file.flush()?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // The rename itself is durable once the directory is.
+        if let Ok(d) = File::open(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        }) {
+            let _ = d.sync_all();
+        }
+        Ok(bytes)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// `SAVE`: writes the whole keyspace now, holding the lock (clients wait, as in Redis).
+/// Returns the bytes written.
+///
+/// # Errors
+/// The IO error; the previous file is then untouched.
+pub(crate) fn save(store: &mut Store) -> io::Result<u64> {
+    let started = Instant::now();
+    let path = rdb_path(&store.config);
+    let info = snapshot_info(store);
+    let options = options(&store.config);
+    let dirty = store.dirty();
+    let dbs = &store.dbs;
+    let result = write_atomically(&path, |file| {
+        let mut writer = RdbWriter::new(file, options, &info)?;
+        for (index, db) in dbs.iter().enumerate() {
+            if db.is_empty() {
+                continue;
+            }
+            let index = index as u32;
+            writer.select_db(index, db.len() as u64, db.expires_len() as u64)?;
+            for (key, entry) in db.iter() {
+                writer.write_key(index, key, &entry.value, expiry(entry))?;
+            }
+        }
+        Ok(writer.finish()?.1)
+    });
+    match &result {
+        Ok(bytes) => {
+            saved(store, dirty, *bytes);
+            store.saves.last_bgsave_ok = true;
+            info!(path = %path.display(), bytes, ms = started.elapsed().as_millis() as u64, "DB saved on disk");
+        }
+        Err(err) => {
+            store.saves.last_save_ok = false;
+            store.saves.last_failure = Some(Instant::now());
+            error!(path = %path.display(), %err, "failed saving the DB");
+        }
+    }
+    result
+}
+
+fn expiry(entry: &Entry) -> Option<i64> {
+    entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64)
+}
+
+/// Records a successful save of the data as of dirty counter `dirty`.
+fn saved(store: &mut Store, dirty: u64, bytes: u64) {
+    let status = &mut store.saves;
+    status.dirty_at_save = dirty;
+    status.last_save_unix = unix_ms() / 1000;
+    status.last_save_ok = true;
+    status.last_failure = None;
+    status.saves += 1;
+    status.last_size = bytes;
+}
+
+/// `BGSAVE`: takes the snapshot now (O(1) under the lock) and hands it to the saver task,
+/// which writes it in the background.
+///
+/// # Errors
+/// `ERR Background save already in progress` when one runs.
+pub(crate) fn begin_bgsave(store: &mut Store) -> Result<(), &'static str> {
+    if store.saves.bgsave_started.is_some() {
+        return Err("ERR Background save already in progress");
+    }
+    let info = snapshot_info(store);
+    let dbs = store
+        .dbs
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, db)| !db.is_empty())
+        .map(|(index, db)| {
+            let sizes = (db.len() as u64, db.expires_len() as u64);
+            (index, sizes.0, sizes.1, db.begin_capture())
+        })
+        .collect();
+    store.saves.bgsave_started = Some(Instant::now());
+    store.saves.dirty_at_bgsave = store.dirty();
+    store.saves.pending = Some(PendingSave {
+        path: rdb_path(&store.config),
+        options: options(&store.config),
+        info,
+        dbs,
+    });
+    store.saves.wake.notify_one();
+    Ok(())
+}
+
+/// True when a `save` point is due: enough changes and enough time since the last save, and
+/// no failed save in the last [`RETRY_DELAY`] (Redis `serverCron`).
+fn save_point_due(store: &Store) -> bool {
+    let status = &store.saves;
+    if status.bgsave_started.is_some() {
+        return false;
+    }
+    if status
+        .last_failure
+        .is_some_and(|at| at.elapsed() < RETRY_DELAY)
+    {
+        return false;
+    }
+    let changes = store.dirty() - status.dirty_at_save;
+    let elapsed = (unix_ms() / 1000).saturating_sub(status.last_save_unix);
+    parse_save_points(&store.config.save)
+        .unwrap_or_default()
+        .iter()
+        .any(|&(secs, min_changes)| changes >= min_changes && elapsed >= secs)
+}
+
+/// The saver task: starts saves when a `save` point is due or a `BGSAVE SCHEDULE` waits, and
+/// writes every snapshot taken on a blocking thread.
+pub(crate) async fn run(node: Arc<NodeState>) {
+    let wake = node.store.lock().saves.wake.clone();
+    loop {
+        tokio::select! {
+            () = wake.notified() => {}
+            () = tokio::time::sleep(TICK) => {}
+        }
+        let job = {
+            let mut store = node.store.lock();
+            let due = save_point_due(&store)
+                || (store.saves.bgsave_scheduled && store.saves.bgsave_started.is_none());
+            if store.saves.pending.is_none() && due {
+                store.saves.bgsave_scheduled = false;
+                if save_point_due(&store) {
+                    info!(
+                        changes = store.dirty() - store.saves.dirty_at_save,
+                        "save point reached, saving"
+                    );
+                }
+                let _ = begin_bgsave(&mut store);
+            }
+            store.saves.pending.take()
+        };
+        if let Some(job) = job {
+            let node = node.clone();
+            let _ = tokio::task::spawn_blocking(move || write_background(&node, job)).await;
+        }
+    }
+}
+
+/// Writes the snapshot `job` took, cloning it a chunk at a time under the lock; records the
+/// outcome. Captures still open after a failure are closed, so nothing keeps copying.
+fn write_background(node: &NodeState, job: PendingSave) {
+    let started = Instant::now();
+    let mut longest_hold = Duration::ZERO;
+    let mut keys = 0u64;
+    let result = write_atomically(&job.path, |file| {
+        let mut writer = RdbWriter::new(file, job.options, &job.info)?;
+        let mut chunk: Vec<(Bytes, Entry)> = Vec::with_capacity(CHUNK);
+        for &(index, len, expires, mut cursor) in &job.dbs {
+            let db = index as u32;
+            writer.select_db(db, len, expires)?;
+            loop {
+                {
+                    let mut store = node.store.lock();
+                    let held = Instant::now();
+                    cursor = store.dbs[index].capture_chunk(cursor, CHUNK, &mut chunk);
+                    if cursor == 0 {
+                        store.dbs[index].end_capture(&mut chunk);
+                    }
+                    longest_hold = longest_hold.max(held.elapsed());
+                }
+                for (key, entry) in chunk.drain(..) {
+                    writer.write_key(db, &key, &entry.value, expiry(&entry))?;
+                    keys += 1;
+                }
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(writer.finish()?.1)
+    });
+    let mut store = node.store.lock();
+    let mut discard = Vec::new();
+    for &(index, ..) in &job.dbs {
+        store.dbs[index].end_capture(&mut discard);
+    }
+    drop(discard);
+    let status = &mut store.saves;
+    let secs = started.elapsed().as_secs_f64();
+    status.bgsave_started = None;
+    status.last_bgsave_secs = secs.round() as i64;
+    match result {
+        Ok(bytes) => {
+            let dirty = status.dirty_at_bgsave;
+            status.last_bgsave_ok = true;
+            saved(&mut store, dirty, bytes);
+            info!(
+                path = %job.path.display(),
+                keys,
+                bytes,
+                ms = (secs * 1000.0) as u64,
+                longest_lock_us = longest_hold.as_micros() as u64,
+                "background saving terminated with success"
+            );
+        }
+        Err(err) => {
+            status.last_bgsave_ok = false;
+            status.last_save_ok = false;
+            status.last_failure = Some(Instant::now());
+            error!(path = %job.path.display(), %err, "background saving error");
+        }
+    }
+}
+
+/// What loading found.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    /// Keys loaded.
+    pub(crate) keys: u64,
+    /// Keys dropped because they had expired.
+    pub(crate) expired: u64,
+    /// Bytes of the file.
+    pub(crate) bytes: u64,
+}
+
+/// An RDB file parsed into databases, not yet installed.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    /// One database per configured database.
+    pub(crate) dbs: Vec<Db>,
+    /// `repl-id`, `repl-offset` and `repl-stream-db` when the file records them.
+    pub(crate) replication: Option<(String, u64, Option<usize>)>,
+    /// Counts.
+    pub(crate) loaded: Loaded,
+    /// The file's RDB version.
+    pub(crate) version: u16,
+}
+
+/// Parses a whole RDB file into `databases` databases. Keys already expired at `now_ms` are
+/// dropped unless `keep_expired` (a standby keeps them until its primary's `DEL`). `progress`
+/// is called about every second with (keys so far, percent of the bytes read).
+///
+/// # Errors
+/// A sentence with the byte offset and the reason: truncated, corrupt, checksum, foreign
+/// format, unsupported type, or a database number out of range.
+pub(crate) fn parse(
+    data: &[u8],
+    databases: usize,
+    keep_expired: bool,
+    now_ms: u64,
+    mut progress: impl FnMut(u64, usize),
+) -> Result<Parsed, String> {
+    let fail =
+        |e: crate::rdb::RdbError| format!("{} at byte {} of {}", e.kind, e.offset, data.len());
+    let mut report = Instant::now();
+    let mut reader = RdbReader::new(data).map_err(fail)?;
+    let mut dbs: Vec<Db> = (0..databases).map(|_| Db::default()).collect();
+    let mut loaded = Loaded {
+        bytes: data.len() as u64,
+        ..Loaded::default()
+    };
+    let (mut repl_id, mut repl_offset, mut stream_db) = (None, None, None);
+    let mut functions = 0;
+    while let Some(record) = reader.next_record().map_err(fail)? {
+        match record {
+            Record::Aux { key, value } => {
+                let text = String::from_utf8_lossy(&value).into_owned();
+                match &key[..] {
+                    b"repl-id" if text.len() == 40 => repl_id = Some(text),
+                    b"repl-offset" => repl_offset = text.parse::<u64>().ok(),
+                    b"repl-stream-db" => stream_db = text.parse::<usize>().ok(),
+                    _ => {}
+                }
+            }
+            Record::SelectDb(_) | Record::ResizeDb { .. } => {}
+            Record::Function(_) => functions += 1,
+            Record::Key(record) => {
+                let index = record.db as usize;
+                if index >= databases {
+                    return Err(format!(
+                        "key in database {index}, but only {databases} databases are configured, at byte {} of {}",
+                        reader.offset(),
+                        data.len()
+                    ));
+                }
+                let expires_at = record.expire_ms.map(|ms| ms.max(0) as u64);
+                if !keep_expired && expires_at.is_some_and(|at| at <= now_ms) {
+                    loaded.expired += 1;
+                    continue;
+                }
+                dbs[index].set(&record.key, record.value, expires_at);
+                loaded.keys += 1;
+                if report.elapsed() >= Duration::from_secs(1) {
+                    report = Instant::now();
+                    progress(loaded.keys, reader.offset() * 100 / data.len().max(1));
+                }
+            }
+        }
+    }
+    if functions > 0 {
+        warn!(
+            functions,
+            "the RDB file holds function libraries; functions are not supported, skipped"
+        );
+    }
+    Ok(Parsed {
+        dbs,
+        replication: repl_id
+            .zip(repl_offset)
+            .map(|(id, off)| (id, off, stream_db)),
+        loaded,
+        version: reader.version(),
+    })
+}
+
+/// Installs parsed databases in `store`, keeping a background save under way consistent.
+pub(crate) fn install(store: &mut Store, dbs: Vec<Db>) {
+    for (db, loaded) in store.dbs.iter_mut().zip(dbs) {
+        db.replace_with(loaded);
+    }
+}
+
+/// Loads `dir`/`dbfilename` into `store`, replacing its databases, and restores the
+/// replication ID and offset the file records (so a restarted node can continue partially).
+/// A missing file is `Ok(None)`. Keys already expired are dropped unless this node follows a
+/// primary (the primary's `DEL` removes them), as Redis does. Progress is logged every second.
+///
+/// # Errors
+/// A sentence naming the file, the byte offset and the reason (see [`parse`]); `store` is
+/// then untouched.
+pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
+    let path = rdb_path(&store.config);
+    let data = match std::fs::read(&path) {
+        Ok(data) => data,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("cannot read {}: {err}", path.display())),
+    };
+    let started = Instant::now();
+    let keep_expired = store.repl.is_replica() || store.config.replicaof.is_some();
+    let parsed = parse(
+        &data,
+        store.dbs.len(),
+        keep_expired,
+        unix_ms(),
+        |keys, percent| {
+            info!(keys, percent, "loading the RDB file");
+        },
+    )
+    .map_err(|why| format!("refusing {}: {why}", path.display()))?;
+    install(store, parsed.dbs);
+    if let Some((id, offset, stream_db)) = parsed.replication {
+        let repl = &mut store.repl;
+        repl.replid = id;
+        repl.replid2 = "0".repeat(40);
+        repl.second_offset = -1;
+        repl.offset = offset;
+        repl.stream_db = stream_db;
+        repl.has_history = true;
+        repl.backlog = Some(crate::replication::backlog::Backlog::new(
+            repl.backlog_size,
+            offset,
+        ));
+    }
+    let loaded = parsed.loaded;
+    store.saves.loaded_keys = loaded.keys;
+    store.saves.loaded_expired = loaded.expired;
+    info!(
+        path = %path.display(),
+        keys = loaded.keys,
+        expired = loaded.expired,
+        bytes = loaded.bytes,
+        rdb_version = parsed.version,
+        ms = started.elapsed().as_millis() as u64,
+        "DB loaded from disk"
+    );
+    Ok(Some(loaded))
+}

@@ -1,0 +1,387 @@
+//! One value's RDB encoding: reading every type Redis has written, and writing the plain
+//! types Redis 7 loads (Redis `rdbLoadObject`, `rdbSaveObject`).
+//!
+//! Written forms: strings as `STRING` (integer form when the text is a 32-bit integer, LZF when
+//! asked and it saves space), lists as `LIST_QUICKLIST_2` of listpack nodes of about 8 KB,
+//! sets as `SET`, sorted sets as `ZSET_2` (binary doubles), hashes as `HASH`. The loading
+//! Redis then picks its own compact encodings.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use super::input::Input;
+use super::listpack::ListpackWriter;
+use super::{
+    initial_capacity, intset, kind, listpack, lzf, ziplist, zipmap, Element, ErrorKind, RdbError,
+};
+use crate::value::{
+    parse_canonical_i64, HashValue, ListValue, RString, SetValue, Value, ZSetValue,
+};
+
+/// Bytes of elements a written quicklist node holds (Redis's default `list-max-listpack-size
+/// -2`).
+const QUICKLIST_NODE_BYTES: usize = 8 * 1024;
+/// Quicklist node containers (Redis `quicklist.h`).
+const NODE_PLAIN: u64 = 1;
+const NODE_PACKED: u64 = 2;
+/// Shortest string worth compressing (Redis `rdbSaveRawString`).
+const MIN_COMPRESS_LEN: usize = 20;
+
+/// Checks that `kind` is a value type this module reads, before its key is read.
+///
+/// # Errors
+/// [`ErrorKind::Unsupported`] for streams and module values, [`ErrorKind::UnknownType`] for
+/// bytes Redis does not define.
+pub(crate) fn check_type(kind: u8) -> Result<(), ErrorKind> {
+    match kind {
+        kind::STRING..=kind::ZSET_2
+        | kind::HASH_ZIPMAP..=kind::LIST_QUICKLIST
+        | kind::HASH_LISTPACK..=kind::LIST_QUICKLIST_2
+        | kind::SET_LISTPACK => Ok(()),
+        kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 | kind::STREAM_LISTPACKS_3 => {
+            Err(ErrorKind::Unsupported("stream value"))
+        }
+        kind::MODULE_PRE_GA | kind::MODULE_2 => Err(ErrorKind::Unsupported("module value")),
+        other => Err(ErrorKind::UnknownType(other)),
+    }
+}
+
+/// Reads a value of type `kind` (the byte before the key). `None` for a collection with no
+/// elements, which Redis skips when loading a file and refuses in `RESTORE`.
+///
+/// # Errors
+/// Truncation, corruption (including duplicate members and NaN scores, which Redis refuses)
+/// and [`ErrorKind::Unsupported`] for streams and module values.
+pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value>, RdbError> {
+    let at = input.offset();
+    check_type(kind).map_err(|e| input.error_at(at.saturating_sub(1), e))?;
+    let value = match kind {
+        kind::STRING => return Ok(Some(Value::Str(RString::Shared(input.bytes_value()?)))),
+        kind::LIST => {
+            let n = input.count(1, "list")?;
+            let mut items = VecDeque::with_capacity(initial_capacity(n));
+            for _ in 0..n {
+                items.push_back(input.bytes_value()?);
+            }
+            list(items)
+        }
+        kind::SET => {
+            let n = input.count(1, "set")?;
+            let mut members = Vec::with_capacity(initial_capacity(n));
+            for _ in 0..n {
+                members.push(input.bytes_value()?);
+            }
+            set(members, input, at)?
+        }
+        kind::ZSET | kind::ZSET_2 => {
+            let n = input.count(2, "sorted set")?;
+            let mut pairs = Vec::with_capacity(initial_capacity(n));
+            for _ in 0..n {
+                let member = input.bytes_value()?;
+                let score = if kind == kind::ZSET {
+                    input.text_double()?
+                } else {
+                    input.binary_double()?
+                };
+                pairs.push((member, score));
+            }
+            zset(pairs, input, at)?
+        }
+        kind::HASH => {
+            let n = input.count(2, "hash")?;
+            let mut pairs = Vec::with_capacity(initial_capacity(n));
+            for _ in 0..n {
+                pairs.push((input.bytes_value()?, input.bytes_value()?));
+            }
+            hash(pairs, input, at)?
+        }
+        kind::HASH_ZIPMAP => {
+            let (blob, base) = blob(input)?;
+            let pairs = zipmap::decode(&blob, base)?
+                .into_iter()
+                .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
+                .collect();
+            hash(pairs, input, at)?
+        }
+        kind::LIST_ZIPLIST => {
+            let (blob, base) = blob(input)?;
+            list(
+                ziplist::decode(&blob, base)?
+                    .into_iter()
+                    .map(Element::to_bytes)
+                    .collect(),
+            )
+        }
+        kind::SET_INTSET => {
+            let (blob, base) = blob(input)?;
+            let members = intset::decode(&blob, base)?
+                .into_iter()
+                .map(|n| Element::Int(n).to_bytes())
+                .collect();
+            set(members, input, at)?
+        }
+        kind::SET_LISTPACK => {
+            let (blob, base) = blob(input)?;
+            let members = listpack::decode(&blob, base)?
+                .into_iter()
+                .map(Element::to_bytes)
+                .collect();
+            set(members, input, at)?
+        }
+        kind::ZSET_ZIPLIST | kind::ZSET_LISTPACK => {
+            let (blob, base) = blob(input)?;
+            let elements = if kind == kind::ZSET_ZIPLIST {
+                ziplist::decode(&blob, base)?
+            } else {
+                listpack::decode(&blob, base)?
+            };
+            let pairs = pairs(&elements, input, at)?
+                .map(|(member, score)| Ok((member.to_bytes(), element_score(score, input, at)?)))
+                .collect::<Result<_, RdbError>>()?;
+            zset(pairs, input, at)?
+        }
+        kind::HASH_ZIPLIST | kind::HASH_LISTPACK => {
+            let (blob, base) = blob(input)?;
+            let elements = if kind == kind::HASH_ZIPLIST {
+                ziplist::decode(&blob, base)?
+            } else {
+                listpack::decode(&blob, base)?
+            };
+            let pairs = pairs(&elements, input, at)?
+                .map(|(f, v)| (f.to_bytes(), v.to_bytes()))
+                .collect();
+            hash(pairs, input, at)?
+        }
+        kind::LIST_QUICKLIST | kind::LIST_QUICKLIST_2 => {
+            let nodes = input.count(1, "quicklist")?;
+            let mut items = VecDeque::new();
+            for _ in 0..nodes {
+                let container = if kind == kind::LIST_QUICKLIST_2 {
+                    input.length()?
+                } else {
+                    NODE_PACKED
+                };
+                let (blob, base) = blob(input)?;
+                match container {
+                    NODE_PLAIN => items.push_back(Bytes::from(blob.into_owned())),
+                    NODE_PACKED => {
+                        let elements = if kind == kind::LIST_QUICKLIST {
+                            ziplist::decode(&blob, base)?
+                        } else {
+                            listpack::decode(&blob, base)?
+                        };
+                        items.extend(elements.into_iter().map(Element::to_bytes));
+                    }
+                    _ => {
+                        return Err(input.error_at(
+                            base,
+                            ErrorKind::Corrupt("quicklist", "unknown node container"),
+                        ))
+                    }
+                }
+            }
+            list(items)
+        }
+        // Streams (15, 19, 21) will be read here; `check_type` refuses them until then.
+        other => return Err(input.error_at(at.saturating_sub(1), ErrorKind::UnknownType(other))),
+    };
+    Ok(value)
+}
+
+/// A string holding an embedded blob, and the file offset its bytes start at (for errors;
+/// approximate when the blob was LZF-compressed).
+fn blob<'a>(input: &mut Input<'a>) -> Result<(std::borrow::Cow<'a, [u8]>, usize), RdbError> {
+    let at = input.offset();
+    let blob = input.string()?;
+    let base = match &blob {
+        std::borrow::Cow::Borrowed(b) => input.offset() - b.len(),
+        std::borrow::Cow::Owned(_) => at,
+    };
+    Ok((blob, base))
+}
+
+fn pairs<'e, 'a>(
+    elements: &'e [Element<'a>],
+    input: &Input<'_>,
+    at: usize,
+) -> Result<impl Iterator<Item = (Element<'a>, Element<'a>)> + 'e, RdbError> {
+    if elements.len() % 2 != 0 {
+        return Err(input.error_at(
+            at,
+            ErrorKind::Corrupt("value", "odd number of pair elements"),
+        ));
+    }
+    Ok(elements.chunks_exact(2).map(|p| (p[0], p[1])))
+}
+
+fn element_score(score: Element<'_>, input: &Input<'_>, at: usize) -> Result<f64, RdbError> {
+    match score {
+        Element::Int(n) => Ok(n as f64),
+        Element::Str(s) => std::str::from_utf8(s)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
+                input.error_at(
+                    at,
+                    ErrorKind::Corrupt("sorted set", "score is not a number"),
+                )
+            }),
+    }
+}
+
+fn list(items: VecDeque<Bytes>) -> Option<Value> {
+    (!items.is_empty()).then(|| Value::List(Box::new(ListValue { items })))
+}
+
+fn set(members: Vec<Bytes>, input: &Input<'_>, at: usize) -> Result<Option<Value>, RdbError> {
+    let Some(first) = members.first() else {
+        return Ok(None);
+    };
+    let mut set = SetValue::with_hint(first, members.len());
+    for member in members {
+        if !set.insert(member) {
+            return Err(input.error_at(at, ErrorKind::Corrupt("set", "duplicate member")));
+        }
+    }
+    Ok(Some(Value::Set(Box::new(set))))
+}
+
+fn zset(pairs: Vec<(Bytes, f64)>, input: &Input<'_>, at: usize) -> Result<Option<Value>, RdbError> {
+    let mut zset = ZSetValue::default();
+    for (member, score) in pairs {
+        if score.is_nan() {
+            return Err(input.error_at(at, ErrorKind::Corrupt("sorted set", "NaN score")));
+        }
+        if !zset.insert(member, score) {
+            return Err(input.error_at(at, ErrorKind::Corrupt("sorted set", "duplicate member")));
+        }
+    }
+    Ok((!zset.is_empty()).then(|| Value::ZSet(Box::new(zset))))
+}
+
+fn hash(
+    pairs: Vec<(Bytes, Bytes)>,
+    input: &Input<'_>,
+    at: usize,
+) -> Result<Option<Value>, RdbError> {
+    let mut hash = HashValue::default();
+    for (field, value) in pairs {
+        if !hash.insert(field, value) {
+            return Err(input.error_at(at, ErrorKind::Corrupt("hash", "duplicate field")));
+        }
+    }
+    Ok((!hash.is_empty()).then(|| Value::Hash(Box::new(hash))))
+}
+
+/// Appends `value`'s encoding to `out` and returns its type byte (written before the key, so
+/// the caller places it); `None`, writing nothing, for a stream, which this writer does not
+/// encode yet (RDB types 15/19/21).
+pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, compress: bool) -> Option<u8> {
+    Some(match value {
+        Value::Stream(_) => return None,
+        Value::Str(s) => {
+            write_string(out, s.as_bytes(), compress);
+            kind::STRING
+        }
+        Value::List(list) => {
+            let nodes = quicklist_nodes(list.items.iter());
+            write_length(out, nodes.len() as u64);
+            for node in nodes {
+                write_length(out, NODE_PACKED);
+                write_string(out, &node, compress);
+            }
+            kind::LIST_QUICKLIST_2
+        }
+        Value::Set(set) => {
+            write_length(out, set.len() as u64);
+            for member in set.iter() {
+                write_string(out, member, compress);
+            }
+            kind::SET
+        }
+        Value::ZSet(zset) => {
+            write_length(out, zset.len() as u64);
+            for (member, score) in zset.iter() {
+                write_string(out, member, compress);
+                out.extend_from_slice(&score.to_le_bytes());
+            }
+            kind::ZSET_2
+        }
+        Value::Hash(hash) => {
+            write_length(out, hash.len() as u64);
+            for (field, value) in hash.iter() {
+                write_string(out, field, compress);
+                write_string(out, value, compress);
+            }
+            kind::HASH
+        }
+    })
+}
+
+/// Splits list items into listpacks of about [`QUICKLIST_NODE_BYTES`] each; an item larger
+/// than that gets a node of its own.
+fn quicklist_nodes<'a>(items: impl Iterator<Item = &'a Bytes>) -> Vec<Vec<u8>> {
+    let mut nodes = Vec::new();
+    let mut node = ListpackWriter::new();
+    for item in items {
+        if node.count() > 0 && node.len() + item.len() + 11 > QUICKLIST_NODE_BYTES {
+            nodes.push(std::mem::replace(&mut node, ListpackWriter::new()).finish());
+        }
+        node.push(item);
+    }
+    if node.count() > 0 {
+        nodes.push(node.finish());
+    }
+    nodes
+}
+
+/// Appends a length (Redis `rdbSaveLen`): 6 bits, 14 bits, or a 32/64-bit big-endian number.
+pub(crate) fn write_length(out: &mut Vec<u8>, n: u64) {
+    if n < 1 << 6 {
+        out.push(n as u8);
+    } else if n < 1 << 14 {
+        out.push(0x40 | (n >> 8) as u8);
+        out.push(n as u8);
+    } else if let Ok(n) = u32::try_from(n) {
+        out.push(0x80);
+        out.extend_from_slice(&n.to_be_bytes());
+    } else {
+        out.push(0x81);
+        out.extend_from_slice(&n.to_be_bytes());
+    }
+}
+
+/// Appends a string (Redis `rdbSaveRawString`): the text of a 32-bit integer as that integer,
+/// else LZF-compressed when `compress`, longer than 20 bytes and at least 4 bytes shorter,
+/// else raw.
+pub(crate) fn write_string(out: &mut Vec<u8>, s: &[u8], compress: bool) {
+    if s.len() <= 11 {
+        if let Some(n) = parse_canonical_i64(s) {
+            if let Ok(n) = i8::try_from(n) {
+                out.push(0xc0);
+                out.push(n as u8);
+                return;
+            } else if let Ok(n) = i16::try_from(n) {
+                out.push(0xc1);
+                out.extend_from_slice(&n.to_le_bytes());
+                return;
+            } else if let Ok(n) = i32::try_from(n) {
+                out.push(0xc2);
+                out.extend_from_slice(&n.to_le_bytes());
+                return;
+            }
+        }
+    }
+    if compress && s.len() > MIN_COMPRESS_LEN {
+        if let Some(packed) = lzf::compress(s, s.len() - 4) {
+            out.push(0xc3);
+            write_length(out, packed.len() as u64);
+            write_length(out, s.len() as u64);
+            out.extend_from_slice(&packed);
+            return;
+        }
+    }
+    write_length(out, s.len() as u64);
+    out.extend_from_slice(s);
+}

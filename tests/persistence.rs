@@ -1,0 +1,20 @@
+//! End-to-end tests of persistence in Redis's formats: RDB files written by the node checked by
+//! `redis-check-rdb` and loaded by `redis-server`, Redis's files loaded by the node, `DUMP`
+//! and `RESTORE` across both, restarts that keep the data (and a standby's replication
+//! position), refused corrupt files, and `MISCONF` after a failed save.
+
+mod common;
+
+#[path = "replication/support.rs"]
+#[allow(dead_code)]
+mod repl;
+
+#[path = "persistence/support.rs"]
+mod support;
+
+#[path = "persistence/dump_restore.rs"]
+mod dump_restore;
+#[path = "persistence/files.rs"]
+mod files;
+#[path = "persistence/restart.rs"]
+mod restart;
