@@ -142,7 +142,7 @@ fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, O
 /// Runs a checked command: its handler, statistics, and for a write that changed the dataset
 /// the invalidation of watched keys, keyspace events and replication.
 pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[Bytes]) -> Reply {
-    let write = resolved.command.flags.contains(CommandFlags::WRITE);
+    let write = resolved.spec().flags.contains(CommandFlags::WRITE);
     let dirty = ctx.store.dirty();
     if write && !ctx.store.watches.is_empty() {
         transaction::touch_flushed(ctx, resolved.name(), args);

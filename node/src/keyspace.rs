@@ -9,8 +9,8 @@
 
 pub(crate) mod access;
 pub(crate) mod db;
-pub(crate) mod watch;
 pub(crate) mod evict;
+pub(crate) mod watch;
 
 use std::collections::HashMap;
 

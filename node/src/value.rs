@@ -1,15 +1,15 @@
 //! The values a key can hold, and their Redis type and encoding names. Each collection type
 //! lives in its own module; a collection key exists only while it holds at least one element.
 
+pub(crate) mod bits;
+pub(crate) mod geo;
 pub(crate) mod hash;
+pub(crate) mod hll;
+pub(crate) mod lcs;
 pub(crate) mod list;
 pub(crate) mod set;
 pub(crate) mod stream;
 pub(crate) mod zset;
-pub(crate) mod bits;
-pub(crate) mod hll;
-pub(crate) mod geo;
-pub(crate) mod lcs;
 
 use bytes::Bytes;
 

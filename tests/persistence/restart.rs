@@ -76,7 +76,8 @@ async fn a_failed_save_refuses_writes_with_misconf_until_a_save_succeeds() {
     let dir = fresh_dir("misconf");
     let gone = dir.join("gone");
     std::fs::create_dir_all(&gone).unwrap();
-    let node = node_in(&dir, "3600 1", &[]);
+    // `dir` is a protected parameter in Redis 7: changing it at run time needs this.
+    let node = node_in(&dir, "3600 1", &["--enable-protected-configs", "yes"]);
     let mut conn = node.conn().await;
     run(
         &mut conn,

@@ -436,6 +436,10 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// an LFU policy is set. Does not count as an access.
 fn object_freq(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let (now, decay) = (ctx.now_ms, ctx.store.config.lfu_decay_time);
+    // A missing key answers nil before the policy is checked, as Redis's `objectCommand`.
+    if !ctx.db().contains(&args[2], now) {
+        return Ok(Reply::Null);
+    }
     if !matches!(
         ctx.store.config.maxmemory_policy,
         crate::config::Policy::Lfu { .. }
@@ -457,6 +461,9 @@ fn object_freq(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// key; an error under an LFU policy. Does not count as an access.
 fn object_idletime(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
+    if !ctx.db().contains(&args[2], now) {
+        return Ok(Reply::Null);
+    }
     if matches!(
         ctx.store.config.maxmemory_policy,
         crate::config::Policy::Lfu { .. }

@@ -82,7 +82,7 @@ pub(crate) struct Before(Option<Vec<bool>>);
 pub(crate) fn before(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> Before {
     use redoubt_protocol::command_table::CommandFlags;
     if ctx.store.config.notify_keyspace_events == 0
-        || !resolved.command.flags.contains(CommandFlags::WRITE)
+        || !resolved.spec().flags.contains(CommandFlags::WRITE)
     {
         return Before(None);
     }

@@ -164,7 +164,7 @@ impl Db {
         for key in std::mem::take(&mut self.resized) {
             if let Some((k, entry)) = self.entries.get_key_value_mut(&key) {
                 let size = entry_size(k, &entry.value);
-                self.used = self.used - u64::from(entry.size) + u64::from(size);
+                self.used = self.used.saturating_sub(u64::from(entry.size)) + u64::from(size);
                 entry.size = size;
             }
         }
@@ -283,7 +283,7 @@ impl Db {
                 let generation = self.generation;
                 let (key, entry) = self.entries.get_index_mut(index).expect("index in range");
                 let size = entry_size(key, &value);
-                self.used = self.used - u64::from(entry.size) + u64::from(size);
+                self.used = self.used.saturating_sub(u64::from(entry.size)) + u64::from(size);
                 entry.value = value;
                 entry.expires_at = expires_at;
                 entry.size = size;
@@ -344,7 +344,7 @@ impl Db {
         if entry.expires_at.is_some() {
             self.expires.swap_remove(&key);
         }
-        self.used -= u64::from(entry.size);
+        self.used = self.used.saturating_sub(u64::from(entry.size));
         entry
     }
 
@@ -376,6 +376,8 @@ impl Db {
         }
         self.entries = other.entries;
         self.expires = other.expires;
+        self.used = other.used;
+        self.resized = other.resized;
     }
 
     /// Live keys matching the glob `pattern` (`KEYS`).

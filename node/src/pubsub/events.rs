@@ -68,7 +68,6 @@ pub(crate) fn parse_flags(text: &str) -> Option<u32> {
     Some(flags)
 }
 
-
 /// Publishes event `event` of class `class` on key `key` of database `db`, if `flags` (the
 /// configured `notify-keyspace-events`) ask for it.
 pub(crate) fn notify(
@@ -101,7 +100,10 @@ mod tests {
     #[test]
     fn flags_parse_as_redis_reads_them() {
         assert_eq!(parse_flags("KEA"), Some(KEYSPACE | KEYEVENT | ALL));
-        assert_eq!(parse_flags("Elg$"), Some(KEYEVENT | LIST | GENERIC | STRING));
+        assert_eq!(
+            parse_flags("Elg$"),
+            Some(KEYEVENT | LIST | GENERIC | STRING)
+        );
         assert_eq!(parse_flags(""), Some(0));
         assert_eq!(parse_flags("Q"), None);
     }
