@@ -446,6 +446,20 @@ fn rewrite_toml(original: &str, store: &ParamStore) -> String {
     out
 }
 
+/// Parses a `save` schedule: pairs of `seconds changes` (a snapshot is due once `changes`
+/// writes happened and `seconds` passed since the last one); `""` is no schedule. `None` when
+/// the text is not such pairs. Source: Redis `config.c`, `setConfigSaveOption`.
+pub(crate) fn parse_save_points(text: &str) -> Option<Vec<(u64, u64)>> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() % 2 != 0 {
+        return None;
+    }
+    words
+        .chunks(2)
+        .map(|pair| Some((pair[0].parse().ok()?, pair[1].parse().ok()?)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -524,18 +538,4 @@ mod tests {
         assert_eq!(params.replicaof(), Some(("h".to_string(), 7)));
         assert!(toml_lines("nosuch = 1\n").unwrap_err().contains("nosuch"));
     }
-}
-
-/// Parses a `save` schedule: pairs of `seconds changes` (a snapshot is due once `changes`
-/// writes happened and `seconds` passed since the last one); `""` is no schedule. `None` when
-/// the text is not such pairs. Source: Redis `config.c`, `setConfigSaveOption`.
-pub(crate) fn parse_save_points(text: &str) -> Option<Vec<(u64, u64)>> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    if words.len() % 2 != 0 {
-        return None;
-    }
-    words
-        .chunks(2)
-        .map(|pair| Some((pair[0].parse().ok()?, pair[1].parse().ok()?)))
-        .collect()
 }
