@@ -243,7 +243,7 @@ impl Config {
     }
 
     /// Loads the configuration as redis-server does: the node's defaults, then `file` (TOML
-    /// or `redis.conf`, see [`file_format`]), then `args` (`["--maxmemory", "1gb", ...]`).
+    /// or `redis.conf`, told apart by extension, else by whether it parses as TOML), then `args` (`["--maxmemory", "1gb", ...]`).
     ///
     /// # Errors
     /// A sentence naming the file and the offending line, key or value.
