@@ -7,6 +7,8 @@ use std::sync::OnceLock;
 
 use redoubt_protocol::command_table::{self, CommandFlags, CommandSet, Resolved};
 
+pub(crate) use super::merge::Rule;
+
 /// How a request is spread over the groups.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Spread {
@@ -19,31 +21,6 @@ pub(crate) enum Spread {
     AllGroups(Rule),
     /// `SCAN`: one group at a time, the group kept in the cursor (`request_policy:special`).
     Scan,
-}
-
-/// How the parts' replies are merged (`response_policy:*`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Rule {
-    /// `agg_sum`: integers summed.
-    Sum,
-    /// `agg_min`: the smallest integer.
-    Min,
-    /// `agg_max`: the largest integer.
-    Max,
-    /// `agg_logical_and`: 1 when every part says 1 (element-wise for arrays).
-    And,
-    /// `agg_logical_or`: 1 when any part says 1 (element-wise for arrays).
-    Or,
-    /// `all_succeeded`: the first part's reply when none failed, else the first error.
-    AllSucceeded,
-    /// `one_succeeded`: the first reply that is not an error, else the first error.
-    OneSucceeded,
-    /// No response policy, keyed request: the parts' values put back in key order (`MGET`).
-    KeyOrder,
-    /// No response policy, keyless request: the parts' arrays concatenated (`KEYS`).
-    Concat,
-    /// One non-nil reply picked at random (`RANDOMKEY`: `response_policy:special`).
-    AnyNonNull,
 }
 
 /// Proxy-answered commands: the proxy holds the connection's state they read or change.

@@ -6,8 +6,32 @@ use rand::seq::SliceRandom;
 use redoubt_protocol::reply_decoder::decode;
 use redoubt_protocol::Reply;
 
-use super::commands::Rule;
 use crate::backend::BackendReply;
+
+/// How the parts' replies are merged (`response_policy:*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rule {
+    /// `agg_sum`: integers summed.
+    Sum,
+    /// `agg_min`: the smallest integer.
+    Min,
+    /// `agg_max`: the largest integer.
+    Max,
+    /// `agg_logical_and`: 1 when every part says 1 (element-wise for arrays).
+    And,
+    /// `agg_logical_or`: 1 when any part says 1 (element-wise for arrays).
+    Or,
+    /// `all_succeeded`: the first part's reply when none failed, else the first error.
+    AllSucceeded,
+    /// `one_succeeded`: the first reply that is not an error, else the first error.
+    OneSucceeded,
+    /// No response policy, keyed request: the parts' values put back in key order (`MGET`).
+    KeyOrder,
+    /// No response policy, keyless request: the parts' arrays concatenated (`KEYS`).
+    Concat,
+    /// One non-nil reply picked at random (`RANDOMKEY`: `response_policy:special`).
+    AnyNonNull,
+}
 
 /// Low bits of a proxy `SCAN` cursor that hold the group index.
 pub(crate) const SCAN_GROUP_BITS: u32 = 10;
