@@ -86,7 +86,10 @@ impl Drop for Deployment {
 }
 
 fn start() -> Deployment {
-    let dir = std::env::temp_dir().display().to_string();
+    // A directory of this run's own, so no snapshot left in the temporary directory is loaded.
+    let dir = std::env::temp_dir().join(format!("redoubt-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create the nodes' directory");
+    let dir = dir.display().to_string();
     let primary = Server::spawn_redoubt(
         &["node", "--port", "0", "--metrics-port", "0", "--dir", &dir],
         None,
