@@ -271,14 +271,7 @@ fn load_snapshot(
         max_query_buffer: usize::MAX / 4,
     });
     let mut store = node.store.lock();
-    if !store
-        .repl
-        .primary
-        .as_ref()
-        .is_some_and(|l| Arc::ptr_eq(&l.stop, stop))
-    {
-        return Err(std::io::Error::other("link replaced during sync"));
-    }
+    ensure_current_link(&store, stop)?;
     for db in &mut store.dbs {
         db.clear();
     }
@@ -290,18 +283,7 @@ fn load_snapshot(
             Err(err) => return Err(std::io::Error::other(format!("corrupt snapshot: {err}"))),
         }
     }
-    let repl = &mut store.repl;
-    repl.replid = replid;
-    repl.replid2 = "0".repeat(40);
-    repl.second_offset = -1;
-    repl.offset = offset;
-    repl.backlog = Some(crate::replication::backlog::Backlog::new(
-        repl.backlog_size,
-        offset,
-    ));
-    repl.stream_db = Some(applier.db());
-    repl.resyncs_full += 1;
-    repl.has_history = true;
+    adopt_primary_history(&mut store.repl, replid, offset, applier.db());
     let keys: usize = store.dbs.iter().map(|d| d.len()).sum();
     info!(
         keys,
@@ -328,16 +310,41 @@ fn load_rdb(
     })
     .map_err(|why| std::io::Error::other(format!("corrupt RDB from the primary: {why}")))?;
     let mut store = node.store.lock();
-    if !store
+    ensure_current_link(&store, stop)?;
+    crate::persist::install(&mut store, parsed.dbs);
+    // The primary's stream selects its database before its first write.
+    adopt_primary_history(&mut store.repl, replid, offset, 0);
+    info!(
+        keys = parsed.loaded.keys,
+        bytes = payload.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "loaded the primary's RDB"
+    );
+    Ok(())
+}
+
+/// Fails when the link that is syncing was replaced (a new `REPLICAOF`) while it worked.
+fn ensure_current_link(store: &crate::keyspace::Store, stop: &Arc<Notify>) -> std::io::Result<()> {
+    let current = store
         .repl
         .primary
         .as_ref()
-        .is_some_and(|l| Arc::ptr_eq(&l.stop, stop))
-    {
-        return Err(std::io::Error::other("link replaced during sync"));
+        .is_some_and(|l| Arc::ptr_eq(&l.stop, stop));
+    if current {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("link replaced during sync"))
     }
-    crate::persist::install(&mut store, parsed.dbs);
-    let repl = &mut store.repl;
+}
+
+/// After a full resync: the node's history is the primary's from `replid`/`offset` on, with a
+/// fresh backlog and no previous replication id to continue (PSYNC2's `replid2` cleared).
+fn adopt_primary_history(
+    repl: &mut crate::replication::Replication,
+    replid: String,
+    offset: u64,
+    stream_db: usize,
+) {
     repl.replid = replid;
     repl.replid2 = "0".repeat(40);
     repl.second_offset = -1;
@@ -346,17 +353,9 @@ fn load_rdb(
         repl.backlog_size,
         offset,
     ));
-    // The primary's stream selects its database before its first write.
-    repl.stream_db = Some(0);
+    repl.stream_db = Some(stream_db);
     repl.resyncs_full += 1;
     repl.has_history = true;
-    info!(
-        keys = parsed.loaded.keys,
-        bytes = payload.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "loaded the primary's RDB"
-    );
-    Ok(())
 }
 
 async fn apply_stream(
