@@ -456,17 +456,7 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
     .map_err(|why| format!("refusing {}: {why}", path.display()))?;
     install(store, parsed.dbs);
     if let Some((id, offset, stream_db)) = parsed.replication {
-        let repl = &mut store.repl;
-        repl.replid = id;
-        repl.replid2 = "0".repeat(40);
-        repl.second_offset = -1;
-        repl.offset = offset;
-        repl.stream_db = stream_db;
-        repl.has_history = true;
-        repl.backlog = Some(crate::replication::backlog::Backlog::new(
-            repl.backlog_size,
-            offset,
-        ));
+        store.repl.take_history(id, offset, stream_db);
     }
     let loaded = parsed.loaded;
     store.saves.loaded_keys = loaded.keys;

@@ -138,6 +138,19 @@ pub(crate) struct Replication {
 }
 
 impl Replication {
+    /// Makes `replid` at `offset` this node's history (a full resync, or a snapshot loaded at
+    /// start): a fresh backlog from `offset`, no previous replication id to continue (PSYNC2's
+    /// `replid2` cleared), and `stream_db` as the database the stream last selected.
+    pub(crate) fn take_history(&mut self, replid: String, offset: u64, stream_db: Option<usize>) {
+        self.replid = replid;
+        self.replid2 = "0".repeat(40);
+        self.second_offset = -1;
+        self.offset = offset;
+        self.backlog = Some(backlog::Backlog::new(self.backlog_size, offset));
+        self.stream_db = stream_db;
+        self.has_history = true;
+    }
+
     /// A primary's state with a fresh replid.
     pub(crate) fn new(replid: String) -> Replication {
         Replication {

@@ -337,25 +337,16 @@ fn ensure_current_link(store: &crate::keyspace::Store, stop: &Arc<Notify>) -> st
     }
 }
 
-/// After a full resync: the node's history is the primary's from `replid`/`offset` on, with a
-/// fresh backlog and no previous replication id to continue (PSYNC2's `replid2` cleared).
+/// After a full resync: the node's history is the primary's (see
+/// [`crate::replication::Replication::take_history`]), and one more full resync is counted.
 fn adopt_primary_history(
     repl: &mut crate::replication::Replication,
     replid: String,
     offset: u64,
     stream_db: usize,
 ) {
-    repl.replid = replid;
-    repl.replid2 = "0".repeat(40);
-    repl.second_offset = -1;
-    repl.offset = offset;
-    repl.backlog = Some(crate::replication::backlog::Backlog::new(
-        repl.backlog_size,
-        offset,
-    ));
-    repl.stream_db = Some(stream_db);
+    repl.take_history(replid, offset, Some(stream_db));
     repl.resyncs_full += 1;
-    repl.has_history = true;
 }
 
 async fn apply_stream(
