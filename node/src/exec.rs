@@ -33,6 +33,9 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
     let (resolved, handler) = match check(ctx, args) {
         Ok(checked) => checked,
         Err((reply, resolved)) => {
+            if resolved.is_some_and(|r| r.name() == "exec") && ctx.session.multi.is_some() {
+                return (transaction::abort(ctx, &reply), resolved);
+            }
             if let Some(multi) = ctx.session.multi.as_mut() {
                 multi.failed = true;
             }
@@ -96,8 +99,17 @@ fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, O
             return reject(ctx, OOM_ERROR);
         }
     }
-    // A container's subcommand carries its own flags (`XGROUP CREATE` writes).
-    let write = resolved.spec().flags.contains(CommandFlags::WRITE);
+    // A container's subcommand carries its own flags (`XGROUP CREATE` writes); `EXEC` writes
+    // when a queued command does (Redis's `processCommand`), so a primary demoted or fenced
+    // since the commands were queued refuses to run them.
+    let write = resolved.spec().flags.contains(CommandFlags::WRITE)
+        || (command.name == "exec"
+            && ctx.session.multi.as_ref().is_some_and(|multi| {
+                multi
+                    .queued
+                    .iter()
+                    .any(|(queued, _)| queued.spec().flags.contains(CommandFlags::WRITE))
+            }));
     if let Some(epoch) = ctx.session.epoch.filter(|e| *e < ctx.store.epoch) {
         if write || matches!(command.name, "replicaof" | "slaveof") {
             let error = format!(
