@@ -13,5 +13,7 @@ mod writers;
 mod automatic;
 #[path = "failover/planned.rs"]
 mod planned;
+#[path = "failover/transactions.rs"]
+mod transactions;
 #[path = "failover/up.rs"]
 mod up;

@@ -23,3 +23,5 @@ mod reads;
 mod routing;
 #[path = "proxy/server_commands.rs"]
 mod server_commands;
+#[path = "proxy/transactions.rs"]
+mod transactions;
