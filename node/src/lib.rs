@@ -15,6 +15,7 @@ pub mod glob;
 pub mod memory;
 pub mod metrics;
 pub mod replication;
+mod script;
 pub mod server;
 pub mod store;
 pub mod value;
