@@ -16,6 +16,7 @@ pub(crate) mod convert;
 pub(crate) mod error;
 pub(crate) mod eval;
 pub(crate) mod flags;
+pub(crate) mod functions;
 pub(crate) mod redis_api;
 pub(crate) mod register;
 #[cfg(test)]

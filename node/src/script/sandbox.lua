@@ -73,13 +73,17 @@ G._G = env
 setmetatable_(G, {__index = function(_, name) missing(name) end, __metatable = false})
 setfenv_(0, env)
 
--- Libraries see a `redis` with register_function while they load, the full one after.
+-- Libraries see a `redis` with register_function while they load, the full globals after.
 local loading = false
 local load_redis = protect(load_api)
 setmetatable_(load_api, {__index = function(_, name) missing(name) end})
 local library_env = setmetatable_({}, {
   __index = function(_, name)
-    if name == 'redis' and loading then return load_redis end
+    if loading then
+      -- While a library loads, its top level sees only `redis` (Redis 7's load globals).
+      if name == 'redis' then return load_redis end
+      missing(name)
+    end
     local value = rawget_(G, name)
     if value == nil then missing(name) end
     return value
