@@ -11,6 +11,7 @@
 
 pub(crate) mod bit;
 pub(crate) mod cjson;
+pub(crate) mod cmsgpack;
 pub(crate) mod control;
 pub(crate) mod convert;
 pub(crate) mod error;
@@ -19,6 +20,7 @@ pub(crate) mod flags;
 pub(crate) mod functions;
 pub(crate) mod redis_api;
 pub(crate) mod register;
+pub(crate) mod structlib;
 #[cfg(test)]
 mod testing;
 pub(crate) mod vm;

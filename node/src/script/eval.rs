@@ -222,4 +222,6 @@ pub(crate) fn split_keys<'a>(
 #[cfg(test)]
 mod observed;
 #[cfg(test)]
+mod observed_libraries;
+#[cfg(test)]
 mod tests;
