@@ -18,6 +18,7 @@ pub(crate) mod error;
 pub(crate) mod eval;
 pub(crate) mod flags;
 pub(crate) mod functions;
+pub(crate) mod random;
 pub(crate) mod redis_api;
 pub(crate) mod register;
 pub(crate) mod structlib;

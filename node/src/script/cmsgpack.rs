@@ -52,7 +52,7 @@ fn encode(value: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
     match value {
         Value::Boolean(b) => out.push(if *b { 0xc3 } else { 0xc2 }),
         Value::Number(n) => encode_number(*n, out),
-        Value::Integer(n) => encode_int(*n as i64, out),
+        Value::Integer(n) => encode_int(*n, out),
         Value::String(s) => encode_bytes(&s.as_bytes(), out),
         Value::Table(table) if level < MAX_NESTING => encode_table(table, level, out)?,
         _ => out.push(0xc0),
@@ -62,11 +62,7 @@ fn encode(value: &Value, level: usize, out: &mut Vec<u8>) -> mlua::Result<()> {
 
 fn encode_number(n: f64, out: &mut Vec<u8>) {
     // IS_INT64_EQUIVALENT: finite and equal to its 64-bit integer truncation.
-    if n.is_finite()
-        && n >= -9.223_372_036_854_776e18
-        && n < 9.223_372_036_854_776e18
-        && n.trunc() == n
-    {
+    if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) && n.trunc() == n {
         encode_int(n as i64, out);
     } else if f64::from(n as f32) == n {
         out.push(0xca);

@@ -129,7 +129,7 @@ fn lua_to_reply_at(value: &Value, resp3: bool, depth: usize) -> Reply {
         Value::Boolean(false) if !resp3 => Reply::Null,
         Value::Boolean(b) => Reply::Bool(*b),
         Value::Number(n) => Reply::Int(lua_number_to_i64(*n)),
-        Value::Integer(n) => Reply::Int(*n as i64),
+        Value::Integer(n) => Reply::Int(*n),
         Value::Table(table) => table_to_reply(table, resp3, depth),
         _ => Reply::Null,
     }

@@ -160,7 +160,7 @@ fn log(_: &Lua, args: MultiValue) -> mlua::Result<()> {
     }
     let level = match args.front() {
         Some(Value::Number(n)) => *n as i64,
-        Some(Value::Integer(n)) => *n as i64,
+        Some(Value::Integer(n)) => *n,
         Some(Value::String(s)) => {
             match s.to_str().ok().and_then(|s| s.trim().parse::<f64>().ok()) {
                 Some(n) => n as i64,
@@ -195,7 +195,7 @@ fn log(_: &Lua, args: MultiValue) -> mlua::Result<()> {
 fn number_arg(value: Option<&Value>) -> i64 {
     match value {
         Some(Value::Number(n)) => *n as i64,
-        Some(Value::Integer(n)) => *n as i64,
+        Some(Value::Integer(n)) => *n,
         Some(Value::String(s)) => s
             .to_str()
             .ok()

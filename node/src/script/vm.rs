@@ -23,7 +23,7 @@ use super::convert::{error_table, format_g17, lua_to_reply, reply_to_lua};
 use super::error::{normalize, plain_text, table_error};
 use super::redis_api::{self, RunState, EXEC_KEY};
 use super::register::{self, LoadContext, Registration};
-use super::{bit, cjson, cmsgpack, structlib};
+use super::{bit, cjson, cmsgpack, random, structlib};
 
 /// Lua instructions between two checks for a kill request (Redis's `luaMaskCountHook` period).
 pub(crate) const HOOK_INSTRUCTIONS: u32 = 100_000;
@@ -78,6 +78,7 @@ impl Vm {
         globals.raw_set("cjson", cjson::library(&lua)?)?;
         globals.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
         globals.raw_set("struct", structlib::library(&lua)?)?;
+        random::install(&lua, &globals.raw_get::<Table>("math")?)?;
         lua.set_app_data(RunState {
             running: false,
             resp3: false,
