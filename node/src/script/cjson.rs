@@ -5,7 +5,7 @@
 //! an excessively sparse one, largest index over 10 and over twice the count, is an error), any
 //! other table — the empty table too — an object whose number keys become strings; numbers
 //! print as `%.14g`; `/` is escaped as `\/`; NaN, infinities, functions and nesting deeper
-//! than 1000 are errors with lua-cjson's texts. Decoding uses `serde_json`: objects and
+//! than [`MAX_DEPTH`] are errors with lua-cjson's texts. Decoding uses `serde_json`: objects and
 //! arrays become tables, `null` becomes `cjson.null`.
 
 use std::fmt::Write as _;
@@ -15,8 +15,10 @@ use mlua::{Lua, MultiValue, Table, Value};
 use super::convert::format_lua_number;
 use super::error::{arg_error, string_error};
 
-/// lua-cjson's default `encode_max_depth` / `decode_max_depth`.
-const MAX_DEPTH: usize = 1000;
+/// Deepest nesting encoded or decoded. lua-cjson allows 1000 levels; a level of this recursive
+/// encoder costs more native stack than lua-cjson's, so the limit is lower to stay well inside
+/// a 2 MiB thread stack whatever the build.
+const MAX_DEPTH: usize = 256;
 /// lua-cjson's default sparse-array settings: ratio 2, safe 10.
 const SPARSE_RATIO: usize = 2;
 const SPARSE_SAFE: usize = 10;
@@ -52,63 +54,68 @@ fn encode_value(lua: &Lua, value: &Value, depth: usize, out: &mut String) -> mlu
             let _ = write!(out, "{n}");
         }
         Value::String(s) => encode_string(&s.as_bytes(), out),
-        Value::Table(table) => {
-            let depth = depth + 1;
-            if depth > MAX_DEPTH {
-                return Err(string_error(
-                    lua,
-                    format!("Cannot serialise, excessive nesting ({depth})"),
-                ));
-            }
-            match array_length(lua, table)? {
-                Some(length) => {
-                    out.push('[');
-                    for i in 1..=length {
-                        if i > 1 {
-                            out.push(',');
-                        }
-                        encode_value(lua, &table.raw_get::<Value>(i)?, depth, out)?;
-                    }
-                    out.push(']');
-                }
-                None => {
-                    out.push('{');
-                    let mut first = true;
-                    for pair in table.pairs::<Value, Value>() {
-                        let (key, item) = pair?;
-                        if !first {
-                            out.push(',');
-                        }
-                        first = false;
-                        match &key {
-                            Value::String(s) => encode_string(&s.as_bytes(), out),
-                            Value::Number(n) => {
-                                out.push('"');
-                                out.push_str(&format_lua_number(*n));
-                                out.push('"');
-                            }
-                            Value::Integer(n) => {
-                                let _ = write!(out, "\"{n}\"");
-                            }
-                            _ => {
-                                return Err(string_error(
-                                    lua,
-                                    "Cannot serialise table: table key must be a number or string",
-                                ))
-                            }
-                        }
-                        out.push(':');
-                        encode_value(lua, &item, depth, out)?;
-                    }
-                    out.push('}');
-                }
-            }
-        }
+        Value::Table(table) => encode_table(lua, table, depth + 1, out)?,
         other => {
             return Err(string_error(
                 lua,
                 format!("Cannot serialise {}: type not supported", other.type_name()),
             ))
+        }
+    }
+    Ok(())
+}
+
+/// One table, as an array or an object; kept out of `encode_value` so each nesting level
+/// costs little native stack.
+#[inline(never)]
+fn encode_table(lua: &Lua, table: &Table, depth: usize, out: &mut String) -> mlua::Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(string_error(
+            lua,
+            format!("Cannot serialise, excessive nesting ({depth})"),
+        ));
+    }
+    match array_length(lua, table)? {
+        Some(length) => {
+            out.push('[');
+            for i in 1..=length {
+                if i > 1 {
+                    out.push(',');
+                }
+                encode_value(lua, &table.raw_get::<Value>(i)?, depth, out)?;
+            }
+            out.push(']');
+        }
+        None => {
+            out.push('{');
+            let mut first = true;
+            for pair in table.pairs::<Value, Value>() {
+                let (key, item) = pair?;
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                match &key {
+                    Value::String(s) => encode_string(&s.as_bytes(), out),
+                    Value::Number(n) => {
+                        out.push('"');
+                        out.push_str(&format_lua_number(*n));
+                        out.push('"');
+                    }
+                    Value::Integer(n) => {
+                        let _ = write!(out, "\"{n}\"");
+                    }
+                    _ => {
+                        return Err(string_error(
+                            lua,
+                            "Cannot serialise table: table key must be a number or string",
+                        ))
+                    }
+                }
+                out.push(':');
+                encode_value(lua, &item, depth, out)?;
+            }
+            out.push('}');
         }
     }
     Ok(())

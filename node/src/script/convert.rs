@@ -19,8 +19,9 @@ use mlua::{Lua, Table, Value};
 use redoubt_protocol::reply::format_double;
 use redoubt_protocol::Reply;
 
-/// Redis's cap on nesting when converting a Lua table into a reply (its Lua stack check).
-const MAX_DEPTH: usize = 1000;
+/// Deepest nesting of a Lua table converted into a reply; deeper (a table holding itself) ends in
+/// Redis's `reached lua stack limit` error, before the native stack runs out.
+const MAX_DEPTH: usize = 256;
 
 /// Converts a command's reply into the Lua value `redis.call` / `redis.pcall` hand the script.
 pub(crate) fn reply_to_lua(lua: &Lua, reply: &Reply, resp3: bool) -> mlua::Result<Value> {

@@ -132,7 +132,7 @@ impl Vm {
     pub(crate) fn load_library(&mut self, body: &Function) -> Result<Vec<Registration>, String> {
         self.lua.set_app_data(LoadContext::default());
         let deadline = Instant::now() + LOAD_TIMEOUT;
-        let hook = self.lua.set_hook(
+        let hook = self.lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
             move |_, _| {
                 if Instant::now() > deadline {
@@ -149,6 +149,7 @@ impl Vm {
             self.set_loading.call::<()>(false)?;
             result
         });
+        self.lua.remove_global_hook();
         self.lua.remove_hook();
         let registered = self
             .lua
@@ -228,7 +229,7 @@ impl Vm {
         let control = self.control.clone();
         let outcome = self
             .lua
-            .set_hook(
+            .set_global_hook(
                 HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
                 move |lua, _| busy_hook(lua, &control),
             )
@@ -243,6 +244,7 @@ impl Vm {
                     result
                 })
             });
+        self.lua.remove_global_hook();
         self.lua.remove_hook();
         let killed = self.control.kill_requested();
         self.control.end();
@@ -281,11 +283,12 @@ impl Vm {
 
 /// The count hook of a run: ends the script once a kill was asked, and from then on fires on
 /// every instruction outside the engine's own code, so `pcall` cannot swallow the kill (as
-/// Redis switches its hook to every line).
+/// Redis switches its hook to every line). A global hook, so coroutines the script creates are
+/// watched too.
 fn busy_hook(lua: &Lua, control: &ScriptControl) -> mlua::Result<VmState> {
     if control.kill_requested() {
         tracing::warn!("lua script killed by user with SCRIPT KILL");
-        lua.set_hook(HookTriggers::new().every_nth_instruction(1), killed_hook)?;
+        lua.set_global_hook(HookTriggers::new().every_nth_instruction(1), killed_hook)?;
         return Err(table_error(KILLED));
     }
     Ok(VmState::Continue)

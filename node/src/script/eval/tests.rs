@@ -270,3 +270,39 @@ fn engines_can_move_between_threads() {
         .unwrap();
     assert_eq!(reply, Reply::Int(7));
 }
+
+#[test]
+fn self_referencing_results_end_with_an_error_not_a_crash() {
+    let mut engine = ScriptEngine::new().unwrap();
+    let reply = eval(&mut engine, "local t = {} t[1] = t return t", &[], &[]);
+    let mut depth = 0;
+    let mut current = &reply;
+    while let Reply::Array(items) = current {
+        depth += 1;
+        current = &items[0];
+    }
+    assert_eq!(current, &Reply::error("ERR reached lua stack limit"));
+    assert!(depth > 100);
+    let reply = eval(
+        &mut engine,
+        "local t = {} t[1] = t return cjson.encode(t)",
+        &[],
+        &[],
+    );
+    assert!(
+        matches!(&reply, Reply::Error(e) if e.contains("Cannot serialise, excessive nesting (257)"))
+    );
+}
+
+#[test]
+fn a_script_spinning_in_a_coroutine_is_killed() {
+    let mut engine = ScriptEngine::new().unwrap();
+    let killer = kill_after_start(engine.control());
+    let script = "local co = coroutine.wrap(function() while true do end end) co()";
+    let reply = eval(&mut engine, script, &[], &[]);
+    killer.join().unwrap();
+    assert!(
+        matches!(&reply, Reply::Error(e) if e.starts_with("ERR Script killed by user with SCRIPT KILL...")),
+        "{reply:?}"
+    );
+}
