@@ -274,11 +274,6 @@ impl Vm {
         }
         Ok(table)
     }
-
-    #[cfg(test)]
-    pub(crate) fn lua(&self) -> &Lua {
-        &self.lua
-    }
 }
 
 /// The count hook of a run: ends the script once a kill was asked, and from then on fires on
