@@ -33,6 +33,7 @@ mod server;
 mod standby;
 mod state;
 mod value;
+pub(crate) mod script;
 
 pub use config::Config;
 pub use server::{run, run_with_metrics};

@@ -1,0 +1,27 @@
+//! Lua scripting (EVAL, SCRIPT, FUNCTION, FCALL), independent of how commands are dispatched.
+//!
+//! A script runs in a sandboxed Lua 5.1 state ([`vm`]) and executes Redis commands through a
+//! closure the caller supplies, `&mut dyn FnMut(&[Bytes]) -> Reply`, so the caller decides
+//! locking, atomicity and replication. [`eval::ScriptEngine`] keeps the EVAL script cache
+//! (SCRIPT LOAD / EXISTS / FLUSH); [`functions::FunctionLibraries`] keeps Redis 7 function
+//! libraries (FUNCTION LOAD / DELETE / FLUSH / LIST / DUMP / STATS, FCALL) in a state of their
+//! own, as Redis does. [`control::ScriptControl`] lets another connection see how long a script
+//! has run and kill it. Replies and errors follow Redis 7.2 (`script_lua.c`, `eval.c`,
+//! `function_lua.c`).
+
+pub(crate) mod bit;
+pub(crate) mod cjson;
+pub(crate) mod cmsgpack;
+pub(crate) mod control;
+pub(crate) mod convert;
+pub(crate) mod error;
+pub(crate) mod eval;
+pub(crate) mod flags;
+pub(crate) mod functions;
+pub(crate) mod random;
+pub(crate) mod redis_api;
+pub(crate) mod register;
+pub(crate) mod structlib;
+#[cfg(test)]
+mod testing;
+pub(crate) mod vm;
