@@ -47,6 +47,9 @@ pub struct Config {
     /// Primary to follow from the start (`--replicaof host:port`); `REPLICAOF` changes it
     /// at runtime.
     pub replicaof: Option<(String, u16)>,
+    /// How long a script may run before other clients get `-BUSY` and `SCRIPT KILL` may stop
+    /// it, in ms (`busy-reply-threshold`, alias `lua-time-limit`, default 5000; 0: at once).
+    pub busy_reply_threshold_ms: u64,
 }
 
 impl Default for Config {
@@ -71,6 +74,7 @@ impl Default for Config {
             repl_backlog_size: 64 * 1024 * 1024,
             replicaof: None,
             dir: std::path::PathBuf::from("."),
+            busy_reply_threshold_ms: 5000,
         }
     }
 }
@@ -94,6 +98,8 @@ const PARAMS: &[&str] = &[
     "min-replicas-to-ack",
     "replica-ack-timeout",
     "repl-backlog-size",
+    "busy-reply-threshold",
+    "lua-time-limit",
 ];
 
 const POLICIES: &[&str] = &[
@@ -140,6 +146,7 @@ impl Config {
             "min-replicas-to-ack" => self.min_replicas_to_ack.to_string(),
             "replica-ack-timeout" => self.replica_ack_timeout_ms.to_string(),
             "repl-backlog-size" => self.repl_backlog_size.to_string(),
+            "busy-reply-threshold" | "lua-time-limit" => self.busy_reply_threshold_ms.to_string(),
             _ => String::new(),
         }
     }
@@ -234,6 +241,11 @@ impl Config {
                     ));
                 }
                 self.replica_ack_timeout_ms = ms;
+            }
+            "busy-reply-threshold" | "lua-time-limit" => {
+                self.busy_reply_threshold_ms = text
+                    .parse()
+                    .map_err(|_| fail("argument couldn't be parsed into an integer"))?;
             }
             "repl-backlog-size" => {
                 let n = parse_size(text).ok_or_else(|| fail("argument must be a memory value"))?;

@@ -29,11 +29,11 @@ mod keyspace;
 pub mod memory;
 mod metrics;
 mod replication;
+pub(crate) mod script;
 mod server;
 mod standby;
 mod state;
 mod value;
-pub(crate) mod script;
 
 pub use config::Config;
 pub use server::{run, run_with_metrics};

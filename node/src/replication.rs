@@ -132,6 +132,9 @@ pub(crate) struct Replication {
     pub(crate) has_history: bool,
     /// Scratch buffer for encoding stream commands.
     scratch: BytesMut,
+    /// While a script runs: the commands it streams, held back so they go out as one unit
+    /// (see [`Replication::stream_script_effects`]).
+    held: Option<Vec<(usize, Vec<bytes::Bytes>)>>,
 }
 
 impl Replication {
@@ -157,6 +160,7 @@ impl Replication {
             resyncs_full: 0,
             has_history: false,
             scratch: BytesMut::new(),
+            held: None,
         }
     }
 
@@ -206,6 +210,14 @@ impl Replication {
         if self.backlog.is_none() || self.is_replica() {
             return;
         }
+        if let Some(held) = &mut self.held {
+            let args = args
+                .iter()
+                .map(|a| bytes::Bytes::copy_from_slice(a))
+                .collect();
+            held.push((db, args));
+            return;
+        }
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         if self.stream_db != Some(db) {
@@ -216,6 +228,46 @@ impl Replication {
         snapshot::encode_command(&mut out, args);
         self.append_stream(&out);
         self.scratch = out;
+    }
+
+    /// Starts holding back what [`Replication::propagate`] streams: the effects of a script,
+    /// sent by [`Replication::stream_script_effects`] when it ends.
+    pub(crate) fn hold_script_effects(&mut self) {
+        self.held = Some(Vec::new());
+    }
+
+    /// How many commands are held back so far (a script drops those it ran under
+    /// `redis.set_repl(redis.REPL_NONE)` with [`Replication::drop_held_after`]).
+    pub(crate) fn held_len(&self) -> usize {
+        self.held.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Forgets the held commands after the first `len`.
+    pub(crate) fn drop_held_after(&mut self, len: usize) {
+        if let Some(held) = &mut self.held {
+            held.truncate(len);
+        }
+    }
+
+    /// Streams a script's held effects as one atomic unit: a single command as it is, several
+    /// wrapped in `MULTI` ... `EXEC` (in the first command's database), so a standby applies all
+    /// or none of them, as Redis 7 propagates a script (`propagatePendingCommands`).
+    pub(crate) fn stream_script_effects(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let wrap = held.len() > 1;
+        if wrap {
+            self.propagate(held[0].0, &[b"MULTI"]);
+        }
+        let last_db = held.last().map_or(0, |(db, _)| *db);
+        for (db, args) in &held {
+            let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            self.propagate(*db, &refs);
+        }
+        if wrap {
+            self.propagate(last_db, &[b"EXEC"]);
+        }
     }
 
     /// Appends raw stream bytes (a primary's own commands, or what a standby received).

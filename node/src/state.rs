@@ -1,5 +1,5 @@
 //! State shared by every part of one node, apart from the server loop: the locked store,
-//! the client registry and network counters.
+//! the client registry, network counters and the script engines.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -10,6 +10,8 @@ use parking_lot::Mutex;
 use crate::client::ClientRegistry;
 use crate::config::Config;
 use crate::keyspace::Store;
+use crate::script::busy::ScriptBusy;
+use crate::script::Scripting;
 
 /// Counters kept outside the store lock, updated by connections.
 #[derive(Debug, Default)]
@@ -39,6 +41,10 @@ pub(crate) struct NodeState {
     pub(crate) started: Instant,
     /// Random 40-hex-digit id of this run (INFO `run_id`).
     pub(crate) run_id: String,
+    /// The EVAL and FUNCTION engines; locked only under the store lock.
+    pub(crate) scripting: Mutex<Scripting>,
+    /// The running script as other connections see it, read without the store lock.
+    pub(crate) script_busy: ScriptBusy,
 }
 
 impl NodeState {
@@ -51,6 +57,8 @@ impl NodeState {
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: crate::replication::random_hex_id(),
+            scripting: Mutex::new(Scripting::new()),
+            script_busy: ScriptBusy::default(),
         })
     }
 }

@@ -39,6 +39,8 @@ enum Plan {
         replid: String,
         offset: u64,
         dbs: Vec<crate::keyspace::db::Db>,
+        /// Commands that rebuild the primary's scripts and functions on the standby.
+        scripts: Vec<Vec<bytes::Bytes>>,
     },
 }
 
@@ -80,6 +82,7 @@ pub(crate) async fn serve_replica(
                     replid: repl.replid.clone(),
                     offset: repl.offset,
                     dbs: store.dbs.clone(),
+                    scripts: script_commands(&node),
                 }
             }
         };
@@ -129,13 +132,14 @@ async fn stream_to(
             replid,
             offset,
             dbs,
+            scripts,
         } => {
             socket
                 .write_all(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes())
                 .await?;
             let started = Instant::now();
             let payload: Bytes =
-                tokio::task::spawn_blocking(move || snapshot::encode(&dbs, unix_ms()))
+                tokio::task::spawn_blocking(move || snapshot::encode(&scripts, &dbs, unix_ms()))
                     .await
                     .map_err(std::io::Error::other)?;
             socket
@@ -215,4 +219,23 @@ fn record_acks(node: &NodeState, client_id: u64, parser: &mut RequestParser, inp
         }
         store.repl.acked.notify_waiters();
     }
+}
+
+/// The commands that give a standby the primary's function libraries (`FUNCTION RESTORE ..
+/// FLUSH`) and loaded scripts (`SCRIPT LOAD`), sent at the head of a full-resync snapshot.
+fn script_commands(node: &NodeState) -> Vec<Vec<bytes::Bytes>> {
+    let scripting = node.scripting.lock();
+    let libraries = scripting.functions.dump();
+    let payload = crate::script::dump::encode_dump(&libraries);
+    let word = |w: &'static str| bytes::Bytes::from_static(w.as_bytes());
+    let mut commands = vec![vec![
+        word("FUNCTION"),
+        word("RESTORE"),
+        payload,
+        word("FLUSH"),
+    ]];
+    for body in scripting.eval.loaded_bodies() {
+        commands.push(vec![word("SCRIPT"), word("LOAD"), body]);
+    }
+    commands
 }

@@ -20,10 +20,15 @@ pub(crate) fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
     redoubt_protocol::request::encode_request_into(out, args);
 }
 
-/// The snapshot payload of `dbs`; keys already expired at `now_ms` are left out.
-pub(crate) fn encode(dbs: &[Db], now_ms: u64) -> Bytes {
+/// The snapshot payload of `dbs`, after the commands in `head` (the scripts and functions);
+/// keys already expired at `now_ms` are left out.
+pub(crate) fn encode(head: &[Vec<Bytes>], dbs: &[Db], now_ms: u64) -> Bytes {
     let mut out = BytesMut::with_capacity(MAGIC.len() + 64);
     out.put_slice(MAGIC);
+    for command in head {
+        let refs: Vec<&[u8]> = command.iter().map(|a| &a[..]).collect();
+        encode_command(&mut out, &refs);
+    }
     let mut digits = itoa::Buffer::new();
     let mut scores: Vec<String> = Vec::new();
     for (index, db) in dbs.iter().enumerate() {

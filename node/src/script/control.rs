@@ -23,7 +23,9 @@ pub(crate) struct ScriptControl {
 }
 
 impl ScriptControl {
-    /// How long the current script has been running; `None` when none runs.
+    /// How long the current script has been running; `None` when none runs. (Connections use
+    /// `ScriptBusy`, which also knows the threshold and whether the script wrote.)
+    #[cfg(test)]
     pub(crate) fn running_for(&self) -> Option<Duration> {
         self.started.lock().map(|start| start.elapsed())
     }

@@ -25,6 +25,8 @@ struct Script {
     flags: ScriptFlags,
     /// Added by SCRIPT LOAD: never evicted.
     loaded: bool,
+    /// Its body.
+    body: Bytes,
 }
 
 /// The EVAL scripting engine of a node.
@@ -33,6 +35,8 @@ pub(crate) struct ScriptEngine {
     scripts: HashMap<String, Script>,
     /// SHA1s of scripts added by EVAL only, oldest first.
     eval_order: VecDeque<String>,
+    /// Bytes of the cached bodies and their names.
+    body_bytes: usize,
 }
 
 /// The lowercase hex SHA1 of a script body, the name Redis gives it.
@@ -50,6 +54,7 @@ impl ScriptEngine {
             vm: Vm::new(Arc::new(ScriptControl::default()))?,
             scripts: HashMap::new(),
             eval_order: VecDeque::new(),
+            body_bytes: 0,
         })
     }
 
@@ -109,6 +114,21 @@ impl ScriptEngine {
     pub(crate) fn flush(&mut self) {
         self.scripts.clear();
         self.eval_order.clear();
+        self.body_bytes = 0;
+    }
+
+    /// The bodies of the scripts SCRIPT LOAD added, for a standby's full resync.
+    pub(crate) fn loaded_bodies(&self) -> Vec<Bytes> {
+        self.scripts
+            .values()
+            .filter(|s| s.loaded)
+            .map(|s| s.body.clone())
+            .collect()
+    }
+
+    /// Bytes of the cached script bodies and their SHA1 names (INFO `used_memory_scripts_eval`).
+    pub(crate) fn cached_bytes(&self) -> usize {
+        self.body_bytes
     }
 
     /// Number of cached scripts (`INFO number_of_cached_scripts`).
@@ -146,6 +166,7 @@ impl ScriptEngine {
 
     /// EVAL in one step: [`ScriptEngine::prepare`] then [`ScriptEngine::run`], for callers that
     /// check no flags.
+    #[cfg(test)]
     pub(crate) fn eval(
         &mut self,
         body: &[u8],
@@ -179,12 +200,16 @@ impl ScriptEngine {
                 function,
                 flags: source.flags,
                 loaded: false,
+                body: Bytes::copy_from_slice(body),
             },
         );
+        self.body_bytes += body.len() + sha.len();
         self.eval_order.push_back(sha.clone());
         while self.eval_order.len() > EVAL_SCRIPTS_CAP {
             if let Some(oldest) = self.eval_order.pop_front() {
-                self.scripts.remove(&oldest);
+                if let Some(script) = self.scripts.remove(&oldest) {
+                    self.body_bytes -= script.body.len() + oldest.len();
+                }
             }
         }
         Ok(sha)

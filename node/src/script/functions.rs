@@ -76,6 +76,20 @@ fn library_name(code: &[u8]) -> Result<String, Reply> {
     Ok(String::from_utf8_lossy(name).into_owned())
 }
 
+/// RESTORE names a clashing library without the quotes LOAD puts around it (Redis's
+/// `libraryJoin`: `Library %s already exists`).
+fn restore_error(reply: Reply) -> Reply {
+    if let Reply::Error(text) = &reply {
+        if let Some(name) = text
+            .strip_prefix("ERR Library '")
+            .and_then(|rest| rest.strip_suffix("' already exists"))
+        {
+            return Reply::error_owned(format!("ERR Library {name} already exists"));
+        }
+    }
+    reply
+}
+
 impl FunctionLibraries {
     /// No libraries.
     ///
@@ -290,7 +304,10 @@ impl FunctionLibraries {
             self.owners = saved_owners.clone();
         }
         for code in codes {
-            if let Err(reply) = self.load(code, policy == RestorePolicy::Replace) {
+            if let Err(reply) = self
+                .load(code, policy == RestorePolicy::Replace)
+                .map_err(restore_error)
+            {
                 self.libraries = saved_libraries;
                 self.owners = saved_owners;
                 return Err(reply);
@@ -321,6 +338,21 @@ impl FunctionLibraries {
                 )]),
             ),
         ])
+    }
+
+    /// Number of loaded libraries (INFO `number_of_libraries`).
+    pub(crate) fn library_count(&self) -> usize {
+        self.libraries.len()
+    }
+
+    /// Number of registered functions (INFO `number_of_functions`).
+    pub(crate) fn function_count(&self) -> usize {
+        self.owners.len()
+    }
+
+    /// Bytes of the libraries' code (INFO `used_memory_functions`).
+    pub(crate) fn code_bytes(&self) -> usize {
+        self.libraries.values().map(|l| l.code.len()).sum()
     }
 
     /// Bytes used by the functions' Lua state (`INFO used_memory_vm_functions`).

@@ -91,7 +91,8 @@ fn replace_delete_flush_dump_restore() {
     assert_eq!(dump, vec![Bytes::from(v2)]);
     assert_eq!(
         libraries.restore(&dump, RestorePolicy::Append).unwrap_err(),
-        Reply::error("ERR Library 'lib' already exists")
+        // redis-server 7.0.15: RESTORE names the library without quotes.
+        Reply::error("ERR Library lib already exists")
     );
     assert_eq!(fcall(&mut libraries, &["f", "0"]), Reply::bulk("v2"));
     libraries
