@@ -12,6 +12,7 @@ pub(crate) mod introspection;
 pub(crate) mod keys;
 pub(crate) mod list;
 pub(crate) mod replication;
+pub(crate) mod scripting;
 pub(crate) mod server;
 pub(crate) mod set;
 pub(crate) mod string;

@@ -144,6 +144,29 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 "used_memory_peak_human",
                 &human_bytes(memory::peak(stats.allocated)),
             );
+            // Held only by a script running now, on this thread (INFO called from it): then
+            // the script fields are left out rather than waiting on ourselves.
+            if let Some(scripting) = node.scripting.try_lock() {
+                let lua_eval = scripting.eval.used_memory();
+                let lua_functions = scripting.functions.used_memory();
+                let scripts_eval = scripting.eval.cached_bytes();
+                let functions = scripting.functions.code_bytes();
+                field("used_memory_lua", &lua_eval);
+                field("used_memory_vm_eval", &lua_eval);
+                field("used_memory_lua_human", &human_bytes(lua_eval as u64));
+                field("used_memory_scripts_eval", &scripts_eval);
+                field("number_of_cached_scripts", &scripting.eval.len());
+                field("number_of_functions", &scripting.functions.function_count());
+                field("number_of_libraries", &scripting.functions.library_count());
+                field("used_memory_vm_functions", &lua_functions);
+                let vm_total = (lua_eval + lua_functions) as u64;
+                field("used_memory_vm_total", &vm_total);
+                field("used_memory_vm_total_human", &human_bytes(vm_total));
+                field("used_memory_functions", &functions);
+                let scripts = (scripts_eval + functions) as u64;
+                field("used_memory_scripts", &scripts);
+                field("used_memory_scripts_human", &human_bytes(scripts));
+            }
             field("total_system_memory", &system);
             field("total_system_memory_human", &human_bytes(system));
             field("maxmemory", &store.config.maxmemory);

@@ -55,6 +55,7 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
         cmd::blocking::COMMANDS,
         cmd::set::COMMANDS,
         cmd::zset::COMMANDS,
+        cmd::scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()
