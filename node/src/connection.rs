@@ -5,6 +5,7 @@
 //! to the requests before it, as Redis does; other clients are unaffected.
 
 mod blocked;
+mod busy;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -119,7 +120,12 @@ async fn session_loop(
         let full_batch = batch.len() == MAX_BATCH;
         let mut blocked = None;
         if !batch.is_empty() {
-            blocked = run_batch(node, session, parser, &mut batch, &mut replies);
+            let protocol = session.protocol;
+            if let Some(store) =
+                busy::lock_for_batch(node, protocol, &mut batch, &mut replies).await
+            {
+                blocked = run_batch(node, store, session, parser, &mut batch, &mut replies);
+            }
             hold_for_acks(node, session, &mut replies).await;
             for (reply, protocol, _) in replies.drain(..) {
                 reply.encode(protocol, output);
@@ -241,18 +247,18 @@ async fn wait_unblocked(
     }
 }
 
-/// Runs `batch` under one acquisition of the store lock, leaving a reply per request. Stops
-/// at a request that blocks, leaving the requests after it in `batch`, and returns how it
-/// waits; the others are removed from `batch`. Clients blocked on keys that a request filled
+/// Runs `batch` under one acquisition of the store lock (`store`, taken by
+/// [`busy::lock_for_batch`]), leaving a reply per request. Stops at a request that blocks,
+/// leaving the requests after it in `batch`, and returns how it waits; the others are removed from `batch`. Clients blocked on keys that a request filled
 /// are served right after it.
 fn run_batch(
     node: &NodeState,
+    mut store: parking_lot::MutexGuard<'_, crate::keyspace::Store>,
     session: &mut Session,
     parser: &mut RequestParser,
     batch: &mut Vec<Vec<Bytes>>,
     replies: &mut Vec<(Reply, Protocol, bool)>,
 ) -> Option<BlockWait> {
-    let mut store = node.store.lock();
     let now_ms = unix_ms();
     let mode = if store.repl.is_replica() {
         ExpiryMode::Hide
