@@ -19,6 +19,7 @@ mod node {
     mod lists;
     mod lookups;
     mod protocol;
+    mod scripting;
     mod server;
     mod sets;
     mod strings;

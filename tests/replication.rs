@@ -12,5 +12,7 @@ mod backlog_size;
 mod convergence;
 #[path = "replication/resync.rs"]
 mod resync;
+#[path = "replication/scripting.rs"]
+mod scripting;
 #[path = "replication/sync_mode.rs"]
 mod sync_mode;
