@@ -47,13 +47,12 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = Arc::new(ClientHandle::new(id, addr, laddr));
     node.clients.add(handle.clone());
-    let (limits, authenticated) = {
-        let store = node.store.lock();
-        (
-            limits_of(&store.config),
-            store.config.requirepass.is_empty(),
-        )
+    let settings = node.conn_settings();
+    let limits = RequestLimits {
+        max_bulk_len: settings.max_bulk_len as usize,
+        max_query_buffer: settings.max_query_buffer as usize,
     };
+    let authenticated = settings.open;
     let mut session = Session::new(handle, authenticated);
     let mut parser = RequestParser::new(limits);
     let mut input = BytesMut::with_capacity(READ_CHUNK);
@@ -68,7 +67,7 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
     )
     .await;
     // A client that leaves while blocked must not be served later.
-    node.store.lock().blocking.remove(id);
+    node.lock_store().await.blocking.remove(id);
     match result {
         Ok(Some(psync)) => {
             let request = PsyncRequest {

@@ -58,7 +58,7 @@ async fn accept_loop(listener: &TcpListener, node: Arc<NodeState>) {
                 node.net
                     .connections_received
                     .fetch_add(1, Ordering::Relaxed);
-                let maxclients = node.store.lock().config.maxclients;
+                let maxclients = node.conn_settings().maxclients;
                 if node.clients.len() as u64 >= maxclients {
                     node.net
                         .rejected_connections

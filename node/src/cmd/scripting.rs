@@ -24,7 +24,7 @@ use redoubt_protocol::{Protocol, Reply};
 
 use super::{is, CmdResult, Ctx};
 use crate::exec;
-use crate::script::busy::RunInfo;
+use crate::script::busy::{ConnSettings, RunInfo};
 use crate::script::control::{ScriptControl, REPL_REPLICA};
 use crate::script::eval::split_keys;
 use crate::script::flags::ScriptFlags;
@@ -148,6 +148,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], target: Target, ro_command: bool) -> CmdRe
         name: name.clone(),
         command: args.to_vec(),
         control: control.clone(),
+        settings: ConnSettings::of(&ctx.store.config),
     });
     let saved_db = ctx.session.db;
     let saved_protocol = ctx.session.protocol;

@@ -21,6 +21,32 @@ pub(crate) const BUSY_FUNCTION: &str =
 const NOTBUSY: &str = "NOTBUSY No scripts in execution right now.";
 const UNKILLABLE: &str = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 
+/// What a new connection reads from the configuration; while a script holds the store lock,
+/// the copy the script took when it started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ConnSettings {
+    /// `maxclients`.
+    pub(crate) maxclients: u64,
+    /// `proto-max-bulk-len`.
+    pub(crate) max_bulk_len: u64,
+    /// `client-query-buffer-limit`.
+    pub(crate) max_query_buffer: u64,
+    /// No `requirepass`: connections start authenticated.
+    pub(crate) open: bool,
+}
+
+impl ConnSettings {
+    /// The settings in `config`.
+    pub(crate) fn of(config: &crate::config::Config) -> ConnSettings {
+        ConnSettings {
+            maxclients: config.maxclients,
+            max_bulk_len: config.proto_max_bulk_len,
+            max_query_buffer: config.client_query_buffer_limit,
+            open: config.requirepass.is_empty(),
+        }
+    }
+}
+
 /// The script running now, as other connections see it.
 #[derive(Debug)]
 struct Run {
@@ -35,6 +61,7 @@ struct Run {
     /// The calling command's words, for `FUNCTION STATS`.
     command: Vec<bytes::Bytes>,
     control: Arc<ScriptControl>,
+    settings: ConnSettings,
 }
 
 /// Node-wide view of the running script (at most one: scripts run under the store lock).
@@ -57,6 +84,8 @@ pub(crate) struct RunInfo {
     pub(crate) command: Vec<bytes::Bytes>,
     /// The engine's control handle (kill requests go there).
     pub(crate) control: Arc<ScriptControl>,
+    /// The configuration new connections need meanwhile.
+    pub(crate) settings: ConnSettings,
 }
 
 impl ScriptBusy {
@@ -70,6 +99,7 @@ impl ScriptBusy {
             name: info.name,
             command: info.command,
             control: info.control,
+            settings: info.settings,
         });
         self.active.store(true, Ordering::SeqCst);
     }
@@ -90,6 +120,14 @@ impl ScriptBusy {
     /// True while a script runs.
     pub(crate) fn active(&self) -> bool {
         self.active.load(Ordering::SeqCst)
+    }
+
+    /// The settings the running script copied at its start; `None` when none runs.
+    pub(crate) fn settings(&self) -> Option<ConnSettings> {
+        if !self.active() {
+            return None;
+        }
+        self.run.lock().as_ref().map(|run| run.settings)
     }
 
     /// The `-BUSY` error for other clients once the running script passed its threshold;
@@ -161,6 +199,7 @@ mod tests {
             name: "f".to_string(),
             command: vec![],
             control: Arc::new(ScriptControl::default()),
+            settings: ConnSettings::default(),
         }
     }
 

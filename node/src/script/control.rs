@@ -3,7 +3,7 @@
 //! mode the script chose with `redis.set_repl`, which the command closure reads per command.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 
@@ -26,7 +26,7 @@ impl ScriptControl {
     /// How long the current script has been running; `None` when none runs. (Connections use
     /// `ScriptBusy`, which also knows the threshold and whether the script wrote.)
     #[cfg(test)]
-    pub(crate) fn running_for(&self) -> Option<Duration> {
+    pub(crate) fn running_for(&self) -> Option<std::time::Duration> {
         self.started.lock().map(|start| start.elapsed())
     }
 
