@@ -78,7 +78,7 @@ def register_script(r):
     expect(counter(keys=keys, args=[2]), [7, 2], "call after SCRIPT FLUSH")
     expect(r.lrange(PREFIX + "log", 0, -1), ["5", "7"], "list written by the script")
     expect(r.script_exists(counter.sha), [True], "SCRIPT EXISTS")
-    pipe = r.pipeline()
+    pipe = r.pipeline(transaction=False)
     counter(keys=keys, args=[1], client=pipe)
     counter(keys=keys, args=[1], client=pipe)
     expect(pipe.execute(), [[8, 3], [9, 4]], "calls in a pipeline")
