@@ -3,9 +3,9 @@
 //! `scriptCall`) and `function.c`.
 //!
 //! A script runs inside its command's handler, under the store lock the connection holds, so
-//! it is atomic. Its `redis.call` goes through [`exec::execute`] with the caller's `Ctx` (a
-//! `SELECT` inside changes only the script's database: the caller's is restored afterwards),
-//! after the checks Redis makes for scripts (unknown command, arity, `noscript`, writes in a
+//! it is atomic. Its `redis.call` goes through the node's dispatch ([`install_dispatch`]) with
+//! the caller's `Ctx` (a `SELECT` inside changes only the script's database: the caller's is
+//! restored afterwards), after the checks Redis makes for scripts (unknown command, arity, `noscript`, writes in a
 //! read-only script). Its writes stream to the standbys as one unit (`MULTI` ... `EXEC` when
 //! more than one, see `Replication::stream_script_effects`). While it runs,
 //! `NodeState::script_busy` lets other connections answer `-BUSY` or kill it without the lock.
@@ -16,6 +16,7 @@
 
 mod functions;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -23,7 +24,6 @@ use redoubt_protocol::command_table::{self, CommandFlags};
 use redoubt_protocol::{Protocol, Reply};
 
 use super::{is, CmdResult, Ctx};
-use crate::exec;
 use crate::script::busy::{ConnSettings, RunInfo};
 use crate::script::control::{ScriptControl, REPL_REPLICA};
 use crate::script::eval::split_keys;
@@ -52,6 +52,18 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("function|kill", functions::kill),
     ("function|help", functions::help),
 ];
+
+/// The node's dispatch as a script's `redis.call` uses it: the reply, and whether the node
+/// serves the command. Dispatch (`crate::exec`) sits above the command families, so it installs
+/// itself here ([`install_dispatch`]) when it builds its handler table.
+pub(crate) type Dispatch = fn(&mut Ctx, &[Bytes]) -> (Reply, bool);
+
+static DISPATCH: OnceLock<Dispatch> = OnceLock::new();
+
+/// Gives scripts the node's dispatch (called once, by `crate::exec::table`).
+pub(crate) fn install_dispatch(dispatch: Dispatch) {
+    let _ = DISPATCH.set(dispatch);
+}
 
 const READONLY_REPLICA: &str = "READONLY You can't write against a read only replica.";
 
@@ -174,9 +186,6 @@ fn script_call(ctx: &mut Ctx, words: &[Bytes], read_only: bool, control: &Script
     let Some(resolved) = command_table::resolve(words) else {
         return Reply::error(UNKNOWN);
     };
-    if !exec::table::handlers().serves_command(resolved) {
-        return Reply::error(UNKNOWN);
-    }
     if resolved.is_container_without_sub() && words.len() > 1 {
         return Reply::error(UNKNOWN);
     }
@@ -197,7 +206,13 @@ fn script_call(ctx: &mut Ctx, words: &[Bytes], read_only: bool, control: &Script
     let dirty = ctx.store.dirty();
     let held = ctx.store.repl.held_len();
     // Blocking commands are `noscript`, so nothing here can block.
-    let (reply, _) = exec::execute(ctx, words);
+    let Some(dispatch) = DISPATCH.get() else {
+        return Reply::error(UNKNOWN);
+    };
+    let (reply, served) = dispatch(ctx, words);
+    if !served {
+        return Reply::error(UNKNOWN);
+    }
     if ctx.store.dirty() != dirty {
         ctx.node.script_busy.wrote();
     }
