@@ -49,7 +49,7 @@ rps() {
   local port=$1 pipeline=$2
   shift 2
   redis-benchmark -p "$port" -c "$CLIENTS" -n "$REQUESTS" -r 100000 -P "$pipeline" --csv "$@" 2>/dev/null \
-    | tail -n 1 | tr -d '"' | awk -F, '{ print $2 }'
+    | tail -n 1 | tr -d '"' | awk -F, '{ print $2 }' || true
 }
 
 printf '%-14s %8s %14s %14s %7s\n' test pipeline redoubt_ops/s redis_ops/s ratio
