@@ -34,6 +34,12 @@ struct Job {
     ran: Option<oneshot::Sender<bool>>,
 }
 
+/// A request written to the node, waiting for its reply.
+struct Sent {
+    reply: Option<oneshot::Sender<Bytes>>,
+    ran: Option<oneshot::Sender<bool>>,
+}
+
 /// A connection to one group's primary tied to one client (see the module docs).
 #[derive(Debug)]
 pub(crate) struct Pinned {
@@ -146,10 +152,7 @@ async fn serve(
         let now = &worker.groups[group];
         now.primary().addr != backend.addr || now.epoch() != epoch
     };
-    let mut waiting: VecDeque<(
-        Option<oneshot::Sender<Bytes>>,
-        Option<oneshot::Sender<bool>>,
-    )> = VecDeque::new();
+    let mut waiting: VecDeque<Sent> = VecDeque::new();
     let mut open = true;
     let mut deadline = tokio::time::Instant::now() + timeout;
     let why = loop {
@@ -173,7 +176,10 @@ async fn serve(
                 if waiting.is_empty() {
                     deadline = tokio::time::Instant::now() + timeout;
                 }
-                waiting.push_back((job.reply, job.ran));
+                waiting.push_back(Sent {
+                    reply: job.reply,
+                    ran: job.ran,
+                });
                 if let Err(err) = connection.send(&job.request).await {
                     break format!("connection to node {} lost: {err}", backend.addr);
                 }
@@ -181,7 +187,7 @@ async fn serve(
             reply = connection.reply(), if !waiting.is_empty() => match reply {
                 Ok(bytes) => {
                     deadline = tokio::time::Instant::now() + timeout;
-                    let Some((reply, ran)) = waiting.pop_front() else {
+                    let Some(Sent { reply, ran }) = waiting.pop_front() else {
                         continue;
                     };
                     if let Some(ran) = ran {
@@ -199,7 +205,7 @@ async fn serve(
         }
     };
     drop(connection);
-    for sender in waiting.into_iter().filter_map(|(reply, _)| reply) {
+    for sender in waiting.into_iter().filter_map(|sent| sent.reply) {
         let _ = sender.send(error(format!("ERR {why}")));
     }
     if open {

@@ -197,10 +197,8 @@ fn script_caches_agree_union_and_show_a_running_script() {
     };
     let busy = Reply::Array(vec![bulk("name"), bulk("slow")]);
     assert_eq!(
-        Merge::Rule(Rule::FunctionStats).merge(vec![
-            raw(stats(Reply::Null)),
-            raw(stats(busy.clone())),
-        ]),
+        Merge::Rule(Rule::FunctionStats)
+            .merge(vec![raw(stats(Reply::Null)), raw(stats(busy.clone())),]),
         stats(busy)
     );
 }
