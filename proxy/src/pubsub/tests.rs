@@ -117,7 +117,8 @@ fn a_mailbox_past_its_hard_limit_or_long_past_its_soft_limit_is_cut_off() {
     assert!(mailbox.push(&message, &hard, now));
     mailbox.taken(message.cost());
     assert!(mailbox.push(&message, &hard, now));
-    assert!(!mailbox.push(&message, &hard, now));
+    assert!(mailbox.push(&message, &hard, now), "at the limit");
+    assert!(!mailbox.push(&message, &hard, now), "past it");
     assert!(mailbox.is_cut());
 
     let soft = OutputLimit {
