@@ -10,7 +10,7 @@ use crate::cluster::{keys_by_group, proxy_metric, Cluster};
 use crate::common::{encode, eventually, Reply};
 
 fn push(items: &[&str]) -> Vec<Reply> {
-    items.iter().map(|s| Reply::bulk(s)).collect()
+    items.iter().map(Reply::bulk).collect()
 }
 
 /// `[verb, name, count]` as an array (RESP2).
