@@ -77,6 +77,29 @@ async fn messages_from_every_group_reach_each_subscription_exactly_once() {
         publisher.cmd(&["PUBLISH", "unheard", "x"]).await,
         Reply::Int(0)
     );
+    // Published by a transaction on one group and by a script on the other: once each.
+    let mut node0 = cluster.groups[0].nodes[0].raw().await;
+    assert_eq!(node0.cmd(&["MULTI"]).await, Reply::ok());
+    assert_eq!(
+        node0.cmd(&["PUBLISH", c1, "in-multi"]).await,
+        Reply::Simple("QUEUED".into())
+    );
+    assert_eq!(
+        node0.cmd(&["EXEC"]).await,
+        Reply::Array(vec![Reply::Int(2)])
+    );
+    let script = "return redis.call('PUBLISH', ARGV[1], ARGV[2])";
+    assert_eq!(
+        direct.cmd(&["EVAL", script, "0", c1, "in-script"]).await,
+        Reply::Int(2)
+    );
+    for payload in ["in-multi", "in-script"] {
+        assert_eq!(sub.read_reply().await, message(c1, payload));
+        assert_eq!(
+            sub.read_reply().await,
+            Reply::Array(push(&["pmessage", "ch:*", c1, payload]))
+        );
+    }
 
     // Many messages over both groups, pipelined: each arrives once, in order per group.
     let mut batch = Vec::new();
