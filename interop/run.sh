@@ -171,8 +171,7 @@ TOML
     NODE_PORT=$n1
     SCRIPT_PORT=$PORT
   fi
-  # Pub/sub is refused through the proxy for now; pass `supported` once it works.
-  PY_FLAGS=(--multi supported --pubsub refused)
+  PY_FLAGS=(--multi supported --pubsub supported)
 fi
 wait_ready "$PORT"
 echo "interop: against $deployment"

@@ -317,3 +317,53 @@ async fn select_inside_a_transaction_moves_the_client_when_exec_runs() {
     assert_eq!(replies[2], Reply::Nil);
     assert_eq!(replies[3], Reply::bulk("in-zero"));
 }
+
+#[tokio::test]
+async fn a_message_published_inside_a_transaction_reaches_a_proxy_subscriber_once() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "pub", 1).await;
+    let mut subscriber = cluster.proxy.raw().await;
+    assert_eq!(
+        subscriber.cmd(&["SUBSCRIBE", "news"]).await,
+        Reply::Array(vec![
+            Reply::bulk("subscribe"),
+            Reply::bulk("news"),
+            Reply::Int(1)
+        ])
+    );
+    let mut client = cluster.proxy.raw().await;
+    for key in [&keys[0][0], &keys[1][0]] {
+        let replies = pipeline(
+            &mut client,
+            &[
+                &["MULTI"],
+                &["SET", key, "1"],
+                &["PUBLISH", "news", key],
+                &["SUBSCRIBE", "other"],
+                &["EXEC"],
+            ],
+        )
+        .await;
+        assert!(matches!(&replies[3], Reply::Error(_)), "{replies:?}");
+        assert!(matches!(&replies[4], Reply::Error(e) if e.starts_with("EXECABORT")));
+        let replies = pipeline(
+            &mut client,
+            &[
+                &["MULTI"],
+                &["SET", key, "1"],
+                &["PUBLISH", "news", key],
+                &["EXEC"],
+            ],
+        )
+        .await;
+        assert_eq!(replies[3], Reply::Array(vec![Reply::ok(), Reply::Int(1)]));
+        assert_eq!(
+            subscriber.read_reply().await,
+            Reply::Array(vec![
+                Reply::bulk("message"),
+                Reply::bulk("news"),
+                Reply::bulk(key)
+            ])
+        );
+    }
+}

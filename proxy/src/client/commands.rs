@@ -50,7 +50,7 @@ const CLIENT_SUBCOMMANDS: &[&str] = &[
 
 /// Commands that take a connection over or act on the server's replication, which a proxy
 /// multiplexing many clients on shared node connections cannot carry; the table's flags
-/// cover blocking and pub/sub commands, these the rest (transactions are
+/// cover blocking commands, these the rest (pub/sub is [`super::pubsub`]'s, transactions
 /// [`super::transaction`]'s).
 const CONNECTION_STATE: &[&str] = &["monitor", "sync", "psync", "replicaof", "slaveof"];
 
@@ -86,7 +86,6 @@ pub(crate) fn refusal(command: &Resolved) -> Option<String> {
     let name = command.name();
     let refused = (flags.contains(CommandFlags::BLOCKING)
         && !super::blocking::is_blocking(command))
-        || flags.contains(CommandFlags::PUBSUB)
         || CONNECTION_STATE.contains(&name)
         || (name == "client"
             && command
@@ -253,12 +252,7 @@ mod tests {
 
     #[test]
     fn refused_commands_say_why_and_are_not_listed() {
-        for words in [
-            &["monitor"][..],
-            &["subscribe"],
-            &["xread"],
-            &["client", "pause"],
-        ] {
+        for words in [&["monitor"][..], &["xread"], &["client", "pause"]] {
             let command = resolve(words);
             let why = refusal(&command).expect("refused");
             assert!(why.starts_with("ERR '"), "{why}");
@@ -272,6 +266,8 @@ mod tests {
             &["command", "count"],
             &["blpop"],
             &["bzmpop"],
+            &["subscribe"],
+            &["pubsub", "numsub"],
         ] {
             let command = resolve(words);
             assert!(refusal(&command).is_none());

@@ -23,6 +23,7 @@ use super::commands::{self, Rule};
 use super::conn::ClientConn;
 use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
+use super::pubsub::{self, Subscriber};
 use super::transaction::Transaction;
 use super::{blocking, cluster, info, local, moves, multikey, split};
 use crate::metrics::Target;
@@ -65,6 +66,8 @@ struct Queued {
     started: Instant,
     /// Not sent to the client (`CLIENT REPLY OFF|SKIP`).
     silent: bool,
+    /// A subscription's confirmation: messages wait until it is written.
+    confirms: bool,
 }
 
 impl Queued {
@@ -84,6 +87,7 @@ impl Queued {
             target,
             started,
             silent: false,
+            confirms: false,
         }
     }
 
@@ -125,6 +129,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         },
         state: state.clone(),
         parser: RequestParser::default(),
+        pubsub: Subscriber::new(state.pubsub.clone(), id),
         tx: Transaction::default(),
     };
     let laddr = socket.local_addr().unwrap_or(addr);
@@ -152,11 +157,19 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                 break;
             }
             let queued = queue.pop_front().expect("front exists");
+            if queued.confirms {
+                client.pubsub.confirmation_written();
+            }
             let silent = queued.silent;
             let bytes = queued.take(&state);
             if !silent {
                 output.extend_from_slice(&bytes);
             }
+        }
+        // Messages for the client's subscriptions, between whole replies.
+        client.pubsub.deliver(&mut output, client.conn.protocol);
+        if client.pubsub.is_cut_off() {
+            break;
         }
         if !reading && queue.is_empty() && output.is_empty() {
             let _ = writer.shutdown().await;
@@ -218,6 +231,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             },
             () = wait_front(&mut queue), if !queue.is_empty() => {}
             () = handle.kill.notified() => break,
+            () = client.pubsub.wait(output.len() < pubsub::PUSH_AT), if client.pubsub.has_mailbox() => {}
             () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
         }
     }
@@ -245,6 +259,7 @@ struct Client {
     state: Arc<Worker>,
     conn: ClientConn,
     parser: RequestParser,
+    pubsub: Subscriber,
     /// `MULTI`/`WATCH` state and the connection a transaction is pinned to.
     tx: Transaction,
 }
@@ -320,6 +335,7 @@ impl Client {
         let pending = self.dispatch(request);
         let mut queued = Queued::new(pending, counted, &self.state, started);
         queued.silent = self.conn.take_silence();
+        queued.confirms = self.pubsub.take_queued_confirmation();
         queued
     }
 
@@ -349,6 +365,14 @@ impl Client {
         }
         if command.name() == "reset" {
             self.tx.reset();
+        }
+        // Inside a transaction every command is the transaction's (PUBLISH included: it runs
+        // on the transaction's group); outside, pub/sub comes first, so a RESP2 subscriber
+        // gets Redis's error for MULTI and WATCH too.
+        if !self.tx.in_multi() {
+            if let Some(pending) = self.pubsub.handle(&self.conn, &self.state, &command, &args) {
+                return pending;
+            }
         }
         if let Some(pending) = self
             .tx

@@ -64,6 +64,11 @@ pub(crate) struct Transaction {
 }
 
 impl Transaction {
+    /// True inside `MULTI`.
+    pub(crate) fn in_multi(&self) -> bool {
+        self.multi
+    }
+
     /// A command was refused before reaching the transaction logic (unknown command,
     /// arity, `NOAUTH`): inside `MULTI` that makes `EXEC` fail, as in Redis.
     pub(crate) fn refused(&mut self) {
@@ -235,13 +240,14 @@ impl Transaction {
                 Reply::error("ERR Command not allowed inside a transaction"),
             );
         }
-        // PUBLISH reaches the subscribers of the node it runs on.
-        if !matches!(name, "publish" | "spublish") {
-            if let Some(why) = commands::refusal(command) {
-                return self.fail(conn, Reply::error_owned(why));
-            }
+        if let Some(why) = commands::refusal(command) {
+            return self.fail(conn, Reply::error_owned(why));
         }
-        if commands::is_local(command) && !QUEUED_LOCAL.contains(&name) {
+        // PUBLISH reaches every subscriber from the node it runs on; a subscription would
+        // belong to the pinned connection, which ends with the transaction.
+        let subscribes =
+            spec.flags.contains(CommandFlags::PUBSUB) && !matches!(name, "publish" | "spublish");
+        if subscribes || (commands::is_local(command) && !QUEUED_LOCAL.contains(&name)) {
             let why = format!(
                 "ERR '{}' inside MULTI is not supported through the proxy",
                 command.to_string().replace('|', " ").to_ascii_uppercase()
