@@ -11,3 +11,6 @@ mod proxies;
 
 #[path = "control/raft.rs"]
 mod raft;
+
+#[path = "control/membership.rs"]
+mod membership;

@@ -53,9 +53,12 @@ pub(crate) struct RaftStatus {
     pub(crate) last_log_index: Option<u64>,
     /// Index of the last entry applied here (committed).
     pub(crate) applied_index: Option<u64>,
+    /// Index of the last entry in this proxy's snapshot (a proxy added online starts from
+    /// one).
+    pub(crate) snapshot_index: Option<u64>,
     /// Every member: id, admin address, match index (known on the leader), ms since the last
-    /// exchange with it.
-    pub(crate) members: Vec<(u64, String, Option<u64>, Option<u64>)>,
+    /// exchange with it, and `voter` or `learner`.
+    pub(crate) members: Vec<(u64, String, Option<u64>, Option<u64>, &'static str)>,
     /// Leaders seen since start.
     pub(crate) leader_changes: u64,
     /// Latency of the last commit made here, µs.
