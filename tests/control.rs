@@ -14,3 +14,9 @@ mod raft;
 
 #[path = "control/membership.rs"]
 mod membership;
+
+#[path = "control/netns.rs"]
+mod netns;
+
+#[path = "control/partition.rs"]
+mod partition;

@@ -14,7 +14,7 @@ use crate::common::{test_dir, Server};
 
 /// One deployment at a time: the timings these tests measure (elections, failover) mean
 /// little when a dozen processes share two cores.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Three proxies in front of one group.
 pub struct Proxies {
