@@ -29,7 +29,7 @@ use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 use crate::backend::info::Role;
 use crate::control::raft::membership::{AddProxy, RemoveProxy};
 use crate::control::raft::network::AUTH_HEADER;
-use crate::control::raft::plane::{RaftControlPlane, ReportBody};
+use crate::control::raft::plane::{RaftControlPlane, ReportBody, ReportReply};
 use crate::control::raft::TypeConfig;
 use crate::control::Report;
 use crate::state::Shared;
@@ -204,17 +204,10 @@ async fn raft_append(
         Ok(raft) => raft,
         Err((status, why)) => return error(status, why),
     };
-    let leader = request.vote.leader_id().voted_for();
-    let reply = raft.raft().append_entries(request).await;
-    if let (Ok(response), Some(leader)) = (&reply, leader) {
-        if !matches!(
-            response,
-            openraft::raft::AppendEntriesResponse::HigherVote(_)
-        ) {
-            raft.contact(leader);
-        }
-    }
-    Json(reply).into_response()
+    // No contact is counted here for the write lease: the commit index a leader sends a
+    // follower that was cut off can be older than what it committed meanwhile, so only the
+    // reports (which carry what each side applied) count.
+    Json(raft.raft().append_entries(request).await).into_response()
 }
 
 async fn raft_vote(
@@ -248,7 +241,7 @@ async fn raft_report(
         Ok(raft) => raft,
         Err((status, why)) => return error(status, why),
     };
-    if !raft.contact(report.from) {
+    if !raft.is_member(report.from) {
         return error(
             StatusCode::FORBIDDEN,
             &format!("proxy {} is not a member", report.from),
@@ -260,7 +253,10 @@ async fn raft_report(
             down: report.down,
         });
     }
-    Json(true).into_response()
+    Json(ReportReply {
+        epochs: raft.epochs(),
+    })
+    .into_response()
 }
 
 async fn metrics(State(shared): State<Shared>) -> Response {

@@ -87,6 +87,13 @@ pub(crate) struct ReportBody {
     pub(crate) down: Vec<SocketAddr>,
 }
 
+/// The answer to `POST /raft/report`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ReportReply {
+    /// The epoch of each group in the topology the receiver routes by.
+    pub(crate) epochs: Vec<u64>,
+}
+
 /// A control plane that is one member of a Raft group.
 pub(crate) struct RaftControlPlane {
     raft: Raft<TypeConfig>,
@@ -178,16 +185,36 @@ impl RaftControlPlane {
         &self.raft
     }
 
-    /// Records a successful exchange with `peer`; false (nothing recorded) if `peer` is not
-    /// a member.
-    pub(crate) fn contact(&self, peer: ProxyId) -> bool {
-        if self.members().admin(peer).is_none() {
-            return false;
+    /// True if `peer` is a member (voter or learner).
+    pub(crate) fn is_member(&self, peer: ProxyId) -> bool {
+        self.members().admin(peer).is_some()
+    }
+
+    /// Records that `peer`, a member routing by a topology with `peer_epochs`, answered an
+    /// exchange this proxy sent at `sent`. A peer that routes any group by a newer epoch than
+    /// this proxy is not counted: a proxy that reaches a quorum but has not applied a
+    /// promotion the others committed (healed after a partition) must not take writes by its
+    /// stale topology (see [`ControlPlane::may_write`]).
+    fn contact_at(&self, peer: ProxyId, peer_epochs: &[u64], sent: Instant) {
+        if peer == self.setup.id || !self.is_member(peer) {
+            return;
         }
-        if peer != self.setup.id {
-            self.contacts.lock().insert(peer, Instant::now());
+        let mine = self.epochs();
+        let current = peer_epochs.len() == mine.len()
+            && peer_epochs
+                .iter()
+                .zip(&mine)
+                .all(|(peer, mine)| peer <= mine);
+        if current {
+            let mut contacts = self.contacts.lock();
+            let last = contacts.entry(peer).or_insert(sent);
+            *last = (*last).max(sent);
         }
-        true
+    }
+
+    /// The epoch of each group in the topology this proxy routes by.
+    pub(crate) fn epochs(&self) -> Vec<u64> {
+        self.shared.get().groups.iter().map(|g| g.epoch).collect()
     }
 
     /// True if `peer` is a voter (its probe view counts towards a failover's quorum).
@@ -278,7 +305,9 @@ async fn initialize(raft: Raft<TypeConfig>, setup: RaftSetup) {
 
 /// Sends this proxy's view to every other proxy each [`REPORT_EVERY`], each call on its own
 /// so a slow peer delays no other. A peer that answers counts as reached at the time the call
-/// was sent (the lease never counts on more than was seen).
+/// was sent (the lease never counts on more than was seen), unless it routes by a newer
+/// topology than this proxy. Only these round trips count: a report received may have been
+/// sent long ago (held up by a partition and delivered when it heals).
 async fn exchange(plane: Arc<RaftControlPlane>) {
     let mut ticker = tokio::time::interval(REPORT_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -296,15 +325,13 @@ async fn exchange(plane: Arc<RaftControlPlane>) {
             let (plane, body, id, addr) = (plane.clone(), body.clone(), *id, addr.clone());
             tokio::spawn(async move {
                 let sent = Instant::now();
-                let reply: Result<bool, _> = plane
+                let reply: Result<ReportReply, _> = plane
                     .network
                     .post(&addr, "/raft/report", &*body, plane.setup.lease)
                     .await;
                 match reply {
-                    Ok(_) => {
-                        let mut contacts = plane.contacts.lock();
-                        let at = contacts.entry(id).or_insert(sent);
-                        *at = (*at).max(sent);
+                    Ok(reply) => {
+                        plane.contact_at(id, &reply.epochs, sent);
                     }
                     Err(err) => tracing::debug!(peer = id, %err, "report not delivered"),
                 }
