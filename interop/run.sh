@@ -14,7 +14,8 @@
 # Checks: a scripted redis-cli session (interop/session.redis against interop/session.expected, and
 # interop/session-resp3.* with `redis-cli -3`), `redis-cli --pipe` mass insertion, `redis-cli --scan`,
 # a redis-benchmark smoke run, and interop/redis_py_check.py (redis-py, RESP2 and RESP3), once through
-# the deployment and once against one of its nodes directly with transactions and pub/sub enabled.
+# the deployment and once against one of its nodes directly with transactions and pub/sub enabled,
+# and interop/redis_py_scripts.py (redis-py's Lock and register_script) against one node directly.
 # Needs redis-cli and redis-benchmark (Debian: redis-tools) and redis-py (PyPI: redis).
 #
 # Environment: PIPE_KEYS (default 100000), BENCH_REQUESTS (default 20000).
@@ -127,6 +128,7 @@ if [ "$AGAINST" = redis-server ]; then
   start redis-server redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no
   deployment="redis-server on 127.0.0.1:$PORT"
   PY_FLAGS=(--multi supported --pubsub supported --cluster skip)
+  SCRIPT_PORT=$PORT
 else
   if [ -n "${REDOUBT_BIN:-}" ]; then
     BIN=$REDOUBT_BIN
@@ -143,6 +145,7 @@ else
     start up "$BIN" up --port "$PORT"
     deployment="redoubt up --port $PORT"
     NODE_PORT=$((PORT + 1))
+    SCRIPT_PORT=$NODE_PORT
   else
     # `redoubt up` does not start a proxy yet: two nodes, each the primary of one group.
     PORT=$(free_port)
@@ -166,6 +169,7 @@ TOML
     start proxy "$BIN" proxy --config "$WORK/proxy.toml"
     deployment="redoubt proxy on 127.0.0.1:$PORT, groups a (node $n1) and b (node $n2)"
     NODE_PORT=$n1
+    SCRIPT_PORT=$n1
   fi
   # MULTI/EXEC and pub/sub are refused through the proxy for now; pass `supported` once they work.
   PY_FLAGS=(--multi refused --pubsub refused)
@@ -307,6 +311,22 @@ if [ -n "${NODE_PORT:-}" ]; then
   else
     fail "redis-py against a node" "exit status $py_rc, last line: $py_summary"
   fi
+fi
+
+# (e) redis-py's Lock and register_script (Lua scripts by EVALSHA) against a node directly: the
+# proxy does not carry scripts yet.
+if [ -n "${SCRIPT_PORT:-}" ]; then
+  scripts_rc=0
+  python3 interop/redis_py_scripts.py --port "$SCRIPT_PORT" >"$WORK/py-scripts.out" 2>&1 || scripts_rc=$?
+  sed 's/^/  redis-py scripts: /' "$WORK/py-scripts.out"
+  scripts_summary=$(tail -n 1 "$WORK/py-scripts.out")
+  if [ "$scripts_rc" -eq 0 ] && grep -Eq '^[0-9]+ passed, 0 failed$' <<<"$scripts_summary"; then
+    ok "redis-py Lock and register_script (interop/redis_py_scripts.py): $scripts_summary"
+  else
+    fail "redis-py Lock and register_script (interop/redis_py_scripts.py)" "exit status $scripts_rc, last line: $scripts_summary"
+  fi
+else
+  echo "interop: redis-py scripts skipped (no node port known for this deployment)"
 fi
 
 if [ "$failed" -gt 0 ]; then

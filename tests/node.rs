@@ -27,6 +27,7 @@ mod node {
     mod lookups;
     mod protocol;
     mod pubsub;
+    mod scripting;
     mod server;
     mod sets;
     mod streams;

@@ -12,6 +12,8 @@ mod backlog_size;
 mod convergence;
 #[path = "replication/resync.rs"]
 mod resync;
+#[path = "replication/scripting.rs"]
+mod scripting;
 #[path = "replication/streams.rs"]
 mod streams;
 #[path = "replication/sync_mode.rs"]

@@ -18,6 +18,7 @@ pub(crate) mod memory;
 pub(crate) mod persistence;
 pub(crate) mod pubsub;
 pub(crate) mod replication;
+pub(crate) mod scripting;
 pub(crate) mod server;
 pub(crate) mod set;
 pub(crate) mod sort;

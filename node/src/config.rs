@@ -135,6 +135,9 @@ pub struct Config {
     /// limit in bytes (0: none) and seconds the soft limit may be exceeded. Only the pubsub
     /// class is enforced (on queued messages).
     pub client_output_buffer_limit: [(u64, u64, u64); 3],
+    /// How long a script may run before other clients get `-BUSY` and `SCRIPT KILL` may stop
+    /// it, in ms (`busy-reply-threshold`, alias `lua-time-limit`, default 5000; 0: at once).
+    pub busy_reply_threshold_ms: u64,
 }
 
 impl Default for Config {
@@ -180,6 +183,7 @@ impl Config {
             replicaof: None,
             notify_keyspace_events: 0,
             client_output_buffer_limit: [(0, 0, 0); 3],
+            busy_reply_threshold_ms: 5000,
         };
         let p = &config.params;
         config.bind = match p.bind_addrs().first().map(|a| a.trim_start_matches('-')) {
@@ -231,6 +235,7 @@ impl Config {
         self.min_replicas_to_ack = int("min-replicas-to-ack", 0).max(0) as u64;
         self.replica_ack_timeout_ms = int("replica-ack-timeout", 1000).max(1) as u64;
         self.repl_backlog_size = p.get_memory("repl-backlog-size").unwrap_or(64 << 20);
+        self.busy_reply_threshold_ms = int("busy-reply-threshold", 5000).max(0) as u64;
         self.notify_keyspace_events =
             crate::pubsub::events::parse_flags(&text("notify-keyspace-events")).unwrap_or(0);
         for (slot, (_, hard, soft, seconds)) in self

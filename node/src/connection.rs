@@ -5,6 +5,7 @@
 //! to the requests before it, as Redis does; other clients are unaffected.
 
 mod blocked;
+mod busy;
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -46,13 +47,12 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = Arc::new(ClientHandle::new(id, addr, laddr));
     node.clients.add(handle.clone());
-    let (limits, authenticated) = {
-        let store = node.store.lock();
-        (
-            limits_of(&store.config),
-            store.config.requirepass.is_empty(),
-        )
+    let settings = node.conn_settings();
+    let limits = RequestLimits {
+        max_bulk_len: settings.max_bulk_len as usize,
+        max_query_buffer: settings.max_query_buffer as usize,
     };
+    let authenticated = settings.open;
     let mut session = Session::new(handle, authenticated);
     let mut parser = RequestParser::new(limits);
     let mut input = BytesMut::with_capacity(READ_CHUNK);
@@ -69,7 +69,7 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
     // A client that leaves while blocked must not be served later; its watches and
     // subscriptions go with it.
     {
-        let mut store = node.store.lock();
+        let mut store = node.lock_store().await;
         store.blocking.remove(id);
         let mut ctx = Ctx {
             store: &mut store,
@@ -133,7 +133,12 @@ async fn session_loop(
         let mut blocked = None;
         if !batch.is_empty() {
             wait_unpaused(node, &batch).await;
-            blocked = run_batch(node, session, parser, &mut batch, &mut replies);
+            let protocol = session.protocol;
+            if let Some(store) =
+                busy::lock_for_batch(node, protocol, &mut batch, &mut replies).await
+            {
+                blocked = run_batch(node, store, session, parser, &mut batch, &mut replies);
+            }
             hold_for_acks(node, session, &mut replies).await;
             for (reply, protocol, _) in replies.drain(..) {
                 reply.encode(protocol, output);
@@ -276,13 +281,13 @@ async fn wait_unblocked(
                 }
             }
             () = &mut deadline => {
-                node.store.lock().blocking.remove(id);
+                node.lock_store().await.blocking.remove(id);
                 // Serving happens under the lock: a reply delivered before it was taken wins.
                 return Some(wait.slot.take().unwrap_or(Reply::NullArray));
             }
             read = socket.read_buf(input), if input.len() < KEEP_BUFFER => match read {
                 Ok(0) | Err(_) => {
-                    node.store.lock().blocking.remove(id);
+                    node.lock_store().await.blocking.remove(id);
                     return None;
                 }
                 Ok(read) => {
@@ -295,18 +300,18 @@ async fn wait_unblocked(
     }
 }
 
-/// Runs `batch` under one acquisition of the store lock, leaving a reply per request. Stops
-/// at a request that blocks, leaving the requests after it in `batch`, and returns how it
-/// waits; the others are removed from `batch`. Clients blocked on keys that a request filled
+/// Runs `batch` under one acquisition of the store lock (`store`, taken by
+/// [`busy::lock_for_batch`]), leaving a reply per request. Stops at a request that blocks,
+/// leaving the requests after it in `batch`, and returns how it waits; the others are removed from `batch`. Clients blocked on keys that a request filled
 /// are served right after it.
 fn run_batch(
     node: &NodeState,
+    mut store: parking_lot::MutexGuard<'_, crate::keyspace::Store>,
     session: &mut Session,
     parser: &mut RequestParser,
     batch: &mut Vec<Vec<Bytes>>,
     replies: &mut Vec<(Reply, Protocol, bool)>,
 ) -> Option<BlockWait> {
-    let mut store = node.store.lock();
     let now_ms = unix_ms();
     let mode = if store.repl.is_replica() {
         ExpiryMode::Hide
@@ -388,7 +393,7 @@ async fn hold_for_acks(
         return;
     }
     let (needed, timeout) = {
-        let store = node.store.lock();
+        let store = node.lock_store().await;
         if store.repl.is_replica() {
             return;
         }
@@ -419,12 +424,12 @@ async fn wait_for_acks(
     timeout: Option<Duration>,
 ) -> usize {
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    let acked = node.store.lock().repl.acked.clone();
+    let acked = node.lock_store().await.repl.acked.clone();
     loop {
         let notified = acked.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
-        let count = node.store.lock().repl.acked_at_least(offset);
+        let count = node.lock_store().await.repl.acked_at_least(offset);
         if count >= needed || deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             return count;
         }

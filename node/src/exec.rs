@@ -191,6 +191,12 @@ pub(crate) fn replicate(ctx: &mut Ctx, command: Resolved, args: &[Bytes], reply:
     }
 }
 
+/// [`execute`] for a script's `redis.call`: the reply, and whether the node serves the command.
+fn dispatch_for_script(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, bool) {
+    let (reply, resolved) = execute(ctx, args);
+    (reply, resolved.is_some())
+}
+
 fn is_no_auth(resolved: Resolved) -> bool {
     // AUTH, HELLO and QUIT must work before authentication (Redis's `no_auth` flag).
     matches!(resolved.name(), "auth" | "hello" | "quit")

@@ -34,6 +34,7 @@ mod persist;
 mod pubsub;
 pub(crate) mod rdb;
 mod replication;
+pub(crate) mod script;
 mod server;
 mod standby;
 mod state;

@@ -61,10 +61,11 @@ pub(crate) async fn serve(listener: TcpListener, node: Arc<NodeState>) {
 async fn metrics(
     axum::extract::State(registry): axum::extract::State<Arc<Registry>>,
 ) -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)],
-        encode(&registry),
-    )
+    // Encoding takes the store lock, which a running script holds: off the event loop.
+    let text = tokio::task::spawn_blocking(move || encode(&registry))
+        .await
+        .unwrap_or_default();
+    ([(CONTENT_TYPE, CONTENT_TYPE_OPENMETRICS)], text)
 }
 
 /// A family's name, help text and how to read its value from a row.

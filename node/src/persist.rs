@@ -224,14 +224,14 @@ fn save_point_due(store: &Store) -> bool {
 /// The saver task: starts saves when a `save` point is due or a `BGSAVE SCHEDULE` waits, and
 /// writes every snapshot taken on a blocking thread.
 pub(crate) async fn run(node: Arc<NodeState>) {
-    let wake = node.store.lock().saves.wake.clone();
+    let wake = node.lock_store().await.saves.wake.clone();
     loop {
         tokio::select! {
             () = wake.notified() => {}
             () = tokio::time::sleep(TICK) => {}
         }
         let job = {
-            let mut store = node.store.lock();
+            let mut store = node.lock_store().await;
             let due = save_point_due(&store)
                 || (store.saves.bgsave_scheduled && store.saves.bgsave_started.is_none());
             if store.saves.pending.is_none() && due {

@@ -135,6 +135,9 @@ pub(crate) struct Replication {
     /// An atomic unit (`EXEC`, a script) is running: `Some(false)` before its first write,
     /// `Some(true)` once `MULTI` opened its block in the stream.
     unit: Option<bool>,
+    /// While a script runs: the commands it streams, held back so they go out as one unit
+    /// (see [`Replication::stream_script_effects`]).
+    held: Option<Vec<(usize, Vec<bytes::Bytes>)>>,
 }
 
 impl Replication {
@@ -174,6 +177,7 @@ impl Replication {
             has_history: false,
             scratch: BytesMut::new(),
             unit: None,
+            held: None,
         }
     }
 
@@ -223,6 +227,14 @@ impl Replication {
         if self.backlog.is_none() || self.is_replica() {
             return;
         }
+        if let Some(held) = &mut self.held {
+            let args = args
+                .iter()
+                .map(|a| bytes::Bytes::copy_from_slice(a))
+                .collect();
+            held.push((db, args));
+            return;
+        }
         let mut out = std::mem::take(&mut self.scratch);
         out.clear();
         if self.unit == Some(false) {
@@ -252,6 +264,47 @@ impl Replication {
             let mut out = BytesMut::new();
             snapshot::encode_command(&mut out, &[b"EXEC"]);
             self.append_stream(&out);
+        }
+    }
+
+    /// Starts holding back what [`Replication::propagate`] streams: the effects of a script,
+    /// sent by [`Replication::stream_script_effects`] when it ends.
+    pub(crate) fn hold_script_effects(&mut self) {
+        self.held = Some(Vec::new());
+    }
+
+    /// How many commands are held back so far (a script drops those it ran under
+    /// `redis.set_repl(redis.REPL_NONE)` with [`Replication::drop_held_after`]).
+    pub(crate) fn held_len(&self) -> usize {
+        self.held.as_ref().map_or(0, Vec::len)
+    }
+
+    /// Forgets the held commands after the first `len`.
+    pub(crate) fn drop_held_after(&mut self, len: usize) {
+        if let Some(held) = &mut self.held {
+            held.truncate(len);
+        }
+    }
+
+    /// Streams a script's held effects as one atomic unit: a single command as it is, several
+    /// wrapped in `MULTI` ... `EXEC` (in the first command's database), so a standby applies all
+    /// or none of them, as Redis 7 propagates a script (`propagatePendingCommands`).
+    pub(crate) fn stream_script_effects(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        // Inside a transaction's unit the block is already open.
+        let wrap = held.len() > 1 && self.unit.is_none();
+        if wrap {
+            self.propagate(held[0].0, &[b"MULTI"]);
+        }
+        let last_db = held.last().map_or(0, |(db, _)| *db);
+        for (db, args) in &held {
+            let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+            self.propagate(*db, &refs);
+        }
+        if wrap {
+            self.propagate(last_db, &[b"EXEC"]);
         }
     }
 

@@ -72,7 +72,7 @@ async fn accept_loop(listener: &TcpListener, node: Arc<NodeState>) {
                 node.net
                     .connections_received
                     .fetch_add(1, Ordering::Relaxed);
-                let maxclients = node.store.lock().config.maxclients;
+                let maxclients = node.conn_settings().maxclients;
                 if node.clients.len() as u64 >= maxclients {
                     node.net
                         .rejected_connections
@@ -108,9 +108,16 @@ const EXPIRE_TIME_SHARE: u32 = 4;
 /// Source: Redis `expire.c`, `activeExpireCycle`.
 async fn active_expiry(node: Arc<NodeState>) {
     loop {
-        let hz = node.store.lock().config.hz.max(1);
+        let hz = match node.store.try_lock_for(Duration::from_millis(10)) {
+            Some(store) => store.config.hz.max(1),
+            None => 10,
+        };
         let period = Duration::from_millis(1000 / u64::from(hz));
         tokio::time::sleep(period).await;
+        if node.script_busy.active() {
+            // The script holds the store lock: waiting for it would block a worker thread.
+            continue;
+        }
         let deadline = Instant::now() + period / EXPIRE_TIME_SHARE;
         let databases = node.store.lock().dbs.len();
         for db in 0..databases {

@@ -29,7 +29,7 @@ const ACK_EVERY: Duration = Duration::from_millis(500);
 ///
 /// [`Replication::follow`]: crate::replication::Replication::follow
 pub(crate) async fn supervise(node: Arc<NodeState>) {
-    let wanted = node.store.lock().repl.link_wanted.clone();
+    let wanted = node.lock_store().await.repl.link_wanted.clone();
     let mut started: Option<Arc<Notify>> = None;
     loop {
         wanted.notified().await;
@@ -164,7 +164,7 @@ async fn run_once(
         input: BytesMut::new(),
     };
     let (masterauth, my_port, replid, offset, has_history) = {
-        let store = node.store.lock();
+        let store = node.lock_store().await;
         (
             store.config.masterauth.clone(),
             store.config.port,
@@ -209,7 +209,7 @@ async fn run_once(
             load_snapshot(node, stop, &payload, new_replid, start)?;
         }
         Some("+CONTINUE") => {
-            let mut store = node.store.lock();
+            let mut store = node.lock_store().await;
             let repl = &mut store.repl;
             if let Some(new_replid) = words.next() {
                 if new_replid != repl.replid {
@@ -312,6 +312,13 @@ fn load_rdb(
     let mut store = node.store.lock();
     ensure_current_link(&store, stop)?;
     crate::persist::install(&mut store, parsed.dbs);
+    // An RDB from the primary means it has no scripts or functions (they would have come
+    // as commands ahead of the data): the standby keeps none either.
+    {
+        let mut scripting = node.scripting.lock();
+        scripting.eval.flush();
+        scripting.functions.flush();
+    }
     // The primary's stream selects its database before its first write.
     adopt_primary_history(&mut store.repl, replid, offset, 0);
     info!(
@@ -359,13 +366,13 @@ async fn apply_stream(
         max_query_buffer: usize::MAX / 4,
     });
     let mut applier = applier::PrimaryApplier::new(node);
-    applier.set_db(node.store.lock().repl.stream_db.unwrap_or(0));
+    applier.set_db(node.lock_store().await.repl.stream_db.unwrap_or(0));
     let mut ack_timer = tokio::time::interval(ACK_EVERY);
     let mut offset = send_ack(node, conn).await?;
     loop {
         // Apply every whole command received, under one lock, then ack.
         if !conn.input.is_empty() {
-            let mut store = node.store.lock();
+            let mut store = node.lock_store().await;
             if !store
                 .repl
                 .primary
@@ -405,7 +412,7 @@ async fn apply_stream(
                 link.last_io = Instant::now();
             }
         }
-        let current = node.store.lock().repl.offset;
+        let current = node.lock_store().await.repl.offset;
         if current != offset {
             offset = send_ack(node, conn).await?;
         }
@@ -424,7 +431,7 @@ async fn apply_stream(
 }
 
 async fn send_ack(node: &NodeState, conn: &mut Conn) -> std::io::Result<u64> {
-    let offset = node.store.lock().repl.offset;
+    let offset = node.lock_store().await.repl.offset;
     let mut out = BytesMut::new();
     snapshot::encode_command(
         &mut out,

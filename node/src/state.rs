@@ -1,15 +1,17 @@
 //! State shared by every part of one node, apart from the server loop: the locked store,
-//! the client registry and network counters.
+//! the client registry, network counters and the script engines.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::client::ClientRegistry;
 use crate::config::Config;
 use crate::keyspace::Store;
+use crate::script::busy::{ConnSettings, ScriptBusy};
+use crate::script::Scripting;
 
 /// Counters kept outside the store lock, updated by connections.
 #[derive(Debug, Default)]
@@ -39,6 +41,10 @@ pub(crate) struct NodeState {
     pub(crate) started: Instant,
     /// Random 40-hex-digit id of this run (INFO `run_id`).
     pub(crate) run_id: String,
+    /// The EVAL and FUNCTION engines; locked only under the store lock.
+    pub(crate) scripting: Mutex<Scripting>,
+    /// The running script as other connections see it, read without the store lock.
+    pub(crate) script_busy: ScriptBusy,
 }
 
 impl NodeState {
@@ -51,7 +57,37 @@ impl NodeState {
             next_client_id: AtomicU64::new(1),
             started: Instant::now(),
             run_id: crate::replication::random_hex_id(),
+            scripting: Mutex::new(Scripting::new()),
+            script_busy: ScriptBusy::default(),
         })
+    }
+}
+
+impl NodeState {
+    /// What a new connection reads from the configuration, without blocking on the store lock
+    /// while a script holds it (then: the copy the script took at its start).
+    pub(crate) fn conn_settings(&self) -> ConnSettings {
+        loop {
+            if let Some(store) = self.store.try_lock_for(Duration::from_millis(1)) {
+                return ConnSettings::of(&store.config);
+            }
+            if let Some(settings) = self.script_busy.settings() {
+                return settings;
+            }
+        }
+    }
+
+    /// The store lock for async code: while a script holds it, waits without blocking a worker
+    /// thread (which the connections answering `-BUSY` and `SCRIPT KILL` need).
+    pub(crate) async fn lock_store(&self) -> MutexGuard<'_, Store> {
+        loop {
+            if let Some(store) = self.store.try_lock_for(Duration::from_millis(1)) {
+                return store;
+            }
+            if self.script_busy.active() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
     }
 }
 

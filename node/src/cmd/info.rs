@@ -146,6 +146,29 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 used as f64 * 100.0 / peak as f64
             };
             field("used_memory_peak_perc", &format!("{peak_perc:.2}%"));
+            // Held only by a script running now, on this thread (INFO called from it): then
+            // the script fields are left out rather than waiting on ourselves.
+            if let Some(scripting) = node.scripting.try_lock() {
+                let lua_eval = scripting.eval.used_memory();
+                let lua_functions = scripting.functions.used_memory();
+                let scripts_eval = scripting.eval.cached_bytes();
+                let functions = scripting.functions.code_bytes();
+                field("used_memory_lua", &lua_eval);
+                field("used_memory_vm_eval", &lua_eval);
+                field("used_memory_lua_human", &human_bytes(lua_eval as u64));
+                field("used_memory_scripts_eval", &scripts_eval);
+                field("number_of_cached_scripts", &scripting.eval.len());
+                field("number_of_functions", &scripting.functions.function_count());
+                field("number_of_libraries", &scripting.functions.library_count());
+                field("used_memory_vm_functions", &lua_functions);
+                let vm_total = (lua_eval + lua_functions) as u64;
+                field("used_memory_vm_total", &vm_total);
+                field("used_memory_vm_total_human", &human_bytes(vm_total));
+                field("used_memory_functions", &functions);
+                let scripts = (scripts_eval + functions) as u64;
+                field("used_memory_scripts", &scripts);
+                field("used_memory_scripts_human", &human_bytes(scripts));
+            }
             field("used_memory_startup", &store.startup_memory);
             field("used_memory_dataset", &(used - store.startup_memory));
             field("allocator_allocated", &stats.allocated);

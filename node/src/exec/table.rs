@@ -64,6 +64,7 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
         cmd::memory::COMMANDS,
         cmd::stream::COMMANDS,
         cmd::persistence::COMMANDS,
+        cmd::scripting::COMMANDS,
     ]
     .into_iter()
     .flatten()
@@ -72,7 +73,10 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
 /// The node's handler table, built on first use.
 pub(crate) fn handlers() -> &'static HandlerTable {
     static TABLE: OnceLock<HandlerTable> = OnceLock::new();
-    TABLE.get_or_init(|| build(registrations()).expect("valid registrations"))
+    TABLE.get_or_init(|| {
+        cmd::scripting::install_dispatch(super::dispatch_for_script);
+        build(registrations()).expect("valid registrations")
+    })
 }
 
 /// Builds the table from `(full name, handler)` registrations.

@@ -13,7 +13,6 @@ use super::reader::KeyRecord;
 use super::*;
 use crate::value::{HashValue, ListValue, RString, SetValue, Value, ZSetValue};
 
-mod interop;
 
 fn b(s: impl AsRef<[u8]>) -> Bytes {
     Bytes::copy_from_slice(s.as_ref())

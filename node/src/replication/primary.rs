@@ -39,6 +39,8 @@ enum Plan {
         replid: String,
         offset: u64,
         dbs: Vec<crate::keyspace::db::Db>,
+        /// Commands that rebuild the primary's scripts and functions on the standby.
+        scripts: Vec<Vec<bytes::Bytes>>,
     },
 }
 
@@ -53,7 +55,7 @@ pub(crate) async fn serve_replica(
 ) {
     let client_id = client.id;
     let plan = {
-        let mut store = node.store.lock();
+        let mut store = node.lock_store().await;
         let store = &mut *store;
         let repl = &mut store.repl;
         let wanted = u64::try_from(request.offset).ok();
@@ -80,6 +82,7 @@ pub(crate) async fn serve_replica(
                     replid: repl.replid.clone(),
                     offset: repl.offset,
                     dbs: store.dbs.clone(),
+                    scripts: script_commands(&node),
                 }
             }
         };
@@ -106,7 +109,7 @@ pub(crate) async fn serve_replica(
     if let Err(err) = result {
         info!(replica = %request.ip, port = request.listening_port, %err, "standby link closed");
     }
-    let mut store = node.store.lock();
+    let mut store = node.lock_store().await;
     store.repl.replicas.remove(&client_id);
     store.repl.acked.notify_waiters();
 }
@@ -129,16 +132,18 @@ async fn stream_to(
             replid,
             offset,
             dbs,
+            scripts,
         } => {
             socket
                 .write_all(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes())
                 .await?;
             let started = Instant::now();
             let id = replid.clone();
-            let payload: Bytes =
-                tokio::task::spawn_blocking(move || snapshot::encode(&dbs, &id, offset, unix_ms()))
-                    .await
-                    .map_err(std::io::Error::other)?;
+            let payload: Bytes = tokio::task::spawn_blocking(move || {
+                snapshot::encode(&scripts, &dbs, &id, offset, unix_ms())
+            })
+            .await
+            .map_err(std::io::Error::other)?;
             socket
                 .write_all(format!("${}\r\n", payload.len()).as_bytes())
                 .await?;
@@ -148,20 +153,20 @@ async fn stream_to(
                 ms = started.elapsed().as_millis() as u64,
                 "snapshot sent to standby"
             );
-            if let Some(replica) = node.store.lock().repl.replicas.get_mut(&client_id) {
+            if let Some(replica) = node.lock_store().await.repl.replicas.get_mut(&client_id) {
                 replica.state = "online";
             }
             offset + 1
         }
     };
-    let grew = node.store.lock().repl.stream_grew.clone();
+    let grew = node.lock_store().await.repl.stream_grew.clone();
     let mut parser = RequestParser::default();
     loop {
         let notified = grew.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         let chunk = {
-            let store = node.store.lock();
+            let store = node.lock_store().await;
             match &store.repl.backlog {
                 Some(backlog) => backlog.read_from(next, SEND_CHUNK),
                 None => None,
@@ -216,4 +221,27 @@ fn record_acks(node: &NodeState, client_id: u64, parser: &mut RequestParser, inp
         }
         store.repl.acked.notify_waiters();
     }
+}
+
+/// The commands that give a standby the primary's function libraries (`FUNCTION RESTORE ..
+/// FLUSH`) and loaded scripts (`SCRIPT LOAD`), sent at the head of a full-resync snapshot;
+/// empty when the primary has neither (the standby then clears its own, see `standby`).
+fn script_commands(node: &NodeState) -> Vec<Vec<bytes::Bytes>> {
+    let scripting = node.scripting.lock();
+    let libraries = scripting.functions.dump();
+    let word = |w: &'static str| bytes::Bytes::from_static(w.as_bytes());
+    let mut commands = Vec::new();
+    if !libraries.is_empty() {
+        let payload = crate::script::dump::encode_dump(&libraries);
+        commands.push(vec![
+            word("FUNCTION"),
+            word("RESTORE"),
+            payload,
+            word("FLUSH"),
+        ]);
+    }
+    for body in scripting.eval.loaded_bodies() {
+        commands.push(vec![word("SCRIPT"), word("LOAD"), body]);
+    }
+    commands
 }

@@ -31,15 +31,22 @@ pub(crate) fn encode_command(out: &mut BytesMut, args: &[&[u8]]) {
 
 /// The RDB file of `dbs` for a standby starting at `replid`/`offset` (every key, expired
 /// ones too: the standby keeps them until the primary's `DEL`, as Redis does).
-/// A dataset holding a stream goes as the older Redoubt payload instead (see
+/// A dataset holding a stream, or a node with scripts or functions loaded (`head`: the
+/// commands that load them), goes as the older Redoubt payload instead (see
 /// [`encode_commands`]).
-pub(crate) fn encode(dbs: &[Db], replid: &str, offset: u64, now_ms: u64) -> Bytes {
+pub(crate) fn encode(
+    head: &[Vec<Bytes>],
+    dbs: &[Db],
+    replid: &str,
+    offset: u64,
+    now_ms: u64,
+) -> Bytes {
     let has_stream = dbs.iter().any(|db| {
         db.iter()
             .any(|(_, entry)| matches!(entry.value, Value::Stream(_)))
     });
-    if has_stream {
-        return encode_commands(dbs, now_ms);
+    if has_stream || !head.is_empty() {
+        return encode_commands(head, dbs, now_ms);
     }
     let info = SnapshotInfo {
         redis_version: crate::REDIS_VERSION.to_string(),
@@ -70,13 +77,17 @@ pub(crate) fn encode(dbs: &[Db], replid: &str, offset: u64, now_ms: u64) -> Byte
     Bytes::from(write().expect("writing to memory cannot fail"))
 }
 
-/// The older Redoubt payload of `dbs`: [`MAGIC`], then the RESP commands that rebuild every
-/// database (streams with their groups and pending entries); keys already expired at
-/// `now_ms` are left out. Used when a database holds a stream, which the RDB writer does not
-/// encode yet.
-fn encode_commands(dbs: &[Db], now_ms: u64) -> Bytes {
+/// The older Redoubt payload of `dbs`: [`MAGIC`], the commands in `head` (the scripts and
+/// functions), then the RESP commands that rebuild every database (streams with their groups
+/// and pending entries); keys already expired at `now_ms` are left out. Used when a database
+/// holds a stream or scripts are loaded, which the RDB writer does not encode yet.
+fn encode_commands(head: &[Vec<Bytes>], dbs: &[Db], now_ms: u64) -> Bytes {
     let mut out = BytesMut::with_capacity(MAGIC.len() + 64);
     out.put_slice(MAGIC);
+    for command in head {
+        let refs: Vec<&[u8]> = command.iter().map(|a| &a[..]).collect();
+        encode_command(&mut out, &refs);
+    }
     let mut digits = itoa::Buffer::new();
     let mut scores: Vec<String> = Vec::new();
     for (index, db) in dbs.iter().enumerate() {

@@ -1,0 +1,56 @@
+//! Taking the store lock for a batch while a script may be running. The script holds the lock
+//! for as long as it runs, so a connection never blocks on it then: it waits asynchronously
+//! while the script is under `busy-reply-threshold`, and past it answers the batch without the
+//! lock (`SCRIPT KILL` and `FUNCTION KILL` served, everything else `-BUSY`), as Redis answers
+//! clients from inside a long script (`processEventsWhileBlocked`).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::MutexGuard;
+use redoubt_protocol::{Protocol, Reply};
+
+use crate::cmd::is;
+use crate::keyspace::Store;
+use crate::state::NodeState;
+
+/// How long a connection blocks on the store lock at a time before looking whether a script
+/// took it; and how often it looks again while a script runs.
+const POLL: Duration = Duration::from_millis(1);
+
+/// The store lock for running `batch`; `None` when a script is busy and the batch was
+/// answered (replies pushed, batch emptied).
+pub(super) async fn lock_for_batch<'a>(
+    node: &'a NodeState,
+    protocol: Protocol,
+    batch: &mut Vec<Vec<Bytes>>,
+    replies: &mut Vec<(Reply, Protocol, bool)>,
+) -> Option<MutexGuard<'a, Store>> {
+    loop {
+        if !node.script_busy.active() {
+            if let Some(store) = node.store.try_lock_for(POLL) {
+                return Some(store);
+            }
+            continue;
+        }
+        if let Some(busy) = node.script_busy.busy_error() {
+            for args in batch.drain(..) {
+                replies.push((answer_while_busy(node, &args, busy), protocol, false));
+            }
+            return None;
+        }
+        if let Some(store) = node.store.try_lock() {
+            return Some(store);
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn answer_while_busy(node: &NodeState, args: &[Bytes], busy: &'static str) -> Reply {
+    let sub = args.get(1).filter(|_| args.len() == 2);
+    match sub {
+        Some(sub) if is(&args[0], "script") && is(sub, "kill") => node.script_busy.kill(false),
+        Some(sub) if is(&args[0], "function") && is(sub, "kill") => node.script_busy.kill(true),
+        _ => Reply::error(busy),
+    }
+}

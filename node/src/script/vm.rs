@@ -1,0 +1,422 @@
+//! One sandboxed Lua 5.1 state and the running of scripts in it.
+//!
+//! [`Vm::new`] loads the libraries Redis ships (base, table, string, math, `bit`, `cjson`,
+//! `cmsgpack`, `struct`), builds the `redis` table and runs `sandbox.lua`, which makes the
+//! globals and library tables read-only and returns the runner (an `xpcall` with Redis's error
+//! handler). [`Vm::run`] runs one compiled script or function: it sets `KEYS`/`ARGV`, makes the
+//! caller's command closure reachable from `redis.call` for the length of the run, arms the
+//! busy-script hook, and turns the result or the error into a [`Reply`] with Redis 7.2's texts
+//! (`<message> script: <name>, on @user_script:<line>.`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use mlua::{
+    ChunkMode, Debug, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value,
+    VmState,
+};
+use redoubt_protocol::Reply;
+
+use super::control::ScriptControl;
+use super::convert::{error_table, format_g17, lua_to_reply, reply_to_lua};
+use super::error::{normalize, plain_text, table_error};
+use super::redis_api::{self, RunState, EXEC_KEY};
+use super::register::{self, LoadContext, Registration};
+use super::{bit, cjson, cmsgpack, random, structlib};
+
+/// Lua instructions between two checks for a kill request (Redis's `luaMaskCountHook` period).
+pub(crate) const HOOK_INSTRUCTIONS: u32 = 100_000;
+
+/// How long a library's top-level code may run during `FUNCTION LOAD` (Redis's 500 ms).
+const LOAD_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The chunk name of the engine's own Lua code; its frames are skipped when an error's
+/// position is reported.
+const INTERNAL_SOURCE: &str = "=redoubt";
+
+/// Redis's text for a killed script (`luaMaskCountHook`).
+pub(crate) const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// Runs of scripts between two incremental garbage collection steps (Redis's
+/// `LUA_GC_CYCLE_PERIOD`).
+const GC_PERIOD: u32 = 50;
+
+/// How a script receives its keys and arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CallStyle {
+    /// EVAL: the `KEYS` and `ARGV` globals.
+    Eval,
+    /// FCALL: the function's two parameters.
+    Function,
+}
+
+/// A sandboxed Lua state.
+pub(crate) struct Vm {
+    lua: Lua,
+    globals: Table,
+    env: Table,
+    library_env: Table,
+    runner: Function,
+    set_loading: Function,
+    control: Arc<ScriptControl>,
+    runs: u32,
+}
+
+impl Vm {
+    /// A fresh state with Redis's libraries and sandbox.
+    ///
+    /// # Errors
+    /// Only when Lua cannot allocate.
+    pub(crate) fn new(control: Arc<ScriptControl>) -> mlua::Result<Vm> {
+        let lua = Lua::new_with(
+            StdLib::TABLE | StdLib::STRING | StdLib::MATH,
+            LuaOptions::new(),
+        )?;
+        let globals = lua.globals();
+        globals.raw_set("bit", bit::library(&lua)?)?;
+        globals.raw_set("cjson", cjson::library(&lua)?)?;
+        globals.raw_set("cmsgpack", cmsgpack::library(&lua)?)?;
+        globals.raw_set("struct", structlib::library(&lua)?)?;
+        random::install(&lua, &globals.raw_get::<Table>("math")?)?;
+        lua.set_app_data(RunState {
+            running: false,
+            resp3: false,
+            control: control.clone(),
+        });
+        let normalize = lua.create_function(normalize)?;
+        let handler = lua.create_function(error_handler)?;
+        let redis = redis_api::script_api(&lua)?;
+        let load_redis =
+            redis_api::load_api(&lua, lua.create_function(register::register_function)?)?;
+        let (runner, env, library_env, set_loading): (Function, Table, Table, Function) = lua
+            .load(include_str!("sandbox.lua"))
+            .set_name(INTERNAL_SOURCE)
+            .set_mode(ChunkMode::Text)
+            .call((normalize, handler, redis, load_redis))?;
+        Ok(Vm {
+            lua,
+            globals,
+            env,
+            library_env,
+            runner,
+            set_loading,
+            control,
+            runs: 0,
+        })
+    }
+
+    /// Compiles a script body as `@user_script` (EVAL) or a library as `@user_function`.
+    ///
+    /// # Errors
+    /// Lua's syntax error text, e.g. `user_script:1: unexpected symbol near '+'`.
+    pub(crate) fn compile(&self, code: &[u8], style: CallStyle) -> Result<Function, String> {
+        let (name, env) = match style {
+            CallStyle::Eval => ("@user_script", &self.env),
+            CallStyle::Function => ("@user_function", &self.library_env),
+        };
+        self.lua
+            .load(code)
+            .set_name(name)
+            .set_mode(ChunkMode::Text)
+            .set_environment(env.clone())
+            .into_function()
+            .map_err(|e| plain_text(&e))
+    }
+
+    /// Runs a library's top-level code and returns the functions it registered.
+    ///
+    /// # Errors
+    /// Redis's texts: `ERR Error registering functions: <error>` for a failing top level,
+    /// (including `ERR FUNCTION LOAD timeout` after [`LOAD_TIMEOUT`]).
+    pub(crate) fn load_library(&mut self, body: &Function) -> Result<Vec<Registration>, String> {
+        self.lua.set_app_data(LoadContext::default());
+        let deadline = Instant::now() + LOAD_TIMEOUT;
+        let hook = self.lua.set_global_hook(
+            HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+            move |_, _| {
+                if Instant::now() > deadline {
+                    return Err(table_error("FUNCTION LOAD timeout"));
+                }
+                Ok(VmState::Continue)
+            },
+        );
+        let outcome = hook.and_then(|()| {
+            self.set_loading.call::<()>(true)?;
+            let result = self
+                .runner
+                .call::<(bool, Value)>((body, Value::Nil, Value::Nil));
+            self.set_loading.call::<()>(false)?;
+            result
+        });
+        self.lua.remove_global_hook();
+        self.lua.remove_hook();
+        let registered = self
+            .lua
+            .remove_app_data::<LoadContext>()
+            .unwrap_or_default();
+        match outcome {
+            Ok((true, _)) => Ok(registered.functions),
+            Ok((false, error)) => Err(format!(
+                "ERR Error registering functions: {}",
+                error_message(&error)
+            )),
+            Err(e) => Err(format!(
+                "ERR Error registering functions: {}",
+                plain_text(&e)
+            )),
+        }
+    }
+
+    /// The handle to watch and kill the scripts of this state.
+    pub(crate) fn control(&self) -> &Arc<ScriptControl> {
+        &self.control
+    }
+
+    /// Bytes of memory the Lua state uses (`used_memory_lua`).
+    pub(crate) fn used_memory(&self) -> usize {
+        self.lua.used_memory()
+    }
+
+    /// Runs `function` (named `name` in error texts: the SHA1 for EVAL, the function name for
+    /// FCALL) with `keys` and `args`; `call` executes the commands of `redis.call`/`pcall`.
+    pub(crate) fn run(
+        &mut self,
+        function: &Function,
+        name: &str,
+        keys: &[Bytes],
+        args: &[Bytes],
+        style: CallStyle,
+        call: &mut dyn FnMut(&[Bytes]) -> Reply,
+    ) -> Reply {
+        let reply = match self.try_run(function, name, keys, args, style, call) {
+            Ok(reply) => reply,
+            Err(e) => Reply::error_owned(format!(
+                "ERR Error running script {name}, {}",
+                plain_text(&e)
+            )),
+        };
+        self.runs += 1;
+        if self.runs >= GC_PERIOD {
+            self.runs = 0;
+            // A failed step only delays collection to the next period.
+            let _ = self.lua.gc_step_kbytes(GC_PERIOD as i32);
+        }
+        reply
+    }
+
+    fn try_run(
+        &mut self,
+        function: &Function,
+        name: &str,
+        keys: &[Bytes],
+        args: &[Bytes],
+        style: CallStyle,
+        call: &mut dyn FnMut(&[Bytes]) -> Reply,
+    ) -> mlua::Result<Reply> {
+        let keys = self.string_array(keys)?;
+        let args = self.string_array(args)?;
+        let (keys, args) = match style {
+            CallStyle::Eval => {
+                self.globals.raw_set("KEYS", keys)?;
+                self.globals.raw_set("ARGV", args)?;
+                (Value::Nil, Value::Nil)
+            }
+            CallStyle::Function => (Value::Table(keys), Value::Table(args)),
+        };
+        self.set_running(true, false);
+        self.control.begin();
+        let control = self.control.clone();
+        let outcome = self
+            .lua
+            .set_global_hook(
+                HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+                move |lua, _| busy_hook(lua, &control),
+            )
+            .and_then(|()| {
+                self.lua.scope(|scope| {
+                    let exec = scope.create_function_mut(|lua, args: MultiValue| {
+                        exec_command(lua, args, &mut *call)
+                    })?;
+                    self.lua.set_named_registry_value(EXEC_KEY, exec)?;
+                    let result = self.runner.call::<(bool, Value)>((function, keys, args));
+                    self.lua.unset_named_registry_value(EXEC_KEY)?;
+                    result
+                })
+            });
+        self.lua.remove_global_hook();
+        self.lua.remove_hook();
+        let killed = self.control.kill_requested();
+        self.control.end();
+        let resp3 = self
+            .lua
+            .app_data_ref::<RunState>()
+            .is_some_and(|state| state.resp3);
+        self.set_running(false, false);
+        let (ok, value) = outcome?;
+        if ok {
+            return Ok(lua_to_reply(&value, resp3));
+        }
+        Ok(error_reply(&value, name, killed))
+    }
+
+    fn set_running(&self, running: bool, resp3: bool) {
+        if let Some(mut state) = self.lua.app_data_mut::<RunState>() {
+            state.running = running;
+            state.resp3 = resp3;
+        }
+    }
+
+    fn string_array(&self, items: &[Bytes]) -> mlua::Result<Table> {
+        let table = self.lua.create_table_with_capacity(items.len(), 0)?;
+        for (i, item) in items.iter().enumerate() {
+            table.raw_set(i + 1, self.lua.create_string(item)?)?;
+        }
+        Ok(table)
+    }
+}
+
+/// The count hook of a run: ends the script once a kill was asked, and from then on fires on
+/// every instruction outside the engine's own code, so `pcall` cannot swallow the kill (as
+/// Redis switches its hook to every line). A global hook, so coroutines the script creates are
+/// watched too.
+fn busy_hook(lua: &Lua, control: &ScriptControl) -> mlua::Result<VmState> {
+    if control.kill_requested() {
+        tracing::warn!("lua script killed by user with SCRIPT KILL");
+        lua.set_global_hook(HookTriggers::new().every_nth_instruction(1), killed_hook)?;
+        return Err(table_error(KILLED));
+    }
+    Ok(VmState::Continue)
+}
+
+fn killed_hook(_: &Lua, debug: &Debug) -> mlua::Result<VmState> {
+    if debug.source().source.as_deref() == Some(INTERNAL_SOURCE) {
+        return Ok(VmState::Continue);
+    }
+    Err(table_error(KILLED))
+}
+
+/// `redis.call` / `redis.pcall` for one run: arguments to command words, the command through
+/// the caller's closure, its reply to Lua (raised for `call` when it is an error).
+fn exec_command(
+    lua: &Lua,
+    args: MultiValue,
+    call: &mut dyn FnMut(&[Bytes]) -> Reply,
+) -> mlua::Result<Value> {
+    let mut args = args.into_iter();
+    let raise = matches!(args.next(), Some(Value::Boolean(true)));
+    let argv = match command_words(args) {
+        Ok(argv) => argv,
+        Err(message) if raise => return Err(table_error(message)),
+        Err(message) => return Ok(Value::Table(error_table(lua, message)?)),
+    };
+    let reply = call(&argv);
+    if raise {
+        if let Reply::Error(text) = &reply {
+            return Err(table_error(format!("-{text}")));
+        }
+    }
+    let resp3 = lua
+        .app_data_ref::<RunState>()
+        .is_some_and(|state| state.resp3);
+    reply_to_lua(lua, &reply, resp3)
+}
+
+/// Redis's `luaArgsToRedisArgv`: strings as they are, numbers as `%.17g`.
+fn command_words(args: impl Iterator<Item = Value>) -> Result<Vec<Bytes>, &'static str> {
+    let argv: Vec<Bytes> = args
+        .map(|value| match value {
+            Value::String(s) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
+            Value::Number(n) => Ok(Bytes::from(format_g17(n))),
+            Value::Integer(n) => Ok(Bytes::from(n.to_string())),
+            _ => Err("Lua redis lib command arguments must be strings or integers"),
+        })
+        .collect::<Result<_, _>>()?;
+    if argv.is_empty() {
+        return Err("Please specify at least one argument for this redis lib call");
+    }
+    Ok(argv)
+}
+
+/// Redis's error handler: the error as a table with the source and line where it was raised
+/// (the first frame that is neither a C function nor the engine's own code).
+fn error_handler(lua: &Lua, error: Value) -> mlua::Result<Value> {
+    let error = normalize(lua, error)?;
+    let table = match error {
+        Value::Table(table) => table,
+        other => {
+            let text = match &other {
+                Value::String(s) => s.to_string_lossy(),
+                Value::Number(n) => super::convert::format_lua_number(*n),
+                Value::Nil => "nil".to_string(),
+                Value::Boolean(b) => b.to_string(),
+                _ => format!("{}: {:p}", other.type_name(), other.to_pointer()),
+            };
+            error_table(lua, &format!("-ERR {text}"))?
+        }
+    };
+    let mut level = 1;
+    loop {
+        let frame = lua.inspect_stack(level, |debug| {
+            let source = debug.source();
+            (
+                source.what,
+                source.source.map(|s| s.into_owned()),
+                debug.current_line(),
+            )
+        });
+        match frame {
+            None => break,
+            Some(("C", _, _)) => level += 1,
+            Some((_, Some(source), _)) if source == INTERNAL_SOURCE => level += 1,
+            Some((_, source, line)) => {
+                if let Some(source) = source {
+                    table.raw_set("source", source)?;
+                }
+                table.raw_set("line", line.map_or(-1, |l| l as i64))?;
+                break;
+            }
+        }
+    }
+    Ok(Value::Table(table))
+}
+
+fn error_message(error: &Value) -> String {
+    match error {
+        Value::Table(table) => match table.raw_get::<Value>("err") {
+            Ok(Value::String(s)) => s.to_string_lossy(),
+            _ => "(null)".to_string(),
+        },
+        Value::String(s) => s.to_string_lossy(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The reply for a failed run, as `luaCallFunction` builds it.
+fn error_reply(error: &Value, name: &str, killed: bool) -> Reply {
+    let mut text = if killed {
+        KILLED.to_string()
+    } else {
+        error_message(error)
+    };
+    if let Value::Table(table) = error {
+        let source = table
+            .raw_get::<Option<mlua::String>>("source")
+            .ok()
+            .flatten();
+        let line = table.raw_get::<Value>("line").ok();
+        let line = match line {
+            Some(Value::Number(n)) => Some((n as i64).to_string()),
+            Some(Value::Integer(n)) => Some(n.to_string()),
+            Some(Value::String(s)) => Some(s.to_string_lossy()),
+            _ => None,
+        };
+        if let (Some(source), Some(line)) = (source, line) {
+            text.push_str(&format!(
+                " script: {name}, on {}:{line}.",
+                source.to_string_lossy()
+            ));
+        }
+    }
+    Reply::error_owned(text)
+}
