@@ -23,6 +23,7 @@ pub(crate) use rewrite::rewrite;
 #[cfg(test)]
 pub(crate) use table::{Effect, REDOUBT_ONLY};
 pub(crate) use table::{IntFormat, Kind, Param, PARAMS};
+pub(crate) use table::SENSITIVE;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
