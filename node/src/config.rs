@@ -258,8 +258,10 @@ impl Config {
         self.replica_ack_timeout_ms = int("replica-ack-timeout", 1000).max(1) as u64;
         self.repl_backlog_size = p.get_memory("repl-backlog-size").unwrap_or(64 << 20);
         self.busy_reply_threshold_ms = int("busy-reply-threshold", 5000).max(0) as u64;
-        self.hll_sparse_max_bytes =
-            p.get_memory("hll-sparse-max-bytes").unwrap_or(3000).min(1 << 30) as usize;
+        self.hll_sparse_max_bytes = p
+            .get_memory("hll-sparse-max-bytes")
+            .unwrap_or(3000)
+            .min(1 << 30) as usize;
         self.slowlog_log_slower_than = int("slowlog-log-slower-than", 10_000);
         self.slowlog_max_len = int("slowlog-max-len", 128).clamp(0, 1 << 24) as usize;
         self.latency_monitor_threshold_ms = int("latency-monitor-threshold", 0).max(0) as u64;

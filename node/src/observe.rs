@@ -104,11 +104,16 @@ mod tests {
     #[test]
     fn redaction_follows_redis() {
         let args = |s: &str| -> Vec<bytes::Bytes> {
-            s.split(' ').map(|w| bytes::Bytes::copy_from_slice(w.as_bytes())).collect()
+            s.split(' ')
+                .map(|w| bytes::Bytes::copy_from_slice(w.as_bytes()))
+                .collect()
         };
         assert_eq!(redacted(&args("AUTH u p")), vec![1, 2]);
         assert_eq!(redacted(&args("HELLO 3 AUTH u p SETNAME n")), vec![3, 4]);
-        assert_eq!(redacted(&args("CONFIG SET requirepass x maxmemory 1")), vec![3]);
+        assert_eq!(
+            redacted(&args("CONFIG SET requirepass x maxmemory 1")),
+            vec![3]
+        );
         assert_eq!(redacted(&args("MIGRATE h 1 k 0 5 AUTH2 u p")), vec![7, 8]);
         assert!(redacted(&args("SET k v")).is_empty());
     }

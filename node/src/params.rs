@@ -20,10 +20,10 @@ mod value;
 pub(crate) use conf_file::ConfError;
 pub(crate) use conf_file::{load, load_text};
 pub(crate) use rewrite::rewrite;
+pub(crate) use table::SENSITIVE;
 #[cfg(test)]
 pub(crate) use table::{Effect, REDOUBT_ONLY};
 pub(crate) use table::{IntFormat, Kind, Param, PARAMS};
-pub(crate) use table::SENSITIVE;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;

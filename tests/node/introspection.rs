@@ -93,12 +93,19 @@ async fn slowlog_logs_commands_as_redis_does() {
     assert!(eval.0 > inner.0, "the script is logged after its call");
 
     let len = c.int("SLOWLOG LEN").await;
-    assert_eq!(len as usize, entries.len() + 1, "SLOWLOG GET itself was logged");
+    assert_eq!(
+        len as usize,
+        entries.len() + 1,
+        "SLOWLOG GET itself was logged"
+    );
     assert_eq!(c.q("SLOWLOG GET 2").await.array().len(), 2);
     assert_eq!(c.q("SLOWLOG GET").await.array().len(), 10);
     assert_eq!(c.q("SLOWLOG GET 0").await.array().len(), 0);
     for bad in ["SLOWLOG GET -2", "SLOWLOG GET x"] {
-        assert_eq!(c.err(bad).await, "ERR count should be greater than or equal to -1");
+        assert_eq!(
+            c.err(bad).await,
+            "ERR count should be greater than or equal to -1"
+        );
     }
     assert_eq!(
         c.err("SLOWLOG LEN 1").await,
@@ -109,7 +116,10 @@ async fn slowlog_logs_commands_as_redis_does() {
         "ERR unknown subcommand 'FOO'. Try SLOWLOG HELP."
     );
     let help = texts(&c.q("SLOWLOG HELP").await);
-    assert_eq!(help[0], "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    assert_eq!(
+        help[0],
+        "SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    );
     assert_eq!(help.last().unwrap(), "    Prints this help.");
 
     // slowlog-max-len trims at the next entry; -1 turns the log off.
@@ -141,7 +151,10 @@ async fn latency_monitor_samples_slow_commands() {
         ("CONFIG SET latency-monitor-threshold 1", "+OK"),
         ("LATENCY LATEST", "[]"),
         ("LATENCY HISTORY command", "[]"),
-        ("LATENCY GRAPH command", "-ERR No samples available for event 'command'"),
+        (
+            "LATENCY GRAPH command",
+            "-ERR No samples available for event 'command'",
+        ),
     ])
     .await;
     let doctor = c.q("LATENCY DOCTOR").await.text();
@@ -178,21 +191,35 @@ async fn latency_monitor_samples_slow_commands() {
     assert!(lines[7..].concat().ends_with('s'), "{graph}");
 
     let doctor = c.q("LATENCY DOCTOR").await.text();
-    assert!(doctor.starts_with("Dave, I have observed latency spikes"), "{doctor}");
     assert!(
-        doctor.contains(&format!("1. command: 1 latency spikes (average {ms}ms, mean deviation 0ms")),
+        doctor.starts_with("Dave, I have observed latency spikes"),
+        "{doctor}"
+    );
+    assert!(
+        doctor.contains(&format!(
+            "1. command: 1 latency spikes (average {ms}ms, mean deviation 0ms"
+        )),
         "{doctor}"
     );
     c.table(&[
         ("LATENCY RESET nosuch", ":0"),
         ("LATENCY RESET", ":1"),
         ("LATENCY LATEST", "[]"),
-        ("LATENCY FOO", "-ERR unknown subcommand 'FOO'. Try LATENCY HELP."),
-        ("LATENCY GRAPH", "-ERR wrong number of arguments for 'latency|graph' command"),
+        (
+            "LATENCY FOO",
+            "-ERR unknown subcommand 'FOO'. Try LATENCY HELP.",
+        ),
+        (
+            "LATENCY GRAPH",
+            "-ERR wrong number of arguments for 'latency|graph' command",
+        ),
     ])
     .await;
     let help = texts(&c.q("LATENCY HELP").await);
-    assert_eq!(help[0], "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    assert_eq!(
+        help[0],
+        "LATENCY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    );
     assert!(help.iter().any(|l| l == "HISTOGRAM [COMMAND ...]"));
 }
 
@@ -227,7 +254,10 @@ async fn latency_histograms_and_latencystats() {
     assert_eq!(c.q("CONFIG SET maxmemory 0").await, Reply::ok());
     let config = c.q("LATENCY HISTOGRAM config").await;
     assert!(
-        config.pairs().iter().any(|(name, _)| name.text() == "config|set"),
+        config
+            .pairs()
+            .iter()
+            .any(|(name, _)| name.text() == "config|set"),
         "{config}"
     );
     let all = c.q("LATENCY HISTOGRAM").await;
@@ -244,8 +274,13 @@ async fn latency_histograms_and_latencystats() {
         assert_eq!(decimals.len(), 3, "{line}");
     }
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "latency-tracking-info-percentiles", "0 100"])
-            .await,
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "latency-tracking-info-percentiles",
+            "0 100"
+        ])
+        .await,
         Reply::ok()
     );
     let text = info(&mut c, "latencystats").await;
@@ -274,7 +309,10 @@ async fn errorstats_count_every_error_prefix() {
         "# Errorstats\r\nerrorstat_ERR:count=4\r\nerrorstat_WRONGTYPE:count=1\r\n"
     );
     let stats = info(&mut c, "stats").await;
-    assert_eq!(info_field(&stats, "total_error_replies").as_deref(), Some("5"));
+    assert_eq!(
+        info_field(&stats, "total_error_replies").as_deref(),
+        Some("5")
+    );
     let commands = info(&mut c, "commandstats").await;
     let get = info_field(&commands, "cmdstat_get").expect("cmdstat_get");
     assert!(get.ends_with("rejected_calls=1,failed_calls=0"), "{get}");
@@ -311,7 +349,9 @@ async fn monitor_shows_what_others_run() {
     let me = c.local_addr().to_string();
     assert_eq!(c.cmd(&["SET", "k", "a b\x01\"c\\\n"]).await, Reply::ok());
     assert_eq!(
-        c.q("EVAL \"redis.call('set','x','1') return 1\" 0").await.int(),
+        c.q("EVAL \"redis.call('set','x','1') return 1\" 0")
+            .await
+            .int(),
         1
     );
     c.err("AUTH secret").await;
@@ -355,8 +395,13 @@ async fn a_monitor_that_stops_reading_is_cut_off() {
     let s = Server::start(&[]);
     let mut c = s.raw().await;
     assert_eq!(
-        c.cmd(&["CONFIG", "SET", "client-output-buffer-limit", "normal 1mb 1mb 0"])
-            .await,
+        c.cmd(&[
+            "CONFIG",
+            "SET",
+            "client-output-buffer-limit",
+            "normal 1mb 1mb 0"
+        ])
+        .await,
         Reply::ok()
     );
     let mut m = s.raw().await;
@@ -373,7 +418,10 @@ async fn a_monitor_that_stops_reading_is_cut_off() {
         }
     }
     let rest = m.read_until_closed().await;
-    assert!(rest.len() < 40_000_000, "the monitor was cut off before it all");
+    assert!(
+        rest.len() < 40_000_000,
+        "the monitor was cut off before it all"
+    );
     // The server forgets the monitor once its connection is gone.
     let mut clients = String::new();
     for _ in 0..100 {
@@ -391,7 +439,10 @@ async fn lolwut_ends_with_the_version() {
     let s = Server::start(&[]);
     let mut c = s.raw().await;
     let plain = c.q("LOLWUT").await.text();
-    assert!(plain.starts_with("Redis ver. 7.") && plain.ends_with('\n'), "{plain:?}");
+    assert!(
+        plain.starts_with("Redis ver. 7.") && plain.ends_with('\n'),
+        "{plain:?}"
+    );
     assert_eq!(plain.lines().count(), 1);
     let version = plain.trim_end().to_string();
     let five = c.q("LOLWUT VERSION 5 20 4 3").await.text();
@@ -406,7 +457,10 @@ async fn lolwut_ends_with_the_version() {
         six.contains("\nDedicated to the 8 bit game developers of past and present.\n"),
         "{six}"
     );
-    assert!(six.ends_with(&format!("by hikikomori. {version}\n")), "{six}");
+    assert!(
+        six.ends_with(&format!("by hikikomori. {version}\n")),
+        "{six}"
+    );
     assert_eq!(c.q("LOLWUT VERSION 7").await.text(), plain);
     assert_eq!(
         c.err("LOLWUT VERSION x").await,
@@ -419,12 +473,18 @@ async fn getkeysandflags_names_each_key_s_flags() {
     let s = Server::start(&[]);
     let mut c = s.raw().await;
     c.table(&[
-        ("COMMAND GETKEYSANDFLAGS SET k v", r#"[["k", [+OW, +update]]]"#),
+        (
+            "COMMAND GETKEYSANDFLAGS SET k v",
+            r#"[["k", [+OW, +update]]]"#,
+        ),
         (
             "COMMAND GETKEYSANDFLAGS SET k v GET",
             r#"[["k", [+RW, +access, +update]]]"#,
         ),
-        ("COMMAND GETKEYSANDFLAGS BITFIELD k GET u8 0", r#"[["k", [+RO, +access]]]"#),
+        (
+            "COMMAND GETKEYSANDFLAGS BITFIELD k GET u8 0",
+            r#"[["k", [+RO, +access]]]"#,
+        ),
         (
             "COMMAND GETKEYSANDFLAGS BITFIELD k INCRBY u8 0 1",
             r#"[["k", [+RW, +access, +update]]]"#,
@@ -446,8 +506,14 @@ async fn getkeysandflags_names_each_key_s_flags() {
             "COMMAND GETKEYSANDFLAGS XREADGROUP GROUP g c STREAMS s1 s2 0 0",
             r#"[["s1", [+RO, +access]], ["s2", [+RO, +access]]]"#,
         ),
-        ("COMMAND GETKEYSANDFLAGS PING x", "-ERR The command has no key arguments"),
-        ("COMMAND GETKEYSANDFLAGS NOSUCH x", "-ERR Invalid command specified"),
+        (
+            "COMMAND GETKEYSANDFLAGS PING x",
+            "-ERR The command has no key arguments",
+        ),
+        (
+            "COMMAND GETKEYSANDFLAGS NOSUCH x",
+            "-ERR Invalid command specified",
+        ),
         (
             "COMMAND GETKEYSANDFLAGS SET k",
             "-ERR Invalid number of arguments specified for command",
@@ -457,7 +523,10 @@ async fn getkeysandflags_names_each_key_s_flags() {
             "-ERR wrong number of arguments for 'command|getkeysandflags' command",
         ),
         ("COMMAND GETKEYS EVAL x 0", "[]"),
-        ("COMMAND GETKEYS PING x", "-ERR The command has no key arguments"),
+        (
+            "COMMAND GETKEYS PING x",
+            "-ERR The command has no key arguments",
+        ),
     ])
     .await;
     // RESP3: the flags are a set.
@@ -503,7 +572,10 @@ async fn hll_sparse_max_bytes_bounds_the_sparse_encoding() {
         ("PFADD small a b c", ":1"),
         ("PFDEBUG ENCODING small", "+sparse"),
         ("CONFIG SET hll-sparse-max-bytes 0", "+OK"),
-        ("CONFIG GET hll-sparse-max-bytes", r#"["hll-sparse-max-bytes", "0"]"#),
+        (
+            "CONFIG GET hll-sparse-max-bytes",
+            r#"["hll-sparse-max-bytes", "0"]"#,
+        ),
         ("PFADD big a", ":1"),
         ("PFDEBUG ENCODING big", "+dense"),
         ("STRLEN big", ":12304"),

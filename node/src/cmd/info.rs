@@ -343,7 +343,10 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                     .iter()
                     .map(|&p| format!("p{p}={:.3}", histogram.percentile_usec(p)))
                     .collect();
-                field(&format!("latency_percentiles_usec_{name}"), &values.join(","));
+                field(
+                    &format!("latency_percentiles_usec_{name}"),
+                    &values.join(","),
+                );
             }
         }
         "cluster" => field("cluster_enabled", &0),

@@ -20,7 +20,9 @@ pub(crate) fn record(store: &mut Store, command: Resolved, usec: u64, reply: &Re
     stat.usec += usec;
     stat.latency_buckets[crate::keyspace::latency_bucket(usec)] += 1;
     if tracking {
-        stat.histogram.get_or_insert_with(Default::default).record(usec);
+        stat.histogram
+            .get_or_insert_with(Default::default)
+            .record(usec);
     }
     if reply.is_error() {
         stat.failed_calls += 1;
@@ -94,9 +96,7 @@ pub(crate) fn observe(ctx: &mut Ctx, command: Resolved, args: &[Bytes], usec: u6
     let flags = command.spec().flags;
     let config = &ctx.store.config;
     let slower_than = config.slowlog_log_slower_than;
-    if slower_than >= 0
-        && usec >= slower_than as u64
-        && !flags.contains(CommandFlags::SKIP_SLOWLOG)
+    if slower_than >= 0 && usec >= slower_than as u64 && !flags.contains(CommandFlags::SKIP_SLOWLOG)
     {
         let max_len = config.slowlog_max_len;
         let unix_secs = ctx.now_ms / 1000;

@@ -142,9 +142,13 @@ mod tests {
         for usec in [5, 13, 20, 20_000_000] {
             h.record(usec);
         }
-        let Reply::Map(fields) = h.reply() else { panic!() };
+        let Reply::Map(fields) = h.reply() else {
+            panic!()
+        };
         assert_eq!(fields[0].1, Reply::Int(4));
-        let Reply::Map(levels) = &fields[1].1 else { panic!() };
+        let Reply::Map(levels) = &fields[1].1 else {
+            panic!()
+        };
         let levels: Vec<(i64, i64)> = levels
             .iter()
             .map(|(k, v)| match (k, v) {

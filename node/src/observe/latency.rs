@@ -73,7 +73,10 @@ impl LatencyMonitor {
             series.samples[prev].latency = series.samples[prev].latency.max(ms);
             return;
         }
-        series.samples[series.next] = Sample { time: now, latency: ms };
+        series.samples[series.next] = Sample {
+            time: now,
+            latency: ms,
+        };
         series.next = (series.next + 1) % SAMPLES;
     }
 
@@ -163,11 +166,7 @@ impl LatencyMonitor {
             let samples: Vec<Sample> = series.in_order().collect();
             let count = samples.len() as u64;
             let avg = samples.iter().map(|s| s.latency).sum::<u64>() / count.max(1);
-            let mad = samples
-                .iter()
-                .map(|s| s.latency.abs_diff(avg))
-                .sum::<u64>()
-                / count.max(1);
+            let mad = samples.iter().map(|s| s.latency.abs_diff(avg)).sum::<u64>() / count.max(1);
             // Seconds since the oldest sample (at least 1), per sample.
             let oldest = samples.first().map_or(now, |s| s.time);
             let period = now.saturating_sub(oldest).max(1) as f64 / count.max(1) as f64;
@@ -186,7 +185,9 @@ impl LatencyMonitor {
         }
         out.push_str("- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n");
         if expiry {
-            out.push_str("- Many keys expired at the same time: consider spreading their expire times.\n");
+            out.push_str(
+                "- Many keys expired at the same time: consider spreading their expire times.\n",
+            );
         }
         out
     }
@@ -217,7 +218,8 @@ fn sparkline(out: &mut String, samples: &[(u64, String)], low: u64, high: u64) {
         let mut more = false;
         for (j, (value, label)) in samples.iter().enumerate() {
             let relative = (value - low) as f64;
-            let step = ((((relative * steps as f64) as i64) as f64 / span) as i64).clamp(0, steps - 1);
+            let step =
+                ((((relative * steps as f64) as i64) as f64 / span) as i64).clamp(0, steps - 1);
             if row < GRAPH_ROWS {
                 more = true;
                 let index = step - ((GRAPH_ROWS - row - 1) * FILL.len()) as i64;

@@ -119,7 +119,10 @@ mod tests {
     use super::*;
 
     fn caller() -> Caller<'static> {
-        Caller { peer: &"1.2.3.4:5", name: b"" }
+        Caller {
+            peer: &"1.2.3.4:5",
+            name: b"",
+        }
     }
 
     #[test]
@@ -128,13 +131,21 @@ mod tests {
         let mut args: Vec<Bytes> = (0..40).map(|i| Bytes::from(i.to_string())).collect();
         args[1] = Bytes::from(vec![b'x'; 200]);
         log.push(&args, &[2], 7, 100, caller(), 10);
-        let Reply::Array(entries) = log.reply(10) else { panic!() };
-        let Reply::Array(entry) = &entries[0] else { panic!() };
-        let Reply::Array(logged) = &entry[3] else { panic!() };
+        let Reply::Array(entries) = log.reply(10) else {
+            panic!()
+        };
+        let Reply::Array(entry) = &entries[0] else {
+            panic!()
+        };
+        let Reply::Array(logged) = &entry[3] else {
+            panic!()
+        };
         assert_eq!(logged.len(), 32);
         assert_eq!(logged[31], Reply::bulk("... (9 more arguments)"));
         assert_eq!(logged[2], Reply::bulk("(redacted)"));
-        let Reply::Bulk(long) = &logged[1] else { panic!() };
+        let Reply::Bulk(long) = &logged[1] else {
+            panic!()
+        };
         assert!(long.ends_with(b"x... (72 more bytes)"));
         assert_eq!(long.len(), 128 + "... (72 more bytes)".len());
     }
@@ -146,9 +157,13 @@ mod tests {
             log.push(&[Bytes::from(i.to_string())], &[], 1, 1, caller(), 3);
         }
         assert_eq!(log.len(), 3);
-        let Reply::Array(entries) = log.reply(1) else { panic!() };
+        let Reply::Array(entries) = log.reply(1) else {
+            panic!()
+        };
         assert_eq!(entries.len(), 1);
-        let Reply::Array(entry) = &entries[0] else { panic!() };
+        let Reply::Array(entry) = &entries[0] else {
+            panic!()
+        };
         assert_eq!(entry[0], Reply::Int(4));
     }
 }

@@ -129,13 +129,27 @@ pub(super) fn movable_key_indexes(spec: &CommandSpec, args: &[Bytes]) -> Vec<usi
 pub(super) fn keys_and_flags(spec: &CommandSpec, args: &[Bytes]) -> Vec<(usize, &'static str)> {
     let specs: Vec<KeySpec> = spec.key_specs().collect();
     if specs.is_empty() {
-        return spec.key_indexes(args).into_iter().map(|i| (i, "")).collect();
+        return spec
+            .key_indexes(args)
+            .into_iter()
+            .map(|i| (i, ""))
+            .collect();
     }
     if spec.name == "sort" {
         let mut keys = Vec::new();
         sort_keys(args, &mut keys);
-        let flags = |n: usize| if n == 0 { specs[0].flags } else { specs[specs.len() - 1].flags };
-        return keys.into_iter().enumerate().map(|(n, i)| (i, flags(n))).collect();
+        let flags = |n: usize| {
+            if n == 0 {
+                specs[0].flags
+            } else {
+                specs[specs.len() - 1].flags
+            }
+        };
+        return keys
+            .into_iter()
+            .enumerate()
+            .map(|(n, i)| (i, flags(n)))
+            .collect();
     }
     let mut found = Vec::new();
     let mut keys = Vec::new();
