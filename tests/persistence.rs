@@ -12,6 +12,8 @@ mod repl;
 #[path = "persistence/support.rs"]
 mod support;
 
+#[path = "persistence/aof.rs"]
+mod aof;
 #[path = "persistence/dump_restore.rs"]
 mod dump_restore;
 #[path = "persistence/files.rs"]

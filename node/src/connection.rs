@@ -139,6 +139,7 @@ async fn session_loop(
             {
                 blocked = run_batch(node, store, session, parser, &mut batch, &mut replies);
             }
+            crate::aof::hold_for_fsync(node, replies.iter().any(|r| r.2)).await;
             hold_for_acks(node, session, &mut replies).await;
             for (reply, protocol, _) in replies.drain(..) {
                 reply.encode(protocol, output);

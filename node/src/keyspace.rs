@@ -91,6 +91,8 @@ pub(crate) struct Store {
     pub(crate) pending_effects: Option<Vec<Vec<bytes::Bytes>>>,
     /// Snapshot bookkeeping (INFO `persistence`).
     pub(crate) saves: SaveStatus,
+    /// Append-only file bookkeeping (`crate::aof` keeps it).
+    pub(crate) aof: crate::aof::state::AofState,
 }
 
 /// Where the node stands with its snapshots (INFO `persistence`; `crate::persist` keeps it).
@@ -189,6 +191,7 @@ impl Store {
             watches: Watches::default(),
             pubsub: PubSub::default(),
             saves: SaveStatus::default(),
+            aof: crate::aof::state::AofState::default(),
         };
         store.epoch = store.load_epoch();
         store.repl.backlog_size = store.config.repl_backlog_size as usize;
