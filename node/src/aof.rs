@@ -78,12 +78,8 @@ pub(crate) fn open_at_start(store: &mut Store) -> Result<(), String> {
     let files = store.aof.files.clone();
     let mut guard = files.lock();
     rewrite::locate(store, &mut guard);
-    let io_err = |e: std::io::Error| {
-        format!(
-            "cannot open the append only file in {}: {e}",
-            guard_dir(&files)
-        )
-    };
+    let dir = guard.dir.display().to_string();
+    let io_err = |e: std::io::Error| format!("cannot open the append only file in {dir}: {e}");
     std::fs::create_dir_all(&guard.dir).map_err(io_err)?;
     let has_base = guard.manifest.base.is_some();
     if let Some(last) = guard.manifest.incrs.last().cloned() {
@@ -110,12 +106,6 @@ pub(crate) fn open_at_start(store: &mut Store) -> Result<(), String> {
         rewrite::begin(store)?;
     }
     Ok(())
-}
-
-fn guard_dir(files: &Arc<parking_lot::Mutex<Files>>) -> String {
-    files
-        .try_lock()
-        .map_or_else(String::new, |f| f.dir.display().to_string())
 }
 
 fn policy(store: &Store) -> Fsync {

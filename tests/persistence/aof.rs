@@ -457,3 +457,51 @@ async fn config_set_appendonly_yes_at_run_time_creates_the_file_from_the_dataset
     run(&mut conn, &["CONFIG", "SET", "appendonly", "no"]).await;
     assert_eq!(info_int(&mut conn, "persistence", "aof_enabled").await, 0);
 }
+
+#[tokio::test]
+async fn the_file_is_rewritten_by_itself_when_it_doubled_past_the_minimum_size() {
+    let dir = fresh_dir("aof-auto");
+    let mut node = aof_node(
+        &dir,
+        &[
+            "--auto-aof-rewrite-min-size",
+            "64kb",
+            "--auto-aof-rewrite-percentage",
+            "100",
+        ],
+    );
+    let mut conn = node.conn().await;
+    rewritten(&mut conn, 1).await;
+    let value = "v".repeat(1000);
+    for n in 0..40 {
+        run(&mut conn, &["SET", &format!("small{n}"), &value]).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        info_int(&mut conn, "persistence", "aof_rewrites").await,
+        1,
+        "no rewrite below the minimum size"
+    );
+    // The same keys over and over: the file grows, the dataset does not.
+    for round in 0..3 {
+        for n in 0..40 {
+            run(
+                &mut conn,
+                &["SET", &format!("small{n}"), &format!("{round}{value}")],
+            )
+            .await;
+        }
+    }
+    rewritten(&mut conn, 2).await;
+    let size = info_int(&mut conn, "persistence", "aof_current_size").await;
+    assert!(size < 64 * 1024, "the rewrite shrank the file: {size}");
+    let expected = dump_all(&mut conn).await;
+    kill(&mut node).await;
+    let node = aof_node(&dir, &[]);
+    let mut conn = node.conn().await;
+    assert_same(
+        &expected,
+        &dump_all(&mut conn).await,
+        "after an automatic rewrite",
+    );
+}
