@@ -505,3 +505,51 @@ async fn the_file_is_rewritten_by_itself_when_it_doubled_past_the_minimum_size()
         "after an automatic rewrite",
     );
 }
+
+#[tokio::test]
+async fn a_standby_appends_its_primary_stream_and_restarts_from_it() {
+    let pdir = fresh_dir("aof-standby-primary");
+    let sdir = fresh_dir("aof-standby");
+    let primary = node_in(&pdir, "", &[]);
+    let mut p = primary.conn().await;
+    fill_mixed(&mut p).await;
+    let target = primary.addr().to_string();
+    let sdir_arg = sdir.display().to_string();
+    let mut standby = Server::spawn_redoubt(
+        &[
+            "node",
+            "--port",
+            "0",
+            "--replicaof",
+            &target,
+            "--dir",
+            &sdir_arg,
+            "--appendonly",
+            "yes",
+        ],
+        None,
+    );
+    crate::repl::caught_up(&primary, &[&standby]).await;
+    let mut s = standby.conn().await;
+    // The full resync replaced the dataset: a rewrite makes it the new base.
+    rewritten(&mut s, 2).await;
+    run(&mut p, &["MULTI"]).await;
+    run(&mut p, &["INCR", "counter"]).await;
+    run(&mut p, &["SADD", "set-small", "z"]).await;
+    run(&mut p, &["EXEC"]).await;
+    run(&mut p, &["SELECT", "2"]).await;
+    run(&mut p, &["SET", "late-in-2", "x"]).await;
+    run(&mut p, &["SELECT", "0"]).await;
+    run(&mut p, &["DEL", "str"]).await;
+    crate::repl::caught_up(&primary, &[&standby]).await;
+    let expected = dump_all(&mut p).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kill(&mut standby).await;
+    let node = aof_node(&sdir, &[]);
+    let mut conn = node.conn().await;
+    assert_same(
+        &expected,
+        &dump_all(&mut conn).await,
+        "a standby's append-only file",
+    );
+}
