@@ -8,7 +8,7 @@
 //! is also pushed to a [`feed::Feed`], on a primary and on a standby alike, so one hook
 //! covers every command. A writer thread ([`writer`]) writes the feed to the open incremental
 //! file and fsyncs by `appendfsync`: with `always` a connection holds the replies of a batch
-//! that wrote until its bytes are fsynced ([`hold_for_fsync`]; one fsync serves every client
+//! that wrote until its bytes are fsynced ([`durable_wait`]; one fsync serves every client
 //! waiting), `everysec` fsyncs once a second, `no` leaves it to the OS.
 //!
 //! [`rewrite`] makes a new base from a capture of the databases (no fork), [`load`] reads
@@ -220,21 +220,18 @@ pub(crate) async fn run(node: Arc<NodeState>) {
     }
 }
 
-/// With `appendfsync always`: waits until everything the batch wrote (`wrote`) is fsynced,
-/// so its replies acknowledge only durable writes. One fsync covers every waiting client.
-pub(crate) async fn hold_for_fsync(node: &NodeState, wrote: bool) {
-    if !wrote {
-        return;
-    }
-    let feed = {
-        let store = node.lock_store().await;
-        match &store.aof.writer {
-            Some(writer) if writer.policy() == Fsync::Always => writer.feed.clone(),
-            _ => return,
-        }
-    };
+/// With `appendfsync always`: what a batch that wrote waits for before its replies go out
+/// (everything pushed to the file so far fsynced; one fsync serves every waiting client);
+/// `None` otherwise. Taken under the store lock, awaited without it.
+pub(crate) fn durable_wait(store: &Store) -> Option<impl std::future::Future<Output = ()>> {
+    let writer = store
+        .aof
+        .writer
+        .as_ref()
+        .filter(|w| w.policy() == Fsync::Always)?;
+    let feed = writer.feed.clone();
     let target = feed.pushed();
-    feed.wait_done(target).await;
+    Some(async move { feed.wait_done(target).await })
 }
 
 /// The AOF fields of INFO `persistence`, as Redis 7.2 prints them.

@@ -139,7 +139,6 @@ async fn session_loop(
             {
                 blocked = run_batch(node, store, session, parser, &mut batch, &mut replies);
             }
-            crate::aof::hold_for_fsync(node, replies.iter().any(|r| r.2)).await;
             hold_for_acks(node, session, &mut replies).await;
             for (reply, protocol, _) in replies.drain(..) {
                 reply.encode(protocol, output);
@@ -382,7 +381,8 @@ fn run_batch(
     blocked
 }
 
-/// Synchronous mode: holds a batch's replies until `min-replicas-to-ack` standbys acked its
+/// Holds a batch's replies that wrote until its writes are fsynced (`appendfsync always`),
+/// then, in synchronous mode, until `min-replicas-to-ack` standbys acked its
 /// writes; if they do not within `replica-ack-timeout`, each write's reply becomes
 /// `-NOREPLICAS` (the write is not acknowledged, so a failover may lose it).
 async fn hold_for_acks(
@@ -393,7 +393,7 @@ async fn hold_for_acks(
     if !replies.iter().any(|(_, _, wrote)| *wrote) || session.primary_link {
         return;
     }
-    let (needed, timeout) = {
+    let (needed, timeout, durable) = {
         let store = node.lock_store().await;
         if store.repl.is_replica() {
             return;
@@ -401,8 +401,13 @@ async fn hold_for_acks(
         (
             store.config.min_replicas_to_ack as usize,
             Duration::from_millis(store.config.replica_ack_timeout_ms),
+            crate::aof::durable_wait(&store),
         )
     };
+    // `appendfsync always`: first on disk.
+    if let Some(durable) = durable {
+        durable.await;
+    }
     if needed == 0 {
         return;
     }
