@@ -13,5 +13,9 @@ mod writers;
 mod automatic;
 #[path = "failover/planned.rs"]
 mod planned;
+#[path = "failover/pubsub.rs"]
+mod pubsub;
+#[path = "failover/transactions.rs"]
+mod transactions;
 #[path = "failover/up.rs"]
 mod up;

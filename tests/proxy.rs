@@ -17,9 +17,15 @@ mod databases;
 mod failures;
 #[path = "proxy/multikey.rs"]
 mod multikey;
+#[path = "proxy/pubsub.rs"]
+mod pubsub;
 #[path = "proxy/reads.rs"]
 mod reads;
 #[path = "proxy/routing.rs"]
 mod routing;
+#[path = "proxy/scripts.rs"]
+mod scripts;
 #[path = "proxy/server_commands.rs"]
 mod server_commands;
+#[path = "proxy/transactions.rs"]
+mod transactions;
