@@ -382,7 +382,8 @@ fn run_batch(
     blocked
 }
 
-/// Synchronous mode: holds a batch's replies until `min-replicas-to-ack` standbys acked its
+/// Holds a batch's replies that wrote until its writes are fsynced (`appendfsync always`),
+/// then, in synchronous mode, until `min-replicas-to-ack` standbys acked its
 /// writes; if they do not within `replica-ack-timeout`, each write's reply becomes
 /// `-NOREPLICAS` (the write is not acknowledged, so a failover may lose it).
 async fn hold_for_acks(
@@ -393,7 +394,7 @@ async fn hold_for_acks(
     if !replies.iter().any(|(_, _, wrote)| *wrote) || session.primary_link {
         return;
     }
-    let (needed, timeout) = {
+    let (needed, timeout, durable) = {
         let store = node.lock_store().await;
         if store.repl.is_replica() {
             return;
@@ -401,8 +402,13 @@ async fn hold_for_acks(
         (
             store.config.min_replicas_to_ack as usize,
             Duration::from_millis(store.config.replica_ack_timeout_ms),
+            crate::aof::durable_wait(&store),
         )
     };
+    // `appendfsync always`: first on disk.
+    if let Some(durable) = durable {
+        durable.await;
+    }
     if needed == 0 {
         return;
     }

@@ -201,7 +201,7 @@ pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[B
 /// Streams the effect of a write that changed the dataset (see [`effects`]). Does nothing on
 /// a standby, which streams what it receives instead.
 pub(crate) fn replicate(ctx: &mut Ctx, command: Resolved, args: &[Bytes], reply: &Reply) {
-    if ctx.store.repl.backlog.is_none() || ctx.store.repl.is_replica() {
+    if !ctx.store.repl.streaming() {
         return;
     }
     let db = ctx.session.db;

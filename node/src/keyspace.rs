@@ -94,6 +94,8 @@ pub(crate) struct Store {
     pub(crate) pending_effects: Option<Vec<Vec<bytes::Bytes>>>,
     /// Snapshot bookkeeping (INFO `persistence`).
     pub(crate) saves: SaveStatus,
+    /// Append-only file bookkeeping (`crate::aof` keeps it).
+    pub(crate) aof: crate::aof::state::AofState,
     /// Slow log, latency monitor and `MONITOR` clients.
     pub(crate) observe: crate::observe::Observe,
 }
@@ -194,6 +196,7 @@ impl Store {
             watches: Watches::default(),
             pubsub: PubSub::default(),
             saves: SaveStatus::default(),
+            aof: crate::aof::state::AofState::default(),
             observe: crate::observe::Observe::default(),
         };
         store.epoch = store.load_epoch();

@@ -54,7 +54,8 @@ pub(crate) fn refuses_writes(store: &Store) -> bool {
         && !store.repl.is_replica()
 }
 
-fn options(config: &Config) -> WriteOptions {
+/// `rdbcompression` and `rdbchecksum` as RDB writer options.
+pub(crate) fn options(config: &Config) -> WriteOptions {
     WriteOptions {
         compression: config.rdbcompression,
         checksum: config.rdbchecksum,
@@ -62,7 +63,7 @@ fn options(config: &Config) -> WriteOptions {
 }
 
 /// The aux fields of a snapshot of `store` taken now, replication position included.
-fn snapshot_info(store: &Store) -> SnapshotInfo {
+pub(crate) fn snapshot_info(store: &Store) -> SnapshotInfo {
     SnapshotInfo {
         redis_version: crate::REDIS_VERSION.to_string(),
         ctime_secs: unix_ms() / 1000,
@@ -153,7 +154,8 @@ pub(crate) fn save(store: &mut Store) -> io::Result<u64> {
     result
 }
 
-fn expiry(entry: &Entry) -> Option<i64> {
+/// An entry's expiry as the RDB writer takes it (absolute Unix ms).
+pub(crate) fn expiry(entry: &Entry) -> Option<i64> {
     entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64)
 }
 
@@ -177,17 +179,11 @@ pub(crate) fn begin_bgsave(store: &mut Store) -> Result<(), &'static str> {
     if store.saves.bgsave_started.is_some() {
         return Err("ERR Background save already in progress");
     }
+    if store.aof.rewriting() {
+        return Err("ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
     let info = snapshot_info(store);
-    let dbs = store
-        .dbs
-        .iter_mut()
-        .enumerate()
-        .filter(|(_, db)| !db.is_empty())
-        .map(|(index, db)| {
-            let sizes = (db.len() as u64, db.expires_len() as u64);
-            (index, sizes.0, sizes.1, db.begin_capture())
-        })
-        .collect();
+    let dbs = begin_capture(store);
     store.saves.bgsave_started = Some(Instant::now());
     store.saves.dirty_at_bgsave = store.dirty();
     store.saves.pending = Some(PendingSave {
@@ -200,11 +196,78 @@ pub(crate) fn begin_bgsave(store: &mut Store) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// Begins a point-in-time capture of every non-empty database (O(1) each, see
+/// `keyspace::db::Capture`): per database its index, keys, keys with a TTL and the first
+/// cursor, for [`walk_capture`]. Only one capture may run at a time (`BGSAVE` or an AOF
+/// rewrite).
+pub(crate) fn begin_capture(store: &mut Store) -> Vec<(usize, u64, u64, usize)> {
+    store
+        .dbs
+        .iter_mut()
+        .enumerate()
+        .filter(|(_, db)| !db.is_empty())
+        .map(|(index, db)| {
+            let sizes = (db.len() as u64, db.expires_len() as u64);
+            (index, sizes.0, sizes.1, db.begin_capture())
+        })
+        .collect()
+}
+
+/// Walks a capture begun by [`begin_capture`], a [`CHUNK`] of keys cloned per hold of the
+/// store lock and handed out without it: `on_db(index, keys, expires)` before each database,
+/// `on_key(index, key, entry)` for each of its keys as it was when the capture began. Every
+/// capture is closed at the end, on error too. Returns the keys walked and the longest hold.
+///
+/// # Errors
+/// The first error of a callback.
+pub(crate) fn walk_capture(
+    node: &NodeState,
+    dbs: &[(usize, u64, u64, usize)],
+    mut on_db: impl FnMut(usize, u64, u64) -> io::Result<()>,
+    mut on_key: impl FnMut(usize, Bytes, Entry) -> io::Result<()>,
+) -> io::Result<(u64, Duration)> {
+    let mut longest_hold = Duration::ZERO;
+    let mut keys = 0u64;
+    let result = (|| {
+        let mut chunk: Vec<(Bytes, Entry)> = Vec::with_capacity(CHUNK);
+        for &(index, len, expires, mut cursor) in dbs {
+            on_db(index, len, expires)?;
+            loop {
+                {
+                    let mut store = node.store.lock();
+                    let held = Instant::now();
+                    cursor = store.dbs[index].capture_chunk(cursor, CHUNK, &mut chunk);
+                    if cursor == 0 {
+                        store.dbs[index].end_capture(&mut chunk);
+                    }
+                    longest_hold = longest_hold.max(held.elapsed());
+                }
+                for (key, entry) in chunk.drain(..) {
+                    on_key(index, key, entry)?;
+                    keys += 1;
+                }
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    })();
+    let mut store = node.store.lock();
+    let mut discard = Vec::new();
+    for &(index, ..) in dbs {
+        store.dbs[index].end_capture(&mut discard);
+    }
+    drop(store);
+    drop(discard);
+    result.map(|()| (keys, longest_hold))
+}
+
 /// True when a `save` point is due: enough changes and enough time since the last save, and
 /// no failed save in the last [`RETRY_DELAY`] (Redis `serverCron`).
 fn save_point_due(store: &Store) -> bool {
     let status = &store.saves;
-    if status.bgsave_started.is_some() {
+    if status.bgsave_started.is_some() || store.aof.rewriting() {
         return false;
     }
     if status
@@ -233,7 +296,9 @@ pub(crate) async fn run(node: Arc<NodeState>) {
         let job = {
             let mut store = node.lock_store().await;
             let due = save_point_due(&store)
-                || (store.saves.bgsave_scheduled && store.saves.bgsave_started.is_none());
+                || (store.saves.bgsave_scheduled
+                    && store.saves.bgsave_started.is_none()
+                    && !store.aof.rewriting());
             if store.saves.pending.is_none() && due {
                 store.saves.bgsave_scheduled = false;
                 if save_point_due(&store) {
@@ -257,41 +322,23 @@ pub(crate) async fn run(node: Arc<NodeState>) {
 /// outcome. Captures still open after a failure are closed, so nothing keeps copying.
 fn write_background(node: &NodeState, job: PendingSave) {
     let started = Instant::now();
-    let mut longest_hold = Duration::ZERO;
-    let mut keys = 0u64;
+    let mut walked = (0, Duration::ZERO);
     let result = write_atomically(&job.path, |file| {
-        let mut writer = RdbWriter::new(file, job.options, &job.info)?;
-        let mut chunk: Vec<(Bytes, Entry)> = Vec::with_capacity(CHUNK);
-        for &(index, len, expires, mut cursor) in &job.dbs {
-            let db = index as u32;
-            writer.select_db(db, len, expires)?;
-            loop {
-                {
-                    let mut store = node.store.lock();
-                    let held = Instant::now();
-                    cursor = store.dbs[index].capture_chunk(cursor, CHUNK, &mut chunk);
-                    if cursor == 0 {
-                        store.dbs[index].end_capture(&mut chunk);
-                    }
-                    longest_hold = longest_hold.max(held.elapsed());
-                }
-                for (key, entry) in chunk.drain(..) {
-                    writer.write_key(db, &key, &entry.value, expiry(&entry))?;
-                    keys += 1;
-                }
-                if cursor == 0 {
-                    break;
-                }
-            }
-        }
-        Ok(writer.finish()?.1)
+        let writer = std::cell::RefCell::new(RdbWriter::new(file, job.options, &job.info)?);
+        walked = walk_capture(
+            node,
+            &job.dbs,
+            |db, len, expires| writer.borrow_mut().select_db(db as u32, len, expires),
+            |db, key, entry| {
+                writer
+                    .borrow_mut()
+                    .write_key(db as u32, &key, &entry.value, expiry(&entry))
+            },
+        )?;
+        Ok(writer.into_inner().finish()?.1)
     });
+    let (keys, longest_hold) = walked;
     let mut store = node.store.lock();
-    let mut discard = Vec::new();
-    for &(index, ..) in &job.dbs {
-        store.dbs[index].end_capture(&mut discard);
-    }
-    drop(discard);
     let status = &mut store.saves;
     let secs = started.elapsed().as_secs_f64();
     status.bgsave_started = None;

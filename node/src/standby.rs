@@ -1,7 +1,7 @@
 //! The standby link task, above dispatch: connect to the primary, handshake (`PING`, `AUTH`, `REPLCONF`,
 //! `PSYNC`), load a snapshot or continue, then apply the stream and ack every batch.
 
-mod applier;
+pub(crate) mod applier;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

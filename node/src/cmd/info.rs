@@ -230,18 +230,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("rdb_last_cow_size", &0);
             field("rdb_last_load_keys_expired", &saves.loaded_expired);
             field("rdb_last_load_keys_loaded", &saves.loaded_keys);
-            field("aof_enabled", &0);
-            field("aof_rewrite_in_progress", &0);
-            field("aof_rewrite_scheduled", &0);
-            field("aof_last_rewrite_time_sec", &-1);
-            field("aof_current_rewrite_time_sec", &-1);
-            field("aof_last_bgrewrite_status", &"ok");
-            field("aof_rewrites", &0);
-            field("aof_rewrites_consecutive_failures", &0);
-            field("aof_last_write_status", &"ok");
-            field("aof_last_cow_size", &0);
-            field("module_fork_in_progress", &0);
-            field("module_fork_last_cow_size", &0);
+            crate::aof::info(store, &mut field);
         }
         "stats" => {
             field(

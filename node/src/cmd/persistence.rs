@@ -17,6 +17,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("bgsave", bgsave),
     ("lastsave", lastsave),
     ("shutdown", shutdown),
+    ("bgrewriteaof", bgrewriteaof),
     ("dump", dump),
     ("restore", restore),
 ];
@@ -43,15 +44,25 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         2 if is(&args[1], "schedule") => true,
         _ => return Err(Reply::error(SYNTAX)),
     };
-    if ctx.store.saves.bgsave_started.is_some() {
+    if ctx.store.saves.bgsave_started.is_some() || ctx.store.aof.rewriting() {
         if schedule {
             ctx.store.saves.bgsave_scheduled = true;
             return Ok(Reply::Simple("Background saving scheduled".into()));
         }
-        return Err(Reply::error(IN_PROGRESS));
+        if ctx.store.saves.bgsave_started.is_some() {
+            return Err(Reply::error(IN_PROGRESS));
+        }
     }
     persist::begin_bgsave(ctx.store).map_err(Reply::error)?;
     Ok(Reply::Simple("Background saving started".into()))
+}
+
+/// `BGREWRITEAOF` → `Background append only file rewriting started` (status), or
+/// `... scheduled` while a background save runs; `-ERR Background append only file rewriting
+/// already in progress` while one runs.
+fn bgrewriteaof(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    let started = crate::aof::bgrewrite(ctx.store).map_err(Reply::error_owned)?;
+    Ok(Reply::Simple(started.into()))
 }
 
 /// `LASTSAVE` → Unix time (seconds) of the last successful save, or of the start.
@@ -95,6 +106,7 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             warn!(%err, "error trying to save the DB, exiting anyway (FORCE)");
         }
     }
+    crate::aof::shutdown(ctx.store);
     warn!("user requested shutdown; Redoubt is now ready to exit, bye bye");
     std::process::exit(0);
 }

@@ -81,7 +81,7 @@ pub(crate) fn encode(
 /// functions), then the RESP commands that rebuild every database (streams with their groups
 /// and pending entries); keys already expired at `now_ms` are left out. Used when a database
 /// holds a stream or scripts are loaded, which the RDB writer does not encode yet.
-fn encode_commands(head: &[Vec<Bytes>], dbs: &[Db], now_ms: u64) -> Bytes {
+pub(crate) fn encode_commands(head: &[Vec<Bytes>], dbs: &[Db], now_ms: u64) -> Bytes {
     let mut out = BytesMut::with_capacity(MAGIC.len() + 64);
     out.put_slice(MAGIC);
     for command in head {
