@@ -32,6 +32,7 @@ mod node {
     mod sets;
     mod streams;
     mod strings;
+    mod tracking;
     mod transactions;
     mod zsets;
 }

@@ -18,6 +18,7 @@ use crate::blocking::BlockingRegistry;
 use crate::config::Config;
 use crate::pubsub::{events, OutputLimit, PubSub};
 use crate::replication::Replication;
+use crate::tracking::Tracking;
 use db::{Db, ExpiryMode};
 use watch::Watches;
 
@@ -91,6 +92,8 @@ pub(crate) struct Store {
     pub(crate) pending_effects: Option<Vec<Vec<bytes::Bytes>>>,
     /// Snapshot bookkeeping (INFO `persistence`).
     pub(crate) saves: SaveStatus,
+    /// Client-side caching: who caches which keys.
+    pub(crate) tracking: Tracking,
 }
 
 /// Where the node stands with its snapshots (INFO `persistence`; `crate::persist` keeps it).
@@ -189,6 +192,7 @@ impl Store {
             watches: Watches::default(),
             pubsub: PubSub::default(),
             saves: SaveStatus::default(),
+            tracking: Tracking::default(),
         };
         store.epoch = store.load_epoch();
         store.repl.backlog_size = store.config.repl_backlog_size as usize;
@@ -261,18 +265,22 @@ impl Store {
     }
 
     /// Streams a `DEL` for every key removed by expiry since the last call (primary only; the
-    /// logs are cleared either way), touching watched keys and publishing `expired` events.
+    /// logs are cleared either way), touching watched keys, invalidating cached ones and
+    /// publishing `expired` events.
     pub(crate) fn propagate_expired(&mut self) {
         for index in 0..self.dbs.len() {
             if self.dbs[index].expired_log.is_empty() {
                 continue;
             }
             let keys = std::mem::take(&mut self.dbs[index].expired_log);
+            let limit = self.pubsub_limit();
             for key in keys {
                 self.watches.touch(index, &key);
+                self.tracking.invalidate(&key, limit);
                 self.notify(index, (events::EXPIRED, "expired"), &key);
                 self.repl.propagate(index, &[b"DEL", &key]);
             }
+            self.tracking.broadcast(limit);
         }
     }
 
