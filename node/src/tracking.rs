@@ -126,6 +126,12 @@ impl Tracking {
         !self.table.is_empty() || !self.prefixes.is_empty()
     }
 
+    /// True while a command runs between [`Tracking::begin_command`] and
+    /// [`Tracking::end_command`].
+    pub(crate) fn in_command(&self) -> bool {
+        self.current.is_some()
+    }
+
     /// Clients with tracking on (INFO `tracking_clients`).
     pub(crate) fn client_count(&self) -> usize {
         self.clients.len()
@@ -181,6 +187,7 @@ impl Tracking {
         tracker.broken = false;
         tracker.redirect = redirect.as_ref().map_or(0, |r| r.id);
         tracker.redirect_to = redirect;
+        show(tracker);
         if !mode.bcast {
             return;
         }
@@ -206,6 +213,7 @@ impl Tracking {
         let Some(tracker) = self.clients.remove(&id) else {
             return;
         };
+        tracker.handle.view.lock().tracking = None;
         for prefix in tracker.prefixes {
             if let Some(entry) = self.prefixes.get_mut(&prefix) {
                 entry.clients.swap_remove(&id);
@@ -423,7 +431,10 @@ impl Tracking {
             (0, _) => (tracker.handle.clone(), false),
             (_, Some(to)) => (to.clone(), true),
             (redirect, None) => {
-                tracker.broken = true;
+                if !tracker.broken {
+                    tracker.broken = true;
+                    show(tracker);
+                }
                 if protocol_of(&tracker.handle) == Protocol::Resp3 {
                     let frame = Reply::Push(vec![
                         Reply::bulk_static("tracking-redir-broken"),
@@ -455,6 +466,17 @@ impl Tracking {
         };
         target.outbox.push(Message::ready(frame), limit, now);
     }
+}
+
+/// Shows `tracker`'s state in its client's `CLIENT LIST` line (`flags`, `redir`).
+fn show(tracker: &Tracker) {
+    let flags = match (tracker.broken, tracker.mode.bcast) {
+        (false, false) => "t",
+        (false, true) => "tB",
+        (true, false) => "tR",
+        (true, true) => "tRB",
+    };
+    tracker.handle.view.lock().tracking = Some((tracker.redirect, flags));
 }
 
 /// True when `client` subscribes to anything (a RESP2 client in subscribed mode).

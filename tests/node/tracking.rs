@@ -125,6 +125,15 @@ async fn own_writes_are_invalidated_after_the_reply_unless_noloop() {
     assert_eq!(t.q("EXEC").await.to_string(), "[+OK, \"1\"]");
     assert_eq!(next(&mut t).await, ">[\"invalidate\", [\"b\"]]");
     nothing_pending(&mut t).await;
+    // So do a script's.
+    assert_eq!(
+        t.q("EVAL \"redis.call('set', KEYS[1], '2') return redis.call('get', KEYS[2])\" 2 a b")
+            .await
+            .to_string(),
+        "\"1\""
+    );
+    assert_eq!(next(&mut t).await, ">[\"invalidate\", [\"a\"]]");
+    nothing_pending(&mut t).await;
 
     let mut n = tracker(&s, "NOLOOP").await;
     n.q("GET c").await;
@@ -173,6 +182,12 @@ async fn bcast_sends_changes_under_the_prefixes_once_per_command() {
     // One message per prefix, prefixes in byte order.
     assert_eq!(next(&mut b).await, ">[\"invalidate\", [\"job:9\"]]");
     assert_eq!(next(&mut b).await, ">[\"invalidate\", [\"user:2\"]]");
+    w.q("EVAL \"redis.call('set', KEYS[1], 'a') redis.call('set', KEYS[2], 'b')\" 2 user:3 user:4")
+        .await;
+    assert_eq!(
+        next(&mut b).await,
+        ">[\"invalidate\", [\"user:3\", \"user:4\"]]"
+    );
     nothing_pending(&mut b).await;
     let info = w.q("INFO stats").await.text();
     assert_eq!(info_field(&info, "tracking_total_prefixes"), "2");
@@ -215,8 +230,15 @@ async fn resp2_clients_get_invalidations_on_the_redirect_channel() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    let line = t.q("CLIENT INFO").await.text();
+    assert!(
+        line.contains(" flags=t ") && line.contains(&format!(" redir={rid} ")),
+        "{line}"
+    );
     t.q("GET k").await;
     w.q("SET k 2").await;
+    let line = t.q("CLIENT INFO").await.text();
+    assert!(line.contains(" flags=tR "), "{line}");
     assert_eq!(
         t.q("CLIENT TRACKINGINFO").await.to_string(),
         format!(
@@ -293,4 +315,28 @@ async fn bitmap_commands_publish_their_keyspace_events() {
     assert_eq!(events[..5], want[..]);
     // Nothing else came before the closing message.
     assert_eq!(events[5], "[\"pmessage\", \"end\", \"end\", \"x\"]");
+}
+
+#[tokio::test]
+async fn a_standby_invalidates_keys_its_primary_writes() {
+    let primary = Server::start(&[]);
+    let standby = Server::start(&[]);
+    let mut p = primary.raw_authed().await;
+    let mut r = standby.raw_authed().await;
+    let addr = primary.addr();
+    let follow = format!("REPLICAOF {} {}", addr.ip(), addr.port());
+    assert_eq!(r.q(&follow).await.to_string(), "+OK");
+    p.q("SET k 0").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while r.q("GET k").await.to_string() != "\"0\"" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the standby never synced"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut t = tracker(&standby, "").await;
+    assert_eq!(t.q("GET k").await.to_string(), "\"0\"");
+    p.q("SET k 1").await;
+    assert_eq!(next(&mut t).await, ">[\"invalidate\", [\"k\"]]");
 }

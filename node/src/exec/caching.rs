@@ -14,12 +14,17 @@ use crate::cmd::Ctx;
 /// Default `tracking-table-max-keys`.
 const DEFAULT_MAX_KEYS: i64 = 1_000_000;
 
-/// Runs the top-level request `args` through `inner` inside a tracked command.
+/// Runs the request `args` through `inner` inside a tracked command, unless one is running
+/// already (the request is then a script's `redis.call`).
 pub(crate) fn execute(
     ctx: &mut Ctx,
     args: &[Bytes],
     inner: fn(&mut Ctx, &[Bytes]) -> (Reply, Option<Resolved>),
 ) -> (Reply, Option<Resolved>) {
+    if ctx.store.tracking.in_command() {
+        // A script's `redis.call`: part of the script's command.
+        return inner(ctx, args);
+    }
     let max_keys = ctx
         .store
         .config
