@@ -40,6 +40,7 @@ mod server;
 mod standby;
 mod state;
 mod tracking;
+pub mod transfer;
 mod value;
 
 pub use config::Config;
