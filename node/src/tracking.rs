@@ -225,12 +225,18 @@ impl Tracking {
     }
 
     /// Client `id` disconnected: its tracking ends, and clients redirecting to it find the
-    /// redirection broken from now on.
+    /// redirection broken from now on. When the last tracking client has gone, the table is
+    /// emptied (nobody is left to tell), so requests are free of tracking again.
     pub(crate) fn disconnected(&mut self, id: u64) {
         if self.clients.is_empty() {
             return;
         }
         self.disable(id);
+        if self.clients.is_empty() {
+            self.table = IndexMap::default();
+            self.items = 0;
+            return;
+        }
         for tracker in self.clients.values_mut() {
             if tracker.redirect == id {
                 tracker.redirect_to = None;

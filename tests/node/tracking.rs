@@ -319,8 +319,14 @@ async fn bitmap_commands_publish_their_keyspace_events() {
 
 #[tokio::test]
 async fn a_standby_invalidates_keys_its_primary_writes() {
-    let primary = Server::start(&[]);
-    let standby = Server::start(&[]);
+    // Diskless both ways: no server of the suite leaves a snapshot file behind.
+    let primary = Server::start(&[
+        "--repl-diskless-sync",
+        "yes",
+        "--repl-diskless-sync-delay",
+        "0",
+    ]);
+    let standby = Server::start(&["--repl-diskless-load", "swapdb"]);
     let mut p = primary.raw_authed().await;
     let mut r = standby.raw_authed().await;
     let addr = primary.addr();

@@ -42,7 +42,9 @@ fn a_reader_is_told_once_and_the_counts_follow() {
     assert_eq!((t.key_count(), t.item_count()), (0, 0));
     t.invalidate(b"k", LIMIT);
     assert!(frames(&a).is_empty());
+    t.remember(2, [&k]);
     t.disable(1);
+    assert!(!t.is_idle());
     t.disconnected(2);
     assert!(t.is_idle());
 }
