@@ -81,6 +81,7 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
         };
         crate::cmd::transaction::unwatch_all(&mut ctx);
         crate::cmd::pubsub::unsubscribe_all(&mut ctx);
+        ctx.store.tracking.disconnected(id);
     }
     match result {
         Ok(Some(psync)) => {

@@ -18,6 +18,7 @@ use crate::blocking::BlockingRegistry;
 use crate::config::Config;
 use crate::pubsub::{events, OutputLimit, PubSub};
 use crate::replication::Replication;
+use crate::tracking::Tracking;
 use db::{Db, ExpiryMode};
 use watch::Watches;
 
@@ -96,6 +97,8 @@ pub(crate) struct Store {
     pub(crate) saves: SaveStatus,
     /// Append-only file bookkeeping (`crate::aof` keeps it).
     pub(crate) aof: crate::aof::state::AofState,
+    /// Client-side caching: who caches which keys.
+    pub(crate) tracking: Tracking,
     /// Slow log, latency monitor and `MONITOR` clients.
     pub(crate) observe: crate::observe::Observe,
 }
@@ -197,6 +200,7 @@ impl Store {
             pubsub: PubSub::default(),
             saves: SaveStatus::default(),
             aof: crate::aof::state::AofState::default(),
+            tracking: Tracking::default(),
             observe: crate::observe::Observe::default(),
         };
         store.epoch = store.load_epoch();
@@ -293,18 +297,22 @@ impl Store {
     }
 
     /// Streams a `DEL` for every key removed by expiry since the last call (primary only; the
-    /// logs are cleared either way), touching watched keys and publishing `expired` events.
+    /// logs are cleared either way), touching watched keys, invalidating cached ones and
+    /// publishing `expired` events.
     pub(crate) fn propagate_expired(&mut self) {
         for index in 0..self.dbs.len() {
             if self.dbs[index].expired_log.is_empty() {
                 continue;
             }
             let keys = std::mem::take(&mut self.dbs[index].expired_log);
+            let limit = self.pubsub_limit();
             for key in keys {
                 self.watches.touch(index, &key);
+                self.tracking.invalidate(&key, limit);
                 self.notify(index, (events::EXPIRED, "expired"), &key);
                 self.repl.propagate(index, &[b"DEL", &key]);
             }
+            self.tracking.broadcast(limit);
         }
     }
 

@@ -18,6 +18,7 @@
 //! - `keyspace`: the locked store: databases, expiry, typed key access, statistics.
 //! - `replication`: backlog, replication state, the primary's side of a standby link.
 //! - `blocking`: the registry of clients blocked on keys.
+//! - `tracking`: client-side caching: who caches which keys, invalidation messages.
 //! - `client`, `config`, `glob`, `memory`, `value`: sessions, configuration, matching,
 //!   allocation accounting and the value types, at the bottom.
 
@@ -42,6 +43,7 @@ pub(crate) mod script;
 mod server;
 mod standby;
 mod state;
+mod tracking;
 pub mod transfer;
 mod value;
 

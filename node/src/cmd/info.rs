@@ -129,7 +129,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("cluster_connections", &0);
             field("maxclients", &store.config.maxclients);
             field("blocked_clients", &store.blocking.len());
-            field("tracking_clients", &0);
+            field("tracking_clients", &store.tracking.client_count());
         }
         "memory" => {
             let stats = memory::stats();
@@ -274,6 +274,9 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 "pubsubshard_channels",
                 &store.pubsub.count(crate::pubsub::Kind::Shard),
             );
+            field("tracking_total_keys", &store.tracking.key_count());
+            field("tracking_total_items", &store.tracking.item_count());
+            field("tracking_total_prefixes", &store.tracking.prefix_count());
             field(
                 "total_error_replies",
                 &store.error_stats.values().sum::<u64>(),
