@@ -139,6 +139,8 @@ pub(crate) struct PendingSave {
     pub(crate) options: crate::rdb::WriteOptions,
     /// Aux fields as of the instant it was taken.
     pub(crate) info: crate::rdb::SnapshotInfo,
+    /// The function libraries' sources as of that instant.
+    pub(crate) functions: Vec<bytes::Bytes>,
     /// Per non-empty database: index, keys, keys with a TTL, first cursor of the capture.
     pub(crate) dbs: Vec<(usize, u64, u64, usize)>,
 }

@@ -38,7 +38,8 @@ pub async fn run_with_metrics(
         node.store.lock().repl.follow(host, port);
     }
     // The whole file or nothing: a node never serves half a dataset.
-    if let Err(err) = crate::persist::load(&mut node.store.lock()) {
+    let loaded = crate::persist::load(&mut node.store.lock(), &mut node.scripting.lock());
+    if let Err(err) = loaded {
         error!("{err}");
         eprintln!("{err}");
         std::process::exit(1);
@@ -57,7 +58,8 @@ pub async fn run_with_metrics(
     saver.abort();
     // As Redis on SIGTERM: a final snapshot when a save schedule is set.
     let mut store = node.store.lock();
-    if !store.config.save.is_empty() && crate::persist::save(&mut store).is_err() {
+    let functions = node.scripting.lock().functions.dump();
+    if !store.config.save.is_empty() && crate::persist::save(&mut store, &functions).is_err() {
         error!("the final save failed; the previous snapshot is kept");
     }
     if let Some(metrics) = metrics {
