@@ -274,6 +274,8 @@ impl Store {
                 self.watches.touch(index, &key);
                 self.notify(index, (events::EXPIRED, "expired"), &key);
                 self.repl.propagate(index, &[b"DEL", &key]);
+                // A blocked XREADGROUP learns that its stream is gone.
+                self.blocking.signal(index, &key);
             }
         }
     }

@@ -131,8 +131,12 @@ async fn active_expiry(node: Arc<NodeState>) {
                         break;
                     }
                     store.set_expiry_mode(crate::keyspace::db::ExpiryMode::Delete);
-                    let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, unix_ms());
+                    let now = unix_ms();
+                    let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, now);
                     store.propagate_expired();
+                    if store.blocking.has_ready() {
+                        crate::exec::blocked::serve_ready(&mut store, &node, now);
+                    }
                     sample
                 };
                 if sampled == 0 || removed * 4 <= sampled || Instant::now() >= deadline {
