@@ -178,12 +178,19 @@ async fn function_libraries_travel_in_the_file_both_ways() {
     let mut conn = node.conn().await;
     run(&mut conn, &["FUNCTION", "LOAD", LIBRARY]).await;
     run(&mut conn, &["SET", "k", "v"]).await;
-    assert_eq!(run(&mut conn, &["BGSAVE"]).await, redis::Value::SimpleString("Background saving started".into()));
+    assert_eq!(
+        run(&mut conn, &["BGSAVE"]).await,
+        redis::Value::SimpleString("Background saving started".into())
+    );
     let file = dir.join("dump.rdb");
     let mut probe = node.conn().await;
     let mut saved = false;
     for _ in 0..500 {
-        let info: String = redis::cmd("INFO").arg("persistence").query_async(&mut probe).await.unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("persistence")
+            .query_async(&mut probe)
+            .await
+            .unwrap();
         if info.contains("rdb_bgsave_in_progress:0") && file.exists() {
             saved = true;
             break;
@@ -192,7 +199,11 @@ async fn function_libraries_travel_in_the_file_both_ways() {
     }
     assert!(saved, "BGSAVE did not finish");
     let check = Command::new("redis-check-rdb").arg(&file).output().unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
     drop(node);
     // The node loads its own file at start...
     let node = node_in(&dir, "", &[]);

@@ -294,13 +294,12 @@ fn parse_block(elements: &[Element<'_>], key: StreamId) -> Option<ParsedBlock> {
         }
         previous = Some(id);
         let mut pairs = Vec::new();
-        let expected_count;
-        if flags & FLAG_SAME_FIELDS != 0 {
+        let expected_count = if flags & FLAG_SAME_FIELDS != 0 {
             for field in &master {
                 pairs.push(field.clone());
                 pairs.push(it.next()?.to_bytes());
             }
-            expected_count = master_len as i64 + 3;
+            master_len as i64 + 3
         } else {
             let n = usize::try_from(int(&mut it)?).ok()?;
             if n == 0 || 2 * n > it.len() {
@@ -309,8 +308,8 @@ fn parse_block(elements: &[Element<'_>], key: StreamId) -> Option<ParsedBlock> {
             for _ in 0..2 * n {
                 pairs.push(it.next()?.to_bytes());
             }
-            expected_count = 2 * n as i64 + 4;
-        }
+            2 * n as i64 + 4
+        };
         if int(&mut it)? != expected_count || pairs.is_empty() {
             return None;
         }
