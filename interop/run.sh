@@ -171,8 +171,8 @@ TOML
     NODE_PORT=$n1
     SCRIPT_PORT=$n1
   fi
-  # MULTI/EXEC and pub/sub are refused through the proxy for now; pass `supported` once they work.
-  PY_FLAGS=(--multi refused --pubsub refused)
+  # MULTI/EXEC is refused through the proxy for now; pass `supported` once it works.
+  PY_FLAGS=(--multi refused --pubsub supported)
 fi
 wait_ready "$PORT"
 echo "interop: against $deployment"

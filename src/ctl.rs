@@ -5,6 +5,9 @@
 //!   proxy: a follower forwards it to the Raft leader).
 //! - `redoubt ctl raft` prints the proxies' Raft group as this proxy sees it: leader, term,
 //!   commit (applied) index, and each member's match index.
+//! - `redoubt ctl import --from HOST:PORT --to HOST:PORT [--cutover]` copies a running Redis
+//!   into the deployment live (see [`crate::import`]); it talks to the source and a proxy,
+//!   not to the admin endpoint.
 
 use anyhow::{bail, Context};
 use serde_json::Value;
@@ -30,10 +33,15 @@ enum CtlAction {
         /// Group id.
         group: String,
     },
+    /// Live migration from a running Redis: copy its dataset, follow its writes, cut over.
+    Import(crate::import::ImportArgs),
 }
 
 /// Runs the admin command.
 pub fn run(args: CtlArgs) -> anyhow::Result<()> {
+    if let CtlAction::Import(import) = args.action {
+        return crate::import::run(import);
+    }
     let base = format!("http://{}", args.admin);
     let client = reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
@@ -84,6 +92,7 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
                 body["pause_ms"],
             );
         }
+        CtlAction::Import(_) => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod ctl;
+mod import;
 mod signal;
 mod up;
 

@@ -13,5 +13,7 @@ mod writers;
 mod automatic;
 #[path = "failover/planned.rs"]
 mod planned;
+#[path = "failover/pubsub.rs"]
+mod pubsub;
 #[path = "failover/up.rs"]
 mod up;

@@ -12,9 +12,14 @@ mod repl;
 #[path = "persistence/support.rs"]
 mod support;
 
+#[path = "proxy/cluster.rs"]
+mod cluster;
+
 #[path = "persistence/dump_restore.rs"]
 mod dump_restore;
 #[path = "persistence/files.rs"]
 mod files;
+#[path = "persistence/import.rs"]
+mod import;
 #[path = "persistence/restart.rs"]
 mod restart;

@@ -17,6 +17,8 @@ mod databases;
 mod failures;
 #[path = "proxy/multikey.rs"]
 mod multikey;
+#[path = "proxy/pubsub.rs"]
+mod pubsub;
 #[path = "proxy/reads.rs"]
 mod reads;
 #[path = "proxy/routing.rs"]

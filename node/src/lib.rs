@@ -38,6 +38,7 @@ pub(crate) mod script;
 mod server;
 mod standby;
 mod state;
+pub mod transfer;
 mod value;
 
 pub use config::Config;

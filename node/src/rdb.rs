@@ -28,7 +28,7 @@ mod ziplist;
 mod zipmap;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub(crate) use dump::{decode_dump, encode_dump};
 pub(crate) use reader::{RdbReader, Record};

@@ -189,7 +189,8 @@ async fn run_once(
         my_port.to_string().as_bytes(),
     ])
     .await?;
-    conn.command(&[b"REPLCONF", b"capa", b"psync2"]).await?;
+    conn.command(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"])
+        .await?;
     // A node with no history asks for anything, as Redis's `PSYNC ? -1`.
     let (replid, next) = if offset == 0 && !has_history {
         ("?".to_string(), "-1".to_string())
@@ -232,14 +233,33 @@ async fn run_once(
     apply_stream(node, stop, &mut conn).await
 }
 
+/// Reads a full resync's payload: `$<len>\r\n<bytes>`, or the diskless form a Redis primary
+/// sends to a standby that announced `capa eof`: `$EOF:<40-byte mark>\r\n<bytes><mark>`
+/// (nothing follows the mark until the standby's first `REPLCONF ACK`). Bare newlines before
+/// the header are a primary's keep-alives while it prepares the payload.
 async fn read_snapshot(conn: &mut Conn) -> std::io::Result<Bytes> {
     let header = loop {
         let line = conn.line().await?;
-        // Redis may send newlines as keep-alives before the payload.
+        let line = line.trim_start_matches('\n');
         if !line.is_empty() {
-            break line;
+            break line.to_string();
         }
     };
+    if let Some(mark) = header.strip_prefix("$EOF:") {
+        let mark = mark.as_bytes().to_vec();
+        if mark.len() != EOF_MARK_LEN {
+            return Err(std::io::Error::other(format!(
+                "bad snapshot header {header:?}"
+            )));
+        }
+        while !conn.input.ends_with(&mark) {
+            conn.fill().await?;
+        }
+        let len = conn.input.len() - mark.len();
+        let payload = conn.input.split_to(len).freeze();
+        conn.input.advance(mark.len());
+        return Ok(payload);
+    }
     let len: usize = header
         .strip_prefix('$')
         .and_then(|n| n.parse().ok())
@@ -250,6 +270,9 @@ async fn read_snapshot(conn: &mut Conn) -> std::io::Result<Bytes> {
     }
     Ok(conn.input.split_to(len).freeze())
 }
+
+/// Length of the end mark of a diskless payload (`RDB_EOF_MARK_SIZE` in Redis).
+const EOF_MARK_LEN: usize = 40;
 
 /// Loads a full resync, an RDB file (from a Redoubt or a Redis primary): parsed before the
 /// store is locked, so clients keep being served and a corrupt file changes nothing. The

@@ -150,8 +150,78 @@ pub struct ProxyConfig {
     /// four fifths of `down-after`.
     #[serde(default, with = "humantime_serde")]
     pub write_lease: Option<Duration>,
+    /// `client-output-buffer-limit` for subscribers, in Redis's form `"hard soft seconds"`
+    /// (sizes such as `32mb`; default `"32mb 8mb 60"`, Redis's `pubsub` class): a subscriber
+    /// with more than `hard` bytes of messages waiting in the proxy, or more than `soft` for
+    /// `seconds`, is disconnected.
+    #[serde(default, deserialize_with = "output_limit")]
+    pub client_output_buffer_limit_pubsub: OutputLimit,
     /// The groups; at least one.
     pub groups: Vec<GroupConfig>,
+}
+
+/// An output buffer limit, as Redis's `client-output-buffer-limit` gives one class (0: none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OutputLimit {
+    /// Bytes past which the client is disconnected at once.
+    pub hard: u64,
+    /// Bytes past which the client is disconnected after `soft_for`.
+    pub soft: u64,
+    /// How long the soft limit may be exceeded.
+    pub soft_for: Duration,
+}
+
+impl Default for OutputLimit {
+    /// Redis's default for pub/sub clients: `32mb 8mb 60`.
+    fn default() -> OutputLimit {
+        OutputLimit {
+            hard: 32 * 1024 * 1024,
+            soft: 8 * 1024 * 1024,
+            soft_for: Duration::from_secs(60),
+        }
+    }
+}
+
+impl std::str::FromStr for OutputLimit {
+    type Err = String;
+
+    /// `"hard soft seconds"`, sizes in Redis's units (`k` 1000, `kb` 1024, `m`, `mb`, `g`,
+    /// `gb`, or bytes).
+    fn from_str(text: &str) -> Result<OutputLimit, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let bad =
+            || format!("invalid output buffer limit '{text}' (expected \"hard soft seconds\")");
+        let [hard, soft, seconds] = words[..] else {
+            return Err(bad());
+        };
+        Ok(OutputLimit {
+            hard: size(hard).ok_or_else(bad)?,
+            soft: size(soft).ok_or_else(bad)?,
+            soft_for: Duration::from_secs(seconds.parse().map_err(|_| bad())?),
+        })
+    }
+}
+
+/// A size in Redis's units (`memtoull`): `k` 1000, `kb` 1024, `m`, `mb`, `g`, `gb`, else bytes.
+fn size(text: &str) -> Option<u64> {
+    let lower = text.to_ascii_lowercase();
+    let digits = lower.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = match &lower[digits.len()..] {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(unit)
+}
+
+fn output_limit<'de, D: serde::Deserializer<'de>>(de: D) -> Result<OutputLimit, D::Error> {
+    let text = String::deserialize(de)?;
+    text.parse().map_err(serde::de::Error::custom)
 }
 
 fn default_request_timeout() -> Duration {
@@ -402,6 +472,29 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.contains("admin must be"), "{err}");
+    }
+
+    #[test]
+    fn output_limits_read_as_redis_writes_them() {
+        let config = ProxyConfig::parse(GOOD).unwrap();
+        assert_eq!(
+            config.client_output_buffer_limit_pubsub,
+            OutputLimit::default()
+        );
+        let limit: OutputLimit = "64kb 1k 5".parse().unwrap();
+        assert_eq!(
+            (limit.hard, limit.soft, limit.soft_for),
+            (65536, 1000, Duration::from_secs(5))
+        );
+        for bad in ["32mb 8mb", "32xb 8mb 60", "1 2 x"] {
+            assert!(bad.parse::<OutputLimit>().is_err(), "{bad}");
+        }
+        let text = GOOD.replace(
+            "request-timeout",
+            "client-output-buffer-limit-pubsub = \"1mb 0 0\"\nrequest-timeout",
+        );
+        let config = ProxyConfig::parse(&text).unwrap();
+        assert_eq!(config.client_output_buffer_limit_pubsub.hard, 1024 * 1024);
     }
 
     #[test]

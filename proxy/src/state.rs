@@ -25,6 +25,7 @@ use crate::control::ControlPlane;
 use crate::metrics::state::{OffsetHistory, StateCollector};
 use crate::metrics::stats::ProxyStats;
 use crate::metrics::ProxyMetrics;
+use crate::pubsub::{link::LinkSetup, Hub};
 use crate::routing::group::Group;
 use crate::routing::slot_table::SlotTable;
 
@@ -59,6 +60,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Arc<ProxyMetrics>,
     /// Primaries' offsets over time, for replication lag in seconds.
     pub(crate) offsets: Arc<OffsetHistory>,
+    /// Every client's subscriptions and the groups' shared subscriber connections.
+    pub(crate) pubsub: Arc<Hub>,
 }
 
 impl Shared {
@@ -115,11 +118,19 @@ impl Shared {
             stats: stats.clone(),
             offsets: offsets.clone(),
         };
-        let metrics = Arc::new(ProxyMetrics::new(
+        let mut metrics = ProxyMetrics::new(
             ids.iter().map(|s| s.to_string()).collect(),
             node_groups,
             collector,
+        );
+        let pubsub = Arc::new(Hub::new(
+            config.groups.len(),
+            slots.clone(),
+            config.client_output_buffer_limit_pubsub,
+            config.request_timeout,
         ));
+        pubsub.register(&mut metrics.registry);
+        let metrics = Arc::new(metrics);
         Shared {
             config: Arc::new(config),
             slots,
@@ -135,6 +146,7 @@ impl Shared {
             started: Instant::now(),
             metrics,
             offsets,
+            pubsub,
         }
     }
 
@@ -161,6 +173,12 @@ impl Shared {
     /// Starts one probe task per node, and the failover controller fed by them, on the
     /// current runtime.
     pub(crate) fn start_probes(&self) {
+        self.pubsub.start(LinkSetup {
+            topology: self.topology.clone(),
+            password: self.config.backend_password.clone(),
+            connect_timeout: self.config.connect_timeout,
+            request_timeout: self.config.request_timeout,
+        });
         tokio::spawn(crate::metrics::state::sample_offsets(
             self.topology.clone(),
             self.health.clone(),
@@ -232,6 +250,8 @@ pub(crate) struct Worker {
     pub(crate) metrics: Arc<ProxyMetrics>,
     /// The control plane, asked whether writes may go ahead (the write lease).
     pub(crate) control: Arc<dyn ControlPlane>,
+    /// Every client's subscriptions and the groups' shared subscriber connections.
+    pub(crate) pubsub: Arc<Hub>,
 }
 
 impl Worker {
@@ -276,6 +296,7 @@ impl Worker {
             started: shared.started,
             metrics: shared.metrics.clone(),
             control: shared.control.clone(),
+            pubsub: shared.pubsub.clone(),
         }
     }
 

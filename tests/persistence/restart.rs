@@ -211,8 +211,28 @@ async fn redis_server_replicates_a_node_through_an_rdb_full_resync() {
 
 #[tokio::test]
 async fn a_node_follows_redis_server_through_its_rdb() {
-    let dir = fresh_dir("node-of-redis");
-    let redis = crate::support::Redis::start(&dir);
+    follow_redis_server("node-of-redis", &["--repl-diskless-sync", "no"]).await;
+}
+
+#[tokio::test]
+async fn a_node_follows_redis_server_through_a_diskless_transfer() {
+    follow_redis_server(
+        "node-of-redis-diskless",
+        &[
+            "--repl-diskless-sync",
+            "yes",
+            "--repl-diskless-sync-delay",
+            "0",
+        ],
+    )
+    .await;
+}
+
+/// A node made a standby of a redis-server started with `redis_args` ends up with its
+/// dataset, and with a write made after the sync.
+async fn follow_redis_server(name: &str, redis_args: &[&str]) {
+    let dir = fresh_dir(name);
+    let redis = crate::support::Redis::start_with(&dir, redis_args);
     let mut r = redis.conn().await;
     fill_mixed(&mut r).await;
     let target = format!("127.0.0.1:{}", redis.port);

@@ -223,7 +223,7 @@ async fn unsupported_commands_get_a_clear_error_not_a_hang() {
     let mut raw = cluster.proxy.raw().await;
     for (command, args) in [
         ("MULTI", vec![]),
-        ("SUBSCRIBE", vec!["ch"]),
+        ("MONITOR", vec![]),
         ("XREAD", vec!["BLOCK", "0", "STREAMS", "s", "$"]),
     ] {
         let mut request = vec![command];

@@ -13,8 +13,6 @@ use super::reader::KeyRecord;
 use super::*;
 use crate::value::{HashValue, ListValue, RString, SetValue, Value, ZSetValue};
 
-mod interop;
-
 fn b(s: impl AsRef<[u8]>) -> Bytes {
     Bytes::copy_from_slice(s.as_ref())
 }
@@ -73,7 +71,7 @@ fn fields(value: &Value) -> Vec<(Bytes, Bytes)> {
 }
 
 /// Compares values by content (sets and hashes regardless of order).
-pub(super) fn same(a: &Value, b: &Value) -> bool {
+pub(crate) fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Set(_), Value::Set(_)) => members(a) == members(b),
         (Value::Hash(_), Value::Hash(_)) => fields(a) == fields(b),
@@ -83,7 +81,7 @@ pub(super) fn same(a: &Value, b: &Value) -> bool {
 }
 
 /// A dataset with every type, small and large, and awkward values.
-pub(super) fn mixed_dataset() -> Vec<(u32, Bytes, Value, Option<i64>)> {
+pub(crate) fn mixed_dataset() -> Vec<(u32, Bytes, Value, Option<i64>)> {
     let long = "the quick brown fox jumps over the lazy dog ".repeat(50);
     let mut out = vec![
         (0, b("str:empty"), string(""), None),
@@ -169,7 +167,7 @@ fn info() -> SnapshotInfo {
     }
 }
 
-pub(super) fn write(
+pub(crate) fn write(
     entries: &[(u32, Bytes, Value, Option<i64>)],
     options: WriteOptions,
 ) -> Vec<u8> {

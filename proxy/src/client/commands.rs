@@ -50,7 +50,7 @@ const CLIENT_SUBCOMMANDS: &[&str] = &[
 
 /// Commands that hold a connection's state across requests or take it over, which a proxy
 /// multiplexing many clients on shared node connections cannot carry yet; the table's flags
-/// cover blocking and pub/sub commands, these the rest.
+/// cover blocking commands, these the rest (pub/sub is [`super::pubsub`]'s).
 const CONNECTION_STATE: &[&str] = &[
     "multi",
     "exec",
@@ -89,7 +89,6 @@ pub(crate) fn refusal(command: &Resolved) -> Option<String> {
     let name = command.name();
     let refused = (flags.contains(CommandFlags::BLOCKING)
         && !super::blocking::is_blocking(command))
-        || flags.contains(CommandFlags::PUBSUB)
         || CONNECTION_STATE.contains(&name)
         || (name == "client"
             && command
@@ -220,12 +219,7 @@ mod tests {
 
     #[test]
     fn refused_commands_say_why_and_are_not_listed() {
-        for words in [
-            &["multi"][..],
-            &["subscribe"],
-            &["xread"],
-            &["client", "pause"],
-        ] {
+        for words in [&["multi"][..], &["xread"], &["client", "pause"]] {
             let command = resolve(words);
             let why = refusal(&command).expect("refused");
             assert!(why.starts_with("ERR '"), "{why}");
@@ -237,6 +231,8 @@ mod tests {
             &["command", "count"],
             &["blpop"],
             &["bzmpop"],
+            &["subscribe"],
+            &["pubsub", "numsub"],
         ] {
             let command = resolve(words);
             assert!(refusal(&command).is_none());

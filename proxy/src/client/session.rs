@@ -23,6 +23,7 @@ use super::commands::{self, Rule};
 use super::conn::ClientConn;
 use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
+use super::pubsub::{self, Subscriber};
 use super::{blocking, cluster, info, local, moves, multikey, split};
 use crate::metrics::Target;
 use crate::state::Worker;
@@ -64,6 +65,8 @@ struct Queued {
     started: Instant,
     /// Not sent to the client (`CLIENT REPLY OFF|SKIP`).
     silent: bool,
+    /// A subscription's confirmation: messages wait until it is written.
+    confirms: bool,
 }
 
 impl Queued {
@@ -83,6 +86,7 @@ impl Queued {
             target,
             started,
             silent: false,
+            confirms: false,
         }
     }
 
@@ -124,6 +128,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         },
         state: state.clone(),
         parser: RequestParser::default(),
+        pubsub: Subscriber::new(state.pubsub.clone(), id),
     };
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = state.clients.add(id, addr, laddr);
@@ -150,11 +155,19 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                 break;
             }
             let queued = queue.pop_front().expect("front exists");
+            if queued.confirms {
+                client.pubsub.confirmation_written();
+            }
             let silent = queued.silent;
             let bytes = queued.take(&state);
             if !silent {
                 output.extend_from_slice(&bytes);
             }
+        }
+        // Messages for the client's subscriptions, between whole replies.
+        client.pubsub.deliver(&mut output, client.conn.protocol);
+        if client.pubsub.is_cut_off() {
+            break;
         }
         if !reading && queue.is_empty() && output.is_empty() {
             let _ = writer.shutdown().await;
@@ -216,6 +229,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             },
             () = wait_front(&mut queue), if !queue.is_empty() => {}
             () = handle.kill.notified() => break,
+            () = client.pubsub.wait(output.len() < pubsub::PUSH_AT), if client.pubsub.has_mailbox() => {}
             () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
         }
     }
@@ -243,6 +257,7 @@ struct Client {
     state: Arc<Worker>,
     conn: ClientConn,
     parser: RequestParser,
+    pubsub: Subscriber,
 }
 
 impl Client {
@@ -306,6 +321,7 @@ impl Client {
         let pending = self.dispatch(request);
         let mut queued = Queued::new(pending, counted, &self.state, started);
         queued.silent = self.conn.take_silence();
+        queued.confirms = self.pubsub.take_queued_confirmation();
         queued
     }
 
@@ -328,6 +344,9 @@ impl Client {
         }
         if !self.conn.authenticated && !matches!(command.name(), "auth" | "hello" | "quit") {
             return self.ready(Reply::error("NOAUTH Authentication required."));
+        }
+        if let Some(pending) = self.pubsub.handle(&self.conn, &self.state, &command, &args) {
+            return pending;
         }
         if let Some(why) = commands::refusal(&command) {
             return self.ready(Reply::error_owned(why));

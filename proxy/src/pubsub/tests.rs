@@ -1,0 +1,137 @@
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use redoubt_protocol::Protocol;
+
+use super::*;
+
+fn hub(groups: usize, limit: OutputLimit) -> Hub {
+    let ids: Vec<String> = (0..groups).map(|g| format!("g{g}")).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    Hub::new(
+        groups,
+        Arc::new(SlotTable::derive(&ids)),
+        limit,
+        Duration::from_millis(10),
+    )
+}
+
+fn frame(channel: &str, payload: &str) -> Bytes {
+    Bytes::from(format!(
+        "*3\r\n$7\r\nmessage\r\n${}\r\n{channel}\r\n${}\r\n{payload}\r\n",
+        channel.len(),
+        payload.len()
+    ))
+}
+
+fn names(list: &[&str]) -> Vec<Bytes> {
+    list.iter()
+        .map(|n| Bytes::copy_from_slice(n.as_bytes()))
+        .collect()
+}
+
+#[test]
+fn the_first_listener_subscribes_every_group_and_the_last_one_unsubscribes() {
+    let hub = hub(2, OutputLimit::default());
+    let mut ends = std::mem::take(&mut *hub.ends.lock());
+    let (a, _) = Mailbox::new();
+    let (b, _) = Mailbox::new();
+    let barrier = hub.subscribe(Kind::Channel, &names(&["news"]), 1, &a);
+    assert!(!barrier.is_passed());
+    hub.subscribe(Kind::Channel, &names(&["news"]), 2, &b);
+    for end in &mut ends {
+        let change = end.changes.try_recv().unwrap();
+        assert!(change.subscribe);
+        assert_eq!((change.seq, change.names), (1, names(&["news"])));
+        assert!(
+            end.changes.try_recv().is_err(),
+            "the second listener costs nothing"
+        );
+        end.applied.send_replace(1);
+    }
+    assert!(barrier.is_passed());
+    hub.unsubscribe(Kind::Channel, &names(&["news"]), 1);
+    assert!(ends[0].changes.try_recv().is_err());
+    hub.unsubscribe(Kind::Channel, &names(&["news"]), 2);
+    for end in &mut ends {
+        let change = end.changes.try_recv().unwrap();
+        assert!(!change.subscribe);
+        assert_eq!(change.seq, 2);
+    }
+    assert_eq!(hub.snapshot(0), (2, [vec![], vec![], vec![]]));
+}
+
+#[test]
+fn shard_channels_are_subscribed_on_their_owning_group_only() {
+    let hub = hub(2, OutputLimit::default());
+    let (a, _) = Mailbox::new();
+    let list = names(&["s1", "s2", "s3", "s4", "s5", "s6"]);
+    hub.subscribe(Kind::Shard, &list, 1, &a);
+    let (_, zero) = hub.snapshot(0);
+    let (_, one) = hub.snapshot(1);
+    assert_eq!(zero[2].len() + one[2].len(), list.len());
+    for name in &zero[2] {
+        assert_eq!(hub.slots.group_of_key(name), 0);
+    }
+    for name in &one[2] {
+        assert_eq!(hub.slots.group_of_key(name), 1);
+    }
+}
+
+#[test]
+fn messages_reach_each_listener_once_in_its_protocol() {
+    let hub = hub(1, OutputLimit::default());
+    let (a, mut rx_a) = Mailbox::new();
+    let (b, mut rx_b) = Mailbox::new();
+    hub.subscribe(Kind::Channel, &names(&["ch"]), 1, &a);
+    hub.subscribe(Kind::Channel, &names(&["ch"]), 2, &b);
+    hub.deliver(Kind::Channel, b"ch", frame("ch", "hi"));
+    hub.deliver(Kind::Channel, b"other", frame("other", "no"));
+    for rx in [&mut rx_a, &mut rx_b] {
+        let message = rx.try_recv().unwrap();
+        assert_eq!(message.encoded(Protocol::Resp2), &frame("ch", "hi"));
+        assert!(message
+            .encoded(Protocol::Resp3)
+            .starts_with(b">3\r\n$7\r\nmessage"));
+        assert!(rx.try_recv().is_err());
+    }
+}
+
+#[test]
+fn a_mailbox_past_its_hard_limit_or_long_past_its_soft_limit_is_cut_off() {
+    let message = Arc::new(Message::from_frame(
+        Kind::Channel,
+        names(&["c"])[0].clone(),
+        frame("c", "0123456789"),
+    ));
+    let cost = message.cost() as u64;
+    let hard = OutputLimit {
+        hard: cost * 3,
+        soft: 0,
+        soft_for: Duration::ZERO,
+    };
+    let (mailbox, _rx) = Mailbox::new();
+    let now = Instant::now();
+    assert!(mailbox.push(&message, &hard, now));
+    assert!(mailbox.push(&message, &hard, now));
+    mailbox.taken(message.cost());
+    assert!(mailbox.push(&message, &hard, now));
+    assert!(mailbox.push(&message, &hard, now), "at the limit");
+    assert!(!mailbox.push(&message, &hard, now), "past it");
+    assert!(mailbox.is_cut());
+
+    let soft = OutputLimit {
+        hard: 0,
+        soft: cost,
+        soft_for: Duration::from_secs(60),
+    };
+    let (mailbox, _rx) = Mailbox::new();
+    assert!(mailbox.push(&message, &soft, now));
+    assert!(
+        mailbox.push(&message, &soft, now),
+        "over the soft limit: the clock starts"
+    );
+    assert!(mailbox.push(&message, &soft, now + Duration::from_secs(59)));
+    assert!(!mailbox.push(&message, &soft, now + Duration::from_secs(60)));
+}
