@@ -7,10 +7,10 @@
 Each check prints one line (`ok   name` or `FAIL name: why`); the last line is `N passed, M failed`
 and the exit status is non-zero if any check failed.
 
-Transactions (MULTI/EXEC) and pub/sub are refused by the proxy for now. `--multi` and `--pubsub`
-choose which check runs for each: `refused` (the default) expects the proxy's clear error,
-`supported` runs the real check. Once the proxy supports one of them, flip its default here and in
-interop/run.sh; the real checks already pass against redis-server (`interop/run.sh --redis`).
+Pub/sub is refused by the proxy for now. `--multi` and `--pubsub` choose which check runs for
+each: `refused` expects the proxy's clear error, `supported` runs the real check (the default for
+`--multi`: the proxy carries transactions). Once the proxy supports pub/sub, flip its default here
+and in interop/run.sh; the real checks already pass against redis-server (`interop/run.sh --redis`).
 """
 
 import argparse
@@ -418,7 +418,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--multi", choices=["refused", "supported"], default="refused")
+    parser.add_argument("--multi", choices=["refused", "supported"], default="supported")
     parser.add_argument("--pubsub", choices=["refused", "supported"], default="refused")
     parser.add_argument("--cluster", choices=["check", "skip"], default="check",
                         help="run redis-py's cluster client against the server (skip for a plain redis-server)")

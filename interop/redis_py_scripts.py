@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""redis-py's script users against one node (or any Redis server): `Lock` and `register_script`.
+"""redis-py's script users through a Redoubt proxy, a node or any Redis server: `Lock` and
+`register_script`.
 
     python3 interop/redis_py_scripts.py --port 7001
 
@@ -18,7 +19,9 @@ import traceback
 import redis
 from redis.exceptions import LockNotOwnedError
 
-PREFIX = f"interop:scripts:{os.getpid()}:"
+# One hash tag: a script's keys must live together (in one slot of a cluster, one group of a
+# Redoubt deployment).
+PREFIX = f"{{interop:scripts:{os.getpid()}}}:"
 
 
 def expect(actual, expected, what=""):

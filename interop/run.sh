@@ -15,7 +15,7 @@
 # interop/session-resp3.* with `redis-cli -3`), `redis-cli --pipe` mass insertion, `redis-cli --scan`,
 # a redis-benchmark smoke run, and interop/redis_py_check.py (redis-py, RESP2 and RESP3), once through
 # the deployment and once against one of its nodes directly with transactions and pub/sub enabled,
-# and interop/redis_py_scripts.py (redis-py's Lock and register_script) against one node directly.
+# and interop/redis_py_scripts.py (redis-py's Lock and register_script) through the deployment.
 # Needs redis-cli and redis-benchmark (Debian: redis-tools) and redis-py (PyPI: redis).
 #
 # Environment: PIPE_KEYS (default 100000), BENCH_REQUESTS (default 20000).
@@ -145,7 +145,7 @@ else
     start up "$BIN" up --port "$PORT"
     deployment="redoubt up --port $PORT"
     NODE_PORT=$((PORT + 1))
-    SCRIPT_PORT=$NODE_PORT
+    SCRIPT_PORT=$PORT
   else
     # `redoubt up` does not start a proxy yet: two nodes, each the primary of one group.
     PORT=$(free_port)
@@ -169,10 +169,9 @@ TOML
     start proxy "$BIN" proxy --config "$WORK/proxy.toml"
     deployment="redoubt proxy on 127.0.0.1:$PORT, groups a (node $n1) and b (node $n2)"
     NODE_PORT=$n1
-    SCRIPT_PORT=$n1
+    SCRIPT_PORT=$PORT
   fi
-  # MULTI/EXEC is refused through the proxy for now; pass `supported` once it works.
-  PY_FLAGS=(--multi refused --pubsub supported)
+  PY_FLAGS=(--multi supported --pubsub supported)
 fi
 wait_ready "$PORT"
 echo "interop: against $deployment"
@@ -298,7 +297,7 @@ else
   fail "redis-py (interop/redis_py_check.py)" "exit status $py_rc, last line: $py_summary"
 fi
 
-# (d) redis-py against one node directly: transactions and pub/sub, which the proxy refuses.
+# (d) redis-py against one node directly: transactions and pub/sub (which the proxy refuses).
 if [ -n "${NODE_PORT:-}" ]; then
   wait_ready "$NODE_PORT"
   py_rc=0
@@ -313,8 +312,7 @@ if [ -n "${NODE_PORT:-}" ]; then
   fi
 fi
 
-# (e) redis-py's Lock and register_script (Lua scripts by EVALSHA) against a node directly: the
-# proxy does not carry scripts yet.
+# (e) redis-py's Lock and register_script (Lua scripts by EVALSHA) through the deployment.
 if [ -n "${SCRIPT_PORT:-}" ]; then
   scripts_rc=0
   python3 interop/redis_py_scripts.py --port "$SCRIPT_PORT" >"$WORK/py-scripts.out" 2>&1 || scripts_rc=$?

@@ -104,6 +104,10 @@ pub struct ProxyArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Join a running group of proxies (as `join = true`): serve clients only once added with
+    /// `redoubt ctl add-proxy` and caught up.
+    #[arg(long)]
+    pub join: bool,
 }
 
 impl Cli {
@@ -161,6 +165,10 @@ pub fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
     let mut config = redoubt_proxy::ProxyConfig::load(&args.config)?;
     if args.threads.is_some() {
         config.workers = args.threads;
+    }
+    if args.join {
+        config.join = true;
+        config.validate().map_err(anyhow::Error::msg)?;
     }
     // Workers run their own event loops; this one only accepts the signal and runs probes.
     let runtime = tokio::runtime::Builder::new_current_thread()

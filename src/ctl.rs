@@ -4,7 +4,10 @@
 //! - `redoubt ctl failover GROUP` runs a planned switchover and prints the write pause (any
 //!   proxy: a follower forwards it to the Raft leader).
 //! - `redoubt ctl raft` prints the proxies' Raft group as this proxy sees it: leader, term,
-//!   commit (applied) index, and each member's match index.
+//!   commit (applied) index, and each member's match index and role.
+//! - `redoubt ctl add-proxy ID ADMIN` adds a proxy online (started with `--join`): it catches
+//!   up from a snapshot as a learner, then votes. `redoubt ctl remove-proxy ID` takes one out.
+//!   Any proxy takes either and forwards it to the Raft leader; both print the new group.
 //! - `redoubt ctl import --from HOST:PORT --to HOST:PORT [--cutover]` copies a running Redis
 //!   into the deployment live (see [`crate::import`]); it talks to the source and a proxy,
 //!   not to the admin endpoint.
@@ -35,6 +38,18 @@ enum CtlAction {
     },
     /// Live migration from a running Redis: copy its dataset, follow its writes, cut over.
     Import(crate::import::ImportArgs),
+    /// Add a proxy (started with `redoubt proxy --join`) to the Raft group online.
+    AddProxy {
+        /// Its id (unique, non-zero; `id` in its configuration).
+        id: u64,
+        /// Its admin address (`admin` in its configuration).
+        admin: String,
+    },
+    /// Remove a proxy from the Raft group online.
+    RemoveProxy {
+        /// Its id.
+        id: u64,
+    },
 }
 
 /// Runs the admin command.
@@ -92,34 +107,69 @@ pub fn run(args: CtlArgs) -> anyhow::Result<()> {
                 body["pause_ms"],
             );
         }
+        CtlAction::AddProxy { id, admin } => {
+            let body = serde_json::json!({ "id": id, "admin": admin });
+            let status = membership(&client, &args.admin, "add", &body)
+                .with_context(|| format!("adding proxy {id}"))?;
+            print!("{}", raft_table(&status));
+        }
+        CtlAction::RemoveProxy { id } => {
+            let body = serde_json::json!({ "id": id });
+            let status = membership(&client, &args.admin, "remove", &body)
+                .with_context(|| format!("removing proxy {id}"))?;
+            print!("{}", raft_table(&status));
+        }
         CtlAction::Import(_) => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// `POST /proxies/{action}` with `body`; the new `/raft` view.
+fn membership(
+    client: &reqwest::blocking::Client,
+    admin: &str,
+    action: &str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let response = client
+        .post(format!("http://{admin}/proxies/{action}"))
+        .timeout(std::time::Duration::from_secs(20))
+        .json(body)
+        .send()
+        .with_context(|| format!("cannot reach the proxy admin endpoint at {admin}"))?;
+    let ok = response.status().is_success();
+    let answer: Value = response.json()?;
+    if !ok {
+        bail!("{}", answer["error"].as_str().unwrap_or("unknown error"));
+    }
+    Ok(answer)
 }
 
 /// Renders `/raft` JSON: a summary line, then one row per member.
 pub fn raft_table(body: &Value) -> String {
     let number = |v: &Value| v.as_u64().map_or("-".to_string(), |n| n.to_string());
     let mut out = format!(
-        "proxy {} ({}), leader {}, term {}, commit index {}, last log {}, leader changes {}, writable {}\n",
+        "proxy {} ({}), leader {}, term {}, commit index {}, last log {}, snapshot {}, leader changes {}, writable {}\n",
         body["id"],
         body["state"].as_str().unwrap_or("?"),
         number(&body["leader"]),
         body["term"],
         number(&body["applied_index"]),
         number(&body["last_log_index"]),
+        number(&body["snapshot_index"]),
         body["leader_changes"],
         body["writable"],
     );
     out.push_str(&format!(
-        "{:<4} {:<22} {:>11} {:>16}\n",
-        "ID", "ADMIN", "MATCH", "LAST CONTACT MS"
+        "{:<4} {:<22} {:<8} {:>11} {:>16}\n",
+        "ID", "ADMIN", "ROLE", "MATCH", "LAST CONTACT MS"
     ));
     for member in body["members"].as_array().into_iter().flatten() {
         out.push_str(&format!(
-            "{:<4} {:<22} {:>11} {:>16}\n",
+            "{:<4} {:<22} {:<8} {:>11} {:>16}\n",
             member[0].to_string(),
             member[1].as_str().unwrap_or("?"),
+            member[4].as_str().unwrap_or("?"),
             number(&member[2]),
             number(&member[3]),
         ));

@@ -11,3 +11,12 @@ mod proxies;
 
 #[path = "control/raft.rs"]
 mod raft;
+
+#[path = "control/membership.rs"]
+mod membership;
+
+#[path = "control/netns.rs"]
+mod netns;
+
+#[path = "control/partition.rs"]
+mod partition;

@@ -15,5 +15,7 @@ mod automatic;
 mod planned;
 #[path = "failover/pubsub.rs"]
 mod pubsub;
+#[path = "failover/transactions.rs"]
+mod transactions;
 #[path = "failover/up.rs"]
 mod up;

@@ -21,6 +21,7 @@ mod node {
     mod geo;
     mod hashes;
     mod hll;
+    mod introspection;
     mod keys;
     mod keyspace;
     mod lists;

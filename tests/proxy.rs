@@ -23,5 +23,9 @@ mod pubsub;
 mod reads;
 #[path = "proxy/routing.rs"]
 mod routing;
+#[path = "proxy/scripts.rs"]
+mod scripts;
 #[path = "proxy/server_commands.rs"]
 mod server_commands;
+#[path = "proxy/transactions.rs"]
+mod transactions;

@@ -229,6 +229,8 @@ pub(crate) struct Session {
     pub(crate) replies_off: bool,
     /// Replies still to drop after `CLIENT REPLY SKIP` (its own, then the next).
     pub(crate) skip_replies: u8,
+    /// `CLIENT NO-TOUCH on`: this client's commands (but `TOUCH`) leave keys' LRU/LFU alone.
+    pub(crate) no_touch: bool,
 }
 
 /// A transaction being queued: its commands, resolved and checked, and whether one was
@@ -295,6 +297,7 @@ impl Session {
             frames: Vec::new(),
             replies_off: false,
             skip_replies: 0,
+            no_touch: false,
         }
     }
 }

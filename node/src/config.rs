@@ -138,6 +138,22 @@ pub struct Config {
     /// How long a script may run before other clients get `-BUSY` and `SCRIPT KILL` may stop
     /// it, in ms (`busy-reply-threshold`, alias `lua-time-limit`, default 5000; 0: at once).
     pub busy_reply_threshold_ms: u64,
+    /// Largest sparse HyperLogLog in bytes, header included, before it turns dense
+    /// (`hll-sparse-max-bytes`, default 3000).
+    pub hll_sparse_max_bytes: usize,
+    /// Commands slower than this many µs go to the slow log (`slowlog-log-slower-than`,
+    /// default 10000; negative: none, 0: every command).
+    pub slowlog_log_slower_than: i64,
+    /// Entries the slow log keeps (`slowlog-max-len`, default 128).
+    pub slowlog_max_len: usize,
+    /// Events lasting at least this many ms are sampled by the latency monitor
+    /// (`latency-monitor-threshold`; 0: off).
+    pub latency_monitor_threshold_ms: u64,
+    /// Per-command latency histograms for `INFO latencystats` and `LATENCY HISTOGRAM`
+    /// (`latency-tracking`, default yes).
+    pub latency_tracking: bool,
+    /// Percentiles `INFO latencystats` prints (`latency-tracking-info-percentiles`).
+    pub latency_percentiles: Vec<f64>,
 }
 
 impl Default for Config {
@@ -184,6 +200,12 @@ impl Config {
             notify_keyspace_events: 0,
             client_output_buffer_limit: [(0, 0, 0); 3],
             busy_reply_threshold_ms: 5000,
+            hll_sparse_max_bytes: 3000,
+            slowlog_log_slower_than: 10_000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold_ms: 0,
+            latency_tracking: true,
+            latency_percentiles: Vec::new(),
         };
         let p = &config.params;
         config.bind = match p.bind_addrs().first().map(|a| a.trim_start_matches('-')) {
@@ -236,6 +258,15 @@ impl Config {
         self.replica_ack_timeout_ms = int("replica-ack-timeout", 1000).max(1) as u64;
         self.repl_backlog_size = p.get_memory("repl-backlog-size").unwrap_or(64 << 20);
         self.busy_reply_threshold_ms = int("busy-reply-threshold", 5000).max(0) as u64;
+        self.hll_sparse_max_bytes = p
+            .get_memory("hll-sparse-max-bytes")
+            .unwrap_or(3000)
+            .min(1 << 30) as usize;
+        self.slowlog_log_slower_than = int("slowlog-log-slower-than", 10_000);
+        self.slowlog_max_len = int("slowlog-max-len", 128).clamp(0, 1 << 24) as usize;
+        self.latency_monitor_threshold_ms = int("latency-monitor-threshold", 0).max(0) as u64;
+        self.latency_tracking = p.get_bool("latency-tracking").unwrap_or(true);
+        self.latency_percentiles = p.latency_percentiles();
         self.notify_keyspace_events =
             crate::pubsub::events::parse_flags(&text("notify-keyspace-events")).unwrap_or(0);
         for (slot, (_, hard, soft, seconds)) in self

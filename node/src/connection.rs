@@ -71,6 +71,7 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
     {
         let mut store = node.lock_store().await;
         store.blocking.remove(id);
+        store.observe.monitors.remove(id);
         let mut ctx = Ctx {
             store: &mut store,
             session: &mut session,

@@ -33,6 +33,9 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
     let (resolved, handler) = match check(ctx, args) {
         Ok(checked) => checked,
         Err((reply, resolved)) => {
+            if resolved.is_some_and(|r| r.name() == "exec") && ctx.session.multi.is_some() {
+                return (transaction::abort(ctx, &reply), resolved);
+            }
             if let Some(multi) = ctx.session.multi.as_mut() {
                 multi.failed = true;
             }
@@ -49,6 +52,7 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
             let reply = transaction::exec(ctx);
             let usec = started.elapsed().as_micros() as u64;
             stats::record(ctx.store, resolved, usec, &reply);
+            stats::observe(ctx, resolved, args, usec);
             return (reply, Some(resolved));
         }
     }
@@ -60,12 +64,12 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
 /// its handler, or the error reply.
 fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, Option<Resolved>)> {
     let table = table::handlers();
-    let unknown = || (Reply::error_owned(errors::unknown_command(args)), None);
+    let unknown = |ctx: &mut Ctx| (stats::error(ctx.store, errors::unknown_command(args)), None);
     let Some(resolved) = command_table::resolve(args) else {
-        return Err(unknown());
+        return Err(unknown(ctx));
     };
     if !table.serves_command(resolved) {
-        return Err(unknown());
+        return Err(unknown(ctx));
     }
     let reject = |ctx: &mut Ctx, error: &str| {
         Err((stats::reject(ctx.store, resolved, error), Some(resolved)))
@@ -79,7 +83,7 @@ fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, O
         _ => match args.get(1) {
             Some(sub) => {
                 let error = errors::unknown_subcommand(command.name, sub);
-                return Err((Reply::error_owned(error), Some(resolved)));
+                return Err((stats::error(ctx.store, error), Some(resolved)));
             }
             None => return reject(ctx, &errors::wrong_arity(command.name)),
         },
@@ -90,14 +94,30 @@ fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, O
     if !ctx.session.authenticated && !is_no_auth(resolved) {
         return reject(ctx, "NOAUTH Authentication required.");
     }
+    if !ctx.store.observe.monitors.is_empty()
+        && ctx.store.observe.monitors.contains(ctx.session.handle.id)
+        && write_or_read(resolved)
+    {
+        // A monitor is a replica to Redis, kept off the keyspace.
+        return reject(ctx, "ERR Replica can't interact with the keyspace");
+    }
     if ctx.store.config.maxmemory != 0 && !ctx.session.primary_link {
         let out_of_memory = ctx.store.evict(ctx.now_ms) == Outcome::Fail;
         if out_of_memory && resolved.spec().flags.contains(CommandFlags::DENYOOM) {
             return reject(ctx, OOM_ERROR);
         }
     }
-    // A container's subcommand carries its own flags (`XGROUP CREATE` writes).
-    let write = resolved.spec().flags.contains(CommandFlags::WRITE);
+    // A container's subcommand carries its own flags (`XGROUP CREATE` writes); `EXEC` writes
+    // when a queued command does (Redis's `processCommand`), so a primary demoted or fenced
+    // since the commands were queued refuses to run them.
+    let write = resolved.spec().flags.contains(CommandFlags::WRITE)
+        || (command.name == "exec"
+            && ctx.session.multi.as_ref().is_some_and(|multi| {
+                multi
+                    .queued
+                    .iter()
+                    .any(|(queued, _)| queued.spec().flags.contains(CommandFlags::WRITE))
+            }));
     if let Some(epoch) = ctx.session.epoch.filter(|e| *e < ctx.store.epoch) {
         if write || matches!(command.name, "replicaof" | "slaveof") {
             let error = format!(
@@ -148,12 +168,20 @@ pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[B
         transaction::touch_flushed(ctx, resolved.name(), args);
     }
     let before = events::before(ctx, resolved, args);
+    if !ctx.store.observe.monitors.is_empty() && stats::runs_scripts(resolved) {
+        // Monitors see a script's call before the commands it runs, as in Redis.
+        stats::feed_monitors(ctx, args);
+    }
+    let no_touch = ctx.session.no_touch && resolved.name() != "touch";
+    ctx.store.set_no_touch(no_touch);
     let started = Instant::now();
     ctx.command = Some(resolved);
     let reply = handler(ctx, args).unwrap_or_else(|err| err);
     ctx.command = None;
+    ctx.store.set_no_touch(false);
     let usec = started.elapsed().as_micros() as u64;
     stats::record(ctx.store, resolved, usec, &reply);
+    stats::observe(ctx, resolved, args, usec);
     // Keys this command found expired go to the stream before its own effect.
     ctx.store.propagate_expired();
     if write && ctx.store.dirty() != dirty {
@@ -193,8 +221,15 @@ pub(crate) fn replicate(ctx: &mut Ctx, command: Resolved, args: &[Bytes], reply:
 
 /// [`execute`] for a script's `redis.call`: the reply, and whether the node serves the command.
 fn dispatch_for_script(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, bool) {
+    ctx.store.observe.script_depth += 1;
     let (reply, resolved) = execute(ctx, args);
+    ctx.store.observe.script_depth -= 1;
     (reply, resolved.is_some())
+}
+
+fn write_or_read(resolved: Resolved) -> bool {
+    let flags = resolved.spec().flags;
+    flags.contains(CommandFlags::WRITE) || flags.contains(CommandFlags::READONLY)
 }
 
 fn is_no_auth(resolved: Resolved) -> bool {

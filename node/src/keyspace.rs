@@ -35,7 +35,7 @@ pub(crate) fn latency_bucket(usec: u64) -> usize {
 }
 
 /// Calls and time spent for one command (INFO `commandstats`).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct CommandStat {
     /// Times the command ran (including calls that returned an error).
     pub(crate) calls: u64,
@@ -48,6 +48,9 @@ pub(crate) struct CommandStat {
     /// Calls by running time, bucketed by [`LATENCY_BOUNDS_US`] (for the
     /// metrics' latency histogram).
     pub(crate) latency_buckets: [u64; LATENCY_BUCKETS],
+    /// Calls by running time as Redis keeps them (INFO `latencystats`, `LATENCY HISTOGRAM`),
+    /// made at the first call tracked under `latency-tracking`.
+    pub(crate) histogram: Option<crate::observe::histogram::Histogram>,
 }
 
 /// The lock-protected state.
@@ -91,6 +94,8 @@ pub(crate) struct Store {
     pub(crate) pending_effects: Option<Vec<Vec<bytes::Bytes>>>,
     /// Snapshot bookkeeping (INFO `persistence`).
     pub(crate) saves: SaveStatus,
+    /// Slow log, latency monitor and `MONITOR` clients.
+    pub(crate) observe: crate::observe::Observe,
 }
 
 /// Where the node stands with its snapshots (INFO `persistence`; `crate::persist` keeps it).
@@ -191,6 +196,7 @@ impl Store {
             watches: Watches::default(),
             pubsub: PubSub::default(),
             saves: SaveStatus::default(),
+            observe: crate::observe::Observe::default(),
         };
         store.epoch = store.load_epoch();
         store.repl.backlog_size = store.config.repl_backlog_size as usize;
@@ -253,6 +259,29 @@ impl Store {
         std::fs::rename(&tmp, &path)?;
         self.epoch = epoch;
         Ok(())
+    }
+
+    /// Feeds the latency monitor: `event` (`expire-cycle`, `eviction-cycle`...) took the time
+    /// since `started`; recorded when it reaches `latency-monitor-threshold` (Redis's
+    /// `latencyAddSampleIfNeeded`).
+    pub(crate) fn sample_latency(&mut self, event: &str, started: std::time::Instant) {
+        let threshold = self.config.latency_monitor_threshold_ms;
+        let ms = started.elapsed().as_millis() as u64;
+        if threshold > 0 && ms >= threshold {
+            let now = crate::state::unix_ms() / 1000;
+            self.observe.latency.add(event, ms, now);
+        }
+    }
+
+    /// Whether key accesses leave the access words alone (`CLIENT NO-TOUCH`), in every
+    /// database: set for one command at a time. Cheap when nothing changes.
+    pub(crate) fn set_no_touch(&mut self, no_touch: bool) {
+        if self.dbs.first().is_some_and(|db| db.no_touch == no_touch) {
+            return;
+        }
+        for db in &mut self.dbs {
+            db.no_touch = no_touch;
+        }
     }
 
     /// Sets how every database treats expired keys (see [`ExpiryMode`]).

@@ -29,6 +29,7 @@ mod glob;
 mod keyspace;
 pub mod memory;
 mod metrics;
+mod observe;
 pub(crate) mod params;
 mod persist;
 mod pubsub;

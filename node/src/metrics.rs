@@ -100,7 +100,13 @@ impl Snapshot {
         let mut commands: Vec<(String, CommandStat)> = store
             .command_stats
             .iter()
-            .map(|(name, stat)| (name.clone(), *stat))
+            .map(|(name, stat)| {
+                let stat = CommandStat {
+                    histogram: None,
+                    ..*stat
+                };
+                (name.clone(), stat)
+            })
             .collect();
         commands.sort_by(|a, b| a.0.cmp(&b.0));
         let mut errors: Vec<(String, u64)> = store

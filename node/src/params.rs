@@ -20,6 +20,7 @@ mod value;
 pub(crate) use conf_file::ConfError;
 pub(crate) use conf_file::{load, load_text};
 pub(crate) use rewrite::rewrite;
+pub(crate) use table::SENSITIVE;
 #[cfg(test)]
 pub(crate) use table::{Effect, REDOUBT_ONLY};
 pub(crate) use table::{IntFormat, Kind, Param, PARAMS};

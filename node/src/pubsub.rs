@@ -35,6 +35,8 @@ pub(crate) enum Kind {
     Pattern,
     /// A shard channel (`SSUBSCRIBE`, `SPUBLISH`).
     Shard,
+    /// Not a subscription: a `MONITOR` line (the payload), sent as a status reply.
+    Monitor,
 }
 
 /// One message on its way to a subscriber.
@@ -60,6 +62,10 @@ impl Message {
     pub(crate) fn frame(&self) -> Reply {
         let mut items = Vec::with_capacity(4);
         match self.kind {
+            Kind::Monitor => {
+                let line = String::from_utf8_lossy(&self.payload).into_owned();
+                return Reply::Simple(line.into());
+            }
             Kind::Channel => items.push(Reply::bulk_static("message")),
             Kind::Shard => items.push(Reply::bulk_static("smessage")),
             Kind::Pattern => {
@@ -170,7 +176,7 @@ pub(crate) struct PubSub {
 impl PubSub {
     fn map(&mut self, kind: Kind) -> &mut HashMap<Bytes, Listeners> {
         match kind {
-            Kind::Channel => &mut self.channels,
+            Kind::Channel | Kind::Monitor => &mut self.channels,
             Kind::Pattern => &mut self.patterns,
             Kind::Shard => &mut self.shard,
         }
@@ -259,7 +265,7 @@ impl PubSub {
     /// Subscribers of a channel or shard channel (`PUBSUB NUMSUB`, `SHARDNUMSUB`).
     pub(crate) fn subscribers(&self, kind: Kind, name: &[u8]) -> usize {
         let map = match kind {
-            Kind::Channel => &self.channels,
+            Kind::Channel | Kind::Monitor => &self.channels,
             Kind::Pattern => &self.patterns,
             Kind::Shard => &self.shard,
         };
@@ -270,7 +276,7 @@ impl PubSub {
     /// `pubsub_channels`, `pubsub_patterns`, `pubsubshard_channels`; `PUBSUB NUMPAT`).
     pub(crate) fn count(&self, kind: Kind) -> usize {
         match kind {
-            Kind::Channel => self.channels.len(),
+            Kind::Channel | Kind::Monitor => self.channels.len(),
             Kind::Pattern => self.patterns.len(),
             Kind::Shard => self.shard.len(),
         }
@@ -297,7 +303,7 @@ impl Subscriptions {
     /// The set of one kind.
     pub(crate) fn of(&mut self, kind: Kind) -> &mut IndexSet<Bytes> {
         match kind {
-            Kind::Channel => &mut self.channels,
+            Kind::Channel | Kind::Monitor => &mut self.channels,
             Kind::Pattern => &mut self.patterns,
             Kind::Shard => &mut self.shard,
         }

@@ -213,6 +213,14 @@ impl CommandSpec {
             .collect()
     }
 
+    /// Positions of the keys in `args` (as [`CommandSpec::key_indexes`]), each with the flags
+    /// of the key specification that found it (`RW access delete`), in key-spec order: what
+    /// `COMMAND GETKEYSANDFLAGS` answers. A key of a command without key specifications gets
+    /// empty flags.
+    pub fn keys_and_flags(&self, args: &[Bytes]) -> Vec<(usize, &'static str)> {
+        keys::keys_and_flags(self, args)
+    }
+
     /// The key specifications, parsed from [`CommandSpec::key_specs`].
     pub fn key_specs(&self) -> impl Iterator<Item = KeySpec> {
         keys::parse_key_specs(self.key_specs)

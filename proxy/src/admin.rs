@@ -6,8 +6,11 @@
 //! With several proxies: `GET /raft` (this proxy's view of the Raft group, also under `raft` in
 //! `/topology` and `/healthz`), and the calls between proxies, each refused without the cluster
 //! password in `x-redoubt-auth` when one is set: `POST /raft/append`, `/raft/vote`,
-//! `/raft/snapshot` (Raft RPCs, JSON) and `/raft/report` (a proxy's probe view). A planned
-//! switchover asked of a follower is forwarded to the leader.
+//! `/raft/snapshot` (Raft RPCs, JSON) and `/raft/report` (a proxy's probe view; refused with
+//! 403 from a proxy that is not a member, so a removed proxy loses its write lease).
+//! `POST /proxies/add` (JSON `{"id": 4, "admin": "host:port"}`) and `POST /proxies/remove`
+//! (`{"id": 2}`) change the membership online and answer the new `/raft` view. A planned
+//! switchover or a membership change asked of a follower is forwarded to the leader.
 
 use std::sync::atomic::Ordering;
 
@@ -24,8 +27,9 @@ use std::sync::Arc;
 use openraft::raft::{AppendEntriesRequest, InstallSnapshotRequest, VoteRequest};
 
 use crate::backend::info::Role;
+use crate::control::raft::membership::{AddProxy, RemoveProxy};
 use crate::control::raft::network::AUTH_HEADER;
-use crate::control::raft::plane::{RaftControlPlane, ReportBody};
+use crate::control::raft::plane::{RaftControlPlane, ReportBody, ReportReply};
 use crate::control::raft::TypeConfig;
 use crate::control::Report;
 use crate::state::Shared;
@@ -142,6 +146,8 @@ pub(crate) async fn serve(listener: TcpListener, shared: Shared) {
         .route("/raft/vote", post(raft_vote))
         .route("/raft/snapshot", post(raft_snapshot))
         .route("/raft/report", post(raft_report))
+        .route("/proxies/add", post(add_proxy))
+        .route("/proxies/remove", post(remove_proxy))
         .with_state(shared);
     if let Err(err) = axum::serve(listener, app).await {
         tracing::warn!(%err, "admin endpoint stopped");
@@ -198,17 +204,10 @@ async fn raft_append(
         Ok(raft) => raft,
         Err((status, why)) => return error(status, why),
     };
-    let leader = request.vote.leader_id().voted_for();
-    let reply = raft.raft().append_entries(request).await;
-    if let (Ok(response), Some(leader)) = (&reply, leader) {
-        if !matches!(
-            response,
-            openraft::raft::AppendEntriesResponse::HigherVote(_)
-        ) {
-            raft.contact(leader);
-        }
-    }
-    Json(reply).into_response()
+    // No contact is counted here for the write lease: the commit index a leader sends a
+    // follower that was cut off can be older than what it committed meanwhile, so only the
+    // reports (which carry what each side applied) count.
+    Json(raft.raft().append_entries(request).await).into_response()
 }
 
 async fn raft_vote(
@@ -242,14 +241,22 @@ async fn raft_report(
         Ok(raft) => raft,
         Err((status, why)) => return error(status, why),
     };
-    raft.contact(report.from);
-    if let Some(controller) = shared.controller.get() {
+    if !raft.is_member(report.from) {
+        return error(
+            StatusCode::FORBIDDEN,
+            &format!("proxy {} is not a member", report.from),
+        );
+    }
+    if let (true, Some(controller)) = (raft.is_voter(report.from), shared.controller.get()) {
         controller.report(Report {
             from: report.from,
             down: report.down,
         });
     }
-    Json(true).into_response()
+    Json(ReportReply {
+        epochs: raft.epochs(),
+    })
+    .into_response()
 }
 
 async fn metrics(State(shared): State<Shared>) -> Response {
@@ -297,20 +304,58 @@ async fn failover(State(shared): State<Shared>, Path(group): Path<String>) -> Re
 
 /// Forwards a planned switchover to the Raft leader, which alone decides.
 async fn forward_failover(shared: &Shared, group: &str) -> Response {
+    let path = format!("/failover/{group}");
+    forward(shared, &path, &(), std::time::Duration::from_secs(10)).await
+}
+
+/// How long a forwarded membership change may take (the new proxy catching up included).
+const MEMBERSHIP_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn add_proxy(State(shared): State<Shared>, Json(body): Json<AddProxy>) -> Response {
+    let Some(raft) = shared.raft.clone() else {
+        return error(StatusCode::NOT_FOUND, "this proxy runs alone");
+    };
+    if !shared.control.is_leader() {
+        return forward(&shared, "/proxies/add", &body, MEMBERSHIP_LIMIT).await;
+    }
+    match raft.add_proxy(body.id, body.admin).await {
+        Ok(()) => Json(shared.control.status()).into_response(),
+        Err(why) => error(StatusCode::CONFLICT, &why),
+    }
+}
+
+async fn remove_proxy(State(shared): State<Shared>, Json(body): Json<RemoveProxy>) -> Response {
+    let Some(raft) = shared.raft.clone() else {
+        return error(StatusCode::NOT_FOUND, "this proxy runs alone");
+    };
+    if !shared.control.is_leader() {
+        return forward(&shared, "/proxies/remove", &body, MEMBERSHIP_LIMIT).await;
+    }
+    match raft.remove_proxy(body.id).await {
+        Ok(()) => Json(shared.control.status()).into_response(),
+        Err(why) => error(StatusCode::CONFLICT, &why),
+    }
+}
+
+/// Forwards an admin request to the Raft leader and passes its answer back.
+async fn forward<B: Serialize>(
+    shared: &Shared,
+    path: &str,
+    body: &B,
+    timeout: std::time::Duration,
+) -> Response {
     let (Some(raft), Some(leader)) = (shared.raft.as_ref(), shared.control.leader_admin()) else {
         return error(
             StatusCode::SERVICE_UNAVAILABLE,
             "no control plane leader is known",
         );
     };
-    let path = format!("/failover/{group}");
-    let timeout = std::time::Duration::from_secs(10);
     match raft
         .network()
-        .post::<_, serde_json::Value>(&leader, &path, &(), timeout)
+        .post::<_, serde_json::Value>(&leader, path, body, timeout)
         .await
     {
-        Ok(report) => Json(report).into_response(),
+        Ok(answer) => Json(answer).into_response(),
         Err(err) => error(StatusCode::CONFLICT, &format!("leader {leader}: {err}")),
     }
 }

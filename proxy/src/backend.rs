@@ -73,7 +73,13 @@ impl Backend {
         self.pools[index].get_or_init(|| {
             let options = self.options(protocol, db);
             (0..self.size)
-                .map(|_| BackendConnection::spawn(options.clone(), self.progress.clone()))
+                .map(|_| {
+                    BackendConnection::spawn(
+                        options.clone(),
+                        self.progress.clone(),
+                        self.health.watch_replaced(),
+                    )
+                })
                 .collect()
         })
     }

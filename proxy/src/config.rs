@@ -28,6 +28,7 @@
 //! raft-heartbeat = "50ms"
 //! raft-election-timeout = "250ms"   # the first proxy's shortest (see below)
 //! write-lease = "400ms"             # shorter than down-after
+//! # join = true                     # a proxy added to a running group (ctl add-proxy)
 //! ```
 
 use std::collections::HashSet;
@@ -135,8 +136,16 @@ pub struct ProxyConfig {
     #[serde(default)]
     pub dir: Option<std::path::PathBuf>,
     /// Every proxy of the control plane, this one included; empty: this proxy alone decides.
+    /// They form the group's first membership; proxies added or removed online
+    /// (`redoubt ctl add-proxy` / `remove-proxy`) change it in Raft, not here.
     #[serde(default)]
     pub proxies: Vec<PeerConfig>,
+    /// This proxy joins a running group (also `redoubt proxy --join`): it never initializes
+    /// a group of its own, and serves no client until it has been added
+    /// (`redoubt ctl add-proxy`) and has the committed topology. `proxies` need only list
+    /// this proxy.
+    #[serde(default)]
+    pub join: bool,
     /// Interval of the Raft leader's heartbeats.
     #[serde(default = "default_raft_heartbeat", with = "humantime_serde")]
     pub raft_heartbeat: Duration,
@@ -355,6 +364,9 @@ impl ProxyConfig {
 
     fn validate_proxies(&self) -> Result<(), String> {
         if self.proxies.is_empty() {
+            if self.join {
+                return Err("join needs id, dir and proxies (at least this proxy)".into());
+            }
             return Ok(());
         }
         let mut ids = HashSet::new();

@@ -38,6 +38,10 @@ pub(crate) enum ControlError {
 pub(crate) type CommitFuture<'a> =
     Pin<Box<dyn Future<Output = Result<(), ControlError>> + Send + 'a>>;
 
+/// One member in [`RaftStatus`]: id, admin address, match index (known on the leader), ms
+/// since the last exchange with it, and `voter` or `learner` (a JSON array in `/raft`).
+pub(crate) type MemberStatus = (u64, String, Option<u64>, Option<u64>, &'static str);
+
 /// This proxy's view of the Raft group, for `/topology`, `/healthz` and `redoubt ctl raft`.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct RaftStatus {
@@ -53,9 +57,11 @@ pub(crate) struct RaftStatus {
     pub(crate) last_log_index: Option<u64>,
     /// Index of the last entry applied here (committed).
     pub(crate) applied_index: Option<u64>,
-    /// Every member: id, admin address, match index (known on the leader), ms since the last
-    /// exchange with it.
-    pub(crate) members: Vec<(u64, String, Option<u64>, Option<u64>)>,
+    /// Index of the last entry in this proxy's snapshot (a proxy added online starts from
+    /// one).
+    pub(crate) snapshot_index: Option<u64>,
+    /// Every member.
+    pub(crate) members: Vec<MemberStatus>,
     /// Leaders seen since start.
     pub(crate) leader_changes: u64,
     /// Latency of the last commit made here, µs.

@@ -6,7 +6,9 @@
 //! a request and its reply never cross threads (no cross-core wake-ups on the hot path). What
 //! workers share is read-mostly: the configuration, the slot table, each node's health (kept by
 //! one probe per node) and the counters. `run(listener, config, shutdown)` takes a bound
-//! listener so callers (and tests) choose the address.
+//! listener so callers (and tests) choose the address. A proxy that joins a running group
+//! (`join`) serves its admin endpoint at once (Raft reaches it there) but accepts no client
+//! until it is a member with the committed topology.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -45,6 +47,11 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
             }
             Err(err) => warn!(%admin, %err, "cannot bind the admin address"),
         }
+    }
+    if let (true, Some(raft)) = (shared.config.join, shared.raft.as_ref()) {
+        info!("waiting to be added to the proxies' raft group");
+        raft.joined().await;
+        info!("joined the raft group; serving clients");
     }
     let listener = match listener.into_std() {
         Ok(listener) => listener,

@@ -179,6 +179,7 @@ impl Shared {
             connect_timeout: self.config.connect_timeout,
             request_timeout: self.config.request_timeout,
         });
+        tokio::spawn(mark_replaced(self.topology.clone(), self.health.clone()));
         tokio::spawn(crate::metrics::state::sample_offsets(
             self.topology.clone(),
             self.health.clone(),
@@ -224,6 +225,29 @@ impl Shared {
             health: self.health.clone(),
         };
         let _ = self.controller.set(controller::start(setup, probes));
+    }
+}
+
+/// Tells a node's [`Health`] each time a committed topology takes the primary role from it,
+/// so that every worker's connections to it stop waiting on requests it leaves unanswered
+/// (a frozen old primary) instead of waiting for the request timeout.
+async fn mark_replaced(
+    topology: Arc<SharedTopology>,
+    health: Arc<HashMap<SocketAddr, Arc<Health>>>,
+) {
+    let mut changes = topology.subscribe();
+    let mut before = topology.get();
+    while changes.changed().await.is_ok() {
+        let now = topology.get();
+        for (old, new) in before.groups.iter().zip(&now.groups) {
+            if old.primary != new.primary {
+                if let Some(health) = health.get(&old.primary) {
+                    tracing::info!(group = %old.id, node = %old.primary, epoch = new.epoch, "primary replaced");
+                    health.replaced();
+                }
+            }
+        }
+        before = now;
     }
 }
 

@@ -107,13 +107,31 @@ impl Server {
     /// Starts `redoubt <args>` (any subcommand) and waits for its `listening on` line. Nodes
     /// keep their files (the epoch file) in a directory of this test process.
     pub fn spawn_redoubt(args: &[&str], password: Option<String>) -> Server {
+        Self::spawn_redoubt_in(None, args, password)
+    }
+
+    /// Like [`Server::spawn_redoubt`], inside the network namespace `netns` when given
+    /// (`ip netns exec NETNS redoubt ...`, which execs: the child is redoubt itself).
+    pub fn spawn_redoubt_in(
+        netns: Option<&str>,
+        args: &[&str],
+        password: Option<String>,
+    ) -> Server {
         let what = args.first().copied().unwrap_or("node");
         let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         if what == "node" && !args.iter().any(|a| a == "--dir") {
             args.push("--dir".into());
             args.push(test_dir().display().to_string());
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_redoubt"))
+        let mut command = match netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns, env!("CARGO_BIN_EXE_redoubt")]);
+                command
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_redoubt")),
+        };
+        let mut child = command
             .args(&args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

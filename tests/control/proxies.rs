@@ -14,7 +14,7 @@ use crate::common::{test_dir, Server};
 
 /// One deployment at a time: the timings these tests measure (elections, failover) mean
 /// little when a dozen processes share two cores.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Three proxies in front of one group.
 pub struct Proxies {
@@ -26,6 +26,10 @@ pub struct Proxies {
     pub proxies: Vec<Option<Server>>,
     /// Each proxy's configuration file.
     configs: Vec<PathBuf>,
+    /// Each proxy's extra arguments (`--join`).
+    flags: Vec<Vec<String>>,
+    /// Where the proxies' files go.
+    base: PathBuf,
     /// Each proxy's admin address.
     pub admins: Vec<SocketAddr>,
     /// Each proxy's client address.
@@ -84,6 +88,8 @@ impl Proxies {
             nodes,
             proxies: vec![None, None, None],
             configs,
+            flags: vec![Vec::new(); 3],
+            base,
             admins,
             listens,
         };
@@ -96,7 +102,37 @@ impl Proxies {
     /// Starts proxy `i` (again) with its configuration and files.
     pub fn restart(&mut self, i: usize) {
         let config = self.configs[i].to_str().unwrap().to_string();
-        self.proxies[i] = Some(Server::spawn_redoubt(&["proxy", "--config", &config], None));
+        let mut args = vec!["proxy", "--config", &config];
+        args.extend(self.flags[i].iter().map(String::as_str));
+        self.proxies[i] = Some(Server::spawn_redoubt(&args, None));
+    }
+
+    /// Starts one more proxy (the next id) with `redoubt proxy --join`, its file listing only
+    /// itself; returns its index. It serves no client until added (`ctl add-proxy`).
+    pub fn start_joiner(&mut self) -> usize {
+        let i = self.proxies.len();
+        let (admin, listen) = (free_addr(), free_addr());
+        let dir = self.base.join(format!("proxy{}", i + 1));
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = format!(
+            "listen = \"{listen}\"\nadmin = \"{admin}\"\nid = {}\ndir = \"{}\"\n\
+             proxies = [{{ id = {}, admin = \"{admin}\" }}]\n\
+             [[groups]]\nid = \"g0\"\nprimary = \"{}\"\nstandbys = [\"{}\"]\nsync-replicas = 1\n",
+            i + 1,
+            dir.display(),
+            i + 1,
+            self.nodes[0].addr(),
+            self.nodes[1].addr(),
+        );
+        let path = self.base.join(format!("proxy{}.toml", i + 1));
+        std::fs::write(&path, config).unwrap();
+        self.configs.push(path);
+        self.flags.push(vec!["--join".to_string()]);
+        self.admins.push(admin);
+        self.listens.push(listen);
+        self.proxies.push(None);
+        self.restart(i);
+        i
     }
 
     /// Kills proxy `i` with SIGKILL.
@@ -141,7 +177,7 @@ impl Proxies {
         let deadline = Instant::now() + limit;
         loop {
             let mut views = Vec::new();
-            for i in 0..3 {
+            for i in 0..self.proxies.len() {
                 if self.proxies[i].is_some() {
                     views.push(self.raft(i).await);
                 }
@@ -172,7 +208,7 @@ impl Proxies {
         let deadline = Instant::now() + limit;
         loop {
             let mut views = Vec::new();
-            for i in 0..3 {
+            for i in 0..self.proxies.len() {
                 if self.proxies[i].is_some() {
                     views.push(self.group(i).await);
                 }

@@ -112,6 +112,14 @@ async fn a_primary_paused_for_three_seconds_is_replaced_and_never_writes_again()
     assert_eq!(primary, cluster.groups[0].nodes[1].addr().to_string());
     tokio::time::sleep(Duration::from_millis(500)).await;
     writers.stop().await;
+    // Requests in flight to the frozen primary fail once its replacement is committed
+    // instead of waiting for the 2 s request timeout: the outage is the failover's.
+    let outage = writers.longest_gap();
+    eprintln!("write outage under a 3 s pause: {outage:?}");
+    assert!(
+        outage < Duration::from_millis(1500),
+        "writes stopped for {outage:?}"
+    );
     assert_all_present(&mut cluster.conn().await, &writers.all_acks()).await;
     // The old primary, back, is a standby fenced by the new epoch: no write gets through.
     cluster.settled().await;

@@ -23,6 +23,12 @@ impl Writers {
     /// Starts `count` writers against `client`, each with its own connection, writing
     /// `w<n>:<i>` = i one at a time.
     pub async fn start(client: redis::Client, count: usize) -> Writers {
+        Writers::start_named(client, count, "w").await
+    }
+
+    /// Like [`Writers::start`], writing `<prefix><n>:<i>` (writers on several proxies each
+    /// with their own prefix write distinct keys).
+    pub async fn start_named(client: redis::Client, count: usize, prefix: &str) -> Writers {
         let stop = Arc::new(AtomicBool::new(false));
         let errors = Arc::new(AtomicU64::new(0));
         let mut tasks = Vec::new();
@@ -31,6 +37,7 @@ impl Writers {
             let log = Arc::new(Mutex::new(Vec::new()));
             acks.push(log.clone());
             let (stop, errors, client) = (stop.clone(), errors.clone(), client.clone());
+            let prefix = prefix.to_string();
             tasks.push(tokio::spawn(async move {
                 let mut conn = None;
                 let mut i: u64 = 0;
@@ -43,7 +50,7 @@ impl Writers {
                         }
                     }
                     i += 1;
-                    let key = format!("w{w}:{i}");
+                    let key = format!("{prefix}{w}:{i}");
                     let mut command = redis::cmd("SET");
                     command.arg(&key).arg(i);
                     let sent = command.query_async::<()>(conn.as_mut().unwrap());

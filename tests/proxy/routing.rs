@@ -222,7 +222,6 @@ async fn unsupported_commands_get_a_clear_error_not_a_hang() {
     let cluster = Cluster::start(&[0], "", "");
     let mut raw = cluster.proxy.raw().await;
     for (command, args) in [
-        ("MULTI", vec![]),
         ("MONITOR", vec![]),
         ("XREAD", vec!["BLOCK", "0", "STREAMS", "s", "$"]),
     ] {

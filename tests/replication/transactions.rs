@@ -87,3 +87,35 @@ async fn in_synchronous_mode_exec_answers_once_the_standby_has_the_whole_block()
     let mut sc = s.raw().await;
     sc.table(&[("MGET a b", "[\"10\", \"20\"]")]).await;
 }
+
+#[tokio::test]
+async fn a_primary_demoted_between_queue_and_exec_refuses_the_queued_writes() {
+    let p = primary(&[]);
+    let other = primary(&[]);
+    let mut client = p.raw_authed().await;
+    client
+        .table(&[
+            ("MULTI", "+OK"),
+            ("SET demoted 1", "+QUEUED"),
+            ("GET demoted", "+QUEUED"),
+        ])
+        .await;
+    let mut admin = p.raw_authed().await;
+    let target = other.addr();
+    let line = format!("REPLICAOF {} {}", target.ip(), target.port());
+    admin.table(&[(line.as_str(), "+OK")]).await;
+    // As Redis's processCommand: EXEC with a queued write is a write, refused on a standby,
+    // and the transaction is discarded.
+    client
+        .table(&[
+            (
+                "EXEC",
+                "-EXECABORT Transaction discarded because of: READONLY You can't write against a read only replica.",
+            ),
+            ("EXEC", "-ERR EXEC without MULTI"),
+            ("MULTI", "+OK"),
+            ("GET demoted", "+QUEUED"),
+            ("EXEC", "[nil]"),
+        ])
+        .await;
+}

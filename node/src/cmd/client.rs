@@ -17,6 +17,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("client|unblock", unblock),
     ("client|reply", reply),
     ("client|no-evict", no_evict),
+    ("client|no-touch", no_touch),
     ("client|pause", pause),
     ("client|unpause", unpause),
     ("reset", reset),
@@ -113,6 +114,14 @@ fn no_evict(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     on_off(&args[2]).map(|_| Reply::ok())
 }
 
+/// `CLIENT NO-TOUCH ON|OFF` → `+OK`; while on, this client's commands other than `TOUCH`
+/// do not change the LRU/LFU bookkeeping of the keys they access (Redis 7.2).
+fn no_touch(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    note_running(ctx, "no-touch");
+    ctx.session.no_touch = on_off(&args[2])?;
+    Ok(Reply::ok())
+}
+
 fn on_off(arg: &[u8]) -> Result<bool, Reply> {
     if is(arg, "on") {
         Ok(true)
@@ -136,6 +145,8 @@ fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.session.authenticated = ctx.store.config.requirepass.is_empty();
     ctx.session.replies_off = false;
     ctx.session.skip_replies = 0;
+    ctx.session.no_touch = false;
+    ctx.store.observe.monitors.remove(ctx.session.handle.id);
     Ok(Reply::simple("RESET"))
 }
 

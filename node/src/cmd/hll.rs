@@ -5,14 +5,14 @@
 //! creates and replaces keys and counts the changes that replicate. Source: Redis 7.2
 //! `hyperloglog.c`.
 //!
-//! `hll-sparse-max-bytes` is Redis's default, 3000 bytes: the node does not make it
-//! configurable yet.
+//! `hll-sparse-max-bytes` (the store's configuration) bounds a sparse value: `PFADD` and
+//! `PFMERGE` turn a value dense past it, as Redis does.
 
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
 use super::{CmdResult, Ctx};
-use crate::value::hll::{self, DEFAULT_SPARSE_MAX_BYTES};
+use crate::value::hll;
 use crate::value::{RString, Value};
 
 /// Registrations of this family's handlers.
@@ -21,8 +21,8 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("pfcount", pfcount),
     ("pfmerge", pfmerge),
     ("pfdebug", pfdebug),
-    ("pfselftest", |_, _| {
-        Ok(hll::pfselftest(DEFAULT_SPARSE_MAX_BYTES))
+    ("pfselftest", |ctx, _| {
+        Ok(hll::pfselftest(ctx.store.config.hll_sparse_max_bytes))
     }),
 ];
 
@@ -30,9 +30,10 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
 /// `:0`.
 fn pfadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
+    let sparse_max = ctx.store.config.hll_sparse_max_bytes;
     let created = ctx.write::<RString>(key)?.is_none();
     let value = ctx.write_or_create::<RString>(key)?.make_growable();
-    let (reply, changed) = hll::pfadd(value, created, &args[2..], DEFAULT_SPARSE_MAX_BYTES);
+    let (reply, changed) = hll::pfadd(value, created, &args[2..], sparse_max);
     if changed {
         ctx.store.changed(1);
     }
@@ -95,17 +96,18 @@ fn pfcount(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// `PFMERGE destkey [sourcekey ...]` → `+OK`; `destkey` holds the union, keeping its time to
 /// live. Every key is looked up first (`destkey` too), in order.
 fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let sparse_max = ctx.store.config.hll_sparse_max_bytes;
     let values = match read_strings(ctx, &args[1..]) {
         Ok(values) => values,
         Err((before, wrongtype)) => {
             if let Some((dest, sources)) = before.split_first() {
-                hll::pfmerge(dest.as_deref(), &views(sources), DEFAULT_SPARSE_MAX_BYTES)?;
+                hll::pfmerge(dest.as_deref(), &views(sources), sparse_max)?;
             }
             return Err(wrongtype);
         }
     };
     let (dest, sources) = values.split_first().expect("arity: a destination key");
-    let merged = hll::pfmerge(dest.as_deref(), &views(sources), DEFAULT_SPARSE_MAX_BYTES)?;
+    let merged = hll::pfmerge(dest.as_deref(), &views(sources), sparse_max)?;
     let key = &args[1];
     let now = ctx.now_ms;
     match ctx.db().get_mut(key, now) {

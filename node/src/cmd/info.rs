@@ -40,6 +40,7 @@ const ALL_SECTIONS: &[&str] = &[
     "modules",
     "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
@@ -305,7 +306,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             let mut names: Vec<&String> = store.command_stats.keys().collect();
             names.sort();
             for name in names {
-                let s = store.command_stats[name];
+                let s = &store.command_stats[name];
                 let per_call = if s.calls == 0 {
                     0.0
                 } else {
@@ -327,6 +328,24 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 field(
                     &format!("errorstat_{name}"),
                     &format!("count={}", store.error_stats[name]),
+                );
+            }
+        }
+        "latencystats" => {
+            let percentiles = &store.config.latency_percentiles;
+            let mut names: Vec<&String> = store.command_stats.keys().collect();
+            names.sort();
+            for name in names {
+                let Some(histogram) = &store.command_stats[name].histogram else {
+                    continue;
+                };
+                let values: Vec<String> = percentiles
+                    .iter()
+                    .map(|&p| format!("p{p}={:.3}", histogram.percentile_usec(p)))
+                    .collect();
+                field(
+                    &format!("latency_percentiles_usec_{name}"),
+                    &values.join(","),
                 );
             }
         }

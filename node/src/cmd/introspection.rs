@@ -1,7 +1,7 @@
-//! `COMMAND`, `COMMAND COUNT | INFO | DOCS | LIST | GETKEYS`, answered from the shared table.
+//! `COMMAND`, `COMMAND COUNT | INFO | DOCS | LIST | GETKEYS | GETKEYSANDFLAGS`, answered from the shared table.
 
 use bytes::Bytes;
-use redoubt_protocol::command_table::{self, CommandSet};
+use redoubt_protocol::command_table::{self, CommandFlags, CommandSet};
 use redoubt_protocol::Reply;
 
 use super::{is, CmdResult, Ctx, SYNTAX};
@@ -14,6 +14,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("command|docs", docs),
     ("command|list", list),
     ("command|getkeys", getkeys),
+    ("command|getkeysandflags", getkeysandflags),
 ];
 
 /// The commands this node serves.
@@ -90,22 +91,50 @@ fn list(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
 
 /// `COMMAND GETKEYS command [arg ...]` → the key arguments of that request.
 fn getkeys(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
-    let request = &args[2..];
-    let Some(spec) = command_table::lookup_request(request) else {
-        return Err(Reply::error("ERR Invalid command specified"));
-    };
+    let keys = request_keys(&args[2..])?;
+    Ok(Reply::Array(
+        keys.into_iter().map(|(key, _)| Reply::Bulk(key)).collect(),
+    ))
+}
+
+/// `COMMAND GETKEYSANDFLAGS command [arg ...]` → `[[key, {flag ...}] ...]`: each key with its
+/// key specification's flags (`RW access delete`), a set in RESP3.
+fn getkeysandflags(_: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let keys = request_keys(&args[2..])?;
+    Ok(Reply::Array(
+        keys.into_iter()
+            .map(|(key, flags)| {
+                let flags = flags.split_whitespace().map(Reply::simple).collect();
+                Reply::Array(vec![Reply::Bulk(key), Reply::Set(flags)])
+            })
+            .collect(),
+    ))
+}
+
+/// The keys of `request` with their key-spec flags, checked in Redis's order
+/// (`getKeysSubcommandImpl`): known command, has keys, arity, then keys found (none is an
+/// error unless the command's keys are optional).
+fn request_keys(request: &[Bytes]) -> Result<Vec<(Bytes, &'static str)>, Reply> {
+    let spec = command_table::lookup_request(request)
+        .filter(|spec| spec.subcommands.is_empty())
+        .ok_or(Reply::error("ERR Invalid command specified"))?;
+    let has_keys = spec.first_key > 0
+        || !spec.key_specs.is_empty()
+        || spec.flags.contains(CommandFlags::MOVABLE_KEYS);
+    if !has_keys {
+        return Err(Reply::error("ERR The command has no key arguments"));
+    }
     if !spec.arity_ok(request.len()) {
         return Err(Reply::error(
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    let keys = spec.key_indexes(request);
-    if keys.is_empty() {
-        return Err(Reply::error("ERR The command has no key arguments"));
+    let keys = spec.keys_and_flags(request);
+    if keys.is_empty() && !spec.flags.contains(CommandFlags::NO_MANDATORY_KEYS) {
+        return Err(Reply::error("ERR Invalid arguments specified for command"));
     }
-    Ok(Reply::Array(
-        keys.into_iter()
-            .map(|i| Reply::Bulk(request[i].clone()))
-            .collect(),
-    ))
+    Ok(keys
+        .into_iter()
+        .map(|(index, flags)| (request[index].clone(), flags))
+        .collect())
 }

@@ -64,6 +64,7 @@ fn verb(kind: Kind, subscribing: bool) -> &'static str {
         (Kind::Channel, false) => "unsubscribe",
         (Kind::Pattern, false) => "punsubscribe",
         (Kind::Shard, false) => "sunsubscribe",
+        (Kind::Monitor, _) => "monitor",
     }
 }
 

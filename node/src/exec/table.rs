@@ -65,6 +65,10 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
         cmd::stream::COMMANDS,
         cmd::persistence::COMMANDS,
         cmd::scripting::COMMANDS,
+        cmd::slowlog::COMMANDS,
+        cmd::latency::COMMANDS,
+        cmd::monitor::COMMANDS,
+        cmd::lolwut::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -49,6 +49,19 @@ pub(crate) fn exec(ctx: &mut Ctx) -> Reply {
     Reply::Array(run_unit(ctx, multi.queued))
 }
 
+/// `EXEC` refused by a check (a queued write on a standby, or from a fenced connection): the
+/// transaction is discarded and the refusal reported as Redis's `execCommandAbort` does,
+/// `-EXECABORT Transaction discarded because of: <error>`.
+pub(crate) fn abort(ctx: &mut Ctx, refusal: &Reply) -> Reply {
+    ctx.session.multi = None;
+    unwatch_all(ctx);
+    let why = match refusal {
+        Reply::Error(text) => text.as_ref(),
+        _ => "",
+    };
+    Reply::error_owned(format!("EXECABORT Transaction discarded because of: {why}"))
+}
+
 /// True when a key the client watches was written, or expired, since it was watched.
 fn watched_touched(ctx: &mut Ctx) -> bool {
     let now = ctx.now_ms;

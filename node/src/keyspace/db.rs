@@ -65,6 +65,8 @@ pub(crate) struct Db {
     pub(crate) expired_log: Vec<Bytes>,
     /// How reads and writes update a key's access word (the eviction policy's bookkeeping).
     pub(crate) touch: Touch,
+    /// Reads and writes leave access words alone (`CLIENT NO-TOUCH on`, for one command).
+    pub(crate) no_touch: bool,
     /// Sum of the entries' `size` (the dataset's share of INFO `used_memory`).
     used: u64,
     /// Keys handed out for modification whose `size` is yet to be recomputed.
@@ -136,9 +138,11 @@ impl Db {
     /// Counts as an access for eviction (see `keyspace::evict`).
     pub(crate) fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let index = self.live_index(key, now_ms)?;
-        let touch = self.touch;
+        let touch = (!self.no_touch).then_some(self.touch);
         self.entries.get_index_mut(index).map(|(_, e)| {
-            e.access = touch.touched(e.access, now_ms);
+            if let Some(touch) = touch {
+                e.access = touch.touched(e.access, now_ms);
+            }
             &*e
         })
     }
@@ -150,11 +154,13 @@ impl Db {
         self.settle();
         let index = self.live_index(key, now_ms)?;
         self.preserve(index);
-        let touch = self.touch;
+        let touch = (!self.no_touch).then_some(self.touch);
         let resized = &mut self.resized;
         self.entries.get_index_mut(index).map(|(k, e)| {
             resized.push(k.clone());
-            e.access = touch.touched(e.access, now_ms);
+            if let Some(touch) = touch {
+                e.access = touch.touched(e.access, now_ms);
+            }
             e
         })
     }

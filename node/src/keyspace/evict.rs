@@ -264,6 +264,21 @@ pub(crate) fn perform(store: &mut Store, now_ms: u64) -> Outcome {
         .unwrap_or(10);
     let budget = time_limit(tenacity);
     let started = Instant::now();
+    let outcome = evict_until(store, limit, policy, now_ms, budget, started);
+    store.sample_latency("eviction-cycle", started);
+    outcome
+}
+
+/// Evicts keys until `used_memory` is under `limit`, or nothing is left to evict (`Fail`), or
+/// the `budget` since `started` is spent (`Running`).
+fn evict_until(
+    store: &mut Store,
+    limit: u64,
+    policy: Policy,
+    now_ms: u64,
+    budget: Option<std::time::Duration>,
+    started: Instant,
+) -> Outcome {
     let mut evicted = 0u64;
     while store.used_memory() > limit {
         let Some((db, key)) = victim(store, policy, now_ms) else {

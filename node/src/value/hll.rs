@@ -28,6 +28,7 @@ pub(crate) const HEADER: usize = 16;
 /// Length of a dense value.
 pub(crate) const DENSE_LEN: usize = HEADER + DENSE_BYTES;
 /// Redis's default `hll-sparse-max-bytes`.
+#[cfg(test)]
 pub(crate) const DEFAULT_SPARSE_MAX_BYTES: usize = 3000;
 
 /// Redis's error for a string that is not a HyperLogLog.

@@ -317,6 +317,12 @@ pub static COMMANDS: &[CommandSpec] = &[
                 "<ON | OFF>",
                 acl_categories: "@admin @slow @dangerous @connection"
             ),
+            cmd!("no-touch", 3, [NOSCRIPT LOADING STALE], 0, 0, 0, "connection", "7.2.0",
+                "Controls whether commands sent by the client affect the LRU/LFU of accessed keys",
+                "O(1)",
+                "<ON | OFF>",
+                acl_categories: "@slow @connection"
+            ),
             cmd!("pause", -3, [ADMIN NOSCRIPT LOADING STALE], 0, 0, 0, "connection", "2.9.50",
                 "Stop processing commands from clients for some time",
                 "O(1)",

@@ -123,6 +123,76 @@ pub(super) fn movable_key_indexes(spec: &CommandSpec, args: &[Bytes]) -> Vec<usi
     keys
 }
 
+/// The keys of a request, each with the flags of the key specification that found it
+/// (`COMMAND GETKEYSANDFLAGS`): Redis's generic key-spec search, spec by spec, with its own
+/// rules for `SORT` (the key, then the `STORE` destination) and `MIGRATE`.
+pub(super) fn keys_and_flags(spec: &CommandSpec, args: &[Bytes]) -> Vec<(usize, &'static str)> {
+    let specs: Vec<KeySpec> = spec.key_specs().collect();
+    if specs.is_empty() {
+        return spec
+            .key_indexes(args)
+            .into_iter()
+            .map(|i| (i, ""))
+            .collect();
+    }
+    if spec.name == "sort" {
+        let mut keys = Vec::new();
+        sort_keys(args, &mut keys);
+        let flags = |n: usize| {
+            if n == 0 {
+                specs[0].flags
+            } else {
+                specs[specs.len() - 1].flags
+            }
+        };
+        return keys
+            .into_iter()
+            .enumerate()
+            .map(|(n, i)| (i, flags(n)))
+            .collect();
+    }
+    let mut found = Vec::new();
+    let mut keys = Vec::new();
+    for key_spec in &specs {
+        keys.clear();
+        spec_keys(key_spec, args, &mut keys);
+        let flags = match key_spec.flags.strip_suffix(" variable_flags") {
+            Some(_) => variable_flags(spec.name, args),
+            None => key_spec.flags,
+        };
+        found.extend(keys.iter().map(|&i| (i, flags)));
+    }
+    if spec.name == "migrate" && args.get(3).is_some_and(|key| key.is_empty()) {
+        found.retain(|&(index, _)| index != 3);
+    }
+    found
+}
+
+/// The flags of a key whose spec says `variable_flags`, from the request as Redis's
+/// `setGetKeys` and `bitfieldGetKeys` decide them: `SET` reads the old value only with `GET`;
+/// `BITFIELD` only reads unless it has `SET` or `INCRBY` (or something it cannot parse).
+fn variable_flags(command: &str, args: &[Bytes]) -> &'static str {
+    match command {
+        "set" if args.iter().skip(3).any(|a| is_word(a, "get")) => "RW access update",
+        "set" => "OW update",
+        "bitfield" => {
+            let mut i = 2;
+            while i < args.len() {
+                let left = args.len() - i - 1;
+                if is_word(&args[i], "get") && left >= 2 {
+                    i += 3;
+                } else if is_word(&args[i], "overflow") && left >= 1 {
+                    i += 2;
+                } else {
+                    return "RW access update";
+                }
+            }
+            "RO access"
+        }
+        _ => "RW access update",
+    }
+}
+
 /// Appends the keys that one key specification finds in `args`.
 fn spec_keys(key_spec: &KeySpec, args: &[Bytes], keys: &mut Vec<usize>) {
     let argc = args.len() as i64;

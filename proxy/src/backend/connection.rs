@@ -7,6 +7,13 @@
 //! written (or partly written) gets a "connection lost" error: it may have run, so it is never
 //! resent. The supervisor reconnects with exponential backoff; while the node is unreachable new
 //! requests fail at once instead of waiting.
+//!
+//! When a committed topology replaces the node as its group's primary (a failover; see
+//! [`Health::replaced`](super::health::Health::replaced)), requests still waiting on it do not
+//! wait for the request timeout: once the node has answered nothing for [`REPLACED_SILENCE`],
+//! the connection fails them with a retriable `-TRYAGAIN` and reconnects. A node that keeps
+//! answering (a planned switchover, where requests to the old primary finish before the
+//! commit) is left alone.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,7 +25,7 @@ use redoubt_protocol::reply_decoder::ReplyDecoder;
 use redoubt_protocol::request::encode_request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, warn};
 
 use super::node_client::{ConnectOptions, NodeClient};
@@ -35,6 +42,11 @@ pub(crate) enum BackendError {
     /// No reply within the request timeout.
     #[error("ERR node {0} timed out")]
     Timeout(SocketAddr),
+    /// A failover replaced the node as primary while the request waited on it, and the node
+    /// answered nothing since: the request may have run there, but no acknowledgement will
+    /// come. `-TRYAGAIN`, which cluster clients retry; the new primary takes the retry.
+    #[error("TRYAGAIN node {0} was replaced as primary by a failover; the request may have run")]
+    Replaced(SocketAddr),
 }
 
 /// A node's reply: its raw RESP bytes, ready to pass through to a client on the same protocol.
@@ -91,11 +103,19 @@ const WRITE_BATCH: usize = 64 * 1024;
 /// Backoff bounds between reconnection attempts.
 const BACKOFF_MIN: Duration = Duration::from_millis(20);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// How long a node replaced as primary may leave waiting requests unanswered before they fail
+/// (shorter than any `down-after`: a primary is only replaced after that much silence).
+pub(crate) const REPLACED_SILENCE: Duration = Duration::from_millis(100);
 
 impl BackendConnection {
     /// Starts the supervisor task for one connection.
-    /// Replies received are recorded in `progress`, shared by the node's connections.
-    pub(crate) fn spawn(options: ConnectOptions, progress: Arc<Progress>) -> BackendConnection {
+    /// Replies received are recorded in `progress`, shared by the node's connections;
+    /// `replaced` changes when a failover replaces the node as its group's primary.
+    pub(crate) fn spawn(
+        options: ConnectOptions,
+        progress: Arc<Progress>,
+        replaced: watch::Receiver<u64>,
+    ) -> BackendConnection {
         let (jobs, rx) = mpsc::unbounded_channel();
         let up = Arc::new(AtomicBool::new(false));
         let presented = Arc::new(AtomicU64::new(0));
@@ -106,6 +126,7 @@ impl BackendConnection {
             up.clone(),
             presented.clone(),
             progress,
+            replaced,
         ));
         BackendConnection {
             jobs,
@@ -150,6 +171,7 @@ async fn supervise(
     up: Arc<AtomicBool>,
     presented: Arc<AtomicU64>,
     progress: Arc<Progress>,
+    mut replaced: watch::Receiver<u64>,
 ) {
     let addr = options.addr;
     let mut backoff = BACKOFF_MIN;
@@ -161,7 +183,13 @@ async fn supervise(
                 debug!(%addr, "connected to node");
                 up.store(true, Ordering::Relaxed);
                 backoff = BACKOFF_MIN;
-                let closed = serve(stream, leftover, &mut jobs, &options, &progress).await;
+                let live = Live {
+                    jobs: &mut jobs,
+                    options: &options,
+                    progress: &progress,
+                    replaced: &mut replaced,
+                };
+                let closed = serve(stream, leftover, live).await;
                 up.store(false, Ordering::Relaxed);
                 if closed {
                     return;
@@ -185,17 +213,39 @@ async fn supervise(
     }
 }
 
+/// What one live connection works with, besides its stream.
+struct Live<'a> {
+    jobs: &'a mut mpsc::UnboundedReceiver<Job>,
+    options: &'a ConnectOptions,
+    progress: &'a Progress,
+    replaced: &'a mut watch::Receiver<u64>,
+}
+
+/// How a live connection ended.
+enum End {
+    /// Every handle is gone.
+    Closed,
+    /// The stream failed.
+    Failed,
+    /// A failover replaced the node and it left requests unanswered.
+    Replaced,
+}
+
 /// Runs one live connection until it fails (false) or every handle is gone (true).
-async fn serve(
-    mut stream: TcpStream,
-    leftover: BytesMut,
-    jobs: &mut mpsc::UnboundedReceiver<Job>,
-    options: &ConnectOptions,
-    progress: &Progress,
-) -> bool {
+async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> bool {
+    let Live {
+        jobs,
+        options,
+        progress,
+        replaced,
+    } = live;
     let addr = options.addr;
+    // A replacement before this connection was up concerns requests it never carried.
+    replaced.borrow_and_update();
     let (mut reader, mut writer) = stream.split();
     let (inflight_tx, mut inflight_rx) = mpsc::unbounded_channel::<oneshot::Sender<BackendReply>>();
+    // Requests written and not answered yet.
+    let waiting = AtomicU64::new(0);
     let write_side = async {
         let mut batch = BytesMut::with_capacity(WRITE_BATCH);
         loop {
@@ -203,11 +253,13 @@ async fn serve(
                 return true;
             };
             batch.extend_from_slice(&job.request);
+            waiting.fetch_add(1, Ordering::Relaxed);
             let _ = inflight_tx.send(job.reply);
             while batch.len() < WRITE_BATCH {
                 match jobs.try_recv() {
                     Ok(job) => {
                         batch.extend_from_slice(&job.request);
+                        waiting.fetch_add(1, Ordering::Relaxed);
                         let _ = inflight_tx.send(job.reply);
                     }
                     Err(_) => break,
@@ -228,6 +280,7 @@ async fn serve(
                     Ok(Some(reply)) => match inflight_rx.recv().await {
                         Some(slot) => {
                             progress.record();
+                            waiting.fetch_sub(1, Ordering::Relaxed);
                             let _ = slot.send(Ok(reply));
                         }
                         None => return,
@@ -246,15 +299,43 @@ async fn serve(
             }
         }
     };
-    let closed = tokio::select! {
-        closed = write_side => closed,
-        () = read_side => false,
+    let watch_replaced = async {
+        loop {
+            if replaced.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+            // Replaced as primary: whatever waits on the node fails once it has been silent
+            // for REPLACED_SILENCE; once nothing waits, the connection goes on as before.
+            while waiting.load(Ordering::Relaxed) > 0 {
+                let silent = progress.last_reply().elapsed();
+                if silent >= REPLACED_SILENCE {
+                    return;
+                }
+                tokio::time::sleep(REPLACED_SILENCE - silent).await;
+            }
+        }
+    };
+    let end = tokio::select! {
+        closed = write_side => if closed { End::Closed } else { End::Failed },
+        () = read_side => End::Failed,
+        () = watch_replaced => End::Replaced,
     };
     // Everything written or being written may have run: fail it, never resend it.
     drop(stream);
     inflight_rx.close();
+    let error = match end {
+        End::Replaced => {
+            warn!(%addr, "node replaced as primary; failing the requests it left unanswered");
+            // Queued but never written: nothing ran, but the node will not serve them soon.
+            while let Ok(job) = jobs.try_recv() {
+                let _ = job.reply.send(Err(BackendError::Unavailable(addr)));
+            }
+            BackendError::Replaced(addr)
+        }
+        End::Closed | End::Failed => BackendError::ConnectionLost(addr),
+    };
     while let Ok(slot) = inflight_rx.try_recv() {
-        let _ = slot.send(Err(BackendError::ConnectionLost(addr)));
+        let _ = slot.send(Err(error.clone()));
     }
-    closed
+    matches!(end, End::Closed)
 }

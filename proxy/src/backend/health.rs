@@ -26,6 +26,9 @@ pub(crate) struct Health {
     pub(crate) traffic: BackendTraffic,
     /// Requests sent to the node by any worker and not yet answered or given up on.
     pub(crate) in_flight: AtomicU64,
+    /// Bumped each time a committed topology takes the primary role away from the node;
+    /// its connections watch it (see [`Health::replaced`]).
+    replaced: tokio::sync::watch::Sender<u64>,
 }
 
 impl Default for Health {
@@ -37,6 +40,7 @@ impl Default for Health {
             offset: AtomicI64::new(-1),
             traffic: Default::default(),
             in_flight: AtomicU64::new(0),
+            replaced: tokio::sync::watch::channel(0).0,
         }
     }
 }
@@ -93,6 +97,18 @@ impl Health {
     /// Replication offset reported by the last good probe, if any.
     pub(crate) fn offset(&self) -> Option<u64> {
         u64::try_from(self.offset.load(Ordering::Relaxed)).ok()
+    }
+
+    /// Says that a committed topology no longer has the node as its group's primary (a
+    /// failover replaced it): its connections stop waiting on requests it does not answer
+    /// (see [`super::connection`]).
+    pub(crate) fn replaced(&self) {
+        self.replaced.send_modify(|count| *count += 1);
+    }
+
+    /// A receiver that changes each time [`Health::replaced`] is called.
+    pub(crate) fn watch_replaced(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.replaced.subscribe()
     }
 
     /// Folds one round-trip time into the latency average.

@@ -1,6 +1,6 @@
 //! A backend connection held by one client for a while: the one type for every request that
-//! takes a node connection over instead of sharing the multiplexed pool (a blocking command
-//! now; a transaction or a subscription later).
+//! takes a node connection over instead of sharing the multiplexed pool (a blocking command,
+//! a transaction or the keys a client watches; a subscription later).
 //!
 //! A [`HeldConnection`] is its own connection to one node, greeted like the pooled ones (same
 //! password, epoch, protocol and database), and owned by exactly one task working for one
@@ -23,16 +23,19 @@ use super::Backend;
 pub(crate) enum HoldReason {
     /// A blocking command (`BLPOP`, `BZPOPMIN`...) waits on it.
     Blocking,
+    /// A transaction (`MULTI` ... `EXEC`) or the keys a client `WATCH`es run on it.
+    Transaction,
 }
 
 impl HoldReason {
     /// Every reason, so each series exists (at zero) from the start.
-    pub(crate) const ALL: [HoldReason; 1] = [HoldReason::Blocking];
+    pub(crate) const ALL: [HoldReason; 2] = [HoldReason::Blocking, HoldReason::Transaction];
 
     /// The `reason` label.
     pub(crate) fn label(self) -> &'static str {
         match self {
             HoldReason::Blocking => "blocking",
+            HoldReason::Transaction => "transaction",
         }
     }
 }

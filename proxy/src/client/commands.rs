@@ -48,32 +48,29 @@ const CLIENT_SUBCOMMANDS: &[&str] = &[
     "no-touch", "reply",
 ];
 
-/// Commands that hold a connection's state across requests or take it over, which a proxy
-/// multiplexing many clients on shared node connections cannot carry yet; the table's flags
-/// cover blocking commands, these the rest (pub/sub is [`super::pubsub`]'s).
-const CONNECTION_STATE: &[&str] = &[
-    "multi",
-    "exec",
-    "discard",
-    "watch",
-    "unwatch",
-    "monitor",
-    "sync",
-    "psync",
-    "replicaof",
-    "slaveof",
-];
+/// Commands that take a connection over or act on the server's replication, which a proxy
+/// multiplexing many clients on shared node connections cannot carry; the table's flags
+/// cover blocking commands, these the rest (pub/sub is [`super::pubsub`]'s, transactions
+/// [`super::transaction`]'s).
+const CONNECTION_STATE: &[&str] = &["monitor", "sync", "psync", "replicaof", "slaveof"];
 
 /// Commands whose spread the tips do not give: `SCAN` (`request_policy:special`: the cursor
 /// must carry the group), `RANDOMKEY` (the table gives it no response policy, and the
-/// default for keyless commands, concatenation, would turn its bulk into an array) and
-/// `SWAPDB` (no tips, but every group holds part of both databases). Other `special`
-/// commands are routed whole.
-fn explicit(name: &str) -> Option<Spread> {
-    match name {
-        "randomkey" => Some(Spread::AllGroups(Rule::AnyNonNull)),
-        "scan" => Some(Spread::Scan),
-        "swapdb" => Some(Spread::AllGroups(Rule::AllSucceeded)),
+/// default for keyless commands, concatenation, would turn its bulk into an array),
+/// `SWAPDB` (no tips, but every group holds part of both databases), and the script and
+/// function caches, which every group holds alike so that a script loaded once runs on
+/// any group: `SCRIPT LOAD` (every group must give the same sha), `FUNCTION LIST`, `DUMP`
+/// and `STATS` (no or `special` tips). Other `special` commands are routed whole.
+fn explicit(command: &Resolved) -> Option<Spread> {
+    match (command.name(), command.sub.map(|sub| sub.name)) {
+        ("randomkey", _) => Some(Spread::AllGroups(Rule::AnyNonNull)),
+        ("scan", _) => Some(Spread::Scan),
+        ("swapdb", _) => Some(Spread::AllGroups(Rule::AllSucceeded)),
+        ("script", Some("load")) | ("function", Some("dump")) => {
+            Some(Spread::AllGroups(Rule::Agreed))
+        }
+        ("function", Some("list")) => Some(Spread::AllGroups(Rule::Union)),
+        ("function", Some("stats")) => Some(Spread::AllGroups(Rule::FunctionStats)),
         _ => None,
     }
 }
@@ -113,7 +110,7 @@ pub(crate) fn is_local(command: &Resolved) -> bool {
 
 /// How `command` is spread over the groups; `None` for a request routed whole to one group.
 pub(crate) fn spread(command: &Resolved) -> Option<Spread> {
-    if let Some(spread) = explicit(command.name()) {
+    if let Some(spread) = explicit(command) {
         return Some(spread);
     }
     if WHOLE.contains(&command.name()) {
@@ -218,8 +215,44 @@ mod tests {
     }
 
     #[test]
+    fn script_and_function_caches_go_to_every_group_and_calls_by_key() {
+        for (words, rule) in [
+            (&["script", "load"][..], Rule::Agreed),
+            (&["script", "flush"], Rule::AllSucceeded),
+            (&["script", "exists"], Rule::And),
+            (&["script", "kill"], Rule::OneSucceeded),
+            (&["function", "load"], Rule::AllSucceeded),
+            (&["function", "delete"], Rule::AllSucceeded),
+            (&["function", "flush"], Rule::AllSucceeded),
+            (&["function", "restore"], Rule::AllSucceeded),
+            (&["function", "kill"], Rule::OneSucceeded),
+            (&["function", "list"], Rule::Union),
+            (&["function", "dump"], Rule::Agreed),
+            (&["function", "stats"], Rule::FunctionStats),
+        ] {
+            assert_eq!(
+                spread(&resolve(words)),
+                Some(Spread::AllGroups(rule)),
+                "{words:?}"
+            );
+        }
+        for name in [
+            "eval",
+            "evalsha",
+            "eval_ro",
+            "evalsha_ro",
+            "fcall",
+            "fcall_ro",
+        ] {
+            let command = resolve(&[name]);
+            assert_eq!(spread(&command), None, "{name}");
+            assert!(refusal(&command).is_none(), "{name}");
+        }
+    }
+
+    #[test]
     fn refused_commands_say_why_and_are_not_listed() {
-        for words in [&["multi"][..], &["xread"], &["client", "pause"]] {
+        for words in [&["monitor"][..], &["xread"], &["client", "pause"]] {
             let command = resolve(words);
             let why = refusal(&command).expect("refused");
             assert!(why.starts_with("ERR '"), "{why}");
@@ -227,6 +260,8 @@ mod tests {
         }
         for words in [
             &["get"][..],
+            &["multi"],
+            &["watch"],
             &["client", "setname"],
             &["command", "count"],
             &["blpop"],

@@ -31,6 +31,14 @@ pub(crate) enum Rule {
     Concat,
     /// One non-nil reply picked at random (`RANDOMKEY`: `response_policy:special`).
     AnyNonNull,
+    /// The reply every part gave, which must be the same (`SCRIPT LOAD`'s sha, `FUNCTION
+    /// DUMP`'s payload), else an error naming the disagreement.
+    Agreed,
+    /// The parts' arrays with each element once, in first-seen order (`FUNCTION LIST`: every
+    /// group holds the same libraries, a group missing one still shows it).
+    Union,
+    /// `FUNCTION STATS`: the first part's reply, with the script running on any group.
+    FunctionStats,
 }
 
 /// Low bits of a proxy `SCAN` cursor that hold the group index.
@@ -125,6 +133,37 @@ fn merge_by(rule: Rule, parsed: Vec<Reply>) -> Reply {
         Rule::KeyOrder | Rule::Concat => {
             Reply::Array(parsed.into_iter().flat_map(into_items).collect())
         }
+        Rule::Agreed => {
+            let mut parts = parsed.into_iter();
+            let first = parts.next().unwrap_or(Reply::Null);
+            if parts.any(|other| other != first) {
+                return Reply::error("ERR the groups answered differently");
+            }
+            first
+        }
+        Rule::Union => {
+            let mut items: Vec<Reply> = Vec::new();
+            for item in parsed.into_iter().flat_map(into_items) {
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+            Reply::Array(items)
+        }
+        Rule::FunctionStats => {
+            let running = parsed
+                .iter()
+                .filter_map(|stats| field(stats, "running_script"))
+                .find(|script| !matches!(script, Reply::Null | Reply::NullArray))
+                .cloned();
+            let mut parts = parsed.into_iter();
+            let mut first = parts.next().unwrap_or(Reply::Null);
+            if let (Some(running), Some(slot)) = (running, field_mut(&mut first, "running_script"))
+            {
+                *slot = running;
+            }
+            first
+        }
         Rule::AnyNonNull => {
             let found: Vec<Reply> = parsed
                 .into_iter()
@@ -174,6 +213,31 @@ fn scan_reply(reply: Option<Reply>, group: usize, groups: usize) -> Reply {
         (next << SCAN_GROUP_BITS) | group as u64
     };
     Reply::Array(vec![Reply::Bulk(Bytes::from(cursor.to_string())), keys])
+}
+
+/// The value of field `name` of a map reply (RESP3 map, or RESP2 flat array of pairs).
+fn field<'a>(reply: &'a Reply, name: &str) -> Option<&'a Reply> {
+    let is_name = |key: &Reply| matches!(key, Reply::Bulk(b) if b.as_ref() == name.as_bytes());
+    match reply {
+        Reply::Map(pairs) => pairs.iter().find(|(k, _)| is_name(k)).map(|(_, v)| v),
+        Reply::Array(items) => items
+            .chunks(2)
+            .find(|pair| is_name(&pair[0]))
+            .and_then(|pair| pair.get(1)),
+        _ => None,
+    }
+}
+
+fn field_mut<'a>(reply: &'a mut Reply, name: &str) -> Option<&'a mut Reply> {
+    let is_name = |key: &Reply| matches!(key, Reply::Bulk(b) if b.as_ref() == name.as_bytes());
+    match reply {
+        Reply::Map(pairs) => pairs.iter_mut().find(|(k, _)| is_name(k)).map(|(_, v)| v),
+        Reply::Array(items) => items
+            .chunks_mut(2)
+            .find(|pair| is_name(&pair[0]))
+            .and_then(|pair| pair.get_mut(1)),
+        _ => None,
+    }
 }
 
 fn into_items(reply: Reply) -> Vec<Reply> {

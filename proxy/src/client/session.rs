@@ -24,6 +24,7 @@ use super::conn::ClientConn;
 use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
 use super::pubsub::{self, Subscriber};
+use super::transaction::Transaction;
 use super::{blocking, cluster, info, local, moves, multikey, split};
 use crate::metrics::Target;
 use crate::state::Worker;
@@ -129,6 +130,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         state: state.clone(),
         parser: RequestParser::default(),
         pubsub: Subscriber::new(state.pubsub.clone(), id),
+        tx: Transaction::default(),
     };
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = state.clients.add(id, addr, laddr);
@@ -144,7 +146,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
     loop {
         while held
             .front()
-            .is_some_and(|request| !client.must_hold(request))
+            .is_some_and(|request| !client.must_hold(request, queue.is_empty()))
         {
             let request = held.pop_front().expect("front exists");
             queue.push_back(client.dispatch_queued(request));
@@ -195,7 +197,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                             Ok(Some(args)) => {
                                 let command = command_table::resolve(&args);
                                 let request = Request { args, command, started: Instant::now() };
-                                if !held.is_empty() || client.must_hold(&request) {
+                                if !held.is_empty() || client.must_hold(&request, queue.is_empty()) {
                                     held.push_back(request);
                                     continue;
                                 }
@@ -258,6 +260,8 @@ struct Client {
     conn: ClientConn,
     parser: RequestParser,
     pubsub: Subscriber,
+    /// `MULTI`/`WATCH` state and the connection a transaction is pinned to.
+    tx: Transaction,
 }
 
 impl Client {
@@ -291,8 +295,18 @@ impl Client {
         }
     }
 
-    /// True when `request` writes to a group whose writes are paused.
-    fn must_hold(&self, request: &Request) -> bool {
+    /// True when `request` must wait: it writes to a group whose writes are paused, the
+    /// client's database depends on an `EXEC` reply still to come, or it moves the client
+    /// between shared and pinned node connections while earlier requests (none when `idle`)
+    /// have no reply yet.
+    fn must_hold(&mut self, request: &Request, idle: bool) -> bool {
+        if !self.tx.settled(&mut self.conn)
+            || self
+                .tx
+                .must_wait(request.command.as_ref(), &request.args, idle)
+        {
+            return true;
+        }
         if !self.state.paused.iter().any(|p| p.load(Ordering::Relaxed)) {
             return false;
         }
@@ -329,23 +343,41 @@ impl Client {
         self.state.stats.commands.fetch_add(1, Ordering::Relaxed);
         let args = request.args;
         let Some(command) = request.command else {
+            self.tx.refused();
             return self.ready(Reply::error_owned(errors::unknown_command(&args)));
         };
         if command.is_container_without_sub() && args.len() > 1 {
+            self.tx.refused();
             return self.ready(Reply::error_owned(errors::unknown_subcommand(
                 command.name(),
                 &args[1],
             )));
         }
         if !command.arity_ok(args.len()) {
+            self.tx.refused();
             return self.ready(Reply::error_owned(errors::wrong_arity(
                 &command.to_string(),
             )));
         }
         if !self.conn.authenticated && !matches!(command.name(), "auth" | "hello" | "quit") {
+            self.tx.refused();
             return self.ready(Reply::error("NOAUTH Authentication required."));
         }
-        if let Some(pending) = self.pubsub.handle(&self.conn, &self.state, &command, &args) {
+        if command.name() == "reset" {
+            self.tx.reset();
+        }
+        // Inside a transaction every command is the transaction's (PUBLISH included: it runs
+        // on the transaction's group); outside, pub/sub comes first, so a RESP2 subscriber
+        // gets Redis's error for MULTI and WATCH too.
+        if !self.tx.in_multi() {
+            if let Some(pending) = self.pubsub.handle(&self.conn, &self.state, &command, &args) {
+                return pending;
+            }
+        }
+        if let Some(pending) = self
+            .tx
+            .dispatch(&self.state, &mut self.conn, &command, &args)
+        {
             return pending;
         }
         if let Some(why) = commands::refusal(&command) {
@@ -429,6 +461,9 @@ impl Client {
         }
         if writes {
             self.conn.last_write = Some(Some(group));
+        }
+        if let Some(pinned) = self.tx.pinned_for(group, &self.conn) {
+            return pinned.send(&args);
         }
         let group = &self.state.groups[group];
         let backend = if spec.flags.contains(CommandFlags::READONLY) {

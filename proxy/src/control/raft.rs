@@ -7,6 +7,7 @@
 //! - [`file`]: crash-safe files (atomic replace, append-only framed records with checksums).
 //! - [`log`]: the log and vote store (`RaftLogStorage`), under `<dir>/raft/`.
 //! - [`machine`]: the state machine and its snapshots (`RaftStateMachine`).
+//! - [`membership`]: the members, and adding or removing a proxy online.
 //! - [`network`]: Raft RPCs to the other proxies over their admin HTTP endpoints.
 //! - [`plane`]: [`plane::RaftControlPlane`], the [`ControlPlane`](super::ControlPlane) on top.
 
@@ -14,6 +15,7 @@ pub(crate) mod figures;
 pub(crate) mod file;
 pub(crate) mod log;
 pub(crate) mod machine;
+pub(crate) mod membership;
 pub(crate) mod network;
 pub(crate) mod plane;
 

@@ -37,6 +37,8 @@ pub(crate) struct SharedTopology {
     /// Per group, the epoch connections must present; raised before a new topology is
     /// published so no request reaches a promoted primary with an older epoch.
     epochs: Vec<Arc<AtomicU64>>,
+    /// Counts publications, for those who act on a change ([`SharedTopology::subscribe`]).
+    published: tokio::sync::watch::Sender<u64>,
 }
 
 impl SharedTopology {
@@ -50,6 +52,7 @@ impl SharedTopology {
         SharedTopology {
             current: RwLock::new(Arc::new(topology)),
             epochs,
+            published: tokio::sync::watch::channel(0).0,
         }
     }
 
@@ -74,5 +77,11 @@ impl SharedTopology {
             cell.fetch_max(group.epoch, Ordering::SeqCst);
         }
         *self.current.write() = Arc::new(topology);
+        self.published.send_modify(|count| *count += 1);
+    }
+
+    /// A receiver that changes after each [`SharedTopology::publish`].
+    pub(crate) fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.subscribe()
     }
 }

@@ -54,6 +54,13 @@ impl Group {
             .unwrap_or(&self.members[0])
     }
 
+    /// The group's configuration epoch now (it rises with each promotion).
+    pub(crate) fn epoch(&self) -> u64 {
+        self.topology
+            .epoch_cell(self.index)
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// The members that are standbys now.
     pub(crate) fn standbys(&self) -> impl Iterator<Item = &Arc<Backend>> {
         let primary = self.topology.primary(self.index);

@@ -165,3 +165,40 @@ fn scan_moves_to_the_next_group_when_a_node_finishes() {
     let next = (5u64 << SCAN_GROUP_BITS) | 1;
     assert_eq!(cursor_of(on(1).merge(reply("5"))), bulk(&next.to_string()));
 }
+
+#[test]
+fn script_caches_agree_union_and_show_a_running_script() {
+    let agreed = Merge::Rule(Rule::Agreed);
+    assert_eq!(
+        agreed.merge(vec![raw(bulk("sha")), raw(bulk("sha"))]),
+        bulk("sha")
+    );
+    assert_eq!(
+        agreed.merge(vec![raw(bulk("sha")), raw(bulk("other"))]),
+        Reply::error("ERR the groups answered differently")
+    );
+
+    let library = |name: &str| Reply::Array(vec![bulk("library_name"), bulk(name)]);
+    assert_eq!(
+        Merge::Rule(Rule::Union).merge(vec![
+            raw(Reply::Array(vec![library("a"), library("b")])),
+            raw(Reply::Array(vec![library("b"), library("c")])),
+        ]),
+        Reply::Array(vec![library("a"), library("b"), library("c")])
+    );
+
+    let stats = |running: Reply| {
+        Reply::Array(vec![
+            bulk("running_script"),
+            running,
+            bulk("engines"),
+            Reply::Array(vec![]),
+        ])
+    };
+    let busy = Reply::Array(vec![bulk("name"), bulk("slow")]);
+    assert_eq!(
+        Merge::Rule(Rule::FunctionStats)
+            .merge(vec![raw(stats(Reply::Null)), raw(stats(busy.clone())),]),
+        stats(busy)
+    );
+}

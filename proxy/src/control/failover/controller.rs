@@ -122,7 +122,7 @@ async fn run(
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_sync = Instant::now() - SYNC_EVERY;
-    let several = setup.control.proxies() > 1;
+    let several = setup.control.status().is_some();
     loop {
         tokio::select! {
             probe = probes.recv() => {
@@ -140,6 +140,7 @@ async fn run(
                 }
                 let committed = setup.control.current();
                 core.adopt(&committed);
+                core.set_proxies(setup.control.proxies());
                 if !setup.control.is_leader() {
                     continue;
                 }

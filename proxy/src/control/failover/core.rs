@@ -205,6 +205,12 @@ impl Core {
         }
     }
 
+    /// Sets the number of proxies whose reports make a quorum (the voters, which proxies
+    /// added or removed online change).
+    pub(crate) fn set_proxies(&mut self, proxies: usize) {
+        self.config.proxies = proxies.max(1);
+    }
+
     /// Takes the committed topology as the truth for every group where it is at least as new
     /// as what the core holds (another proxy may have decided while this one was not leader).
     pub(crate) fn adopt(&mut self, committed: &Topology) {

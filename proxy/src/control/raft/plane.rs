@@ -2,7 +2,10 @@
 //! proxies. Commits go through the Raft log (`client_write` on the leader); the committed
 //! topology reaches routing through the state machine. Every proxy exchanges its probe view
 //! with every other one each heartbeat (`/raft/report`); those exchanges also measure whether
-//! this proxy still reaches a quorum, which is the write lease ([`ControlPlane::may_write`]).
+//! this proxy still reaches a quorum of the voters, which is the write lease
+//! ([`ControlPlane::may_write`]). The members are those of the Raft membership
+//! ([`Members`]), which proxies added or removed online change; the configured `proxies`
+//! only seed the group's first membership.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -13,13 +16,14 @@ use std::time::{Duration, Instant};
 
 use openraft::error::{ClientWriteError, RaftError};
 use openraft::{Raft, ServerState};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use tracing::info;
 
 use super::figures::Figures;
 use super::log::LogStore;
 use super::machine::Machine;
+use super::membership::{self, Members};
 use super::network::Network;
 use super::{Change, Member, Outcome, ProxyId, TypeConfig};
 use crate::control::topology::{SharedTopology, Topology};
@@ -43,6 +47,9 @@ pub(crate) struct RaftSetup {
     pub(crate) lease: Duration,
     /// The cluster password for calls between proxies.
     pub(crate) password: Option<String>,
+    /// This proxy joins a running group (`join`): it never initializes one, and waits to be
+    /// added ([`RaftControlPlane::joined`]).
+    pub(crate) join: bool,
 }
 
 /// The Raft setup `config` asks for: `None` for a proxy alone (no `proxies` listed).
@@ -67,6 +74,7 @@ pub(crate) fn setup(config: &crate::config::ProxyConfig) -> Option<RaftSetup> {
             .backend_password
             .clone()
             .or_else(|| config.requirepass.clone()),
+        join: config.join,
     })
 }
 
@@ -79,12 +87,21 @@ pub(crate) struct ReportBody {
     pub(crate) down: Vec<SocketAddr>,
 }
 
+/// The answer to `POST /raft/report`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct ReportReply {
+    /// The epoch of each group in the topology the receiver routes by.
+    pub(crate) epochs: Vec<u64>,
+}
+
 /// A control plane that is one member of a Raft group.
 pub(crate) struct RaftControlPlane {
     raft: Raft<TypeConfig>,
     setup: RaftSetup,
     shared: Arc<SharedTopology>,
     network: Network,
+    /// The membership as last seen in Raft.
+    members: RwLock<Arc<Members>>,
     /// Last successful exchange with each other proxy.
     contacts: Mutex<HashMap<ProxyId, Instant>>,
     started: Instant,
@@ -103,7 +120,7 @@ pub(crate) const REPORT_EVERY: Duration = Duration::from_millis(100);
 impl RaftControlPlane {
     /// Opens the storage under `setup.dir`, starts the Raft member, and initializes the group
     /// with every configured member if it never was (every member may do so: the same
-    /// membership is proposed by all).
+    /// membership is proposed by all), unless this proxy joins a running group.
     ///
     /// # Errors
     /// A sentence: the storage cannot be opened, or Raft refuses the configuration.
@@ -141,12 +158,16 @@ impl RaftControlPlane {
         let raft = Raft::new(setup.id, Arc::new(config), network.clone(), log, machine)
             .await
             .map_err(|e| format!("raft: {e}"))?;
-        tokio::spawn(initialize(raft.clone(), setup.clone()));
+        if !setup.join {
+            tokio::spawn(initialize(raft.clone(), setup.clone()));
+        }
+        let members = Members::from_metrics(&raft.metrics().borrow(), &setup.members);
         let plane = Arc::new(RaftControlPlane {
             raft,
             setup,
             shared,
             network,
+            members: RwLock::new(Arc::new(members)),
             contacts: Mutex::new(HashMap::new()),
             started: Instant::now(),
             leader_changes: AtomicU64::new(0),
@@ -155,7 +176,7 @@ impl RaftControlPlane {
             view: Mutex::new(Vec::new()),
         });
         tokio::spawn(exchange(plane.clone()));
-        tokio::spawn(watch_leader(plane.clone()));
+        tokio::spawn(watch_metrics(plane.clone()));
         Ok(plane)
     }
 
@@ -164,11 +185,69 @@ impl RaftControlPlane {
         &self.raft
     }
 
-    /// Records a successful exchange with `peer`.
-    pub(crate) fn contact(&self, peer: ProxyId) {
-        if self.setup.members.contains_key(&peer) && peer != self.setup.id {
-            self.contacts.lock().insert(peer, Instant::now());
+    /// True if `peer` is a member (voter or learner).
+    pub(crate) fn is_member(&self, peer: ProxyId) -> bool {
+        self.members().admin(peer).is_some()
+    }
+
+    /// Records that `peer`, a member routing by a topology with `peer_epochs`, answered an
+    /// exchange this proxy sent at `sent`. A peer that routes any group by a newer epoch than
+    /// this proxy is not counted: a proxy that reaches a quorum but has not applied a
+    /// promotion the others committed (healed after a partition) must not take writes by its
+    /// stale topology (see [`ControlPlane::may_write`]).
+    fn contact_at(&self, peer: ProxyId, peer_epochs: &[u64], sent: Instant) {
+        if peer == self.setup.id || !self.is_member(peer) {
+            return;
         }
+        let mine = self.epochs();
+        let current = peer_epochs.len() == mine.len()
+            && peer_epochs
+                .iter()
+                .zip(&mine)
+                .all(|(peer, mine)| peer <= mine);
+        if current {
+            let mut contacts = self.contacts.lock();
+            let last = contacts.entry(peer).or_insert(sent);
+            *last = (*last).max(sent);
+        }
+    }
+
+    /// The epoch of each group in the topology this proxy routes by.
+    pub(crate) fn epochs(&self) -> Vec<u64> {
+        self.shared.get().groups.iter().map(|g| g.epoch).collect()
+    }
+
+    /// True if `peer` is a voter (its probe view counts towards a failover's quorum).
+    pub(crate) fn is_voter(&self, peer: ProxyId) -> bool {
+        self.members().voters.contains_key(&peer)
+    }
+
+    /// The membership as last seen in Raft.
+    pub(crate) fn members(&self) -> Arc<Members> {
+        self.members.read().clone()
+    }
+
+    /// Adds proxy `id` at `admin` online (this proxy must be the leader): it catches up from
+    /// a snapshot as a learner, then becomes a voter.
+    ///
+    /// # Errors
+    /// A sentence (see [`membership::add`]).
+    pub(crate) async fn add_proxy(&self, id: ProxyId, admin: String) -> Result<(), String> {
+        membership::add(&self.raft, id, admin).await
+    }
+
+    /// Removes proxy `id` online (this proxy must be the leader).
+    ///
+    /// # Errors
+    /// A sentence (see [`membership::remove`]).
+    pub(crate) async fn remove_proxy(&self, id: ProxyId) -> Result<(), String> {
+        membership::remove(&self.raft, id).await
+    }
+
+    /// Waits until this proxy is a member and has applied the log up to the entry that made
+    /// it one (a joining proxy serves no client before).
+    pub(crate) async fn joined(&self) {
+        membership::joined(&self.raft, self.setup.id).await;
     }
 
     /// The figures kept for `/metrics`.
@@ -226,7 +305,9 @@ async fn initialize(raft: Raft<TypeConfig>, setup: RaftSetup) {
 
 /// Sends this proxy's view to every other proxy each [`REPORT_EVERY`], each call on its own
 /// so a slow peer delays no other. A peer that answers counts as reached at the time the call
-/// was sent (the lease never counts on more than was seen).
+/// was sent (the lease never counts on more than was seen), unless it routes by a newer
+/// topology than this proxy. Only these round trips count: a report received may have been
+/// sent long ago (held up by a partition and delivered when it heals).
 async fn exchange(plane: Arc<RaftControlPlane>) {
     let mut ticker = tokio::time::interval(REPORT_EVERY);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -236,22 +317,21 @@ async fn exchange(plane: Arc<RaftControlPlane>) {
             from: plane.setup.id,
             down: plane.view.lock().clone(),
         });
-        for (id, addr) in &plane.setup.members {
+        let members = plane.members();
+        for (id, addr) in members.all() {
             if *id == plane.setup.id {
                 continue;
             }
             let (plane, body, id, addr) = (plane.clone(), body.clone(), *id, addr.clone());
             tokio::spawn(async move {
                 let sent = Instant::now();
-                let reply: Result<bool, _> = plane
+                let reply: Result<ReportReply, _> = plane
                     .network
                     .post(&addr, "/raft/report", &*body, plane.setup.lease)
                     .await;
                 match reply {
-                    Ok(_) => {
-                        let mut contacts = plane.contacts.lock();
-                        let at = contacts.entry(id).or_insert(sent);
-                        *at = (*at).max(sent);
+                    Ok(reply) => {
+                        plane.contact_at(id, &reply.epochs, sent);
                     }
                     Err(err) => tracing::debug!(peer = id, %err, "report not delivered"),
                 }
@@ -260,12 +340,22 @@ async fn exchange(plane: Arc<RaftControlPlane>) {
     }
 }
 
-/// Counts leader changes and logs them.
-async fn watch_leader(plane: Arc<RaftControlPlane>) {
+/// Keeps the membership current, and counts leader changes and logs them.
+async fn watch_metrics(plane: Arc<RaftControlPlane>) {
     let mut metrics = plane.raft.metrics();
     let mut leader = None;
     loop {
-        let now = metrics.borrow_and_update().current_leader;
+        let members = Members::from_metrics(&metrics.borrow_and_update(), &plane.setup.members);
+        if **plane.members.read() != members {
+            info!(voters = ?members.voters.keys().collect::<Vec<_>>(),
+                learners = ?members.learners.keys().collect::<Vec<_>>(), "raft membership");
+            plane
+                .contacts
+                .lock()
+                .retain(|id, _| members.admin(*id).is_some());
+            *plane.members.write() = Arc::new(members);
+        }
+        let now = metrics.borrow().current_leader;
         if now != leader {
             if now.is_some() {
                 plane.leader_changes.fetch_add(1, Ordering::Relaxed);
@@ -317,32 +407,39 @@ impl ControlPlane for RaftControlPlane {
     }
 
     fn proxies(&self) -> usize {
-        self.setup.members.len()
+        self.members().voters.len()
     }
 
     fn may_write(&self, _group: usize) -> Result<(), String> {
-        let quorum = self.setup.members.len() / 2 + 1;
+        let members = self.members();
+        let voters = &members.voters;
+        let quorum = voters.len() / 2 + 1;
         let now = Instant::now();
-        let reached = 1 + self
-            .contacts
-            .lock()
-            .values()
-            .filter(|at| now.duration_since(**at) <= self.setup.lease)
+        let contacts = self.contacts.lock();
+        let reached = voters
+            .keys()
+            .filter(|id| {
+                **id == self.setup.id
+                    || contacts
+                        .get(id)
+                        .is_some_and(|at| now.duration_since(*at) <= self.setup.lease)
+            })
             .count();
+        drop(contacts);
         // Right after a start, give the exchanges one lease to begin.
         if reached >= quorum || now.duration_since(self.started) <= self.setup.lease {
             Ok(())
         } else {
             Err(format!(
                 "this proxy reaches {reached} of {} proxies, fewer than a quorum",
-                self.setup.members.len()
+                voters.len()
             ))
         }
     }
 
     fn leader_admin(&self) -> Option<String> {
         let leader = self.raft.metrics().borrow().current_leader?;
-        self.setup.members.get(&leader).cloned()
+        self.members().admin(leader).cloned()
     }
 
     fn report(&self, down: Vec<SocketAddr>) {
@@ -354,16 +451,20 @@ impl ControlPlane for RaftControlPlane {
         let now = Instant::now();
         let contacts = self.contacts.lock().clone();
         let replication = metrics.replication.clone().unwrap_or_default();
-        let members = self
-            .setup
-            .members
-            .iter()
+        let voters = self.members();
+        let members = voters
+            .all()
             .map(|(id, addr)| {
                 let matched = replication.get(id).copied().flatten().map(|l| l.index);
                 let contact_ms = contacts
                     .get(id)
                     .map(|at| now.duration_since(*at).as_millis() as u64);
-                (*id, addr.clone(), matched, contact_ms)
+                let role = if voters.voters.contains_key(id) {
+                    "voter"
+                } else {
+                    "learner"
+                };
+                (*id, addr.clone(), matched, contact_ms, role)
             })
             .collect();
         Some(RaftStatus {
@@ -373,6 +474,7 @@ impl ControlPlane for RaftControlPlane {
             term: metrics.current_term,
             last_log_index: metrics.last_log_index,
             applied_index: metrics.last_applied.map(|l| l.index),
+            snapshot_index: metrics.snapshot.map(|l| l.index),
             members,
             leader_changes: self.leader_changes.load(Ordering::Relaxed),
             last_commit_us: self.commit_us.load(Ordering::Relaxed),

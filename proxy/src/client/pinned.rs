@@ -1,0 +1,230 @@
+//! A client's own connection to one group's primary, for a transaction or the keys it
+//! watches: a task owns the [`HeldConnection`] (counted as held for
+//! [`HoldReason::Transaction`]) and passes the client's requests through it in order,
+//! pipelined, each reply back to its [`Pending`]. Dropping the [`Pinned`] ends the task once
+//! the requests already sent have their replies; the node then forgets the transaction and the
+//! watches with the connection.
+//!
+//! A failover ends the transaction cleanly: `EXEC` is sent only while the group's primary and
+//! epoch are those the connection was opened with, else the task sends `DISCARD` instead and
+//! answers `-EXECABORT`; the node itself refuses an `EXEC` with queued writes once it is a
+//! standby or fenced by a newer epoch. A connection that fails fails every request on it, so
+//! nothing is ever resent to another node.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use redoubt_protocol::{Protocol, Reply};
+use tokio::sync::{mpsc, oneshot};
+
+use super::pending::{encode, encode_args, Pending};
+use crate::backend::held::{HeldConnection, HoldReason};
+use crate::state::Worker;
+
+/// One request for the pinned connection.
+struct Job {
+    request: Bytes,
+    /// Where its reply goes; `None` to drop it (a request the proxy adds, whose reply the
+    /// client already got from the proxy).
+    reply: Option<oneshot::Sender<Bytes>>,
+    /// `EXEC`: sent only while the group has not failed over.
+    exec: bool,
+    /// For `EXEC`: told whether the transaction ran (its reply is an array).
+    ran: Option<oneshot::Sender<bool>>,
+}
+
+/// A request written to the node, waiting for its reply.
+struct Sent {
+    reply: Option<oneshot::Sender<Bytes>>,
+    ran: Option<oneshot::Sender<bool>>,
+}
+
+/// A connection to one group's primary tied to one client (see the module docs).
+#[derive(Debug)]
+pub(crate) struct Pinned {
+    /// The group.
+    pub(crate) group: usize,
+    /// The database the node connection is in now (outside a transaction).
+    pub(crate) db: usize,
+    /// The protocol the node connection speaks.
+    pub(crate) protocol: Protocol,
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl Pinned {
+    /// Opens a connection to the primary of `group` in `protocol` and database `db`, served by
+    /// a new task. Requests may be sent at once: they wait for the connection, and fail with
+    /// `-ERR node ... unavailable` if it cannot be opened.
+    pub(crate) fn open(
+        worker: &Arc<Worker>,
+        group: usize,
+        protocol: Protocol,
+        db: usize,
+    ) -> Pinned {
+        // Unbounded, yet bounded by the session: each request has its reply in the client's
+        // queue, which holds at most `MAX_IN_FLIGHT`.
+        let (jobs, rx) = mpsc::unbounded_channel();
+        tokio::spawn(serve(worker.clone(), group, protocol, db, rx));
+        Pinned {
+            group,
+            db,
+            protocol,
+            jobs,
+        }
+    }
+
+    /// Sends `args`; the node's reply passes through.
+    pub(crate) fn send(&self, args: &[Bytes]) -> Pending {
+        self.job(encode_args(args), None, false)
+    }
+
+    /// Sends `args` and drops the reply (the client already has the proxy's).
+    pub(crate) fn send_quiet(&self, args: &[Bytes]) {
+        let _ = self.jobs.send(Job {
+            request: encode_args(args),
+            reply: None,
+            exec: false,
+            ran: None,
+        });
+    }
+
+    /// Sends `EXEC` if the group has not failed over since the connection was opened, else
+    /// `DISCARD`, answering `-EXECABORT`; `ran` learns whether the transaction ran.
+    pub(crate) fn exec(&self, ran: Option<oneshot::Sender<bool>>) -> Pending {
+        self.job(encode_args(&[Bytes::from_static(b"EXEC")]), ran, true)
+    }
+
+    fn job(&self, request: Bytes, ran: Option<oneshot::Sender<bool>>, exec: bool) -> Pending {
+        let (tx, rx) = oneshot::channel();
+        // A closed channel drops `tx`: the pending reply then reports the failure.
+        let _ = self.jobs.send(Job {
+            request,
+            reply: Some(tx),
+            exec,
+            ran,
+        });
+        Pending::Task {
+            rx,
+            result: None,
+            group: Some(self.group),
+        }
+    }
+}
+
+/// `EXEC`'s answer when the transaction was dropped because of `why`, in Redis's words
+/// (`execCommandAbort`).
+pub(crate) fn exec_abort(why: &str) -> Reply {
+    Reply::error_owned(format!("EXECABORT Transaction discarded because of: {why}"))
+}
+
+/// The task behind a [`Pinned`]: opens the connection, then writes each request as it comes
+/// and hands each reply to its request's sender, in order, until the [`Pinned`] is dropped
+/// and every reply is in; a node silent for the request timeout fails what waits.
+async fn serve(
+    worker: Arc<Worker>,
+    group: usize,
+    protocol: Protocol,
+    db: usize,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+) {
+    let backend = worker.groups[group].primary().clone();
+    let epoch = worker.groups[group].epoch();
+    let timeout = worker.config.request_timeout;
+    let error = |text: String| encode(&Reply::error_owned(text), protocol);
+    let opened = HeldConnection::open(
+        &backend,
+        protocol,
+        db,
+        HoldReason::Transaction,
+        &worker.metrics.pinned,
+    )
+    .await;
+    let mut connection = match opened {
+        Ok(connection) => connection,
+        Err(err) => {
+            let why = format!("node {} unavailable: {err}", backend.addr);
+            fail_rest(&mut jobs, &why, protocol).await;
+            return;
+        }
+    };
+    let failed_over = || {
+        let now = &worker.groups[group];
+        now.primary().addr != backend.addr || now.epoch() != epoch
+    };
+    let mut waiting: VecDeque<Sent> = VecDeque::new();
+    let mut open = true;
+    let mut deadline = tokio::time::Instant::now() + timeout;
+    let why = loop {
+        if !open && waiting.is_empty() {
+            return;
+        }
+        tokio::select! {
+            job = jobs.recv(), if open => {
+                let Some(mut job) = job else {
+                    open = false;
+                    continue;
+                };
+                if job.exec && failed_over() {
+                    if let Some(reply) = job.reply.take() {
+                        let abort = exec_abort("the group failed over during the transaction");
+                        let _ = reply.send(encode(&abort, protocol));
+                    }
+                    job.request = encode_args(&[Bytes::from_static(b"DISCARD")]);
+                    job.ran = None;
+                }
+                if waiting.is_empty() {
+                    deadline = tokio::time::Instant::now() + timeout;
+                }
+                waiting.push_back(Sent {
+                    reply: job.reply,
+                    ran: job.ran,
+                });
+                if let Err(err) = connection.send(&job.request).await {
+                    break format!("connection to node {} lost: {err}", backend.addr);
+                }
+            }
+            reply = connection.reply(), if !waiting.is_empty() => match reply {
+                Ok(bytes) => {
+                    deadline = tokio::time::Instant::now() + timeout;
+                    let Some(Sent { reply, ran }) = waiting.pop_front() else {
+                        continue;
+                    };
+                    if let Some(ran) = ran {
+                        let _ = ran.send(bytes.first() == Some(&b'*') && &bytes[..] != b"*-1\r\n");
+                    }
+                    if let Some(reply) = reply {
+                        let _ = reply.send(bytes);
+                    }
+                }
+                Err(err) => break format!("connection to node {} lost: {err}", backend.addr),
+            },
+            () = tokio::time::sleep_until(deadline), if !waiting.is_empty() => {
+                break format!("node {} timed out", backend.addr);
+            }
+        }
+    };
+    drop(connection);
+    for sender in waiting.into_iter().filter_map(|sent| sent.reply) {
+        let _ = sender.send(error(format!("ERR {why}")));
+    }
+    if open {
+        fail_rest(&mut jobs, &why, protocol).await;
+    }
+}
+
+/// Answers every later request with an error until the [`Pinned`] is dropped: `EXEC` with
+/// `-EXECABORT` (the node dropped the transaction with the connection), the rest with `-ERR`.
+async fn fail_rest(jobs: &mut mpsc::UnboundedReceiver<Job>, why: &str, protocol: Protocol) {
+    while let Some(job) = jobs.recv().await {
+        let Some(reply) = job.reply else {
+            continue;
+        };
+        let error = if job.exec {
+            exec_abort(why)
+        } else {
+            Reply::error_owned(format!("ERR {why}"))
+        };
+        let _ = reply.send(encode(&error, protocol));
+    }
+}

@@ -1,0 +1,403 @@
+//! Transactions through the proxy: `MULTI`, `EXEC`, `DISCARD`, `WATCH`, `UNWATCH`, with
+//! Redis 7.2's replies and errors (`multi.c`) and Redis Cluster's rule that a transaction's
+//! keys live in one place (here: one group).
+//!
+//! A transaction runs on a [`Pinned`] connection to its group's primary, so the node queues,
+//! watches and runs it atomically as Redis does. The group is the one of the first keyed
+//! command, or of `WATCH` before `MULTI`: keyless commands queued before it are answered
+//! `+QUEUED` by the proxy and sent after `MULTI` once the group is known (a transaction with
+//! no key runs on the group of slot 0). A key of another group is refused at queue time with
+//! `-CROSSSLOT`, which, like every queue-time error (unknown command, arity...), makes `EXEC`
+//! answer `-EXECABORT`. The pinned connection is released after `EXEC`, `DISCARD`, `UNWATCH`,
+//! `RESET` or the client's disconnect; while the client only watches keys, its requests to
+//! that group take the pinned connection too, so they stay in order with the `WATCH`.
+//!
+//! `SELECT` inside `MULTI` is queued on the node like any command; when `EXEC` ran the
+//! transaction the client's database becomes the last one it selected, and the client's later
+//! requests wait for that reply so none runs in the wrong database.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use redoubt_protocol::command_table::{CommandFlags, Resolved};
+use redoubt_protocol::Reply;
+use tokio::sync::oneshot;
+
+use super::commands;
+use super::conn::ClientConn;
+use super::pending::{encode, Pending};
+use super::pinned::Pinned;
+use crate::backend::DATABASES;
+use crate::state::Worker;
+
+/// Keyless commands the proxy queues itself before a transaction's group is known; past
+/// this many (or [`MAX_BUFFERED_BYTES`]) the transaction takes the group of slot 0.
+const MAX_BUFFERED: usize = 1024;
+/// Bytes of arguments of the commands queued by the proxy, at most (see [`MAX_BUFFERED`]).
+const MAX_BUFFERED_BYTES: usize = 1024 * 1024;
+
+const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+
+/// Proxy-answered commands that run inside a transaction (on the node, queued).
+const QUEUED_LOCAL: &[&str] = &["ping", "echo", "select"];
+
+/// One client's transaction state.
+#[derive(Debug, Default)]
+pub(crate) struct Transaction {
+    /// Inside `MULTI`, as the client sees it.
+    multi: bool,
+    /// A command was refused while queuing: `EXEC` answers `-EXECABORT`.
+    failed: bool,
+    /// The connection the transaction or the watches run on. Inside `MULTI` the node
+    /// connection is in `MULTI` too whenever this is set.
+    pinned: Option<Pinned>,
+    /// Keyless commands answered `+QUEUED` by the proxy, waiting for the group.
+    buffered: Vec<Vec<Bytes>>,
+    /// Bytes of `buffered`'s arguments.
+    buffered_bytes: usize,
+    /// The database the last `SELECT` queued in the transaction chooses.
+    select: Option<usize>,
+    /// After an `EXEC` that queued a `SELECT`: whether it ran, and the database.
+    db_after_exec: Option<(oneshot::Receiver<bool>, usize)>,
+    /// A pinned connection was just released: the next request waits for its replies.
+    released: bool,
+}
+
+impl Transaction {
+    /// True inside `MULTI`.
+    pub(crate) fn in_multi(&self) -> bool {
+        self.multi
+    }
+
+    /// A command was refused before reaching the transaction logic (unknown command,
+    /// arity, `NOAUTH`): inside `MULTI` that makes `EXEC` fail, as in Redis.
+    pub(crate) fn refused(&mut self) {
+        if self.multi {
+            self.failed = true;
+        }
+    }
+
+    /// `RESET`: the transaction and watches are dropped (with the pinned connection).
+    pub(crate) fn reset(&mut self) {
+        let released = self.pinned.is_some();
+        *self = Transaction::default();
+        self.released = released;
+    }
+
+    /// True when `command` must wait until every earlier request of the client has its
+    /// reply (`idle`): it moves the client's requests to a group from the shared connections
+    /// to a pinned one (`WATCH`, the first keyed command of a transaction), or follows the
+    /// release of one (`EXEC`, `DISCARD`, `UNWATCH`, `RESET`). Else a request on one
+    /// connection could overtake an earlier one on the other.
+    pub(crate) fn must_wait(
+        &mut self,
+        command: Option<&Resolved>,
+        args: &[Bytes],
+        idle: bool,
+    ) -> bool {
+        if idle {
+            self.released = false;
+            return false;
+        }
+        if self.released {
+            return true;
+        }
+        let Some(command) = command else {
+            return false;
+        };
+        self.pinned.is_none()
+            && match command.name() {
+                "watch" => !self.multi,
+                "exec" => self.multi && !self.failed && !self.buffered.is_empty(),
+                "multi" | "discard" | "unwatch" | "quit" | "reset" => false,
+                _ => {
+                    self.multi
+                        && (self.buffered.len() >= MAX_BUFFERED
+                            || !command.spec().key_indexes(args).is_empty())
+                }
+            }
+    }
+
+    /// False while the client's database depends on an `EXEC` reply still to come; once it is
+    /// known, applies it to `conn`.
+    pub(crate) fn settled(&mut self, conn: &mut ClientConn) -> bool {
+        let Some((rx, db)) = self.db_after_exec.as_mut() else {
+            return true;
+        };
+        let ran = match rx.try_recv() {
+            Ok(ran) => ran,
+            Err(oneshot::error::TryRecvError::Empty) => return false,
+            Err(oneshot::error::TryRecvError::Closed) => false,
+        };
+        if ran {
+            conn.db = *db;
+            if let Some(handle) = &conn.handle {
+                handle.view.lock().db = *db;
+            }
+        }
+        self.db_after_exec = None;
+        true
+    }
+
+    /// The pinned connection, when the client watches keys of `group` (outside `MULTI`):
+    /// its requests to that group go there, in order with the `WATCH`.
+    pub(crate) fn pinned_for(&mut self, group: usize, conn: &ClientConn) -> Option<&Pinned> {
+        let pinned = self.pinned.as_mut().filter(|p| p.group == group)?;
+        sync(pinned, conn);
+        Some(pinned)
+    }
+
+    /// Serves `args` when it is a transaction command, or any command inside `MULTI`;
+    /// `None` for the session to route as usual. `QUIT` and `RESET` are the session's.
+    pub(crate) fn dispatch(
+        &mut self,
+        worker: &Arc<Worker>,
+        conn: &mut ClientConn,
+        command: &Resolved,
+        args: &[Bytes],
+    ) -> Option<Pending> {
+        let name = command.name();
+        if matches!(name, "quit" | "reset") {
+            return None;
+        }
+        if !self.multi {
+            return match name {
+                "multi" => Some(self.begin(conn)),
+                "exec" => Some(ready(conn, Reply::error("ERR EXEC without MULTI"))),
+                "discard" => Some(ready(conn, Reply::error("ERR DISCARD without MULTI"))),
+                "watch" => Some(self.watch(worker, conn, args)),
+                "unwatch" => Some(self.unwatch(conn, args)),
+                _ => None,
+            };
+        }
+        Some(match name {
+            "multi" => ready(conn, Reply::error("ERR MULTI calls can not be nested")),
+            "watch" => ready(conn, Reply::error("ERR WATCH inside MULTI is not allowed")),
+            "exec" => self.exec(worker, conn),
+            "discard" => self.discard(conn),
+            _ => self.queue(worker, conn, command, args),
+        })
+    }
+
+    /// `MULTI`: on the node at once when keys are watched there, else answered here.
+    fn begin(&mut self, conn: &ClientConn) -> Pending {
+        self.multi = true;
+        self.failed = false;
+        self.select = None;
+        match self.pinned.as_mut() {
+            Some(pinned) => {
+                sync(pinned, conn);
+                pinned.send(&[Bytes::from_static(b"MULTI")])
+            }
+            None => ready(conn, Reply::ok()),
+        }
+    }
+
+    /// `WATCH key...`: the keys' group is pinned (all in one group, the group of earlier
+    /// watches if any, else `-CROSSSLOT`) and the node watches them.
+    fn watch(&mut self, worker: &Arc<Worker>, conn: &ClientConn, args: &[Bytes]) -> Pending {
+        let Some(group) = one_group(worker, args[1..].iter()) else {
+            return ready(conn, Reply::error(CROSSSLOT));
+        };
+        let pinned = match self.pinned.take() {
+            Some(pinned) if pinned.group != group => {
+                self.pinned = Some(pinned);
+                return ready(conn, Reply::error(CROSSSLOT));
+            }
+            Some(pinned) => pinned,
+            None => Pinned::open(worker, group, conn.protocol, conn.db),
+        };
+        let pinned = self.pinned.insert(pinned);
+        sync(pinned, conn);
+        pinned.send(args)
+    }
+
+    /// `UNWATCH`: forgotten by the node, and the pinned connection released.
+    fn unwatch(&mut self, conn: &ClientConn, args: &[Bytes]) -> Pending {
+        match self.pinned.take() {
+            Some(pinned) => {
+                self.released = true;
+                pinned.send(args)
+            }
+            None => ready(conn, Reply::ok()),
+        }
+    }
+
+    /// A command inside `MULTI`: checked as Redis checks it at queue time, then queued on
+    /// the node (or by the proxy until the group is known).
+    fn queue(
+        &mut self,
+        worker: &Arc<Worker>,
+        conn: &mut ClientConn,
+        command: &Resolved,
+        args: &[Bytes],
+    ) -> Pending {
+        let spec = command.spec();
+        let name = command.name();
+        if spec.flags.contains(CommandFlags::NO_MULTI) {
+            return self.fail(
+                conn,
+                Reply::error("ERR Command not allowed inside a transaction"),
+            );
+        }
+        if let Some(why) = commands::refusal(command) {
+            return self.fail(conn, Reply::error_owned(why));
+        }
+        // PUBLISH reaches every subscriber from the node it runs on; a subscription would
+        // belong to the pinned connection, which ends with the transaction.
+        let subscribes =
+            spec.flags.contains(CommandFlags::PUBSUB) && !matches!(name, "publish" | "spublish");
+        if subscribes || (commands::is_local(command) && !QUEUED_LOCAL.contains(&name)) {
+            let why = format!(
+                "ERR '{}' inside MULTI is not supported through the proxy",
+                command.to_string().replace('|', " ").to_ascii_uppercase()
+            );
+            return self.fail(conn, Reply::error_owned(why));
+        }
+        if name == "select" {
+            if let Some(db) = std::str::from_utf8(&args[1])
+                .ok()
+                .and_then(|s| s.parse::<usize>().ok())
+                .filter(|db| *db < DATABASES)
+            {
+                self.select = Some(db);
+            }
+        }
+        let keys = spec.key_indexes(args);
+        let group = if keys.is_empty() {
+            None
+        } else {
+            match one_group(worker, keys.iter().map(|&k| &args[k])) {
+                Some(group) => Some(group),
+                None => return self.fail(conn, Reply::error(CROSSSLOT)),
+            }
+        };
+        let writes = spec.flags.contains(CommandFlags::WRITE);
+        if let (Some(group), true) = (group, writes) {
+            if let Err(why) = worker.may_write(group) {
+                return self.fail(conn, Reply::error_owned(format!("TRYAGAIN {why}")));
+            }
+            conn.last_write = Some(Some(group));
+        }
+        match (&self.pinned, group) {
+            (Some(pinned), None) => pinned.send(args),
+            (Some(pinned), Some(group)) if pinned.group == group => pinned.send(args),
+            (Some(_), Some(_)) => self.fail(conn, Reply::error(CROSSSLOT)),
+            (None, Some(group)) => self.pin(worker, conn, group).send(args),
+            (None, None) => {
+                self.buffered_bytes += args.iter().map(Bytes::len).sum::<usize>();
+                self.buffered.push(args.to_vec());
+                if self.buffered.len() > MAX_BUFFERED || self.buffered_bytes > MAX_BUFFERED_BYTES {
+                    self.pin(worker, conn, worker.slots.group_of_slot(0));
+                }
+                ready(conn, Reply::simple("QUEUED"))
+            }
+        }
+    }
+
+    /// Pins `group` inside `MULTI`: the node connection enters `MULTI` and gets the commands
+    /// the proxy queued (their `+QUEUED` replies are already the client's).
+    fn pin(&mut self, worker: &Arc<Worker>, conn: &ClientConn, group: usize) -> &Pinned {
+        let pinned = Pinned::open(worker, group, conn.protocol, conn.db);
+        pinned.send_quiet(&[Bytes::from_static(b"MULTI")]);
+        for args in self.buffered.drain(..) {
+            pinned.send_quiet(&args);
+        }
+        self.buffered_bytes = 0;
+        self.pinned.insert(pinned)
+    }
+
+    /// `EXEC`: `-EXECABORT` after a queue-time error, else run on the node (an empty
+    /// transaction with nothing watched answers an empty array here). The pinned connection
+    /// is released.
+    fn exec(&mut self, worker: &Arc<Worker>, conn: &mut ClientConn) -> Pending {
+        let failed = self.failed;
+        let select = self.select;
+        let buffered = !self.buffered.is_empty();
+        let pinned = if failed || self.pinned.is_some() || !buffered {
+            self.pinned.take()
+        } else {
+            self.pin(worker, conn, worker.slots.group_of_slot(0));
+            self.pinned.take()
+        };
+        *self = Transaction {
+            released: pinned.is_some(),
+            ..Transaction::default()
+        };
+        let Some(pinned) = pinned else {
+            return ready(
+                conn,
+                if failed {
+                    Reply::error("EXECABORT Transaction discarded because of previous errors.")
+                } else {
+                    Reply::Array(Vec::new())
+                },
+            );
+        };
+        if failed {
+            pinned.send_quiet(&[Bytes::from_static(b"DISCARD")]);
+            return ready(
+                conn,
+                Reply::error("EXECABORT Transaction discarded because of previous errors."),
+            );
+        }
+        let ran = select.map(|db| {
+            let (tx, rx) = oneshot::channel();
+            self.db_after_exec = Some((rx, db));
+            tx
+        });
+        pinned.exec(ran)
+    }
+
+    /// `DISCARD`: the queued commands and the watches dropped, the pinned connection
+    /// released.
+    fn discard(&mut self, conn: &ClientConn) -> Pending {
+        let pinned = self.pinned.take();
+        *self = Transaction {
+            released: pinned.is_some(),
+            ..Transaction::default()
+        };
+        match pinned {
+            Some(pinned) => pinned.send(&[Bytes::from_static(b"DISCARD")]),
+            None => ready(conn, Reply::ok()),
+        }
+    }
+
+    /// A queue-time error: answered, and `EXEC` will answer `-EXECABORT`.
+    fn fail(&mut self, conn: &ClientConn, reply: Reply) -> Pending {
+        self.failed = true;
+        ready(conn, reply)
+    }
+}
+
+fn ready(conn: &ClientConn, reply: Reply) -> Pending {
+    Pending::Ready(encode(&reply, conn.protocol))
+}
+
+/// The group every one of `keys` is in; `None` when they span several (or there are none).
+fn one_group<'a>(worker: &Worker, mut keys: impl Iterator<Item = &'a Bytes>) -> Option<usize> {
+    let group = worker.slots.group_of_key(keys.next()?);
+    keys.all(|key| worker.slots.group_of_key(key) == group)
+        .then_some(group)
+}
+
+/// Brings the pinned node connection to the client's database and protocol, outside a
+/// transaction (its replies are not the client's).
+fn sync(pinned: &mut Pinned, conn: &ClientConn) {
+    if pinned.db != conn.db {
+        pinned.send_quiet(&[
+            Bytes::from_static(b"SELECT"),
+            Bytes::from(conn.db.to_string()),
+        ]);
+        pinned.db = conn.db;
+    }
+    if pinned.protocol != conn.protocol {
+        let version = if conn.protocol == redoubt_protocol::Protocol::Resp3 {
+            "3"
+        } else {
+            "2"
+        };
+        pinned.send_quiet(&[Bytes::from_static(b"HELLO"), Bytes::from(version)]);
+        pinned.protocol = conn.protocol;
+    }
+}

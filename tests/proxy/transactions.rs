@@ -1,0 +1,369 @@
+//! Transactions through the proxy over two groups: `MULTI`/`EXEC` on the group of the first
+//! key, Redis's queue-time errors and `EXECABORT`, `-CROSSSLOT` for a key of another group,
+//! keyless transactions, `WATCH` seeing writes made through other proxy connections,
+//! `SELECT` inside a transaction, and the pinned connection released however the
+//! transaction ends.
+
+use std::time::Duration;
+
+use crate::cluster::{keys_by_group, proxy_metric, Cluster};
+use crate::common::{encode, eventually, Raw, Reply};
+
+const PINNED: &str = "redoubt_proxy_pinned_connections{reason=\"transaction\"}";
+
+async fn pinned(cluster: &Cluster) -> f64 {
+    proxy_metric(cluster, PINNED).await.expect("pinned gauge")
+}
+
+async fn released(cluster: &Cluster) -> bool {
+    eventually(Duration::from_secs(5), || async {
+        pinned(cluster).await == 0.0
+    })
+    .await
+}
+
+/// Sends every request in one write, then reads one reply per request.
+async fn pipeline(raw: &mut Raw, requests: &[&[&str]]) -> Vec<Reply> {
+    let mut bytes = Vec::new();
+    for request in requests {
+        bytes.extend(encode(request));
+    }
+    raw.send(&bytes).await;
+    let mut replies = Vec::new();
+    for _ in requests {
+        replies.push(raw.read_reply().await);
+    }
+    replies
+}
+
+fn queued() -> Reply {
+    Reply::Simple("QUEUED".into())
+}
+
+#[tokio::test]
+async fn a_transaction_runs_on_its_groups_primary_with_keyless_commands_queued_first() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "tx", 3).await;
+    let (a, b, empty) = (
+        keys[1][0].as_str(),
+        keys[1][1].as_str(),
+        keys[1][2].as_str(),
+    );
+    let mut client = cluster.proxy.raw().await;
+    let replies = pipeline(
+        &mut client,
+        &[
+            &["MULTI"],
+            &["PING"],
+            &["SET", a, "1"],
+            &["INCR", a],
+            &["RPUSH", b, "x", "y"],
+            &["BLPOP", empty, "0"],
+            &["PUBLISH", "channel", "message"],
+            &["EXEC"],
+        ],
+    )
+    .await;
+    assert_eq!(
+        replies,
+        vec![
+            Reply::ok(),
+            queued(),
+            queued(),
+            queued(),
+            queued(),
+            queued(),
+            queued(),
+            Reply::Array(vec![
+                Reply::Simple("PONG".into()),
+                Reply::ok(),
+                Reply::Int(2),
+                Reply::Int(2),
+                // Blocking commands do not block inside a transaction.
+                Reply::Nil,
+                Reply::Int(0),
+            ]),
+        ]
+    );
+    // It ran on group 1's primary, in one MULTI...EXEC there.
+    let mut node = cluster.groups[1].nodes[0].raw().await;
+    assert_eq!(node.cmd(&["GET", a]).await, Reply::bulk("2"));
+    assert_eq!(
+        crate::cluster::calls(&cluster.groups[1].nodes[0], "exec").await,
+        1
+    );
+    assert_eq!(
+        crate::cluster::calls(&cluster.groups[0].nodes[0], "exec").await,
+        0
+    );
+    assert!(released(&cluster).await);
+
+    // DISCARD drops what was queued.
+    assert_eq!(
+        pipeline(
+            &mut client,
+            &[
+                &["MULTI"],
+                &["SET", a, "discarded"],
+                &["DISCARD"],
+                &["GET", a]
+            ]
+        )
+        .await,
+        vec![Reply::ok(), queued(), Reply::ok(), Reply::bulk("2")]
+    );
+    assert!(released(&cluster).await);
+}
+
+#[tokio::test]
+async fn queue_time_errors_abort_exec_as_redis_does() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "err", 1).await;
+    let (here, there) = (keys[0][0].as_str(), keys[1][0].as_str());
+    let mut client = cluster.proxy.raw().await;
+    let abort = Reply::Error("EXECABORT Transaction discarded because of previous errors.".into());
+    let crossslot = Reply::Error("CROSSSLOT Keys in request don't hash to the same slot".into());
+
+    // A key of another group is refused at queue time; EXEC then fails and nothing runs.
+    client
+        .table(&[
+            ("EXEC", "-ERR EXEC without MULTI"),
+            ("DISCARD", "-ERR DISCARD without MULTI"),
+            ("MULTI", "+OK"),
+            ("MULTI", "-ERR MULTI calls can not be nested"),
+            ("WATCH x", "-ERR WATCH inside MULTI is not allowed"),
+        ])
+        .await;
+    assert_eq!(client.cmd(&["SET", here, "1"]).await, queued());
+    assert_eq!(client.cmd(&["SET", there, "1"]).await, crossslot);
+    assert_eq!(client.cmd(&["EXEC"]).await, abort);
+    assert_eq!(client.cmd(&["EXISTS", here]).await, Reply::Int(0));
+    assert_eq!(client.cmd(&["EXISTS", there]).await, Reply::Int(0));
+    assert_eq!(
+        client.cmd(&["MSET", here, "1", there, "2"]).await,
+        Reply::ok(),
+        "outside a transaction keys of several groups still split"
+    );
+
+    // Unknown commands and wrong arity, before and after the group is known.
+    for requests in [
+        &[
+            &["MULTI"][..],
+            &["NOSUCHCOMMAND"],
+            &["SET", here, "3"],
+            &["EXEC"],
+        ][..],
+        &[&["MULTI"], &["SET", here, "3"], &["GET"], &["EXEC"]],
+    ] {
+        let replies = pipeline(&mut client, requests).await;
+        assert_eq!(replies[0], Reply::ok());
+        assert!(
+            replies[1..3].iter().any(|r| matches!(r, Reply::Error(_))),
+            "{replies:?}"
+        );
+        assert_eq!(replies[3], abort);
+    }
+    assert_eq!(client.cmd(&["GET", here]).await, Reply::bulk("1"));
+    // A nested MULTI or a WATCH inside MULTI does not abort the transaction.
+    assert_eq!(
+        pipeline(
+            &mut client,
+            &[
+                &["MULTI"],
+                &["MULTI"],
+                &["WATCH", "x"],
+                &["INCR", here],
+                &["EXEC"]
+            ]
+        )
+        .await[4],
+        Reply::Array(vec![Reply::Int(2)])
+    );
+    // WATCH over two groups is refused like any cross-group command.
+    assert_eq!(client.cmd(&["WATCH", here, there]).await, crossslot);
+    assert!(released(&cluster).await);
+}
+
+#[tokio::test]
+async fn keyless_transactions_run_on_one_group() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let mut client = cluster.proxy.raw().await;
+    client
+        .table(&[
+            ("MULTI", "+OK"),
+            ("EXEC", "[]"),
+            ("MULTI", "+OK"),
+            ("PING", "+QUEUED"),
+            ("ECHO hello", "+QUEUED"),
+            ("EXEC", "[+PONG, \"hello\"]"),
+            ("MULTI", "+OK"),
+            ("PING", "+QUEUED"),
+            ("DISCARD", "+OK"),
+        ])
+        .await;
+    let execs = crate::cluster::calls(&cluster.groups[0].nodes[0], "exec").await
+        + crate::cluster::calls(&cluster.groups[1].nodes[0], "exec").await;
+    assert_eq!(
+        execs, 1,
+        "the empty and the discarded transactions need no node"
+    );
+    assert!(released(&cluster).await);
+}
+
+#[tokio::test]
+async fn watch_sees_writes_through_other_proxy_connections() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "watch", 1).await;
+    let key = keys[0][0].as_str();
+    let mut client = cluster.proxy.raw().await;
+    let mut other = cluster.proxy.raw().await;
+
+    assert_eq!(client.cmd(&["SET", key, "0"]).await, Reply::ok());
+    assert_eq!(client.cmd(&["WATCH", key]).await, Reply::ok());
+    assert_eq!(pinned(&cluster).await, 1.0);
+    assert_eq!(client.cmd(&["GET", key]).await, Reply::bulk("0"));
+    assert_eq!(other.cmd(&["SET", key, "theirs"]).await, Reply::ok());
+    let replies = pipeline(&mut client, &[&["MULTI"], &["SET", key, "mine"], &["EXEC"]]).await;
+    assert_eq!(
+        replies[2],
+        Reply::Nil,
+        "EXEC fails after the watched key changed"
+    );
+    assert_eq!(client.cmd(&["GET", key]).await, Reply::bulk("theirs"));
+    assert!(released(&cluster).await);
+
+    // Unchanged, the whole check-and-set runs, pipelined in one write.
+    let replies = pipeline(
+        &mut client,
+        &[
+            &["WATCH", key],
+            &["GET", key],
+            &["MULTI"],
+            &["SET", key, "mine"],
+            &["EXEC"],
+            &["GET", key],
+        ],
+    )
+    .await;
+    assert_eq!(replies[1], Reply::bulk("theirs"));
+    assert_eq!(replies[4], Reply::Array(vec![Reply::ok()]));
+    assert_eq!(replies[5], Reply::bulk("mine"));
+
+    // UNWATCH forgets the keys and releases the connection.
+    assert_eq!(client.cmd(&["WATCH", key]).await, Reply::ok());
+    assert_eq!(client.cmd(&["UNWATCH"]).await, Reply::ok());
+    assert!(released(&cluster).await);
+    assert_eq!(other.cmd(&["SET", key, "again"]).await, Reply::ok());
+    let replies = pipeline(&mut client, &[&["MULTI"], &["INCR", "counter"], &["EXEC"]]).await;
+    assert_eq!(replies[2], Reply::Array(vec![Reply::Int(1)]));
+}
+
+#[tokio::test]
+async fn a_client_gone_mid_transaction_releases_its_connection_and_runs_nothing() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "gone", 1).await;
+    let key = keys[1][0].as_str();
+    {
+        let mut client = cluster.proxy.raw().await;
+        assert_eq!(client.cmd(&["MULTI"]).await, Reply::ok());
+        assert_eq!(client.cmd(&["SET", key, "never"]).await, queued());
+        assert_eq!(pinned(&cluster).await, 1.0);
+    }
+    assert!(released(&cluster).await, "the pinned gauge returns to zero");
+    let mut client = cluster.proxy.raw().await;
+    assert_eq!(client.cmd(&["EXISTS", key]).await, Reply::Int(0));
+
+    // RESET ends a transaction and the watches too.
+    assert_eq!(client.cmd(&["WATCH", key]).await, Reply::ok());
+    assert_eq!(client.cmd(&["MULTI"]).await, Reply::ok());
+    assert_eq!(client.cmd(&["SET", key, "never"]).await, queued());
+    assert_eq!(client.cmd(&["RESET"]).await, Reply::Simple("RESET".into()));
+    assert!(released(&cluster).await);
+    assert_eq!(client.cmd(&["EXISTS", key]).await, Reply::Int(0));
+}
+
+#[tokio::test]
+async fn select_inside_a_transaction_moves_the_client_when_exec_runs() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "db", 1).await;
+    let key = keys[0][0].as_str();
+    let mut client = cluster.proxy.raw().await;
+    // The GET after EXEC is pipelined: it must wait for EXEC to know its database.
+    let replies = pipeline(
+        &mut client,
+        &[
+            &["MULTI"],
+            &["SELECT", "3"],
+            &["SET", key, "in-three"],
+            &["EXEC"],
+            &["GET", key],
+        ],
+    )
+    .await;
+    assert_eq!(replies[3], Reply::Array(vec![Reply::ok(), Reply::ok()]));
+    assert_eq!(replies[4], Reply::bulk("in-three"));
+    assert_eq!(client.cmd(&["SELECT", "0"]).await, Reply::ok());
+    assert_eq!(client.cmd(&["EXISTS", key]).await, Reply::Int(0));
+
+    // An EXEC that does not run (a watched key changed) leaves the database as it was.
+    let mut other = cluster.proxy.raw().await;
+    assert_eq!(client.cmd(&["WATCH", key]).await, Reply::ok());
+    assert_eq!(other.cmd(&["SET", key, "in-zero"]).await, Reply::ok());
+    let replies = pipeline(
+        &mut client,
+        &[&["MULTI"], &["SELECT", "5"], &["EXEC"], &["GET", key]],
+    )
+    .await;
+    assert_eq!(replies[2], Reply::Nil);
+    assert_eq!(replies[3], Reply::bulk("in-zero"));
+}
+
+#[tokio::test]
+async fn a_message_published_inside_a_transaction_reaches_a_proxy_subscriber_once() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "pub", 1).await;
+    let mut subscriber = cluster.proxy.raw().await;
+    assert_eq!(
+        subscriber.cmd(&["SUBSCRIBE", "news"]).await,
+        Reply::Array(vec![
+            Reply::bulk("subscribe"),
+            Reply::bulk("news"),
+            Reply::Int(1)
+        ])
+    );
+    let mut client = cluster.proxy.raw().await;
+    for key in [&keys[0][0], &keys[1][0]] {
+        let replies = pipeline(
+            &mut client,
+            &[
+                &["MULTI"],
+                &["SET", key, "1"],
+                &["PUBLISH", "news", key],
+                &["SUBSCRIBE", "other"],
+                &["EXEC"],
+            ],
+        )
+        .await;
+        assert!(matches!(&replies[3], Reply::Error(_)), "{replies:?}");
+        assert!(matches!(&replies[4], Reply::Error(e) if e.starts_with("EXECABORT")));
+        let replies = pipeline(
+            &mut client,
+            &[
+                &["MULTI"],
+                &["SET", key, "1"],
+                &["PUBLISH", "news", key],
+                &["EXEC"],
+            ],
+        )
+        .await;
+        assert_eq!(replies[3], Reply::Array(vec![Reply::ok(), Reply::Int(1)]));
+        assert_eq!(
+            subscriber.read_reply().await,
+            Reply::Array(vec![
+                Reply::bulk("message"),
+                Reply::bulk("news"),
+                Reply::bulk(key)
+            ])
+        );
+    }
+}
