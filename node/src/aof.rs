@@ -18,6 +18,7 @@
 pub(crate) mod feed;
 pub(crate) mod load;
 pub(crate) mod manifest;
+mod resp_base;
 pub(crate) mod rewrite;
 pub(crate) mod state;
 pub(crate) mod writer;

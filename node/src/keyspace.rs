@@ -149,6 +149,8 @@ pub(crate) struct PendingSave {
     pub(crate) options: crate::rdb::WriteOptions,
     /// Aux fields as of the instant it was taken.
     pub(crate) info: crate::rdb::SnapshotInfo,
+    /// The function libraries' sources as of that instant.
+    pub(crate) functions: Vec<bytes::Bytes>,
     /// Per non-empty database: index, keys, keys with a TTL, first cursor of the capture.
     pub(crate) dbs: Vec<(usize, u64, u64, usize)>,
 }
@@ -311,6 +313,8 @@ impl Store {
                 self.tracking.invalidate(&key, limit);
                 self.notify(index, (events::EXPIRED, "expired"), &key);
                 self.repl.propagate(index, &[b"DEL", &key]);
+                // A blocked XREADGROUP learns that its stream is gone.
+                self.blocking.signal(index, &key);
             }
             self.tracking.broadcast(limit);
         }

@@ -21,12 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use crate::config::{parse_save_points, Config};
 use crate::keyspace::db::{Db, Entry};
 use crate::keyspace::{PendingSave, Store};
 use crate::rdb::{RdbReader, RdbWriter, Record, ReplInfo, SnapshotInfo, WriteOptions};
+use crate::script::functions::RestorePolicy;
+use crate::script::Scripting;
 use crate::state::{unix_ms, NodeState};
 
 /// Keys cloned per lock hold while a background save walks a database.
@@ -113,12 +115,13 @@ fn write_atomically(
     result
 }
 
-/// `SAVE`: writes the whole keyspace now, holding the lock (clients wait, as in Redis).
+/// `SAVE`: writes the whole keyspace and the function libraries' sources (`functions`, as
+/// `FunctionLibraries::dump` gives them) now, holding the lock (clients wait, as in Redis).
 /// Returns the bytes written.
 ///
 /// # Errors
 /// The IO error; the previous file is then untouched.
-pub(crate) fn save(store: &mut Store) -> io::Result<u64> {
+pub(crate) fn save(store: &mut Store, functions: &[Bytes]) -> io::Result<u64> {
     let started = Instant::now();
     let path = rdb_path(&store.config);
     let info = snapshot_info(store);
@@ -127,6 +130,9 @@ pub(crate) fn save(store: &mut Store) -> io::Result<u64> {
     let dbs = &store.dbs;
     let result = write_atomically(&path, |file| {
         let mut writer = RdbWriter::new(file, options, &info)?;
+        for code in functions {
+            writer.write_function(code)?;
+        }
         for (index, db) in dbs.iter().enumerate() {
             if db.is_empty() {
                 continue;
@@ -170,12 +176,12 @@ fn saved(store: &mut Store, dirty: u64, bytes: u64) {
     status.last_size = bytes;
 }
 
-/// `BGSAVE`: takes the snapshot now (O(1) under the lock) and hands it to the saver task,
-/// which writes it in the background.
+/// `BGSAVE`: takes the snapshot now (O(1) under the lock; `functions`: the libraries'
+/// sources as of now) and hands it to the saver task, which writes it in the background.
 ///
 /// # Errors
 /// `ERR Background save already in progress` when one runs.
-pub(crate) fn begin_bgsave(store: &mut Store) -> Result<(), &'static str> {
+pub(crate) fn begin_bgsave(store: &mut Store, functions: Vec<Bytes>) -> Result<(), &'static str> {
     if store.saves.bgsave_started.is_some() {
         return Err("ERR Background save already in progress");
     }
@@ -190,6 +196,7 @@ pub(crate) fn begin_bgsave(store: &mut Store) -> Result<(), &'static str> {
         path: rdb_path(&store.config),
         options: options(&store.config),
         info,
+        functions,
         dbs,
     });
     store.saves.wake.notify_one();
@@ -307,7 +314,8 @@ pub(crate) async fn run(node: Arc<NodeState>) {
                         "save point reached, saving"
                     );
                 }
-                let _ = begin_bgsave(&mut store);
+                let functions = node.scripting.lock().functions.dump();
+                let _ = begin_bgsave(&mut store, functions);
             }
             store.saves.pending.take()
         };
@@ -324,7 +332,11 @@ fn write_background(node: &NodeState, job: PendingSave) {
     let started = Instant::now();
     let mut walked = (0, Duration::ZERO);
     let result = write_atomically(&job.path, |file| {
-        let writer = std::cell::RefCell::new(RdbWriter::new(file, job.options, &job.info)?);
+        let mut writer = RdbWriter::new(file, job.options, &job.info)?;
+        for code in &job.functions {
+            writer.write_function(code)?;
+        }
+        let writer = std::cell::RefCell::new(writer);
         walked = walk_capture(
             node,
             &job.dbs,
@@ -388,6 +400,10 @@ pub(crate) struct Parsed {
     pub(crate) loaded: Loaded,
     /// The file's RDB version.
     pub(crate) version: u16,
+    /// Function libraries' sources (`FUNCTION2` records), in file order.
+    pub(crate) functions: Vec<Bytes>,
+    /// Eval scripts' bodies (`lua` aux fields, which a full resync carries).
+    pub(crate) scripts: Vec<Bytes>,
 }
 
 /// Parses a whole RDB file into `databases` databases. Keys already expired at `now_ms` are
@@ -414,10 +430,14 @@ pub(crate) fn parse(
         ..Loaded::default()
     };
     let (mut repl_id, mut repl_offset, mut stream_db) = (None, None, None);
-    let mut functions = 0;
+    let (mut functions, mut scripts) = (Vec::new(), Vec::new());
     while let Some(record) = reader.next_record().map_err(fail)? {
         match record {
             Record::Aux { key, value } => {
+                if &key[..] == b"lua" {
+                    scripts.push(value);
+                    continue;
+                }
                 let text = String::from_utf8_lossy(&value).into_owned();
                 match &key[..] {
                     b"repl-id" if text.len() == 40 => repl_id = Some(text),
@@ -427,7 +447,7 @@ pub(crate) fn parse(
                 }
             }
             Record::SelectDb(_) | Record::ResizeDb { .. } => {}
-            Record::Function(_) => functions += 1,
+            Record::Function(code) => functions.push(code),
             Record::Key(record) => {
                 let index = record.db as usize;
                 if index >= databases {
@@ -451,12 +471,6 @@ pub(crate) fn parse(
             }
         }
     }
-    if functions > 0 {
-        warn!(
-            functions,
-            "the RDB file holds function libraries; functions are not supported, skipped"
-        );
-    }
     Ok(Parsed {
         dbs,
         replication: repl_id
@@ -464,6 +478,8 @@ pub(crate) fn parse(
             .map(|(id, off)| (id, off, stream_db)),
         loaded,
         version: reader.version(),
+        functions,
+        scripts,
     })
 }
 
@@ -474,15 +490,44 @@ pub(crate) fn install(store: &mut Store, dbs: Vec<Db>) {
     }
 }
 
-/// Loads `dir`/`dbfilename` into `store`, replacing its databases, and restores the
-/// replication ID and offset the file records (so a restarted node can continue partially).
+/// Replaces the node's function libraries with `functions` (library sources) and, when
+/// `scripts` is given, its eval script cache with those bodies (a full resync carries both;
+/// a file on disk only the libraries, as Redis 7 keeps them).
+///
+/// # Errors
+/// The library that does not load, as `FUNCTION RESTORE` reports it; the libraries are then
+/// as before.
+pub(crate) fn install_scripting(
+    scripting: &mut Scripting,
+    functions: &[Bytes],
+    scripts: Option<&[Bytes]>,
+) -> Result<(), String> {
+    scripting
+        .functions
+        .restore(functions, RestorePolicy::Flush)
+        .map_err(|reply| format!("a function library does not load: {reply:?}"))?;
+    if let Some(scripts) = scripts {
+        scripting.eval.flush();
+        for body in scripts {
+            scripting
+                .eval
+                .load(body)
+                .map_err(|reply| format!("an eval script does not load: {reply:?}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads `dir`/`dbfilename` into `store`, replacing its databases and `scripting`'s function
+/// libraries, and restores the replication ID and offset the file records (so a restarted
+/// node can continue partially).
 /// A missing file is `Ok(None)`. Keys already expired are dropped unless this node follows a
 /// primary (the primary's `DEL` removes them), as Redis does. Progress is logged every second.
 ///
 /// # Errors
 /// A sentence naming the file, the byte offset and the reason (see [`parse`]); `store` is
 /// then untouched.
-pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
+pub(crate) fn load(store: &mut Store, scripting: &mut Scripting) -> Result<Option<Loaded>, String> {
     let path = rdb_path(&store.config);
     let data = match std::fs::read(&path) {
         Ok(data) => data,
@@ -501,6 +546,8 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
         },
     )
     .map_err(|why| format!("refusing {}: {why}", path.display()))?;
+    install_scripting(scripting, &parsed.functions, None)
+        .map_err(|why| format!("refusing {}: {why}", path.display()))?;
     install(store, parsed.dbs);
     if let Some((id, offset, stream_db)) = parsed.replication {
         store.repl.take_history(id, offset, stream_db);
@@ -514,6 +561,7 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
         expired = loaded.expired,
         bytes = loaded.bytes,
         rdb_version = parsed.version,
+        functions = parsed.functions.len(),
         ms = started.elapsed().as_millis() as u64,
         "DB loaded from disk"
     );

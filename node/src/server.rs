@@ -41,7 +41,7 @@ pub async fn run_with_metrics(
     // the append-only file is the source, as in Redis.
     let loaded = crate::aof::load_at_start(&node).and_then(|aof| {
         if !aof {
-            crate::persist::load(&mut node.store.lock())?;
+            crate::persist::load(&mut node.store.lock(), &mut node.scripting.lock())?;
         }
         crate::aof::open_at_start(&mut node.store.lock())
     });
@@ -68,7 +68,8 @@ pub async fn run_with_metrics(
     // schedule is set.
     let mut store = node.store.lock();
     crate::aof::shutdown(&mut store);
-    if !store.config.save.is_empty() && crate::persist::save(&mut store).is_err() {
+    let functions = node.scripting.lock().functions.dump();
+    if !store.config.save.is_empty() && crate::persist::save(&mut store, &functions).is_err() {
         error!("the final save failed; the previous snapshot is kept");
     }
     if let Some(metrics) = metrics {
@@ -141,8 +142,12 @@ async fn active_expiry(node: Arc<NodeState>) {
                         break;
                     }
                     store.set_expiry_mode(crate::keyspace::db::ExpiryMode::Delete);
-                    let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, unix_ms());
+                    let now = unix_ms();
+                    let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, now);
                     store.propagate_expired();
+                    if store.blocking.has_ready() {
+                        crate::exec::blocked::serve_ready(&mut store, &node, now);
+                    }
                     sample
                 };
                 if sampled == 0 || removed * 4 <= sampled || Instant::now() >= deadline {

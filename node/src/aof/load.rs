@@ -73,6 +73,8 @@ pub(crate) fn load(node: &Arc<NodeState>, files: &Files) -> Result<Loaded, Strin
                     info!(keys, percent, file = %base.name, "loading the AOF base");
                 })
                 .map_err(|why| format!("refusing the AOF base {}: {why}", base.name))?;
+            crate::persist::install_scripting(&mut node.scripting.lock(), &parsed.functions, None)
+                .map_err(|why| format!("refusing the AOF base {}: {why}", base.name))?;
             crate::persist::install(&mut store, parsed.dbs);
             loaded.keys = parsed.loaded.keys;
             info!(file = %base.name, keys = loaded.keys, "loaded the RDB preamble of the AOF base");

@@ -190,15 +190,18 @@ pub(crate) fn write_job(node: &NodeState, job: RewriteJob) {
     }
 }
 
-/// Writes the base to `tmp` and fsyncs it; returns keys and bytes written.
+/// Writes the base to `tmp` and fsyncs it; returns keys and bytes written. The function
+/// libraries go first (`FUNCTION2` records, or `FUNCTION LOAD REPLACE` in a RESP base), as
+/// loaded when the write starts.
 fn write_base(node: &NodeState, job: &RewriteJob, tmp: &std::path::Path) -> io::Result<(u64, u64)> {
     let file = File::create(tmp)?;
+    let functions = node.scripting.lock().functions.dump();
     let (keys, mut out) = if job.rdb {
-        let writer = RefCell::new(crate::rdb::RdbWriter::new(
-            BufWriter::new(file),
-            job.options,
-            &job.info,
-        )?);
+        let mut writer = crate::rdb::RdbWriter::new(BufWriter::new(file), job.options, &job.info)?;
+        for code in &functions {
+            writer.write_function(code)?;
+        }
+        let writer = RefCell::new(writer);
         let (keys, _) = crate::persist::walk_capture(
             node,
             &job.dbs,
@@ -214,7 +217,13 @@ fn write_base(node: &NodeState, job: &RewriteJob, tmp: &std::path::Path) -> io::
         )?;
         (keys, writer.into_inner().finish()?.0)
     } else {
-        let out = RefCell::new(BufWriter::new(file));
+        let mut out = BufWriter::new(file);
+        out.write_all(&super::resp_base::encode_commands(
+            &functions,
+            &[],
+            job.now_ms,
+        ))?;
+        let out = RefCell::new(out);
         let batch: RefCell<(usize, Vec<(Bytes, Entry)>)> = RefCell::new((0, Vec::new()));
         let emit = |db: usize, entries: &mut Vec<(Bytes, Entry)>| -> io::Result<()> {
             if entries.is_empty() {
@@ -224,9 +233,8 @@ fn write_base(node: &NodeState, job: &RewriteJob, tmp: &std::path::Path) -> io::
             for (key, entry) in entries.drain(..) {
                 dbs[db].set(&key, entry.value, entry.expires_at);
             }
-            let encoded = crate::replication::snapshot::encode_commands(&[], &dbs, job.now_ms);
-            let body = &encoded[crate::replication::snapshot::MAGIC.len()..];
-            out.borrow_mut().write_all(body)
+            let encoded = super::resp_base::encode_commands(&[], &dbs, job.now_ms);
+            out.borrow_mut().write_all(&encoded)
         };
         let (keys, _) = crate::persist::walk_capture(
             node,

@@ -30,7 +30,8 @@ fn save(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     if ctx.store.saves.bgsave_started.is_some() {
         return Err(Reply::error(IN_PROGRESS));
     }
-    match persist::save(ctx.store) {
+    let functions = ctx.node.scripting.lock().functions.dump();
+    match persist::save(ctx.store, &functions) {
         Ok(_) => Ok(Reply::ok()),
         Err(_) => Err(Reply::error("ERR")),
     }
@@ -53,7 +54,8 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             return Err(Reply::error(IN_PROGRESS));
         }
     }
-    persist::begin_bgsave(ctx.store).map_err(Reply::error)?;
+    let functions = ctx.node.scripting.lock().functions.dump();
+    persist::begin_bgsave(ctx.store, functions).map_err(Reply::error)?;
     Ok(Reply::Simple("Background saving started".into()))
 }
 
@@ -98,7 +100,8 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error("ERR No shutdown in progress."));
     }
     if save || (!nosave && !ctx.store.config.save.is_empty()) {
-        if let Err(err) = persist::save(ctx.store) {
+        let functions = ctx.node.scripting.lock().functions.dump();
+        if let Err(err) = persist::save(ctx.store, &functions) {
             if !force {
                 error!(%err, "error trying to save the DB, can't exit");
                 return Err(Reply::error("ERR Errors trying to SHUTDOWN. Check logs."));
@@ -118,9 +121,6 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(entry) => {
             let payload = encode_dump(&entry.value);
             ctx.store.keyspace_hits += 1;
-            let payload = payload.ok_or(Reply::error(
-                "ERR DUMP of a stream is not supported yet by this node",
-            ))?;
             Ok(Reply::Bulk(Bytes::from(payload)))
         }
         None => {
