@@ -565,3 +565,30 @@ async fn a_standby_appends_its_primary_stream_and_restarts_from_it() {
         "a standby's append-only file",
     );
 }
+
+#[tokio::test]
+async fn function_libraries_survive_a_rewrite_with_either_base_and_a_restart() {
+    for preamble in ["yes", "no"] {
+        let dir = fresh_dir(&format!("aof-functions-{preamble}"));
+        let mut node = aof_node(&dir, &["--aof-use-rdb-preamble", preamble]);
+        let mut conn = node.conn().await;
+        let library =
+            "#!lua name=aoflib\nredis.register_function('answer', function() return 42 end)";
+        // A node starting with no file makes its base first.
+        rewritten(&mut conn, 1).await;
+        run(&mut conn, &["FUNCTION", "LOAD", library]).await;
+        run(&mut conn, &["BGREWRITEAOF"]).await;
+        rewritten(&mut conn, 2).await;
+        synced(&mut conn).await;
+        kill(&mut node).await;
+        let node = aof_node(&dir, &["--aof-use-rdb-preamble", preamble]);
+        let mut conn = node.conn().await;
+        let answer: i64 = redis::cmd("FCALL")
+            .arg("answer")
+            .arg(0)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("preamble {preamble}: {e}"));
+        assert_eq!(answer, 42, "preamble {preamble}");
+    }
+}
