@@ -13,7 +13,9 @@ use redis::aio::MultiplexedConnection;
 
 use crate::common::{eventually, Server};
 use crate::repl::info_int;
-use crate::support::{assert_same, dump_all, fill_mixed, fresh_dir, node_in, run, Redis};
+use crate::support::{
+    assert_same, dump_all, fill_mixed, fresh_dir, node_in, run, without_block_layout, Redis,
+};
 
 /// A node keeping an append-only file in `dir`, with extra flags.
 fn aof_node(dir: &Path, extra: &[&str]) -> Server {
@@ -279,9 +281,10 @@ async fn bgrewriteaof_under_writes_keeps_every_write() {
     kill(&mut node).await;
     let node = aof_node(&dir, &[]);
     let mut conn = node.conn().await;
+    // The RESP base rebuilds streams with XADD, which packs their entries afresh.
     assert_same(
-        &expected,
-        &dump_all(&mut conn).await,
+        &without_block_layout(&expected),
+        &without_block_layout(&dump_all(&mut conn).await),
         "after a rewrite and SIGKILL",
     );
     let len: i64 = redis::cmd("LLEN")
