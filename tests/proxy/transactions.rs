@@ -367,3 +367,77 @@ async fn a_message_published_inside_a_transaction_reaches_a_proxy_subscriber_onc
         );
     }
 }
+
+/// The node's `total_connections_received`.
+async fn connections_received(node: &crate::common::Server) -> u64 {
+    let mut conn = node.conn().await;
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_connections_received:"))
+        .map(|n| n.trim().parse().unwrap())
+        .expect("total_connections_received")
+}
+
+#[tokio::test]
+async fn clean_transaction_connections_are_reused_and_dirty_ones_are_not() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "reuse", 1).await;
+    let key = keys[0][0].as_str();
+    let node = &cluster.groups[0].nodes[0];
+    let mut client = cluster.proxy.raw().await;
+    let before = connections_received(node).await;
+    for n in 1..=100 {
+        let replies = pipeline(&mut client, &[&["MULTI"], &["INCR", key], &["EXEC"]]).await;
+        assert_eq!(replies[2], Reply::Array(vec![Reply::Int(n)]));
+    }
+    let after = connections_received(node).await;
+    // One for the second INFO, a few for the first transactions of other workers at most.
+    assert!(
+        after - before <= 5,
+        "100 transactions opened {} node connections",
+        after - before
+    );
+    assert!(released(&cluster).await, "idle connections are not counted");
+
+    // A connection left watching is closed, not reused: the next transaction does not see
+    // that watch fail it.
+    {
+        let mut watcher = cluster.proxy.raw().await;
+        assert_eq!(watcher.cmd(&["WATCH", key]).await, Reply::ok());
+    }
+    assert!(released(&cluster).await);
+    for value in ["a", "b", "c"] {
+        assert_eq!(client.cmd(&["SET", key, "changed"]).await, Reply::ok());
+        let replies = pipeline(&mut client, &[&["MULTI"], &["SET", key, value], &["EXEC"]]).await;
+        assert_eq!(replies[2], Reply::Array(vec![Reply::ok()]));
+    }
+
+    // Nor one left inside MULTI: the next MULTI would be refused as nested.
+    {
+        let mut gone = cluster.proxy.raw().await;
+        let replies = pipeline(&mut gone, &[&["MULTI"], &["SET", key, "never"]]).await;
+        assert_eq!(replies[1], queued());
+    }
+    assert!(released(&cluster).await);
+    for _ in 0..3 {
+        let replies = pipeline(&mut client, &[&["MULTI"], &["GET", key], &["EXEC"]]).await;
+        assert_eq!(replies[2], Reply::Array(vec![Reply::bulk("c")]));
+    }
+
+    // A transaction that failed its watch leaves the connection clean (EXEC unwatches).
+    assert_eq!(client.cmd(&["WATCH", key]).await, Reply::ok());
+    let mut other = cluster.proxy.raw().await;
+    assert_eq!(other.cmd(&["SET", key, "theirs"]).await, Reply::ok());
+    let replies = pipeline(&mut client, &[&["MULTI"], &["SET", key, "mine"], &["EXEC"]]).await;
+    assert_eq!(replies[2], Reply::Nil);
+    for _ in 0..3 {
+        assert_eq!(other.cmd(&["SET", key, "again"]).await, Reply::ok());
+        let replies = pipeline(&mut client, &[&["MULTI"], &["SET", key, "mine"], &["EXEC"]]).await;
+        assert_eq!(replies[2], Reply::Array(vec![Reply::ok()]));
+    }
+    assert!(released(&cluster).await);
+}
