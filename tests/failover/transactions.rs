@@ -1,5 +1,6 @@
 //! A transaction caught by a planned switchover fails cleanly: its `EXEC` answers
-//! `-EXECABORT` and nothing of it runs on either node; the next one runs on the new primary.
+//! `-EXECABORT` and nothing of it runs on either node; the next one runs on the new primary,
+//! never on an idle connection opened before the switchover.
 
 use crate::cluster::Cluster;
 use crate::common::Reply;
@@ -41,4 +42,47 @@ async fn a_switchover_during_a_transaction_aborts_its_exec() {
     ];
     assert_eq!(replies[2], Reply::Array(vec![Reply::ok()]));
     assert_eq!(replies[3], Reply::bulk("after"));
+}
+
+async fn switchover(cluster: &Cluster, epoch: u64) {
+    let url = format!("http://{}/failover/g0", cluster.admin);
+    let report: serde_json::Value = reqwest::Client::new()
+        .post(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(report["epoch"], epoch, "{report}");
+    cluster.settled().await;
+}
+
+async fn transaction(client: &mut crate::common::Raw, value: &str) -> Reply {
+    let replies = [
+        client.cmd(&["MULTI"]).await,
+        client.cmd(&["SET", "tx-key", value]).await,
+        client.cmd(&["EXEC"]).await,
+    ];
+    replies[2].clone()
+}
+
+#[tokio::test]
+async fn transactions_after_a_switchover_and_back_do_not_reuse_older_connections() {
+    let cluster = Cluster::start(&[1], "sync-replicas = 1", "");
+    cluster.settled().await;
+    let mut client = cluster.proxy.raw().await;
+    let ok = Reply::Array(vec![Reply::ok()]);
+    // Idle connections to the first primary, greeted with epoch 0...
+    for value in ["a", "b", "c"] {
+        assert_eq!(transaction(&mut client, value).await, ok);
+    }
+    switchover(&cluster, 1).await;
+    assert_eq!(transaction(&mut client, "d").await, ok);
+    // ...are not taken once it is primary again at epoch 2: it fences epoch 0 connections.
+    switchover(&cluster, 2).await;
+    for value in ["e", "f", "g"] {
+        assert_eq!(transaction(&mut client, value).await, ok);
+    }
+    assert_eq!(client.cmd(&["GET", "tx-key"]).await, Reply::bulk("g"));
 }
