@@ -441,3 +441,53 @@ async fn clean_transaction_connections_are_reused_and_dirty_ones_are_not() {
     }
     assert!(released(&cluster).await);
 }
+
+#[tokio::test]
+async fn pipelined_transactions_keep_their_order_across_groups_and_plain_commands() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "piped", 1).await;
+    let (a, b) = (keys[0][0].as_str(), keys[1][0].as_str());
+    let mut client = cluster.proxy.raw().await;
+    let mut requests: Vec<Vec<&str>> = Vec::new();
+    for _ in 0..20 {
+        requests.extend([vec!["MULTI"], vec!["INCR", a], vec!["EXEC"]]);
+    }
+    requests.extend([
+        vec!["GET", a],
+        vec!["MULTI"],
+        vec!["PING"],
+        vec!["INCR", b],
+        vec!["EXEC"],
+        vec!["MULTI"],
+        vec!["INCR", a],
+        vec!["EXEC"],
+        vec!["INCR", b],
+        vec!["MULTI"],
+        vec!["INCR", b],
+        vec!["DISCARD"],
+        vec!["GET", b],
+    ]);
+    let requests: Vec<&[&str]> = requests.iter().map(Vec::as_slice).collect();
+    let replies = pipeline(&mut client, &requests).await;
+    for n in 0..20 {
+        assert_eq!(
+            replies[n * 3 + 2],
+            Reply::Array(vec![Reply::Int(n as i64 + 1)])
+        );
+    }
+    let rest = &replies[60..];
+    assert_eq!(
+        rest[0],
+        Reply::bulk("20"),
+        "GET after the EXECs sees them all"
+    );
+    assert_eq!(
+        rest[4],
+        Reply::Array(vec![Reply::Simple("PONG".into()), Reply::Int(1)])
+    );
+    assert_eq!(rest[7], Reply::Array(vec![Reply::Int(21)]));
+    assert_eq!(rest[8], Reply::Int(2));
+    assert_eq!(rest[11], Reply::ok());
+    assert_eq!(rest[12], Reply::bulk("2"));
+    assert!(released(&cluster).await);
+}

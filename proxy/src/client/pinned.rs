@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::pending::{encode, encode_args, Pending};
 use crate::backend::held::{HeldConnection, HoldReason};
 use crate::backend::idle::IdleKey;
+use crate::backend::Backend;
 use crate::state::Worker;
 
 /// One request for the pinned connection.
@@ -110,6 +111,8 @@ pub(crate) struct Pinned {
     pub(crate) db: usize,
     /// The protocol the node connection speaks.
     pub(crate) protocol: Protocol,
+    /// The group's primary and epoch when it was opened.
+    opened_on: (std::net::SocketAddr, u64),
     jobs: mpsc::UnboundedSender<Job>,
 }
 
@@ -126,13 +129,31 @@ impl Pinned {
         // Unbounded, yet bounded by the session: each request has its reply in the client's
         // queue, which holds at most `MAX_IN_FLIGHT`.
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(serve(worker.clone(), group, protocol, db, rx));
+        let backend = worker.groups[group].primary().clone();
+        let epoch = worker.groups[group].epoch();
+        let opened_on = (backend.addr, epoch);
+        tokio::spawn(serve(
+            worker.clone(),
+            group,
+            backend,
+            epoch,
+            protocol,
+            db,
+            rx,
+        ));
         Pinned {
             group,
             db,
             protocol,
+            opened_on,
             jobs,
         }
+    }
+
+    /// True while its group's primary and epoch are those it was opened with.
+    pub(crate) fn is_current(&self, worker: &Worker) -> bool {
+        let now = &worker.groups[self.group];
+        (now.primary().addr, now.epoch()) == self.opened_on
     }
 
     /// Sends `args`; the node's reply passes through.
@@ -199,12 +220,12 @@ pub(crate) fn exec_abort(why: &str) -> Reply {
 async fn serve(
     worker: Arc<Worker>,
     group: usize,
+    backend: Arc<Backend>,
+    epoch: u64,
     protocol: Protocol,
     db: usize,
     mut jobs: mpsc::UnboundedReceiver<Job>,
 ) {
-    let backend = worker.groups[group].primary().clone();
-    let epoch = worker.groups[group].epoch();
     let timeout = worker.config.request_timeout;
     let error = |text: String| encode(&Reply::error_owned(text), protocol);
     let key = IdleKey {
