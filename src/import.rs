@@ -150,24 +150,6 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         started.elapsed().as_millis(),
         sink.errors(),
     );
-    if !contents.skipped.is_empty() {
-        let names: Vec<String> = contents
-            .skipped
-            .iter()
-            .take(10)
-            .map(|k| String::from_utf8_lossy(k).into_owned())
-            .collect();
-        println!(
-            "import: {} keys have no DUMP form here and were left out: {}{}",
-            contents.skipped.len(),
-            names.join(", "),
-            if contents.skipped.len() > 10 {
-                ", ..."
-            } else {
-                ""
-            }
-        );
-    }
 
     let mut control = Conn::open(&args.from, auth.as_deref())
         .with_context(|| format!("cannot connect to the source at {}", args.from))?;

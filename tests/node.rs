@@ -33,6 +33,7 @@ mod node {
     mod sets;
     mod streams;
     mod strings;
+    mod tracking;
     mod transactions;
     mod zsets;
 }

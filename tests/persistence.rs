@@ -1,7 +1,8 @@
 //! End-to-end tests of persistence in Redis's formats: RDB files written by the node checked by
 //! `redis-check-rdb` and loaded by `redis-server`, Redis's files loaded by the node, `DUMP`
 //! and `RESTORE` across both, restarts that keep the data (and a standby's replication
-//! position), refused corrupt files, and `MISCONF` after a failed save.
+//! position), refused corrupt files, `MISCONF` after a failed save, and the append-only file
+//! (durability by `appendfsync`, rewrites, truncated tails, files both ways with redis-server).
 
 mod common;
 
@@ -11,6 +12,9 @@ mod repl;
 
 #[path = "persistence/support.rs"]
 mod support;
+
+#[path = "persistence/aof.rs"]
+mod aof;
 
 #[path = "proxy/cluster.rs"]
 mod cluster;

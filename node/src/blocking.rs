@@ -188,6 +188,20 @@ impl BlockingRegistry {
         }
     }
 
+    /// Marks ready every key of database `db` a client waits on: the database was emptied
+    /// (`FLUSHDB`, `FLUSHALL`), so a blocked `XREADGROUP` learns its stream is gone.
+    pub(crate) fn signal_db(&mut self, db: usize) {
+        let Some(queues) = self.waiters.get(&db) else {
+            return;
+        };
+        for key in queues.keys() {
+            let ready = (db, key.clone());
+            if self.ready_set.insert(ready.clone()) {
+                self.ready.push_back(ready);
+            }
+        }
+    }
+
     /// True when some key is ready to serve.
     pub(crate) fn has_ready(&self) -> bool {
         !self.ready.is_empty()

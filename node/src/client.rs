@@ -33,6 +33,9 @@ pub(crate) struct ClientView {
     pub(crate) subs: (usize, usize, usize),
     /// Commands queued in `MULTI` (-1: not in a transaction).
     pub(crate) multi: i64,
+    /// While client-side caching is on: the `REDIRECT` id (0: none) and the flags it shows
+    /// (`t`, then `R` for a broken redirection, `B` for `BCAST`).
+    pub(crate) tracking: Option<(u64, &'static str)>,
 }
 
 /// A client as the registry sees it.
@@ -85,7 +88,7 @@ impl ClientHandle {
         format!(
             "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem={} tot-mem=0 events=r \
-             cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+             cmd={} user=default redir={} resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -100,6 +103,7 @@ impl ClientHandle {
             view.multi,
             self.outbox.queued_bytes(),
             if view.last_command.is_empty() { "NULL" } else { &view.last_command },
+            view.tracking.map_or(-1, |(redirect, _)| redirect as i64),
             view.resp,
             view.lib_name,
             view.lib_ver,
@@ -108,7 +112,8 @@ impl ClientHandle {
 }
 
 impl ClientHandle {
-    /// `CLIENT LIST` flags: `S` standby link, `x` in `MULTI`, `P` subscribed, else `N`.
+    /// `CLIENT LIST` flags: `S` standby link, `P` subscribed, `x` in `MULTI`, `t`/`R`/`B`
+    /// client-side caching, else `N`.
     fn flags(&self, view: &ClientView) -> String {
         let mut flags = String::new();
         if self.is_replica.load(std::sync::atomic::Ordering::Relaxed) {
@@ -119,6 +124,9 @@ impl ClientHandle {
         }
         if view.multi >= 0 {
             flags.push('x');
+        }
+        if let Some((_, tracking)) = view.tracking {
+            flags.push_str(tracking);
         }
         if flags.is_empty() {
             flags.push('N');

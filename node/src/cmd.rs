@@ -28,6 +28,7 @@ pub(crate) mod slowlog;
 pub(crate) mod sort;
 pub(crate) mod stream;
 pub(crate) mod string;
+pub(crate) mod tracking;
 pub(crate) mod transaction;
 pub(crate) mod zset;
 

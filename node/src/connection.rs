@@ -81,6 +81,7 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
         };
         crate::cmd::transaction::unwatch_all(&mut ctx);
         crate::cmd::pubsub::unsubscribe_all(&mut ctx);
+        ctx.store.tracking.disconnected(id);
     }
     match result {
         Ok(Some(psync)) => {
@@ -138,7 +139,15 @@ async fn session_loop(
             if let Some(store) =
                 busy::lock_for_batch(node, protocol, &mut batch, &mut replies).await
             {
-                blocked = run_batch(node, store, session, parser, &mut batch, &mut replies);
+                blocked = if busy::may_run_script(&batch) {
+                    // A script may run for long: this worker hands its queued tasks to another
+                    // thread first, so no connection waits behind it (they answer -BUSY).
+                    busy::blocking(|| {
+                        run_batch(node, store, session, parser, &mut batch, &mut replies)
+                    })
+                } else {
+                    run_batch(node, store, session, parser, &mut batch, &mut replies)
+                };
             }
             hold_for_acks(node, session, &mut replies).await;
             for (reply, protocol, _) in replies.drain(..) {
@@ -382,7 +391,8 @@ fn run_batch(
     blocked
 }
 
-/// Synchronous mode: holds a batch's replies until `min-replicas-to-ack` standbys acked its
+/// Holds a batch's replies that wrote until its writes are fsynced (`appendfsync always`),
+/// then, in synchronous mode, until `min-replicas-to-ack` standbys acked its
 /// writes; if they do not within `replica-ack-timeout`, each write's reply becomes
 /// `-NOREPLICAS` (the write is not acknowledged, so a failover may lose it).
 async fn hold_for_acks(
@@ -393,7 +403,7 @@ async fn hold_for_acks(
     if !replies.iter().any(|(_, _, wrote)| *wrote) || session.primary_link {
         return;
     }
-    let (needed, timeout) = {
+    let (needed, timeout, durable) = {
         let store = node.lock_store().await;
         if store.repl.is_replica() {
             return;
@@ -401,8 +411,13 @@ async fn hold_for_acks(
         (
             store.config.min_replicas_to_ack as usize,
             Duration::from_millis(store.config.replica_ack_timeout_ms),
+            crate::aof::durable_wait(&store),
         )
     };
+    // `appendfsync always`: first on disk.
+    if let Some(durable) = durable {
+        durable.await;
+    }
     if needed == 0 {
         return;
     }

@@ -8,6 +8,7 @@
 //! by name again.
 
 pub(crate) mod blocked;
+pub(crate) mod caching;
 pub(crate) mod effects;
 pub(crate) mod events;
 pub(crate) mod stats;
@@ -30,6 +31,14 @@ use crate::keyspace::evict::{Outcome, OOM_ERROR};
 /// marks the transaction failed (`EXEC` then answers `EXECABORT`), as in Redis's
 /// `processCommand`.
 pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>) {
+    if !ctx.store.tracking.is_idle() && !ctx.session.in_atomic_unit {
+        return caching::execute(ctx, args, execute_untracked);
+    }
+    execute_untracked(ctx, args)
+}
+
+/// [`execute`] without the client-side caching frame (see [`caching`]).
+fn execute_untracked(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>) {
     let (resolved, handler) = match check(ctx, args) {
         Ok(checked) => checked,
         Err((reply, resolved)) => {
@@ -184,7 +193,8 @@ pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[B
     stats::observe(ctx, resolved, args, usec);
     // Keys this command found expired go to the stream before its own effect.
     ctx.store.propagate_expired();
-    if write && ctx.store.dirty() != dirty {
+    let changed = write && ctx.store.dirty() != dirty;
+    if changed {
         if !ctx.store.watches.is_empty() {
             let db = ctx.session.db;
             for index in resolved.spec().key_indexes(args) {
@@ -194,6 +204,9 @@ pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[B
         events::after(ctx, resolved, args, before);
         replicate(ctx, resolved, args, &reply);
     }
+    if !ctx.store.tracking.is_idle() {
+        caching::after(ctx, resolved, args, &reply, changed);
+    }
     ctx.store.pending_effects = None;
     reply
 }
@@ -201,7 +214,7 @@ pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[B
 /// Streams the effect of a write that changed the dataset (see [`effects`]). Does nothing on
 /// a standby, which streams what it receives instead.
 pub(crate) fn replicate(ctx: &mut Ctx, command: Resolved, args: &[Bytes], reply: &Reply) {
-    if ctx.store.repl.backlog.is_none() || ctx.store.repl.is_replica() {
+    if !ctx.store.repl.streaming() {
         return;
     }
     let db = ctx.session.db;

@@ -18,6 +18,7 @@ use crate::blocking::BlockingRegistry;
 use crate::config::Config;
 use crate::pubsub::{events, OutputLimit, PubSub};
 use crate::replication::Replication;
+use crate::tracking::Tracking;
 use db::{Db, ExpiryMode};
 use watch::Watches;
 
@@ -94,6 +95,10 @@ pub(crate) struct Store {
     pub(crate) pending_effects: Option<Vec<Vec<bytes::Bytes>>>,
     /// Snapshot bookkeeping (INFO `persistence`).
     pub(crate) saves: SaveStatus,
+    /// Append-only file bookkeeping (`crate::aof` keeps it).
+    pub(crate) aof: crate::aof::state::AofState,
+    /// Client-side caching: who caches which keys.
+    pub(crate) tracking: Tracking,
     /// Slow log, latency monitor and `MONITOR` clients.
     pub(crate) observe: crate::observe::Observe,
 }
@@ -144,6 +149,8 @@ pub(crate) struct PendingSave {
     pub(crate) options: crate::rdb::WriteOptions,
     /// Aux fields as of the instant it was taken.
     pub(crate) info: crate::rdb::SnapshotInfo,
+    /// The function libraries' sources as of that instant.
+    pub(crate) functions: Vec<bytes::Bytes>,
     /// Per non-empty database: index, keys, keys with a TTL, first cursor of the capture.
     pub(crate) dbs: Vec<(usize, u64, u64, usize)>,
 }
@@ -194,6 +201,8 @@ impl Store {
             watches: Watches::default(),
             pubsub: PubSub::default(),
             saves: SaveStatus::default(),
+            aof: crate::aof::state::AofState::default(),
+            tracking: Tracking::default(),
             observe: crate::observe::Observe::default(),
         };
         store.epoch = store.load_epoch();
@@ -290,18 +299,24 @@ impl Store {
     }
 
     /// Streams a `DEL` for every key removed by expiry since the last call (primary only; the
-    /// logs are cleared either way), touching watched keys and publishing `expired` events.
+    /// logs are cleared either way), touching watched keys, invalidating cached ones and
+    /// publishing `expired` events.
     pub(crate) fn propagate_expired(&mut self) {
         for index in 0..self.dbs.len() {
             if self.dbs[index].expired_log.is_empty() {
                 continue;
             }
             let keys = std::mem::take(&mut self.dbs[index].expired_log);
+            let limit = self.pubsub_limit();
             for key in keys {
                 self.watches.touch(index, &key);
+                self.tracking.invalidate(&key, limit);
                 self.notify(index, (events::EXPIRED, "expired"), &key);
                 self.repl.propagate(index, &[b"DEL", &key]);
+                // A blocked XREADGROUP learns that its stream is gone.
+                self.blocking.signal(index, &key);
             }
+            self.tracking.broadcast(limit);
         }
     }
 

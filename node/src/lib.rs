@@ -10,15 +10,19 @@
 //! - `exec`: resolve a request once, check it, run its handler from the handler table, keep
 //!   command statistics, stream its effect to standbys.
 //! - `cmd`: command families, each registering its handlers; `Ctx` is what a handler gets.
+//! - `aof`: the append-only file (Redis 7 multi-part): the stream's bytes written and fsynced
+//!   by `appendfsync`, rewrites without fork, loading at start through `exec`.
 //! - `persist`: RDB snapshots (`SAVE`, `BGSAVE`, the `save` schedule) and loading at start.
 //! - `metrics`: the Prometheus exposition, read from `state` at scrape time.
 //! - `state`: `NodeState`, shared by every task of one node.
 //! - `keyspace`: the locked store: databases, expiry, typed key access, statistics.
 //! - `replication`: backlog, replication state, the primary's side of a standby link.
 //! - `blocking`: the registry of clients blocked on keys.
+//! - `tracking`: client-side caching: who caches which keys, invalidation messages.
 //! - `client`, `config`, `glob`, `memory`, `value`: sessions, configuration, matching,
 //!   allocation accounting and the value types, at the bottom.
 
+mod aof;
 mod blocking;
 mod client;
 mod cmd;
@@ -39,6 +43,7 @@ pub(crate) mod script;
 mod server;
 mod standby;
 mod state;
+mod tracking;
 pub mod transfer;
 mod value;
 

@@ -21,12 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tracing::{error, info, warn};
+use tracing::{error, info};
 
 use crate::config::{parse_save_points, Config};
 use crate::keyspace::db::{Db, Entry};
 use crate::keyspace::{PendingSave, Store};
 use crate::rdb::{RdbReader, RdbWriter, Record, ReplInfo, SnapshotInfo, WriteOptions};
+use crate::script::functions::RestorePolicy;
+use crate::script::Scripting;
 use crate::state::{unix_ms, NodeState};
 
 /// Keys cloned per lock hold while a background save walks a database.
@@ -54,7 +56,8 @@ pub(crate) fn refuses_writes(store: &Store) -> bool {
         && !store.repl.is_replica()
 }
 
-fn options(config: &Config) -> WriteOptions {
+/// `rdbcompression` and `rdbchecksum` as RDB writer options.
+pub(crate) fn options(config: &Config) -> WriteOptions {
     WriteOptions {
         compression: config.rdbcompression,
         checksum: config.rdbchecksum,
@@ -62,7 +65,7 @@ fn options(config: &Config) -> WriteOptions {
 }
 
 /// The aux fields of a snapshot of `store` taken now, replication position included.
-fn snapshot_info(store: &Store) -> SnapshotInfo {
+pub(crate) fn snapshot_info(store: &Store) -> SnapshotInfo {
     SnapshotInfo {
         redis_version: crate::REDIS_VERSION.to_string(),
         ctime_secs: unix_ms() / 1000,
@@ -112,12 +115,13 @@ fn write_atomically(
     result
 }
 
-/// `SAVE`: writes the whole keyspace now, holding the lock (clients wait, as in Redis).
+/// `SAVE`: writes the whole keyspace and the function libraries' sources (`functions`, as
+/// `FunctionLibraries::dump` gives them) now, holding the lock (clients wait, as in Redis).
 /// Returns the bytes written.
 ///
 /// # Errors
 /// The IO error; the previous file is then untouched.
-pub(crate) fn save(store: &mut Store) -> io::Result<u64> {
+pub(crate) fn save(store: &mut Store, functions: &[Bytes]) -> io::Result<u64> {
     let started = Instant::now();
     let path = rdb_path(&store.config);
     let info = snapshot_info(store);
@@ -126,6 +130,9 @@ pub(crate) fn save(store: &mut Store) -> io::Result<u64> {
     let dbs = &store.dbs;
     let result = write_atomically(&path, |file| {
         let mut writer = RdbWriter::new(file, options, &info)?;
+        for code in functions {
+            writer.write_function(code)?;
+        }
         for (index, db) in dbs.iter().enumerate() {
             if db.is_empty() {
                 continue;
@@ -153,7 +160,8 @@ pub(crate) fn save(store: &mut Store) -> io::Result<u64> {
     result
 }
 
-fn expiry(entry: &Entry) -> Option<i64> {
+/// An entry's expiry as the RDB writer takes it (absolute Unix ms).
+pub(crate) fn expiry(entry: &Entry) -> Option<i64> {
     entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64)
 }
 
@@ -168,17 +176,39 @@ fn saved(store: &mut Store, dirty: u64, bytes: u64) {
     status.last_size = bytes;
 }
 
-/// `BGSAVE`: takes the snapshot now (O(1) under the lock) and hands it to the saver task,
-/// which writes it in the background.
+/// `BGSAVE`: takes the snapshot now (O(1) under the lock; `functions`: the libraries'
+/// sources as of now) and hands it to the saver task, which writes it in the background.
 ///
 /// # Errors
 /// `ERR Background save already in progress` when one runs.
-pub(crate) fn begin_bgsave(store: &mut Store) -> Result<(), &'static str> {
+pub(crate) fn begin_bgsave(store: &mut Store, functions: Vec<Bytes>) -> Result<(), &'static str> {
     if store.saves.bgsave_started.is_some() {
         return Err("ERR Background save already in progress");
     }
+    if store.aof.rewriting() {
+        return Err("ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
     let info = snapshot_info(store);
-    let dbs = store
+    let dbs = begin_capture(store);
+    store.saves.bgsave_started = Some(Instant::now());
+    store.saves.dirty_at_bgsave = store.dirty();
+    store.saves.pending = Some(PendingSave {
+        path: rdb_path(&store.config),
+        options: options(&store.config),
+        info,
+        functions,
+        dbs,
+    });
+    store.saves.wake.notify_one();
+    Ok(())
+}
+
+/// Begins a point-in-time capture of every non-empty database (O(1) each, see
+/// `keyspace::db::Capture`): per database its index, keys, keys with a TTL and the first
+/// cursor, for [`walk_capture`]. Only one capture may run at a time (`BGSAVE` or an AOF
+/// rewrite).
+pub(crate) fn begin_capture(store: &mut Store) -> Vec<(usize, u64, u64, usize)> {
+    store
         .dbs
         .iter_mut()
         .enumerate()
@@ -187,24 +217,64 @@ pub(crate) fn begin_bgsave(store: &mut Store) -> Result<(), &'static str> {
             let sizes = (db.len() as u64, db.expires_len() as u64);
             (index, sizes.0, sizes.1, db.begin_capture())
         })
-        .collect();
-    store.saves.bgsave_started = Some(Instant::now());
-    store.saves.dirty_at_bgsave = store.dirty();
-    store.saves.pending = Some(PendingSave {
-        path: rdb_path(&store.config),
-        options: options(&store.config),
-        info,
-        dbs,
-    });
-    store.saves.wake.notify_one();
-    Ok(())
+        .collect()
+}
+
+/// Walks a capture begun by [`begin_capture`], a [`CHUNK`] of keys cloned per hold of the
+/// store lock and handed out without it: `on_db(index, keys, expires)` before each database,
+/// `on_key(index, key, entry)` for each of its keys as it was when the capture began. Every
+/// capture is closed at the end, on error too. Returns the keys walked and the longest hold.
+///
+/// # Errors
+/// The first error of a callback.
+pub(crate) fn walk_capture(
+    node: &NodeState,
+    dbs: &[(usize, u64, u64, usize)],
+    mut on_db: impl FnMut(usize, u64, u64) -> io::Result<()>,
+    mut on_key: impl FnMut(usize, Bytes, Entry) -> io::Result<()>,
+) -> io::Result<(u64, Duration)> {
+    let mut longest_hold = Duration::ZERO;
+    let mut keys = 0u64;
+    let result = (|| {
+        let mut chunk: Vec<(Bytes, Entry)> = Vec::with_capacity(CHUNK);
+        for &(index, len, expires, mut cursor) in dbs {
+            on_db(index, len, expires)?;
+            loop {
+                {
+                    let mut store = node.store.lock();
+                    let held = Instant::now();
+                    cursor = store.dbs[index].capture_chunk(cursor, CHUNK, &mut chunk);
+                    if cursor == 0 {
+                        store.dbs[index].end_capture(&mut chunk);
+                    }
+                    longest_hold = longest_hold.max(held.elapsed());
+                }
+                for (key, entry) in chunk.drain(..) {
+                    on_key(index, key, entry)?;
+                    keys += 1;
+                }
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    })();
+    let mut store = node.store.lock();
+    let mut discard = Vec::new();
+    for &(index, ..) in dbs {
+        store.dbs[index].end_capture(&mut discard);
+    }
+    drop(store);
+    drop(discard);
+    result.map(|()| (keys, longest_hold))
 }
 
 /// True when a `save` point is due: enough changes and enough time since the last save, and
 /// no failed save in the last [`RETRY_DELAY`] (Redis `serverCron`).
 fn save_point_due(store: &Store) -> bool {
     let status = &store.saves;
-    if status.bgsave_started.is_some() {
+    if status.bgsave_started.is_some() || store.aof.rewriting() {
         return false;
     }
     if status
@@ -233,7 +303,9 @@ pub(crate) async fn run(node: Arc<NodeState>) {
         let job = {
             let mut store = node.lock_store().await;
             let due = save_point_due(&store)
-                || (store.saves.bgsave_scheduled && store.saves.bgsave_started.is_none());
+                || (store.saves.bgsave_scheduled
+                    && store.saves.bgsave_started.is_none()
+                    && !store.aof.rewriting());
             if store.saves.pending.is_none() && due {
                 store.saves.bgsave_scheduled = false;
                 if save_point_due(&store) {
@@ -242,7 +314,8 @@ pub(crate) async fn run(node: Arc<NodeState>) {
                         "save point reached, saving"
                     );
                 }
-                let _ = begin_bgsave(&mut store);
+                let functions = node.scripting.lock().functions.dump();
+                let _ = begin_bgsave(&mut store, functions);
             }
             store.saves.pending.take()
         };
@@ -257,41 +330,27 @@ pub(crate) async fn run(node: Arc<NodeState>) {
 /// outcome. Captures still open after a failure are closed, so nothing keeps copying.
 fn write_background(node: &NodeState, job: PendingSave) {
     let started = Instant::now();
-    let mut longest_hold = Duration::ZERO;
-    let mut keys = 0u64;
+    let mut walked = (0, Duration::ZERO);
     let result = write_atomically(&job.path, |file| {
         let mut writer = RdbWriter::new(file, job.options, &job.info)?;
-        let mut chunk: Vec<(Bytes, Entry)> = Vec::with_capacity(CHUNK);
-        for &(index, len, expires, mut cursor) in &job.dbs {
-            let db = index as u32;
-            writer.select_db(db, len, expires)?;
-            loop {
-                {
-                    let mut store = node.store.lock();
-                    let held = Instant::now();
-                    cursor = store.dbs[index].capture_chunk(cursor, CHUNK, &mut chunk);
-                    if cursor == 0 {
-                        store.dbs[index].end_capture(&mut chunk);
-                    }
-                    longest_hold = longest_hold.max(held.elapsed());
-                }
-                for (key, entry) in chunk.drain(..) {
-                    writer.write_key(db, &key, &entry.value, expiry(&entry))?;
-                    keys += 1;
-                }
-                if cursor == 0 {
-                    break;
-                }
-            }
+        for code in &job.functions {
+            writer.write_function(code)?;
         }
-        Ok(writer.finish()?.1)
+        let writer = std::cell::RefCell::new(writer);
+        walked = walk_capture(
+            node,
+            &job.dbs,
+            |db, len, expires| writer.borrow_mut().select_db(db as u32, len, expires),
+            |db, key, entry| {
+                writer
+                    .borrow_mut()
+                    .write_key(db as u32, &key, &entry.value, expiry(&entry))
+            },
+        )?;
+        Ok(writer.into_inner().finish()?.1)
     });
+    let (keys, longest_hold) = walked;
     let mut store = node.store.lock();
-    let mut discard = Vec::new();
-    for &(index, ..) in &job.dbs {
-        store.dbs[index].end_capture(&mut discard);
-    }
-    drop(discard);
     let status = &mut store.saves;
     let secs = started.elapsed().as_secs_f64();
     status.bgsave_started = None;
@@ -341,6 +400,10 @@ pub(crate) struct Parsed {
     pub(crate) loaded: Loaded,
     /// The file's RDB version.
     pub(crate) version: u16,
+    /// Function libraries' sources (`FUNCTION2` records), in file order.
+    pub(crate) functions: Vec<Bytes>,
+    /// Eval scripts' bodies (`lua` aux fields, which a full resync carries).
+    pub(crate) scripts: Vec<Bytes>,
 }
 
 /// Parses a whole RDB file into `databases` databases. Keys already expired at `now_ms` are
@@ -367,10 +430,14 @@ pub(crate) fn parse(
         ..Loaded::default()
     };
     let (mut repl_id, mut repl_offset, mut stream_db) = (None, None, None);
-    let mut functions = 0;
+    let (mut functions, mut scripts) = (Vec::new(), Vec::new());
     while let Some(record) = reader.next_record().map_err(fail)? {
         match record {
             Record::Aux { key, value } => {
+                if &key[..] == b"lua" {
+                    scripts.push(value);
+                    continue;
+                }
                 let text = String::from_utf8_lossy(&value).into_owned();
                 match &key[..] {
                     b"repl-id" if text.len() == 40 => repl_id = Some(text),
@@ -380,7 +447,7 @@ pub(crate) fn parse(
                 }
             }
             Record::SelectDb(_) | Record::ResizeDb { .. } => {}
-            Record::Function(_) => functions += 1,
+            Record::Function(code) => functions.push(code),
             Record::Key(record) => {
                 let index = record.db as usize;
                 if index >= databases {
@@ -404,12 +471,6 @@ pub(crate) fn parse(
             }
         }
     }
-    if functions > 0 {
-        warn!(
-            functions,
-            "the RDB file holds function libraries; functions are not supported, skipped"
-        );
-    }
     Ok(Parsed {
         dbs,
         replication: repl_id
@@ -417,6 +478,8 @@ pub(crate) fn parse(
             .map(|(id, off)| (id, off, stream_db)),
         loaded,
         version: reader.version(),
+        functions,
+        scripts,
     })
 }
 
@@ -427,15 +490,44 @@ pub(crate) fn install(store: &mut Store, dbs: Vec<Db>) {
     }
 }
 
-/// Loads `dir`/`dbfilename` into `store`, replacing its databases, and restores the
-/// replication ID and offset the file records (so a restarted node can continue partially).
+/// Replaces the node's function libraries with `functions` (library sources) and, when
+/// `scripts` is given, its eval script cache with those bodies (a full resync carries both;
+/// a file on disk only the libraries, as Redis 7 keeps them).
+///
+/// # Errors
+/// The library that does not load, as `FUNCTION RESTORE` reports it; the libraries are then
+/// as before.
+pub(crate) fn install_scripting(
+    scripting: &mut Scripting,
+    functions: &[Bytes],
+    scripts: Option<&[Bytes]>,
+) -> Result<(), String> {
+    scripting
+        .functions
+        .restore(functions, RestorePolicy::Flush)
+        .map_err(|reply| format!("a function library does not load: {reply:?}"))?;
+    if let Some(scripts) = scripts {
+        scripting.eval.flush();
+        for body in scripts {
+            scripting
+                .eval
+                .load(body)
+                .map_err(|reply| format!("an eval script does not load: {reply:?}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Loads `dir`/`dbfilename` into `store`, replacing its databases and `scripting`'s function
+/// libraries, and restores the replication ID and offset the file records (so a restarted
+/// node can continue partially).
 /// A missing file is `Ok(None)`. Keys already expired are dropped unless this node follows a
 /// primary (the primary's `DEL` removes them), as Redis does. Progress is logged every second.
 ///
 /// # Errors
 /// A sentence naming the file, the byte offset and the reason (see [`parse`]); `store` is
 /// then untouched.
-pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
+pub(crate) fn load(store: &mut Store, scripting: &mut Scripting) -> Result<Option<Loaded>, String> {
     let path = rdb_path(&store.config);
     let data = match std::fs::read(&path) {
         Ok(data) => data,
@@ -454,6 +546,8 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
         },
     )
     .map_err(|why| format!("refusing {}: {why}", path.display()))?;
+    install_scripting(scripting, &parsed.functions, None)
+        .map_err(|why| format!("refusing {}: {why}", path.display()))?;
     install(store, parsed.dbs);
     if let Some((id, offset, stream_db)) = parsed.replication {
         store.repl.take_history(id, offset, stream_db);
@@ -467,6 +561,7 @@ pub(crate) fn load(store: &mut Store) -> Result<Option<Loaded>, String> {
         expired = loaded.expired,
         bytes = loaded.bytes,
         rdb_version = parsed.version,
+        functions = parsed.functions.len(),
         ms = started.elapsed().as_millis() as u64,
         "DB loaded from disk"
     );

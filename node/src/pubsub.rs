@@ -50,16 +50,34 @@ pub(crate) struct Message {
     pub(crate) channel: Bytes,
     /// The payload.
     pub(crate) payload: Bytes,
+    /// A frame made by its sender, sent as is in place of one built from the fields above
+    /// (client-side caching invalidations, see `crate::tracking`).
+    pub(crate) ready: Option<Reply>,
 }
 
 impl Message {
+    /// A message carrying a ready-made `frame`.
+    pub(crate) fn ready(frame: Reply) -> Message {
+        Message {
+            kind: Kind::Channel,
+            pattern: Bytes::new(),
+            channel: Bytes::new(),
+            payload: Bytes::new(),
+            ready: Some(frame),
+        }
+    }
+
     fn cost(&self) -> usize {
-        self.pattern.len() + self.channel.len() + self.payload.len() + MESSAGE_OVERHEAD
+        let ready = self.ready.as_ref().map_or(0, frame_bytes);
+        self.pattern.len() + self.channel.len() + self.payload.len() + ready + MESSAGE_OVERHEAD
     }
 
     /// The frame a subscriber receives: `message channel payload`, `pmessage pattern
     /// channel payload` or `smessage channel payload`.
     pub(crate) fn frame(&self) -> Reply {
+        if let Some(frame) = &self.ready {
+            return frame.clone();
+        }
         let mut items = Vec::with_capacity(4);
         match self.kind {
             Kind::Monitor => {
@@ -76,6 +94,17 @@ impl Message {
         items.push(Reply::Bulk(self.channel.clone()));
         items.push(Reply::Bulk(self.payload.clone()));
         Reply::Push(items)
+    }
+}
+
+/// Bytes of the strings in `frame`, plus a little for each element.
+fn frame_bytes(frame: &Reply) -> usize {
+    match frame {
+        Reply::Bulk(b) => b.len() + 8,
+        Reply::Array(items) | Reply::Push(items) | Reply::Set(items) => {
+            items.iter().map(frame_bytes).sum::<usize>() + 8
+        }
+        _ => 8,
     }
 }
 
@@ -222,6 +251,7 @@ impl PubSub {
             pattern: Bytes::new(),
             channel: channel.clone(),
             payload: payload.clone(),
+            ready: None,
         };
         if let Some(listeners) = direct.get(channel) {
             for outbox in listeners.values() {

@@ -9,8 +9,8 @@
 //!
 //! Values are encoded by [`object`]; the compact blobs inside them by [`listpack`],
 //! [`ziplist`], [`intset`] and [`zipmap`]; long strings may be [`lzf`]-compressed; files and
-//! payloads end with a [`crc64`]. Streams and module values are recognised and refused with
-//! [`ErrorKind::Unsupported`]. Facts from Redis `rdb.h`/`rdb.c`.
+//! payloads end with a [`crc64`]; streams by [`stream`]. Module values are recognised and
+//! refused with [`ErrorKind::Unsupported`]. Facts from Redis `rdb.h`/`rdb.c`.
 //!
 //! [`Value`]: crate::value::Value
 
@@ -22,6 +22,7 @@ mod listpack;
 mod lzf;
 mod object;
 pub(crate) mod reader;
+mod stream;
 pub(crate) mod writer;
 mod ziplist;
 mod zipmap;
@@ -66,7 +67,8 @@ pub(crate) mod kind {
     pub(crate) const ZSET_ZIPLIST: u8 = 12;
     pub(crate) const HASH_ZIPLIST: u8 = 13;
     pub(crate) const LIST_QUICKLIST: u8 = 14;
-    /// Streams (Redis 5.0–6.2); with 19 (7.0) and 21 (7.2): not read yet.
+    /// Streams (Redis 5.0–6.2); 19 adds first/deleted IDs and counters (7.0), 21 consumers'
+    /// active time (7.2).
     pub(crate) const STREAM_LISTPACKS: u8 = 15;
     pub(crate) const HASH_LISTPACK: u8 = 16;
     pub(crate) const ZSET_LISTPACK: u8 = 17;
@@ -135,7 +137,7 @@ pub(crate) enum ErrorKind {
     /// A type or opcode byte Redis does not define.
     #[error("unknown value type or opcode {0}")]
     UnknownType(u8),
-    /// A record Redis defines but this node does not load yet (streams, modules).
+    /// A record Redis defines but this node does not load (module values).
     #[error("{0} not supported")]
     Unsupported(&'static str),
     /// The CRC-64 at the end of the file does not match its contents.

@@ -130,6 +130,9 @@ pub(crate) struct Replication {
     /// True once this node holds a history it can ask to continue (it loaded a snapshot,
     /// continued a stream, or was promoted), even at offset 0.
     pub(crate) has_history: bool,
+    /// While `appendonly` is on: where every stream byte is also handed to the append-only
+    /// file's writer (`crate::aof`), on a primary and on a standby alike.
+    pub(crate) aof: Option<Arc<crate::aof::feed::Feed>>,
     /// Scratch buffer for encoding stream commands.
     scratch: BytesMut,
     /// An atomic unit (`EXEC`, a script) is running: `Some(false)` before its first write,
@@ -175,6 +178,7 @@ impl Replication {
             resyncs_partial: 0,
             resyncs_full: 0,
             has_history: false,
+            aof: None,
             scratch: BytesMut::new(),
             unit: None,
             held: None,
@@ -221,10 +225,16 @@ impl Replication {
             .get_or_insert_with(|| Backlog::new(size, offset))
     }
 
+    /// True when a primary's writes must be streamed: a standby has needed the stream (a
+    /// backlog exists) or the append-only file is on.
+    pub(crate) fn streaming(&self) -> bool {
+        (self.backlog.is_some() || self.aof.is_some()) && !self.is_replica()
+    }
+
     /// Appends one command, executed in database `db`, to the stream (primary side). Does
-    /// nothing until a backlog exists: no standby has ever needed the stream.
+    /// nothing until a backlog exists or the append-only file is on.
     pub(crate) fn propagate(&mut self, db: usize, args: &[&[u8]]) {
-        if self.backlog.is_none() || self.is_replica() {
+        if !self.streaming() {
             return;
         }
         if let Some(held) = &mut self.held {
@@ -260,7 +270,7 @@ impl Replication {
 
     /// Ends the atomic unit, closing its block with `EXEC` if it was opened.
     pub(crate) fn end_unit(&mut self) {
-        if self.unit.take() == Some(true) && self.backlog.is_some() && !self.is_replica() {
+        if self.unit.take() == Some(true) && self.streaming() {
             let mut out = BytesMut::new();
             snapshot::encode_command(&mut out, &[b"EXEC"]);
             self.append_stream(&out);
@@ -313,6 +323,9 @@ impl Replication {
         self.offset += bytes.len() as u64;
         if let Some(backlog) = &mut self.backlog {
             backlog.append(bytes);
+        }
+        if let Some(aof) = &self.aof {
+            aof.push(bytes);
         }
         self.stream_grew.notify_waiters();
     }

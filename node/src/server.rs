@@ -37,12 +37,20 @@ pub async fn run_with_metrics(
     if let Some((host, port)) = replicaof {
         node.store.lock().repl.follow(host, port);
     }
-    // The whole file or nothing: a node never serves half a dataset.
-    if let Err(err) = crate::persist::load(&mut node.store.lock()) {
+    // The whole file or nothing: a node never serves half a dataset. With `appendonly` on,
+    // the append-only file is the source, as in Redis.
+    let loaded = crate::aof::load_at_start(&node).and_then(|aof| {
+        if !aof {
+            crate::persist::load(&mut node.store.lock(), &mut node.scripting.lock())?;
+        }
+        crate::aof::open_at_start(&mut node.store.lock())
+    });
+    if let Err(err) = loaded {
         error!("{err}");
         eprintln!("{err}");
         std::process::exit(1);
     }
+    let aof = tokio::spawn(crate::aof::run(node.clone()));
     let saver = tokio::spawn(crate::persist::run(node.clone()));
     let expiry = tokio::spawn(active_expiry(node.clone()));
     let standby = tokio::spawn(crate::standby::supervise(node.clone()));
@@ -55,9 +63,13 @@ pub async fn run_with_metrics(
     expiry.abort();
     standby.abort();
     saver.abort();
-    // As Redis on SIGTERM: a final snapshot when a save schedule is set.
+    aof.abort();
+    // As Redis on SIGTERM: the append-only file fsynced, a final snapshot when a save
+    // schedule is set.
     let mut store = node.store.lock();
-    if !store.config.save.is_empty() && crate::persist::save(&mut store).is_err() {
+    crate::aof::shutdown(&mut store);
+    let functions = node.scripting.lock().functions.dump();
+    if !store.config.save.is_empty() && crate::persist::save(&mut store, &functions).is_err() {
         error!("the final save failed; the previous snapshot is kept");
     }
     if let Some(metrics) = metrics {
@@ -130,8 +142,12 @@ async fn active_expiry(node: Arc<NodeState>) {
                         break;
                     }
                     store.set_expiry_mode(crate::keyspace::db::ExpiryMode::Delete);
-                    let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, unix_ms());
+                    let now = unix_ms();
+                    let sample = store.dbs[db].expire_sample(EXPIRE_SAMPLE, now);
                     store.propagate_expired();
+                    if store.blocking.has_ready() {
+                        crate::exec::blocked::serve_ready(&mut store, &node, now);
+                    }
                     sample
                 };
                 if sampled == 0 || removed * 4 <= sampled || Instant::now() >= deadline {

@@ -1,7 +1,7 @@
 //! The standby link task, above dispatch: connect to the primary, handshake (`PING`, `AUTH`, `REPLCONF`,
 //! `PSYNC`), load a snapshot or continue, then apply the stream and ack every batch.
 
-mod applier;
+pub(crate) mod applier;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -274,6 +274,9 @@ async fn read_snapshot(conn: &mut Conn) -> std::io::Result<Bytes> {
 /// Length of the end mark of a diskless payload (`RDB_EOF_MARK_SIZE` in Redis).
 const EOF_MARK_LEN: usize = 40;
 
+/// Loads a full resync, an RDB file (from a Redoubt or a Redis primary): parsed before the
+/// store is locked, so clients keep being served and a corrupt file changes nothing. The
+/// primary's function libraries and loaded scripts replace the standby's.
 fn load_snapshot(
     node: &Arc<NodeState>,
     stop: &Arc<Notify>,
@@ -281,51 +284,9 @@ fn load_snapshot(
     replid: String,
     offset: u64,
 ) -> std::io::Result<()> {
-    if payload.starts_with(b"REDIS") {
-        return load_rdb(node, stop, payload, replid, offset);
+    if !payload.starts_with(b"REDIS") {
+        return Err(std::io::Error::other("snapshot in an unknown format"));
     }
-    let body = payload
-        .strip_prefix(snapshot::MAGIC)
-        .ok_or_else(|| std::io::Error::other("snapshot in an unknown format"))?;
-    let started = Instant::now();
-    let mut input = BytesMut::from(body);
-    let mut parser = RequestParser::new(redoubt_protocol::RequestLimits {
-        max_bulk_len: usize::MAX / 4,
-        max_query_buffer: usize::MAX / 4,
-    });
-    let mut store = node.store.lock();
-    ensure_current_link(&store, stop)?;
-    for db in &mut store.dbs {
-        db.clear();
-    }
-    let mut applier = applier::PrimaryApplier::new(node);
-    loop {
-        match parser.parse(&mut input) {
-            Ok(Some(args)) => applier.apply(&mut store, &args),
-            Ok(None) => break,
-            Err(err) => return Err(std::io::Error::other(format!("corrupt snapshot: {err}"))),
-        }
-    }
-    adopt_primary_history(&mut store.repl, replid, offset, applier.db());
-    let keys: usize = store.dbs.iter().map(|d| d.len()).sum();
-    info!(
-        keys,
-        bytes = payload.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "loaded snapshot from primary"
-    );
-    Ok(())
-}
-
-/// Loads a full resync sent as an RDB file (by a Redoubt or a Redis primary): parsed before
-/// the store is locked, so clients keep being served and a corrupt file changes nothing.
-fn load_rdb(
-    node: &Arc<NodeState>,
-    stop: &Arc<Notify>,
-    payload: &Bytes,
-    replid: String,
-    offset: u64,
-) -> std::io::Result<()> {
     let started = Instant::now();
     let databases = node.store.lock().dbs.len();
     let parsed = crate::persist::parse(payload, databases, true, 0, |keys, percent| {
@@ -334,14 +295,13 @@ fn load_rdb(
     .map_err(|why| std::io::Error::other(format!("corrupt RDB from the primary: {why}")))?;
     let mut store = node.store.lock();
     ensure_current_link(&store, stop)?;
+    crate::persist::install_scripting(
+        &mut node.scripting.lock(),
+        &parsed.functions,
+        Some(&parsed.scripts),
+    )
+    .map_err(|why| std::io::Error::other(format!("RDB from the primary: {why}")))?;
     crate::persist::install(&mut store, parsed.dbs);
-    // An RDB from the primary means it has no scripts or functions (they would have come
-    // as commands ahead of the data): the standby keeps none either.
-    {
-        let mut scripting = node.scripting.lock();
-        scripting.eval.flush();
-        scripting.functions.flush();
-    }
     // The primary's stream selects its database before its first write.
     adopt_primary_history(&mut store.repl, replid, offset, 0);
     info!(

@@ -25,8 +25,6 @@ pub struct DumpedKey {
 pub struct RdbContents {
     /// Keys handed to the callback.
     pub keys: u64,
-    /// Keys whose value has no `DUMP` encoding here, by name (they were not handed out).
-    pub skipped: Vec<Bytes>,
     /// The source code of each function library (`FUNCTION2` records), for `FUNCTION LOAD`.
     pub functions: Vec<Bytes>,
 }
@@ -44,18 +42,15 @@ pub fn read_rdb(data: &[u8], mut each: impl FnMut(DumpedKey)) -> Result<RdbConte
     let mut contents = RdbContents::default();
     while let Some(record) = reader.next_record().map_err(fail)? {
         match record {
-            Record::Key(record) => match encode_dump(&record.value) {
-                Some(payload) => {
-                    contents.keys += 1;
-                    each(DumpedKey {
-                        db: record.db,
-                        key: record.key,
-                        expire_at_ms: record.expire_ms,
-                        payload: Bytes::from(payload),
-                    });
-                }
-                None => contents.skipped.push(record.key),
-            },
+            Record::Key(record) => {
+                contents.keys += 1;
+                each(DumpedKey {
+                    db: record.db,
+                    key: record.key,
+                    expire_at_ms: record.expire_ms,
+                    payload: Bytes::from(encode_dump(&record.value)),
+                });
+            }
             Record::Function(code) => contents.functions.push(code),
             Record::Aux { .. } | Record::SelectDb(_) | Record::ResizeDb { .. } => {}
         }
@@ -75,7 +70,6 @@ mod tests {
         let mut seen = Vec::new();
         let contents = read_rdb(&file, |key| seen.push(key)).unwrap();
         assert_eq!(contents.keys as usize, seen.len());
-        assert!(contents.skipped.is_empty());
         assert!(!seen.is_empty());
         assert_eq!(seen.len(), dataset.len());
         for key in &seen {

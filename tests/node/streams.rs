@@ -744,3 +744,116 @@ async fn deleting_the_stream_or_group_unblocks_xreadgroup() {
     let reply = reply_of(&mut a).await;
     assert!(reply.starts_with("-NOGROUP "), "{reply}");
 }
+
+#[tokio::test]
+async fn flushing_or_expiring_the_stream_unblocks_xreadgroup() {
+    let s = Server::start(&[]);
+    let (mut a, mut w) = (s.raw().await, s.raw().await);
+    for flush in ["FLUSHDB", "FLUSHALL"] {
+        w.q("XGROUP CREATE s g $ MKSTREAM").await;
+        send(&mut a, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >").await;
+        wait_blocked(&s, 1).await;
+        assert_eq!(w.q(flush).await.to_string(), "+OK");
+        assert_eq!(
+            reply_of(&mut a).await,
+            "-UNBLOCKED the stream key no longer exists",
+            "{flush}"
+        );
+    }
+    // Expired by the active cycle (nobody touches the key).
+    w.q("XGROUP CREATE s g $ MKSTREAM").await;
+    send(&mut a, "XREADGROUP GROUP g c BLOCK 0 STREAMS s >").await;
+    wait_blocked(&s, 1).await;
+    w.q("PEXPIRE s 50").await;
+    assert_eq!(
+        reply_of(&mut a).await,
+        "-UNBLOCKED the stream key no longer exists"
+    );
+    // A blocked XREAD only waits for entries: a flush leaves it blocked.
+    send(&mut a, "XREAD BLOCK 0 STREAMS s $").await;
+    wait_blocked(&s, 1).await;
+    w.q("FLUSHALL").await;
+    assert!(still_blocked(&mut a, 100).await);
+    w.q("XADD s 1-1 f v").await;
+    assert_eq!(
+        reply_of(&mut a).await,
+        "[[\"s\", [[\"1-1\", [\"f\", \"v\"]]]]]"
+    );
+}
+
+#[tokio::test]
+async fn stream_commands_publish_redis_keyspace_events() {
+    let s = Server::start(&[]);
+    let (mut sub, mut c) = (s.raw_authed().await, s.raw_authed().await);
+    c.q("CONFIG SET notify-keyspace-events Et").await;
+    sub.q("PSUBSCRIBE __keyevent@0__:*").await;
+    for line in [
+        "XADD s 1-1 f v",
+        "XADD s MAXLEN 1 2-1 f v",
+        "XTRIM s MAXLEN 0",
+        "XTRIM s MAXLEN 0",
+        "XADD s 4-1 f v",
+        "XDEL s 4-1",
+        "XDEL s 4-1",
+        "XGROUP CREATE s g 0",
+        "XGROUP SETID s g 0",
+        "XGROUP CREATECONSUMER s g c",
+        "XGROUP CREATECONSUMER s g c",
+        "XGROUP DELCONSUMER s g c",
+        "XGROUP DELCONSUMER s g nobody",
+        "XADD s 5-1 f v",
+        "XREADGROUP GROUP g c2 STREAMS s >",
+        "XREADGROUP GROUP g c2 STREAMS s >",
+        "XCLAIM s g c3 0 5-1",
+        "XAUTOCLAIM s g c4 0 0",
+        "XSETID s 9-9",
+        "XGROUP DESTROY s g",
+        "XGROUP DESTROY s g",
+        "XADD s NOMKSTREAM 10-1 f v",
+        "XADD missing NOMKSTREAM 1-1 f v",
+    ] {
+        c.q(line).await;
+    }
+    let mut events = Vec::new();
+    while events.len() < 17 {
+        let message = tokio::time::timeout(Duration::from_secs(5), sub.read_reply())
+            .await
+            .expect("an event")
+            .to_string();
+        let channel = message.split(", ").nth(2).unwrap_or("").to_string();
+        events.push(
+            channel
+                .trim_matches('"')
+                .trim_start_matches("__keyevent@0__:")
+                .to_string(),
+        );
+    }
+    assert_eq!(
+        events,
+        [
+            "xadd",
+            "xadd",
+            "xtrim",
+            "xtrim",
+            "xadd",
+            "xdel",
+            "xgroup-create",
+            "xgroup-setid",
+            "xgroup-createconsumer",
+            "xgroup-delconsumer",
+            "xadd",
+            "xgroup-createconsumer",
+            "xgroup-createconsumer",
+            "xgroup-createconsumer",
+            "xsetid",
+            "xgroup-destroy",
+            "xadd",
+        ]
+    );
+    // Nothing more was published.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), sub.read_reply())
+            .await
+            .is_err()
+    );
+}

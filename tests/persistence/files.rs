@@ -157,3 +157,74 @@ async fn a_truncated_corrupt_or_foreign_file_is_refused_at_start() {
     let log = refused_start(&dir);
     assert!(log.contains("not an RDB file"), "{log}");
 }
+
+const LIBRARY: &str =
+    "#!lua name=mylib\nredis.register_function('echo1', function(keys, args) return args[1] end)";
+
+/// `FCALL echo1 0 hello` on `conn`.
+async fn call_echo(conn: &mut redis::aio::MultiplexedConnection) -> redis::RedisResult<String> {
+    redis::cmd("FCALL")
+        .arg("echo1")
+        .arg(0)
+        .arg("hello")
+        .query_async(conn)
+        .await
+}
+
+#[tokio::test]
+async fn function_libraries_travel_in_the_file_both_ways() {
+    let dir = fresh_dir("functions-file");
+    let node = node_in(&dir, "", &[]);
+    let mut conn = node.conn().await;
+    run(&mut conn, &["FUNCTION", "LOAD", LIBRARY]).await;
+    run(&mut conn, &["SET", "k", "v"]).await;
+    assert_eq!(
+        run(&mut conn, &["BGSAVE"]).await,
+        redis::Value::SimpleString("Background saving started".into())
+    );
+    let file = dir.join("dump.rdb");
+    let mut probe = node.conn().await;
+    let mut saved = false;
+    for _ in 0..500 {
+        let info: String = redis::cmd("INFO")
+            .arg("persistence")
+            .query_async(&mut probe)
+            .await
+            .unwrap();
+        if info.contains("rdb_bgsave_in_progress:0") && file.exists() {
+            saved = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(saved, "BGSAVE did not finish");
+    let check = Command::new("redis-check-rdb").arg(&file).output().unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    drop(node);
+    // The node loads its own file at start...
+    let node = node_in(&dir, "", &[]);
+    let mut conn = node.conn().await;
+    assert_eq!(call_echo(&mut conn).await.unwrap(), "hello");
+    drop(node);
+    // ...and so does redis-server, whose own file the node loads back.
+    let redis = Redis::start(&dir);
+    let mut rconn = redis.conn().await;
+    assert_eq!(call_echo(&mut rconn).await.unwrap(), "hello");
+    run(&mut rconn, &["FUNCTION", "DELETE", "mylib"]).await;
+    run(
+        &mut rconn,
+        &["FUNCTION", "LOAD", &LIBRARY.replace("mylib", "theirs")],
+    )
+    .await;
+    run(&mut rconn, &["SAVE"]).await;
+    drop(redis);
+    let node = node_in(&dir, "", &[]);
+    let mut conn = node.conn().await;
+    assert_eq!(call_echo(&mut conn).await.unwrap(), "hello");
+    let list = run(&mut conn, &["FUNCTION", "LIST"]).await;
+    assert!(format!("{list:?}").contains("theirs"), "{list:?}");
+}

@@ -149,11 +149,205 @@ pub async fn fill_mixed(conn: &mut MultiplexedConnection) {
     }
     let zset: Vec<&str> = zset.iter().map(String::as_str).collect();
     run(conn, &zset).await;
+    fill_streams(conn).await;
     run(conn, &["EXPIRE", "hash-big", "100000"]).await;
     run(conn, &["SELECT", "2"]).await;
     run(conn, &["SET", "in-db-2", "yes"]).await;
     run(conn, &["LPUSH", "list-db-2", "z"]).await;
     run(conn, &["SELECT", "0"]).await;
+}
+
+/// Streams in every shape a snapshot must carry: blocks with the same and other fields than
+/// their first entry, integer values, tombstones left by XDEL and an exact trim, several
+/// blocks, consumer groups with pending entries owned by consumers, an unknown entries-read
+/// counter, and an empty stream that only holds a group.
+pub async fn fill_streams(conn: &mut MultiplexedConnection) {
+    for seq in 1..=5 {
+        let seq = seq.to_string();
+        run(
+            conn,
+            &[
+                "XADD",
+                "stream-small",
+                &format!("1-{seq}"),
+                "f",
+                &seq,
+                "g",
+                "text",
+            ],
+        )
+        .await;
+    }
+    run(
+        conn,
+        &["XADD", "stream-small", "2-0", "other", "-12", "x", "yyy"],
+    )
+    .await;
+    run(
+        conn,
+        &["XADD", "stream-small", "2-1", "f", "9223372036854775807"],
+    )
+    .await;
+    run(conn, &["XDEL", "stream-small", "1-3"]).await;
+    run(conn, &["XGROUP", "CREATE", "stream-small", "g1", "0"]).await;
+    run(conn, &["XGROUP", "CREATE", "stream-small", "g2", "$"]).await;
+    run(
+        conn,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "3",
+            "STREAMS",
+            "stream-small",
+            ">",
+        ],
+    )
+    .await;
+    run(
+        conn,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "bob",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "stream-small",
+            ">",
+        ],
+    )
+    .await;
+    run(conn, &["XACK", "stream-small", "g1", "1-2"]).await;
+    run(
+        conn,
+        &["XGROUP", "CREATECONSUMER", "stream-small", "g2", "idle-one"],
+    )
+    .await;
+    run(conn, &["XDEL", "stream-small", "2-0"]).await;
+    let long = "v".repeat(300);
+    for i in 0..250 {
+        let value = if i % 7 == 0 {
+            long.clone()
+        } else {
+            i.to_string()
+        };
+        let id = format!("{}-{}", 1000 + i / 3, i % 3);
+        if i % 5 == 0 {
+            run(conn, &["XADD", "stream-big", &id, "a", &value, "b", "x"]).await;
+        } else {
+            run(conn, &["XADD", "stream-big", &id, "a", &value]).await;
+        }
+    }
+    run(conn, &["XTRIM", "stream-big", "MAXLEN", "=", "230"]).await;
+    run(
+        conn,
+        &[
+            "XGROUP",
+            "CREATE",
+            "stream-big",
+            "readers",
+            "1010-0",
+            "ENTRIESREAD",
+            "3",
+        ],
+    )
+    .await;
+    run(
+        conn,
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "readers",
+            "r",
+            "COUNT",
+            "4",
+            "STREAMS",
+            "stream-big",
+            ">",
+        ],
+    )
+    .await;
+    run(
+        conn,
+        &["XGROUP", "CREATE", "stream-empty", "g", "$", "MKSTREAM"],
+    )
+    .await;
+}
+
+/// A stream's contents and bookkeeping as both servers report them (times left out: they
+/// are relative to now).
+async fn stream_contents(conn: &mut MultiplexedConnection, key: &str) -> redis::Value {
+    fn pick(reply: redis::Value, names: &[&str]) -> Vec<String> {
+        let redis::Value::Array(items) = reply else {
+            panic!("expected an array, got {reply:?}");
+        };
+        items
+            .chunks(2)
+            .filter(|pair| {
+                matches!(&pair[0], redis::Value::BulkString(name)
+                    if names.contains(&String::from_utf8_lossy(name).as_ref()))
+            })
+            .map(|pair| format!("{pair:?}"))
+            .collect()
+    }
+    let mut out = vec![format!("{:?}", run(conn, &["XRANGE", key, "-", "+"]).await)];
+    let info = run(conn, &["XINFO", "STREAM", key]).await;
+    out.extend(pick(
+        info,
+        &[
+            "length",
+            "radix-tree-keys",
+            "last-generated-id",
+            "max-deleted-entry-id",
+            "entries-added",
+            "recorded-first-entry-id",
+        ],
+    ));
+    let redis::Value::Array(groups) = run(conn, &["XINFO", "GROUPS", key]).await else {
+        panic!("XINFO GROUPS answers an array");
+    };
+    for group in groups {
+        let fields = [
+            "name",
+            "consumers",
+            "pending",
+            "last-delivered-id",
+            "entries-read",
+            "lag",
+        ];
+        let name = match &group {
+            redis::Value::Array(items) => match &items[1] {
+                redis::Value::BulkString(name) => String::from_utf8_lossy(name).into_owned(),
+                other => panic!("group name {other:?}"),
+            },
+            other => panic!("group {other:?}"),
+        };
+        out.extend(pick(group, &fields));
+        let redis::Value::Array(pending) =
+            run(conn, &["XPENDING", key, &name, "-", "+", "100"]).await
+        else {
+            panic!("XPENDING answers an array");
+        };
+        for entry in pending {
+            let redis::Value::Array(mut parts) = entry else {
+                panic!("pending entry")
+            };
+            parts.remove(2); // idle time
+            out.push(format!("{parts:?}"));
+        }
+        let redis::Value::Array(consumers) = run(conn, &["XINFO", "CONSUMERS", key, &name]).await
+        else {
+            panic!("XINFO CONSUMERS answers an array");
+        };
+        for consumer in consumers {
+            out.extend(pick(consumer, &["name", "pending"]));
+        }
+    }
+    redis::Value::SimpleString(out.join("\n"))
 }
 
 /// Every key of databases 0..3 with its type, contents and absolute expiry (ms).
@@ -193,6 +387,7 @@ pub async fn dump_all(conn: &mut MultiplexedConnection) -> BTreeMap<(usize, Stri
                         .unwrap();
                     redis::Value::SimpleString(format!("{pairs:?}"))
                 }
+                "stream" => stream_contents(conn, &key).await,
                 other => panic!("unexpected type {other}"),
             };
             let mut contents = contents;

@@ -10,8 +10,7 @@ use crate::support::{caught_up, primary, standby_of};
 
 /// XINFO STREAM FULL without the consumers' seen/active times (a standby sets those when it
 /// applies the stream; delivery times travel with the effects and must match). Without
-/// `layout`, the storage block counts are left out too: a standby loaded from a snapshot
-/// packs the live entries afresh.
+/// `layout`, the storage block counts are left out too.
 async fn full_info(c: &mut Raw, key: &str, layout: bool) -> String {
     let mut text = c
         .q(&format!("XINFO STREAM {key} FULL COUNT 0"))
@@ -123,7 +122,7 @@ async fn standbys_end_with_equal_streams_groups_and_pending_entries() {
     let late = standby_of(&p, &[]);
     caught_up(&p, &[&live, &late]).await;
     for key in ["s", "capped", "other"] {
-        for (standby, layout) in [(&live, true), (&late, false)] {
+        for (standby, layout) in [(&live, true), (&late, true)] {
             let want = full_info(&mut c, key, layout).await;
             let mut r = standby.raw().await;
             assert_eq!(
@@ -208,6 +207,61 @@ async fn a_promoted_standby_carries_on_the_groups() {
     s.q("XADD s * n new").await;
     let next = s.q("XREADGROUP GROUP g alice STREAMS s >").await;
     assert_eq!(next.array()[0].array()[1].array().len(), 1, "{next}");
+}
+
+/// Entry IDs of an XREADGROUP reply on one stream (none for a nil reply).
+fn read_ids(reply: &crate::common::Reply) -> Vec<String> {
+    if reply.is_null() {
+        return Vec::new();
+    }
+    reply.array()[0].array()[1]
+        .array()
+        .iter()
+        .map(|e| e.array()[0].text())
+        .collect()
+}
+
+#[tokio::test]
+async fn after_a_sigkill_failover_the_promoted_standby_has_the_same_groups() {
+    let mut p = primary(&[]);
+    let mut c = p.raw().await;
+    for i in 0..20 {
+        c.q(&format!("XADD s * n {i}")).await;
+    }
+    c.q("XGROUP CREATE s g 0").await;
+    let mut delivered = read_ids(&c.q("XREADGROUP GROUP g alice COUNT 5 STREAMS s >").await);
+    delivered.extend(read_ids(
+        &c.q("XREADGROUP GROUP g bob COUNT 3 STREAMS s >").await,
+    ));
+    c.q(&format!("XACK s g {}", delivered[0])).await;
+    // The standby gets the group through a full resync (the RDB), then the live stream.
+    let standby = standby_of(&p, &[]);
+    caught_up(&p, &[&standby]).await;
+    delivered.extend(read_ids(
+        &c.q("XREADGROUP GROUP g bob COUNT 2 STREAMS s >").await,
+    ));
+    c.q(&format!("XCLAIM s g carol 0 {}", delivered[1])).await;
+    caught_up(&p, &[&standby]).await;
+    let want_pending = pending(&mut c, "s", "g").await;
+    let want_groups = c.q("XINFO GROUPS s").await.to_string();
+    p.kill();
+    let mut s = standby.raw().await;
+    assert_eq!(s.q("REPLICAOF NO ONE").await.to_string(), "+OK");
+    assert_eq!(pending(&mut s, "s", "g").await, want_pending);
+    assert_eq!(s.q("XINFO GROUPS s").await.to_string(), want_groups);
+    // `>` readers get only what was never delivered, each entry once.
+    let mut served = read_ids(&s.q("XREADGROUP GROUP g dave COUNT 4 STREAMS s >").await);
+    served.extend(read_ids(&s.q("XREADGROUP GROUP g erin STREAMS s >").await));
+    assert!(read_ids(&s.q("XREADGROUP GROUP g dave STREAMS s >").await).is_empty());
+    let all: Vec<String> = s
+        .q("XRANGE s - +")
+        .await
+        .array()
+        .iter()
+        .map(|e| e.array()[0].text())
+        .collect();
+    assert_eq!(delivered, all[..10].to_vec());
+    assert_eq!(served, all[10..].to_vec());
 }
 
 #[tokio::test]

@@ -133,11 +133,12 @@ fn on_off(arg: &[u8]) -> Result<bool, Reply> {
 }
 
 /// `RESET` → `+RESET`: the connection's state back to a fresh one (transaction, watches,
-/// subscriptions, database 0, RESP2, no name, authentication as at connect).
+/// subscriptions, client-side caching, database 0, RESP2, no name, authentication as at connect).
 fn reset(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     ctx.session.multi = None;
     super::transaction::unwatch_all(ctx);
     super::pubsub::unsubscribe_all(ctx);
+    ctx.store.tracking.disable(ctx.session.handle.id);
     ctx.session.db = 0;
     ctx.session.protocol = redoubt_protocol::Protocol::Resp2;
     ctx.session.name = None;

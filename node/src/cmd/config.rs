@@ -49,6 +49,12 @@ fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .config
         .set(&pairs, context)
         .map_err(Reply::error_owned)?;
+    if changed
+        .iter()
+        .any(|n| matches!(*n, "appendonly" | "appendfsync"))
+    {
+        crate::aof::apply_config(ctx.store).map_err(Reply::error_owned)?;
+    }
     if changed.contains(&"repl-backlog-size") {
         let size = ctx.store.config.repl_backlog_size as usize;
         ctx.store.repl.set_backlog_size(size);

@@ -129,7 +129,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("cluster_connections", &0);
             field("maxclients", &store.config.maxclients);
             field("blocked_clients", &store.blocking.len());
-            field("tracking_clients", &0);
+            field("tracking_clients", &store.tracking.client_count());
         }
         "memory" => {
             let stats = memory::stats();
@@ -230,18 +230,7 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("rdb_last_cow_size", &0);
             field("rdb_last_load_keys_expired", &saves.loaded_expired);
             field("rdb_last_load_keys_loaded", &saves.loaded_keys);
-            field("aof_enabled", &0);
-            field("aof_rewrite_in_progress", &0);
-            field("aof_rewrite_scheduled", &0);
-            field("aof_last_rewrite_time_sec", &-1);
-            field("aof_current_rewrite_time_sec", &-1);
-            field("aof_last_bgrewrite_status", &"ok");
-            field("aof_rewrites", &0);
-            field("aof_rewrites_consecutive_failures", &0);
-            field("aof_last_write_status", &"ok");
-            field("aof_last_cow_size", &0);
-            field("module_fork_in_progress", &0);
-            field("module_fork_last_cow_size", &0);
+            crate::aof::info(store, &mut field);
         }
         "stats" => {
             field(
@@ -285,6 +274,9 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 "pubsubshard_channels",
                 &store.pubsub.count(crate::pubsub::Kind::Shard),
             );
+            field("tracking_total_keys", &store.tracking.key_count());
+            field("tracking_total_items", &store.tracking.item_count());
+            field("tracking_total_prefixes", &store.tracking.prefix_count());
             field(
                 "total_error_replies",
                 &store.error_stats.values().sum::<u64>(),

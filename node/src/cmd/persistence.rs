@@ -17,6 +17,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("bgsave", bgsave),
     ("lastsave", lastsave),
     ("shutdown", shutdown),
+    ("bgrewriteaof", bgrewriteaof),
     ("dump", dump),
     ("restore", restore),
 ];
@@ -29,7 +30,8 @@ fn save(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
     if ctx.store.saves.bgsave_started.is_some() {
         return Err(Reply::error(IN_PROGRESS));
     }
-    match persist::save(ctx.store) {
+    let functions = ctx.node.scripting.lock().functions.dump();
+    match persist::save(ctx.store, &functions) {
         Ok(_) => Ok(Reply::ok()),
         Err(_) => Err(Reply::error("ERR")),
     }
@@ -43,15 +45,26 @@ fn bgsave(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         2 if is(&args[1], "schedule") => true,
         _ => return Err(Reply::error(SYNTAX)),
     };
-    if ctx.store.saves.bgsave_started.is_some() {
+    if ctx.store.saves.bgsave_started.is_some() || ctx.store.aof.rewriting() {
         if schedule {
             ctx.store.saves.bgsave_scheduled = true;
             return Ok(Reply::Simple("Background saving scheduled".into()));
         }
-        return Err(Reply::error(IN_PROGRESS));
+        if ctx.store.saves.bgsave_started.is_some() {
+            return Err(Reply::error(IN_PROGRESS));
+        }
     }
-    persist::begin_bgsave(ctx.store).map_err(Reply::error)?;
+    let functions = ctx.node.scripting.lock().functions.dump();
+    persist::begin_bgsave(ctx.store, functions).map_err(Reply::error)?;
     Ok(Reply::Simple("Background saving started".into()))
+}
+
+/// `BGREWRITEAOF` → `Background append only file rewriting started` (status), or
+/// `... scheduled` while a background save runs; `-ERR Background append only file rewriting
+/// already in progress` while one runs.
+fn bgrewriteaof(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
+    let started = crate::aof::bgrewrite(ctx.store).map_err(Reply::error_owned)?;
+    Ok(Reply::Simple(started.into()))
 }
 
 /// `LASTSAVE` → Unix time (seconds) of the last successful save, or of the start.
@@ -87,7 +100,8 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error("ERR No shutdown in progress."));
     }
     if save || (!nosave && !ctx.store.config.save.is_empty()) {
-        if let Err(err) = persist::save(ctx.store) {
+        let functions = ctx.node.scripting.lock().functions.dump();
+        if let Err(err) = persist::save(ctx.store, &functions) {
             if !force {
                 error!(%err, "error trying to save the DB, can't exit");
                 return Err(Reply::error("ERR Errors trying to SHUTDOWN. Check logs."));
@@ -95,6 +109,7 @@ fn shutdown(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
             warn!(%err, "error trying to save the DB, exiting anyway (FORCE)");
         }
     }
+    crate::aof::shutdown(ctx.store);
     warn!("user requested shutdown; Redoubt is now ready to exit, bye bye");
     std::process::exit(0);
 }
@@ -106,9 +121,6 @@ fn dump(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         Some(entry) => {
             let payload = encode_dump(&entry.value);
             ctx.store.keyspace_hits += 1;
-            let payload = payload.ok_or(Reply::error(
-                "ERR DUMP of a stream is not supported yet by this node",
-            ))?;
             Ok(Reply::Bulk(Bytes::from(payload)))
         }
         None => {

@@ -31,6 +31,7 @@ pub(crate) fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
     let removed = ctx.db().len() as u64;
     ctx.db().clear();
+    ctx.store.blocking.signal_db(ctx.session.db);
     ctx.store.changed(removed);
     Ok(Reply::ok())
 }
@@ -39,9 +40,10 @@ pub(crate) fn flushdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 pub(crate) fn flushall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     flush_mode_ok(args)?;
     let mut removed = 0;
-    for db in &mut ctx.store.dbs {
+    for (index, db) in ctx.store.dbs.iter_mut().enumerate() {
         removed += db.len() as u64;
         db.clear();
+        ctx.store.blocking.signal_db(index);
     }
     ctx.store.changed(removed);
     Ok(Reply::ok())

@@ -4,7 +4,10 @@
 //! Each handler looks the key up (WRONGTYPE, creation, keyspace statistics) in the order Redis's
 //! `t_stream.c` does relative to argument parsing, runs the command core from
 //! `crate::value::stream`, and turns the core's `propagate` into what the standbys receive
-//! (`Store::pending_effects`, read by `crate::exec::effects`).
+//! (`Store::pending_effects`, read by `crate::exec::effects`). Each publishes its keyspace
+//! events (class `t`) as Redis 7.2's `t_stream.c` does: `xadd` (and `xtrim` when it trimmed),
+//! `xdel`, `xtrim`, `xsetid`, `xgroup-*`, and `xgroup-createconsumer` when a read or claim
+//! creates a consumer.
 
 pub(crate) mod read;
 
@@ -12,6 +15,7 @@ use bytes::Bytes;
 use redoubt_protocol::Reply;
 
 use super::{CmdResult, Ctx};
+use crate::pubsub::events::STREAM;
 use crate::value::stream::xadd::{self, XAddRequest, XSetIdRequest, XTrimRequest};
 use crate::value::stream::xclaim::{self, XAutoClaimRequest, XPendingRequest};
 use crate::value::stream::xgroup::{self, XGroupRequest};
@@ -76,6 +80,41 @@ fn record(ctx: &mut Ctx, propagate: Propagate) {
     }
 }
 
+/// As [`finish`], publishing keyspace event `event` (class `t`) on `key` when the command
+/// changed the stream (Redis publishes after a change only: XDEL or XTRIM that removed
+/// nothing publishes nothing).
+fn finish_notifying(ctx: &mut Ctx, applied: Applied, event: &str, key: &[u8]) -> CmdResult {
+    let changed = applied.propagate != Propagate::Nothing;
+    let result = finish(ctx, applied);
+    if changed {
+        ctx.notify(STREAM, event, key);
+    }
+    result
+}
+
+/// Publishes `xgroup-createconsumer` on `key` when consumer `name` of `group` did not exist
+/// before a read or claim (`consumers_before`: the group's consumer count then) and does now.
+fn notify_created_consumer(ctx: &mut Ctx, key: &[u8], group: &[u8], consumers_before: usize) {
+    let now = ctx
+        .peek::<StreamValue>(key)
+        .ok()
+        .flatten()
+        .and_then(|s| s.groups().get(group))
+        .map_or(0, |g| g.consumers.len());
+    if now > consumers_before {
+        ctx.notify(STREAM, "xgroup-createconsumer", key);
+    }
+}
+
+/// The number of consumers of `group` in the stream under `key` (0 when either is missing).
+fn consumer_count(ctx: &mut Ctx, key: &[u8], group: &[u8]) -> usize {
+    ctx.peek::<StreamValue>(key)
+        .ok()
+        .flatten()
+        .and_then(|s| s.groups().get(group))
+        .map_or(0, |g| g.consumers.len())
+}
+
 fn now(ctx: &Ctx) -> i64 {
     ctx.now_ms as i64
 }
@@ -90,10 +129,16 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let now_ms = ctx.now_ms;
     let stream = ctx.write_or_create::<StreamValue>(key)?;
+    let length = stream.len();
     let applied = xadd::xadd(key, &req, stream, now_ms);
     let added = !matches!(applied.reply, Reply::Error(_));
+    let trimmed = added && stream.len() <= length;
     let result = finish(ctx, applied);
     if added {
+        ctx.notify(STREAM, "xadd", key);
+        if trimmed {
+            ctx.notify(STREAM, "xtrim", key);
+        }
         ctx.signal_key_ready(key);
     }
     result
@@ -118,7 +163,7 @@ fn xdel(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let applied = xadd::xdel(&ids, stream);
-    finish(ctx, applied)
+    finish_notifying(ctx, applied, "xdel", &args[1])
 }
 
 /// `XTRIM key MAXLEN|MINID [=|~] threshold [LIMIT n]` → entries removed (0 for a missing key;
@@ -130,7 +175,7 @@ fn xtrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Int(0));
     };
     let applied = xadd::xtrim(key, &req, stream);
-    finish(ctx, applied)
+    finish_notifying(ctx, applied, "xtrim", key)
 }
 
 /// `XSETID key last-id [ENTRIESADDED n] [MAXDELETEDID id]` → `+OK`.
@@ -138,7 +183,7 @@ fn xsetid(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let req = XSetIdRequest::parse(&args[2..])?;
     let stream = ctx.write::<StreamValue>(&args[1])?;
     let applied = xadd::xsetid(&req, stream);
-    finish(ctx, applied)
+    finish_notifying(ctx, applied, "xsetid", &args[1])
 }
 
 /// The stream under `key` for XINFO (`ERR no such key` when missing).
@@ -189,8 +234,16 @@ fn xgroup(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     }
     let changed = applied.propagate != Propagate::Nothing;
     let result = finish(ctx, applied);
-    if changed && super::is(&args[1], "destroy") {
-        if let Some(key) = &key {
+    if let (true, Some(key)) = (changed, &key) {
+        let event = match args[1].to_ascii_lowercase().as_slice() {
+            b"create" => "xgroup-create",
+            b"setid" => "xgroup-setid",
+            b"destroy" => "xgroup-destroy",
+            b"createconsumer" => "xgroup-createconsumer",
+            _ => "xgroup-delconsumer",
+        };
+        ctx.notify(STREAM, event, key);
+        if super::is(&args[1], "destroy") {
             ctx.signal_key_ready(key);
         }
     }
@@ -219,9 +272,12 @@ fn xpending(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 /// [JUSTID] [LASTID id]`.
 fn xclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now_ms = now(ctx);
+    let consumers = consumer_count(ctx, &args[1], &args[2]);
     let stream = ctx.write::<StreamValue>(&args[1])?;
     let applied = xclaim::xclaim(&args[1], &args[2..], stream, now_ms);
-    finish(ctx, applied)
+    let result = finish(ctx, applied);
+    notify_created_consumer(ctx, &args[1], &args[2], consumers);
+    result
 }
 
 /// `XAUTOCLAIM key group consumer min-idle-time start [COUNT n] [JUSTID]`: WRONGTYPE first,
@@ -230,7 +286,10 @@ fn xautoclaim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     ctx.peek::<StreamValue>(&args[1])?;
     let req = XAutoClaimRequest::parse(&args[2..])?;
     let now_ms = now(ctx);
+    let consumers = consumer_count(ctx, &args[1], &args[2]);
     let stream = ctx.write::<StreamValue>(&args[1])?;
     let applied = xclaim::xautoclaim(&args[1], &req, stream, now_ms);
-    finish(ctx, applied)
+    let result = finish(ctx, applied);
+    notify_created_consumer(ctx, &args[1], &args[2], consumers);
+    result
 }

@@ -69,6 +69,13 @@ pub(crate) fn serve_ready(store: &mut Store, node: &NodeState, now_ms: u64) {
                         ctx.store.watches.touch(db, &args[index]);
                     }
                 }
+                if !ctx.store.tracking.is_idle() {
+                    let limit = ctx.store.pubsub_limit();
+                    for index in command.spec().key_indexes(&args) {
+                        ctx.store.tracking.invalidate(&args[index], limit);
+                    }
+                    ctx.store.tracking.broadcast(limit);
+                }
                 crate::exec::replicate(&mut ctx, command, &args, &reply);
             }
             ctx.store.pending_effects = None;

@@ -18,6 +18,8 @@ fn event_of(name: &str, position: usize, args: &[Bytes]) -> Option<(u32, &'stati
     Some(match name {
         "set" | "setex" | "psetex" | "setnx" | "getset" | "mset" | "msetnx" => (STRING, "set"),
         "setrange" => (STRING, "setrange"),
+        "setbit" | "bitfield" => (STRING, "setbit"),
+        "bitop" if position == 0 => (STRING, "set"),
         "append" => (STRING, "append"),
         "incr" | "incrby" => (STRING, "incrby"),
         "decr" | "decrby" => (STRING, "decrby"),
@@ -111,7 +113,15 @@ pub(crate) fn after(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes], before: B
         if !was && is {
             ctx.notify(NEW, "new", key);
         }
-        let event = event_of(name, position, args);
+        if name == "bitop" && position > 0 {
+            // Sources are only read, even when one is also the destination.
+            continue;
+        }
+        let event = match event_of(name, position, args) {
+            // A `BITOP` with an empty result deletes its destination: only `del`.
+            Some(_) if name == "bitop" && !is => None,
+            event => event,
+        };
         match event {
             // `DEL` of a missing key publishes nothing.
             Some((GENERIC, "del")) if !was => {}

@@ -43,6 +43,7 @@ pub(crate) fn registrations() -> impl Iterator<Item = &'static (&'static str, Ha
     [
         cmd::connection::COMMANDS,
         cmd::client::COMMANDS,
+        cmd::tracking::COMMANDS,
         cmd::transaction::COMMANDS,
         cmd::pubsub::COMMANDS,
         cmd::info::COMMANDS,

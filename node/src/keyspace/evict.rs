@@ -285,6 +285,7 @@ fn evict_until(
             return Outcome::Fail;
         };
         store.dbs[db].remove(&key, now_ms);
+        evicted_key(store, db, &key);
         store.repl.propagate(db, &[b"DEL", &key]);
         store.evicted_keys += 1;
         evicted += 1;
@@ -293,6 +294,16 @@ fn evict_until(
         }
     }
     Outcome::Ok
+}
+
+/// After evicting `key` of `db`: transactions watching it fail, clients caching it are told,
+/// and the `evicted` keyspace event is published (Redis's `performEvictions`).
+fn evicted_key(store: &mut Store, db: usize, key: &[u8]) {
+    store.watches.touch(db, key);
+    let limit = store.pubsub_limit();
+    store.tracking.invalidate(key, limit);
+    store.tracking.broadcast(limit);
+    store.notify(db, (crate::pubsub::events::EVICTED, "evicted"), key);
 }
 
 /// A candidate's score from its entry, the time and `lfu-decay-time`: higher evicts first.

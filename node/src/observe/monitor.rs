@@ -65,6 +65,7 @@ impl Monitors {
                 pattern: Bytes::new(),
                 channel: Bytes::new(),
                 payload: line.clone(),
+                ready: None,
             };
             outbox.push(message, limit, now)
         });

@@ -21,14 +21,13 @@ pub(crate) enum DumpError {
 
 /// The `DUMP` payload of `value`, in RDB version 10 so Redis 7.0 and later accept it; long
 /// strings are LZF-compressed when that saves space (Redis's default `rdbcompression yes`).
-/// `None` for a stream, which has no RDB encoding here yet.
-pub(crate) fn encode_dump(value: &Value) -> Option<Vec<u8>> {
+pub(crate) fn encode_dump(value: &Value) -> Vec<u8> {
     let mut out = vec![0];
-    out[0] = write_value(&mut out, value, true)?;
+    out[0] = write_value(&mut out, value, true);
     out.extend_from_slice(&RDB_VERSION.to_le_bytes());
     let crc = crc64(0, &out);
     out.extend_from_slice(&crc.to_le_bytes());
-    Some(out)
+    out
 }
 
 /// Checks and decodes a `RESTORE` payload (RDB versions up to 11, as Redis 7.2 writes them).

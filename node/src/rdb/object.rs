@@ -3,8 +3,9 @@
 //!
 //! Written forms: strings as `STRING` (integer form when the text is a 32-bit integer, LZF when
 //! asked and it saves space), lists as `LIST_QUICKLIST_2` of listpack nodes of about 8 KB,
-//! sets as `SET`, sorted sets as `ZSET_2` (binary doubles), hashes as `HASH`. The loading
-//! Redis then picks its own compact encodings.
+//! sets as `SET`, sorted sets as `ZSET_2` (binary doubles), hashes as `HASH`, streams as
+//! `STREAM_LISTPACKS_2` (see [`stream`]). The loading Redis then picks its own compact
+//! encodings.
 
 use std::collections::VecDeque;
 
@@ -13,7 +14,8 @@ use bytes::Bytes;
 use super::input::Input;
 use super::listpack::ListpackWriter;
 use super::{
-    initial_capacity, intset, kind, listpack, lzf, ziplist, zipmap, Element, ErrorKind, RdbError,
+    initial_capacity, intset, kind, listpack, lzf, stream, ziplist, zipmap, Element, ErrorKind,
+    RdbError,
 };
 use crate::value::{
     parse_canonical_i64, HashValue, ListValue, RString, SetValue, Value, ZSetValue,
@@ -31,17 +33,17 @@ const MIN_COMPRESS_LEN: usize = 20;
 /// Checks that `kind` is a value type this module reads, before its key is read.
 ///
 /// # Errors
-/// [`ErrorKind::Unsupported`] for streams and module values, [`ErrorKind::UnknownType`] for
+/// [`ErrorKind::Unsupported`] for module values, [`ErrorKind::UnknownType`] for
 /// bytes Redis does not define.
 pub(crate) fn check_type(kind: u8) -> Result<(), ErrorKind> {
     match kind {
         kind::STRING..=kind::ZSET_2
         | kind::HASH_ZIPMAP..=kind::LIST_QUICKLIST
         | kind::HASH_LISTPACK..=kind::LIST_QUICKLIST_2
-        | kind::SET_LISTPACK => Ok(()),
-        kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 | kind::STREAM_LISTPACKS_3 => {
-            Err(ErrorKind::Unsupported("stream value"))
-        }
+        | kind::SET_LISTPACK
+        | kind::STREAM_LISTPACKS
+        | kind::STREAM_LISTPACKS_2
+        | kind::STREAM_LISTPACKS_3 => Ok(()),
         kind::MODULE_PRE_GA | kind::MODULE_2 => Err(ErrorKind::Unsupported("module value")),
         other => Err(ErrorKind::UnknownType(other)),
     }
@@ -52,7 +54,7 @@ pub(crate) fn check_type(kind: u8) -> Result<(), ErrorKind> {
 ///
 /// # Errors
 /// Truncation, corruption (including duplicate members and NaN scores, which Redis refuses)
-/// and [`ErrorKind::Unsupported`] for streams and module values.
+/// and [`ErrorKind::Unsupported`] for module values.
 pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value>, RdbError> {
     let at = input.offset();
     check_type(kind).map_err(|e| input.error_at(at.saturating_sub(1), e))?;
@@ -183,7 +185,9 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
             }
             list(items)
         }
-        // Streams (15, 19, 21) will be read here; `check_type` refuses them until then.
+        kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 | kind::STREAM_LISTPACKS_3 => {
+            Some(Value::Stream(Box::new(stream::read_stream(input, kind)?)))
+        }
         other => return Err(input.error_at(at.saturating_sub(1), ErrorKind::UnknownType(other))),
     };
     Ok(value)
@@ -275,11 +279,10 @@ fn hash(
 }
 
 /// Appends `value`'s encoding to `out` and returns its type byte (written before the key, so
-/// the caller places it); `None`, writing nothing, for a stream, which this writer does not
-/// encode yet (RDB types 15/19/21).
-pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, compress: bool) -> Option<u8> {
-    Some(match value {
-        Value::Stream(_) => return None,
+/// the caller places it).
+pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, compress: bool) -> u8 {
+    match value {
+        Value::Stream(stream) => stream::write_stream(out, stream, compress),
         Value::Str(s) => {
             write_string(out, s.as_bytes(), compress);
             kind::STRING
@@ -316,7 +319,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, compress: bool) -> O
             }
             kind::HASH
         }
-    })
+    }
 }
 
 /// Splits list items into listpacks of about [`QUICKLIST_NODE_BYTES`] each; an item larger

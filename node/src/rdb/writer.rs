@@ -5,8 +5,9 @@
 //! Layout written (Redis 7.0 `rdbSaveRio`): `REDIS0010`, aux fields `redis-ver`, `redis-bits`,
 //! `ctime`, `used-mem`, then `repl-stream-db`, `repl-id`, `repl-offset` when replication info
 //! is given, then `aof-base`; per database `SELECTDB` (+ `RESIZEDB` when sizes are known); per
-//! key an optional `EXPIRETIME_MS`, the type byte, the key and the value; `FUNCTION2` records;
-//! `EOF` and the CRC-64 (zero with `rdbchecksum no`).
+//! key an optional `EXPIRETIME_MS`, the type byte, the key and the value; `EOF` and the CRC-64
+//! (zero with `rdbchecksum no`). `FUNCTION2` records and `lua` aux fields, when the caller
+//! has any, go after the aux fields.
 
 use std::io::{self, Write};
 
@@ -72,8 +73,6 @@ pub(crate) struct RdbWriter<W: Write> {
     options: WriteOptions,
     db: Option<u32>,
     written: u64,
-    /// Keys left out because their type has no RDB encoding here yet (streams).
-    skipped: u64,
 }
 
 impl<W: Write> RdbWriter<W> {
@@ -89,7 +88,6 @@ impl<W: Write> RdbWriter<W> {
             options,
             db: None,
             written: 0,
-            skipped: 0,
         };
         writer
             .buf
@@ -142,8 +140,6 @@ impl<W: Write> RdbWriter<W> {
         value: &Value,
         expire_ms: Option<i64>,
     ) -> io::Result<()> {
-        let start = self.buf.len();
-        let db_before = self.db;
         if self.db != Some(db) {
             self.buf.push(opcode::SELECTDB);
             write_length(&mut self.buf, u64::from(db));
@@ -156,27 +152,29 @@ impl<W: Write> RdbWriter<W> {
         let type_at = self.buf.len();
         self.buf.push(0);
         write_string(&mut self.buf, key, self.options.compression);
-        match write_value(&mut self.buf, value, self.options.compression) {
-            Some(kind) => self.buf[type_at] = kind,
-            None => {
-                // Not encodable yet (a stream): the key is left out of the file.
-                self.buf.truncate(start);
-                self.db = db_before;
-                self.skipped += 1;
-                return Ok(());
-            }
-        }
+        self.buf[type_at] = write_value(&mut self.buf, value, self.options.compression);
         self.maybe_flush()
     }
 
-    /// Writes a `FUNCTION2` record carrying one library's source code.
+    /// Writes a `FUNCTION2` record carrying one library's source code (Redis writes them
+    /// after the aux fields, before the first database).
     ///
     /// # Errors
     /// The destination's write errors.
-    #[cfg_attr(not(test), allow(dead_code))] // the node serves no functions yet
     pub(crate) fn write_function(&mut self, code: &[u8]) -> io::Result<()> {
         self.buf.push(opcode::FUNCTION2);
         write_string(&mut self.buf, code, self.options.compression);
+        self.maybe_flush()
+    }
+
+    /// Writes an eval script's body as a `lua` aux field, as Redis up to 6.2 did in the
+    /// snapshot of a full resync so a replica could answer `EVALSHA` after a promotion;
+    /// Redis 7 skips the field when loading.
+    ///
+    /// # Errors
+    /// The destination's write errors.
+    pub(crate) fn write_script(&mut self, body: &[u8]) -> io::Result<()> {
+        self.aux(b"lua", body);
         self.maybe_flush()
     }
 
@@ -186,12 +184,6 @@ impl<W: Write> RdbWriter<W> {
     /// # Errors
     /// The destination's write errors.
     pub(crate) fn finish(mut self) -> io::Result<(W, u64)> {
-        if self.skipped > 0 {
-            tracing::warn!(
-                keys = self.skipped,
-                "stream keys left out of the snapshot: streams have no RDB encoding here yet"
-            );
-        }
         self.buf.push(opcode::EOF);
         self.flush_buf()?;
         let checksum = if self.options.checksum { self.crc } else { 0 };

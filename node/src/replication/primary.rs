@@ -39,8 +39,8 @@ enum Plan {
         replid: String,
         offset: u64,
         dbs: Vec<crate::keyspace::db::Db>,
-        /// Commands that rebuild the primary's scripts and functions on the standby.
-        scripts: Vec<Vec<bytes::Bytes>>,
+        /// The primary's function libraries and loaded scripts.
+        scripts: snapshot::ScriptsSnapshot,
     },
 }
 
@@ -82,7 +82,7 @@ pub(crate) async fn serve_replica(
                     replid: repl.replid.clone(),
                     offset: repl.offset,
                     dbs: store.dbs.clone(),
-                    scripts: script_commands(&node),
+                    scripts: scripts_snapshot(&node),
                 }
             }
         };
@@ -223,25 +223,12 @@ fn record_acks(node: &NodeState, client_id: u64, parser: &mut RequestParser, inp
     }
 }
 
-/// The commands that give a standby the primary's function libraries (`FUNCTION RESTORE ..
-/// FLUSH`) and loaded scripts (`SCRIPT LOAD`), sent at the head of a full-resync snapshot;
-/// empty when the primary has neither (the standby then clears its own, see `standby`).
-fn script_commands(node: &NodeState) -> Vec<Vec<bytes::Bytes>> {
+/// The function libraries and the scripts loaded with `SCRIPT LOAD` that a full resync
+/// carries; a standby that gets none clears its own, as a primary with none has none.
+fn scripts_snapshot(node: &NodeState) -> snapshot::ScriptsSnapshot {
     let scripting = node.scripting.lock();
-    let libraries = scripting.functions.dump();
-    let word = |w: &'static str| bytes::Bytes::from_static(w.as_bytes());
-    let mut commands = Vec::new();
-    if !libraries.is_empty() {
-        let payload = crate::script::dump::encode_dump(&libraries);
-        commands.push(vec![
-            word("FUNCTION"),
-            word("RESTORE"),
-            payload,
-            word("FLUSH"),
-        ]);
+    snapshot::ScriptsSnapshot {
+        functions: scripting.functions.dump(),
+        scripts: scripting.eval.loaded_bodies(),
     }
-    for body in scripting.eval.loaded_bodies() {
-        commands.push(vec![word("SCRIPT"), word("LOAD"), body]);
-    }
-    commands
 }

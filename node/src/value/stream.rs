@@ -22,7 +22,8 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use redoubt_protocol::Reply;
 
-use entries::{Entries, Entry};
+pub(crate) use entries::Entries;
+use entries::Entry;
 use group::ConsumerGroup;
 use id::{AddId, StreamId};
 
@@ -96,6 +97,20 @@ pub(crate) struct Trim {
     pub(crate) limit: u64,
 }
 
+/// The bookkeeping a snapshot records beside a stream's entries (Redis 7.0's
+/// `RDB_TYPE_STREAM_LISTPACKS_2` fields).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SnapshotIds {
+    /// `last-generated-id`.
+    pub(crate) last: StreamId,
+    /// `recorded-first-entry-id`.
+    pub(crate) first: StreamId,
+    /// `max-deleted-entry-id`.
+    pub(crate) max_deleted: StreamId,
+    /// `entries-added`.
+    pub(crate) entries_added: u64,
+}
+
 /// A stream.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct StreamValue {
@@ -164,6 +179,30 @@ impl StreamValue {
     #[allow(dead_code)] // For `MEMORY USAGE`, which the node does not serve yet.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.entries.heap_bytes()
+    }
+
+    /// Every block with its tombstones, for writing a snapshot.
+    pub(crate) fn stored_blocks(&self) -> impl Iterator<Item = entries::StoredBlock<'_>> {
+        self.entries.stored_blocks()
+    }
+
+    /// A stream rebuilt from a snapshot: its blocks, its bookkeeping as recorded, its groups.
+    /// The caller checks that `length` is the number of live entries in `entries`.
+    pub(crate) fn from_snapshot(
+        entries: Entries,
+        length: u64,
+        ids: SnapshotIds,
+        groups: BTreeMap<Bytes, ConsumerGroup>,
+    ) -> StreamValue {
+        StreamValue {
+            entries,
+            length,
+            last_id: ids.last,
+            first_id: ids.first,
+            max_deleted_id: ids.max_deleted,
+            entries_added: ids.entries_added,
+            groups,
+        }
     }
 
     /// Live entries with IDs in `start..=end`, ascending, or descending when `rev`.

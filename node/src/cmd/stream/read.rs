@@ -136,6 +136,7 @@ fn serve(ctx: &mut Ctx, req: &XReadRequest, starts: &[ReadStart]) -> Result<Opti
                     .and_then(|stream| xread_one(stream, after, req.count))
             }
             Some((group, consumer)) => {
+                let consumers = super::consumer_count(ctx, key, group);
                 let stream = ctx.write::<StreamValue>(key)?.expect("checked by resolve");
                 let read = xreadgroup_one(
                     key, stream, group, consumer, *start, req.count, req.noack, now_ms,
@@ -143,6 +144,7 @@ fn serve(ctx: &mut Ctx, req: &XReadRequest, starts: &[ReadStart]) -> Result<Opti
                 if !read.effects.is_empty() {
                     super::record(ctx, Propagate::Effects(read.effects));
                 }
+                super::notify_created_consumer(ctx, key, group, consumers);
                 read.entries
             }
         };

@@ -366,6 +366,79 @@ impl Entries {
     }
 }
 
+/// One stored entry as a snapshot sees it: deleted ones included (Redis keeps tombstones in
+/// its listpacks until the whole block goes).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct StoredEntry<'a> {
+    /// The entry's ID.
+    pub(crate) id: StreamId,
+    /// Marked deleted by XDEL or a trim.
+    pub(crate) deleted: bool,
+    /// Field/value pairs in the order they were added.
+    pub(crate) fields: Vec<(&'a [u8], &'a [u8])>,
+}
+
+/// One block as a snapshot sees it (Redis: one radix tree key and its listpack).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct StoredBlock<'a> {
+    /// The first ID written to the block: the radix tree key, base of the ID deltas.
+    pub(crate) key: StreamId,
+    /// The master fields: the field names of the block's first entry.
+    pub(crate) master: Vec<&'a [u8]>,
+    /// Entries not deleted.
+    pub(crate) live: u32,
+    /// Every entry, deleted ones included, in ID order.
+    pub(crate) entries: Vec<StoredEntry<'a>>,
+}
+
+impl Entries {
+    /// Every block in ID order, with its tombstones, for writing a snapshot.
+    pub(crate) fn stored_blocks(&self) -> impl Iterator<Item = StoredBlock<'_>> {
+        self.blocks.iter().map(|(key, block)| StoredBlock {
+            key: *key,
+            master: block.master().map(|(s, e)| &block.buf[s..e]).collect(),
+            live: block.live,
+            entries: block
+                .slots(*key)
+                .into_iter()
+                .map(|slot| StoredEntry {
+                    id: slot.id,
+                    deleted: block.is_deleted(slot),
+                    fields: block.fields(slot),
+                })
+                .collect(),
+        })
+    }
+
+    /// Appends a block read from a snapshot: `master` field names, then entries as (ID,
+    /// deleted, field/value pairs). IDs must ascend, start at `key` and exceed every ID
+    /// stored before; the caller checks. A block with no live entry is not kept (Redis
+    /// never stores one). Returns the live entries added.
+    pub(crate) fn push_stored_block<'p>(
+        &mut self,
+        key: StreamId,
+        master: &[Bytes],
+        entries: impl IntoIterator<Item = (StreamId, bool, &'p [Bytes])>,
+    ) -> u64 {
+        if let Some(mut sealed) = self.blocks.last_entry() {
+            sealed.get_mut().buf.shrink_to_fit();
+        }
+        let mut block = Block::new(master);
+        for (id, deleted, pairs) in entries {
+            let at = block.buf.len();
+            block.push(key, id, pairs);
+            if deleted {
+                block.delete(Slot { id, at });
+            }
+        }
+        let live = u64::from(block.live);
+        if live > 0 {
+            self.blocks.insert(key, block);
+        }
+        live
+    }
+}
+
 /// Iterator over live entries in an ID range (see [`Entries::range`]).
 pub(crate) struct Range<'a> {
     blocks: Box<dyn Iterator<Item = (&'a StreamId, &'a Block)> + 'a>,

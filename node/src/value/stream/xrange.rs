@@ -37,10 +37,41 @@ pub(crate) fn range_reply(
     } else {
         count as usize
     };
-    stream
-        .range(start, end, rev)
-        .take(limit)
-        .map(|e| entry_reply(&e))
+    // Every ID text, field and value goes into one buffer and each bulk reply is a slice of
+    // it: one allocation for the bytes of the whole range instead of one per string.
+    let mut text = bytes::BytesMut::new();
+    let mut shapes: Vec<usize> = Vec::new();
+    let mut ends: Vec<usize> = Vec::new();
+    let mut digits = itoa::Buffer::new();
+    for entry in stream.range(start, end, rev).take(limit) {
+        text.extend_from_slice(digits.format(entry.id.ms).as_bytes());
+        text.extend_from_slice(b"-");
+        text.extend_from_slice(digits.format(entry.id.seq).as_bytes());
+        ends.push(text.len());
+        for (field, value) in &entry.fields {
+            text.extend_from_slice(field);
+            ends.push(text.len());
+            text.extend_from_slice(value);
+            ends.push(text.len());
+        }
+        shapes.push(entry.fields.len() * 2);
+    }
+    let text = text.freeze();
+    let mut from = 0;
+    let mut next = ends.iter().copied();
+    let mut slice = || {
+        let to = next.next().expect("one end per string");
+        let bulk = Reply::Bulk(text.slice(from..to));
+        from = to;
+        bulk
+    };
+    shapes
+        .iter()
+        .map(|&strings| {
+            let id = slice();
+            let items = (0..strings).map(|_| slice()).collect();
+            Reply::Array(vec![id, Reply::Array(items)])
+        })
         .collect()
 }
 

@@ -1,0 +1,219 @@
+//! Loading the append-only file at start: the manifest, the base (an RDB file through the
+//! RDB reader, or RESP commands), then every incremental file, each command applied through
+//! the node's dispatch as a standby applies its primary's stream.
+//!
+//! A last incremental file that ends in the middle of a command (or of a `MULTI` block) is
+//! truncated at its last complete command when `aof-load-truncated` is yes, and refused
+//! otherwise; any other damage is refused. Messages from Redis `aof.c`
+//! (`loadSingleAppendOnlyFile`).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use redoubt_protocol::{RequestLimits, RequestParser};
+use tracing::{info, warn};
+
+use super::manifest::{AofFile, Manifest};
+use super::writer::Files;
+use crate::keyspace::Store;
+use crate::standby::applier::PrimaryApplier;
+use crate::state::{unix_ms, NodeState};
+
+/// What loading found.
+#[derive(Debug, Default)]
+pub(crate) struct Loaded {
+    /// Commands applied from RESP files.
+    pub(crate) commands: u64,
+    /// Keys loaded from an RDB base.
+    pub(crate) keys: u64,
+}
+
+/// Reads `dir`/`appenddirname`/`<appendfilename>.manifest` into `files` (located first).
+/// `Ok(false)` when there is none.
+///
+/// # Errors
+/// The manifest cannot be read or parsed.
+pub(crate) fn read_manifest(store: &Store, files: &mut Files) -> Result<bool, String> {
+    super::rewrite::locate(store, files);
+    let path = files.manifest_path();
+    match std::fs::read(&path) {
+        Ok(text) => {
+            files.manifest = Manifest::parse(&text)
+                .map_err(|why| format!("refusing {}: {why}", path.display()))?;
+            Ok(true)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(format!("cannot read {}: {err}", path.display())),
+    }
+}
+
+/// Loads the files the manifest in `files` names into the node's store.
+///
+/// # Errors
+/// A sentence naming the file, the offset and the reason (Redis's texts); the node must not
+/// start then.
+pub(crate) fn load(node: &Arc<NodeState>, files: &Files) -> Result<Loaded, String> {
+    let started = Instant::now();
+    let mut loaded = Loaded::default();
+    let mut store = node.store.lock();
+    let truncated_ok = store
+        .config
+        .params
+        .get_bool("aof-load-truncated")
+        .unwrap_or(true);
+    let mut applier = PrimaryApplier::new(node);
+    if let Some(base) = &files.manifest.base {
+        let path = files.path(base);
+        let data = std::fs::read(&path)
+            .map_err(|e| format!("Fatal error: can't open the AOF file {}: {e}", base.name))?;
+        if data.starts_with(b"REDIS") {
+            let parsed =
+                crate::persist::parse(&data, store.dbs.len(), false, unix_ms(), |keys, percent| {
+                    info!(keys, percent, file = %base.name, "loading the AOF base");
+                })
+                .map_err(|why| format!("refusing the AOF base {}: {why}", base.name))?;
+            crate::persist::install_scripting(&mut node.scripting.lock(), &parsed.functions, None)
+                .map_err(|why| format!("refusing the AOF base {}: {why}", base.name))?;
+            crate::persist::install(&mut store, parsed.dbs);
+            loaded.keys = parsed.loaded.keys;
+            info!(file = %base.name, keys = loaded.keys, "loaded the RDB preamble of the AOF base");
+        } else {
+            apply_file(
+                &mut store,
+                &mut applier,
+                base,
+                &data,
+                false,
+                files,
+                &mut loaded,
+            )?;
+        }
+    }
+    let last = files.manifest.incrs.len().saturating_sub(1);
+    for (i, incr) in files.manifest.incrs.iter().enumerate() {
+        let path = files.path(incr);
+        let data = match std::fs::read(&path) {
+            Ok(data) => data,
+            // Redis tolerates a missing last incremental file (created but never written).
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound && i == last => continue,
+            Err(e) => {
+                return Err(format!(
+                    "Fatal error: can't open the AOF file {}: {e}",
+                    incr.name
+                ))
+            }
+        };
+        let truncatable = i == last && truncated_ok;
+        apply_file(
+            &mut store,
+            &mut applier,
+            incr,
+            &data,
+            truncatable,
+            files,
+            &mut loaded,
+        )?;
+    }
+    info!(
+        keys = store.dbs.iter().map(|d| d.len()).sum::<usize>(),
+        commands = loaded.commands,
+        ms = started.elapsed().as_millis() as u64,
+        "DB loaded from append only file"
+    );
+    Ok(loaded)
+}
+
+/// Applies one RESP file. A truncated end is cut off when `truncatable` (the last
+/// incremental file with `aof-load-truncated yes`), else refused.
+fn apply_file(
+    store: &mut Store,
+    applier: &mut PrimaryApplier,
+    file: &AofFile,
+    data: &[u8],
+    truncatable: bool,
+    files: &Files,
+    loaded: &mut Loaded,
+) -> Result<(), String> {
+    let mut parser = RequestParser::new(RequestLimits {
+        max_bulk_len: usize::MAX / 4,
+        max_query_buffer: usize::MAX / 4,
+    });
+    let mut input = BytesMut::from(data);
+    let total = data.len();
+    // Offset after the last complete command, and where an open MULTI block began.
+    let mut valid = 0;
+    let mut multi_at = None;
+    let mut report = Instant::now();
+    applier.set_db(0);
+    while !input.is_empty() {
+        if input[0] != b'*' {
+            return Err(bad_format(file, valid));
+        }
+        match parser.parse(&mut input) {
+            Ok(Some(args)) => {
+                let at = valid;
+                valid = total - input.len();
+                if args[0].eq_ignore_ascii_case(b"multi") {
+                    multi_at = Some(at);
+                } else if args[0].eq_ignore_ascii_case(b"exec") {
+                    multi_at = None;
+                }
+                applier.apply(store, &args);
+                loaded.commands += 1;
+                if report.elapsed() >= Duration::from_secs(1) {
+                    report = Instant::now();
+                    info!(file = %file.name, percent = valid * 100 / total.max(1), "loading the AOF");
+                }
+            }
+            Ok(None) => break,
+            Err(_) => return Err(bad_format(file, valid)),
+        }
+    }
+    let end = match multi_at {
+        Some(at) => {
+            warn!(file = %file.name, "revert incomplete MULTI/EXEC transaction in AOF file");
+            applier.apply(store, &[bytes::Bytes::from_static(b"DISCARD")]);
+            at
+        }
+        // The parser may hold a partial command's arguments: what counts is the offset.
+        None if valid < total => valid,
+        None => return Ok(()),
+    };
+    if !truncatable {
+        return Err(format!(
+            "Unexpected end of file reading the append only file {} at byte {end} of {total}. You can: \
+             1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. \
+             2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
+            file.name
+        ));
+    }
+    warn!(file = %file.name, offset = end, bytes = total, "!!! Warning: short read while loading the AOF file !!!");
+    let path = files.path(file);
+    let cut = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .and_then(|f| {
+            f.set_len(end as u64)?;
+            f.sync_all()
+        });
+    match cut {
+        Ok(()) => {
+            warn!(file = %file.name, offset = end, "AOF loaded anyway because aof-load-truncated is enabled; successfully truncated")
+        }
+        Err(err) => {
+            return Err(format!(
+                "Error truncating the AOF file {}: {err}",
+                file.name
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn bad_format(file: &AofFile, offset: usize) -> String {
+    format!(
+        "Bad file format reading the append only file {} at byte {offset}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>",
+        file.name
+    )
+}
