@@ -1,11 +1,13 @@
 //! A node as the proxy sees it: the one [`node_client`] that talks to it, pooled multiplexed
 //! [`connection`]s (one set per protocol version), its [`health`] kept current by its
 //! [`probe`], and the [`info`] parser they share; a [`held`] connection is one tied to a
-//! single client for a while (a blocking command).
+//! single client for a while (a blocking command, a transaction), kept in [`idle`] between
+//! transactions.
 
 pub(crate) mod connection;
 pub(crate) mod health;
 pub(crate) mod held;
+pub(crate) mod idle;
 pub(crate) mod info;
 pub(crate) mod liveness;
 pub(crate) mod node_client;

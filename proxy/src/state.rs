@@ -14,6 +14,7 @@ use redoubt_protocol::Protocol;
 pub(crate) mod clients;
 use clients::ClientRegistry;
 
+use crate::backend::idle::IdleConnections;
 use crate::backend::{probe, Backend, ConnectOptions, Health};
 use crate::config::ProxyConfig;
 use crate::control::failover::controller::{self, ControllerHandle, ControllerSetup};
@@ -276,6 +277,8 @@ pub(crate) struct Worker {
     pub(crate) control: Arc<dyn ControlPlane>,
     /// Every client's subscriptions and the groups' shared subscriber connections.
     pub(crate) pubsub: Arc<Hub>,
+    /// This worker's idle transaction connections, for the next transaction.
+    pub(crate) idle: IdleConnections,
 }
 
 impl Worker {
@@ -321,6 +324,7 @@ impl Worker {
             metrics: shared.metrics.clone(),
             control: shared.control.clone(),
             pubsub: shared.pubsub.clone(),
+            idle: IdleConnections::default(),
         }
     }
 

@@ -367,3 +367,127 @@ async fn a_message_published_inside_a_transaction_reaches_a_proxy_subscriber_onc
         );
     }
 }
+
+/// The node's `total_connections_received`.
+async fn connections_received(node: &crate::common::Server) -> u64 {
+    let mut conn = node.conn().await;
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("total_connections_received:"))
+        .map(|n| n.trim().parse().unwrap())
+        .expect("total_connections_received")
+}
+
+#[tokio::test]
+async fn clean_transaction_connections_are_reused_and_dirty_ones_are_not() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "reuse", 1).await;
+    let key = keys[0][0].as_str();
+    let node = &cluster.groups[0].nodes[0];
+    let mut client = cluster.proxy.raw().await;
+    let before = connections_received(node).await;
+    for n in 1..=100 {
+        let replies = pipeline(&mut client, &[&["MULTI"], &["INCR", key], &["EXEC"]]).await;
+        assert_eq!(replies[2], Reply::Array(vec![Reply::Int(n)]));
+    }
+    let after = connections_received(node).await;
+    // One for the second INFO, a few for the first transactions of other workers at most.
+    assert!(
+        after - before <= 5,
+        "100 transactions opened {} node connections",
+        after - before
+    );
+    assert!(released(&cluster).await, "idle connections are not counted");
+
+    // A connection left watching is closed, not reused: the next transaction does not see
+    // that watch fail it.
+    {
+        let mut watcher = cluster.proxy.raw().await;
+        assert_eq!(watcher.cmd(&["WATCH", key]).await, Reply::ok());
+    }
+    assert!(released(&cluster).await);
+    for value in ["a", "b", "c"] {
+        assert_eq!(client.cmd(&["SET", key, "changed"]).await, Reply::ok());
+        let replies = pipeline(&mut client, &[&["MULTI"], &["SET", key, value], &["EXEC"]]).await;
+        assert_eq!(replies[2], Reply::Array(vec![Reply::ok()]));
+    }
+
+    // Nor one left inside MULTI: the next MULTI would be refused as nested.
+    {
+        let mut gone = cluster.proxy.raw().await;
+        let replies = pipeline(&mut gone, &[&["MULTI"], &["SET", key, "never"]]).await;
+        assert_eq!(replies[1], queued());
+    }
+    assert!(released(&cluster).await);
+    for _ in 0..3 {
+        let replies = pipeline(&mut client, &[&["MULTI"], &["GET", key], &["EXEC"]]).await;
+        assert_eq!(replies[2], Reply::Array(vec![Reply::bulk("c")]));
+    }
+
+    // A transaction that failed its watch leaves the connection clean (EXEC unwatches).
+    assert_eq!(client.cmd(&["WATCH", key]).await, Reply::ok());
+    let mut other = cluster.proxy.raw().await;
+    assert_eq!(other.cmd(&["SET", key, "theirs"]).await, Reply::ok());
+    let replies = pipeline(&mut client, &[&["MULTI"], &["SET", key, "mine"], &["EXEC"]]).await;
+    assert_eq!(replies[2], Reply::Nil);
+    for _ in 0..3 {
+        assert_eq!(other.cmd(&["SET", key, "again"]).await, Reply::ok());
+        let replies = pipeline(&mut client, &[&["MULTI"], &["SET", key, "mine"], &["EXEC"]]).await;
+        assert_eq!(replies[2], Reply::Array(vec![Reply::ok()]));
+    }
+    assert!(released(&cluster).await);
+}
+
+#[tokio::test]
+async fn pipelined_transactions_keep_their_order_across_groups_and_plain_commands() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "piped", 1).await;
+    let (a, b) = (keys[0][0].as_str(), keys[1][0].as_str());
+    let mut client = cluster.proxy.raw().await;
+    let mut requests: Vec<Vec<&str>> = Vec::new();
+    for _ in 0..20 {
+        requests.extend([vec!["MULTI"], vec!["INCR", a], vec!["EXEC"]]);
+    }
+    requests.extend([
+        vec!["GET", a],
+        vec!["MULTI"],
+        vec!["PING"],
+        vec!["INCR", b],
+        vec!["EXEC"],
+        vec!["MULTI"],
+        vec!["INCR", a],
+        vec!["EXEC"],
+        vec!["INCR", b],
+        vec!["MULTI"],
+        vec!["INCR", b],
+        vec!["DISCARD"],
+        vec!["GET", b],
+    ]);
+    let requests: Vec<&[&str]> = requests.iter().map(Vec::as_slice).collect();
+    let replies = pipeline(&mut client, &requests).await;
+    for n in 0..20 {
+        assert_eq!(
+            replies[n * 3 + 2],
+            Reply::Array(vec![Reply::Int(n as i64 + 1)])
+        );
+    }
+    let rest = &replies[60..];
+    assert_eq!(
+        rest[0],
+        Reply::bulk("20"),
+        "GET after the EXECs sees them all"
+    );
+    assert_eq!(
+        rest[4],
+        Reply::Array(vec![Reply::Simple("PONG".into()), Reply::Int(1)])
+    );
+    assert_eq!(rest[7], Reply::Array(vec![Reply::Int(21)]));
+    assert_eq!(rest[8], Reply::Int(2));
+    assert_eq!(rest[11], Reply::ok());
+    assert_eq!(rest[12], Reply::bulk("2"));
+    assert!(released(&cluster).await);
+}

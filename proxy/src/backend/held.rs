@@ -7,7 +7,9 @@
 //! client. Its lifetime is that value's: it is released when dropped, which its owner does on
 //! completion, on the client's disconnect and at its deadline, so no path can keep it. While
 //! it lives it counts in [`PinnedConnections`] (`redoubt_proxy_pinned_connections` by reason),
-//! so a leak shows as a gauge that does not return to zero.
+//! so a leak shows as a gauge that does not return to zero. A clean one may instead be
+//! [parked](HeldConnection::park) in the worker's [`IdleConnections`](super::idle) and
+//! [resumed](ParkedConnection::resume) by the next client; parked, it does not count.
 
 use bytes::Bytes;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -83,7 +85,33 @@ pub(crate) struct HeldConnection {
     client: NodeClient,
     /// The node's id for this connection (`CLIENT ID`), for `CLIENT UNBLOCK` from another one.
     pub(crate) node_client_id: i64,
-    gauge: Gauge,
+    /// Counts it as held; `None` once parked.
+    gauge: Option<Gauge>,
+}
+
+/// A [`HeldConnection`] no client holds, waiting to be resumed (not counted as held).
+#[derive(Debug)]
+pub(crate) struct ParkedConnection(HeldConnection);
+
+impl ParkedConnection {
+    /// Holds it again for `reason`.
+    pub(crate) fn resume(
+        mut self,
+        reason: HoldReason,
+        pinned: &PinnedConnections,
+    ) -> HeldConnection {
+        let gauge = pinned.gauge(reason);
+        gauge.inc();
+        self.0.gauge = Some(gauge);
+        self.0
+    }
+
+    /// False when the node closed it or sent something unasked while it was parked (it is
+    /// then unusable); checks only what has already arrived, without waiting.
+    pub(crate) fn looks_usable(&mut self) -> bool {
+        use futures::FutureExt;
+        self.0.client.reply().now_or_never().is_none()
+    }
 }
 
 impl HeldConnection {
@@ -115,8 +143,17 @@ impl HeldConnection {
         Ok(HeldConnection {
             client,
             node_client_id,
-            gauge,
+            gauge: Some(gauge),
         })
+    }
+
+    /// No longer held: stops counting it, for a later [`ParkedConnection::resume`]. Only for a
+    /// connection with nothing in flight and no state a client left on it.
+    pub(crate) fn park(mut self) -> ParkedConnection {
+        if let Some(gauge) = self.gauge.take() {
+            gauge.dec();
+        }
+        ParkedConnection(self)
     }
 
     /// Writes one encoded request; its reply comes from [`HeldConnection::reply`].
@@ -138,6 +175,8 @@ impl HeldConnection {
 
 impl Drop for HeldConnection {
     fn drop(&mut self) {
-        self.gauge.dec();
+        if let Some(gauge) = &self.gauge {
+            gauge.dec();
+        }
     }
 }

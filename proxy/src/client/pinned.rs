@@ -10,6 +10,13 @@
 //! answers `-EXECABORT`; the node itself refuses an `EXEC` with queued writes once it is a
 //! standby or fenced by a newer epoch. A connection that fails fails every request on it, so
 //! nothing is ever resent to another node.
+//!
+//! The connection is taken from the worker's [`IdleConnections`](crate::backend::idle) when
+//! one fits (same group, primary, epoch, database and protocol), and goes back there at the
+//! end when its last request ended the transaction or the watches (`EXEC`, `DISCARD`,
+//! `UNWATCH` answered without error: the node then has no `MULTI` open and nothing watched)
+//! and nothing was sent that changes the connection's state for good (`SELECT`, `HELLO`,
+//! `CLIENT`...); else it is closed.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -20,6 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::pending::{encode, encode_args, Pending};
 use crate::backend::held::{HeldConnection, HoldReason};
+use crate::backend::idle::IdleKey;
+use crate::backend::Backend;
 use crate::state::Worker;
 
 /// One request for the pinned connection.
@@ -32,12 +41,65 @@ struct Job {
     exec: bool,
     /// For `EXEC`: told whether the transaction ran (its reply is an array).
     ran: Option<oneshot::Sender<bool>>,
+    /// What it does to the connection's state.
+    effect: Effect,
+}
+
+/// What a request does to the node connection's state, for its reuse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Effect {
+    /// `EXEC`, `DISCARD`, `UNWATCH`: answered without error, no `MULTI` is open and nothing
+    /// is watched.
+    Ends,
+    /// Changes the connection for good (database, protocol, client settings,
+    /// subscriptions...): it is never reused.
+    Taints,
+    /// Anything else: the connection is clean again only after a later [`Effect::Ends`].
+    Other,
+}
+
+impl Effect {
+    fn of(name: &[u8]) -> Effect {
+        const ENDS: &[&[u8]] = &[b"exec", b"discard", b"unwatch"];
+        const TAINTS: &[&[u8]] = &[
+            b"select",
+            b"hello",
+            b"client",
+            b"auth",
+            b"reset",
+            b"readonly",
+            b"readwrite",
+            b"monitor",
+            b"subscribe",
+            b"psubscribe",
+            b"ssubscribe",
+            b"unsubscribe",
+            b"punsubscribe",
+            b"sunsubscribe",
+            b"sync",
+            b"psync",
+            b"replconf",
+            b"epoch",
+        ];
+        if ENDS.iter().any(|n| name.eq_ignore_ascii_case(n)) {
+            Effect::Ends
+        } else if TAINTS.iter().any(|n| name.eq_ignore_ascii_case(n)) {
+            Effect::Taints
+        } else {
+            Effect::Other
+        }
+    }
+
+    fn of_args(args: &[Bytes]) -> Effect {
+        args.first().map_or(Effect::Other, |name| Effect::of(name))
+    }
 }
 
 /// A request written to the node, waiting for its reply.
 struct Sent {
     reply: Option<oneshot::Sender<Bytes>>,
     ran: Option<oneshot::Sender<bool>>,
+    ends: bool,
 }
 
 /// A connection to one group's primary tied to one client (see the module docs).
@@ -49,6 +111,8 @@ pub(crate) struct Pinned {
     pub(crate) db: usize,
     /// The protocol the node connection speaks.
     pub(crate) protocol: Protocol,
+    /// The group's primary and epoch when it was opened.
+    opened_on: (std::net::SocketAddr, u64),
     jobs: mpsc::UnboundedSender<Job>,
 }
 
@@ -65,18 +129,36 @@ impl Pinned {
         // Unbounded, yet bounded by the session: each request has its reply in the client's
         // queue, which holds at most `MAX_IN_FLIGHT`.
         let (jobs, rx) = mpsc::unbounded_channel();
-        tokio::spawn(serve(worker.clone(), group, protocol, db, rx));
+        let backend = worker.groups[group].primary().clone();
+        let epoch = worker.groups[group].epoch();
+        let opened_on = (backend.addr, epoch);
+        tokio::spawn(serve(
+            worker.clone(),
+            group,
+            backend,
+            epoch,
+            protocol,
+            db,
+            rx,
+        ));
         Pinned {
             group,
             db,
             protocol,
+            opened_on,
             jobs,
         }
     }
 
+    /// True while its group's primary and epoch are those it was opened with.
+    pub(crate) fn is_current(&self, worker: &Worker) -> bool {
+        let now = &worker.groups[self.group];
+        (now.primary().addr, now.epoch()) == self.opened_on
+    }
+
     /// Sends `args`; the node's reply passes through.
     pub(crate) fn send(&self, args: &[Bytes]) -> Pending {
-        self.job(encode_args(args), None, false)
+        self.job(encode_args(args), Effect::of_args(args))
     }
 
     /// Sends `args` and drops the reply (the client already has the proxy's).
@@ -86,24 +168,38 @@ impl Pinned {
             reply: None,
             exec: false,
             ran: None,
+            effect: Effect::of_args(args),
         });
     }
 
     /// Sends `EXEC` if the group has not failed over since the connection was opened, else
     /// `DISCARD`, answering `-EXECABORT`; `ran` learns whether the transaction ran.
     pub(crate) fn exec(&self, ran: Option<oneshot::Sender<bool>>) -> Pending {
-        self.job(encode_args(&[Bytes::from_static(b"EXEC")]), ran, true)
-    }
-
-    fn job(&self, request: Bytes, ran: Option<oneshot::Sender<bool>>, exec: bool) -> Pending {
         let (tx, rx) = oneshot::channel();
         // A closed channel drops `tx`: the pending reply then reports the failure.
         let _ = self.jobs.send(Job {
+            request: encode_args(&[Bytes::from_static(b"EXEC")]),
+            reply: Some(tx),
+            exec: true,
+            ran,
+            effect: Effect::Ends,
+        });
+        self.pending(rx)
+    }
+
+    fn job(&self, request: Bytes, effect: Effect) -> Pending {
+        let (tx, rx) = oneshot::channel();
+        let _ = self.jobs.send(Job {
             request,
             reply: Some(tx),
-            exec,
-            ran,
+            exec: false,
+            ran: None,
+            effect,
         });
+        self.pending(rx)
+    }
+
+    fn pending(&self, rx: oneshot::Receiver<Bytes>) -> Pending {
         Pending::Task {
             rx,
             result: None,
@@ -124,22 +220,30 @@ pub(crate) fn exec_abort(why: &str) -> Reply {
 async fn serve(
     worker: Arc<Worker>,
     group: usize,
+    backend: Arc<Backend>,
+    epoch: u64,
     protocol: Protocol,
     db: usize,
     mut jobs: mpsc::UnboundedReceiver<Job>,
 ) {
-    let backend = worker.groups[group].primary().clone();
-    let epoch = worker.groups[group].epoch();
     let timeout = worker.config.request_timeout;
     let error = |text: String| encode(&Reply::error_owned(text), protocol);
-    let opened = HeldConnection::open(
-        &backend,
-        protocol,
+    let key = IdleKey {
+        group,
+        addr: backend.addr,
+        epoch,
         db,
-        HoldReason::Transaction,
-        &worker.metrics.pinned,
-    )
-    .await;
+        protocol,
+    };
+    let current = |g: usize| (worker.groups[g].primary().addr, worker.groups[g].epoch());
+    let pinned = &worker.metrics.pinned;
+    let reused = worker
+        .idle
+        .take(key, current, HoldReason::Transaction, pinned);
+    let opened = match reused {
+        Some(connection) => Ok(connection),
+        None => HeldConnection::open(&backend, protocol, db, HoldReason::Transaction, pinned).await,
+    };
     let mut connection = match opened {
         Ok(connection) => connection,
         Err(err) => {
@@ -155,8 +259,14 @@ async fn serve(
     let mut waiting: VecDeque<Sent> = VecDeque::new();
     let mut open = true;
     let mut deadline = tokio::time::Instant::now() + timeout;
+    // Clean: the last request ended the transaction or the watches without error.
+    let mut clean = true;
+    let mut tainted = false;
     let why = loop {
         if !open && waiting.is_empty() {
+            if clean && !tainted {
+                worker.idle.put(key, connection, current);
+            }
             return;
         }
         tokio::select! {
@@ -176,9 +286,12 @@ async fn serve(
                 if waiting.is_empty() {
                     deadline = tokio::time::Instant::now() + timeout;
                 }
+                clean = false;
+                tainted |= job.effect == Effect::Taints;
                 waiting.push_back(Sent {
                     reply: job.reply,
                     ran: job.ran,
+                    ends: job.effect == Effect::Ends,
                 });
                 if let Err(err) = connection.send(&job.request).await {
                     break format!("connection to node {} lost: {err}", backend.addr);
@@ -187,9 +300,12 @@ async fn serve(
             reply = connection.reply(), if !waiting.is_empty() => match reply {
                 Ok(bytes) => {
                     deadline = tokio::time::Instant::now() + timeout;
-                    let Some(Sent { reply, ran }) = waiting.pop_front() else {
+                    let Some(Sent { reply, ran, ends }) = waiting.pop_front() else {
                         continue;
                     };
+                    if ends && waiting.is_empty() {
+                        clean = !matches!(bytes.first(), Some(b'-' | b'!'));
+                    }
                     if let Some(ran) = ran {
                         let _ = ran.send(bytes.first() == Some(&b'*') && &bytes[..] != b"*-1\r\n");
                     }

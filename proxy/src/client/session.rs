@@ -166,6 +166,9 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                 output.extend_from_slice(&bytes);
             }
         }
+        if queue.is_empty() && held.is_empty() {
+            client.tx.idle();
+        }
         // Messages for the client's subscriptions, between whole replies.
         client.pubsub.deliver(&mut output, client.conn.protocol);
         if client.pubsub.is_cut_off() {
@@ -303,7 +306,7 @@ impl Client {
         if !self.tx.settled(&mut self.conn)
             || self
                 .tx
-                .must_wait(request.command.as_ref(), &request.args, idle)
+                .must_wait(&self.state, request.command.as_ref(), &request.args, idle)
         {
             return true;
         }

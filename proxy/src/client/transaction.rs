@@ -9,7 +9,9 @@
 //! no key runs on the group of slot 0). A key of another group is refused at queue time with
 //! `-CROSSSLOT`, which, like every queue-time error (unknown command, arity...), makes `EXEC`
 //! answer `-EXECABORT`. The pinned connection is released after `EXEC`, `DISCARD`, `UNWATCH`,
-//! `RESET` or the client's disconnect; while the client only watches keys, its requests to
+//! `RESET` or the client's disconnect (to the worker's idle connections when clean, see
+//! [`Pinned`]); after an `EXEC` it lingers while the client pipelines further transactions
+//! of the same group, which then run on it without waiting for that `EXEC`'s reply; while the client only watches keys, its requests to
 //! that group take the pinned connection too, so they stay in order with the `WATCH`.
 //!
 //! `SELECT` inside `MULTI` is queued on the node like any command; when `EXEC` ran the
@@ -61,6 +63,11 @@ pub(crate) struct Transaction {
     db_after_exec: Option<(oneshot::Receiver<bool>, usize)>,
     /// A pinned connection was just released: the next request waits for its replies.
     released: bool,
+    /// The connection of the client's last transaction, kept while its `EXEC` may still be
+    /// in flight: a next transaction of the same group, pipelined behind it, runs there
+    /// without waiting for that reply; any other request waits as after a release, and the
+    /// connection is released once the client has no reply to wait for.
+    lingering: Option<Pinned>,
 }
 
 impl Transaction {
@@ -79,7 +86,7 @@ impl Transaction {
 
     /// `RESET`: the transaction and watches are dropped (with the pinned connection).
     pub(crate) fn reset(&mut self) {
-        let released = self.pinned.is_some();
+        let released = self.pinned.is_some() || self.lingering.is_some();
         *self = Transaction::default();
         self.released = released;
     }
@@ -91,20 +98,35 @@ impl Transaction {
     /// connection could overtake an earlier one on the other.
     pub(crate) fn must_wait(
         &mut self,
+        worker: &Worker,
         command: Option<&Resolved>,
         args: &[Bytes],
         idle: bool,
     ) -> bool {
         if idle {
-            self.released = false;
+            self.idle();
             return false;
         }
         if self.released {
             return true;
         }
         let Some(command) = command else {
-            return false;
+            return self.lingering.is_some();
         };
+        if let Some(lingering) = &self.lingering {
+            if !lingering.is_current(worker) {
+                return true;
+            }
+            let keys = command.spec().key_indexes(args);
+            let same = if command.name() == "exec" {
+                Some(worker.slots.group_of_slot(0) == lingering.group)
+            } else if keys.is_empty() {
+                None
+            } else {
+                Some(one_group(worker, keys.iter().map(|&k| &args[k])) == Some(lingering.group))
+            };
+            return !self.continues(same, command);
+        }
         self.pinned.is_none()
             && match command.name() {
                 "watch" => !self.multi,
@@ -116,6 +138,33 @@ impl Transaction {
                             || !command.spec().key_indexes(args).is_empty())
                 }
             }
+    }
+
+    /// The client has no reply to wait for: a lingering connection is released.
+    pub(crate) fn idle(&mut self) {
+        self.released = false;
+        self.lingering = None;
+    }
+
+    /// True when `command` (`same`: whether its keys are all in the lingering connection's
+    /// group, `None` without keys) goes on with the transactions behind a lingering connection: `MULTI`, a keyless
+    /// command queued by the proxy, the first keyed command of the lingering group.
+    fn continues(&self, same: Option<bool>, command: &Resolved) -> bool {
+        if !self.multi {
+            return command.name() == "multi";
+        }
+        if self.pinned.is_some() {
+            return true;
+        }
+        match command.name() {
+            "exec" => self.failed || self.buffered.is_empty() || same == Some(true),
+            "discard" => true,
+            "multi" | "watch" | "unwatch" | "quit" | "reset" => false,
+            _ => match same {
+                Some(same) => same,
+                None => self.buffered.len() < MAX_BUFFERED,
+            },
+        }
     }
 
     /// False while the client's database depends on an `EXEC` reply still to come; once it is
@@ -298,7 +347,17 @@ impl Transaction {
     /// Pins `group` inside `MULTI`: the node connection enters `MULTI` and gets the commands
     /// the proxy queued (their `+QUEUED` replies are already the client's).
     fn pin(&mut self, worker: &Arc<Worker>, conn: &ClientConn, group: usize) -> &Pinned {
-        let pinned = Pinned::open(worker, group, conn.protocol, conn.db);
+        let lingering = self
+            .lingering
+            .take()
+            .filter(|p| p.group == group && p.is_current(worker));
+        let pinned = match lingering {
+            Some(mut pinned) => {
+                sync(&mut pinned, conn);
+                pinned
+            }
+            None => Pinned::open(worker, group, conn.protocol, conn.db),
+        };
         pinned.send_quiet(&[Bytes::from_static(b"MULTI")]);
         for args in self.buffered.drain(..) {
             pinned.send_quiet(&args);
@@ -322,6 +381,7 @@ impl Transaction {
         };
         *self = Transaction {
             released: pinned.is_some(),
+            lingering: self.lingering.take(),
             ..Transaction::default()
         };
         let Some(pinned) = pinned else {
@@ -346,7 +406,13 @@ impl Transaction {
             self.db_after_exec = Some((rx, db));
             tx
         });
-        pinned.exec(ran)
+        let pending = pinned.exec(ran);
+        if select.is_none() {
+            // Kept for a next transaction pipelined behind this one (see `lingering`).
+            self.released = false;
+            self.lingering = Some(pinned);
+        }
+        pending
     }
 
     /// `DISCARD`: the queued commands and the watches dropped, the pinned connection
@@ -355,6 +421,7 @@ impl Transaction {
         let pinned = self.pinned.take();
         *self = Transaction {
             released: pinned.is_some(),
+            lingering: self.lingering.take(),
             ..Transaction::default()
         };
         match pinned {
