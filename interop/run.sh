@@ -300,6 +300,10 @@ fi
 # (d) redis-py against one node directly: transactions and pub/sub (which the proxy refuses).
 if [ -n "${NODE_PORT:-}" ]; then
   wait_ready "$NODE_PORT"
+  # A failover may have made that node a standby meanwhile: follow ROLE to its primary.
+  if [ "$(redis-cli -p "$NODE_PORT" role 2>/dev/null | head -n 1)" = slave ]; then
+    NODE_PORT=$(redis-cli -p "$NODE_PORT" role | sed -n 3p)
+  fi
   py_rc=0
   python3 interop/redis_py_check.py --port "$NODE_PORT" --multi supported --pubsub supported --cluster skip \
     >"$WORK/py-node.out" 2>&1 || py_rc=$?
