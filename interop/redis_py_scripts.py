@@ -110,7 +110,7 @@ def main():
         r = redis.Redis(host=args.host, port=args.port, socket_timeout=10, decode_responses=True, protocol=protocol)
         for check in CHECKS:
             name = f"resp{protocol} {check.__name__}"
-            PREFIX = f"interop:scripts:{os.getpid()}:{protocol}:"
+            PREFIX = f"{{interop:scripts:{os.getpid()}:{protocol}}}:"
             try:
                 check(r)
             except Exception as err:  # noqa: BLE001 - every failure is reported, not raised
