@@ -39,12 +39,15 @@ use crate::state::NodeState;
 const TICK: Duration = Duration::from_millis(100);
 
 /// At start, before clients: reads the manifest and, when `appendonly` is on and it exists,
-/// loads the files it names. Returns true when `appendonly` is on: the append-only file is
+/// loads the files it names, replaying their commands through `replay`. Returns true when `appendonly` is on: the append-only file is
 /// then the node's only source, `dump.rdb` is not read (as Redis).
 ///
 /// # Errors
 /// A sentence for the log (Redis's texts); the node must not start.
-pub(crate) fn load_at_start(node: &Arc<NodeState>) -> Result<bool, String> {
+pub(crate) fn load_at_start(
+    node: &Arc<NodeState>,
+    replay: &mut dyn load::Replay,
+) -> Result<bool, String> {
     let mut files = Files::default();
     let (appendonly, found) = {
         let store = node.store.lock();
@@ -60,7 +63,7 @@ pub(crate) fn load_at_start(node: &Arc<NodeState>) -> Result<bool, String> {
         }
     };
     if found && appendonly {
-        load::load(node, &files)?;
+        load::load(node, &files, replay)?;
     }
     let store = node.store.lock();
     *store.aof.files.lock() = files;

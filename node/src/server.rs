@@ -39,7 +39,8 @@ pub async fn run_with_metrics(
     }
     // The whole file or nothing: a node never serves half a dataset. With `appendonly` on,
     // the append-only file is the source, as in Redis.
-    let loaded = crate::aof::load_at_start(&node).and_then(|aof| {
+    let mut replay = crate::standby::applier::PrimaryApplier::new(&node);
+    let loaded = crate::aof::load_at_start(&node, &mut replay).and_then(|aof| {
         if !aof {
             crate::persist::load(&mut node.store.lock(), &mut node.scripting.lock())?;
         }

@@ -17,8 +17,17 @@ use tracing::{info, warn};
 use super::manifest::{AofFile, Manifest};
 use super::writer::Files;
 use crate::keyspace::Store;
-use crate::standby::applier::PrimaryApplier;
 use crate::state::{unix_ms, NodeState};
+
+/// Replays commands through the node's dispatch, as a standby applies its primary's stream
+/// (`standby::applier::PrimaryApplier`); given by the caller, so loading does not depend on the
+/// dispatch layer, which depends on this module.
+pub(crate) trait Replay {
+    /// Selects database `db` for the commands that follow.
+    fn set_db(&mut self, db: usize);
+    /// Runs one command against `store`, its reply discarded.
+    fn apply(&mut self, store: &mut Store, args: &[bytes::Bytes]);
+}
 
 /// What loading found.
 #[derive(Debug, Default)]
@@ -53,7 +62,11 @@ pub(crate) fn read_manifest(store: &Store, files: &mut Files) -> Result<bool, St
 /// # Errors
 /// A sentence naming the file, the offset and the reason (Redis's texts); the node must not
 /// start then.
-pub(crate) fn load(node: &Arc<NodeState>, files: &Files) -> Result<Loaded, String> {
+pub(crate) fn load(
+    node: &Arc<NodeState>,
+    files: &Files,
+    applier: &mut dyn Replay,
+) -> Result<Loaded, String> {
     let started = Instant::now();
     let mut loaded = Loaded::default();
     let mut store = node.store.lock();
@@ -62,7 +75,6 @@ pub(crate) fn load(node: &Arc<NodeState>, files: &Files) -> Result<Loaded, Strin
         .params
         .get_bool("aof-load-truncated")
         .unwrap_or(true);
-    let mut applier = PrimaryApplier::new(node);
     if let Some(base) = &files.manifest.base {
         let path = files.path(base);
         let data = std::fs::read(&path)
@@ -79,15 +91,7 @@ pub(crate) fn load(node: &Arc<NodeState>, files: &Files) -> Result<Loaded, Strin
             loaded.keys = parsed.loaded.keys;
             info!(file = %base.name, keys = loaded.keys, "loaded the RDB preamble of the AOF base");
         } else {
-            apply_file(
-                &mut store,
-                &mut applier,
-                base,
-                &data,
-                false,
-                files,
-                &mut loaded,
-            )?;
+            apply_file(&mut store, applier, base, &data, false, files, &mut loaded)?;
         }
     }
     let last = files.manifest.incrs.len().saturating_sub(1);
@@ -107,7 +111,7 @@ pub(crate) fn load(node: &Arc<NodeState>, files: &Files) -> Result<Loaded, Strin
         let truncatable = i == last && truncated_ok;
         apply_file(
             &mut store,
-            &mut applier,
+            applier,
             incr,
             &data,
             truncatable,
@@ -128,7 +132,7 @@ pub(crate) fn load(node: &Arc<NodeState>, files: &Files) -> Result<Loaded, Strin
 /// incremental file with `aof-load-truncated yes`), else refused.
 fn apply_file(
     store: &mut Store,
-    applier: &mut PrimaryApplier,
+    applier: &mut dyn Replay,
     file: &AofFile,
     data: &[u8],
     truncatable: bool,

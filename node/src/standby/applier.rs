@@ -60,3 +60,14 @@ impl PrimaryApplier {
         }
     }
 }
+
+/// The append-only file replays its commands as a primary's stream.
+impl crate::aof::load::Replay for PrimaryApplier {
+    fn set_db(&mut self, db: usize) {
+        PrimaryApplier::set_db(self, db);
+    }
+
+    fn apply(&mut self, store: &mut Store, args: &[Bytes]) {
+        PrimaryApplier::apply(self, store, args);
+    }
+}
