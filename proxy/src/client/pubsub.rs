@@ -405,14 +405,25 @@ fn union(replies: Vec<Reply>) -> Reply {
 fn counts(hub: &Hub, kind: Kind, names: &[Bytes], replies: &[Reply]) -> Reply {
     let mut out = Vec::with_capacity(names.len() * 2);
     for (i, name) in names.iter().enumerate() {
-        let local = hub.listeners(kind, name) as i64;
-        let own = i64::from(local > 0);
-        let others = replies
+        let at_groups: Vec<i64> = replies
             .iter()
             .map(|reply| match reply {
                 Reply::Array(items) => items.get(i * 2 + 1).map_or(0, int),
                 _ => 0,
             })
+            .collect();
+        // A channel is subscribed on every group: until every group reports a subscriber,
+        // this proxy's own subscription is not in effect there yet, and its clients are not
+        // counted (a client that sees them counted can publish and be heard).
+        let settled = kind != Kind::Channel || at_groups.iter().all(|&n| n >= 1);
+        let local = if settled {
+            hub.listeners(kind, name) as i64
+        } else {
+            0
+        };
+        let own = i64::from(local > 0);
+        let others = at_groups
+            .iter()
             .map(|n| (n - own).max(0))
             .max()
             .unwrap_or(0);
