@@ -67,9 +67,12 @@ pub(super) fn may_run_script(batch: &[Vec<Bytes>]) -> bool {
         "fcall_ro",
         "exec",
     ];
+    // Checked for every batch: the first letter rules out almost every command at once.
     batch.iter().any(|args| {
-        args.first()
-            .is_some_and(|name| SCRIPTING.iter().any(|s| is(name, s)))
+        args.first().is_some_and(|name| {
+            matches!(name.first(), Some(b'e' | b'E' | b'f' | b'F'))
+                && SCRIPTING.iter().any(|s| is(name, s))
+        })
     })
 }
 
