@@ -16,8 +16,7 @@
 //!
 //! Transactions of the source (`MULTI` ... `EXEC` in its stream) are applied as their commands
 //! one by one, since their keys may live in different groups: a reader of the deployment may see
-//! part of one while the import runs. Keys whose type has no `DUMP` form here are listed and
-//! left out.
+//! part of one while the import runs.
 
 use std::io::{BufWriter, Read, Write};
 use std::net::TcpStream;
