@@ -10,7 +10,7 @@ mod up;
 use clap::Parser;
 
 #[global_allocator]
-static ALLOCATOR: redoubt_node::memory::Allocator = redoubt_node::memory::Allocator {};
+static ALLOCATOR: redoubt_node::memory::Allocator = redoubt_node::memory::Allocator;
 
 fn main() -> anyhow::Result<()> {
     let cli = cli::Cli::parse();
