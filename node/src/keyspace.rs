@@ -75,7 +75,8 @@ pub(crate) struct Store {
     pub(crate) evicted_keys: u64,
     /// The eviction pool (see [`evict`]).
     pub(crate) eviction: evict::Eviction,
-    /// Bytes the allocator reported when the store was made (INFO `used_memory_startup`).
+    /// `used_memory` when the store was made, before any data was loaded (INFO
+    /// `used_memory_startup`).
     pub(crate) startup_memory: u64,
     /// Writes since start (INFO `rdb_changes_since_last_save`).
     dirty: u64,
@@ -192,7 +193,7 @@ impl Store {
             keyspace_misses: 0,
             evicted_keys: 0,
             eviction: evict::Eviction::default(),
-            startup_memory: crate::memory::stats().allocated,
+            startup_memory: crate::memory::used_memory(),
             dirty: 0,
             pending_effects: None,
             blocking: BlockingRegistry::default(),
@@ -228,13 +229,60 @@ impl Store {
         evict::perform(self, now_ms)
     }
 
-    /// INFO `used_memory`, what `maxmemory` limits: the process's allocation at startup
-    /// (`used_memory_startup`), the keys and values as the databases account them, and the
-    /// replication backlog's bytes (counted as Redis counts it).
-    pub(crate) fn used_memory(&mut self) -> u64 {
-        let data: u64 = self.dbs.iter_mut().map(Db::used_memory).sum();
-        let backlog = self.repl.backlog.as_ref().map_or(0, |b| b.histlen() as u64);
-        self.startup_memory + data + backlog
+    /// INFO `used_memory`, what `maxmemory` limits: the bytes the process has allocated, as
+    /// the global allocator counts them ([`crate::memory::used_memory`], Redis's
+    /// `zmalloc_used_memory`). Cheap: read before every write when `maxmemory` is set.
+    pub(crate) fn used_memory(&self) -> u64 {
+        crate::memory::used_memory()
+    }
+
+    /// INFO `mem_not_counted_for_evict`: bytes of `used_memory` that eviction leaves out
+    /// (Redis's `freeMemoryGetNotCountedMemory`), since evicting keys would not reduce them:
+    /// the append-only file's buffer, and the room the replication backlog's ring has
+    /// allocated ahead of the bytes it holds (the ring doubles as it fills, up to
+    /// `repl-backlog-size`; Redis's backlog grows block by block, so only the bytes held
+    /// count). Standbys read the stream from the backlog itself, so no standby output beyond
+    /// it exists to leave out.
+    pub(crate) fn not_counted_memory(&self) -> u64 {
+        let ring_room = self
+            .repl
+            .backlog
+            .as_ref()
+            .map_or(0, |b| b.allocated().saturating_sub(b.histlen()) as u64);
+        self.aof_buffer_memory() + ring_room
+    }
+
+    /// INFO `mem_aof_buffer`: stream bytes waiting for the append-only file's writer, as the
+    /// buffer's capacity.
+    pub(crate) fn aof_buffer_memory(&self) -> u64 {
+        self.repl
+            .aof
+            .as_ref()
+            .map_or(0, |feed| feed.buffer_capacity() as u64)
+    }
+
+    /// INFO `mem_replication_backlog`: bytes the replication backlog has allocated.
+    pub(crate) fn backlog_memory(&self) -> u64 {
+        self.repl
+            .backlog
+            .as_ref()
+            .map_or(0, |b| b.allocated() as u64)
+    }
+
+    /// An estimate of the key tables' own bytes in database `db`, apart from the keys' and
+    /// values' contents: `(main, expires)`, as `MEMORY STATS` `overhead.hashtable.main` and
+    /// `.expires`. Per key: the ordered map's slot (its hash, the key's handle and the entry)
+    /// and its index (a `usize` and a control byte at the maximum load of 7/8); per key with a
+    /// time to live, the same for the expiry set's slot (hash and handle).
+    pub(crate) fn key_tables_memory(&self, db: usize) -> (u64, u64) {
+        let index = (std::mem::size_of::<usize>() + 1) * 8 / 7;
+        let main = std::mem::size_of::<(u64, bytes::Bytes, db::Entry)>() + index;
+        let expires = std::mem::size_of::<(u64, bytes::Bytes)>() + index;
+        let db = &self.dbs[db];
+        (
+            (db.len() * main) as u64,
+            (db.expires_len() * expires) as u64,
+        )
     }
 
     /// Where the epoch is kept: `<dir>/redoubt-<port>.epoch`.

@@ -69,7 +69,7 @@ pub(crate) fn snapshot_info(store: &Store) -> SnapshotInfo {
     SnapshotInfo {
         redis_version: crate::REDIS_VERSION.to_string(),
         ctime_secs: unix_ms() / 1000,
-        used_memory: crate::memory::stats().allocated,
+        used_memory: crate::memory::used_memory(),
         replication: Some(ReplInfo {
             stream_db: store.repl.stream_db.unwrap_or(0) as i64,
             id: store.repl.replid.clone(),

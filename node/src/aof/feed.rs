@@ -56,6 +56,11 @@ impl Feed {
         self.inner.lock().pushed
     }
 
+    /// Bytes the buffer of waiting bytes holds (its capacity; INFO `mem_aof_buffer`).
+    pub(crate) fn buffer_capacity(&self) -> usize {
+        self.inner.lock().buf.capacity()
+    }
+
     /// Takes every waiting byte; returns them with the pushed count they end at.
     pub(crate) fn take(&self) -> (Vec<u8>, u64) {
         let mut inner = self.inner.lock();

@@ -242,12 +242,24 @@ fn time_limit(tenacity: i64) -> Option<Duration> {
     Some(Duration::from_micros(us as u64))
 }
 
-/// Evicts keys until `used_memory` is at most `maxmemory` (`performEvictions`), streaming a
-/// `DEL` for each to the standbys and counting them in `evicted_keys`. Does nothing without a
-/// limit, and on a standby that ignores it (`replica-ignore-maxmemory`).
+/// Evicts keys until `used_memory`, less the memory not counted for eviction (the
+/// append-only file's buffer), is at most `maxmemory` (`performEvictions`), streaming a `DEL`
+/// for each to the standbys and counting them in `evicted_keys`. As Redis does, the bytes to
+/// free are computed once and keys are evicted until their sizes add up to them; the next
+/// write checks again. Does nothing without a limit, and on a standby that ignores it
+/// (`replica-ignore-maxmemory`).
 pub(crate) fn perform(store: &mut Store, now_ms: u64) -> Outcome {
     let limit = store.config.maxmemory;
-    if limit == 0 || store.used_memory() <= limit {
+    if limit == 0 {
+        return Outcome::Ok;
+    }
+    // The sum of a few counters, read before every write: the rest only when over the limit.
+    let used = store.used_memory();
+    if used <= limit {
+        return Outcome::Ok;
+    }
+    let counted = used.saturating_sub(store.not_counted_memory());
+    if counted <= limit {
         return Outcome::Ok;
     }
     if store.repl.is_replica() && store.config.replica_ignore_maxmemory {
@@ -264,27 +276,31 @@ pub(crate) fn perform(store: &mut Store, now_ms: u64) -> Outcome {
         .unwrap_or(10);
     let budget = time_limit(tenacity);
     let started = Instant::now();
-    let outcome = evict_until(store, limit, policy, now_ms, budget, started);
+    let outcome = evict_until(store, counted - limit, policy, now_ms, budget, started);
     store.sample_latency("eviction-cycle", started);
     outcome
 }
 
-/// Evicts keys until `used_memory` is under `limit`, or nothing is left to evict (`Fail`), or
-/// the `budget` since `started` is spent (`Running`).
+/// Evicts keys until the [`entry_size`] of the evicted ones, measured as each is removed,
+/// adds up to `to_free` bytes (`Ok`), or nothing is left to evict (`Fail`), or the `budget`
+/// since `started` is spent (`Running`).
 fn evict_until(
     store: &mut Store,
-    limit: u64,
+    to_free: u64,
     policy: Policy,
     now_ms: u64,
     budget: Option<std::time::Duration>,
     started: Instant,
 ) -> Outcome {
+    let mut freed = 0u64;
     let mut evicted = 0u64;
-    while store.used_memory() > limit {
+    while freed < to_free {
         let Some((db, key)) = victim(store, policy, now_ms) else {
             return Outcome::Fail;
         };
-        store.dbs[db].remove(&key, now_ms);
+        if let Some(entry) = store.dbs[db].remove(&key, now_ms) {
+            freed += u64::from(entry_size(&key, &entry.value));
+        }
         evicted_key(store, db, &key);
         store.repl.propagate(db, &[b"DEL", &key]);
         store.evicted_keys += 1;

@@ -53,6 +53,12 @@ impl Backlog {
         self.len
     }
 
+    /// Bytes the ring has allocated: it grows with the stream, by doubling, up to about
+    /// `repl-backlog-size` (INFO `mem_replication_backlog`).
+    pub(crate) fn allocated(&self) -> usize {
+        self.ring.capacity()
+    }
+
     /// Appends stream bytes, dropping the oldest beyond capacity.
     pub(crate) fn append(&mut self, mut data: &[u8]) {
         self.end += data.len() as u64;
