@@ -324,21 +324,21 @@ impl Collector for NodeCollector {
             snap.keyspace_misses,
         )?;
 
-        // Memory (INFO memory): process-wide figures from the allocator.
-        let memory = crate::memory::stats();
+        // Memory (INFO memory): process-wide figures, as the allocator counts them and as
+        // the kernel reports the resident set.
         gauge(
             e,
             "redoubt_memory_used",
             "Bytes allocated by the node process (INFO used_memory).",
             Some(&Unit::Bytes),
-            memory.allocated as i64,
+            crate::memory::used_memory() as i64,
         )?;
         gauge(
             e,
             "redoubt_memory_rss",
-            "Bytes in resident allocator pages (INFO used_memory_rss).",
+            "Resident set size of the node process in bytes (INFO used_memory_rss).",
             Some(&Unit::Bytes),
-            memory.resident as i64,
+            crate::memory::process_rss() as i64,
         )?;
         gauge(
             e,

@@ -132,21 +132,30 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
             field("tracking_clients", &store.tracking.client_count());
         }
         "memory" => {
+            let overhead = overhead(ctx.node, store);
             let stats = memory::stats();
+            let rss = memory::process_rss();
             let system = memory::total_system_memory();
             let peak = memory::peak(used);
+            let dataset = used.saturating_sub(overhead.total);
+            // Redis's figures: the dataset against the memory used beyond the startup's.
+            let net = used.saturating_sub(overhead.startup).max(1);
             field("used_memory", &used);
             field("used_memory_human", &human_bytes(used));
-            field("used_memory_rss", &stats.resident);
-            field("used_memory_rss_human", &human_bytes(stats.resident));
+            field("used_memory_rss", &rss);
+            field("used_memory_rss_human", &human_bytes(rss));
             field("used_memory_peak", &peak);
             field("used_memory_peak_human", &human_bytes(peak));
-            let peak_perc = if peak == 0 {
-                0.0
-            } else {
-                used as f64 * 100.0 / peak as f64
-            };
-            field("used_memory_peak_perc", &format!("{peak_perc:.2}%"));
+            field("used_memory_peak_perc", &percent(used, peak));
+            field("used_memory_overhead", &overhead.total);
+            field("used_memory_startup", &overhead.startup);
+            field("used_memory_dataset", &dataset);
+            field("used_memory_dataset_perc", &percent(dataset, net));
+            field("allocator_allocated", &stats.allocated);
+            field("allocator_active", &stats.active);
+            field("allocator_resident", &stats.resident);
+            field("total_system_memory", &system);
+            field("total_system_memory_human", &human_bytes(system));
             // Held only by a script running now, on this thread (INFO called from it): then
             // the script fields are left out rather than waiting on ourselves.
             if let Some(scripting) = node.scripting.try_lock() {
@@ -170,12 +179,6 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                 field("used_memory_scripts", &scripts);
                 field("used_memory_scripts_human", &human_bytes(scripts));
             }
-            field("used_memory_startup", &store.startup_memory);
-            field("used_memory_dataset", &(used - store.startup_memory));
-            field("allocator_allocated", &stats.allocated);
-            field("allocator_resident", &stats.resident);
-            field("total_system_memory", &system);
-            field("total_system_memory_human", &human_bytes(system));
             let config = &store.config;
             field("maxmemory", &config.maxmemory);
             field("maxmemory_human", &human_bytes(config.maxmemory));
@@ -186,21 +189,30 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
                     .get_enum("maxmemory-policy")
                     .unwrap_or("noeviction"),
             );
-            let ratio = if used == 0 {
-                0.0
-            } else {
-                stats.resident as f64 / used as f64
-            };
-            field("mem_fragmentation_ratio", &format!("{ratio:.2}"));
             field(
-                "mem_fragmentation_bytes",
-                &(stats.resident as i64 - used as i64),
+                "allocator_frag_ratio",
+                &ratio(stats.active, stats.allocated),
             );
-            field("mem_not_counted_for_evict", &0);
             field(
-                "mem_replication_backlog",
-                &store.repl.backlog.as_ref().map_or(0, |b| b.histlen()),
+                "allocator_frag_bytes",
+                &difference(stats.active, stats.allocated),
             );
+            field("allocator_rss_ratio", &ratio(stats.resident, stats.active));
+            field(
+                "allocator_rss_bytes",
+                &difference(stats.resident, stats.active),
+            );
+            field("rss_overhead_ratio", &ratio(rss, stats.resident));
+            field("rss_overhead_bytes", &difference(rss, stats.resident));
+            field("mem_fragmentation_ratio", &ratio(rss, used));
+            field("mem_fragmentation_bytes", &difference(rss, used));
+            field("mem_not_counted_for_evict", &store.not_counted_memory());
+            field("mem_replication_backlog", &overhead.backlog);
+            field("mem_total_replication_buffers", &overhead.backlog);
+            field("mem_clients_slaves", &overhead.clients_slaves);
+            field("mem_clients_normal", &overhead.clients_normal);
+            field("mem_cluster_links", &0);
+            field("mem_aof_buffer", &overhead.aof_buffer);
             field("mem_allocator", &memory::allocator_name());
         }
         "persistence" => {
@@ -360,6 +372,103 @@ fn write_section(ctx: &mut Ctx, section: &str, out: &mut String) {
         }
         _ => {}
     }
+}
+
+/// Bytes of one connection beside what it queues: its input and output buffers, 16 KiB each
+/// when they start (the connection's read chunk), and its registry handle.
+const CONNECTION_BYTES: u64 =
+    2 * 16 * 1024 + std::mem::size_of::<crate::client::ClientHandle>() as u64;
+
+/// What `used_memory_overhead` adds up (Redis's `getMemoryOverheadData`), in bytes; INFO
+/// memory and `MEMORY STATS` print it.
+pub(crate) struct Overhead {
+    /// `used_memory` when the node started (`used_memory_startup`, `startup.allocated`).
+    pub(crate) startup: u64,
+    /// The replication backlog (`mem_replication_backlog`, `replication.backlog`).
+    pub(crate) backlog: u64,
+    /// Standby links' connections (`mem_clients_slaves`, `clients.slaves`).
+    pub(crate) clients_slaves: u64,
+    /// Other clients' connections and queued pub/sub messages (`mem_clients_normal`,
+    /// `clients.normal`).
+    pub(crate) clients_normal: u64,
+    /// Stream bytes waiting for the append-only file (`mem_aof_buffer`, `aof.buffer`).
+    pub(crate) aof_buffer: u64,
+    /// Cached `EVAL` scripts (`lua.caches`).
+    pub(crate) lua_caches: u64,
+    /// Function libraries' code (`functions.caches`).
+    pub(crate) functions_caches: u64,
+    /// Per non-empty database: its index and its key tables' estimated bytes, main and
+    /// expires (`db.N` `overhead.hashtable.main`, `.expires`).
+    pub(crate) dbs: Vec<(usize, u64, u64)>,
+    /// The sum of all the above (`used_memory_overhead`, `overhead.total`).
+    pub(crate) total: u64,
+}
+
+/// The node's memory overhead now: what is not the keys' and values' data.
+pub(crate) fn overhead(node: &crate::state::NodeState, store: &crate::keyspace::Store) -> Overhead {
+    let (mut clients_slaves, mut clients_normal) = (0u64, 0u64);
+    for client in node.clients.all() {
+        let bytes = CONNECTION_BYTES + client.outbox.queued_bytes() as u64;
+        if client.is_replica.load(Ordering::Relaxed) {
+            clients_slaves += bytes;
+        } else {
+            clients_normal += bytes;
+        }
+    }
+    let (lua_caches, functions_caches) = node.scripting.try_lock().map_or((0, 0), |s| {
+        (
+            s.eval.cached_bytes() as u64,
+            s.functions.code_bytes() as u64,
+        )
+    });
+    let dbs: Vec<(usize, u64, u64)> = (0..store.dbs.len())
+        .filter(|&i| !store.dbs[i].is_empty())
+        .map(|i| {
+            let (main, expires) = store.key_tables_memory(i);
+            (i, main, expires)
+        })
+        .collect();
+    let mut overhead = Overhead {
+        startup: store.startup_memory,
+        backlog: store.backlog_memory(),
+        clients_slaves,
+        clients_normal,
+        aof_buffer: store.aof_buffer_memory(),
+        lua_caches,
+        functions_caches,
+        dbs,
+        total: 0,
+    };
+    overhead.total = overhead.startup
+        + overhead.backlog
+        + overhead.clients_slaves
+        + overhead.clients_normal
+        + overhead.aof_buffer
+        + overhead.lua_caches
+        + overhead.functions_caches
+        + overhead.dbs.iter().map(|(_, m, e)| m + e).sum::<u64>();
+    overhead
+}
+
+/// `a / b` with two decimals, as INFO prints its ratios; 0 when `b` is 0.
+fn ratio(a: u64, b: u64) -> String {
+    let r = if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    format!("{r:.2}")
+}
+
+/// `100 * a / b` with two decimals and a percent sign; 0 when `b` is 0.
+fn percent(a: u64, b: u64) -> String {
+    let p = if b == 0 {
+        0.0
+    } else {
+        a as f64 * 100.0 / b as f64
+    };
+    format!("{p:.2}%")
+}
+
+/// `a - b`, negative when `b` is larger.
+fn difference(a: u64, b: u64) -> i64 {
+    a as i64 - b as i64
 }
 
 /// Bytes as Redis's `*_human` fields print them (`1.50M`).

@@ -107,98 +107,84 @@ fn usage(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     })
 }
 
-/// A ratio as Redis prints it in `MEMORY STATS` (a double).
+/// A ratio as Redis prints it in `MEMORY STATS` (a double); 0 when `b` is 0.
 fn ratio(a: u64, b: u64) -> Reply {
     Reply::Double(if b == 0 { 0.0 } else { a as f64 / b as f64 })
 }
 
-/// `MEMORY STATS` → a map (flat array in RESP2) of Redis's memory fields, from the
-/// allocator's figures and the keyspace.
+/// `MEMORY STATS` → a map (flat array in RESP2) of Redis's memory fields in its order
+/// (`getMemoryOverheadData`): the same figures as INFO memory.
 fn stats(ctx: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    let memory = crate::memory::stats();
-    let backlog = ctx.store.config.repl_backlog_size * u64::from(ctx.store.repl.backlog.is_some());
+    let used = ctx.store.used_memory();
+    let peak = crate::memory::peak(used);
+    let overhead = super::info::overhead(ctx.node, ctx.store);
+    let allocator = crate::memory::stats();
+    let rss = crate::memory::process_rss();
     let keys: u64 = ctx.store.dbs.iter().map(|db| db.len() as u64).sum();
-    let mut overhead = backlog;
+    let net = used.saturating_sub(overhead.startup);
+    let dataset = used.saturating_sub(overhead.total);
+    let int = |name: &'static str, n: u64| (Reply::simple(name), Reply::Int(n as i64));
+    let signed =
+        |name: &'static str, a: u64, b: u64| (Reply::simple(name), Reply::Int(a as i64 - b as i64));
     let mut fields: Vec<(Reply, Reply)> = vec![
-        (
-            Reply::simple("peak.allocated"),
-            Reply::Int(memory.allocated as i64),
-        ),
-        (
-            Reply::simple("total.allocated"),
-            Reply::Int(memory.allocated as i64),
-        ),
-        (Reply::simple("startup.allocated"), Reply::Int(0)),
-        (
-            Reply::simple("replication.backlog"),
-            Reply::Int(backlog as i64),
-        ),
-        (Reply::simple("clients.slaves"), Reply::Int(0)),
-        (Reply::simple("clients.normal"), Reply::Int(0)),
-        (Reply::simple("cluster.links"), Reply::Int(0)),
-        (Reply::simple("aof.buffer"), Reply::Int(0)),
-        (Reply::simple("lua.caches"), Reply::Int(0)),
-        (Reply::simple("functions.caches"), Reply::Int(0)),
+        int("peak.allocated", peak),
+        int("total.allocated", used),
+        int("startup.allocated", overhead.startup),
+        int("replication.backlog", overhead.backlog),
+        int("clients.slaves", overhead.clients_slaves),
+        int("clients.normal", overhead.clients_normal),
+        int("cluster.links", 0),
+        int("aof.buffer", overhead.aof_buffer),
+        int("lua.caches", overhead.lua_caches),
+        int("functions.caches", overhead.functions_caches),
     ];
-    for (index, db) in ctx.store.dbs.iter().enumerate() {
-        if db.is_empty() {
-            continue;
-        }
-        let main = (db.len() * KEY_OVERHEAD) as u64;
-        let expires = (db.expires_len() * KEY_OVERHEAD) as u64;
-        overhead += main + expires;
+    for &(index, main, expires) in &overhead.dbs {
         fields.push((
             Reply::bulk(format!("db.{index}")),
             Reply::Map(vec![
-                (
-                    Reply::simple("overhead.hashtable.main"),
-                    Reply::Int(main as i64),
-                ),
-                (
-                    Reply::simple("overhead.hashtable.expires"),
-                    Reply::Int(expires as i64),
-                ),
-                (
-                    Reply::simple("overhead.hashtable.slot-to-keys"),
-                    Reply::Int(0),
-                ),
+                int("overhead.hashtable.main", main),
+                int("overhead.hashtable.expires", expires),
+                int("overhead.hashtable.slot-to-keys", 0),
             ]),
         ));
     }
-    let dataset = memory.allocated.saturating_sub(overhead);
     fields.extend([
-        (Reply::simple("overhead.total"), Reply::Int(overhead as i64)),
-        (Reply::simple("keys.count"), Reply::Int(keys as i64)),
-        (
-            Reply::simple("keys.bytes-per-key"),
-            Reply::Int(memory.allocated.checked_div(keys).unwrap_or(0) as i64),
-        ),
-        (Reply::simple("dataset.bytes"), Reply::Int(dataset as i64)),
+        int("overhead.total", overhead.total),
+        int("keys.count", keys),
+        int("keys.bytes-per-key", net.checked_div(keys).unwrap_or(0)),
+        int("dataset.bytes", dataset),
         (
             Reply::simple("dataset.percentage"),
-            Reply::Double(100.0 * dataset as f64 / memory.allocated.max(1) as f64),
-        ),
-        (Reply::simple("peak.percentage"), Reply::Double(100.0)),
-        (
-            Reply::simple("allocator.allocated"),
-            Reply::Int(memory.allocated as i64),
+            Reply::Double(100.0 * dataset as f64 / net.max(1) as f64),
         ),
         (
-            Reply::simple("allocator.resident"),
-            Reply::Int(memory.resident as i64),
+            Reply::simple("peak.percentage"),
+            Reply::Double(100.0 * used as f64 / peak.max(1) as f64),
+        ),
+        int("allocator.allocated", allocator.allocated),
+        int("allocator.active", allocator.active),
+        int("allocator.resident", allocator.resident),
+        (
+            Reply::simple("allocator-fragmentation.ratio"),
+            ratio(allocator.active, allocator.allocated),
+        ),
+        signed(
+            "allocator-fragmentation.bytes",
+            allocator.active,
+            allocator.allocated,
         ),
         (
             Reply::simple("allocator-rss.ratio"),
-            ratio(memory.resident, memory.allocated),
+            ratio(allocator.resident, allocator.active),
         ),
+        signed("allocator-rss.bytes", allocator.resident, allocator.active),
         (
-            Reply::simple("fragmentation"),
-            ratio(memory.resident, memory.allocated),
+            Reply::simple("rss-overhead.ratio"),
+            ratio(rss, allocator.resident),
         ),
-        (
-            Reply::simple("fragmentation.bytes"),
-            Reply::Int(memory.resident.saturating_sub(memory.allocated) as i64),
-        ),
+        signed("rss-overhead.bytes", rss, allocator.resident),
+        (Reply::simple("fragmentation"), ratio(rss, used)),
+        signed("fragmentation.bytes", rss, used),
     ]);
     Ok(Reply::Map(fields))
 }
@@ -209,7 +195,7 @@ const DOCTOR_MIN_BYTES: u64 = 5 * 1024 * 1024;
 /// `MEMORY DOCTOR` → Redis's report: the "empty instance" text under 5 MB, else the
 /// "no issue" text (the node has no peak, fragmentation or client-buffer detectors yet).
 fn doctor(_: &mut Ctx, _: &[Bytes]) -> CmdResult {
-    let text = if crate::memory::stats().allocated < DOCTOR_MIN_BYTES {
+    let text = if crate::memory::used_memory() < DOCTOR_MIN_BYTES {
         "Hi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n"
     } else {
         "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base.\n"
