@@ -26,6 +26,7 @@ mod node {
     mod keyspace;
     mod lists;
     mod lookups;
+    mod memory_accounting;
     mod protocol;
     mod pubsub;
     mod scripting;

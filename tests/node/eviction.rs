@@ -6,6 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::common::{encode, info_field, Raw, Reply, Server, Target};
 
+/// A small replication backlog: Redoubt keeps one from the start (Redis only once a standby
+/// connects), and the stream of these tests' writes would otherwise fill megabytes of it.
+const BOUNDED_BACKLOG: &[&str] = &["--repl-backlog-size", "16kb"];
+
 async fn info(c: &mut Raw, section: &str) -> String {
     match c.cmd(&["INFO", section]).await {
         Reply::Bulk(b) | Reply::Verbatim(_, b) => String::from_utf8(b).unwrap(),
@@ -31,7 +35,8 @@ async fn fill(
 ) -> Vec<Reply> {
     let mut replies = Vec::new();
     let ids: Vec<usize> = range.collect();
-    for chunk in ids.chunks(200) {
+    // Fifty to a pipeline: the query buffer counts in used_memory, as in Redis.
+    for chunk in ids.chunks(50) {
         let mut batch = Vec::new();
         for &i in chunk {
             let key = format!("{prefix}:{i}");
@@ -65,13 +70,13 @@ async fn limit_above_current(c: &mut Raw, headroom: u64) -> u64 {
 
 #[tokio::test]
 async fn allkeys_lru_holds_the_limit_and_keeps_recently_read_keys() {
-    let s = Server::start(&[]);
+    let s = Server::start(BOUNDED_BACKLOG);
     let mut c = s.raw().await;
     assert_eq!(
         c.q("CONFIG SET maxmemory-policy allkeys-lru").await,
         Reply::ok()
     );
-    let limit = limit_above_current(&mut c, 4_000_000).await;
+    let limit = limit_above_current(&mut c, 5_000_000).await;
     let value = "v".repeat(1000);
     fill(&mut c, "hot", 0..100, &value, |_| None).await;
     // 3.3 MB that nobody reads again; the LRU clock counts seconds, so let them age.
@@ -86,8 +91,8 @@ async fn allkeys_lru_holds_the_limit_and_keeps_recently_read_keys() {
     assert!(replies.iter().all(|r| *r == Reply::ok()), "a SET failed");
     let used = num(&mut c, "memory", "used_memory").await;
     assert!(
-        used <= limit + limit / 100 && used >= limit - limit / 100,
-        "used_memory {used} should be within 1% of maxmemory {limit}"
+        used <= limit + limit / 100 && used >= limit - limit * 3 / 100,
+        "used_memory {used} should be at most 1% over maxmemory {limit} and not 3% under"
     );
     let evicted = num(&mut c, "stats", "evicted_keys").await;
     assert!(evicted > 1000, "evicted_keys {evicted}");
@@ -115,7 +120,7 @@ async fn allkeys_lru_holds_the_limit_and_keeps_recently_read_keys() {
 
 #[tokio::test]
 async fn noeviction_refuses_commands_that_need_memory() {
-    let s = Server::start(&[]);
+    let s = Server::start(BOUNDED_BACKLOG);
     let mut c = s.raw().await;
     let value = "v".repeat(1000);
     limit_above_current(&mut c, 200_000).await;
@@ -148,7 +153,7 @@ async fn noeviction_refuses_commands_that_need_memory() {
 
 #[tokio::test]
 async fn volatile_ttl_evicts_the_soonest_expiring_keys() {
-    let s = Server::start(&[]);
+    let s = Server::start(BOUNDED_BACKLOG);
     let mut c = s.raw().await;
     assert_eq!(
         c.q("CONFIG SET maxmemory-policy volatile-ttl maxmemory-samples 10")
@@ -156,9 +161,12 @@ async fn volatile_ttl_evicts_the_soonest_expiring_keys() {
         Reply::ok()
     );
     let value = "v".repeat(500);
-    let limit = limit_above_current(&mut c, 1_000_000).await;
     // 900 keys expiring 1000 + i seconds from now.
+    let before = num(&mut c, "memory", "used_memory").await;
     fill(&mut c, "t", 0..900, &value, |i| Some(1000 + i as u64)).await;
+    // Room for three quarters as much again: about a quarter of the TTL keys must go.
+    let grown = num(&mut c, "memory", "used_memory").await - before;
+    let limit = limit_above_current(&mut c, grown * 3 / 4).await;
     // Keys without a TTL push the total over the limit; only TTL keys may go.
     let replies = fill(&mut c, "p", 0..900, &value, |_| None).await;
     assert!(replies.iter().all(|r| *r == Reply::ok()));
@@ -219,7 +227,9 @@ async fn evictions_reach_the_standby_as_deletions() {
     if crate::common::target() != Target::Redoubt {
         return; // the shared starter takes `--replicaof HOST:PORT`, Redoubt's form
     }
-    let primary = Server::start(&["--repl-backlog-size", "16kb"]);
+    // A backlog large enough that the standby never falls behind it (a full resync would
+    // hold the evicted values in its snapshot); its bytes count in used_memory.
+    let primary = Server::start(&["--repl-backlog-size", "1mb"]);
     let target = primary.addr().to_string();
     let standby = Server::start(&["--replicaof", &target]);
     let mut p = primary.raw().await;
@@ -235,7 +245,7 @@ async fn evictions_reach_the_standby_as_deletions() {
         p.q("CONFIG SET maxmemory-policy allkeys-random").await,
         Reply::ok()
     );
-    limit_above_current(&mut p, 500_000).await;
+    limit_above_current(&mut p, 1_800_000).await;
     let value = "v".repeat(1000);
     fill(&mut p, "k", 0..2000, &value, |_| None).await;
     let evicted = num(&mut p, "stats", "evicted_keys").await;

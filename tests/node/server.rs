@@ -519,7 +519,8 @@ async fn config_get_set() {
 /// `used_memory` follows the data: it grows with values and falls when they are deleted or expire.
 #[tokio::test]
 async fn used_memory_tracks_data() {
-    let s = Server::start(&[]);
+    // A small backlog: the stream it keeps of these writes would otherwise hold 20 MB.
+    let s = Server::start(&["--repl-backlog-size", "1mb"]);
     let mut c = s.raw().await;
     let used = |text: String| num(&text, "used_memory");
     let base = used(info(&mut c, "memory").await);
