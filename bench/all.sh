@@ -8,11 +8,14 @@
 #   RUNS=1 REQUESTS=2000 KEYS=10000 IDLE_CLIENTS=500 bench/all.sh   # smoke run: proves the script, figures mean nothing
 #
 # Rows (each with the redoubt figure, the peer's figure and redoubt/peer):
-#   - node vs redis-server: redis-benchmark set/get/incr/mset at each pipeline depth (ops/s);
+#   - node vs redis-server: redis-benchmark set/get/incr/mset and the collection writes
+#     lpush/rpush/lpop/rpop/sadd/hset/spop/zadd at each pipeline depth (ops/s);
 #   - proxy vs direct and proxy vs twemproxy (nutcracker): set/get/mset through a one-group proxy,
 #     straight to that group's node, and through twemproxy in front of the same node (ops/s);
-#   - memory per 1M small keys: `redoubt node` vs redis-server, used_memory and RSS growth after
-#     inserting KEYS keys (`key:N` -> `value:N`) with redis-cli --pipe, scaled to 1M keys;
+#   - memory per 1M keys by data type: `redoubt node` vs redis-server, used_memory and RSS growth
+#     after loading, with redis-cli --pipe, KEYS small strings (`key:N` -> `value:N`), hashes of
+#     10 fields, sets of 10 integers, sorted sets of 10 members and lists of 10 items, and
+#     KEYS/1000 hashes, sets, sorted sets and lists of 1,000 elements; scaled to 1M keys;
 #   - memory per idle client connection: RSS growth of the proxy vs twemproxy while IDLE_CLIENTS
 #     connections sit open;
 #   - failover outage and lost writes (async and synchronous replication), from bench/failover.sh
@@ -127,9 +130,12 @@ wait_ready() {
 # Starts a server of the given kind on a free port; sets PORT and STARTED.
 start_server() {
   PORT=$(free_port)
+  # Its own empty directory and no snapshots: nothing is saved on stop nor loaded at start.
+  local dir="$WORK/data-$PORT"
+  mkdir -p "$dir"
   case $1 in
-    redoubt) start "redoubt-$PORT" "$BIN" node --port "$PORT" ;;
-    redis) start "redis-$PORT" redis-server --port "$PORT" --bind 127.0.0.1 --save '' --appendonly no ;;
+    redoubt) start "redoubt-$PORT" "$BIN" node --port "$PORT" --dir "$dir" --save '' --appendonly no ;;
+    redis) start "redis-$PORT" redis-server --port "$PORT" --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no ;;
   esac
   wait_ready "$PORT"
 }
@@ -182,7 +188,7 @@ start_server redoubt
 NODE=$PORT
 targets=(redoubt)
 declare -A port_of=([redoubt]=$NODE)
-node_tests="set,get,incr,mset"
+node_tests="set,get,incr,mset,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd"
 proxy_tests="set,get,mset"
 declare -A tests_of=([redoubt]=$node_tests [redis]=$node_tests [proxy]=$proxy_tests [twemproxy]=$proxy_tests)
 if [ -z "$redis_absent" ]; then
@@ -211,37 +217,85 @@ for ((run = 0; run < RUNS; run++)); do
 done
 while [ "${#leaders[@]}" -gt 0 ]; do stop "${leaders[-1]}"; done
 
-# Memory per 1M small keys: fresh servers, KEYS keys inserted with redis-cli --pipe.
-awk -v n="$KEYS" 'BEGIN {
-  for (i = 0; i < n; i++) {
-    k = "key:" i; v = "value:" i
-    printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(k), k, length(v), v
-  }
-}' >"$WORK/keys.resp"
+# Memory per key by data type: fresh servers, the load written as RESP and fed through
+# redis-cli --pipe. Small kinds use KEYS keys, large ones (1,000 elements each) KEYS/1000 keys
+# of 10 commands of 100 elements; every figure is scaled to 1M keys.
+large_keys=$((KEYS / 1000 > 0 ? KEYS / 1000 : 1))
+# Writes the load of one kind to $WORK/load.resp; prints "keys commands".
+write_load() {
+  local kind=$1 n=$KEYS
+  case $kind in large-*) n=$large_keys ;; esac
+  awk -v n="$n" -v kind="$kind" '
+    function cmd(args, count,   i, out) {
+      out = "*" count "\r\n"
+      for (i = 1; i <= count; i++) out = out "$" length(args[i]) "\r\n" args[i] "\r\n"
+      printf "%s", out
+      commands++
+    }
+    BEGIN {
+      for (i = 0; i < n; i++) {
+        delete a
+        if (kind == "strings") {
+          a[1] = "SET"; a[2] = "key:" i; a[3] = "value:" i; cmd(a, 3)
+        } else if (kind == "hash10") {
+          a[1] = "HSET"; a[2] = "hash:" i; c = 2
+          for (j = 0; j < 10; j++) { a[++c] = "field:" j; a[++c] = "value:" j }
+          cmd(a, c)
+        } else if (kind == "set10") {
+          a[1] = "SADD"; a[2] = "set:" i; c = 2
+          for (j = 0; j < 10; j++) a[++c] = i * 10 + j
+          cmd(a, c)
+        } else if (kind == "zset10") {
+          a[1] = "ZADD"; a[2] = "zset:" i; c = 2
+          for (j = 0; j < 10; j++) { a[++c] = j; a[++c] = "member:" j }
+          cmd(a, c)
+        } else if (kind == "list10") {
+          a[1] = "RPUSH"; a[2] = "list:" i; c = 2
+          for (j = 0; j < 10; j++) a[++c] = "item:" j
+          cmd(a, c)
+        } else {
+          for (b = 0; b < 10; b++) {
+            delete a; c = 2
+            if (kind == "large-hash") { a[1] = "HSET"; a[2] = "bighash:" i; for (j = b * 100; j < b * 100 + 100; j++) { a[++c] = "field:" j; a[++c] = "value:" j } }
+            if (kind == "large-set") { a[1] = "SADD"; a[2] = "bigset:" i; for (j = b * 100; j < b * 100 + 100; j++) a[++c] = "member:" j }
+            if (kind == "large-zset") { a[1] = "ZADD"; a[2] = "bigzset:" i; for (j = b * 100; j < b * 100 + 100; j++) { a[++c] = j; a[++c] = "member:" j } }
+            if (kind == "large-list") { a[1] = "RPUSH"; a[2] = "biglist:" i; for (j = b * 100; j < b * 100 + 100; j++) a[++c] = "item:" j }
+            cmd(a, c)
+          }
+        }
+      }
+      print n, commands > "/dev/stderr"
+    }' 2>"$WORK/load.count" >"$WORK/load.resp"
+  cat "$WORK/load.count"
+}
+load_kinds=(strings hash10 set10 zset10 list10 large-hash large-set large-zset large-list)
 mem_kinds=(redoubt)
 [ -z "$redis_absent" ] && mem_kinds+=(redis)
-for ((run = 0; run < RUNS; run++)); do
-  for kind in $(rotate "$run" "${mem_kinds[@]}"); do
-    log "run $((run + 1))/$RUNS memory of $KEYS keys: $kind"
-    start_server "$kind"
-    pid=$STARTED
-    sleep 0.5
-    used0=$(info_field "$PORT" used_memory)
-    rss0=$(rss_kb "$pid")
-    out=$(redis-cli -p "$PORT" --pipe <"$WORK/keys.resp" 2>&1 || true)
-    if grep -q "errors: 0, replies: $KEYS\$" <<<"$out" && [ "$(redis-cli -p "$PORT" dbsize)" = "$KEYS" ]; then
-      sleep 1
-      used1=$(info_field "$PORT" used_memory)
-      rss1=$(rss_kb "$pid")
-      add_sample "mem/$kind/used" "$(awk -v a="$used0" -v b="$used1" -v n="$KEYS" 'BEGIN { print (b - a) * 1000000 / n / 1048576 }')"
-      add_sample "mem/$kind/rss" "$(awk -v a="$rss0" -v b="$rss1" -v n="$KEYS" 'BEGIN { print (b - a) * 1024 * 1000000 / n / 1048576 }')"
-    else
-      log "$kind: insertion failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
-    fi
-    stop "$pid"
+for load in "${load_kinds[@]}"; do
+  read -r nkeys ncommands < <(write_load "$load")
+  for ((run = 0; run < RUNS; run++)); do
+    for kind in $(rotate "$run" "${mem_kinds[@]}"); do
+      log "run $((run + 1))/$RUNS memory of $nkeys keys ($load): $kind"
+      start_server "$kind"
+      pid=$STARTED
+      sleep 0.5
+      used0=$(info_field "$PORT" used_memory)
+      rss0=$(rss_kb "$pid")
+      out=$(redis-cli -p "$PORT" --pipe <"$WORK/load.resp" 2>&1 || true)
+      if grep -q "errors: 0, replies: $ncommands\$" <<<"$out" && [ "$(redis-cli -p "$PORT" dbsize)" = "$nkeys" ]; then
+        sleep 1
+        used1=$(info_field "$PORT" used_memory)
+        rss1=$(rss_kb "$pid")
+        add_sample "mem/$load/$kind/used" "$(awk -v a="$used0" -v b="$used1" -v n="$nkeys" 'BEGIN { print (b - a) * 1000000 / n / 1048576 }')"
+        add_sample "mem/$load/$kind/rss" "$(awk -v a="$rss0" -v b="$rss1" -v n="$nkeys" 'BEGIN { print (b - a) * 1024 * 1000000 / n / 1048576 }')"
+      else
+        log "$kind: $load insertion failed: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+      fi
+      stop "$pid"
+    done
   done
 done
-rm -f "$WORK/keys.resp"
+rm -f "$WORK/load.resp"
 
 # Memory per idle client connection: fresh proxy and twemproxy in front of one node.
 idle_kb() {
@@ -333,7 +387,7 @@ echo
 echo "| measurement | redoubt | peer | ratio | notes |"
 echo "|---|---:|---:|---:|---|"
 for p in $PIPELINES; do
-  for t in set get incr mset; do
+  for t in ${node_tests//,/ }; do
     row "node vs redis-server: ${t^^} pipeline $p (ops/s)" "$(median "redoubt/$t/$p")" "$(peer_or_absent "redis/$t/$p" "$redis_absent")" 0 "higher is better"
   done
 done
@@ -343,8 +397,21 @@ for p in $PIPELINES; do
     row "proxy vs twemproxy: ${t^^} pipeline $p (ops/s)" "$(median "proxy/$t/$p")" "$(peer_or_absent "twemproxy/$t/$p" "$twem_absent")" 0 "same node behind both; higher is better"
   done
 done
-row "memory per 1M small keys, used_memory (MB)" "$(median mem/redoubt/used)" "$(peer_or_absent mem/redis/used "$redis_absent")" 1 "redoubt node vs redis-server; lower is better"
-row "memory per 1M small keys, RSS growth (MB)" "$(median mem/redoubt/rss)" "$(peer_or_absent mem/redis/rss "$redis_absent")" 1 "redoubt node vs redis-server; lower is better"
+declare -A load_label=(
+  [strings]="small strings" [hash10]="hashes of 10 fields" [set10]="sets of 10 integers"
+  [zset10]="sorted sets of 10 members" [list10]="lists of 10 items"
+  [large-hash]="hashes of 1,000 fields" [large-set]="sets of 1,000 members"
+  [large-zset]="sorted sets of 1,000 members" [large-list]="lists of 1,000 items"
+)
+for load in "${load_kinds[@]}"; do
+  n=$KEYS
+  [[ $load == large-* ]] && n=$large_keys
+  for figure in used rss; do
+    what="used_memory"
+    [ "$figure" = rss ] && what="RSS growth"
+    row "memory per 1M keys, ${load_label[$load]}, $what (MB)" "$(median "mem/$load/redoubt/$figure")" "$(peer_or_absent "mem/$load/redis/$figure" "$redis_absent")" 1 "redoubt node vs redis-server, $n keys scaled; lower is better"
+  done
+done
 row "memory per idle client connection (bytes of RSS)" "$(median idle/proxy)" "$(peer_or_absent idle/twemproxy "$twem_absent")" 0 "proxy vs twemproxy, $IDLE_CLIENTS connections; lower is better"
 printf '%s\n' "${failover_rows[@]}"
 if [ -n "$failover_extra" ]; then
