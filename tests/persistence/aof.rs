@@ -595,3 +595,71 @@ async fn function_libraries_survive_a_rewrite_with_either_base_and_a_restart() {
         assert_eq!(answer, 42, "preamble {preamble}");
     }
 }
+
+/// Sets the soft file size limit (`ulimit -f`, in bytes) of the running process `pid` with
+/// util-linux's `prlimit`.
+fn limit_file_size(pid: u32, bytes: &str) {
+    let status = Command::new("prlimit")
+        .arg(format!("--fsize={bytes}:"))
+        .args(["--pid", &pid.to_string()])
+        .status()
+        .expect("run prlimit (util-linux)");
+    assert!(status.success(), "prlimit --fsize={bytes} failed");
+}
+
+/// Redis's `writeCommandsDeniedByDiskError`: once a write to the append-only file fails (here
+/// past a file size limit put on the running node), writes and PING get `MISCONF` naming the
+/// system's error while reads keep working; once the file can grow again the kept bytes are
+/// written, writes are accepted, and after a restart every acknowledged write is there.
+#[tokio::test]
+async fn a_failing_append_only_file_refuses_writes_with_misconf_until_it_recovers() {
+    let dir = fresh_dir("aof-write-error");
+    let mut node = aof_node(&dir, &["--appendfsync", "everysec"]);
+    let mut conn = node.conn().await;
+    rewritten(&mut conn, 1).await;
+    let mut raw = node.raw().await;
+    assert_eq!(raw.q("SET before 1").await, crate::common::Reply::ok());
+    limit_file_size(node.pid(), "1");
+    let mut acked = vec!["before".to_string()];
+    let started = Instant::now();
+    let refusal = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "writes were never refused"
+        );
+        let key = format!("k{}", acked.len());
+        match raw.cmd(&["SET", key.as_str(), "v"]).await {
+            crate::common::Reply::Error(e) => break e,
+            _ => acked.push(key),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(refusal, "MISCONF Errors writing to the AOF file: File too large");
+    assert_eq!(raw.q("PING").await.err(), refusal);
+    assert_eq!(raw.q("GET before").await, crate::common::Reply::bulk("1"));
+    let info = raw.q("INFO persistence").await.text();
+    assert!(info.contains("aof_last_write_status:err"), "{info}");
+
+    limit_file_size(node.pid(), "unlimited");
+    assert!(
+        eventually(Duration::from_secs(15), || {
+            let mut conn = conn.clone();
+            async move {
+                redis::cmd("SET")
+                    .arg("after")
+                    .arg("1")
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .is_ok()
+            }
+        })
+        .await,
+        "writes stayed refused after the limit was lifted"
+    );
+    acked.push("after".to_string());
+    synced(&mut conn).await;
+    kill(&mut node).await;
+    let node = aof_node(&dir, &[]);
+    let mut conn = node.conn().await;
+    assert_eq!(missing(&mut conn, &acked).await, Vec::<String>::new());
+}
