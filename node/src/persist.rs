@@ -414,6 +414,9 @@ pub(crate) struct Parsed {
     pub(crate) functions: Vec<Bytes>,
     /// Eval scripts' bodies (`lua` aux fields, which a full resync carries).
     pub(crate) scripts: Vec<Bytes>,
+    /// Offset just past the RDB end (the EOF opcode and its checksum): an append-only file's
+    /// base may carry commands after it.
+    pub(crate) end: usize,
 }
 
 /// Parses a whole RDB file into `databases` databases. Keys already expired at `now_ms` are
@@ -490,6 +493,7 @@ pub(crate) fn parse(
         version: reader.version(),
         functions,
         scripts,
+        end: reader.offset(),
     })
 }
 
