@@ -2,6 +2,7 @@
 //! lives in its own module; a collection key exists only while it holds at least one element.
 
 pub(crate) mod bits;
+pub(crate) mod compact;
 pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod hll;
