@@ -46,14 +46,24 @@ pub(crate) fn rdb_path(config: &Config) -> PathBuf {
     config.dir.join(&config.dbfilename)
 }
 
-/// True when writes must be refused with [`MISCONF`]: the last background save failed, a save
-/// schedule is set, `stop-writes-on-bgsave-error` is on and this node is a primary (Redis's
-/// `writeCommandsDeniedByDiskError`).
-pub(crate) fn refuses_writes(store: &Store) -> bool {
-    !store.saves.last_bgsave_ok
+/// The `MISCONF` error a write (and `PING`) must be refused with while the node cannot
+/// persist, if any (Redis's `writeCommandsDeniedByDiskError`): the last background save failed
+/// while a save schedule is set and `stop-writes-on-bgsave-error` is on ([`MISCONF`]), or the
+/// append-only file is on and its last write or fsync failed (`MISCONF Errors writing to the
+/// AOF file: <the system's error text>`). A standby never refuses: its writes come from its
+/// primary.
+pub(crate) fn write_refusal(store: &Store) -> Option<std::borrow::Cow<'static, str>> {
+    if store.repl.is_replica() {
+        return None;
+    }
+    if !store.saves.last_bgsave_ok
         && store.config.stop_writes_on_bgsave_error
         && !store.config.save.is_empty()
-        && !store.repl.is_replica()
+    {
+        return Some(MISCONF.into());
+    }
+    let failure = store.aof.writer.as_ref()?.failure()?;
+    Some(format!("MISCONF Errors writing to the AOF file: {failure}").into())
 }
 
 /// `rdbcompression` and `rdbchecksum` as RDB writer options.
@@ -404,6 +414,9 @@ pub(crate) struct Parsed {
     pub(crate) functions: Vec<Bytes>,
     /// Eval scripts' bodies (`lua` aux fields, which a full resync carries).
     pub(crate) scripts: Vec<Bytes>,
+    /// Offset just past the RDB end (the EOF opcode and its checksum): an append-only file's
+    /// base may carry commands after it.
+    pub(crate) end: usize,
 }
 
 /// Parses a whole RDB file into `databases` databases. Keys already expired at `now_ms` are
@@ -480,6 +493,7 @@ pub(crate) fn parse(
         version: reader.version(),
         functions,
         scripts,
+        end: reader.offset(),
     })
 }
 
