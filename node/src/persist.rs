@@ -24,7 +24,7 @@ use bytes::Bytes;
 use tracing::{error, info};
 
 use crate::config::{parse_save_points, Config};
-use crate::keyspace::db::{Db, Entry};
+use crate::keyspace::db::{Db, Item};
 use crate::keyspace::{PendingSave, Store};
 use crate::rdb::{RdbReader, RdbWriter, Record, ReplInfo, SnapshotInfo, WriteOptions};
 use crate::script::functions::RestorePolicy;
@@ -150,7 +150,7 @@ pub(crate) fn save(store: &mut Store, functions: &[Bytes]) -> io::Result<u64> {
             let index = index as u32;
             writer.select_db(index, db.len() as u64, db.expires_len() as u64)?;
             for (key, entry) in db.iter() {
-                writer.write_key(index, key, &entry.value, expiry(entry))?;
+                writer.write_key(index, key, entry.value, expiry(&entry))?;
             }
         }
         Ok(writer.finish()?.1)
@@ -170,9 +170,9 @@ pub(crate) fn save(store: &mut Store, functions: &[Bytes]) -> io::Result<u64> {
     result
 }
 
-/// An entry's expiry as the RDB writer takes it (absolute Unix ms).
-pub(crate) fn expiry(entry: &Entry) -> Option<i64> {
-    entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64)
+/// A key's expiry as the RDB writer takes it (absolute Unix ms).
+pub(crate) fn expiry<V>(item: &Item<V>) -> Option<i64> {
+    item.expires_at.map(|at| at.min(i64::MAX as u64) as i64)
 }
 
 /// Records a successful save of the data as of dirty counter `dirty`.
@@ -241,12 +241,12 @@ pub(crate) fn walk_capture(
     node: &NodeState,
     dbs: &[(usize, u64, u64, usize)],
     mut on_db: impl FnMut(usize, u64, u64) -> io::Result<()>,
-    mut on_key: impl FnMut(usize, Bytes, Entry) -> io::Result<()>,
+    mut on_key: impl FnMut(usize, Bytes, Item) -> io::Result<()>,
 ) -> io::Result<(u64, Duration)> {
     let mut longest_hold = Duration::ZERO;
     let mut keys = 0u64;
     let result = (|| {
-        let mut chunk: Vec<(Bytes, Entry)> = Vec::with_capacity(CHUNK);
+        let mut chunk: Vec<(Bytes, Item)> = Vec::with_capacity(CHUNK);
         for &(index, len, expires, mut cursor) in dbs {
             on_db(index, len, expires)?;
             loop {
