@@ -269,15 +269,17 @@ impl Store {
             .map_or(0, |b| b.allocated() as u64)
     }
 
-    /// An estimate of the key tables' own bytes in database `db`, apart from the keys' and
-    /// values' contents: `(main, expires)`, as `MEMORY STATS` `overhead.hashtable.main` and
-    /// `.expires`. Per key: the ordered map's slot (its hash, the key's handle and the entry)
-    /// and its index (a `usize` and a control byte at the maximum load of 7/8); per key with a
-    /// time to live, the same for the expiry set's slot (hash and handle).
+    /// An estimate of the key tables' own bytes in database `db`, apart from the contents
+    /// that keys and values keep outside them: `(main, expires)`, as `MEMORY STATS`
+    /// `overhead.hashtable.main` and `.expires`. Per key: the ordered map's slot (its hash,
+    /// the compact key and the entry) and its index (a `usize` and a control byte at the
+    /// maximum load of 7/8); per key with a time to live, the same for the expiry map's slot
+    /// (hash, key and time).
     pub(crate) fn key_tables_memory(&self, db: usize) -> (u64, u64) {
+        use crate::value::CompactBytes;
         let index = (std::mem::size_of::<usize>() + 1) * 8 / 7;
-        let main = std::mem::size_of::<(u64, bytes::Bytes, db::Entry)>() + index;
-        let expires = std::mem::size_of::<(u64, bytes::Bytes)>() + index;
+        let main = std::mem::size_of::<(u64, CompactBytes, db::Entry)>() + index;
+        let expires = std::mem::size_of::<(u64, CompactBytes, u64)>() + index;
         let db = &self.dbs[db];
         (
             (db.len() * main) as u64,
