@@ -6,6 +6,7 @@
 #   bench/all.sh > table.md
 #   RUNS=5 REQUESTS=500000 bench/all.sh
 #   RUNS=1 REQUESTS=2000 KEYS=10000 IDLE_CLIENTS=500 bench/all.sh   # smoke run: proves the script, figures mean nothing
+#   REDOUBT_BIN=target/debug/redoubt FAILOVER=0 RUNS=1 REQUESTS=2000 KEYS=10000 bench/all.sh  # smoke run without a release build
 #
 # Rows (each with the redoubt figure, the peer's figure and redoubt/peer):
 #   - node vs redis-server: redis-benchmark set/get/incr/mset and the collection writes
@@ -26,7 +27,8 @@
 # possible; otherwise their rows say why they are absent.
 #
 # Environment: RUNS (3), REQUESTS per redis-benchmark test (200000), CLIENTS (50), PIPELINES ("1 16"),
-# KEYS (1000000), IDLE_CLIENTS (10000), REDOUBT_BIN (skip the build and use this binary).
+# KEYS (1000000), IDLE_CLIENTS (10000), REDOUBT_BIN (skip the build and use this binary),
+# FAILOVER (1; 0 skips bench/failover.sh, which builds and measures the release binary).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -339,7 +341,12 @@ while [ "${#leaders[@]}" -gt 0 ]; do stop "${leaders[-1]}"; done
 # Failover: rows from bench/failover.sh when it exists.
 failover_rows=()
 failover_extra=""
-if [ -f bench/failover.sh ]; then
+if [ "${FAILOVER:-1}" = 0 ]; then
+  for mode in "async replication" "synchronous replication (min-replicas-to-ack 1)"; do
+    failover_rows+=("| failover outage, $mode (ms) | absent: skipped (FAILOVER=0) | | | |")
+    failover_rows+=("| lost acknowledged writes, $mode | absent: skipped (FAILOVER=0) | | | |")
+  done
+elif [ -f bench/failover.sh ]; then
   log "running bench/failover.sh"
   failover_rc=0
   failover_out=$(REDOUBT_BIN=$BIN RUNS=$RUNS bash bench/failover.sh 2>"$WORK/failover.err") || failover_rc=$?
