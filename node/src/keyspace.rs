@@ -180,6 +180,29 @@ impl Default for SaveStatus {
     }
 }
 
+/// Bytes of an ordered map holding `len` keys after growing to them (see
+/// [`Store::key_tables_memory`]): `slot` bytes per reserved slot, 9 per index bucket.
+fn table_bytes(len: usize, slot: usize) -> u64 {
+    if len == 0 {
+        return 0;
+    }
+    let buckets = if len < 8 {
+        if len < 4 {
+            4
+        } else {
+            8
+        }
+    } else {
+        (len * 8).div_ceil(7).next_power_of_two()
+    };
+    let slots = if buckets < 8 {
+        buckets - 1
+    } else {
+        buckets / 8 * 7
+    };
+    (slots.max(len) * slot + buckets * (std::mem::size_of::<usize>() + 1)) as u64
+}
+
 impl Store {
     /// A store with `config.databases` empty databases.
     pub(crate) fn new(config: Config) -> Self {
@@ -271,19 +294,24 @@ impl Store {
 
     /// An estimate of the key tables' own bytes in database `db`, apart from the contents
     /// that keys and values keep outside them: `(main, expires)`, as `MEMORY STATS`
-    /// `overhead.hashtable.main` and `.expires`. Per key: the ordered map's slot (its hash,
-    /// the compact key and the entry) and its index (a `usize` and a control byte at the
-    /// maximum load of 7/8); per key with a time to live, the same for the expiry map's slot
-    /// (hash, key and time).
+    /// `overhead.hashtable.main` and `.expires` (Redis counts its dicts' slots the same way).
+    /// Each table is an ordered map of slots (the hash, the compact key and the entry or the
+    /// expiry time) and an index of buckets (a `usize` and a control byte each), sized as the
+    /// map grows them: buckets a power of two, filled at most 7/8, and slots reserved for as
+    /// many keys as the buckets take. Tables do not shrink when keys go, so after deletions
+    /// this is an underestimate.
     pub(crate) fn key_tables_memory(&self, db: usize) -> (u64, u64) {
         use crate::value::CompactBytes;
-        let index = (std::mem::size_of::<usize>() + 1) * 8 / 7;
-        let main = std::mem::size_of::<(u64, CompactBytes, db::Entry)>() + index;
-        let expires = std::mem::size_of::<(u64, CompactBytes, u64)>() + index;
         let db = &self.dbs[db];
         (
-            (db.len() * main) as u64,
-            (db.expires_len() * expires) as u64,
+            table_bytes(
+                db.len(),
+                std::mem::size_of::<(usize, CompactBytes, db::Entry)>(),
+            ),
+            table_bytes(
+                db.expires_len(),
+                std::mem::size_of::<(usize, CompactBytes, u64)>(),
+            ),
         )
     }
 
