@@ -159,13 +159,17 @@ impl<V> KeyTable<V> {
         }
         let removed = slot(index);
         let hash = hash_key(&self.hasher, &self.entries[index].0);
-        if let Ok(found) = self.slots.find_entry(hash, |&i| i == removed) {
+        let found = self.slots.find_entry(hash, |&i| i == removed);
+        debug_assert!(found.is_ok(), "every entry has a slot");
+        if let Ok(found) = found {
             found.remove();
         }
         if index != last {
             let moved = slot(last);
             let hash = hash_key(&self.hasher, &self.entries[last].0);
-            if let Some(position) = self.slots.find_mut(hash, |&i| i == moved) {
+            let position = self.slots.find_mut(hash, |&i| i == moved);
+            debug_assert!(position.is_some(), "every entry has a slot");
+            if let Some(position) = position {
                 *position = removed;
             }
         }
