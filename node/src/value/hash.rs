@@ -18,8 +18,58 @@ use indexmap::IndexMap;
 use super::pack::Pack;
 use super::set::{random_indexes, scan_window};
 
-/// The table a large hash uses: each field and value in its own exactly sized allocation.
-type Table = IndexMap<Box<[u8]>, Box<[u8]>, RandomState>;
+/// The table a large hash uses: one exactly sized allocation per field (see [`Pair`]).
+type Table = IndexMap<Pair, (), RandomState>;
+
+/// A field and its value in one allocation: a two-string [`Pack`]. Hashed and compared by
+/// the field alone, and borrowed as it, so the table is looked up by field.
+#[derive(Clone, Debug)]
+struct Pair(Pack);
+
+impl Pair {
+    fn new(field: &[u8], value: &[u8]) -> Pair {
+        let mut pack = Pack::default();
+        pack.push(&[field, value]);
+        Pair(pack)
+    }
+
+    fn field(&self) -> &[u8] {
+        self.0.iter().next().expect("a pair holds a field")
+    }
+
+    fn value(&self) -> &[u8] {
+        self.0.iter().nth(1).expect("a pair holds a value")
+    }
+
+    fn set_value(&mut self, value: &[u8]) {
+        let (span, old) = self.0.spans().nth(1).expect("a pair holds a value");
+        if old.len() == value.len() {
+            self.0.overwrite(span, value);
+        } else {
+            self.0.splice(span, &[value]);
+        }
+    }
+}
+
+impl std::hash::Hash for Pair {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.field().hash(state);
+    }
+}
+
+impl PartialEq for Pair {
+    fn eq(&self, other: &Self) -> bool {
+        self.field() == other.field()
+    }
+}
+
+impl Eq for Pair {}
+
+impl std::borrow::Borrow<[u8]> for Pair {
+    fn borrow(&self) -> &[u8] {
+        self.field()
+    }
+}
 
 /// When a hash leaves the `listpack` encoding (Redis's `hash-max-listpack-*` parameters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +162,7 @@ impl HashValue {
     pub(crate) fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Listpack { pack, .. } => find_in(pack, field).map(|(_, v)| v),
-            Repr::Table(table) => table.get(field).map(|v| &v[..]),
+            Repr::Table(table) => table.get_key_value(field).map(|(pair, _)| pair.value()),
         }
     }
 
@@ -129,7 +179,10 @@ impl HashValue {
         };
         let mut pack = pack.into_iter().flatten();
         let from_pack = std::iter::from_fn(move || Some((pack.next()?, pack.next()?)));
-        let from_table = table.into_iter().flatten().map(|(f, v)| (&f[..], &v[..]));
+        let from_table = table
+            .into_iter()
+            .flatten()
+            .map(|(pair, _)| (pair.field(), pair.value()));
         from_pack.chain(from_table)
     }
 
@@ -151,7 +204,7 @@ impl HashValue {
         let mut table = Table::with_capacity_and_hasher(capacity, RandomState::default());
         let mut items = pack.iter();
         while let (Some(f), Some(v)) = (items.next(), items.next()) {
-            table.insert(f.into(), v.into());
+            table.insert(Pair::new(f, v), ());
         }
         drop(items);
         self.repr = Repr::Table(Box::new(table));
@@ -187,19 +240,14 @@ impl HashValue {
         let hash = table.hasher().hash_one(field);
         match table
             .raw_entry_mut_v1()
-            .from_hash(hash, |f| &f[..] == field)
+            .from_hash(hash, |p| p.field() == field)
         {
             RawEntryMut::Occupied(mut entry) => {
-                let old = entry.get_mut();
-                if old.len() == value.len() {
-                    old.copy_from_slice(value);
-                } else {
-                    *old = value.into();
-                }
+                entry.key_mut().set_value(value);
                 false
             }
             RawEntryMut::Vacant(entry) => {
-                entry.insert_hashed_nocheck(hash, field.into(), value.into());
+                entry.insert_hashed_nocheck(hash, Pair::new(field, value), ());
                 true
             }
         }
@@ -241,7 +289,8 @@ impl HashValue {
             Repr::Table(table) => picked
                 .into_iter()
                 .map(|i| {
-                    let (f, v) = table.get_index(i).expect("index below len");
+                    let (pair, _) = table.get_index(i).expect("index below len");
+                    let (f, v) = (pair.field(), pair.value());
                     (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v))
                 })
                 .collect(),
@@ -258,7 +307,8 @@ impl HashValue {
         let page = range
             .rev()
             .map(|i| {
-                let (f, v) = table.get_index(i).expect("index below len");
+                let (pair, _) = table.get_index(i).expect("index below len");
+                let (f, v) = (pair.field(), pair.value());
                 (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v))
             })
             .collect();
@@ -273,10 +323,10 @@ impl HashValue {
             Repr::Listpack { pack, .. } => pack.bytes(),
             Repr::Table(table) => {
                 let (n, bytes) = table
-                    .iter()
+                    .keys()
                     .take(5)
-                    .fold((0, 0), |(n, b), (f, v)| (n + 1, b + f.len() + v.len()));
-                table.len() * (64 + bytes / n.max(1))
+                    .fold((0, 0), |(n, b), pair| (n + 1, b + pair.0.bytes()));
+                table.len() * (48 + bytes / n.max(1))
             }
         }
     }
