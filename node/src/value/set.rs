@@ -111,8 +111,8 @@ impl<'a> Member<'a> {
     }
 
     /// The member as an owned [`Bytes`] (copied).
-    pub(crate) fn to_bytes(&self) -> Bytes {
-        Bytes::copy_from_slice(self)
+    pub(crate) fn to_bytes(self) -> Bytes {
+        Bytes::copy_from_slice(&self)
     }
 }
 
