@@ -365,6 +365,7 @@ mod tests {
 
     #[test]
     fn listpack_order_updates_and_sticky_conversion() {
+        assert_eq!(std::mem::size_of::<HashValue>(), 24);
         let mut h = HashValue::default();
         for f in ["a", "b", "c"] {
             assert!(h.insert(f.as_bytes(), b"1", &LIMITS));

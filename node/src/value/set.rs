@@ -372,7 +372,7 @@ impl SetValue {
     /// the average length of the first few members. O(1).
     pub(crate) fn heap_bytes(&self) -> usize {
         match &self.repr {
-            Repr::IntSet(ints) => ints.len() * usize::from(ints.width()),
+            Repr::IntSet(ints) => ints.heap_bytes(),
             Repr::Listpack { pack, .. } => pack.bytes(),
             Repr::Table(table) => {
                 let (n, bytes) = table
@@ -444,6 +444,8 @@ mod tests {
 
     #[test]
     fn encodings_grow_and_intsets_stay_sorted() {
+        // A small intset lives inside the boxed value: one 48-byte allocation.
+        assert_eq!(std::mem::size_of::<SetValue>(), 48);
         let mut set = SetValue::with_hint(b"3", 3, &LIMITS);
         for m in ["3", "-1", "10", "3", "70000"] {
             set.insert(m.as_bytes(), &LIMITS);

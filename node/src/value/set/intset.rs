@@ -1,21 +1,31 @@
 //! Sorted integers in the narrowest width that holds them all: Redis's `intset` (`intset.c`).
 //! Every integer takes 2, 4 or 8 bytes (little-endian) in one exactly sized allocation; adding
 //! an integer that does not fit the current width widens them all, and nothing narrows them
-//! again, as in Redis.
+//! again, as in Redis. Up to [`INLINE`] bytes of integers live inside the value itself, so a
+//! small intset costs no allocation of its own.
 
-/// A sorted set of distinct integers.
+/// Bytes of integers kept inline: with the tag, width and length, an [`IntSet`] is 48 bytes.
+const INLINE: usize = 45;
+
+/// A sorted set of distinct integers; `width` is the bytes per integer: 2, 4 or 8.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct IntSet {
-    /// Bytes per integer: 2, 4 or 8.
-    width: u8,
-    data: Box<[u8]>,
+pub(crate) enum IntSet {
+    /// The integers in `buf[..len]`.
+    Inline {
+        width: u8,
+        len: u8,
+        buf: [u8; INLINE],
+    },
+    /// The integers in an exactly sized allocation.
+    Heap { width: u8, data: Box<[u8]> },
 }
 
 impl Default for IntSet {
     fn default() -> Self {
-        IntSet {
+        IntSet::Inline {
             width: 2,
-            data: Box::default(),
+            len: 0,
+            buf: [0; INLINE],
         }
     }
 }
@@ -36,21 +46,57 @@ fn put(out: &mut Vec<u8>, n: i64, width: u8) {
 }
 
 impl IntSet {
+    /// The integers' bytes.
+    fn data(&self) -> &[u8] {
+        match self {
+            IntSet::Inline { len, buf, .. } => &buf[..usize::from(*len)],
+            IntSet::Heap { data, .. } => data,
+        }
+    }
+
+    /// Replaces the integers with `bytes` of `width`-byte integers, inline when they fit.
+    fn store(&mut self, width: u8, bytes: Vec<u8>) {
+        *self = if bytes.len() <= INLINE {
+            let mut buf = [0; INLINE];
+            buf[..bytes.len()].copy_from_slice(&bytes);
+            IntSet::Inline {
+                width,
+                len: bytes.len() as u8,
+                buf,
+            }
+        } else {
+            IntSet::Heap {
+                width,
+                data: bytes.into_boxed_slice(),
+            }
+        };
+    }
+
     /// Number of integers.
     pub(crate) fn len(&self) -> usize {
-        self.data.len() / usize::from(self.width)
+        self.data().len() / usize::from(self.width())
     }
 
     /// Bytes per integer (2, 4 or 8).
     pub(crate) fn width(&self) -> u8 {
-        self.width
+        match self {
+            IntSet::Inline { width, .. } | IntSet::Heap { width, .. } => *width,
+        }
+    }
+
+    /// Bytes the integers take outside the value (0 while inline).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            IntSet::Inline { .. } => 0,
+            IntSet::Heap { data, .. } => data.len(),
+        }
     }
 
     /// The integer at `index` (in ascending order).
     pub(crate) fn get(&self, index: usize) -> i64 {
-        let w = usize::from(self.width);
-        let bytes = &self.data[index * w..index * w + w];
-        match self.width {
+        let w = usize::from(self.width());
+        let bytes = &self.data()[index * w..index * w + w];
+        match self.width() {
             2 => i64::from(i16::from_le_bytes([bytes[0], bytes[1]])),
             4 => i64::from(i32::from_le_bytes(bytes.try_into().expect("4 bytes"))),
             _ => i64::from_le_bytes(bytes.try_into().expect("8 bytes")),
@@ -64,7 +110,7 @@ impl IntSet {
 
     /// `Ok(index)` of `n`, or `Err(index)` where it would go.
     fn search(&self, n: i64) -> Result<usize, usize> {
-        if width_of(n) > self.width {
+        if width_of(n) > self.width() {
             // Outside every stored value's range: below them all or above them all.
             return Err(if n < 0 { 0 } else { self.len() });
         }
@@ -90,13 +136,13 @@ impl IntSet {
         let Err(at) = self.search(n) else {
             return false;
         };
-        let width = self.width.max(width_of(n));
+        let width = self.width().max(width_of(n));
         let mut out = Vec::with_capacity((self.len() + 1) * usize::from(width));
-        if width == self.width {
+        if width == self.width() {
             let split = at * usize::from(width);
-            out.extend_from_slice(&self.data[..split]);
+            out.extend_from_slice(&self.data()[..split]);
             put(&mut out, n, width);
-            out.extend_from_slice(&self.data[split..]);
+            out.extend_from_slice(&self.data()[split..]);
         } else {
             for value in self.iter().take(at) {
                 put(&mut out, value, width);
@@ -106,8 +152,7 @@ impl IntSet {
                 put(&mut out, value, width);
             }
         }
-        self.width = width;
-        self.data = out.into_boxed_slice();
+        self.store(width, out);
         true
     }
 
@@ -116,11 +161,11 @@ impl IntSet {
         let Ok(at) = self.search(n) else {
             return false;
         };
-        let w = usize::from(self.width);
-        let mut out = Vec::with_capacity(self.data.len() - w);
-        out.extend_from_slice(&self.data[..at * w]);
-        out.extend_from_slice(&self.data[at * w + w..]);
-        self.data = out.into_boxed_slice();
+        let (w, data) = (usize::from(self.width()), self.data());
+        let mut out = Vec::with_capacity(data.len() - w);
+        out.extend_from_slice(&data[..at * w]);
+        out.extend_from_slice(&data[at * w + w..]);
+        self.store(self.width(), out);
         true
     }
 }
@@ -155,6 +200,21 @@ mod tests {
         assert_eq!(
             set.iter().collect::<Vec<_>>(),
             [i64::MIN, -40_000, 0, 5, 100, 70_000]
+        );
+
+        assert_eq!(std::mem::size_of::<IntSet>(), 48);
+        let mut many = IntSet::default();
+        for n in 0..22 {
+            many.insert(n);
+        }
+        assert_eq!(many.heap_bytes(), 0);
+        many.insert(22);
+        assert_eq!(many.heap_bytes(), 46);
+        many.remove(0);
+        assert_eq!(many.heap_bytes(), 0);
+        assert_eq!(
+            many.iter().collect::<Vec<_>>(),
+            (1..=22).collect::<Vec<_>>()
         );
 
         let mut narrow = IntSet::default();
