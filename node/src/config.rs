@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::params::{self, ParamStore, SetContext};
+use crate::value::{HashLimits, SetLimits};
 
 /// Redoubt's defaults where they differ from Redis's, as `name value` configuration lines.
 const NODE_DEFAULTS: &str = "bind 127.0.0.1\nrepl-backlog-size 64mb\n";
@@ -154,6 +155,11 @@ pub struct Config {
     pub latency_tracking: bool,
     /// Percentiles `INFO latencystats` prints (`latency-tracking-info-percentiles`).
     pub latency_percentiles: Vec<f64>,
+    /// When a hash leaves the `listpack` encoding (`hash-max-listpack-entries`/`-value`).
+    pub(crate) hash_limits: HashLimits,
+    /// When a set leaves `intset`/`listpack` (`set-max-intset-entries`,
+    /// `set-max-listpack-entries`/`-value`).
+    pub(crate) set_limits: SetLimits,
 }
 
 impl Default for Config {
@@ -206,6 +212,8 @@ impl Config {
             latency_monitor_threshold_ms: 0,
             latency_tracking: true,
             latency_percentiles: Vec::new(),
+            hash_limits: HashLimits::default(),
+            set_limits: SetLimits::default(),
         };
         let p = &config.params;
         config.bind = match p.bind_addrs().first().map(|a| a.trim_start_matches('-')) {
@@ -267,6 +275,16 @@ impl Config {
         self.latency_monitor_threshold_ms = int("latency-monitor-threshold", 0).max(0) as u64;
         self.latency_tracking = p.get_bool("latency-tracking").unwrap_or(true);
         self.latency_percentiles = p.latency_percentiles();
+        let size = |name: &str, default: i64| int(name, default).max(0) as usize;
+        self.hash_limits = HashLimits {
+            entries: size("hash-max-listpack-entries", 512),
+            value: size("hash-max-listpack-value", 64),
+        };
+        self.set_limits = SetLimits {
+            intset_entries: size("set-max-intset-entries", 512),
+            listpack_entries: size("set-max-listpack-entries", 128),
+            listpack_value: size("set-max-listpack-value", 64),
+        };
         self.notify_keyspace_events =
             crate::pubsub::events::parse_flags(&text("notify-keyspace-events")).unwrap_or(0);
         for (slot, (_, hard, soft, seconds)) in self

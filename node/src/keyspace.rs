@@ -10,6 +10,7 @@
 pub(crate) mod access;
 pub(crate) mod db;
 pub(crate) mod evict;
+pub(crate) mod table;
 pub(crate) mod watch;
 
 use std::collections::HashMap;

@@ -8,6 +8,7 @@ pub(crate) mod hash;
 pub(crate) mod hll;
 pub(crate) mod lcs;
 pub(crate) mod list;
+mod pack;
 pub(crate) mod set;
 pub(crate) mod stream;
 pub(crate) mod zset;
@@ -15,9 +16,9 @@ pub(crate) mod zset;
 use bytes::Bytes;
 
 pub(crate) use compact::CompactBytes;
-pub(crate) use hash::HashValue;
+pub(crate) use hash::{HashLimits, HashValue};
 pub(crate) use list::ListValue;
-pub(crate) use set::SetValue;
+pub(crate) use set::{SetLimits, SetValue};
 pub(crate) use stream::StreamValue;
 pub(crate) use zset::ZSetValue;
 

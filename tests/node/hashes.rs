@@ -414,3 +414,59 @@ async fn typed_client_round_trip() {
         .unwrap_err();
     assert_eq!(err.code(), Some("WRONGTYPE"), "{err}");
 }
+
+/// `OBJECT ENCODING` follows Redis's conversion rules and the `hash-max-listpack-*` limits set
+/// at runtime; a listpack keeps insertion order through updates and deletions.
+#[tokio::test]
+async fn encoding_transitions_follow_the_limits() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let old = super::sets::redis_before_7_2(&s, &mut c).await;
+    c.table(&[
+        ("HSET h a 1 b 22 c 333", ":3"),
+        ("HSET h b 2222222", ":0"),
+        ("HDEL h a", ":1"),
+        ("HSET h a 1", ":1"),
+        (
+            "HGETALL h",
+            "[\"b\", \"2222222\", \"c\", \"333\", \"a\", \"1\"]",
+        ),
+        ("HINCRBY h c 1", ":334"),
+        ("HINCRBYFLOAT h n 1.5", "\"1.5\""),
+        ("HKEYS h", "[\"b\", \"c\", \"a\", \"n\"]"),
+        ("OBJECT ENCODING h", "\"listpack\""),
+        ("CONFIG SET hash-max-listpack-entries 4", "+OK"),
+        ("CONFIG SET hash-max-listpack-value 8", "+OK"),
+        ("HSET h n 12345678", ":0"),
+        ("OBJECT ENCODING h", "\"listpack\""),
+        ("HSET h e 5", ":1"),
+        ("OBJECT ENCODING h", "\"hashtable\""),
+        ("HLEN h", ":5"),
+        // A value, a field (HINCRBY, HSETNX) or a new field count over the limit converts.
+        ("HSET v f 123456789", ":1"),
+        ("OBJECT ENCODING v", "\"hashtable\""),
+        ("HINCRBY i longfieldname 1", ":1"),
+        ("OBJECT ENCODING i", "\"hashtable\""),
+        ("HSETNX nx f 123456789", ":1"),
+        ("OBJECT ENCODING nx", "\"hashtable\""),
+        ("HSET p a 1 b 2 c 3 d 4", ":4"),
+        ("OBJECT ENCODING p", "\"listpack\""),
+        // Redis 7.2 presumes the fields of one HSET are new (`hashTypeTryConversion`).
+        ("HSET q a 1 a 2 a 3 a 4 a 5", ":1"),
+        (
+            "OBJECT ENCODING q",
+            if old { "\"listpack\"" } else { "\"hashtable\"" },
+        ),
+        ("HGET q a", "\"5\""),
+        ("CONFIG SET hash-max-listpack-entries 0", "+OK"),
+        ("HSET z a 1", ":1"),
+        ("OBJECT ENCODING z", "\"hashtable\""),
+        ("CONFIG SET hash-max-listpack-entries 512", "+OK"),
+        ("CONFIG SET hash-max-listpack-value 64", "+OK"),
+        // Converted hashes stay converted.
+        ("HDEL h e n", ":2"),
+        ("OBJECT ENCODING h", "\"hashtable\""),
+        ("HGET h b", "\"2222222\""),
+    ])
+    .await;
+}

@@ -450,3 +450,85 @@ async fn typed_client_round_trip() {
     let err = conn.sadd::<_, _, i64>("str", "x").await.unwrap_err();
     assert_eq!(err.code(), Some("WRONGTYPE"), "{err}");
 }
+
+/// `OBJECT ENCODING` follows Redis 7.2's conversion rules (`setTypeCreate`,
+/// `setTypeMaybeConvert`, `setTypeAddAux`) and the `set-max-*` limits set at runtime; an
+/// intset lists its integers in numeric order whatever their widths, a listpack in insertion
+/// order.
+#[tokio::test]
+async fn encoding_transitions_follow_the_limits() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let old = redis_before_7_2(&s, &mut c).await;
+    c.table(&[
+        ("SADD w 5 -70000 3 9223372036854775807 -9223372036854775808 40000", ":6"),
+        ("OBJECT ENCODING w", "\"intset\""),
+        (
+            "SMEMBERS w",
+            "[\"-9223372036854775808\", \"-70000\", \"3\", \"5\", \"40000\", \"9223372036854775807\"]",
+        ),
+        ("SREM w 9223372036854775807 -9223372036854775808", ":2"),
+        ("SISMEMBER w 40000", ":1"),
+        ("SISMEMBER w 040000", ":0"),
+        ("SMEMBERS w", "[\"-70000\", \"3\", \"5\", \"40000\"]"),
+        ("CONFIG SET set-max-intset-entries 3", "+OK"),
+        ("SADD n 1 2 3", ":3"),
+        ("OBJECT ENCODING n", "\"intset\""),
+        ("SADD n 4", ":1"),
+        ("OBJECT ENCODING n", "\"hashtable\""),
+        // Redis 7.2 creates a set too large for an intset as a listpack; 7.0 has no set
+        // listpacks.
+        ("SADD m 1 2 3 4", ":4"),
+        ("OBJECT ENCODING m", if old { "\"hashtable\"" } else { "\"listpack\"" }),
+        ("CONFIG SET set-max-intset-entries 512", "+OK"),
+        ("SADD u 1", ":1"),
+        ("SINTERSTORE dst w u", ":0"),
+        ("SUNIONSTORE dst w u", ":5"),
+        ("OBJECT ENCODING dst", "\"intset\""),
+    ])
+    .await;
+    if old {
+        c.table(&[("SADD w 007", ":1"), ("OBJECT ENCODING w", "\"hashtable\"")])
+            .await;
+        return;
+    }
+    c.table(&[
+        // A non-canonical integer turns the intset into a listpack, appended after the
+        // integers in their order.
+        ("SADD w 007", ":1"),
+        ("OBJECT ENCODING w", "\"listpack\""),
+        (
+            "SMEMBERS w",
+            "[\"-70000\", \"3\", \"5\", \"40000\", \"007\"]",
+        ),
+        ("SADD l b a c", ":3"),
+        ("SREM l a", ":1"),
+        ("SADD l 1 a", ":2"),
+        ("OBJECT ENCODING l", "\"listpack\""),
+        ("SMEMBERS l", "[\"b\", \"c\", \"1\", \"a\"]"),
+        ("SSCAN l 0", "[\"0\", [\"b\", \"c\", \"1\", \"a\"]]"),
+        ("CONFIG SET set-max-listpack-entries 4", "+OK"),
+        ("CONFIG SET set-max-listpack-value 3", "+OK"),
+        ("SADD l d", ":1"),
+        ("OBJECT ENCODING l", "\"hashtable\""),
+        ("SADD v abcd", ":1"),
+        ("OBJECT ENCODING v", "\"hashtable\""),
+        ("SADD big a b c d e", ":5"),
+        ("OBJECT ENCODING big", "\"hashtable\""),
+        // An intset whose integers print longer than the listpack limit skips the listpack.
+        ("SADD wide 1000 x", ":2"),
+        ("OBJECT ENCODING wide", "\"hashtable\""),
+        ("SADD narrow 100 x", ":2"),
+        ("OBJECT ENCODING narrow", "\"listpack\""),
+        ("SADD four 1 2 3 4", ":4"),
+        ("SADD four x", ":1"),
+        ("OBJECT ENCODING four", "\"hashtable\""),
+        ("CONFIG SET set-max-listpack-entries 128", "+OK"),
+        ("CONFIG SET set-max-listpack-value 64", "+OK"),
+        ("SMOVE narrow moved x", ":1"),
+        ("OBJECT ENCODING moved", "\"listpack\""),
+        ("SMOVE narrow moved2 100", ":1"),
+        ("OBJECT ENCODING moved2", "\"intset\""),
+    ])
+    .await;
+}

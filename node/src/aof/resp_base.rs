@@ -37,7 +37,7 @@ pub(crate) fn encode_commands(functions: &[Bytes], dbs: &[Db], now_ms: u64) -> B
             match &entry.value {
                 Value::Str(s) => encode_command(&mut out, &[b"SET", key, s.as_bytes()]),
                 Value::Hash(hash) => {
-                    let pairs: Vec<(&Bytes, &Bytes)> = hash.iter().collect();
+                    let pairs: Vec<(&[u8], &[u8])> = hash.iter().collect();
                     for chunk in pairs.chunks(CHUNK) {
                         let mut args: Vec<&[u8]> = vec![b"HSET", key];
                         for (field, value) in chunk {
@@ -56,7 +56,7 @@ pub(crate) fn encode_commands(functions: &[Bytes], dbs: &[Db], now_ms: u64) -> B
                     }
                 }
                 Value::Set(set) => {
-                    let members: Vec<&Bytes> = set.iter().collect();
+                    let members: Vec<_> = set.iter().collect();
                     for chunk in members.chunks(CHUNK) {
                         let mut args: Vec<&[u8]> = vec![b"SADD", key];
                         args.extend(chunk.iter().map(|m| &m[..]));

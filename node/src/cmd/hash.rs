@@ -45,10 +45,13 @@ fn set_fields(ctx: &mut Ctx, args: &[Bytes], name: &str) -> Result<usize, Reply>
     if args.len() % 2 != 0 {
         return Err(Reply::error_owned(wrong_arity(name)));
     }
+    let limits = ctx.store.config.hash_limits;
     let hash = ctx.write_or_create::<HashValue>(&args[1])?;
+    let longest = args[2..].iter().map(Bytes::len).max().unwrap_or(0);
+    hash.prepare((args.len() - 2) / 2, longest, &limits);
     let created = args[2..]
         .chunks(2)
-        .filter(|pair| hash.insert(pair[0].clone(), pair[1].clone()))
+        .filter(|pair| hash.insert(&pair[0], &pair[1], &limits))
         .count();
     ctx.store.changed((args.len() as u64 - 2) / 2);
     Ok(created)
@@ -62,8 +65,10 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     {
         return Ok(Reply::Int(0));
     }
-    ctx.write_or_create::<HashValue>(&args[1])?
-        .insert(args[2].clone(), args[3].clone());
+    let limits = ctx.store.config.hash_limits;
+    let hash = ctx.write_or_create::<HashValue>(&args[1])?;
+    hash.prepare(1, args[2].len().max(args[3].len()), &limits);
+    hash.insert(&args[2], &args[3], &limits);
     ctx.store.changed(1);
     Ok(Reply::Int(1))
 }
@@ -72,7 +77,7 @@ fn hsetnx(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn hget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let value = ctx
         .read::<HashValue>(&args[1])?
-        .and_then(|hash| hash.get(&args[2]).cloned());
+        .and_then(|hash| hash.get(&args[2]).map(Bytes::copy_from_slice));
     Ok(value.into())
 }
 
@@ -81,7 +86,10 @@ fn hmget(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let hash = ctx.read::<HashValue>(&args[1])?;
     let values = args[2..]
         .iter()
-        .map(|field| hash.and_then(|h| h.get(field).cloned()).into())
+        .map(|field| {
+            hash.and_then(|h| h.get(field).map(Bytes::copy_from_slice))
+                .into()
+        })
         .collect();
     Ok(Reply::Array(values))
 }
@@ -92,7 +100,7 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         .read::<HashValue>(&args[1])?
         .map(|hash| {
             hash.iter()
-                .map(|(f, v)| (Reply::Bulk(f.clone()), Reply::Bulk(v.clone())))
+                .map(|(f, v)| (Reply::bulk(f), Reply::bulk(v)))
                 .collect()
         })
         .unwrap_or_default();
@@ -103,7 +111,7 @@ fn hgetall(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let items = ctx
         .read::<HashValue>(&args[1])?
-        .map(|hash| hash.iter().map(|(f, _)| Reply::Bulk(f.clone())).collect())
+        .map(|hash| hash.iter().map(|(f, _)| Reply::bulk(f)).collect())
         .unwrap_or_default();
     Ok(Reply::Array(items))
 }
@@ -112,7 +120,7 @@ fn hkeys(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn hvals(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let items = ctx
         .read::<HashValue>(&args[1])?
-        .map(|hash| hash.iter().map(|(_, v)| Reply::Bulk(v.clone())).collect())
+        .map(|hash| hash.iter().map(|(_, v)| Reply::bulk(v)).collect())
         .unwrap_or_default();
     Ok(Reply::Array(items))
 }
@@ -150,7 +158,7 @@ fn hstrlen(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let len = ctx
         .read::<HashValue>(&args[1])?
         .and_then(|hash| hash.get(&args[2]))
-        .map_or(0, Bytes::len);
+        .map_or(0, <[u8]>::len);
     Ok(Reply::Int(len as i64))
 }
 
@@ -169,8 +177,12 @@ fn hincrby(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let next = current
         .checked_add(by)
         .ok_or(Reply::error("ERR increment or decrement would overflow"))?;
-    ctx.write_or_create::<HashValue>(&args[1])?
-        .insert(args[2].clone(), Bytes::from(next.to_string()));
+    let limits = ctx.store.config.hash_limits;
+    ctx.write_or_create::<HashValue>(&args[1])?.insert(
+        &args[2],
+        itoa::Buffer::new().format(next).as_bytes(),
+        &limits,
+    );
     ctx.store.changed(1);
     Ok(Reply::Int(next))
 }
@@ -194,8 +206,9 @@ fn hincrbyfloat(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Err(Reply::error("ERR increment would produce NaN or Infinity"));
     }
     let text = Bytes::from(crate::value::format_float_sum(next));
+    let limits = ctx.store.config.hash_limits;
     ctx.write_or_create::<HashValue>(&args[1])?
-        .insert(args[2].clone(), text.clone());
+        .insert(&args[2], &text, &limits);
     ctx.store.changed(1);
     Ok(Reply::Bulk(text))
 }

@@ -54,18 +54,19 @@ fn bulks(members: impl IntoIterator<Item = Bytes>) -> Vec<Reply> {
 
 /// Adds `members` to the set under `key`, creating it if absent; returns how many were new.
 fn add_members(ctx: &mut Ctx, key: &[u8], members: &[Bytes]) -> Result<usize, Reply> {
+    let limits = ctx.store.config.set_limits;
     let set = match ctx.write::<SetValue>(key)? {
         Some(set) => {
-            set.reserve_hint(members.len());
+            set.reserve_hint(members.len(), &limits);
             set
         }
         None => {
-            let set = SetValue::with_hint(&members[0], members.len());
+            let set = SetValue::with_hint(&members[0], members.len(), &limits);
             ctx.db().set(key, Value::Set(Box::new(set)), None);
             ctx.write::<SetValue>(key)?.expect("just created")
         }
     };
-    let added = members.iter().filter(|m| set.insert((*m).clone())).count();
+    let added = members.iter().filter(|m| set.insert(m, &limits)).count();
     Ok(added)
 }
 
@@ -91,7 +92,7 @@ fn srem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
 fn smembers(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let members = ctx
         .read::<SetValue>(&args[1])?
-        .map(|set| set.iter().cloned().map(Reply::Bulk).collect())
+        .map(|set| set.iter().map(|m| Reply::bulk(&*m)).collect())
         .unwrap_or_default();
     Ok(Reply::Set(members))
 }
@@ -230,7 +231,7 @@ fn intersect(ctx: &mut Ctx, keys: &[Bytes], limit: usize) -> Result<Vec<Bytes>, 
     let mut order: Vec<usize> = (0..keys.len()).collect();
     order.sort_by_key(|&i| sizes[i]);
     let mut out: Vec<Bytes> = match stored_set(ctx, &keys[order[0]]) {
-        Some(set) => set.iter().cloned().collect(),
+        Some(set) => set.iter().map(|m| m.to_bytes()).collect(),
         None => return Ok(Vec::new()),
     };
     for &i in &order[1..] {
@@ -253,7 +254,7 @@ fn union(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Bytes>, Reply> {
     let mut out: IndexSet<Bytes, RandomState> = IndexSet::default();
     for key in keys {
         if let Some(set) = stored_set(ctx, key) {
-            out.extend(set.iter().cloned());
+            out.extend(set.iter().map(|m| m.to_bytes()));
         }
     }
     Ok(out.into_iter().collect())
@@ -264,7 +265,7 @@ fn union(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Bytes>, Reply> {
 fn difference(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Bytes>, Reply> {
     sizes(ctx, keys)?;
     let mut out: IndexSet<Bytes, RandomState> = match stored_set(ctx, &keys[0]) {
-        Some(set) => set.iter().cloned().collect(),
+        Some(set) => set.iter().map(|m| m.to_bytes()).collect(),
         None => return Ok(Vec::new()),
     };
     for key in &keys[1..] {
@@ -292,7 +293,7 @@ fn store(
     if members.is_empty() {
         ctx.db().remove(destination, now);
     } else {
-        let set = SetValue::from_members(members);
+        let set = SetValue::from_members(members, &ctx.store.config.set_limits);
         ctx.db().set(destination, Value::Set(Box::new(set)), None);
     }
     ctx.store.changed(1);

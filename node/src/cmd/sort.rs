@@ -98,7 +98,7 @@ fn lookup(ctx: &mut Ctx, pattern: &[u8], element: &Bytes) -> Option<Bytes> {
     let now = ctx.now_ms;
     match (&ctx.db().get(&key, now)?.value, field) {
         (Value::Str(s), None) => Some(s.to_bytes()),
-        (Value::Hash(h), Some(field)) => h.get(field).cloned(),
+        (Value::Hash(h), Some(field)) => h.get(field).map(Bytes::copy_from_slice),
         _ => None,
     }
 }
@@ -153,7 +153,7 @@ fn sort(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
         match ctx.store.dbs[db].get(&args[1], now).map(|e| &e.value) {
             None => (Vec::new(), false, true),
             Some(Value::List(l)) => (l.items.iter().cloned().collect(), false, true),
-            Some(Value::Set(s)) => (s.iter().cloned().collect(), true, false),
+            Some(Value::Set(s)) => (s.iter().map(|m| m.to_bytes()).collect(), true, false),
             Some(Value::ZSet(z)) => (z.iter().map(|(m, _)| m.clone()).collect(), false, true),
             Some(_) => return Err(Reply::error(WRONGTYPE)),
         };

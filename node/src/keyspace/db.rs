@@ -1,13 +1,15 @@
 //! One logical database (Redis `SELECT`s 0-15): keys, their values and their expiry times.
 //!
-//! Keys live in an insertion-ordered hash map so that a uniformly random key is an O(1) index
-//! (`RANDOMKEY`, active expiry sampling) and `SCAN` can walk it with a stable cursor. Expiry
-//! times (Unix milliseconds) live apart, in `expires`, the map the active expiry cycle samples
-//! from, as Redis samples its `expires` dict; an entry carries only a flag saying it has one, so
-//! a key without a time to live pays nothing for expiry and its lookups stay one probe.
+//! Keys live in a [`KeyTable`], an insertion-ordered hash map, so that a uniformly random key
+//! is an O(1) index (`RANDOMKEY`, active expiry sampling) and `SCAN` can walk it with a stable
+//! cursor. Expiry times (Unix milliseconds) live apart, in `expires`, the table the active
+//! expiry cycle samples from, as Redis samples its `expires` dict; an entry carries only a flag
+//! saying it has one, so a key without a time to live pays nothing for expiry and its lookups
+//! stay one probe.
 //!
 //! Memory per key is what this module is shaped by: a key is a [`CompactBytes`] (short keys
-//! inline), an [`Entry`] is 32 bytes, and a map slot is the key, the entry and an 8-byte hash.
+//! inline), an [`Entry`] is 32 bytes, and a table slot is the key and the entry (56 bytes) plus
+//! a 4-byte position in the hash table (see `keyspace::table`).
 //!
 //! `SCAN` walks indexes from the end towards 0. Removal swaps the last entry into the hole, and
 //! the last entry is always at or above the cursor (already returned) or the hole is below the
@@ -15,11 +17,10 @@
 //! Redis's `SCAN` guarantee; keys added during a scan may or may not be returned.
 
 use bytes::Bytes;
-use foldhash::fast::RandomState;
-use indexmap::IndexMap;
 use rand::Rng;
 
 use super::evict::Touch;
+use super::table::KeyTable;
 use crate::glob::glob_match;
 use crate::value::{CompactBytes, Value};
 
@@ -40,6 +41,8 @@ pub(crate) struct Entry {
 }
 
 const _: () = assert!(std::mem::size_of::<Entry>() <= 32);
+// A key's slot in the table: the key inline (up to 22 bytes) and its entry.
+const _: () = assert!(std::mem::size_of::<(CompactBytes, Entry)>() <= 56);
 
 impl Entry {
     fn new(value: Value, access: u32, generation: u32, has_ttl: bool) -> Entry {
@@ -104,10 +107,10 @@ pub(crate) enum ExpiryMode {
 /// One database.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Db {
-    entries: IndexMap<CompactBytes, Entry, RandomState>,
+    entries: KeyTable<Entry>,
     /// Expiry time (Unix ms) of each key that has one; exactly the entries flagged
     /// [`Entry::has_ttl`].
-    expires: IndexMap<CompactBytes, u64, RandomState>,
+    expires: KeyTable<u64>,
     /// Keys removed because their time to live passed (INFO `expired_keys`).
     pub(crate) expired_keys: u64,
     /// How expired keys are treated now.
@@ -151,11 +154,7 @@ pub(crate) struct Capture {
 pub(crate) type ScanPage = (u64, Vec<Bytes>);
 
 /// The expiry time of `entry` stored under `key` (a lookup in `expires` only when flagged).
-fn expiry_in(
-    expires: &IndexMap<CompactBytes, u64, RandomState>,
-    key: &[u8],
-    entry: &Entry,
-) -> Option<u64> {
+fn expiry_in(expires: &KeyTable<u64>, key: &[u8], entry: &Entry) -> Option<u64> {
     if entry.has_ttl() {
         expires.get(key).copied()
     } else {
@@ -351,7 +350,7 @@ impl Db {
                 self.preserve(index);
                 self.put_expiry(index, expires_at);
                 let generation = self.generation;
-                let entry = &mut self.entries[index];
+                let (_, entry) = self.entries.get_index_mut(index).expect("index in range");
                 entry.value = value;
                 entry.set_generation(generation);
             }

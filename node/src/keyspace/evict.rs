@@ -163,9 +163,9 @@ pub(crate) fn entry_size(key: &[u8], value: &Value) -> u32 {
     }
     let value_bytes = match value {
         Value::Str(s) => s.as_bytes().len() as u64,
-        Value::Hash(h) => 64 + sampled(h.len(), 64, h.iter().map(|(f, v)| f.len() + v.len())),
+        Value::Hash(h) => 32 + h.heap_bytes() as u64,
         Value::List(l) => 48 + sampled(l.len(), 32, l.items.iter().map(|i| i.len())),
-        Value::Set(s) => 64 + sampled(s.len(), 48, s.iter().map(|m| m.len())),
+        Value::Set(s) => 32 + s.heap_bytes() as u64,
         Value::ZSet(z) => 96 + sampled(z.len(), 96, z.iter().map(|(m, _)| m.len())),
         Value::Stream(s) => 128 + s.heap_bytes() as u64,
     };

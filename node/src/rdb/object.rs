@@ -18,7 +18,8 @@ use super::{
     RdbError,
 };
 use crate::value::{
-    parse_canonical_i64, HashValue, ListValue, RString, SetValue, Value, ZSetValue,
+    parse_canonical_i64, HashLimits, HashValue, ListValue, RString, SetLimits, SetValue, Value,
+    ZSetValue,
 };
 
 /// Bytes of elements a written quicklist node holds (Redis's default `list-max-listpack-size
@@ -242,9 +243,11 @@ fn set(members: Vec<Bytes>, input: &Input<'_>, at: usize) -> Result<Option<Value
     let Some(first) = members.first() else {
         return Ok(None);
     };
-    let mut set = SetValue::with_hint(first, members.len());
-    for member in members {
-        if !set.insert(member) {
+    // Loading uses the default encoding limits.
+    let limits = SetLimits::default();
+    let mut set = SetValue::with_hint(first, members.len(), &limits);
+    for member in &members {
+        if !set.insert(member, &limits) {
             return Err(input.error_at(at, ErrorKind::Corrupt("set", "duplicate member")));
         }
     }
@@ -269,9 +272,10 @@ fn hash(
     input: &Input<'_>,
     at: usize,
 ) -> Result<Option<Value>, RdbError> {
+    let limits = HashLimits::default();
     let mut hash = HashValue::default();
-    for (field, value) in pairs {
-        if !hash.insert(field, value) {
+    for (field, value) in &pairs {
+        if !hash.insert(field, value, &limits) {
             return Err(input.error_at(at, ErrorKind::Corrupt("hash", "duplicate field")));
         }
     }
@@ -299,7 +303,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, compress: bool) -> u
         Value::Set(set) => {
             write_length(out, set.len() as u64);
             for member in set.iter() {
-                write_string(out, member, compress);
+                write_string(out, &member, compress);
             }
             kind::SET
         }

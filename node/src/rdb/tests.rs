@@ -28,7 +28,10 @@ pub(super) fn list<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(items: I) -> Value
 }
 
 pub(super) fn set<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(members: I) -> Value {
-    Value::Set(Box::new(SetValue::from_members(members.into_iter().map(b))))
+    Value::Set(Box::new(SetValue::from_members(
+        members,
+        &Default::default(),
+    )))
 }
 
 pub(super) fn zset<I: IntoIterator<Item = (T, f64)>, T: AsRef<[u8]>>(pairs: I) -> Value {
@@ -45,7 +48,7 @@ pub(super) fn hash<I: IntoIterator<Item = (T, U)>, T: AsRef<[u8]>, U: AsRef<[u8]
 ) -> Value {
     let mut h = HashValue::default();
     for (f, v) in pairs {
-        h.insert(b(f), b(v));
+        h.insert(f.as_ref(), v.as_ref(), &Default::default());
     }
     Value::Hash(Box::new(h))
 }
@@ -55,7 +58,7 @@ fn members(value: &Value) -> Vec<Bytes> {
     let Value::Set(s) = value else {
         panic!("not a set: {value:?}")
     };
-    let mut m: Vec<Bytes> = s.iter().cloned().collect();
+    let mut m: Vec<Bytes> = s.iter().map(|m| m.to_bytes()).collect();
     m.sort();
     m
 }
@@ -65,7 +68,10 @@ fn fields(value: &Value) -> Vec<(Bytes, Bytes)> {
     let Value::Hash(h) = value else {
         panic!("not a hash: {value:?}")
     };
-    let mut p: Vec<(Bytes, Bytes)> = h.iter().map(|(f, v)| (f.clone(), v.clone())).collect();
+    let mut p: Vec<(Bytes, Bytes)> = h
+        .iter()
+        .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
+        .collect();
     p.sort();
     p
 }

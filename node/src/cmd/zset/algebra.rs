@@ -74,7 +74,7 @@ impl Source<'_> {
     fn for_each(&self, mut f: impl FnMut(&Bytes, f64)) {
         match self {
             Source::Z(z) => z.iter().for_each(|(m, s)| f(m, s)),
-            Source::S(s) => s.iter().for_each(|m| f(m, 1.0)),
+            Source::S(s) => s.iter().for_each(|m| f(&m.to_bytes(), 1.0)),
         }
     }
 }
