@@ -181,11 +181,16 @@ impl Default for SaveStatus {
     }
 }
 
-/// Bytes of an ordered map holding `len` keys after growing to them (see
-/// [`Store::key_tables_memory`]): `slot` bytes per reserved slot, 9 per index bucket.
+/// Bytes of a key table holding `len` keys after growing to them (see
+/// [`Store::key_tables_memory`]): `slot` bytes per reserved slot (the `Vec` grows by half,
+/// at least 4), 5 per index bucket (a power of two, filled at most 7/8).
 fn table_bytes(len: usize, slot: usize) -> u64 {
     if len == 0 {
         return 0;
+    }
+    let mut slots = 0usize;
+    while slots < len {
+        slots += (slots / 2).max(4);
     }
     let buckets = if len < 8 {
         if len < 4 {
@@ -196,12 +201,7 @@ fn table_bytes(len: usize, slot: usize) -> u64 {
     } else {
         (len * 8).div_ceil(7).next_power_of_two()
     };
-    let slots = if buckets < 8 {
-        buckets - 1
-    } else {
-        buckets / 8 * 7
-    };
-    (slots.max(len) * slot + buckets * (std::mem::size_of::<usize>() + 1)) as u64
+    (slots * slot + buckets * (std::mem::size_of::<u32>() + 1)) as u64
 }
 
 impl Store {
@@ -296,23 +296,15 @@ impl Store {
     /// An estimate of the key tables' own bytes in database `db`, apart from the contents
     /// that keys and values keep outside them: `(main, expires)`, as `MEMORY STATS`
     /// `overhead.hashtable.main` and `.expires` (Redis counts its dicts' slots the same way).
-    /// Each table is an ordered map of slots (the hash, the compact key and the entry or the
-    /// expiry time) and an index of buckets (a `usize` and a control byte each), sized as the
-    /// map grows them: buckets a power of two, filled at most 7/8, and slots reserved for as
-    /// many keys as the buckets take. Tables do not shrink when keys go, so after deletions
-    /// this is an underestimate.
+    /// Each table (`keyspace::table`) is a `Vec` of `(key, value)` slots grown by half and an
+    /// index of buckets (a 4-byte position and a control byte each), sized as they grow from
+    /// empty to the key count; after many deletions the tables may hold more than this.
     pub(crate) fn key_tables_memory(&self, db: usize) -> (u64, u64) {
         use crate::value::CompactBytes;
         let db = &self.dbs[db];
         (
-            table_bytes(
-                db.len(),
-                std::mem::size_of::<(usize, CompactBytes, db::Entry)>(),
-            ),
-            table_bytes(
-                db.expires_len(),
-                std::mem::size_of::<(usize, CompactBytes, u64)>(),
-            ),
+            table_bytes(db.len(), std::mem::size_of::<(CompactBytes, db::Entry)>()),
+            table_bytes(db.expires_len(), std::mem::size_of::<(CompactBytes, u64)>()),
         )
     }
 
