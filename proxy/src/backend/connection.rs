@@ -140,7 +140,9 @@ impl BackendConnection {
     pub(crate) fn send(&self, request: Bytes) -> oneshot::Receiver<BackendReply> {
         if let Some(cell) = &self.epoch {
             let epoch = cell.load(Ordering::SeqCst);
-            if epoch > self.presented.fetch_max(epoch, Ordering::SeqCst) {
+            if epoch > self.presented.load(Ordering::SeqCst)
+                && epoch > self.presented.fetch_max(epoch, Ordering::SeqCst)
+            {
                 // Present the new epoch first; its reply is not wanted.
                 let (reply, _) = oneshot::channel();
                 let request = encode_request(&[b"EPOCH", epoch.to_string().as_bytes()]);
@@ -279,7 +281,6 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
                 match decoder.next(&mut buf) {
                     Ok(Some(reply)) => match inflight_rx.recv().await {
                         Some(slot) => {
-                            progress.record();
                             waiting.fetch_sub(1, Ordering::Relaxed);
                             let _ = slot.send(Ok(reply));
                         }
@@ -295,7 +296,8 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
             buf.reserve(16 * 1024);
             match reader.read_buf(&mut buf).await {
                 Ok(0) | Err(_) => return,
-                Ok(_) => {}
+                // The node answers: once per read, whatever it holds.
+                Ok(_) => progress.record(),
             }
         }
     };

@@ -66,20 +66,18 @@ impl NodeCall {
         timeout: Duration,
     ) -> NodeCall {
         backend.health.in_flight.fetch_add(1, Ordering::SeqCst);
+        let now = tokio::time::Instant::now();
         NodeCall {
             rx: backend.send(protocol, db, affinity, request),
             backend: backend.clone(),
-            sent: Instant::now(),
+            sent: now.into_std(),
             timeout,
-            deadline: tokio::time::Instant::now() + timeout,
+            deadline: now + timeout,
             result: None,
         }
     }
 
     fn finish(&mut self, reply: BackendReply) {
-        if reply.is_ok() {
-            self.backend.health.record_latency(self.sent.elapsed());
-        }
         self.result = Some(reply);
     }
 
@@ -122,11 +120,17 @@ impl NodeCall {
         self.finish(reply);
     }
 
-    fn take(&mut self) -> BackendReply {
+    /// The reply, its round trip (up to `now`) recorded in the node's health.
+    fn take(&mut self, now: Instant) -> BackendReply {
         let reply = self
             .result
             .take()
             .unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)));
+        if reply.is_ok() {
+            self.backend
+                .health
+                .record_latency(now.saturating_duration_since(self.sent));
+        }
         self.backend.health.traffic.record(&reply);
         reply
     }
@@ -176,11 +180,12 @@ impl Pending {
         }
     }
 
-    /// The encoded reply; call once ready.
-    pub(crate) fn take(self) -> Bytes {
+    /// The encoded reply; call once ready, `now` being about now (a node's round trip
+    /// is measured up to it).
+    pub(crate) fn take(self, now: Instant) -> Bytes {
         match self {
             Pending::Ready(bytes) => bytes,
-            Pending::Node(mut call) => match call.take() {
+            Pending::Node(mut call) => match call.take(now) {
                 Ok(bytes) => bytes,
                 Err(err) => encode(&Reply::error_owned(err.to_string()), Protocol::Resp2),
             },
@@ -190,7 +195,7 @@ impl Pending {
                 mut parts,
                 protocol,
             } => {
-                let replies = parts.iter_mut().map(NodeCall::take).collect();
+                let replies = parts.iter_mut().map(|part| part.take(now)).collect();
                 encode(&merge.merge(replies), protocol)
             }
         }
