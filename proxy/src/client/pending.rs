@@ -65,14 +65,28 @@ impl NodeCall {
         request: Bytes,
         timeout: Duration,
     ) -> NodeCall {
-        backend.health.in_flight.fetch_add(1, Ordering::SeqCst);
         let now = tokio::time::Instant::now();
+        NodeCall::send_since(backend, protocol, db, affinity, request, timeout, now)
+    }
+
+    /// [`NodeCall::send`] for a request read at `since` (a moment ago: the request timeout
+    /// and the round trip count from then), saving a clock read per request.
+    pub(crate) fn send_since(
+        backend: &Arc<Backend>,
+        protocol: Protocol,
+        db: usize,
+        affinity: u64,
+        request: Bytes,
+        timeout: Duration,
+        since: tokio::time::Instant,
+    ) -> NodeCall {
+        backend.health.in_flight.fetch_add(1, Ordering::SeqCst);
         NodeCall {
             rx: backend.send(protocol, db, affinity, request),
             backend: backend.clone(),
-            sent: now.into_std(),
+            sent: since.into_std(),
             timeout,
-            deadline: now + timeout,
+            deadline: since + timeout,
             result: None,
         }
     }

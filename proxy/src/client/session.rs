@@ -48,6 +48,9 @@ struct Request {
     command: Option<Resolved>,
     /// When it was read.
     started: Instant,
+    /// When the node's request timeout starts: when it was read, unless it was held back
+    /// (`None`: when it is sent).
+    sent_from: Option<Instant>,
 }
 
 /// Longest command name [`LastCommand`] remembers.
@@ -129,21 +132,76 @@ impl Queued {
     }
 
     /// The encoded reply, counted in the metrics; call once ready, `now` being about now.
-    fn take(self, state: &Worker, now: Instant) -> Bytes {
+    fn take(self, state: &Worker, now: Instant, tally: &mut Tally) -> Bytes {
         let bytes = self.pending.take(now);
         if let Counted::Request(command) = self.counted {
             let error = matches!(bytes.first(), Some(b'-' | b'!'));
             if error {
                 state.stats.count_error(&bytes);
             }
-            state.metrics.record_request(
-                command.as_ref(),
-                self.target,
-                error,
-                now.saturating_duration_since(self.started),
+            tally.add(
+                state,
+                Alike {
+                    command,
+                    target: self.target,
+                    error,
+                    elapsed: now.saturating_duration_since(self.started),
+                },
             );
         }
         bytes
+    }
+}
+
+/// What makes requests count alike in the metrics.
+#[derive(Clone, Copy)]
+struct Alike {
+    command: Option<Resolved>,
+    target: Target,
+    error: bool,
+    elapsed: std::time::Duration,
+}
+
+impl Alike {
+    fn is(&self, other: &Alike) -> bool {
+        self.command.map(|c| c.index) == other.command.map(|c| c.index)
+            && self.target == other.target
+            && self.error == other.error
+            && self.elapsed == other.elapsed
+    }
+}
+
+/// Requests counted in the metrics as a run of alike ones: the replies to one read of a
+/// pipeline mostly are (same command, group, outcome, and latency measured from the same
+/// read to the same write), and a run costs the shared counters one update, not one per
+/// request. Flushed before the replies are written.
+#[derive(Default)]
+struct Tally {
+    run: Option<(Alike, u64)>,
+}
+
+impl Tally {
+    fn add(&mut self, state: &Worker, request: Alike) {
+        if let Some((alike, count)) = &mut self.run {
+            if alike.is(&request) {
+                *count += 1;
+                return;
+            }
+        }
+        self.flush(state);
+        self.run = Some((request, 1));
+    }
+
+    fn flush(&mut self, state: &Worker) {
+        if let Some((alike, count)) = self.run.take() {
+            state.metrics.record_requests(
+                alike.command.as_ref(),
+                alike.target,
+                alike.error,
+                alike.elapsed,
+                count,
+            );
+        }
     }
 }
 
@@ -168,6 +226,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         parser: RequestParser::default(),
         parsing: false,
         names: LastCommand::default(),
+        counts: (0, 0),
         seen: None,
         pubsub: Subscriber::new(state.pubsub.clone(), id),
         tx: Transaction::default(),
@@ -183,12 +242,15 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
     // held, every later one is too, so nothing overtakes it.
     let mut held: VecDeque<Request> = VecDeque::new();
     let mut reading = true;
+    let mut tally = Tally::default();
     loop {
         while held
             .front()
             .is_some_and(|request| !client.must_hold(request, queue.is_empty()))
         {
-            let request = held.pop_front().expect("front exists");
+            let mut request = held.pop_front().expect("front exists");
+            // Held for a while: the node's timeout counts from now.
+            request.sent_from = None;
             queue.push_back(client.dispatch_queued(request));
         }
         // Move every reply that is ready, in order, to the output.
@@ -202,11 +264,12 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                 client.pubsub.confirmation_written();
             }
             let silent = queued.silent;
-            let bytes = queued.take(&state, *now.get_or_insert_with(Instant::now));
+            let bytes = queued.take(&state, *now.get_or_insert_with(Instant::now), &mut tally);
             if !silent {
                 output.extend_from_slice(&bytes);
             }
         }
+        tally.flush(&state);
         if queue.is_empty() && held.is_empty() {
             client.tx.idle();
         }
@@ -220,6 +283,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             break;
         }
         client.show_seen();
+        client.count();
         let can_read =
             reading && queue.len() + held.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
         if can_read && input.capacity() - input.len() < 4096 {
@@ -254,7 +318,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                         match parsed {
                             Ok(Some((args, raw))) => {
                                 let command = client.names.resolve(&args);
-                                let request = Request { args, raw, command, started: now };
+                                let request = Request { args, raw, command, started: now, sent_from: Some(now) };
                                 if !held.is_empty() || client.must_hold(&request, queue.is_empty()) {
                                     held.push_back(request);
                                     continue;
@@ -293,6 +357,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
         }
     }
+    client.count();
     state.clients.remove(id);
     state
         .stats
@@ -321,6 +386,8 @@ struct Client {
     parsing: bool,
     /// The command table, with the client's last command name remembered.
     names: LastCommand,
+    /// Requests forwarded and requests dispatched, not yet added to the proxy's counters.
+    counts: (u64, u64),
     /// The last command dispatched and when, not yet shown in `CLIENT LIST`.
     seen: Option<(Option<Resolved>, Instant)>,
     pubsub: Subscriber,
@@ -396,6 +463,16 @@ impl Client {
         }
     }
 
+    /// Adds the requests forwarded and dispatched since the last call to the proxy's counters.
+    fn count(&mut self) {
+        let (forwarded, commands) = std::mem::take(&mut self.counts);
+        if commands > 0 {
+            let stats = &self.state.stats;
+            stats.forwarded.fetch_add(forwarded, Ordering::Relaxed);
+            stats.commands.fetch_add(commands, Ordering::Relaxed);
+        }
+    }
+
     /// Shows the last command dispatched, when that waited for the end of the batch.
     fn show_seen(&mut self) {
         if let Some((command, at)) = self.seen.take() {
@@ -423,9 +500,13 @@ impl Client {
     }
 
     fn dispatch(&mut self, request: Request) -> Pending {
-        self.state.stats.commands.fetch_add(1, Ordering::Relaxed);
+        self.counts.1 += 1;
         let Request {
-            args, raw, command, ..
+            args,
+            raw,
+            command,
+            sent_from: started,
+            ..
         } = request;
         let Some(command) = command else {
             self.tx.refused();
@@ -449,21 +530,22 @@ impl Client {
             return self.ready(Reply::error("NOAUTH Authentication required."));
         }
         // The hot path: a command routed whole, outside a transaction, from a client that
-        // may run it (a RESP2 subscriber may not: pub/sub answers it).
+        // may run it (a RESP2 subscriber may not: pub/sub answers it). Its counts wait for
+        // the end of the batch.
         if commands::is_plain(&command)
             && !self.tx.in_multi()
             && !(self.conn.protocol == Protocol::Resp2 && self.pubsub.is_subscribed())
         {
-            self.state.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+            self.counts.0 += 1;
             let spec = command.spec();
             return match self.group_of_keys(spec, &args) {
-                Some(group) => self.to_group(spec, group, &args, raw),
+                Some(group) => self.to_group(spec, group, &args, raw, started),
                 None => self.ready(Reply::error(
                     "CROSSSLOT Keys in request don't hash to the same slot",
                 )),
             };
         }
-        self.dispatch_special(command, args, raw)
+        self.dispatch_special(command, args, raw, started)
     }
 
     /// The group every key of `args` is in (group 0 for a keyless request); `None` when the
@@ -487,13 +569,15 @@ impl Client {
 
     /// Sends a request routed whole to `group` (its primary, or the read policy's choice for a
     /// read-only command), under the write lease, on the client's pinned connection when it
-    /// watches keys there. `raw` is the request as the client sent it, when at hand.
+    /// watches keys there. `raw` is the request as the client sent it, when at hand;
+    /// `started` when its node's timeout starts (`None`: now).
     fn to_group(
         &mut self,
         spec: &CommandSpec,
         group: usize,
         args: &[Bytes],
         raw: Option<Bytes>,
+        started: Option<Instant>,
     ) -> Pending {
         // The control plane's write lease: a proxy cut off from the quorum of proxies stops
         // taking writes (reads go on).
@@ -515,13 +599,14 @@ impl Client {
         } else {
             group.primary()
         };
-        Pending::Node(NodeCall::send(
+        Pending::Node(NodeCall::send_since(
             backend,
             self.conn.protocol,
             self.conn.db,
             self.conn.id,
             raw.unwrap_or_else(|| encode_args(args)),
             self.state.config.request_timeout,
+            started.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std),
         ))
     }
 
@@ -533,7 +618,10 @@ impl Client {
         command: Resolved,
         args: Vec<Bytes>,
         raw: Option<Bytes>,
+        started: Option<Instant>,
     ) -> Pending {
+        // `INFO` and the like see every earlier request counted.
+        self.count();
         if command.name() == "reset" {
             self.tx.reset();
         }
@@ -626,7 +714,7 @@ impl Client {
                 group
             }
         };
-        self.to_group(spec, group, &args, raw)
+        self.to_group(spec, group, &args, raw, started)
     }
 }
 
