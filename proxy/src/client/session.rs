@@ -539,7 +539,7 @@ impl Client {
             self.counts.0 += 1;
             let spec = command.spec();
             return match self.group_of_keys(spec, &args) {
-                Some(group) => self.to_group(spec, group, &args, raw, started),
+                Some(group) => self.send_to_group(spec, group, &args, raw, started),
                 None => self.ready(Reply::error(
                     "CROSSSLOT Keys in request don't hash to the same slot",
                 )),
@@ -571,7 +571,7 @@ impl Client {
     /// read-only command), under the write lease, on the client's pinned connection when it
     /// watches keys there. `raw` is the request as the client sent it, when at hand;
     /// `started` when its node's timeout starts (`None`: now).
-    fn to_group(
+    fn send_to_group(
         &mut self,
         spec: &CommandSpec,
         group: usize,
@@ -714,7 +714,7 @@ impl Client {
                 group
             }
         };
-        self.to_group(spec, group, &args, raw, started)
+        self.send_to_group(spec, group, &args, raw, started)
     }
 }
 
