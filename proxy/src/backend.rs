@@ -41,6 +41,8 @@ pub(crate) struct Backend {
     pub(crate) health: Arc<Health>,
     /// When the node last answered on any of these connections.
     pub(crate) progress: Arc<Progress>,
+    /// The group the node belongs to, when known (the metrics' `group` label).
+    pub(crate) group: Option<usize>,
 }
 
 impl Backend {
@@ -55,9 +57,16 @@ impl Backend {
             pools: (0..DATABASES * 2).map(|_| OnceLock::new()).collect(),
             health,
             progress: Arc::new(Progress::default()),
+            group: None,
         };
         backend.pool(Protocol::Resp2, 0);
         backend
+    }
+
+    /// The node, known as a member of group `group`.
+    pub(crate) fn in_group(mut self, group: usize) -> Backend {
+        self.group = Some(group);
+        self
     }
 
     /// How to open a connection of `protocol` in database `db` to this node.

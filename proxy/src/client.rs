@@ -1,4 +1,5 @@
-//! One client connection: [`session`] reads requests, resolves each command once and
+//! One client connection: [`session`] reads requests (whole ones straight off the input by
+//! [`frame`], with their raw bytes), resolves each command once and
 //! dispatches it as [`commands`] says: answered by the proxy ([`local`]), spread over groups
 //! ([`split`], merged back by [`merge`]), refused with the reason, or routed whole to one
 //! node, or served on held connections ([`blocking`]; [`transaction`]s on [`pinned`] ones); [`pubsub`]
@@ -10,6 +11,7 @@ pub(crate) mod client_cmd;
 pub(crate) mod cluster;
 pub(crate) mod commands;
 pub(crate) mod conn;
+pub(crate) mod frame;
 pub(crate) mod info;
 pub(crate) mod local;
 pub(crate) mod merge;

@@ -67,14 +67,15 @@ struct HistogramCells {
 }
 
 impl LatencyHistogram {
-    /// Counts one request that took `elapsed`.
-    pub(crate) fn observe(&self, elapsed: Duration) {
+    /// Counts `count` requests that each took `elapsed`.
+    pub(crate) fn observe_many(&self, elapsed: Duration, count: u64) {
         let seconds = elapsed.as_secs_f64();
         let bucket = LATENCY_BOUNDS.partition_point(|&bound| bound < seconds);
-        self.cells.buckets[bucket].fetch_add(1, Ordering::Relaxed);
-        self.cells
-            .sum_ns
-            .fetch_add(elapsed.as_nanos() as u64, Ordering::Relaxed);
+        self.cells.buckets[bucket].fetch_add(count, Ordering::Relaxed);
+        self.cells.sum_ns.fetch_add(
+            (elapsed.as_nanos() as u64).saturating_mul(count),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -237,15 +238,28 @@ impl ProxyMetrics {
         self.node_groups.get(&addr).copied()
     }
 
-    /// Counts one request to `command` (`None`: a command the table does not hold) that went
-    /// to `target`, took `elapsed` and ended in an error reply if `error`. The `command` label
-    /// is the top-level name (`config` for `CONFIG GET`).
+    /// Counts one request (see [`ProxyMetrics::record_requests`]).
+    #[cfg(test)]
     pub(crate) fn record_request(
         &self,
         command: Option<&Resolved>,
         target: Target,
         error: bool,
         elapsed: Duration,
+    ) {
+        self.record_requests(command, target, error, elapsed, 1);
+    }
+
+    /// Counts `count` requests alike: each to `command` (`None`: a command the table does not
+    /// hold), sent to `target`, taking `elapsed`, ending in an error reply if `error`. The
+    /// `command` label is the top-level name (`config` for `CONFIG GET`).
+    pub(crate) fn record_requests(
+        &self,
+        command: Option<&Resolved>,
+        target: Target,
+        error: bool,
+        elapsed: Duration,
+        count: u64,
     ) {
         let index = command.map_or(self.series.len() - 1, |c| c.index.get());
         let Some(series) = self.series.get(index) else {
@@ -273,7 +287,7 @@ impl ProxyMetrics {
                 };
                 self.requests.get_or_create_owned(&labels)
             })
-            .inc();
+            .inc_by(count);
         if let Some(command) = command {
             series.name.get_or_init(|| command.to_string());
         }
@@ -283,7 +297,7 @@ impl ProxyMetrics {
                 self.latency
                     .get_or_create_owned(&CommandLabels { command: name })
             })
-            .observe(elapsed);
+            .observe_many(elapsed, count);
     }
 
     /// Every command seen so far, with its calls, time and failures (`INFO commandstats`).

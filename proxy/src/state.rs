@@ -302,11 +302,14 @@ impl Worker {
                             epoch: Some(epoch.clone()),
                             db: 0,
                         };
-                        Arc::new(Backend::new(
-                            options,
-                            config.connections_per_backend,
-                            shared.health[&addr].clone(),
-                        ))
+                        Arc::new(
+                            Backend::new(
+                                options,
+                                config.connections_per_backend,
+                                shared.health[&addr].clone(),
+                            )
+                            .in_group(index),
+                        )
                     })
                     .collect();
                 Group::new(g, index, members, shared.topology.clone())

@@ -15,12 +15,14 @@
 //! answering (a planned switchover, where requests to the old primary finish before the
 //! commit) is left alone.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
 use redoubt_protocol::reply_decoder::ReplyDecoder;
 use redoubt_protocol::request::encode_request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -140,7 +142,9 @@ impl BackendConnection {
     pub(crate) fn send(&self, request: Bytes) -> oneshot::Receiver<BackendReply> {
         if let Some(cell) = &self.epoch {
             let epoch = cell.load(Ordering::SeqCst);
-            if epoch > self.presented.fetch_max(epoch, Ordering::SeqCst) {
+            if epoch > self.presented.load(Ordering::SeqCst)
+                && epoch > self.presented.fetch_max(epoch, Ordering::SeqCst)
+            {
                 // Present the new epoch first; its reply is not wanted.
                 let (reply, _) = oneshot::channel();
                 let request = encode_request(&[b"EPOCH", epoch.to_string().as_bytes()]);
@@ -243,7 +247,9 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
     // A replacement before this connection was up concerns requests it never carried.
     replaced.borrow_and_update();
     let (mut reader, mut writer) = stream.split();
-    let (inflight_tx, mut inflight_rx) = mpsc::unbounded_channel::<oneshot::Sender<BackendReply>>();
+    // Reply slots of the requests written, in order; the writer pushes a request's slot before
+    // writing it, so a reply always finds its slot here.
+    let inflight: Mutex<VecDeque<oneshot::Sender<BackendReply>>> = Mutex::new(VecDeque::new());
     // Requests written and not answered yet.
     let waiting = AtomicU64::new(0);
     let write_side = async {
@@ -252,19 +258,24 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
             let Some(job) = jobs.recv().await else {
                 return true;
             };
-            batch.extend_from_slice(&job.request);
-            waiting.fetch_add(1, Ordering::Relaxed);
-            let _ = inflight_tx.send(job.reply);
-            while batch.len() < WRITE_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => {
-                        batch.extend_from_slice(&job.request);
-                        waiting.fetch_add(1, Ordering::Relaxed);
-                        let _ = inflight_tx.send(job.reply);
+            let count = {
+                let mut slots = inflight.lock();
+                batch.extend_from_slice(&job.request);
+                slots.push_back(job.reply);
+                let mut count = 1;
+                while batch.len() < WRITE_BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => {
+                            batch.extend_from_slice(&job.request);
+                            slots.push_back(job.reply);
+                            count += 1;
+                        }
+                        Err(_) => break,
                     }
-                    Err(_) => break,
                 }
-            }
+                count
+            };
+            waiting.fetch_add(count, Ordering::Relaxed);
             if writer.write_all(&batch).await.is_err() {
                 return false;
             }
@@ -277,14 +288,14 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
         loop {
             loop {
                 match decoder.next(&mut buf) {
-                    Ok(Some(reply)) => match inflight_rx.recv().await {
-                        Some(slot) => {
-                            progress.record();
-                            waiting.fetch_sub(1, Ordering::Relaxed);
-                            let _ = slot.send(Ok(reply));
-                        }
-                        None => return,
-                    },
+                    Ok(Some(reply)) => {
+                        let Some(slot) = inflight.lock().pop_front() else {
+                            warn!(%addr, "a reply from node with no request; dropping the connection");
+                            return;
+                        };
+                        waiting.fetch_sub(1, Ordering::Relaxed);
+                        let _ = slot.send(Ok(reply));
+                    }
                     Ok(None) => break,
                     Err(_) => {
                         warn!(%addr, "malformed reply from node; dropping the connection");
@@ -295,7 +306,8 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
             buf.reserve(16 * 1024);
             match reader.read_buf(&mut buf).await {
                 Ok(0) | Err(_) => return,
-                Ok(_) => {}
+                // The node answers: once per read, whatever it holds.
+                Ok(_) => progress.record(),
             }
         }
     };
@@ -322,7 +334,7 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
     };
     // Everything written or being written may have run: fail it, never resend it.
     drop(stream);
-    inflight_rx.close();
+    let inflight = inflight.into_inner();
     let error = match end {
         End::Replaced => {
             warn!(%addr, "node replaced as primary; failing the requests it left unanswered");
@@ -334,7 +346,7 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
         }
         End::Closed | End::Failed => BackendError::ConnectionLost(addr),
     };
-    while let Ok(slot) = inflight_rx.try_recv() {
+    for slot in inflight {
         let _ = slot.send(Err(error.clone()));
     }
     matches!(end, End::Closed)

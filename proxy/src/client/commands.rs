@@ -1,7 +1,8 @@
 //! What the proxy does with each command, decided from the command table: which commands it
 //! answers itself, which it spreads over groups (from the Redis 7 command tips
 //! `request_policy:*` and `response_policy:*`, as `COMMAND INFO` documents them), which it
-//! refuses and why, and so the [`CommandSet`] its `COMMAND` replies list.
+//! refuses and why, and so the [`CommandSet`] its `COMMAND` replies list; [`is_plain`] says,
+//! from a table built once, which commands need none of that (the hot path).
 
 use std::sync::OnceLock;
 
@@ -146,6 +147,51 @@ pub(crate) fn spread(command: &Resolved) -> Option<Spread> {
     }
 }
 
+/// Commands the session handles itself before routing: pub/sub (`super::pubsub`),
+/// transactions (`super::transaction`), `WAIT` (to the group of the last write) and `RESET`.
+const SESSION: &[&str] = &[
+    "subscribe",
+    "psubscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "punsubscribe",
+    "sunsubscribe",
+    "publish",
+    "spublish",
+    "pubsub",
+    "multi",
+    "exec",
+    "discard",
+    "watch",
+    "unwatch",
+    "wait",
+];
+
+/// True when a request of `command` is simply routed whole to the one group its keys are
+/// in: not refused, not answered by the proxy, not spread over groups, not blocking, not
+/// carried out over groups ([`super::multikey`], [`super::moves`]), not one the session
+/// handles itself (pub/sub, transactions, `WAIT`, `RESET`), and not a container missing its
+/// subcommand. Decided once per command and subcommand, so a request costs one index.
+pub(crate) fn is_plain(command: &Resolved) -> bool {
+    static PLAIN: OnceLock<Vec<bool>> = OnceLock::new();
+    let plain = PLAIN.get_or_init(|| {
+        let mut plain = vec![false; command_table::command_index_count()];
+        for command in command_table::all_commands() {
+            let name = command.name();
+            plain[command.index.get()] = !command.is_container_without_sub()
+                && refusal(&command).is_none()
+                && !is_local(&command)
+                && spread(&command).is_none()
+                && !super::blocking::is_blocking(&command)
+                && !super::multikey::handles(name)
+                && !super::moves::handles(name)
+                && !SESSION.contains(&name);
+        }
+        plain
+    });
+    plain.get(command.index.get()).copied().unwrap_or(false)
+}
+
 /// Everything the proxy can carry: answered, spread or routed. `COMMAND`, `COMMAND COUNT`,
 /// `LIST`, `INFO` and `DOCS` list exactly these.
 pub(crate) fn served() -> &'static CommandSet {
@@ -247,6 +293,37 @@ mod tests {
             let command = resolve(&[name]);
             assert_eq!(spread(&command), None, "{name}");
             assert!(refusal(&command).is_none(), "{name}");
+        }
+    }
+
+    #[test]
+    fn only_commands_routed_whole_without_special_handling_are_plain() {
+        for words in [&["get"][..], &["set"], &["incr"], &["hset"], &["hget"]] {
+            assert!(is_plain(&resolve(words)), "{words:?}");
+        }
+        for words in [
+            &["mset"][..],
+            &["mget"],
+            &["ping"],
+            &["multi"],
+            &["exec"],
+            &["watch"],
+            &["subscribe"],
+            &["publish"],
+            &["blpop"],
+            &["rename"],
+            &["sinter"],
+            &["msetnx"],
+            &["wait"],
+            &["reset"],
+            &["info"],
+            &["monitor"],
+            &["config"],
+            &["client", "setname"],
+            &["cluster", "slots"],
+            &["scan"],
+        ] {
+            assert!(!is_plain(&resolve(words)), "{words:?}");
         }
     }
 

@@ -7,6 +7,7 @@
 //! reach the client in request order however the nodes answer. A client can thus keep
 //! thousands of requests in flight across groups.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -14,8 +15,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
-use redoubt_protocol::command_table::{self, CommandFlags, Resolved};
-use redoubt_protocol::{errors, Reply, RequestParser};
+use redoubt_protocol::command_table::{self, CommandFlags, CommandSpec, Resolved};
+use redoubt_protocol::{errors, Protocol, Reply, RequestParser};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -25,7 +26,7 @@ use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
 use super::pubsub::{self, Subscriber};
 use super::transaction::Transaction;
-use super::{blocking, cluster, info, local, moves, multikey, split};
+use super::{blocking, cluster, frame, info, local, moves, multikey, split};
 use crate::metrics::Target;
 use crate::state::Worker;
 
@@ -41,10 +42,48 @@ const KEEP_BUFFER: usize = 1024 * 1024;
 /// A parsed request and its command, resolved once.
 struct Request {
     args: Vec<Bytes>,
+    /// The request as the client sent it, when [`frame`] read it: forwarded as it is.
+    raw: Option<Bytes>,
     /// `None` for a name the command table does not hold.
     command: Option<Resolved>,
     /// When it was read.
     started: Instant,
+    /// When the node's request timeout starts: when it was read, unless it was held back
+    /// (`None`: when it is sent).
+    sent_from: Option<Instant>,
+}
+
+/// Longest command name [`LastCommand`] remembers.
+const NAME_CACHE: usize = 16;
+
+/// The last command a client sent, by the bytes of its name: a pipeline mostly repeats one
+/// command, which then resolves without a search of the table.
+#[derive(Default)]
+struct LastCommand {
+    name: [u8; NAME_CACHE],
+    len: usize,
+    command: Option<Resolved>,
+}
+
+impl LastCommand {
+    /// `args`'s command, as [`command_table::resolve`] gives it.
+    fn resolve(&mut self, args: &[Bytes]) -> Option<Resolved> {
+        let name = args.first()?;
+        if let Some(command) = self.command {
+            if name.len() == self.len && name[..] == self.name[..self.len] {
+                return Some(command);
+            }
+        }
+        let command = command_table::resolve(args);
+        // Only commands without subcommands: the name alone resolves them.
+        self.command =
+            command.filter(|c| c.command.subcommands.is_empty() && name.len() <= NAME_CACHE);
+        if self.command.is_some() {
+            self.name[..name.len()].copy_from_slice(name);
+            self.len = name.len();
+        }
+        command
+    }
 }
 
 /// What a queued reply counts as in the metrics.
@@ -74,9 +113,10 @@ impl Queued {
     fn new(pending: Pending, counted: Counted, state: &Worker, started: Instant) -> Queued {
         let target = match &pending {
             Pending::Ready(_) => Target::Proxy,
-            Pending::Node(call) => state
-                .metrics
-                .group_of_node(call.backend.addr)
+            Pending::Node(call) => call
+                .backend
+                .group
+                .or_else(|| state.metrics.group_of_node(call.backend.addr))
                 .map_or(Target::Multi, Target::Group),
             Pending::Task { group, .. } => group.map_or(Target::Multi, Target::Group),
             Pending::Merged { .. } => Target::Multi,
@@ -91,22 +131,77 @@ impl Queued {
         }
     }
 
-    /// The encoded reply, counted in the metrics; call once ready.
-    fn take(self, state: &Worker) -> Bytes {
-        let bytes = self.pending.take();
+    /// The encoded reply, counted in the metrics; call once ready, `now` being about now.
+    fn take(self, state: &Worker, now: Instant, tally: &mut Tally) -> Bytes {
+        let bytes = self.pending.take(now);
         if let Counted::Request(command) = self.counted {
             let error = matches!(bytes.first(), Some(b'-' | b'!'));
             if error {
                 state.stats.count_error(&bytes);
             }
-            state.metrics.record_request(
-                command.as_ref(),
-                self.target,
-                error,
-                self.started.elapsed(),
+            tally.add(
+                state,
+                Alike {
+                    command,
+                    target: self.target,
+                    error,
+                    elapsed: now.saturating_duration_since(self.started),
+                },
             );
         }
         bytes
+    }
+}
+
+/// What makes requests count alike in the metrics.
+#[derive(Clone, Copy)]
+struct Alike {
+    command: Option<Resolved>,
+    target: Target,
+    error: bool,
+    elapsed: std::time::Duration,
+}
+
+impl Alike {
+    fn is(&self, other: &Alike) -> bool {
+        self.command.map(|c| c.index) == other.command.map(|c| c.index)
+            && self.target == other.target
+            && self.error == other.error
+            && self.elapsed == other.elapsed
+    }
+}
+
+/// Requests counted in the metrics as a run of alike ones: the replies to one read of a
+/// pipeline mostly are (same command, group, outcome, and latency measured from the same
+/// read to the same write), and a run costs the shared counters one update, not one per
+/// request. Flushed before the replies are written.
+#[derive(Default)]
+struct Tally {
+    run: Option<(Alike, u64)>,
+}
+
+impl Tally {
+    fn add(&mut self, state: &Worker, request: Alike) {
+        if let Some((alike, count)) = &mut self.run {
+            if alike.is(&request) {
+                *count += 1;
+                return;
+            }
+        }
+        self.flush(state);
+        self.run = Some((request, 1));
+    }
+
+    fn flush(&mut self, state: &Worker) {
+        if let Some((alike, count)) = self.run.take() {
+            state.metrics.record_requests(
+                alike.command.as_ref(),
+                alike.target,
+                alike.error,
+                alike.elapsed,
+                count,
+            );
+        }
     }
 }
 
@@ -129,6 +224,10 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         },
         state: state.clone(),
         parser: RequestParser::default(),
+        parsing: false,
+        names: LastCommand::default(),
+        counts: (0, 0),
+        seen: None,
         pubsub: Subscriber::new(state.pubsub.clone(), id),
         tx: Transaction::default(),
     };
@@ -143,15 +242,19 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
     // held, every later one is too, so nothing overtakes it.
     let mut held: VecDeque<Request> = VecDeque::new();
     let mut reading = true;
+    let mut tally = Tally::default();
     loop {
         while held
             .front()
             .is_some_and(|request| !client.must_hold(request, queue.is_empty()))
         {
-            let request = held.pop_front().expect("front exists");
+            let mut request = held.pop_front().expect("front exists");
+            // Held for a while: the node's timeout counts from now.
+            request.sent_from = None;
             queue.push_back(client.dispatch_queued(request));
         }
         // Move every reply that is ready, in order, to the output.
+        let mut now = None;
         while let Some(front) = queue.front_mut() {
             if !front.pending.poll_ready() {
                 break;
@@ -161,11 +264,12 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                 client.pubsub.confirmation_written();
             }
             let silent = queued.silent;
-            let bytes = queued.take(&state);
+            let bytes = queued.take(&state, *now.get_or_insert_with(Instant::now), &mut tally);
             if !silent {
                 output.extend_from_slice(&bytes);
             }
         }
+        tally.flush(&state);
         if queue.is_empty() && held.is_empty() {
             client.tx.idle();
         }
@@ -178,6 +282,8 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             let _ = writer.shutdown().await;
             break;
         }
+        client.show_seen();
+        client.count();
         let can_read =
             reading && queue.len() + held.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
         if can_read && input.capacity() - input.len() < 4096 {
@@ -195,11 +301,24 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             },
             read = reader.read_buf(&mut input), if can_read => match read {
                 Ok(n) if n > 0 => {
+                    let now = Instant::now();
                     loop {
-                        match client.parser.parse(&mut input) {
-                            Ok(Some(args)) => {
-                                let command = command_table::resolve(&args);
-                                let request = Request { args, command, started: Instant::now() };
+                        // Whole requests come straight off the input unless the parser is
+                        // in the middle of one.
+                        let fast = if client.parsing { None } else { frame::take(&mut input) };
+                        let parsed = match fast {
+                            Some(frame) => Ok(Some((frame.args, Some(frame.raw)))),
+                            None if !client.parsing && input.is_empty() => break,
+                            None => {
+                                let parsed = client.parser.parse(&mut input);
+                                client.parsing = matches!(parsed, Ok(None));
+                                parsed.map(|args| args.map(|args| (args, None)))
+                            }
+                        };
+                        match parsed {
+                            Ok(Some((args, raw))) => {
+                                let command = client.names.resolve(&args);
+                                let request = Request { args, raw, command, started: now, sent_from: Some(now) };
                                 if !held.is_empty() || client.must_hold(&request, queue.is_empty()) {
                                     held.push_back(request);
                                     continue;
@@ -238,6 +357,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
         }
     }
+    client.count();
     state.clients.remove(id);
     state
         .stats
@@ -262,6 +382,14 @@ struct Client {
     state: Arc<Worker>,
     conn: ClientConn,
     parser: RequestParser,
+    /// True while the parser holds part of a request: the next bytes are its.
+    parsing: bool,
+    /// The command table, with the client's last command name remembered.
+    names: LastCommand,
+    /// Requests forwarded and requests dispatched, not yet added to the proxy's counters.
+    counts: (u64, u64),
+    /// The last command dispatched and when, not yet shown in `CLIENT LIST`.
+    seen: Option<(Option<Resolved>, Instant)>,
     pubsub: Subscriber,
     /// `MULTI`/`WATCH` state and the connection a transaction is pinned to.
     tx: Transaction,
@@ -326,14 +454,43 @@ impl Client {
         })
     }
 
+    /// Shows `command`, run at `at`, as the client's last in `CLIENT LIST`.
+    fn show(&self, command: Option<Resolved>, at: Instant) {
+        if let Some(handle) = &self.conn.handle {
+            let mut view = handle.view.lock();
+            view.last_command = command;
+            view.last_active = Some(at);
+        }
+    }
+
+    /// Adds the requests forwarded and dispatched since the last call to the proxy's counters.
+    fn count(&mut self) {
+        let (forwarded, commands) = std::mem::take(&mut self.counts);
+        if commands > 0 {
+            let stats = &self.state.stats;
+            stats.forwarded.fetch_add(forwarded, Ordering::Relaxed);
+            stats.commands.fetch_add(commands, Ordering::Relaxed);
+        }
+    }
+
+    /// Shows the last command dispatched, when that waited for the end of the batch.
+    fn show_seen(&mut self) {
+        if let Some((command, at)) = self.seen.take() {
+            self.show(command, at);
+        }
+    }
+
     /// Dispatches a request, queued with what its metrics need.
     fn dispatch_queued(&mut self, request: Request) -> Queued {
         let counted = Counted::Request(request.command);
         let started = request.started;
-        if let Some(handle) = &self.conn.handle {
-            let mut view = handle.view.lock();
-            view.last_command = request.command;
-            view.last_active = Some(started);
+        // What `CLIENT LIST` shows: at once for the commands that may read it, once per batch
+        // for the rest.
+        if request.command.is_some_and(|c| commands::is_plain(&c)) {
+            self.seen = Some((request.command, started));
+        } else {
+            self.seen = None;
+            self.show(request.command, started);
         }
         let pending = self.dispatch(request);
         let mut queued = Queued::new(pending, counted, &self.state, started);
@@ -343,9 +500,15 @@ impl Client {
     }
 
     fn dispatch(&mut self, request: Request) -> Pending {
-        self.state.stats.commands.fetch_add(1, Ordering::Relaxed);
-        let args = request.args;
-        let Some(command) = request.command else {
+        self.counts.1 += 1;
+        let Request {
+            args,
+            raw,
+            command,
+            sent_from: started,
+            ..
+        } = request;
+        let Some(command) = command else {
             self.tx.refused();
             return self.ready(Reply::error_owned(errors::unknown_command(&args)));
         };
@@ -366,6 +529,99 @@ impl Client {
             self.tx.refused();
             return self.ready(Reply::error("NOAUTH Authentication required."));
         }
+        // The hot path: a command routed whole, outside a transaction, from a client that
+        // may run it (a RESP2 subscriber may not: pub/sub answers it). Its counts wait for
+        // the end of the batch.
+        if commands::is_plain(&command)
+            && !self.tx.in_multi()
+            && !(self.conn.protocol == Protocol::Resp2 && self.pubsub.is_subscribed())
+        {
+            self.counts.0 += 1;
+            let spec = command.spec();
+            return match self.group_of_keys(spec, &args) {
+                Some(group) => self.send_to_group(spec, group, &args, raw, started),
+                None => self.ready(Reply::error(
+                    "CROSSSLOT Keys in request don't hash to the same slot",
+                )),
+            };
+        }
+        self.dispatch_special(command, args, raw, started)
+    }
+
+    /// The group every key of `args` is in (group 0 for a keyless request); `None` when the
+    /// keys are in several groups.
+    fn group_of_keys(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<usize> {
+        if self.state.groups.len() == 1 {
+            return Some(0);
+        }
+        let mut group = None;
+        let mut same = |k: usize| {
+            let g = self.state.slots.group_of_key(&args[k]);
+            *group.get_or_insert(g) == g
+        };
+        let all_same = if spec.flags.contains(CommandFlags::MOVABLE_KEYS) {
+            spec.key_indexes(args).into_iter().all(&mut same)
+        } else {
+            fixed_keys(spec, args.len()).all(&mut same)
+        };
+        all_same.then(|| group.unwrap_or(0))
+    }
+
+    /// Sends a request routed whole to `group` (its primary, or the read policy's choice for a
+    /// read-only command), under the write lease, on the client's pinned connection when it
+    /// watches keys there. `raw` is the request as the client sent it, when at hand;
+    /// `started` when its node's timeout starts (`None`: now).
+    fn send_to_group(
+        &mut self,
+        spec: &CommandSpec,
+        group: usize,
+        args: &[Bytes],
+        raw: Option<Bytes>,
+        started: Option<Instant>,
+    ) -> Pending {
+        // The control plane's write lease: a proxy cut off from the quorum of proxies stops
+        // taking writes (reads go on).
+        let readonly = spec.flags.contains(CommandFlags::READONLY);
+        if !readonly {
+            if let Err(why) = self.state.may_write(group) {
+                return self.ready(Reply::error_owned(format!("TRYAGAIN {why}")));
+            }
+        }
+        if spec.flags.contains(CommandFlags::WRITE) {
+            self.conn.last_write = Some(Some(group));
+        }
+        if let Some(pinned) = self.tx.pinned_for(group, &self.conn) {
+            return pinned.send(args);
+        }
+        let group = &self.state.groups[group];
+        let backend = if readonly {
+            group.read_target()
+        } else {
+            group.primary()
+        };
+        Pending::Node(NodeCall::send_since(
+            backend,
+            self.conn.protocol,
+            self.conn.db,
+            self.conn.id,
+            raw.unwrap_or_else(|| encode_args(args)),
+            self.state.config.request_timeout,
+            started.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std),
+        ))
+    }
+
+    /// Every request that is not [`commands::is_plain`] (or comes inside a transaction, or
+    /// from a RESP2 subscriber): `RESET`, pub/sub, transactions, refusals, proxy-answered
+    /// commands, `WAIT`, spread, blocking and cross-group commands, in that order.
+    fn dispatch_special(
+        &mut self,
+        command: Resolved,
+        args: Vec<Bytes>,
+        raw: Option<Bytes>,
+        started: Option<Instant>,
+    ) -> Pending {
+        // `INFO` and the like see every earlier request counted.
+        self.count();
         if command.name() == "reset" {
             self.tx.reset();
         }
@@ -406,8 +662,11 @@ impl Client {
             if writes {
                 self.conn.last_write = Some(None);
             }
-            let name = command.to_string();
-            return split::send(&self.state, &self.conn, spec, &name, spread, &args);
+            let name: Cow<str> = match command.sub {
+                None => Cow::Borrowed(command.name()),
+                Some(_) => Cow::Owned(command.to_string()),
+            };
+            return split::send(&self.state, &self.conn, spec, &name, spread, &args, raw);
         }
         let keys = spec.key_indexes(&args);
         // Commands the proxy carries out over groups write like any other: the write lease
@@ -455,32 +714,86 @@ impl Client {
                 group
             }
         };
-        // The control plane's write lease: a proxy cut off from the quorum of proxies stops
-        // taking writes (reads go on).
-        if !spec.flags.contains(CommandFlags::READONLY) {
-            if let Err(why) = self.state.may_write(group) {
-                return self.ready(Reply::error_owned(format!("TRYAGAIN {why}")));
-            }
-        }
-        if writes {
-            self.conn.last_write = Some(Some(group));
-        }
-        if let Some(pinned) = self.tx.pinned_for(group, &self.conn) {
-            return pinned.send(&args);
-        }
-        let group = &self.state.groups[group];
-        let backend = if spec.flags.contains(CommandFlags::READONLY) {
-            group.read_target()
+        self.send_to_group(spec, group, &args, raw, started)
+    }
+}
+
+/// Positions of the keys of a command whose keys are found by position (not
+/// `movable_keys`) in a request of `argc` arguments, as [`CommandSpec::key_indexes`] gives
+/// them, without collecting them.
+fn fixed_keys(spec: &CommandSpec, argc: usize) -> impl Iterator<Item = usize> {
+    let first = usize::try_from(spec.first_key).unwrap_or(0);
+    let (first, last) = if first == 0 || argc <= first {
+        (1, 0)
+    } else {
+        let last = if spec.last_key < 0 {
+            argc as i64 + i64::from(spec.last_key)
         } else {
-            group.primary()
+            i64::from(spec.last_key)
         };
-        Pending::Node(NodeCall::send(
-            backend,
-            self.conn.protocol,
-            self.conn.db,
-            self.conn.id,
-            encode_args(&args),
-            self.state.config.request_timeout,
-        ))
+        (first, last.min(argc as i64 - 1).max(0) as usize)
+    };
+    (first..=last).step_by(spec.key_step.max(1) as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    fn name(command: Option<Resolved>) -> Option<String> {
+        command.map(|c| c.to_string())
+    }
+
+    #[test]
+    fn the_last_command_resolves_as_the_table_does() {
+        let mut last = LastCommand::default();
+        for words in [
+            &["SET", "k", "v"][..],
+            &["SET", "k", "v"],
+            &["get", "k"],
+            &["GET", "k"],
+            &["GET", "k"],
+            &["config", "get", "x"],
+            &["config", "set", "x", "y"],
+            &["nosuchcommand"],
+            &["GETSET", "k", "v"],
+            &["GET", "k"],
+        ] {
+            let args = args(words);
+            assert_eq!(
+                name(last.resolve(&args)),
+                name(command_table::resolve(&args)),
+                "{words:?}"
+            );
+        }
+        assert!(last.resolve(&[]).is_none());
+    }
+
+    #[test]
+    fn fixed_keys_are_the_tables_keys() {
+        for words in [
+            &["get", "k"][..],
+            &["set", "k", "v", "ex", "10"],
+            &["mset", "a", "1", "b", "2"],
+            &["del", "a", "b", "c"],
+            &["ping"],
+            &["hset", "h", "f", "v"],
+            &["get"],
+        ] {
+            let args = args(words);
+            let spec = command_table::resolve(&args).expect("known").spec();
+            assert_eq!(
+                fixed_keys(spec, args.len()).collect::<Vec<_>>(),
+                spec.key_indexes(&args),
+                "{words:?}"
+            );
+        }
     }
 }

@@ -83,7 +83,8 @@ pub(crate) fn split_by_key(
     Ok(KeySplit::Parts { parts, merge })
 }
 
-/// Sends a request spread by `spread` and returns its pending reply.
+/// Sends a request spread by `spread` and returns its pending reply. `raw` is the request as
+/// the client sent it, when at hand: what goes whole is sent as it is.
 pub(crate) fn send(
     worker: &Worker,
     conn: &ClientConn,
@@ -91,7 +92,10 @@ pub(crate) fn send(
     name: &str,
     spread: Spread,
     args: &[Bytes],
+    raw: Option<Bytes>,
 ) -> Pending {
+    let whole = |raw: Option<Bytes>| raw.unwrap_or_else(|| encode_args(args));
+    let one_group = worker.groups.len() == 1;
     let call = |group: usize, request: Bytes, read: bool| {
         let group = &worker.groups[group];
         let backend = if read {
@@ -116,10 +120,16 @@ pub(crate) fn send(
     match spread {
         Spread::ByKey(rule) => {
             let read = spec.flags.contains(CommandFlags::READONLY);
-            let split = split_by_key(spec, name, args, rule, |key| worker.slots.group_of_key(key));
+            let split = split_by_key(spec, name, args, rule, |key| {
+                if one_group {
+                    0
+                } else {
+                    worker.slots.group_of_key(key)
+                }
+            });
             match split {
                 Err(reply) => Pending::Ready(encode(&reply, conn.protocol)),
-                Ok(KeySplit::Whole(group)) => Pending::Node(call(group, encode_args(args), read)),
+                Ok(KeySplit::Whole(group)) => Pending::Node(call(group, whole(raw), read)),
                 Ok(KeySplit::Parts { parts, merge }) => {
                     let parts = parts
                         .into_iter()
@@ -130,7 +140,7 @@ pub(crate) fn send(
             }
         }
         Spread::AllGroups(rule) => {
-            let request = encode_args(args);
+            let request = whole(raw);
             let parts = (0..worker.groups.len())
                 .map(|group| call(group, request.clone(), false))
                 .collect();

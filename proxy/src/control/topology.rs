@@ -39,6 +39,10 @@ pub(crate) struct SharedTopology {
     epochs: Vec<Arc<AtomicU64>>,
     /// Counts publications, for those who act on a change ([`SharedTopology::subscribe`]).
     published: tokio::sync::watch::Sender<u64>,
+    /// Counts publications too, raised once each is in place: a reader that remembers what it
+    /// derived from the topology at one count need not look again until the count moves
+    /// (routing does, so requests do not all take the lock).
+    generation: AtomicU64,
 }
 
 impl SharedTopology {
@@ -53,7 +57,14 @@ impl SharedTopology {
             current: RwLock::new(Arc::new(topology)),
             epochs,
             published: tokio::sync::watch::channel(0).0,
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// How many topologies were published so far; read it before reading the topology, and
+    /// what was read holds while it stays the same.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The current topology.
@@ -77,6 +88,7 @@ impl SharedTopology {
             cell.fetch_max(group.epoch, Ordering::SeqCst);
         }
         *self.current.write() = Arc::new(topology);
+        self.generation.fetch_add(1, Ordering::Release);
         self.published.send_modify(|count| *count += 1);
     }
 

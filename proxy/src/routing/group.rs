@@ -1,6 +1,6 @@
 //! A group: one primary and its standbys, and the choice of member for each read.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use super::read_policy::{self, Choice, Member};
@@ -24,6 +24,9 @@ pub(crate) struct Group {
     pub(crate) max_lag_bytes: Option<u64>,
     topology: Arc<SharedTopology>,
     rotation: AtomicUsize,
+    /// The primary's position in `members`, with the topology generation it was read at:
+    /// `(generation + 1) << 16 | position`, 0 before the first read.
+    primary_at: AtomicU64,
 }
 
 impl Group {
@@ -42,16 +45,30 @@ impl Group {
             max_lag_bytes: config.max_lag_bytes,
             topology,
             rotation: AtomicUsize::new(0),
+            primary_at: AtomicU64::new(0),
         }
     }
 
     /// The member that is the primary now: every write goes here.
     pub(crate) fn primary(&self) -> &Arc<Backend> {
+        let generation = self.topology.generation();
+        let cached = self.primary_at.load(Ordering::Relaxed);
+        if cached >> 16 == generation + 1 {
+            if let Some(member) = self.members.get((cached & 0xffff) as usize) {
+                return member;
+            }
+        }
         let addr = self.topology.primary(self.index);
-        self.members
+        let position = self
+            .members
             .iter()
-            .find(|m| m.addr == addr)
-            .unwrap_or(&self.members[0])
+            .position(|m| m.addr == addr)
+            .unwrap_or(0);
+        if position <= 0xffff {
+            self.primary_at
+                .store((generation + 1) << 16 | position as u64, Ordering::Relaxed);
+        }
+        &self.members[position]
     }
 
     /// The group's configuration epoch now (it rises with each promotion).

@@ -1,0 +1,143 @@
+//! The common case of reading a request, without copies: a whole RESP multibulk of bulk
+//! strings already in the input buffer is split off as one piece, its raw bytes kept to be
+//! forwarded to a node as they arrived, its arguments slices of those bytes. Anything else
+//! (an inline request, a request not all here yet, malformed or unusual input) is left to
+//! [`RequestParser`](redoubt_protocol::RequestParser), which gives Redis's errors.
+
+use bytes::{Bytes, BytesMut};
+
+/// Most arguments a request may have to take the fast path (`MSET` of 500 pairs still does).
+const MAX_ARGS: usize = 1024;
+/// Longest count or length line the fast path reads (digits).
+const MAX_DIGITS: usize = 10;
+
+/// A whole request split off the input: its raw bytes and its arguments (the name first).
+#[derive(Debug)]
+pub(crate) struct Frame {
+    /// The request exactly as the client sent it.
+    pub(crate) raw: Bytes,
+    /// Its arguments, slices of `raw`.
+    pub(crate) args: Vec<Bytes>,
+}
+
+/// Splits the first request off `input` when it is a whole, well-formed multibulk of at
+/// least one bulk string (`*N\r\n` then `N` times `$len\r\n<len bytes>\r\n`, counts as
+/// Redis reads them: digits, no sign, no leading zero); `None` leaves `input` untouched for
+/// the general parser.
+pub(crate) fn take(input: &mut BytesMut) -> Option<Frame> {
+    let buf = &input[..];
+    if buf.first() != Some(&b'*') {
+        return None;
+    }
+    let (count, mut at) = number(buf, 1)?;
+    if count == 0 || count > MAX_ARGS {
+        return None;
+    }
+    let mut spans = [(0usize, 0usize); 16];
+    let mut more: Vec<(usize, usize)> = Vec::new();
+    for i in 0..count {
+        if buf.get(at) != Some(&b'$') {
+            return None;
+        }
+        let (len, start) = number(buf, at + 1)?;
+        let end = start.checked_add(len)?;
+        if buf.get(end..end + 2)? != b"\r\n" {
+            return None;
+        }
+        if i < spans.len() {
+            spans[i] = (start, end);
+        } else {
+            more.push((start, end));
+        }
+        at = end + 2;
+    }
+    let raw = input.split_to(at).freeze();
+    let mut args = Vec::with_capacity(count);
+    for &(start, end) in spans[..count.min(spans.len())].iter().chain(&more) {
+        args.push(raw.slice(start..end));
+    }
+    Some(Frame { raw, args })
+}
+
+/// Reads the decimal number starting at `at` up to its `\r\n`: the number and the position
+/// after the line. `None` when the line is not all here or not canonical digits.
+fn number(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+    let digits = buf.get(at..)?;
+    let len = digits
+        .iter()
+        .take(MAX_DIGITS + 1)
+        .position(|&b| b == b'\r')?;
+    if len == 0 || len > MAX_DIGITS || (len > 1 && digits[0] == b'0') {
+        return None;
+    }
+    if digits.get(len + 1) != Some(&b'\n') {
+        return None;
+    }
+    let mut value = 0usize;
+    for &d in &digits[..len] {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + usize::from(d - b'0');
+    }
+    Some((value, at + len + 2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(input: &[u8]) -> (Option<Frame>, BytesMut) {
+        let mut buf = BytesMut::from(input);
+        let frame = take(&mut buf);
+        (frame, buf)
+    }
+
+    #[test]
+    fn a_whole_request_is_split_off_with_its_raw_bytes() {
+        let (f, rest) = frame(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*1\r\n$4\r\nPING\r\n");
+        let f = f.expect("whole");
+        assert_eq!(&f.raw[..], b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
+        assert_eq!(f.args, vec![&b"SET"[..], b"k", b""]);
+        assert_eq!(&rest[..], b"*1\r\n$4\r\nPING\r\n");
+    }
+
+    #[test]
+    fn many_arguments_keep_their_order() {
+        let mut input = b"*40\r\n".to_vec();
+        for i in 0..40 {
+            let word = format!("a{i}");
+            input.extend_from_slice(format!("${}\r\n{word}\r\n", word.len()).as_bytes());
+        }
+        let (f, rest) = frame(&input);
+        let f = f.expect("whole");
+        assert_eq!(f.args.len(), 40);
+        for (i, arg) in f.args.iter().enumerate() {
+            assert_eq!(&arg[..], format!("a{i}").as_bytes());
+        }
+        assert!(rest.is_empty());
+    }
+
+    #[test]
+    fn anything_else_is_left_for_the_parser() {
+        for input in [
+            &b"PING\r\n"[..],
+            b"*2\r\n$3\r\nGET\r\n$1\r\n",
+            b"*2\r\n$3\r\nGET\r\n$1\r\nkk\r\n",
+            b"*0\r\n",
+            b"*-1\r\n",
+            b"*01\r\n$4\r\nPING\r\n",
+            b"*1\r\n$04\r\nPING\r\n",
+            b"*1\r\n$+4\r\nPING\r\n",
+            b"*1\r\n:4\r\nPING\r\n",
+            b"*1\r\n$4\r\nPING",
+            b"*1\r\n$99999999999\r\nPING\r\n",
+            b"*1",
+            b"",
+        ] {
+            let (f, rest) = frame(input);
+            assert!(f.is_none(), "{input:?}");
+            assert_eq!(&rest[..], input);
+        }
+    }
+}
