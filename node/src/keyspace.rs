@@ -181,29 +181,6 @@ impl Default for SaveStatus {
     }
 }
 
-/// Bytes of a key table holding `len` keys after growing to them (see
-/// [`Store::key_tables_memory`]): `slot` bytes per reserved slot (the `Vec` grows by half,
-/// at least 4), 5 per index bucket (a power of two, filled at most 7/8).
-fn table_bytes(len: usize, slot: usize) -> u64 {
-    if len == 0 {
-        return 0;
-    }
-    let mut slots = 0usize;
-    while slots < len {
-        slots += (slots / 2).max(4);
-    }
-    let buckets = if len < 8 {
-        if len < 4 {
-            4
-        } else {
-            8
-        }
-    } else {
-        (len * 8).div_ceil(7).next_power_of_two()
-    };
-    (slots * slot + buckets * (std::mem::size_of::<u32>() + 1)) as u64
-}
-
 impl Store {
     /// A store with `config.databases` empty databases.
     pub(crate) fn new(config: Config) -> Self {
@@ -293,19 +270,12 @@ impl Store {
             .map_or(0, |b| b.allocated() as u64)
     }
 
-    /// An estimate of the key tables' own bytes in database `db`, apart from the contents
-    /// that keys and values keep outside them: `(main, expires)`, as `MEMORY STATS`
-    /// `overhead.hashtable.main` and `.expires` (Redis counts its dicts' slots the same way).
-    /// Each table (`keyspace::table`) is a `Vec` of `(key, value)` slots grown by half and an
-    /// index of buckets (a 4-byte position and a control byte each), sized as they grow from
-    /// empty to the key count; after many deletions the tables may hold more than this.
+    /// The key tables' own bytes in database `db` (their slots and buckets as allocated),
+    /// apart from the contents that keys and values keep outside them: `(main, expires)`, as
+    /// `MEMORY STATS` `overhead.hashtable.main` and `.expires` (Redis counts its dicts' slots
+    /// the same way).
     pub(crate) fn key_tables_memory(&self, db: usize) -> (u64, u64) {
-        use crate::value::CompactBytes;
-        let db = &self.dbs[db];
-        (
-            table_bytes(db.len(), std::mem::size_of::<(CompactBytes, db::Entry)>()),
-            table_bytes(db.expires_len(), std::mem::size_of::<(CompactBytes, u64)>()),
-        )
+        self.dbs[db].tables_memory()
     }
 
     /// Where the epoch is kept: `<dir>/redoubt-<port>.epoch`.

@@ -173,6 +173,16 @@ impl Db {
         self.entries.is_empty()
     }
 
+    /// Bytes the key table and the expiry table have allocated (their slots and buckets, not
+    /// the keys' and values' own heap buffers): the tables' share of INFO
+    /// `used_memory_overhead`.
+    pub(crate) fn tables_memory(&self) -> (u64, u64) {
+        (
+            self.entries.allocation_size() as u64,
+            self.expires.allocation_size() as u64,
+        )
+    }
+
     /// Number of keys with a time to live.
     pub(crate) fn expires_len(&self) -> usize {
         self.expires.len()

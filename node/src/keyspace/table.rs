@@ -208,8 +208,7 @@ impl<V> KeyTable<V> {
 
     /// Bytes the table has allocated (entries and buckets), what it adds to `used_memory`
     /// beyond the keys' and values' own heap buffers.
-    #[cfg(test)]
-    fn allocation_size(&self) -> usize {
+    pub(crate) fn allocation_size(&self) -> usize {
         self.entries.capacity() * std::mem::size_of::<(CompactBytes, V)>()
             + self.slots.allocation_size()
     }
