@@ -285,6 +285,7 @@ impl Config {
             listpack_entries: size("set-max-listpack-entries", 128),
             listpack_value: size("set-max-listpack-value", 64),
         };
+        crate::memory::set_background_thread(p.get_bool("jemalloc-bg-thread").unwrap_or(true));
         self.notify_keyspace_events =
             crate::pubsub::events::parse_flags(&text("notify-keyspace-events")).unwrap_or(0);
         for (slot, (_, hard, soft, seconds)) in self

@@ -286,3 +286,15 @@ mod tests {
         assert!(counted < plain * 10.0);
     }
 }
+
+/// Turns jemalloc's background threads on or off (`jemalloc-bg-thread`, on by default as in
+/// Redis): they return freed pages to the system as they age (`dirty_decay_ms`), so RSS
+/// follows `used_memory` down even while the node is idle. Only a change is written.
+pub(crate) fn set_background_thread(on: bool) {
+    static STATE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
+    if STATE.swap(u8::from(on), Ordering::Relaxed) != u8::from(on) {
+        if let Err(err) = tikv_jemalloc_ctl::background_thread::write(on) {
+            tracing::warn!(%err, "cannot set jemalloc background threads");
+        }
+    }
+}

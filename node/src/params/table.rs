@@ -203,7 +203,7 @@ pub(crate) static PARAMS: &[Param] = &[
     Param { name: "replica-serve-stale-data", alias: Some("slave-serve-stale-data"), flags: 0, kind: Kind::Bool, default: "yes", check: None, effect: StoredOnly },
     Param { name: "replica-read-only", alias: Some("slave-read-only"), flags: DEBUG, kind: Kind::Bool, default: "yes", check: None, effect: Applied },
     Param { name: "replica-ignore-maxmemory", alias: Some("slave-ignore-maxmemory"), flags: 0, kind: Kind::Bool, default: "yes", check: None, effect: Applied },
-    Param { name: "jemalloc-bg-thread", alias: None, flags: 0, kind: Kind::Bool, default: "yes", check: None, effect: StoredOnly },
+    Param { name: "jemalloc-bg-thread", alias: None, flags: 0, kind: Kind::Bool, default: "yes", check: None, effect: Applied },
     Param { name: "activedefrag", alias: None, flags: DEBUG, kind: Kind::Bool, default: "no", check: None, effect: StoredOnly },
     Param { name: "syslog-enabled", alias: None, flags: IMMUTABLE, kind: Kind::Bool, default: "no", check: None, effect: StoredOnly },
     Param { name: "cluster-enabled", alias: None, flags: IMMUTABLE, kind: Kind::Bool, default: "no", check: None, effect: StoredOnly },
