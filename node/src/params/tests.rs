@@ -637,15 +637,11 @@ fn effects_name_only_known_parameters() {
         "dir",
         "replicaof",
         "min-replicas-to-ack",
+        "jemalloc-bg-thread",
     ] {
         assert!(applied.contains(&name), "{name}");
     }
-    for name in [
-        "io-threads",
-        "activedefrag",
-        "jemalloc-bg-thread",
-        "lazyfree-lazy-eviction",
-    ] {
+    for name in ["io-threads", "activedefrag", "lazyfree-lazy-eviction"] {
         assert_eq!(
             find(name.as_bytes()).unwrap().0.effect,
             Effect::StoredOnly,
