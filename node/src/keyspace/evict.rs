@@ -162,7 +162,7 @@ pub(crate) fn entry_size(key: &[u8], value: &Value) -> u32 {
     let value_bytes = match value {
         Value::Str(s) => s.as_bytes().len() as u64,
         Value::Hash(h) => 64 + sampled(h.len(), 64, h.iter().map(|(f, v)| f.len() + v.len())),
-        Value::List(l) => 48 + sampled(l.len(), 32, l.items.iter().map(|i| i.len())),
+        Value::List(l) => 48 + sampled(l.len(), 32, l.iter().map(|i| i.len())),
         Value::Set(s) => 64 + sampled(s.len(), 48, s.iter().map(|m| m.len())),
         Value::ZSet(z) => 96 + sampled(z.len(), 96, z.iter().map(|(m, _)| m.len())),
         Value::Stream(s) => 128 + s.heap_bytes() as u64,

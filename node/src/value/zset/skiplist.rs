@@ -145,11 +145,6 @@ impl SkipList {
         self.len
     }
 
-    /// True when empty.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     fn random_level(&mut self) -> usize {
         // xorshift64; each level up has probability 1/4, as in Redis.
         self.rng ^= self.rng << 13;
