@@ -270,7 +270,9 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     Ok(list
         .position(index)
         .and_then(|at| list.get(at))
-        .map_or(Reply::Null, |item| Reply::Bulk(Bytes::copy_from_slice(item))))
+        .map_or(Reply::Null, |item| {
+            Reply::Bulk(Bytes::copy_from_slice(item))
+        }))
 }
 
 /// `LRANGE key start stop` → `*n` elements of the inclusive range (negative indexes count

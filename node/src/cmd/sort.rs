@@ -154,7 +154,11 @@ fn sort(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
             None => (Vec::new(), false, true),
             Some(Value::List(l)) => (l.iter().map(Bytes::copy_from_slice).collect(), false, true),
             Some(Value::Set(s)) => (s.iter().cloned().collect(), true, false),
-            Some(Value::ZSet(z)) => (z.iter().map(|(m, _)| Bytes::copy_from_slice(m)).collect(), false, true),
+            Some(Value::ZSet(z)) => (
+                z.iter().map(|(m, _)| Bytes::copy_from_slice(m)).collect(),
+                false,
+                true,
+            ),
             Some(_) => return Err(Reply::error(WRONGTYPE)),
         };
     // A set has no order of its own: stored results are sorted so a standby gets the same.

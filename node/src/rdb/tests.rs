@@ -2,7 +2,6 @@
 //! input, and a file written by redis-server 7.0 (`testdata/redis-7.0.rdb`, made by
 //! `testdata/make-fixture.sh`).
 
-
 use bytes::Bytes;
 
 use super::dump::DumpError;

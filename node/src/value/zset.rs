@@ -52,9 +52,18 @@ struct Big {
 }
 
 impl Big {
-    fn insert(&mut self, member: Bytes, score: f64) -> bool {
-        match self.scores.entry(member) {
-            indexmap::map::Entry::Occupied(mut e) => {
+    /// Sets `member`'s score, hashing it once. A new member is copied out of the request
+    /// buffer it may share, so the set keeps only its own bytes.
+    fn insert(&mut self, member: &[u8], score: f64) -> bool {
+        use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
+        use std::hash::BuildHasher;
+        let hash = self.scores.hasher().hash_one(member);
+        match self
+            .scores
+            .raw_entry_mut_v1()
+            .from_key_hashed_nocheck(hash, member)
+        {
+            RawEntryMut::Occupied(mut e) => {
                 let old = *e.get();
                 // Redis compares doubles here, so 0 and -0 count as the same score.
                 if old != score {
@@ -64,9 +73,10 @@ impl Big {
                 }
                 false
             }
-            indexmap::map::Entry::Vacant(e) => {
-                self.order.insert(score, e.key().clone());
-                e.insert(score);
+            RawEntryMut::Vacant(e) => {
+                let member = Bytes::copy_from_slice(member);
+                self.order.insert(score, member.clone());
+                e.insert_hashed_nocheck(hash, member, score);
                 true
             }
         }
@@ -170,9 +180,7 @@ impl ZSetValue {
             let mut big = Big::default();
             big.scores.reserve(p.len() + 1);
             for e in p.entries() {
-                big.scores.insert(Bytes::copy_from_slice(e.member), e.score);
-                let member = big.scores.get_index(big.scores.len() - 1).expect("just added");
-                big.order.insert(e.score, member.0.clone());
+                big.insert(e.member, e.score);
             }
             self.repr = Repr::Skip(Box::new(big));
         }
@@ -200,8 +208,54 @@ impl ZSetValue {
             self.convert();
         }
         match &mut self.repr {
-            Repr::Skip(b) => b.insert(member, score),
+            Repr::Skip(b) => b.insert(&member, score),
             Repr::Pack(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// Looks `member` up once and lets `decide` pick its new score from the current one
+    /// (`None` in, absent; `None` out, leave the set as it is); returns `decide`'s verdict.
+    /// `ZADD`'s path: a `skiplist` hashes the member once.
+    pub(crate) fn update<T>(
+        &mut self,
+        member: &[u8],
+        decide: impl FnOnce(Option<f64>) -> (Option<f64>, T),
+    ) -> T {
+        let Repr::Skip(b) = &mut self.repr else {
+            let (score, verdict) = decide(self.score(member));
+            if let Some(score) = score {
+                self.insert(Bytes::copy_from_slice(member), score);
+            }
+            return verdict;
+        };
+        use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
+        use std::hash::BuildHasher;
+        let hash = b.scores.hasher().hash_one(member);
+        match b
+            .scores
+            .raw_entry_mut_v1()
+            .from_key_hashed_nocheck(hash, member)
+        {
+            RawEntryMut::Occupied(mut e) => {
+                let old = *e.get();
+                let (score, verdict) = decide(Some(old));
+                // Redis compares doubles here, so 0 and -0 count as the same score.
+                if let Some(score) = score.filter(|s| *s != old) {
+                    b.order.remove(old, e.key());
+                    b.order.insert(score, e.key().clone());
+                    *e.get_mut() = score;
+                }
+                verdict
+            }
+            RawEntryMut::Vacant(e) => {
+                let (score, verdict) = decide(None);
+                if let Some(score) = score {
+                    let member = Bytes::copy_from_slice(member);
+                    b.order.insert(score, member.clone());
+                    e.insert_hashed_nocheck(hash, member, score);
+                }
+                verdict
+            }
         }
     }
 
@@ -250,7 +304,10 @@ impl ZSetValue {
     /// How many leading members satisfy `before`, which holds for a prefix of the order.
     fn count_while(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
         match &self.repr {
-            Repr::Pack(p) => p.entries().take_while(|e| before(e.score, e.member)).count(),
+            Repr::Pack(p) => p
+                .entries()
+                .take_while(|e| before(e.score, e.member))
+                .count(),
             Repr::Skip(b) => b.order.count_while(before),
         }
     }

@@ -2,9 +2,10 @@
 //! `(member, score)` entries in (score, member) order, as Redis keeps sets within
 //! `zset-max-listpack-entries` / `zset-max-listpack-value`.
 //!
-//! An entry is `[member length: 1 byte][member][score]`; members are at most
+//! A non-empty buffer starts with the entry count (2 bytes, little endian), so the whole set
+//! is 16 bytes plus its buffer. An entry is `[member length: 1 byte][member][score]`; members are at most
 //! [`MAX_MEMBER`] bytes. A score takes 1 to 9 bytes: an integral score (below 2^53 in
-//! magnitude, not `-0`) is a LEB128 varint of `zigzag(n) << 2`; a score that a `f32` holds
+//! magnitude; `-0` becomes 0 as in Redis) is a LEB128 varint of `zigzag(n) << 2`; a score that a `f32` holds
 //! exactly is the byte `1` and 4 bytes; any other is the byte `2` and 8 bytes (little endian).
 //! Every operation is a linear walk, which for at most a few hundred entries costs less than
 //! the cache misses of a tree.
@@ -14,11 +15,14 @@ use std::cmp::Ordering;
 /// Longest member an entry can hold (the length is one byte).
 pub(crate) const MAX_MEMBER: usize = 255;
 
+/// Bytes of the count before the entries.
+const HEADER: usize = 2;
+
 /// A packed sorted set.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Pack {
+    /// Empty, or the count and the entries.
     buf: Box<[u8]>,
-    len: u32,
 }
 
 /// Orders `(score, member)` keys; scores compare as IEEE doubles, so `-0` equals `0`.
@@ -31,7 +35,8 @@ pub(crate) fn cmp_key(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u
 
 fn encode_score(score: f64, out: &mut Vec<u8>) {
     let integral = score.fract() == 0.0 && score.abs() < (1u64 << 53) as f64;
-    if integral && !(score == 0.0 && score.is_sign_negative()) {
+    // `-0` is stored as the integer 0, as Redis's listpack does (a listpack set answers `0`).
+    if integral {
         let n = score as i64;
         let mut v = (((n << 1) ^ (n >> 63)) as u64) << 2;
         loop {
@@ -83,6 +88,14 @@ fn decode_score(buf: &[u8], at: usize) -> (f64, usize) {
     }
 }
 
+/// The entry count a buffer records.
+fn count_of(buf: &[u8]) -> usize {
+    match *buf {
+        [lo, hi, ..] => usize::from(u16::from_le_bytes([lo, hi])),
+        _ => 0,
+    }
+}
+
 /// One decoded entry.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Entry<'a> {
@@ -128,14 +141,33 @@ impl<'a> Iterator for Entries<'a> {
 impl Pack {
     /// Number of entries.
     pub(crate) fn len(&self) -> usize {
-        self.len as usize
+        count_of(&self.buf)
+    }
+
+    fn start(&self) -> usize {
+        HEADER.min(self.buf.len())
+    }
+
+    /// Rewrites the buffer as `prefix`, then `middle`, then `suffix` with the count `len`.
+    fn rebuild(&mut self, len: usize, parts: [&[u8]; 3]) {
+        if len == 0 {
+            self.buf = Box::default();
+            return;
+        }
+        let size = HEADER + parts.iter().map(|p| p.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(size);
+        out.extend_from_slice(&(len as u16).to_le_bytes());
+        for part in parts {
+            out.extend_from_slice(part);
+        }
+        self.buf = out.into_boxed_slice();
     }
 
     /// The entries in order.
     pub(crate) fn entries(&self) -> Entries<'_> {
         Entries {
             buf: &self.buf,
-            at: 0,
+            at: self.start(),
         }
     }
 
@@ -160,14 +192,13 @@ impl Pack {
             .entries()
             .find(|e| cmp_key(e.score, e.member, score, member) == Ordering::Greater)
             .map_or(self.buf.len(), |e| e.at);
-        let mut out = Vec::with_capacity(self.buf.len() + member.len() + 10);
-        out.extend_from_slice(&self.buf[..at]);
-        out.push(member.len() as u8);
-        out.extend_from_slice(member);
-        encode_score(score, &mut out);
-        out.extend_from_slice(&self.buf[at..]);
-        self.buf = out.into_boxed_slice();
-        self.len += 1;
+        let mut entry = Vec::with_capacity(member.len() + 10);
+        entry.push(member.len() as u8);
+        entry.extend_from_slice(member);
+        encode_score(score, &mut entry);
+        let start = self.start();
+        let buf = std::mem::take(&mut self.buf);
+        self.rebuild(count_of(&buf) + 1, [&buf[start..at], &entry, &buf[at..]]);
     }
 
     /// Removes the entries between offsets `at..end`, which hold `count` entries.
@@ -175,11 +206,9 @@ impl Pack {
         if at == end {
             return;
         }
-        let mut out = Vec::with_capacity(self.buf.len() - (end - at));
-        out.extend_from_slice(&self.buf[..at]);
-        out.extend_from_slice(&self.buf[end..]);
-        self.buf = out.into_boxed_slice();
-        self.len -= count as u32;
+        let start = self.start();
+        let buf = std::mem::take(&mut self.buf);
+        self.rebuild(count_of(&buf) - count, [&buf[start..at], &buf[end..], &[]]);
     }
 
     /// The byte offsets of the entries at ranks `ranks.start..ranks.end`.
