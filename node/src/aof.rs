@@ -39,8 +39,10 @@ use crate::state::NodeState;
 const TICK: Duration = Duration::from_millis(100);
 
 /// At start, before clients: reads the manifest and, when `appendonly` is on and it exists,
-/// loads the files it names, replaying their commands through `replay`. Returns true when `appendonly` is on: the append-only file is
-/// then the node's only source, `dump.rdb` is not read (as Redis).
+/// loads the files it names, replaying their commands through `replay`; an append-only file of
+/// Redis before 7.0 is first moved into the directory ([`load::upgrade_old_style`]). Returns
+/// true when `appendonly` is on: the append-only file is then the node's only source,
+/// `dump.rdb` is not read (as Redis).
 ///
 /// # Errors
 /// A sentence for the log (Redis's texts); the node must not start.
@@ -51,6 +53,9 @@ pub(crate) fn load_at_start(
     let mut files = Files::default();
     let (appendonly, found) = {
         let store = node.store.lock();
+        if store.config.appendonly {
+            load::upgrade_old_style(&store)?;
+        }
         let found = load::read_manifest(&store, &mut files);
         (store.config.appendonly, found)
     };

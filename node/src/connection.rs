@@ -139,15 +139,9 @@ async fn session_loop(
             if let Some(store) =
                 busy::lock_for_batch(node, protocol, &mut batch, &mut replies).await
             {
-                blocked = if busy::may_run_script(&batch) {
-                    // A script may run for long: this worker hands its queued tasks to another
-                    // thread first, so no connection waits behind it (they answer -BUSY).
-                    busy::blocking(|| {
-                        run_batch(node, store, session, parser, &mut batch, &mut replies)
-                    })
-                } else {
-                    run_batch(node, store, session, parser, &mut batch, &mut replies)
-                };
+                // A script that runs for long hands this worker's other tasks to another
+                // thread itself (`script::vm`), so no connection waits behind it.
+                blocked = run_batch(node, store, session, parser, &mut batch, &mut replies);
             }
             hold_for_acks(node, session, &mut replies).await;
             for (reply, protocol, _) in replies.drain(..) {

@@ -162,8 +162,10 @@ fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, O
         );
         return reject(ctx, &error);
     }
-    if (write || command.name == "ping") && crate::persist::refuses_writes(ctx.store) {
-        return reject(ctx, crate::persist::MISCONF);
+    if write || command.name == "ping" {
+        if let Some(refusal) = crate::persist::write_refusal(ctx.store) {
+            return reject(ctx, &refusal);
+        }
     }
     Ok((resolved, handler))
 }

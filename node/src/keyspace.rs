@@ -229,12 +229,11 @@ impl Store {
     }
 
     /// INFO `used_memory`, what `maxmemory` limits: the process's allocation at startup
-    /// (`used_memory_startup`), the keys and values as the databases account them, and the
-    /// replication backlog's bytes (counted as Redis counts it).
+    /// (`used_memory_startup`) and the replication backlog's bytes (counted as Redis counts
+    /// it). The databases keep no per-key account: the data's share is the allocator's.
     pub(crate) fn used_memory(&mut self) -> u64 {
-        let data: u64 = self.dbs.iter_mut().map(Db::used_memory).sum();
         let backlog = self.repl.backlog.as_ref().map_or(0, |b| b.histlen() as u64);
-        self.startup_memory + data + backlog
+        self.startup_memory + backlog
     }
 
     /// Where the epoch is kept: `<dir>/redoubt-<port>.epoch`.

@@ -24,7 +24,7 @@ use bytes::Bytes;
 use tracing::{error, info};
 
 use crate::config::{parse_save_points, Config};
-use crate::keyspace::db::{Db, Entry};
+use crate::keyspace::db::{Db, Item};
 use crate::keyspace::{PendingSave, Store};
 use crate::rdb::{RdbReader, RdbWriter, Record, ReplInfo, SnapshotInfo, WriteOptions};
 use crate::script::functions::RestorePolicy;
@@ -46,14 +46,24 @@ pub(crate) fn rdb_path(config: &Config) -> PathBuf {
     config.dir.join(&config.dbfilename)
 }
 
-/// True when writes must be refused with [`MISCONF`]: the last background save failed, a save
-/// schedule is set, `stop-writes-on-bgsave-error` is on and this node is a primary (Redis's
-/// `writeCommandsDeniedByDiskError`).
-pub(crate) fn refuses_writes(store: &Store) -> bool {
-    !store.saves.last_bgsave_ok
+/// The `MISCONF` error a write (and `PING`) must be refused with while the node cannot
+/// persist, if any (Redis's `writeCommandsDeniedByDiskError`): the last background save failed
+/// while a save schedule is set and `stop-writes-on-bgsave-error` is on ([`MISCONF`]), or the
+/// append-only file is on and its last write or fsync failed (`MISCONF Errors writing to the
+/// AOF file: <the system's error text>`). A standby never refuses: its writes come from its
+/// primary.
+pub(crate) fn write_refusal(store: &Store) -> Option<std::borrow::Cow<'static, str>> {
+    if store.repl.is_replica() {
+        return None;
+    }
+    if !store.saves.last_bgsave_ok
         && store.config.stop_writes_on_bgsave_error
         && !store.config.save.is_empty()
-        && !store.repl.is_replica()
+    {
+        return Some(MISCONF.into());
+    }
+    let failure = store.aof.writer.as_ref()?.failure()?;
+    Some(format!("MISCONF Errors writing to the AOF file: {failure}").into())
 }
 
 /// `rdbcompression` and `rdbchecksum` as RDB writer options.
@@ -140,7 +150,7 @@ pub(crate) fn save(store: &mut Store, functions: &[Bytes]) -> io::Result<u64> {
             let index = index as u32;
             writer.select_db(index, db.len() as u64, db.expires_len() as u64)?;
             for (key, entry) in db.iter() {
-                writer.write_key(index, key, &entry.value, expiry(entry))?;
+                writer.write_key(index, key, entry.value, expiry(&entry))?;
             }
         }
         Ok(writer.finish()?.1)
@@ -160,9 +170,9 @@ pub(crate) fn save(store: &mut Store, functions: &[Bytes]) -> io::Result<u64> {
     result
 }
 
-/// An entry's expiry as the RDB writer takes it (absolute Unix ms).
-pub(crate) fn expiry(entry: &Entry) -> Option<i64> {
-    entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64)
+/// A key's expiry as the RDB writer takes it (absolute Unix ms).
+pub(crate) fn expiry<V>(item: &Item<V>) -> Option<i64> {
+    item.expires_at.map(|at| at.min(i64::MAX as u64) as i64)
 }
 
 /// Records a successful save of the data as of dirty counter `dirty`.
@@ -231,12 +241,12 @@ pub(crate) fn walk_capture(
     node: &NodeState,
     dbs: &[(usize, u64, u64, usize)],
     mut on_db: impl FnMut(usize, u64, u64) -> io::Result<()>,
-    mut on_key: impl FnMut(usize, Bytes, Entry) -> io::Result<()>,
+    mut on_key: impl FnMut(usize, Bytes, Item) -> io::Result<()>,
 ) -> io::Result<(u64, Duration)> {
     let mut longest_hold = Duration::ZERO;
     let mut keys = 0u64;
     let result = (|| {
-        let mut chunk: Vec<(Bytes, Entry)> = Vec::with_capacity(CHUNK);
+        let mut chunk: Vec<(Bytes, Item)> = Vec::with_capacity(CHUNK);
         for &(index, len, expires, mut cursor) in dbs {
             on_db(index, len, expires)?;
             loop {
@@ -404,6 +414,9 @@ pub(crate) struct Parsed {
     pub(crate) functions: Vec<Bytes>,
     /// Eval scripts' bodies (`lua` aux fields, which a full resync carries).
     pub(crate) scripts: Vec<Bytes>,
+    /// Offset just past the RDB end (the EOF opcode and its checksum): an append-only file's
+    /// base may carry commands after it.
+    pub(crate) end: usize,
 }
 
 /// Parses a whole RDB file into `databases` databases. Keys already expired at `now_ms` are
@@ -480,6 +493,7 @@ pub(crate) fn parse(
         version: reader.version(),
         functions,
         scripts,
+        end: reader.offset(),
     })
 }
 

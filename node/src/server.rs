@@ -33,6 +33,7 @@ pub async fn run_with_metrics(
         config.set_bound_port(addr.port());
     }
     let replicaof = config.replicaof.clone();
+    watch_file_size_limit();
     let node = NodeState::new(config);
     if let Some((host, port)) = replicaof {
         node.store.lock().repl.follow(host, port);
@@ -161,4 +162,23 @@ async fn active_expiry(node: Arc<NodeState>) {
             node.store.lock().sample_latency("expire-cycle", started);
         }
     }
+}
+
+/// Linux's `SIGXFSZ`, raised by a write past the process's file size limit (`ulimit -f`).
+const SIGXFSZ: i32 = 25;
+
+/// Handles `SIGXFSZ` so that its default action (ending the process) does not apply: a write
+/// past the file size limit then fails with `EFBIG` and is handled as any failed write to a
+/// snapshot or the append-only file (a failed save, or `MISCONF` for the append-only file).
+fn watch_file_size_limit() {
+    let Ok(mut signals) =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::from_raw(SIGXFSZ))
+    else {
+        return;
+    };
+    tokio::spawn(async move {
+        while signals.recv().await.is_some() {
+            warn!("a write went past the file size limit (SIGXFSZ)");
+        }
+    });
 }

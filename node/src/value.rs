@@ -2,6 +2,7 @@
 //! lives in its own module; a collection key exists only while it holds at least one element.
 
 pub(crate) mod bits;
+pub(crate) mod compact;
 pub(crate) mod geo;
 pub(crate) mod hash;
 pub(crate) mod hll;
@@ -13,14 +14,16 @@ pub(crate) mod zset;
 
 use bytes::Bytes;
 
+pub(crate) use compact::CompactBytes;
 pub(crate) use hash::HashValue;
 pub(crate) use list::ListValue;
 pub(crate) use set::SetValue;
 pub(crate) use stream::StreamValue;
 pub(crate) use zset::ZSetValue;
 
-/// A value stored under a key. Collections are boxed so a key holding a short string (most
-/// keys) costs no more than the string needs.
+/// A value stored under a key: 24 bytes. Collections are boxed so a key holding a short string
+/// (most keys) costs no more than the string needs; the enum's tag shares the string's tag
+/// byte, so it costs nothing either.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Value {
     /// A string (Redis type `string`).
@@ -64,35 +67,50 @@ impl Value {
     }
 }
 
-/// A string value. Strings written whole share one immutable buffer (cheap to hand to a reply);
-/// strings grown by `APPEND` or `SETRANGE` switch to a growable buffer so repeated appends cost
-/// amortised O(1), as Redis's `raw` strings do.
-#[derive(Clone, Debug, PartialEq)]
+/// A string value (Redis type `string`). A string written whole (`SET`, `INCR`...) is a
+/// [`CompactBytes`]: up to 22 bytes inline in the value, longer in an exact-size buffer. A
+/// string modified in place (`APPEND`, `SETRANGE`) switches to a growable buffer so repeated
+/// appends cost amortised O(1), as Redis's `raw` strings do; that buffer sits behind a pointer
+/// so a string, and so a [`Value`], stays 24 bytes.
+#[derive(Clone, Debug)]
 pub(crate) enum RString {
-    /// Written whole (`SET`, `INCR`...).
-    Shared(Bytes),
-    /// Modified in place (`APPEND`, `SETRANGE`); always reported as `raw`.
-    Growable(Vec<u8>),
+    /// Written whole; reported as `int`, `embstr` or `raw` by content and length.
+    Compact(CompactBytes),
+    /// Modified in place (`APPEND`, `SETRANGE`, results of `BITOP` and the `PF*` commands);
+    /// always reported as `raw`.
+    #[allow(clippy::box_collection)] // Boxed so the enum stays 24 bytes; rare and long-lived.
+    Growable(Box<Vec<u8>>),
 }
+
+const _: () = assert!(std::mem::size_of::<RString>() == 24);
+const _: () = assert!(std::mem::size_of::<Value>() == 24);
 
 /// Longest string Redis stores with the `embstr` encoding (bytes).
 const EMBSTR_MAX_LEN: usize = 44;
 
 impl RString {
+    /// A string written whole holding a copy of `bytes`.
+    pub(crate) fn new(bytes: &[u8]) -> RString {
+        RString::Compact(CompactBytes::from(bytes))
+    }
+
+    /// A growable (`raw`) string taking `bytes` over.
+    pub(crate) fn growable(bytes: Vec<u8>) -> RString {
+        RString::Growable(Box::new(bytes))
+    }
+
     /// The string's bytes.
     pub(crate) fn as_bytes(&self) -> &[u8] {
         match self {
-            RString::Shared(b) => b,
+            RString::Compact(b) => b,
             RString::Growable(v) => v,
         }
     }
 
-    /// The string as a shared buffer (a copy only for growable strings).
+    /// A shared copy of the string (for a reply: one allocation and copy, as Redis copies a
+    /// value into its reply buffer).
     pub(crate) fn to_bytes(&self) -> Bytes {
-        match self {
-            RString::Shared(b) => b.clone(),
-            RString::Growable(v) => Bytes::copy_from_slice(v),
-        }
+        Bytes::copy_from_slice(self.as_bytes())
     }
 
     /// Length in bytes.
@@ -100,14 +118,24 @@ impl RString {
         self.as_bytes().len()
     }
 
+    /// Bytes of heap the string holds beyond the value itself (0 when inline): the exact
+    /// length of a long whole string, the capacity and header of a growable one.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            RString::Compact(b) if b.is_heap() => b.len(),
+            RString::Compact(_) => 0,
+            RString::Growable(v) => v.capacity() + std::mem::size_of::<Vec<u8>>(),
+        }
+    }
+
     /// A growable buffer holding the string, converting it in place if needed.
     pub(crate) fn make_growable(&mut self) -> &mut Vec<u8> {
-        if let RString::Shared(b) = self {
-            *self = RString::Growable(b.to_vec());
+        if let RString::Compact(b) = self {
+            *self = RString::growable(b.to_vec());
         }
         match self {
             RString::Growable(v) => v,
-            RString::Shared(_) => unreachable!("converted above"),
+            RString::Compact(_) => unreachable!("converted above"),
         }
     }
 
@@ -116,10 +144,29 @@ impl RString {
     pub(crate) fn encoding(&self) -> &'static str {
         match self {
             RString::Growable(_) => "raw",
-            RString::Shared(b) if parse_canonical_i64(b).is_some() => "int",
-            RString::Shared(b) if b.len() <= EMBSTR_MAX_LEN => "embstr",
-            RString::Shared(_) => "raw",
+            RString::Compact(b) if parse_canonical_i64(b).is_some() => "int",
+            RString::Compact(b) if b.len() <= EMBSTR_MAX_LEN => "embstr",
+            RString::Compact(_) => "raw",
         }
+    }
+}
+
+impl From<Bytes> for RString {
+    fn from(bytes: Bytes) -> Self {
+        RString::new(&bytes)
+    }
+}
+
+impl From<&[u8]> for RString {
+    fn from(bytes: &[u8]) -> Self {
+        RString::new(bytes)
+    }
+}
+
+impl PartialEq for RString {
+    /// Equal when the bytes are, whatever the representation.
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
     }
 }
 
@@ -210,16 +257,24 @@ mod tests {
 
     #[test]
     fn string_encodings() {
-        assert_eq!(RString::Shared(Bytes::from_static(b"12")).encoding(), "int");
-        assert_eq!(
-            RString::Shared(Bytes::from_static(b"hello")).encoding(),
-            "embstr"
-        );
-        assert_eq!(
-            RString::Shared(Bytes::from(vec![b'x'; 45])).encoding(),
-            "raw"
-        );
-        assert_eq!(RString::Growable(b"12".to_vec()).encoding(), "raw");
+        assert_eq!(RString::new(b"12").encoding(), "int");
+        assert_eq!(RString::new(b"hello").encoding(), "embstr");
+        assert_eq!(RString::new(&[b'x'; 44]).encoding(), "embstr");
+        assert_eq!(RString::new(&[b'x'; 45]).encoding(), "raw");
+        assert_eq!(RString::growable(b"12".to_vec()).encoding(), "raw");
+    }
+
+    #[test]
+    fn strings_compare_by_content_and_grow_in_place() {
+        let mut s = RString::new(b"abc");
+        assert_eq!(s, RString::growable(b"abc".to_vec()));
+        assert_eq!(s.heap_bytes(), 0);
+        s.make_growable().extend_from_slice(&[b'd'; 100]);
+        assert_eq!(s.len(), 103);
+        assert_eq!(&s.as_bytes()[..4], b"abcd");
+        assert!(s.heap_bytes() >= 103);
+        assert_eq!(RString::new(&[b'x'; 30]).heap_bytes(), 30);
+        assert_eq!(RString::from(Bytes::from_static(b"v")).to_bytes(), "v");
     }
 
     #[test]
@@ -241,21 +296,5 @@ mod tests {
         assert_eq!(parse_f64(b"nan"), None);
         assert_eq!(parse_f64(b" 1"), None);
         assert_eq!(parse_f64(b"abc"), None);
-    }
-}
-
-#[cfg(test)]
-mod size_tests {
-    use super::Value;
-
-    #[test]
-    fn a_value_stays_small() {
-        // A key's value is stored inline in the keyspace: collections are boxed so that a
-        // string key pays only for the string.
-        assert!(
-            std::mem::size_of::<Value>() <= 48,
-            "{}",
-            std::mem::size_of::<Value>()
-        );
     }
 }

@@ -595,3 +595,146 @@ async fn function_libraries_survive_a_rewrite_with_either_base_and_a_restart() {
         assert_eq!(answer, 42, "preamble {preamble}");
     }
 }
+
+/// Sets the soft file size limit (`ulimit -f`, in bytes) of the running process `pid` with
+/// util-linux's `prlimit`.
+fn limit_file_size(pid: u32, bytes: &str) {
+    let status = Command::new("prlimit")
+        .arg(format!("--fsize={bytes}:"))
+        .args(["--pid", &pid.to_string()])
+        .status()
+        .expect("run prlimit (util-linux)");
+    assert!(status.success(), "prlimit --fsize={bytes} failed");
+}
+
+/// Redis's `writeCommandsDeniedByDiskError`: once a write to the append-only file fails (here
+/// past a file size limit put on the running node), writes and PING get `MISCONF` naming the
+/// system's error while reads keep working; once the file can grow again the kept bytes are
+/// written, writes are accepted, and after a restart every acknowledged write is there.
+#[tokio::test]
+async fn a_failing_append_only_file_refuses_writes_with_misconf_until_it_recovers() {
+    let dir = fresh_dir("aof-write-error");
+    let mut node = aof_node(&dir, &["--appendfsync", "everysec"]);
+    let mut conn = node.conn().await;
+    rewritten(&mut conn, 1).await;
+    let mut raw = node.raw().await;
+    assert_eq!(raw.q("SET before 1").await, crate::common::Reply::ok());
+    limit_file_size(node.pid(), "1");
+    let mut acked = vec!["before".to_string()];
+    let started = Instant::now();
+    let refusal = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "writes were never refused"
+        );
+        let key = format!("k{}", acked.len());
+        match raw.cmd(&["SET", key.as_str(), "v"]).await {
+            crate::common::Reply::Error(e) => break e,
+            _ => acked.push(key),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        refusal,
+        "MISCONF Errors writing to the AOF file: File too large"
+    );
+    assert_eq!(raw.q("PING").await.err(), refusal);
+    assert_eq!(raw.q("GET before").await, crate::common::Reply::bulk("1"));
+    let info = raw.q("INFO persistence").await.text();
+    assert!(info.contains("aof_last_write_status:err"), "{info}");
+
+    limit_file_size(node.pid(), "unlimited");
+    assert!(
+        eventually(Duration::from_secs(15), || {
+            let mut conn = conn.clone();
+            async move {
+                redis::cmd("SET")
+                    .arg("after")
+                    .arg("1")
+                    .query_async::<()>(&mut conn)
+                    .await
+                    .is_ok()
+            }
+        })
+        .await,
+        "writes stayed refused after the limit was lifted"
+    );
+    acked.push("after".to_string());
+    synced(&mut conn).await;
+    kill(&mut node).await;
+    let node = aof_node(&dir, &[]);
+    let mut conn = node.conn().await;
+    assert_eq!(missing(&mut conn, &acked).await, Vec::<String>::new());
+}
+
+/// RESP for one command, as an append-only file holds it.
+fn resp(args: &[&str]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", args.len()).into_bytes();
+    for arg in args {
+        out.extend_from_slice(format!("${}\r\n{arg}\r\n", arg.len()).as_bytes());
+    }
+    out
+}
+
+/// A single `appendonly.aof` as Redis before 7.0 kept it beside `dump.rdb` (an RDB preamble
+/// written by redis-server, then commands) is moved into the directory as the base of a new
+/// manifest and loaded; writes then go to a new incremental file and survive a restart.
+#[tokio::test]
+async fn an_old_style_single_append_only_file_is_moved_into_the_directory_and_loaded() {
+    let dir = fresh_dir("aof-upgrade");
+    let source = fresh_dir("aof-upgrade-source");
+    {
+        let redis = Redis::start(&source);
+        let mut conn = redis.conn().await;
+        run(&mut conn, &["SET", "from-preamble", "1"]).await;
+        run(&mut conn, &["RPUSH", "list", "a", "b"]).await;
+        run(&mut conn, &["SAVE"]).await;
+    }
+    let mut old = std::fs::read(source.join("dump.rdb")).unwrap();
+    old.extend(resp(&["SELECT", "0"]));
+    old.extend(resp(&["SET", "from-tail", "2"]));
+    old.extend(resp(&["RPUSH", "list", "c"]));
+    std::fs::write(dir.join("appendonly.aof"), &old).unwrap();
+
+    let mut node = aof_node(&dir, &["--appendfsync", "always"]);
+    let mut conn = node.conn().await;
+    let got: (String, String, Vec<String>) = redis::pipe()
+        .get("from-preamble")
+        .get("from-tail")
+        .lrange("list", 0, -1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        got,
+        (
+            "1".into(),
+            "2".into(),
+            vec!["a".into(), "b".into(), "c".into()]
+        )
+    );
+    assert!(!dir.join("appendonly.aof").exists(), "the old file stayed");
+    assert_eq!(
+        std::fs::read(dir.join("appendonlydir/appendonly.aof")).unwrap(),
+        old
+    );
+    let text = manifest(&dir);
+    assert!(
+        text.starts_with("file appendonly.aof seq 1 type b\n"),
+        "{text}"
+    );
+    assert!(text.contains("type i"), "{text}");
+
+    run(&mut conn, &["SET", "after-upgrade", "3"]).await;
+    kill(&mut node).await;
+    let node = aof_node(&dir, &[]);
+    let mut conn = node.conn().await;
+    let got: (String, String, String) = redis::pipe()
+        .get("from-preamble")
+        .get("from-tail")
+        .get("after-upgrade")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(got, ("1".into(), "2".into(), "3".into()));
+}

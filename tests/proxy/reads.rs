@@ -87,12 +87,26 @@ async fn round_robin_spreads_reads_over_every_member() {
 async fn least_latency_prefers_the_fast_member() {
     let cluster = Cluster::start(&[1], "read-policy = \"least-latency\"", "failover = false");
     cluster.settled().await;
-    // Make the primary slow to answer: stop it briefly so its probes stall.
-    cluster.groups[0].nodes[0].signal(nix::sys::signal::Signal::SIGSTOP);
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    cluster.groups[0].nodes[0].signal(nix::sys::signal::Signal::SIGCONT);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // Make the primary slow to answer for as long as the reads run: stop it for 60 ms of
+    // every 100 ms, so its probes (and reads) stall while the standby answers at once.
+    let pid = nix::unistd::Pid::from_raw(cluster.groups[0].nodes[0].pid() as i32);
+    let slowing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let slower = {
+        let slowing = slowing.clone();
+        std::thread::spawn(move || {
+            use nix::sys::signal::{kill, Signal};
+            while slowing.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = kill(pid, Signal::SIGSTOP);
+                std::thread::sleep(std::time::Duration::from_millis(60));
+                let _ = kill(pid, Signal::SIGCONT);
+                std::thread::sleep(std::time::Duration::from_millis(40));
+            }
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     run_reads(&cluster).await;
+    slowing.store(false, std::sync::atomic::Ordering::Relaxed);
+    slower.join().unwrap();
     let (p, s) = (
         calls(&cluster.groups[0].nodes[0], "get").await,
         calls(&cluster.groups[0].nodes[1], "get").await,

@@ -58,6 +58,18 @@ async fn a_grown_backlog_covers_a_gap_the_old_size_could_not() {
         .await
         .unwrap();
     standby.signal(Signal::SIGCONT);
+    // The standby notices the cut only once it runs again: wait for its new link (partial or
+    // full) before checking which one it was.
+    let relinked = crate::common::eventually(std::time::Duration::from_secs(20), || {
+        let mut p = p.clone();
+        async move {
+            info_int(&mut p, "stats", "sync_partial_ok").await
+                + info_int(&mut p, "stats", "sync_full").await
+                >= 2
+        }
+    })
+    .await;
+    assert!(relinked, "the standby did not link again");
     caught_up(&primary, &[&standby]).await;
     assert_eq!(
         info_int(&mut p, "stats", "sync_partial_ok").await,

@@ -38,6 +38,55 @@ pub(crate) struct Loaded {
     pub(crate) keys: u64,
 }
 
+/// Moves an append-only file of Redis before 7.0 (a single `dir`/`<appendfilename>`) into the
+/// directory as the base of a new manifest, as Redis 7's `aofUpgradePrepare` does: the
+/// directory is created, the manifest naming `<appendfilename>` as base (sequence 1) is
+/// written, then the file is renamed into the directory. Runs when such a file exists and the
+/// directory holds no manifest, or holds only that base while the file was not moved yet (a
+/// stop between the two steps). Returns true when it moved a file.
+///
+/// # Errors
+/// A sentence for the log when a step fails; the node must not start.
+pub(crate) fn upgrade_old_style(store: &Store) -> Result<bool, String> {
+    let mut files = Files::default();
+    super::rewrite::locate(store, &mut files);
+    let old = store.config.dir.join(&files.prefix);
+    if !old.is_file() {
+        return Ok(false);
+    }
+    let moved = files.dir.join(&files.prefix);
+    let manifest = match std::fs::read(files.manifest_path()) {
+        Ok(text) => Manifest::parse(&text).ok(),
+        Err(_) => None,
+    };
+    let interrupted = manifest.as_ref().is_some_and(|m| {
+        m.incrs.is_empty()
+            && m.base.as_ref().is_some_and(|b| b.name == files.prefix)
+            && !moved.exists()
+    });
+    if manifest.is_some() && !interrupted {
+        return Ok(false);
+    }
+    let fail = |what: &str, e: std::io::Error| format!("Error {what} during the AOF upgrade: {e}");
+    std::fs::create_dir_all(&files.dir).map_err(|e| fail("creating the AOF directory", e))?;
+    files.manifest = Manifest {
+        base: Some(AofFile {
+            name: files.prefix.clone(),
+            seq: 1,
+        }),
+        base_seq: 1,
+        ..Manifest::default()
+    };
+    files
+        .persist_manifest()
+        .map_err(|e| fail("writing the AOF manifest", e))?;
+    std::fs::rename(&old, &moved).map_err(|e| fail("moving the old AOF file", e))?;
+    super::writer::sync_dir(&files.dir).map_err(|e| fail("syncing the AOF directory", e))?;
+    super::writer::sync_dir(&store.config.dir).map_err(|e| fail("syncing the directory", e))?;
+    info!("Successfully migrated an old-style AOF into the AOF directory");
+    Ok(true)
+}
+
 /// Reads `dir`/`appenddirname`/`<appendfilename>.manifest` into `files` (located first).
 /// `Ok(false)` when there is none.
 ///
@@ -90,6 +139,12 @@ pub(crate) fn load(
             crate::persist::install(&mut store, parsed.dbs);
             loaded.keys = parsed.loaded.keys;
             info!(file = %base.name, keys = loaded.keys, "loaded the RDB preamble of the AOF base");
+            // A base written before Redis 7 (an old-style file moved into the directory) may
+            // go on with commands after its preamble.
+            if parsed.end < data.len() {
+                let tail = &data[parsed.end..];
+                apply_file(&mut store, applier, base, tail, false, files, &mut loaded)?;
+            }
         } else {
             apply_file(&mut store, applier, base, &data, false, files, &mut loaded)?;
         }

@@ -22,7 +22,7 @@ use tracing::{error, info, warn};
 use super::manifest::AofFile;
 use super::state::RewriteJob;
 use super::writer::{sync_dir, Files};
-use crate::keyspace::db::{Db, Entry};
+use crate::keyspace::db::{Db, Item};
 use crate::keyspace::Store;
 use crate::state::{unix_ms, NodeState};
 
@@ -224,8 +224,8 @@ fn write_base(node: &NodeState, job: &RewriteJob, tmp: &std::path::Path) -> io::
             job.now_ms,
         ))?;
         let out = RefCell::new(out);
-        let batch: RefCell<(usize, Vec<(Bytes, Entry)>)> = RefCell::new((0, Vec::new()));
-        let emit = |db: usize, entries: &mut Vec<(Bytes, Entry)>| -> io::Result<()> {
+        let batch: RefCell<(usize, Vec<(Bytes, Item)>)> = RefCell::new((0, Vec::new()));
+        let emit = |db: usize, entries: &mut Vec<(Bytes, Item)>| -> io::Result<()> {
             if entries.is_empty() {
                 return Ok(());
             }

@@ -119,8 +119,11 @@ pub(crate) struct Writer {
     pub(crate) files: Arc<Mutex<Files>>,
     /// `appendfsync`, as [`Fsync`] `as u8`.
     policy: AtomicU8,
-    /// False after a failed write, until one succeeds (`aof_last_write_status`).
+    /// False after a failed write or fsync, until one succeeds (`aof_last_write_status`).
     pub(crate) write_ok: AtomicBool,
+    /// The system's text for the last failed write or fsync (`strerror`, as Redis quotes it
+    /// in its `MISCONF` reply), kept until one succeeds.
+    last_error: Mutex<Option<String>>,
     /// Bytes of the base and incremental files (`aof_current_size`).
     pub(crate) size: AtomicU64,
     thread: Mutex<Option<JoinHandle<()>>>,
@@ -134,6 +137,7 @@ impl Writer {
             files,
             policy: AtomicU8::new(policy as u8),
             write_ok: AtomicBool::new(true),
+            last_error: Mutex::new(None),
             size: AtomicU64::new(0),
             thread: Mutex::new(None),
         });
@@ -149,6 +153,26 @@ impl Writer {
     /// The policy in force.
     pub(crate) fn policy(&self) -> Fsync {
         Fsync::from_u8(self.policy.load(Ordering::Relaxed))
+    }
+
+    /// Why writes to the append-only file fail, while they do: the system's error text, e.g.
+    /// `No space left on device`. `None` once a write and its fsync succeed again.
+    pub(crate) fn failure(&self) -> Option<String> {
+        if self.write_ok.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(
+            self.last_error
+                .lock()
+                .clone()
+                .unwrap_or_else(|| "unknown error".to_string()),
+        )
+    }
+
+    /// Records a failed write or fsync.
+    fn failed(&self, err: &io::Error) {
+        *self.last_error.lock() = Some(strerror(err));
+        self.write_ok.store(false, Ordering::Relaxed);
     }
 
     /// Changes the policy (`CONFIG SET appendfsync`).
@@ -223,7 +247,7 @@ impl Writer {
                     std::process::exit(1);
                 }
                 error!(%err, "AOF fsync failed");
-                self.write_ok.store(false, Ordering::Relaxed);
+                self.failed(&err);
             } else {
                 *unsynced = false;
                 *last_sync = Instant::now();
@@ -253,8 +277,18 @@ impl Writer {
         }
         error!(%err, "error writing to the AOF file");
         let _ = file.set_len(len);
-        self.write_ok.store(false, Ordering::Relaxed);
+        self.failed(&err);
         self.feed.put_back(bytes);
         std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// The system's text for `err` without Rust's ` (os error N)` suffix, as C's `strerror` gives
+/// it (`No space left on device`, `File too large`).
+fn strerror(err: &io::Error) -> String {
+    let text = err.to_string();
+    match (err.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) => text[..at].to_string(),
+        _ => text,
     }
 }

@@ -83,7 +83,7 @@ fn bitop(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
     } else {
         ctx.db()
-            .set(dest, Value::Str(RString::Growable(result)), None);
+            .set(dest, Value::Str(RString::growable(result)), None);
         ctx.store.changed(1);
     }
     Ok(Reply::Int(len as i64))

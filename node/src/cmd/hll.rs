@@ -111,10 +111,10 @@ fn pfmerge(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let key = &args[1];
     let now = ctx.now_ms;
     match ctx.db().get_mut(key, now) {
-        Some(entry) => entry.value = Value::Str(RString::Growable(merged)),
+        Some(entry) => entry.value = Value::Str(RString::growable(merged)),
         None => ctx
             .db()
-            .set(key, Value::Str(RString::Growable(merged)), None),
+            .set(key, Value::Str(RString::growable(merged)), None),
     }
     ctx.store.changed(1);
     Ok(Reply::ok())

@@ -6,6 +6,7 @@ use redoubt_protocol::Reply;
 
 use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
 use crate::glob::glob_match;
+use crate::keyspace::db::Item;
 
 /// Registrations of this family's handlers.
 pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
@@ -153,10 +154,9 @@ fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, when: When) -> CmdResult 
         ms.checked_add(ctx.now_ms as i64).ok_or_else(invalid)?
     };
     let now = ctx.now_ms;
-    let Some(entry) = ctx.db().get(&args[1], now) else {
+    let Some((_, current)) = ctx.db().get_with_expiry(&args[1], now) else {
         return Ok(Reply::Int(0));
     };
-    let current = entry.expires_at;
     let allowed = match current {
         None => !xx && !gt,
         Some(cur) => !(nx || gt && at <= cur as i64 || lt && at >= cur as i64),
@@ -178,20 +178,18 @@ fn expire(ctx: &mut Ctx, args: &[Bytes], unit_ms: i64, when: When) -> CmdResult 
 /// when the key does not exist.
 pub(crate) fn expiretime(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
     let now = ctx.now_ms;
-    Ok(Reply::Int(match ctx.db().get(&args[1], now) {
+    Ok(Reply::Int(match ctx.db().get_with_expiry(&args[1], now) {
         None => -2,
-        Some(entry) => entry
-            .expires_at
-            .map_or(-1, |at| ((at + unit_ms / 2) / unit_ms) as i64),
+        Some((_, expires_at)) => expires_at.map_or(-1, |at| ((at + unit_ms / 2) / unit_ms) as i64),
     }))
 }
 
 /// `TTL key` / `PTTL key` → remaining time in s (rounded) or ms; -1 without TTL, -2 if missing.
 pub(crate) fn ttl(ctx: &mut Ctx, args: &[Bytes], unit_ms: u64) -> CmdResult {
     let now = ctx.now_ms;
-    Ok(Reply::Int(match ctx.db().get(&args[1], now) {
+    Ok(Reply::Int(match ctx.db().get_with_expiry(&args[1], now) {
         None => -2,
-        Some(entry) => match entry.expires_at {
+        Some((_, expires_at)) => match expires_at {
             None => -1,
             Some(at) => {
                 let left = at.saturating_sub(now);
@@ -206,8 +204,8 @@ pub(crate) fn persist(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let now = ctx.now_ms;
     let had_ttl = ctx
         .db()
-        .get(&args[1], now)
-        .is_some_and(|e| e.expires_at.is_some());
+        .get_with_expiry(&args[1], now)
+        .is_some_and(|(_, at)| at.is_some());
     if had_ttl {
         ctx.db().set_expiry(&args[1], None);
         ctx.store.changed(1);
@@ -326,7 +324,10 @@ pub(crate) fn copy(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         ));
     }
     let now = ctx.now_ms;
-    let Some(entry) = ctx.db().get(from, now).cloned() else {
+    let Some(entry) = ctx.db().get_with_expiry(from, now).map(|(e, at)| Item {
+        value: e.value.clone(),
+        expires_at: at,
+    }) else {
         return Ok(Reply::Int(0));
     };
     let target = &mut ctx.store.dbs[target_db];
@@ -421,7 +422,10 @@ fn swapdb(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         std::mem::swap(&mut a.expired_log, &mut b.expired_log);
         if !ctx.store.blocking.is_empty() {
             for db in [first, second] {
-                let keys: Vec<Bytes> = ctx.store.dbs[db].iter().map(|(k, _)| k.clone()).collect();
+                let keys: Vec<Bytes> = ctx.store.dbs[db]
+                    .iter()
+                    .map(|(k, _)| k.to_bytes())
+                    .collect();
                 for key in keys {
                     ctx.store.blocking.signal(db, &key);
                 }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use redoubt_protocol::Reply;
 
 use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
-use crate::value::{RString, Value};
+use crate::value::Value;
 
 /// Registrations of this family's handlers.
 pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
@@ -46,8 +46,10 @@ fn value_size(value: &Value, samples: usize) -> usize {
     let boxed = std::mem::size_of::<Value>();
     boxed
         + match value {
-            Value::Str(RString::Shared(b)) => alloc(b.len()),
-            Value::Str(RString::Growable(v)) => alloc(v.capacity()),
+            Value::Str(s) => match s.heap_bytes() {
+                0 => 0,
+                n => alloc(n),
+            },
             Value::List(l) => estimate(
                 l.len(),
                 samples,

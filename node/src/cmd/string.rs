@@ -34,7 +34,7 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
 ];
 
 fn string_value(data: &[u8]) -> Value {
-    Value::Str(RString::Shared(Bytes::copy_from_slice(data)))
+    Value::Str(RString::new(data))
 }
 
 fn get_bytes(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Bytes>, Reply> {
@@ -122,7 +122,7 @@ pub(crate) fn set(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     if write {
         let expires_at = match expiry {
-            Expiry::Keep => ctx.db().get(key, now).and_then(|e| e.expires_at),
+            Expiry::Keep => ctx.db().get_with_expiry(key, now).and_then(|(_, at)| at),
             Expiry::Persist => None,
             Expiry::At(at) => Some(at),
         };
@@ -314,12 +314,11 @@ pub(crate) fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
         Some(s) => {
             let current = parse_canonical_i64(s.as_bytes()).ok_or(Reply::error(NOT_INTEGER))?;
             let next = current.checked_add(by).ok_or_else(overflow)?;
-            *s = RString::Shared(integer_text(next));
+            *s = integer_text(next);
             next
         }
         None => {
-            ctx.db()
-                .set(key, Value::Str(RString::Shared(integer_text(by))), None);
+            ctx.db().set(key, Value::Str(integer_text(by)), None);
             by
         }
     };
@@ -327,16 +326,16 @@ pub(crate) fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     Ok(Reply::Int(next))
 }
 
-fn integer_text(n: i64) -> Bytes {
+fn integer_text(n: i64) -> RString {
     let mut digits = itoa::Buffer::new();
-    Bytes::copy_from_slice(digits.format(n).as_bytes())
+    RString::new(digits.format(n).as_bytes())
 }
 
 fn store_keeping_ttl(ctx: &mut Ctx, key: &[u8], text: Bytes) {
     let now = ctx.now_ms;
     match ctx.db().get_mut(key, now) {
-        Some(entry) => entry.value = Value::Str(RString::Shared(text)),
-        None => ctx.db().set(key, Value::Str(RString::Shared(text)), None),
+        Some(entry) => entry.value = Value::Str(RString::from(text)),
+        None => ctx.db().set(key, Value::Str(RString::from(text)), None),
     }
     ctx.store.changed(1);
 }

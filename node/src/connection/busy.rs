@@ -54,37 +54,3 @@ fn answer_while_busy(node: &NodeState, args: &[Bytes], busy: &'static str) -> Re
         _ => Reply::error(busy),
     }
 }
-
-/// True when `batch` may run a script: `EVAL`, `EVALSHA`, `FCALL` and their read-only forms,
-/// or `EXEC` (whose queue may hold one).
-pub(super) fn may_run_script(batch: &[Vec<Bytes>]) -> bool {
-    const SCRIPTING: [&str; 7] = [
-        "eval",
-        "evalsha",
-        "eval_ro",
-        "evalsha_ro",
-        "fcall",
-        "fcall_ro",
-        "exec",
-    ];
-    // Checked for every batch: the first letter rules out almost every command at once.
-    batch.iter().any(|args| {
-        args.first().is_some_and(|name| {
-            matches!(name.first(), Some(b'e' | b'E' | b'f' | b'F'))
-                && SCRIPTING.iter().any(|s| is(name, s))
-        })
-    })
-}
-
-/// Runs `work`, which may block this thread for long (a script), telling a multi-threaded
-/// runtime first so the tasks queued on this worker move to another thread
-/// (`tokio::task::block_in_place`); on any other runtime it just runs.
-pub(super) fn blocking<T>(work: impl FnOnce() -> T) -> T {
-    let multi_thread = tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-    if multi_thread {
-        tokio::task::block_in_place(work)
-    } else {
-        work()
-    }
-}

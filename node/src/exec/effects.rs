@@ -55,7 +55,7 @@ pub(crate) fn effects(
             let value = if name == "set" { &args[2] } else { &args[3] };
             let key = args[1].clone();
             let now = ctx.now_ms;
-            match ctx.db().get(&key, now).map(|e| e.expires_at) {
+            match ctx.db().get_with_expiry(&key, now).map(|(_, at)| at) {
                 None => vec![vec![word("DEL"), key]],
                 Some(None) => vec![vec![word("SET"), key, value.clone()]],
                 Some(Some(at)) => vec![vec![
@@ -70,7 +70,7 @@ pub(crate) fn effects(
         "expire" | "pexpire" | "expireat" | "pexpireat" | "getex" | "persist" => {
             let key = args[1].clone();
             let now = ctx.now_ms;
-            match ctx.db().get(&key, now).map(|e| e.expires_at) {
+            match ctx.db().get_with_expiry(&key, now).map(|(_, at)| at) {
                 None => vec![vec![word("DEL"), key]],
                 Some(None) => vec![vec![word("PERSIST"), key]],
                 Some(Some(at)) => vec![vec![word("PEXPIREAT"), key, Bytes::from(at.to_string())]],

@@ -3,7 +3,6 @@
 //! (`INFO keyspace_hits`/`_misses`); a key holding another kind answers `WRONGTYPE`. Source:
 //! Redis's `lookupKeyRead`/`lookupKeyWrite` with `checkType`.
 
-use bytes::Bytes;
 use redoubt_protocol::Reply;
 
 use super::Store;
@@ -100,7 +99,7 @@ impl Kind for RString {
     }
 
     fn empty() -> Value {
-        Value::Str(RString::Shared(Bytes::new()))
+        Value::Str(RString::new(b""))
     }
 
     /// An empty string is a value like any other: its key stays.

@@ -1,9 +1,13 @@
 //! One logical database (Redis `SELECT`s 0-15): keys, their values and their expiry times.
 //!
 //! Keys live in an insertion-ordered hash map so that a uniformly random key is an O(1) index
-//! (`RANDOMKEY`, active expiry sampling) and `SCAN` can walk it with a stable cursor. Keys with a
-//! time to live are also in `expires`, the set the active expiry cycle samples from, as Redis
-//! samples its `expires` dict. Expiry times are Unix milliseconds.
+//! (`RANDOMKEY`, active expiry sampling) and `SCAN` can walk it with a stable cursor. Expiry
+//! times (Unix milliseconds) live apart, in `expires`, the map the active expiry cycle samples
+//! from, as Redis samples its `expires` dict; an entry carries only a flag saying it has one, so
+//! a key without a time to live pays nothing for expiry and its lookups stay one probe.
+//!
+//! Memory per key is what this module is shaped by: a key is a [`CompactBytes`] (short keys
+//! inline), an [`Entry`] is 32 bytes, and a map slot is the key, the entry and an 8-byte hash.
 //!
 //! `SCAN` walks indexes from the end towards 0. Removal swaps the last entry into the hole, and
 //! the last entry is always at or above the cursor (already returned) or the hole is below the
@@ -12,32 +16,77 @@
 
 use bytes::Bytes;
 use foldhash::fast::RandomState;
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexMap;
 use rand::Rng;
 
-use super::evict::{entry_size, Touch};
+use super::evict::Touch;
 use crate::glob::glob_match;
-use crate::value::Value;
+use crate::value::{CompactBytes, Value};
 
-/// A value with its expiry time.
+/// The bit of [`Entry`]'s stamp saying the key has a time to live (in `Db::expires`).
+const TTL_FLAG: u32 = 1 << 31;
+
+/// A stored value with its eviction and snapshot bookkeeping (32 bytes). Its expiry time, if
+/// any, is in the database's `expires` map ([`Db::get_with_expiry`]).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Entry {
     /// The value.
     pub(crate) value: Value,
-    /// When the key expires, in Unix milliseconds; `None` for no time to live.
-    pub(crate) expires_at: Option<u64>,
     /// Last access (LRU clock) or access frequency (LFU counter), see `keyspace::evict`.
     pub(crate) access: u32,
-    /// Bytes accounted to this key and value (`evict::entry_size`), saturating.
-    pub(crate) size: u32,
-    /// The snapshot generation this entry already belongs to (see [`Capture`]).
-    pub(crate) generation: u32,
+    /// Low 31 bits: the snapshot generation this entry already belongs to (see [`Capture`]);
+    /// top bit ([`TTL_FLAG`]): the key has a time to live.
+    stamp: u32,
 }
 
+const _: () = assert!(std::mem::size_of::<Entry>() <= 32);
+
 impl Entry {
-    fn is_expired(&self, now_ms: u64) -> bool {
-        self.expires_at.is_some_and(|at| at <= now_ms)
+    fn new(value: Value, access: u32, generation: u32, has_ttl: bool) -> Entry {
+        let flag = if has_ttl { TTL_FLAG } else { 0 };
+        Entry {
+            value,
+            access,
+            stamp: generation | flag,
+        }
     }
+
+    /// An entry with no time to live and no snapshot generation (for tests elsewhere).
+    #[cfg(test)]
+    pub(crate) fn test_new(value: Value, access: u32) -> Entry {
+        Entry::new(value, access, 0, false)
+    }
+
+    /// True when the key has a time to live.
+    pub(crate) fn has_ttl(&self) -> bool {
+        self.stamp & TTL_FLAG != 0
+    }
+
+    fn set_ttl_flag(&mut self, on: bool) {
+        self.stamp = if on {
+            self.stamp | TTL_FLAG
+        } else {
+            self.stamp & !TTL_FLAG
+        };
+    }
+
+    fn generation(&self) -> u32 {
+        self.stamp & !TTL_FLAG
+    }
+
+    fn set_generation(&mut self, generation: u32) {
+        self.stamp = (self.stamp & TTL_FLAG) | generation;
+    }
+}
+
+/// A key's value with its expiry time (Unix ms; `None`: no time to live), as it leaves the
+/// database ([`Db::remove`], a snapshot's capture) or as [`Db::iter`] shows it (`V = &Value`).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Item<V = Value> {
+    /// The value.
+    pub(crate) value: V,
+    /// When the key expires, in Unix milliseconds; `None` for no time to live.
+    pub(crate) expires_at: Option<u64>,
 }
 
 /// How lookups treat keys whose time to live has passed.
@@ -55,8 +104,10 @@ pub(crate) enum ExpiryMode {
 /// One database.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Db {
-    entries: IndexMap<Bytes, Entry, RandomState>,
-    expires: IndexSet<Bytes, RandomState>,
+    entries: IndexMap<CompactBytes, Entry, RandomState>,
+    /// Expiry time (Unix ms) of each key that has one; exactly the entries flagged
+    /// [`Entry::has_ttl`].
+    expires: IndexMap<CompactBytes, u64, RandomState>,
     /// Keys removed because their time to live passed (INFO `expired_keys`).
     pub(crate) expired_keys: u64,
     /// How expired keys are treated now.
@@ -67,11 +118,8 @@ pub(crate) struct Db {
     pub(crate) touch: Touch,
     /// Reads and writes leave access words alone (`CLIENT NO-TOUCH on`, for one command).
     pub(crate) no_touch: bool,
-    /// Sum of the entries' `size` (the dataset's share of INFO `used_memory`).
-    used: u64,
-    /// Keys handed out for modification whose `size` is yet to be recomputed.
-    resized: Vec<Bytes>,
-    /// Generation of the latest snapshot begun; entries stamped with it need no saving.
+    /// Generation of the latest snapshot begun (31 bits); entries stamped with it need no
+    /// saving.
     generation: u32,
     /// The snapshot being taken, if any.
     capture: Option<Capture>,
@@ -87,21 +135,33 @@ fn now_unix_ms() -> u64 {
 /// A point-in-time snapshot of one database taken while clients keep writing, without fork.
 ///
 /// [`Db::begin_capture`] starts generation `g` in O(1). A saver then walks the entries with
-/// [`Db::capture_chunk`], a few hundred at a time under the store lock, cloning each entry not
+/// [`Db::capture_chunk`], a few hundred at a time under the store lock, copying each entry not
 /// yet stamped `g` and stamping it. Before any change to an entry not yet stamped (modify,
 /// re-expire, overwrite, remove, expire, flush), the database first copies it as it was into
 /// `preserved` and stamps it, so the saver receives every key exactly once with its value at
 /// the instant the capture began; keys created after it are stamped `g` at birth and left out.
-/// Values clone cheaply (strings share their `Bytes`), and only keys written during the save
-/// are copied twice, as a fork's copy-on-write pages would be.
+/// Only keys written during the save are copied twice, as a fork's copy-on-write pages would be.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Capture {
     /// Entries changed before the saver reached them, as they were when the capture began.
-    preserved: Vec<(Bytes, Entry)>,
+    preserved: Vec<(Bytes, Item)>,
 }
 
 /// What `SCAN` returns: the next cursor (0 when done) and the keys of this step.
 pub(crate) type ScanPage = (u64, Vec<Bytes>);
+
+/// The expiry time of `entry` stored under `key` (a lookup in `expires` only when flagged).
+fn expiry_in(
+    expires: &IndexMap<CompactBytes, u64, RandomState>,
+    key: &[u8],
+    entry: &Entry,
+) -> Option<u64> {
+    if entry.has_ttl() {
+        expires.get(key).copied()
+    } else {
+        None
+    }
+}
 
 impl Db {
     /// Number of keys, counting expired keys not yet removed (as Redis's `DBSIZE` does).
@@ -127,9 +187,8 @@ impl Db {
             return 0;
         }
         let total: u64 = (0..sample)
-            .filter_map(|i| self.entries.get(&self.expires[i]))
-            .filter_map(|e| e.expires_at)
-            .map(|at| at.saturating_sub(now_ms))
+            .filter_map(|i| self.expires.get_index(i))
+            .map(|(_, at)| at.saturating_sub(now_ms))
             .sum();
         total / sample as u64
     }
@@ -138,48 +197,41 @@ impl Db {
     /// Counts as an access for eviction (see `keyspace::evict`).
     pub(crate) fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
         let index = self.live_index(key, now_ms)?;
-        let touch = (!self.no_touch).then_some(self.touch);
-        self.entries.get_index_mut(index).map(|(_, e)| {
-            if let Some(touch) = touch {
-                e.access = touch.touched(e.access, now_ms);
-            }
-            &*e
-        })
+        self.touch_index(index, now_ms);
+        self.entries.get_index(index).map(|(_, e)| e)
+    }
+
+    /// The live entry under `key` with its expiry time (Unix ms; `None` for no time to live),
+    /// as [`Db::get`].
+    pub(crate) fn get_with_expiry(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Option<(&Entry, Option<u64>)> {
+        let index = self.live_index(key, now_ms)?;
+        self.touch_index(index, now_ms);
+        let (key, entry) = self.entries.get_index(index)?;
+        Some((entry, expiry_in(&self.expires, key, entry)))
     }
 
     /// The live entry under `key`, for modification (lazy expiry and access as
     /// [`Db::get`]).
-    /// The entry's `size` is recomputed at the next [`Db::used_memory`] or `get_mut`.
     pub(crate) fn get_mut(&mut self, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        self.settle();
         let index = self.live_index(key, now_ms)?;
         self.preserve(index);
-        let touch = (!self.no_touch).then_some(self.touch);
-        let resized = &mut self.resized;
-        self.entries.get_index_mut(index).map(|(k, e)| {
-            resized.push(k.clone());
-            if let Some(touch) = touch {
-                e.access = touch.touched(e.access, now_ms);
-            }
-            e
-        })
+        self.touch_index(index, now_ms);
+        self.entries.get_index_mut(index).map(|(_, e)| e)
     }
 
-    /// Recomputes the `size` of the entries handed out for modification.
-    fn settle(&mut self) {
-        for key in std::mem::take(&mut self.resized) {
-            if let Some((k, entry)) = self.entries.get_key_value_mut(&key) {
-                let size = entry_size(k, &entry.value);
-                self.used = self.used.saturating_sub(u64::from(entry.size)) + u64::from(size);
-                entry.size = size;
-            }
+    /// Updates the access word of the entry at `index` (unless `no_touch`).
+    fn touch_index(&mut self, index: usize, now_ms: u64) {
+        if self.no_touch {
+            return;
         }
-    }
-
-    /// Bytes accounted to the keys and values of this database (see `evict::entry_size`).
-    pub(crate) fn used_memory(&mut self) -> u64 {
-        self.settle();
-        self.used
+        let touch = self.touch;
+        if let Some((_, e)) = self.entries.get_index_mut(index) {
+            e.access = touch.touched(e.access, now_ms);
+        }
     }
 
     /// The entry under `key`, expired or not, without counting an access (`OBJECT`).
@@ -194,17 +246,17 @@ impl Db {
 
     /// True when `key` is stored with a time to live.
     pub(crate) fn has_expiry(&self, key: &[u8]) -> bool {
-        self.expires.contains(key)
+        self.expires.contains_key(key)
     }
 
-    /// Calls `f` on up to `n` random entries, from the keys with a time to live when
-    /// `volatile`; returns how many it visited (for eviction sampling).
+    /// Calls `f(key, entry, expires_at)` on up to `n` random entries, from the keys with a
+    /// time to live when `volatile`; returns how many it visited (for eviction sampling).
     pub(crate) fn sample(
         &self,
         n: usize,
         volatile: bool,
         rng: &mut impl Rng,
-        mut f: impl FnMut(&Bytes, &Entry),
+        mut f: impl FnMut(&[u8], &Entry, Option<u64>),
     ) -> usize {
         let len = if volatile {
             self.expires.len()
@@ -215,12 +267,12 @@ impl Db {
         for _ in 0..n {
             let i = rng.gen_range(0..len);
             if volatile {
-                let key = &self.expires[i];
-                if let Some((key, entry)) = self.entries.get_key_value(key) {
-                    f(key, entry);
+                let (key, &at) = self.expires.get_index(i).expect("index below len");
+                if let Some(entry) = self.entries.get(&key[..]) {
+                    f(key, entry, Some(at));
                 }
             } else if let Some((key, entry)) = self.entries.get_index(i) {
-                f(key, entry);
+                f(key, entry, expiry_in(&self.expires, key, entry));
             }
         }
         n
@@ -232,13 +284,14 @@ impl Db {
             if self.expires.is_empty() {
                 return None;
             }
-            return Some(self.expires[rng.gen_range(0..self.expires.len())].clone());
+            let i = rng.gen_range(0..self.expires.len());
+            return self.expires.get_index(i).map(|(k, _)| k.to_bytes());
         }
         if self.entries.is_empty() {
             return None;
         }
         let i = rng.gen_range(0..self.entries.len());
-        self.entries.get_index(i).map(|(k, _)| k.clone())
+        self.entries.get_index(i).map(|(k, _)| k.to_bytes())
     }
 
     /// True when `key` exists and has not expired.
@@ -246,9 +299,15 @@ impl Db {
         self.live_index(key, now_ms).is_some()
     }
 
+    /// True when the entry at `index` has a time to live that has passed.
+    fn is_expired(&self, index: usize, now_ms: u64) -> bool {
+        let (key, entry) = self.entries.get_index(index).expect("index in range");
+        expiry_in(&self.expires, key, entry).is_some_and(|at| at <= now_ms)
+    }
+
     fn live_index(&mut self, key: &[u8], now_ms: u64) -> Option<usize> {
         let index = self.entries.get_index_of(key)?;
-        if self.mode != ExpiryMode::Ignore && self.entries[index].is_expired(now_ms) {
+        if self.mode != ExpiryMode::Ignore && self.is_expired(index, now_ms) {
             if self.mode == ExpiryMode::Delete {
                 self.expire_index(index);
             }
@@ -258,25 +317,30 @@ impl Db {
     }
 
     fn expire_index(&mut self, index: usize) {
-        let key = self.entries.get_index(index).map(|(k, _)| k.clone());
+        let key = self.entries.get_index(index).map(|(k, _)| k.to_bytes());
         self.remove_index(index);
         self.expired_keys += 1;
         self.expired_log.extend(key);
     }
 
-    /// Keeps `expires` in step when the entry at `index` gets expiry `expires_at`.
-    fn track_expiry(&mut self, index: usize, expires_at: Option<u64>) {
-        let (key, entry) = self.entries.get_index(index).expect("index in range");
-        match (entry.expires_at.is_some(), expires_at.is_some()) {
-            (true, false) => {
-                let key = key.clone();
-                self.expires.swap_remove(&key);
+    /// Gives the entry at `index` expiry `expires_at`, keeping `expires` and the entry's flag
+    /// in step.
+    fn put_expiry(&mut self, index: usize, expires_at: Option<u64>) {
+        let (key, entry) = self.entries.get_index_mut(index).expect("index in range");
+        match expires_at {
+            Some(at) => {
+                if let Some(old) = self.expires.get_mut(&key[..]) {
+                    *old = at;
+                } else {
+                    self.expires.insert(key.clone(), at);
+                }
+                entry.set_ttl_flag(true);
             }
-            (false, true) => {
-                let key = key.clone();
-                self.expires.insert(key);
+            None if entry.has_ttl() => {
+                self.expires.swap_remove(&key[..]);
+                entry.set_ttl_flag(false);
             }
-            _ => {}
+            None => {}
         }
     }
 
@@ -285,35 +349,20 @@ impl Db {
         match self.entries.get_index_of(key) {
             Some(index) => {
                 self.preserve(index);
-                self.track_expiry(index, expires_at);
+                self.put_expiry(index, expires_at);
                 let generation = self.generation;
-                let (key, entry) = self.entries.get_index_mut(index).expect("index in range");
-                let size = entry_size(key, &value);
-                self.used = self.used.saturating_sub(u64::from(entry.size)) + u64::from(size);
+                let entry = &mut self.entries[index];
                 entry.value = value;
-                entry.expires_at = expires_at;
-                entry.size = size;
-                entry.generation = generation;
+                entry.set_generation(generation);
             }
             None => {
-                let key = Bytes::copy_from_slice(key);
-                if expires_at.is_some() {
-                    self.expires.insert(key.clone());
+                let key = CompactBytes::from(key);
+                if let Some(at) = expires_at {
+                    self.expires.insert(key.clone(), at);
                 }
                 let access = self.touch.fresh(now_unix_ms());
-                let size = entry_size(&key, &value);
-                self.used += u64::from(size);
-                let generation = self.generation;
-                self.entries.insert(
-                    key,
-                    Entry {
-                        value,
-                        expires_at,
-                        access,
-                        size,
-                        generation,
-                    },
-                );
+                let entry = Entry::new(value, access, self.generation, expires_at.is_some());
+                self.entries.insert(key, entry);
             }
         }
     }
@@ -324,15 +373,14 @@ impl Db {
             return false;
         };
         self.preserve(index);
-        self.track_expiry(index, expires_at);
-        self.entries[index].expires_at = expires_at;
+        self.put_expiry(index, expires_at);
         true
     }
 
-    /// Removes `key` whatever its state; the entry if it was live.
-    pub(crate) fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+    /// Removes `key` whatever its state; its value and expiry if it was live.
+    pub(crate) fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Item> {
         let index = self.entries.get_index_of(key)?;
-        if self.mode != ExpiryMode::Ignore && self.entries[index].is_expired(now_ms) {
+        if self.mode != ExpiryMode::Ignore && self.is_expired(index, now_ms) {
             if self.mode == ExpiryMode::Delete {
                 self.expire_index(index);
             }
@@ -341,34 +389,43 @@ impl Db {
         Some(self.remove_index(index))
     }
 
-    fn remove_index(&mut self, index: usize) -> Entry {
+    fn remove_index(&mut self, index: usize) -> Item {
         self.preserve(index);
         let (key, entry) = self
             .entries
             .swap_remove_index(index)
             .expect("index in range");
-        if entry.expires_at.is_some() {
-            self.expires.swap_remove(&key);
+        let expires_at = if entry.has_ttl() {
+            self.expires.swap_remove(&key[..])
+        } else {
+            None
+        };
+        Item {
+            value: entry.value,
+            expires_at,
         }
-        self.used = self.used.saturating_sub(u64::from(entry.size));
-        entry
     }
 
     /// Removes every key.
     pub(crate) fn clear(&mut self) {
+        let entries = std::mem::take(&mut self.entries);
+        let expires = std::mem::take(&mut self.expires);
         if let Some(capture) = &mut self.capture {
             let generation = self.generation;
-            let entries = std::mem::take(&mut self.entries);
             capture.preserved.extend(
                 entries
                     .into_iter()
-                    .filter(|(_, e)| e.generation != generation),
+                    .filter(|(_, e)| e.generation() != generation)
+                    .map(|(k, e)| {
+                        let expires_at = expiry_in(&expires, &k, &e);
+                        let item = Item {
+                            value: e.value,
+                            expires_at,
+                        };
+                        (k.to_bytes(), item)
+                    }),
             );
         }
-        self.entries = IndexMap::default();
-        self.expires = IndexSet::default();
-        self.used = 0;
-        self.resized.clear();
     }
 
     /// Replaces every key with those of `other` (a loaded snapshot), as [`Db::clear`] then
@@ -377,13 +434,11 @@ impl Db {
         self.clear();
         if self.capture.is_some() {
             for entry in other.entries.values_mut() {
-                entry.generation = self.generation;
+                entry.set_generation(self.generation);
             }
         }
         self.entries = other.entries;
         self.expires = other.expires;
-        self.used = other.used;
-        self.resized = other.resized;
     }
 
     /// Live keys matching the glob `pattern` (`KEYS`).
@@ -391,8 +446,11 @@ impl Db {
         let all = pattern == b"*";
         self.entries
             .iter()
-            .filter(|(k, e)| !e.is_expired(now_ms) && (all || glob_match(pattern, k, false)))
-            .map(|(k, _)| k.clone())
+            .filter(|(k, e)| {
+                expiry_in(&self.expires, k, e).is_none_or(|at| at > now_ms)
+                    && (all || glob_match(pattern, k, false))
+            })
+            .map(|(k, _)| k.to_bytes())
             .collect()
     }
 
@@ -403,7 +461,7 @@ impl Db {
         cursor: u64,
         count: usize,
         now_ms: u64,
-        mut keep: impl FnMut(&Bytes, &Entry) -> bool,
+        mut keep: impl FnMut(&[u8], &Entry) -> bool,
     ) -> ScanPage {
         let len = self.entries.len() as u64;
         // The cursor is one past the next index to visit, walking down.
@@ -413,12 +471,15 @@ impl Db {
         while next > 0 && visited < count.max(1) {
             next -= 1;
             visited += 1;
+            if self.is_expired(next as usize, now_ms) {
+                continue;
+            }
             let (key, entry) = self
                 .entries
                 .get_index(next as usize)
                 .expect("index below len");
-            if !entry.is_expired(now_ms) && keep(key, entry) {
-                keys.push(key.clone());
+            if keep(key, entry) {
+                keys.push(key.to_bytes());
             }
         }
         (next, keys)
@@ -433,13 +494,13 @@ impl Db {
                 return None;
             }
             let index = rng.gen_range(0..self.entries.len());
-            if self.entries[index].is_expired(now_ms) {
+            if self.is_expired(index, now_ms) {
                 if self.mode == ExpiryMode::Delete {
                     self.expire_index(index);
                 }
                 continue;
             }
-            return self.entries.get_index(index).map(|(k, _)| k.clone());
+            return self.entries.get_index(index).map(|(k, _)| k.to_bytes());
         }
         None
     }
@@ -455,12 +516,14 @@ impl Db {
             if self.expires.is_empty() {
                 break;
             }
-            let key = self.expires[rng.gen_range(0..self.expires.len())].clone();
-            if let Some(index) = self.entries.get_index_of(&key) {
-                if self.entries[index].is_expired(now_ms) {
-                    self.expire_index(index);
-                    removed += 1;
-                }
+            let i = rng.gen_range(0..self.expires.len());
+            let (key, &at) = self.expires.get_index(i).expect("index below len");
+            if at > now_ms {
+                continue;
+            }
+            if let Some(index) = self.entries.get_index_of(&key[..]) {
+                self.expire_index(index);
+                removed += 1;
             }
         }
         (sampled, removed)
@@ -473,16 +536,20 @@ impl Db {
             return;
         };
         let (key, entry) = self.entries.get_index_mut(index).expect("index in range");
-        if entry.generation != self.generation {
-            entry.generation = self.generation;
-            capture.preserved.push((key.clone(), entry.clone()));
+        if entry.generation() != self.generation {
+            entry.set_generation(self.generation);
+            let item = Item {
+                value: entry.value.clone(),
+                expires_at: expiry_in(&self.expires, key, entry),
+            };
+            capture.preserved.push((key.to_bytes(), item));
         }
     }
 
     /// Begins a point-in-time capture of this database (see [`Capture`]); O(1). Returns the
     /// cursor for the first [`Db::capture_chunk`]. A capture already under way is abandoned.
     pub(crate) fn begin_capture(&mut self) -> usize {
-        self.generation = self.generation.wrapping_add(1);
+        self.generation = self.generation.wrapping_add(1) & !TTL_FLAG;
         self.capture = Some(Capture::default());
         self.entries.len()
     }
@@ -495,7 +562,7 @@ impl Db {
         &mut self,
         cursor: usize,
         max: usize,
-        out: &mut Vec<(Bytes, Entry)>,
+        out: &mut Vec<(Bytes, Item)>,
     ) -> usize {
         let Some(capture) = &mut self.capture else {
             return 0;
@@ -507,24 +574,35 @@ impl Db {
             next -= 1;
             visited += 1;
             let (key, entry) = self.entries.get_index_mut(next).expect("index below len");
-            if entry.generation != self.generation {
-                entry.generation = self.generation;
-                out.push((key.clone(), entry.clone()));
+            if entry.generation() != self.generation {
+                entry.set_generation(self.generation);
+                let item = Item {
+                    value: entry.value.clone(),
+                    expires_at: expiry_in(&self.expires, key, entry),
+                };
+                out.push((key.to_bytes(), item));
             }
         }
         next
     }
 
     /// Ends the capture, moving its last preserved entries into `out`.
-    pub(crate) fn end_capture(&mut self, out: &mut Vec<(Bytes, Entry)>) {
+    pub(crate) fn end_capture(&mut self, out: &mut Vec<(Bytes, Item)>) {
         if let Some(mut capture) = self.capture.take() {
             out.append(&mut capture.preserved);
         }
     }
 
-    /// Iterates over every entry, expired or not (for snapshots and memory estimates).
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Bytes, &Entry)> {
-        self.entries.iter()
+    /// Iterates over every key with its value and expiry, expired or not (for snapshots and
+    /// memory estimates).
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&CompactBytes, Item<&Value>)> {
+        self.entries.iter().map(|(key, entry)| {
+            let item = Item {
+                value: &entry.value,
+                expires_at: expiry_in(&self.expires, key, entry),
+            };
+            (key, item)
+        })
     }
 }
 
@@ -534,7 +612,7 @@ mod tests {
     use crate::value::RString;
 
     fn s(v: &'static str) -> Value {
-        Value::Str(RString::Shared(Bytes::from_static(v.as_bytes())))
+        Value::Str(RString::new(v.as_bytes()))
     }
 
     #[test]
@@ -552,6 +630,47 @@ mod tests {
         assert_eq!(db.expires_len(), 1);
         db.set(b"b", s("4"), None);
         assert_eq!(db.expires_len(), 0);
+    }
+
+    #[test]
+    fn expiry_lives_in_expires_and_is_flagged_on_the_entry() {
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+        let mut db = Db::default();
+        db.set(b"plain", s("1"), None);
+        db.set(b"timed", s("2"), Some(500));
+        assert!(!db.peek_entry(b"plain").unwrap().has_ttl());
+        assert!(db.peek_entry(b"timed").unwrap().has_ttl());
+        assert_eq!(
+            db.get_with_expiry(b"plain", 0).map(|(_, at)| at),
+            Some(None)
+        );
+        assert_eq!(
+            db.get_with_expiry(b"timed", 0).map(|(_, at)| at),
+            Some(Some(500))
+        );
+        // Re-expire, clear, set again: flag and map stay in step.
+        assert!(db.set_expiry(b"timed", Some(700)));
+        assert_eq!(
+            db.get_with_expiry(b"timed", 0).map(|(_, at)| at),
+            Some(Some(700))
+        );
+        assert!(db.set_expiry(b"timed", None));
+        assert!(!db.peek_entry(b"timed").unwrap().has_ttl());
+        assert_eq!(db.expires_len(), 0);
+        db.set_expiry(b"plain", Some(900));
+        let removed = db.remove(b"plain", 0).unwrap();
+        assert_eq!((removed.value, removed.expires_at), (s("1"), Some(900)));
+        assert_eq!(db.expires_len(), 0);
+        // A long key goes to the heap and is found by its bytes like a short one.
+        let long = [b'k'; 100];
+        db.set(&long, s("3"), Some(5));
+        assert_eq!(db.keys(b"k*", 0), vec![Bytes::copy_from_slice(&long)]);
+        assert!(db.keys(b"*", 5).iter().all(|k| k[..] != long[..]));
+        let items: Vec<_> = db
+            .iter()
+            .map(|(k, i)| (k.to_bytes(), i.expires_at))
+            .collect();
+        assert!(items.contains(&(Bytes::copy_from_slice(&long), Some(5))));
     }
 
     #[test]
@@ -600,7 +719,11 @@ mod tests {
     fn capture_sees_the_database_as_it_was_when_it_began() {
         let mut db = Db::default();
         for i in 0..500 {
-            db.set(format!("k{i}").as_bytes(), s("old"), None);
+            db.set(
+                format!("k{i}").as_bytes(),
+                s("old"),
+                (i % 2 == 0).then_some(1_000 + i),
+            );
         }
         let mut out = Vec::new();
         let mut cursor = db.begin_capture();
@@ -613,6 +736,7 @@ mod tests {
             db.remove(k(round + 1).as_bytes(), 0);
             db.set(format!("fresh{round}").as_bytes(), s("new"), None);
             db.set_expiry(k(round + 2).as_bytes(), Some(1));
+            db.set_expiry(k(round + 4).as_bytes(), None);
             if let Some(e) = db.get_mut(k(round + 3).as_bytes(), 0) {
                 e.value = s("changed");
             }
@@ -630,7 +754,8 @@ mod tests {
                 "{key:?} was created after the capture began"
             );
             assert_eq!(entry.value, s("old"));
-            assert_eq!(entry.expires_at, None);
+            let n: u64 = std::str::from_utf8(&key[1..]).unwrap().parse().unwrap();
+            assert_eq!(entry.expires_at, (n % 2 == 0).then_some(1_000 + n));
         }
         // A flush during a capture hands over what was not saved yet.
         let mut out = Vec::new();

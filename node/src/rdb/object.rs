@@ -59,7 +59,7 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
     let at = input.offset();
     check_type(kind).map_err(|e| input.error_at(at.saturating_sub(1), e))?;
     let value = match kind {
-        kind::STRING => return Ok(Some(Value::Str(RString::Shared(input.bytes_value()?)))),
+        kind::STRING => return Ok(Some(Value::Str(RString::new(&input.string()?)))),
         kind::LIST => {
             let n = input.count(1, "list")?;
             let mut items = VecDeque::with_capacity(initial_capacity(n));

@@ -16,7 +16,7 @@ fn b(s: impl AsRef<[u8]>) -> Bytes {
 }
 
 pub(super) fn string(s: impl AsRef<[u8]>) -> Value {
-    Value::Str(RString::Shared(b(s)))
+    Value::Str(RString::new(s.as_ref()))
 }
 
 pub(super) fn list<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(items: I) -> Value {

@@ -62,7 +62,7 @@ pub(crate) fn encode(
             writer.select_db(index, db.len() as u64, db.expires_len() as u64)?;
             for (key, entry) in db.iter() {
                 let expiry = entry.expires_at.map(|at| at.min(i64::MAX as u64) as i64);
-                writer.write_key(index, key, &entry.value, expiry)?;
+                writer.write_key(index, key, entry.value, expiry)?;
             }
         }
         Ok(writer.finish()?.0)

@@ -227,11 +227,20 @@ impl Vm {
         self.set_running(true, false);
         self.control.begin();
         let control = self.control.clone();
+        let started = Instant::now();
+        let handed_off = std::sync::atomic::AtomicBool::new(false);
         let outcome = self
             .lua
             .set_global_hook(
                 HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
-                move |lua, _| busy_hook(lua, &control),
+                move |lua, _| {
+                    if started.elapsed() >= HAND_OFF_AFTER
+                        && !handed_off.swap(true, std::sync::atomic::Ordering::Relaxed)
+                    {
+                        hand_off_worker();
+                    }
+                    busy_hook(lua, &control)
+                },
             )
             .and_then(|()| {
                 self.lua.scope(|scope| {
@@ -280,6 +289,24 @@ impl Vm {
 /// every instruction outside the engine's own code, so `pcall` cannot swallow the kill (as
 /// Redis switches its hook to every line). A global hook, so coroutines the script creates are
 /// watched too.
+/// How long a script runs on its connection's runtime worker before the worker's other tasks
+/// are handed to another thread ([`hand_off_worker`]). Most scripts end well before: they pay
+/// nothing for the hand-off.
+const HAND_OFF_AFTER: Duration = Duration::from_millis(10);
+
+/// Moves the runtime worker this thread was running (its queue of connections, its timers) to
+/// another thread and keeps this one for the script, so a long script blocks no other
+/// connection (they answer `-BUSY` past `busy-reply-threshold`). `block_in_place` starts the
+/// new thread; the short pause inside it lets that thread take the worker before this one
+/// would take it back. On a current-thread runtime, or off the runtime, nothing happens.
+fn hand_off_worker() {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(1)));
+    }
+}
+
 fn busy_hook(lua: &Lua, control: &ScriptControl) -> mlua::Result<VmState> {
     if control.kill_requested() {
         tracing::warn!("lua script killed by user with SCRIPT KILL");
