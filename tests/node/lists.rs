@@ -282,3 +282,36 @@ async fn wrong_type_and_other_types() {
         assert_eq!(encoding, "listpack");
     }
 }
+
+/// Redis 7.2: `listpack` while within 8 KB (`list-max-listpack-size -2`), `quicklist` beyond,
+/// and back to `listpack` once one node of at most half the limit is left.
+#[tokio::test]
+async fn encoding_transitions() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let mut args = vec!["RPUSH".to_string(), "l".to_string()];
+    args.extend((0..100).map(|i| format!("item:{i:04}")));
+    c.cmd(&args).await;
+    if s.target() == Target::RedisServer && c.q("OBJECT ENCODING l").await.text() == "quicklist" {
+        println!("note: Redis 7.0 keeps every list as a quicklist");
+        return;
+    }
+    assert_eq!(c.q("OBJECT ENCODING l").await.text(), "listpack");
+    let mut args = vec!["RPUSH".to_string(), "l".to_string()];
+    args.extend((100..1000).map(|i| format!("item:{i:04}")));
+    c.cmd(&args).await;
+    assert_eq!(c.q("OBJECT ENCODING l").await.text(), "quicklist");
+    assert_eq!(c.q("LINDEX l 777").await.text(), "item:0777");
+    c.q("LTRIM l 0 99").await;
+    assert_eq!(c.q("OBJECT ENCODING l").await.text(), "listpack");
+    assert_eq!(c.int("LLEN l").await, 100);
+    let big = "x".repeat(9000);
+    c.cmd(&["LPUSH", "l", &big]).await;
+    assert_eq!(c.q("OBJECT ENCODING l").await.text(), "quicklist");
+    assert_eq!(c.q("LPOP l").await.text(), big);
+    assert_eq!(c.q("OBJECT ENCODING l").await.text(), "listpack");
+    assert_eq!(
+        c.q("LRANGE l -2 -1").await.to_string(),
+        "[\"item:0098\", \"item:0099\"]"
+    );
+}

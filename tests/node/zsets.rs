@@ -791,3 +791,43 @@ async fn plain_sets_score_one() {
     ])
     .await;
 }
+
+/// `listpack` up to 128 members of at most 64 bytes, then `skiplist` for good; store results
+/// are created in the encoding their size calls for (Redis 7.2 `zsetTypeCreate`).
+#[tokio::test]
+async fn encoding_transitions() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let mut args = vec!["ZADD".to_string(), "z".to_string()];
+    for i in 0..128 {
+        args.push(i.to_string());
+        args.push(format!("m{i:03}"));
+    }
+    c.cmd(&args).await;
+    assert_eq!(c.q("OBJECT ENCODING z").await.text(), "listpack");
+    assert_eq!(c.int("ZADD z 1000 m128").await, 1);
+    assert_eq!(c.q("OBJECT ENCODING z").await.text(), "skiplist");
+    c.table(&[
+        ("ZRANGESTORE small z 0 9", ":10"),
+        ("OBJECT ENCODING small", "\"listpack\""),
+        ("ZUNIONSTORE all 1 z", ":129"),
+        ("OBJECT ENCODING all", "\"skiplist\""),
+        ("ZINTERSTORE both 2 z small", ":10"),
+        ("OBJECT ENCODING both", "\"listpack\""),
+        ("ZREMRANGEBYRANK z 0 -2", ":128"),
+        ("ZCARD z", ":1"),
+        ("OBJECT ENCODING z", "\"skiplist\""),
+        (
+            "ZRANGE small 0 2 WITHSCORES",
+            "[\"m000\", \"0\", \"m001\", \"1\", \"m002\", \"2\"]",
+        ),
+        // A listpack keeps -0 as 0.
+        ("ZADD mixed 1.5 a -0 b 0.25 c inf d", ":4"),
+        (
+            "ZRANGE mixed 0 -1 WITHSCORES",
+            "[\"b\", \"0\", \"c\", \"0.25\", \"a\", \"1.5\", \"d\", \"inf\"]",
+        ),
+        ("OBJECT ENCODING mixed", "\"listpack\""),
+    ])
+    .await;
+}

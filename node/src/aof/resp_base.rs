@@ -48,10 +48,10 @@ pub(crate) fn encode_commands(functions: &[Bytes], dbs: &[Db], now_ms: u64) -> B
                     }
                 }
                 Value::List(list) => {
-                    let items: Vec<&Bytes> = list.items.iter().collect();
+                    let items: Vec<&[u8]> = list.iter().collect();
                     for chunk in items.chunks(CHUNK) {
                         let mut args: Vec<&[u8]> = vec![b"RPUSH", key];
-                        args.extend(chunk.iter().map(|i| &i[..]));
+                        args.extend(chunk.iter().copied());
                         encode_command(&mut out, &args);
                     }
                 }
@@ -64,7 +64,7 @@ pub(crate) fn encode_commands(functions: &[Bytes], dbs: &[Db], now_ms: u64) -> B
                     }
                 }
                 Value::ZSet(zset) => {
-                    let members: Vec<(&Bytes, f64)> = zset.iter().collect();
+                    let members: Vec<(&[u8], f64)> = zset.iter().collect();
                     for chunk in members.chunks(CHUNK) {
                         scores.clear();
                         scores.extend(chunk.iter().map(|(_, s)| exact_score(*s)));

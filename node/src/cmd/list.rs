@@ -269,7 +269,10 @@ fn lindex(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     Ok(list
         .position(index)
-        .map_or(Reply::Null, |at| Reply::Bulk(list.items[at].clone())))
+        .and_then(|at| list.get(at))
+        .map_or(Reply::Null, |item| {
+            Reply::Bulk(Bytes::copy_from_slice(item))
+        }))
 }
 
 /// `LRANGE key start stop` → `*n` elements of the inclusive range (negative indexes count
@@ -281,10 +284,8 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     };
     Ok(Reply::Array(match list.range(start, stop) {
         Some((from, to)) => list
-            .items
-            .range(from..=to)
-            .cloned()
-            .map(Reply::Bulk)
+            .iter_from(from, to + 1 - from)
+            .map(|item| Reply::Bulk(Bytes::copy_from_slice(item)))
             .collect(),
         None => Vec::new(),
     }))
@@ -299,7 +300,7 @@ fn lset(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let at = list
         .position(index)
         .ok_or(Reply::error("ERR index out of range"))?;
-    list.items[at] = args[3].clone();
+    list.set(at, &args[3]);
     ctx.store.changed(1);
     Ok(Reply::ok())
 }
@@ -312,28 +313,7 @@ fn lrem(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
-    let limit = if count == 0 {
-        usize::MAX
-    } else {
-        count.unsigned_abs() as usize
-    };
-    let mut removed = 0;
-    if count >= 0 {
-        list.items.retain(|item| {
-            let drop = removed < limit && item == element;
-            removed += usize::from(drop);
-            !drop
-        });
-    } else {
-        let mut at = list.items.len();
-        while at > 0 && removed < limit {
-            at -= 1;
-            if list.items[at] == element {
-                list.items.remove(at);
-                removed += 1;
-            }
-        }
-    }
+    let removed = list.remove_matching(element, count);
     ctx.store.changed(removed as u64);
     ctx.remove_if_empty::<ListValue>(&args[1]);
     Ok(Reply::Int(removed as i64))
@@ -346,11 +326,8 @@ fn ltrim(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::ok());
     };
     match list.range(start, stop) {
-        Some((from, to)) => {
-            list.items.truncate(to + 1);
-            list.items.drain(..from);
-        }
-        None => list.items.clear(),
+        Some((from, to)) => list.trim(from, to),
+        None => list.clear(),
     }
     ctx.store.changed(1);
     ctx.remove_if_empty::<ListValue>(&args[1]);
@@ -370,10 +347,10 @@ fn linsert(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
     let Some(list) = ctx.read_mut::<ListValue>(&args[1])? else {
         return Ok(Reply::Int(0));
     };
-    let Some(at) = list.items.iter().position(|item| *item == args[3]) else {
+    let Some(at) = list.iter().position(|item| item == &args[3][..]) else {
         return Ok(Reply::Int(-1));
     };
-    list.items.insert(at + usize::from(after), args[4].clone());
+    list.insert(at + usize::from(after), &args[4]);
     let len = list.len();
     ctx.store.changed(1);
     Ok(Reply::Int(len as i64))
@@ -447,9 +424,14 @@ fn positions(
     let scan = if maxlen == 0 { len } else { maxlen.min(len) };
     let mut skip = rank.unsigned_abs() - 1;
     let mut found = Vec::new();
+    let mut items: Box<dyn Iterator<Item = &[u8]>> = if rank > 0 {
+        Box::new(list.iter())
+    } else {
+        Box::new(list.iter().rev())
+    };
     for step in 0..scan {
         let at = if rank > 0 { step } else { len - 1 - step };
-        if list.items[at] != element {
+        if items.next() != Some(element) {
             continue;
         }
         if skip > 0 {

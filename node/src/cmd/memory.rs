@@ -53,7 +53,8 @@ fn value_size(value: &Value, samples: usize) -> usize {
             Value::List(l) => estimate(
                 l.len(),
                 samples,
-                l.items.iter().map(|i| alloc(i.len()) + ELEMENT_OVERHEAD),
+                // Elements are packed: a length before and after each.
+                l.iter().map(|i| i.len() + 2),
             ),
             Value::Set(s) => estimate(
                 s.len(),
@@ -69,9 +70,15 @@ fn value_size(value: &Value, samples: usize) -> usize {
             Value::ZSet(z) => estimate(
                 z.len(),
                 samples,
-                // Each member is kept twice (by score and by name) with its score.
-                z.iter()
-                    .map(|(m, _)| 2 * alloc(m.len()) + 8 + 2 * ELEMENT_OVERHEAD),
+                // A listpack packs member, length and score; a skiplist keeps each member
+                // twice (by score and by name) with its score.
+                z.iter().map(|(m, _)| {
+                    if z.encoding() == "listpack" {
+                        m.len() + 6
+                    } else {
+                        2 * alloc(m.len()) + 8 + 2 * ELEMENT_OVERHEAD
+                    }
+                }),
             ),
             // Blocks are flat buffers: their size is known, not sampled.
             Value::Stream(s) => s.heap_bytes(),

@@ -152,9 +152,13 @@ fn sort(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
     let (elements, is_set, ordered): (Vec<Bytes>, bool, bool) =
         match ctx.store.dbs[db].get(&args[1], now).map(|e| &e.value) {
             None => (Vec::new(), false, true),
-            Some(Value::List(l)) => (l.items.iter().cloned().collect(), false, true),
+            Some(Value::List(l)) => (l.iter().map(Bytes::copy_from_slice).collect(), false, true),
             Some(Value::Set(s)) => (s.iter().map(|m| m.to_bytes()).collect(), true, false),
-            Some(Value::ZSet(z)) => (z.iter().map(|(m, _)| m.clone()).collect(), false, true),
+            Some(Value::ZSet(z)) => (
+                z.iter().map(|(m, _)| Bytes::copy_from_slice(m)).collect(),
+                false,
+                true,
+            ),
             Some(_) => return Err(Reply::error(WRONGTYPE)),
         };
     // A set has no order of its own: stored results are sorted so a standby gets the same.
@@ -255,9 +259,7 @@ fn sort(ctx: &mut Ctx, args: &[Bytes], read_only: bool) -> CmdResult {
             ctx.store.changed(1);
         }
     } else {
-        let list = ListValue {
-            items: out.into_iter().map(Option::unwrap_or_default).collect(),
-        };
+        let list: ListValue = out.into_iter().map(Option::unwrap_or_default).collect();
         ctx.db().set(dest, Value::List(Box::new(list)), None);
         ctx.store.changed(count as u64);
         ctx.signal_key_ready(dest);

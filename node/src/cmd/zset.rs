@@ -158,14 +158,14 @@ fn parse_lex_bound(arg: &Bytes) -> Result<LexBound, Reply> {
 
 /// Members, optionally with scores: RESP2 flattens them (`member, score, ...`), RESP3 pairs
 /// them (`[member, score], ...`), as Redis 7 does for `ZRANGE ... WITHSCORES` and its kin.
-fn scored_reply<'a>(
+fn scored_reply<M: AsRef<[u8]>>(
     protocol: Protocol,
-    items: impl Iterator<Item = (&'a Bytes, f64)>,
+    items: impl Iterator<Item = (M, f64)>,
     with_scores: bool,
 ) -> Reply {
     let mut out = Vec::with_capacity(items.size_hint().0 * if with_scores { 2 } else { 1 });
     for (member, score) in items {
-        let member = Reply::Bulk(member.clone());
+        let member = Reply::Bulk(Bytes::copy_from_slice(member.as_ref()));
         if !with_scores {
             out.push(member);
         } else if protocol == Protocol::Resp3 {

@@ -164,8 +164,13 @@ pub(crate) fn entry_size(key: &[u8], value: &Value) -> u32 {
     let value_bytes = match value {
         Value::Str(s) => s.as_bytes().len() as u64,
         Value::Hash(h) => 32 + h.heap_bytes() as u64,
-        Value::List(l) => 48 + sampled(l.len(), 32, l.items.iter().map(|i| i.len())),
+        // Lists are packed: a length byte before and after each element.
+        Value::List(l) => 48 + sampled(l.len(), 2, l.iter().map(|i| i.len())),
         Value::Set(s) => 32 + s.heap_bytes() as u64,
+        Value::ZSet(z) if z.encoding() == "listpack" => {
+            // A packed entry: length byte, member, score (up to 9 bytes).
+            32 + sampled(z.len(), 6, z.iter().map(|(m, _)| m.len()))
+        }
         Value::ZSet(z) => 96 + sampled(z.len(), 96, z.iter().map(|(m, _)| m.len())),
         Value::Stream(s) => 128 + s.heap_bytes() as u64,
     };

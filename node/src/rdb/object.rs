@@ -236,7 +236,7 @@ fn element_score(score: Element<'_>, input: &Input<'_>, at: usize) -> Result<f64
 }
 
 fn list(items: VecDeque<Bytes>) -> Option<Value> {
-    (!items.is_empty()).then(|| Value::List(Box::new(ListValue { items })))
+    (!items.is_empty()).then(|| Value::List(Box::new(items.into_iter().collect::<ListValue>())))
 }
 
 fn set(members: Vec<Bytes>, input: &Input<'_>, at: usize) -> Result<Option<Value>, RdbError> {
@@ -292,7 +292,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, compress: bool) -> u
             kind::STRING
         }
         Value::List(list) => {
-            let nodes = quicklist_nodes(list.items.iter());
+            let nodes = quicklist_nodes(list.iter());
             write_length(out, nodes.len() as u64);
             for node in nodes {
                 write_length(out, NODE_PACKED);
@@ -328,7 +328,7 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value, compress: bool) -> u
 
 /// Splits list items into listpacks of about [`QUICKLIST_NODE_BYTES`] each; an item larger
 /// than that gets a node of its own.
-fn quicklist_nodes<'a>(items: impl Iterator<Item = &'a Bytes>) -> Vec<Vec<u8>> {
+fn quicklist_nodes<'a>(items: impl Iterator<Item = &'a [u8]>) -> Vec<Vec<u8>> {
     let mut nodes = Vec::new();
     let mut node = ListpackWriter::new();
     for item in items {

@@ -2,8 +2,6 @@
 //! input, and a file written by redis-server 7.0 (`testdata/redis-7.0.rdb`, made by
 //! `testdata/make-fixture.sh`).
 
-use std::collections::VecDeque;
-
 use bytes::Bytes;
 
 use super::dump::DumpError;
@@ -22,9 +20,7 @@ pub(super) fn string(s: impl AsRef<[u8]>) -> Value {
 }
 
 pub(super) fn list<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(items: I) -> Value {
-    Value::List(Box::new(ListValue {
-        items: items.into_iter().map(b).collect::<VecDeque<_>>(),
-    }))
+    Value::List(Box::new(items.into_iter().map(b).collect::<ListValue>()))
 }
 
 pub(super) fn set<I: IntoIterator<Item = T>, T: AsRef<[u8]>>(members: I) -> Value {

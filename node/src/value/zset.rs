@@ -1,7 +1,12 @@
-//! Sorted set values: members ordered by (score, member). A member → score map answers
-//! `ZSCORE` in O(1) and gives random picks and `ZSCAN` a positional index; an indexable skip list
-//! keeps the order, so ranks cost O(log n) and a range of m members O(log n + m).
+//! Sorted set values: members ordered by (score, member), in one of Redis's two encodings.
+//! A small set (`zset-max-listpack-entries` members, none longer than
+//! `zset-max-listpack-value`) is a `listpack`: one packed buffer walked linearly
+//! ([`pack`]). A bigger one is a `skiplist`: a member → score map answers `ZSCORE` in O(1) and
+//! gives random picks and `ZSCAN` a positional index, and an indexable skip list keeps the
+//! order, so ranks cost O(log n) and a range of m members O(log n + m). A set converts to the
+//! skip list when it outgrows the limits and, as in Redis 7.2, stays there.
 
+mod pack;
 mod skiplist;
 
 use std::ops::Range;
@@ -10,6 +15,7 @@ use bytes::Bytes;
 use foldhash::fast::RandomState;
 use indexmap::IndexMap;
 
+use pack::Pack;
 use skiplist::SkipList;
 
 /// Largest member count Redis keeps in a `listpack` (`zset-max-listpack-entries`).
@@ -20,12 +26,86 @@ const LISTPACK_MAX_VALUE: usize = 64;
 /// A sorted set.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ZSetValue {
+    repr: Repr,
+}
+
+#[derive(Clone, Debug)]
+enum Repr {
+    /// `listpack`.
+    Pack(Pack),
+    /// `skiplist`.
+    Skip(Box<Big>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Pack(Pack::default())
+    }
+}
+
+/// The `skiplist` encoding.
+#[derive(Clone, Debug, Default)]
+struct Big {
     /// Member → score. Removal swaps the last entry into the hole, which `scan` relies on.
     scores: IndexMap<Bytes, f64, RandomState>,
     order: SkipList,
-    /// Set once the set outgrows a listpack: Redis then keeps the `skiplist` encoding even if
-    /// members go.
-    big: bool,
+}
+
+impl Big {
+    /// Sets `member`'s score, hashing it once. A new member is copied out of the request
+    /// buffer it may share, so the set keeps only its own bytes.
+    fn insert(&mut self, member: &[u8], score: f64) -> bool {
+        use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
+        use std::hash::BuildHasher;
+        let hash = self.scores.hasher().hash_one(member);
+        match self
+            .scores
+            .raw_entry_mut_v1()
+            .from_key_hashed_nocheck(hash, member)
+        {
+            RawEntryMut::Occupied(mut e) => {
+                let old = *e.get();
+                // Redis compares doubles here, so 0 and -0 count as the same score.
+                if old != score {
+                    self.order.remove(old, e.key());
+                    self.order.insert(score, e.key().clone());
+                    *e.get_mut() = score;
+                }
+                false
+            }
+            RawEntryMut::Vacant(e) => {
+                let member = Bytes::copy_from_slice(member);
+                self.order.insert(score, member.clone());
+                e.insert_hashed_nocheck(hash, member, score);
+                true
+            }
+        }
+    }
+
+    fn remove(&mut self, member: &[u8]) -> Option<f64> {
+        let score = self.scores.swap_remove(member)?;
+        self.order.remove(score, member);
+        Some(score)
+    }
+}
+
+/// Walks `(member, score)` pairs; see [`ZSetValue::range`].
+pub(crate) enum Iter<'a> {
+    Pack(std::iter::Take<pack::Entries<'a>>),
+    Listed(std::vec::IntoIter<(&'a [u8], f64)>),
+    Skip(std::iter::Take<skiplist::Iter<'a>>),
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a [u8], f64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Iter::Pack(it) => it.next().map(|e| (e.member, e.score)),
+            Iter::Listed(it) => it.next(),
+            Iter::Skip(it) => it.next().map(|(m, s)| (&m[..], s)),
+        }
+    }
 }
 
 /// One end of a score interval.
@@ -75,135 +155,246 @@ impl LexBound {
 impl ZSetValue {
     /// Number of members.
     pub(crate) fn len(&self) -> usize {
-        self.order.len()
+        match &self.repr {
+            Repr::Pack(p) => p.len(),
+            Repr::Skip(b) => b.order.len(),
+        }
     }
 
     /// True when empty (the key must then be removed).
     pub(crate) fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.len() == 0
     }
 
     /// The score of `member`.
     pub(crate) fn score(&self, member: &[u8]) -> Option<f64> {
-        self.scores.get(member).copied()
+        match &self.repr {
+            Repr::Pack(p) => p.find(member).map(|e| e.score),
+            Repr::Skip(b) => b.scores.get(member).copied(),
+        }
     }
 
-    /// Sets `member`'s score (never NaN); true when the member is new.
+    /// Moves a `listpack` to the `skiplist` encoding.
+    fn convert(&mut self) {
+        if let Repr::Pack(p) = &self.repr {
+            let mut big = Big::default();
+            big.scores.reserve(p.len() + 1);
+            for e in p.entries() {
+                big.insert(e.member, e.score);
+            }
+            self.repr = Repr::Skip(Box::new(big));
+        }
+    }
+
+    /// Sets `member`'s score (never NaN); true when the member is new. A `listpack` turns into
+    /// a `skiplist` when the member is longer than 64 bytes or the set would pass 128 members
+    /// (Redis's `zsetAdd`).
     pub(crate) fn insert(&mut self, member: Bytes, score: f64) -> bool {
         debug_assert!(!score.is_nan());
-        match self.scores.get_mut(&member) {
-            Some(old) => {
+        if let Repr::Pack(p) = &mut self.repr {
+            if let Some(e) = p.find(&member) {
                 // Redis compares doubles here, so 0 and -0 count as the same score.
-                if *old != score {
-                    self.order.remove(*old, &member);
-                    self.order.insert(score, member);
-                    *old = score;
+                if e.score != score {
+                    let (at, end) = (e.at, e.end);
+                    p.cut(at, end, 1);
+                    p.insert(&member, score);
                 }
-                false
+                return false;
             }
-            None => {
-                self.big |= member.len() > LISTPACK_MAX_VALUE;
-                self.order.insert(score, member.clone());
-                self.scores.insert(member, score);
-                self.big |= self.len() > LISTPACK_MAX_ENTRIES;
-                true
+            if member.len() <= LISTPACK_MAX_VALUE && p.len() < LISTPACK_MAX_ENTRIES {
+                p.insert(&member, score);
+                return true;
+            }
+            self.convert();
+        }
+        match &mut self.repr {
+            Repr::Skip(b) => b.insert(&member, score),
+            Repr::Pack(_) => unreachable!("converted above"),
+        }
+    }
+
+    /// Looks `member` up once and lets `decide` pick its new score from the current one
+    /// (`None` in, absent; `None` out, leave the set as it is); returns `decide`'s verdict.
+    /// `ZADD`'s path: a `skiplist` hashes the member once.
+    pub(crate) fn update<T>(
+        &mut self,
+        member: &[u8],
+        decide: impl FnOnce(Option<f64>) -> (Option<f64>, T),
+    ) -> T {
+        let Repr::Skip(b) = &mut self.repr else {
+            let (score, verdict) = decide(self.score(member));
+            if let Some(score) = score {
+                self.insert(Bytes::copy_from_slice(member), score);
+            }
+            return verdict;
+        };
+        use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
+        use std::hash::BuildHasher;
+        let hash = b.scores.hasher().hash_one(member);
+        match b
+            .scores
+            .raw_entry_mut_v1()
+            .from_key_hashed_nocheck(hash, member)
+        {
+            RawEntryMut::Occupied(mut e) => {
+                let old = *e.get();
+                let (score, verdict) = decide(Some(old));
+                // Redis compares doubles here, so 0 and -0 count as the same score.
+                if let Some(score) = score.filter(|s| *s != old) {
+                    b.order.remove(old, e.key());
+                    b.order.insert(score, e.key().clone());
+                    *e.get_mut() = score;
+                }
+                verdict
+            }
+            RawEntryMut::Vacant(e) => {
+                let (score, verdict) = decide(None);
+                if let Some(score) = score {
+                    let member = Bytes::copy_from_slice(member);
+                    b.order.insert(score, member.clone());
+                    e.insert_hashed_nocheck(hash, member, score);
+                }
+                verdict
             }
         }
     }
 
     /// Removes `member`; its score if it was present.
     pub(crate) fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.scores.swap_remove(member)?;
-        self.order.remove(score, member);
-        Some(score)
+        match &mut self.repr {
+            Repr::Pack(p) => {
+                let e = p.find(member)?;
+                let (at, end, score) = (e.at, e.end, e.score);
+                p.cut(at, end, 1);
+                Some(score)
+            }
+            Repr::Skip(b) => b.remove(member),
+        }
     }
 
     /// Removes and returns up to `count` members with the lowest scores (`max` false) or the
     /// highest (`max` true), in pop order (`ZPOPMIN`/`ZPOPMAX`, `BZPOPMIN`/`BZPOPMAX`).
     pub(crate) fn pop(&mut self, max: bool, count: usize) -> Vec<(Bytes, f64)> {
-        let mut out = Vec::with_capacity(count.min(self.len()));
+        let count = count.min(self.len());
+        if let Repr::Pack(_) = self.repr {
+            let len = self.len();
+            let ranks = if max { len - count..len } else { 0..count };
+            let out: Vec<(Bytes, f64)> = self
+                .range(ranks.clone(), max)
+                .map(|(m, s)| (Bytes::copy_from_slice(m), s))
+                .collect();
+            self.remove_ranks(ranks);
+            return out;
+        }
+        let mut out = Vec::with_capacity(count);
         while out.len() < count {
-            let end = if max {
-                self.order.last()
-            } else {
-                self.order.first()
+            let Repr::Skip(b) = &mut self.repr else {
+                unreachable!("checked above");
             };
+            let end = if max { b.order.last() } else { b.order.first() };
             let Some((member, score)) = end.map(|(m, s)| (m.clone(), s)) else {
                 break;
             };
-            self.remove(&member);
+            b.remove(&member);
             out.push((member, score));
         }
         out
     }
 
+    /// How many leading members satisfy `before`, which holds for a prefix of the order.
+    fn count_while(&self, before: impl Fn(f64, &[u8]) -> bool) -> usize {
+        match &self.repr {
+            Repr::Pack(p) => p
+                .entries()
+                .take_while(|e| before(e.score, e.member))
+                .count(),
+            Repr::Skip(b) => b.order.count_while(before),
+        }
+    }
+
     /// The 0-based rank of `member` in ascending order, with its score.
     pub(crate) fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
+        if let Repr::Pack(p) = &self.repr {
+            return p
+                .entries()
+                .enumerate()
+                .find(|(_, e)| e.member == member)
+                .map(|(rank, e)| (rank, e.score));
+        }
         let score = self.score(member)?;
-        let rank = self
-            .order
-            .count_while(|s, m| s < score || s == score && m < member);
+        let rank = self.count_while(|s, m| s < score || s == score && m < member);
         Some((rank, score))
     }
 
     /// The member at ascending rank `rank`, with its score (the model check's view).
     #[cfg(test)]
-    pub(crate) fn get(&self, rank: usize) -> Option<(&Bytes, f64)> {
-        self.order.get(rank)
+    pub(crate) fn get(&self, rank: usize) -> Option<(&[u8], f64)> {
+        self.range(rank..rank + 1, false).next()
     }
 
     /// The ranks of the members whose scores lie between `min` and `max`.
     pub(crate) fn score_ranks(&self, min: ScoreBound, max: ScoreBound) -> Range<usize> {
-        let lo = self
-            .order
-            .count_while(|s, _| s < min.value || min.exclusive && s == min.value);
-        let hi = self
-            .order
-            .count_while(|s, _| s < max.value || !max.exclusive && s == max.value);
+        let lo = self.count_while(|s, _| s < min.value || min.exclusive && s == min.value);
+        let hi = self.count_while(|s, _| s < max.value || !max.exclusive && s == max.value);
         lo..hi.max(lo)
     }
 
     /// The ranks of the members between `min` and `max` in byte order (meaningful when all
     /// scores are equal, as Redis documents for the `BYLEX` commands).
     pub(crate) fn lex_ranks(&self, min: &LexBound, max: &LexBound) -> Range<usize> {
-        let lo = self.order.count_while(|_, m| min.below_min(m));
-        let hi = self.order.count_while(|_, m| max.within_max(m));
+        let lo = self.count_while(|_, m| min.below_min(m));
+        let hi = self.count_while(|_, m| max.within_max(m));
         lo..hi.max(lo)
     }
 
     /// The members at `ranks` with their scores, ascending, or descending from the end of
     /// `ranks` when `rev`.
-    pub(crate) fn range(
-        &self,
-        ranks: Range<usize>,
-        rev: bool,
-    ) -> impl Iterator<Item = (&Bytes, f64)> {
+    pub(crate) fn range(&self, ranks: Range<usize>, rev: bool) -> Iter<'_> {
+        let ranks = ranks.start.min(self.len())..ranks.end.min(self.len());
         let n = ranks.len();
-        let start = if rev {
-            ranks.end.wrapping_sub(1)
-        } else {
-            ranks.start
-        };
-        let iter = if n == 0 {
-            self.order.iter_from(usize::MAX, rev)
-        } else {
-            self.order.iter_from(start, rev)
-        };
-        iter.take(n)
+        match &self.repr {
+            Repr::Pack(p) if rev => {
+                let mut v: Vec<(&[u8], f64)> = p
+                    .entries_from(ranks.start)
+                    .take(n)
+                    .map(|e| (e.member, e.score))
+                    .collect();
+                v.reverse();
+                Iter::Listed(v.into_iter())
+            }
+            Repr::Pack(p) => Iter::Pack(p.entries_from(ranks.start).take(n)),
+            Repr::Skip(b) => {
+                let start = if n == 0 {
+                    usize::MAX
+                } else if rev {
+                    ranks.end - 1
+                } else {
+                    ranks.start
+                };
+                Iter::Skip(b.order.iter_from(start, rev).take(n))
+            }
+        }
     }
 
-    /// The member at `index` of the member map (an arbitrary order, stable while the set is
-    /// unchanged), with its score: O(1) random picks.
-    pub(crate) fn member_at(&self, index: usize) -> Option<(&Bytes, f64)> {
-        self.scores.get_index(index).map(|(m, s)| (m, *s))
+    /// The member at `index` of an arbitrary order, stable while the set is unchanged, with
+    /// its score: O(1) random picks for a `skiplist`, a short walk for a `listpack`.
+    pub(crate) fn member_at(&self, index: usize) -> Option<(&[u8], f64)> {
+        match &self.repr {
+            Repr::Pack(p) => p.entries().nth(index).map(|e| (e.member, e.score)),
+            Repr::Skip(b) => b.scores.get_index(index).map(|(m, s)| (&m[..], *s)),
+        }
     }
 
     /// One `ZSCAN` page: visits up to `count` members from `cursor` (0 to start) and returns the
-    /// next cursor (0 when done). The walk goes down the member map's positions; a removal
-    /// moves the last entry, already visited, into the hole, so every member present
-    /// throughout the scan is returned at least once.
-    pub(crate) fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(&Bytes, f64)>) {
-        let len = self.scores.len() as u64;
+    /// next cursor (0 when done). A `listpack` is returned whole, as Redis does. A `skiplist`
+    /// walk goes down the member map's positions; a removal moves the last entry, already
+    /// visited, into the hole, so every member present throughout the scan is returned at
+    /// least once.
+    pub(crate) fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(&[u8], f64)>) {
+        if let Repr::Pack(_) = self.repr {
+            return (0, self.iter().collect());
+        }
+        let len = self.len() as u64;
         let mut next = if cursor == 0 { len } else { cursor.min(len) };
         let mut out = Vec::new();
         while next > 0 && out.len() < count.max(1) {
@@ -214,13 +405,22 @@ impl ZSetValue {
     }
 
     /// All members with their scores, ascending.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&Bytes, f64)> {
-        self.order.iter_from(0, false)
+    pub(crate) fn iter(&self) -> Iter<'_> {
+        self.range(0..self.len(), false)
     }
 
     /// Removes the members at `ranks`; how many went.
     pub(crate) fn remove_ranks(&mut self, ranks: Range<usize>) -> usize {
-        let gone: Vec<Bytes> = self.range(ranks, false).map(|(m, _)| m.clone()).collect();
+        let ranks = ranks.start.min(self.len())..ranks.end.min(self.len());
+        if let Repr::Pack(p) = &mut self.repr {
+            let (at, end) = p.offsets(ranks.start, ranks.end);
+            p.cut(at, end, ranks.len());
+            return ranks.len();
+        }
+        let gone: Vec<Bytes> = self
+            .range(ranks, false)
+            .map(|(m, _)| Bytes::copy_from_slice(m))
+            .collect();
         for member in &gone {
             self.remove(member);
         }
@@ -230,10 +430,9 @@ impl ZSetValue {
     /// `listpack` while small (never more than 128 members, none longer than 64 bytes), else
     /// `skiplist`.
     pub(crate) fn encoding(&self) -> &'static str {
-        if self.big {
-            "skiplist"
-        } else {
-            "listpack"
+        match self.repr {
+            Repr::Pack(_) => "listpack",
+            Repr::Skip(_) => "skiplist",
         }
     }
 }
@@ -244,6 +443,8 @@ impl PartialEq for ZSetValue {
     }
 }
 
+/// Builds a set as Redis 7.2 creates store results and loads snapshots: a `listpack` when
+/// the result fits its limits, else a `skiplist`.
 impl FromIterator<(Bytes, f64)> for ZSetValue {
     fn from_iter<I: IntoIterator<Item = (Bytes, f64)>>(iter: I) -> Self {
         let mut z = ZSetValue::default();

@@ -71,7 +71,7 @@ impl Source<'_> {
         }
     }
 
-    fn for_each(&self, mut f: impl FnMut(&Bytes, f64)) {
+    fn for_each(&self, mut f: impl FnMut(&[u8], f64)) {
         match self {
             Source::Z(z) => z.iter().for_each(|(m, s)| f(m, s)),
             Source::S(s) => s.iter().for_each(|m| f(&m.to_bytes(), 1.0)),
@@ -114,14 +114,17 @@ fn compute(ctx: &mut Ctx, op: Op, keys: &[Bytes], weights: &[f64], agg: Aggregat
         };
         match (op, n) {
             (Op::Diff, 0) => src.for_each(|m, s| {
-                acc.insert(m.clone(), s);
+                acc.insert(Bytes::copy_from_slice(m), s);
             }),
             (Op::Diff, _) => acc.retain(|m, _| src.score(m).is_none()),
             (Op::Inter, 0) | (Op::Union, _) => src.for_each(|m, s| {
                 let value = zero_if_nan(s * weight);
-                acc.entry(m.clone())
-                    .and_modify(|v| *v = agg.apply(*v, value))
-                    .or_insert(value);
+                match acc.get_mut(m) {
+                    Some(v) => *v = agg.apply(*v, value),
+                    None => {
+                        acc.insert(Bytes::copy_from_slice(m), value);
+                    }
+                }
             }),
             (Op::Inter, _) => acc.retain(|m, v| match src.score(m) {
                 Some(s) => {

@@ -203,7 +203,7 @@ pub(crate) fn zrange(ctx: &mut Ctx, args: &[Bytes], preset: Preset) -> CmdResult
     let ranks = apply_limit(interval.ranks(z, req.rev), req.limit, req.rev);
     let items = z.range(ranks, req.rev);
     if preset == Preset::Store {
-        let result: ZSetValue = items.map(|(m, s)| (m.clone(), s)).collect();
+        let result: ZSetValue = items.map(|(m, s)| (Bytes::copy_from_slice(m), s)).collect();
         return Ok(Reply::Int(store_result(ctx, &args[1], result)));
     }
     Ok(scored_reply(protocol, items, req.with_scores))

@@ -15,7 +15,7 @@ use crate::value::ZSetValue;
 /// them, highest first, when `count` reaches the size), `-count` independent picks when negative.
 fn pick(z: &ZSetValue, count: i64) -> Vec<(Bytes, f64)> {
     let mut rng = rand::thread_rng();
-    let owned = |(m, s): (&Bytes, f64)| (m.clone(), s);
+    let owned = |(m, s): (&[u8], f64)| (Bytes::copy_from_slice(m), s);
     if count < 0 {
         return (0..count.unsigned_abs())
             .filter_map(|_| z.member_at(rng.gen_range(0..z.len())).map(owned))
@@ -97,17 +97,13 @@ pub(crate) fn zscan(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    let (next, page) = if z.encoding() == "listpack" {
-        (0, z.iter().collect())
-    } else {
-        z.scan(cursor, count)
-    };
+    let (next, page) = z.scan(cursor, count);
     let mut items = Vec::with_capacity(page.len() * 2);
     for (member, score) in page {
         if pattern.is_some_and(|p| !glob_match(p, member, false)) {
             continue;
         }
-        items.push(Reply::Bulk(member.clone()));
+        items.push(Reply::Bulk(Bytes::copy_from_slice(member)));
         items.push(Reply::bulk(format_double(score)));
     }
     Ok(Reply::Array(vec![

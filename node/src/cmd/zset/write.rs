@@ -39,30 +39,26 @@ fn add_one(
     score: f64,
     f: AddFlags,
 ) -> Result<(Outcome, f64), Reply> {
-    match z.score(member) {
+    z.update(member, |current| match current {
         Some(current) => {
             if f.nx {
-                return Ok((Outcome::Skipped, current));
+                return (None, Ok((Outcome::Skipped, current)));
             }
             let score = if f.incr { current + score } else { score };
             if score.is_nan() {
-                return Err(Reply::error(NAN_SCORE));
+                return (None, Err(Reply::error(NAN_SCORE)));
             }
             if f.lt && score >= current || f.gt && score <= current {
-                return Ok((Outcome::Skipped, current));
+                return (None, Ok((Outcome::Skipped, current)));
             }
             if score == current {
-                return Ok((Outcome::Unchanged, current));
+                return (None, Ok((Outcome::Unchanged, current)));
             }
-            z.insert(member.clone(), score);
-            Ok((Outcome::Updated, score))
+            (Some(score), Ok((Outcome::Updated, score)))
         }
-        None if f.xx => Ok((Outcome::Skipped, 0.0)),
-        None => {
-            z.insert(member.clone(), score);
-            Ok((Outcome::Added, score))
-        }
-    }
+        None if f.xx => (None, Ok((Outcome::Skipped, 0.0))),
+        None => (Some(score), Ok((Outcome::Added, score))),
+    })
 }
 
 /// Adds the pairs to the set under `key` (created unless XX): `(added, changed, last

@@ -184,7 +184,7 @@ impl Shape {
                 let position = hash::position_of(score);
                 if let Some(dist) = self.within(position) {
                     found.push(Point {
-                        member: member.clone(),
+                        member: Bytes::copy_from_slice(member),
                         score,
                         position,
                         dist,

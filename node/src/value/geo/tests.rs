@@ -86,10 +86,13 @@ impl Keyspace {
                         Protocol::Resp3 => Reply::Double(score),
                     };
                     match protocol {
-                        Protocol::Resp2 => out.extend([Reply::Bulk(member.clone()), score]),
-                        Protocol::Resp3 => {
-                            out.push(Reply::Array(vec![Reply::Bulk(member.clone()), score]))
+                        Protocol::Resp2 => {
+                            out.extend([Reply::Bulk(Bytes::copy_from_slice(member)), score])
                         }
+                        Protocol::Resp3 => out.push(Reply::Array(vec![
+                            Reply::Bulk(Bytes::copy_from_slice(member)),
+                            score,
+                        ])),
                     }
                 }
                 Reply::Array(out)

@@ -19,7 +19,17 @@ struct Link {
     next: u32,
     /// Ranks from this node to `next` (to one past the end when `next` is `NIL`).
     span: u32,
+    /// The score of `next`, so that a search step that stops here (most of them, on the way
+    /// down) compares without loading the next node.
+    score: f64,
 }
+
+/// A link to nowhere.
+const END: Link = Link {
+    next: NIL,
+    span: 0,
+    score: 0.0,
+};
 
 /// Levels kept inside the node; with a 1/4 chance per extra level, 99.6% of nodes need no
 /// more, so a search step touches the node itself rather than a separate allocation.
@@ -36,7 +46,7 @@ struct Links {
 impl Default for Links {
     fn default() -> Self {
         Links {
-            inline: [Link { next: NIL, span: 0 }; INLINE_LEVELS],
+            inline: [END; INLINE_LEVELS],
             more: Vec::new(),
             len: 0,
         }
@@ -47,7 +57,7 @@ impl Links {
     fn filled(levels: usize) -> Links {
         let mut links = Links::default();
         for _ in 0..levels {
-            links.push(Link { next: NIL, span: 0 });
+            links.push(END);
         }
         links
     }
@@ -145,11 +155,6 @@ impl SkipList {
         self.len
     }
 
-    /// True when empty.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     fn random_level(&mut self) -> usize {
         // xorshift64; each level up has probability 1/4, as in Redis.
         self.rng ^= self.rng << 13;
@@ -178,9 +183,11 @@ impl SkipList {
                 if link.next == NIL {
                     break;
                 }
-                let n = &self.nodes[link.next as usize];
-                if cmp_key(n.score, &n.member, score, member) != Ordering::Less {
-                    break;
+                match link.score.partial_cmp(&score) {
+                    Some(Ordering::Less) => {}
+                    Some(Ordering::Equal)
+                        if self.nodes[link.next as usize].member[..] < *member => {}
+                    _ => break,
                 }
                 traversed += link.span as usize;
                 x = link.next;
@@ -225,10 +232,12 @@ impl SkipList {
             self.nodes[x as usize].links.push(Link {
                 next: before.next,
                 span: before.span - behind,
+                score: before.score,
             });
             *self.link_mut(update[i], i) = Link {
                 next: x,
                 span: behind + 1,
+                score,
             };
         }
         for (i, &node) in update.iter().enumerate().take(self.level).skip(level) {
@@ -259,6 +268,7 @@ impl SkipList {
                 *self.link_mut(before, i) = Link {
                     next: gone.next,
                     span: link.span + gone.span - 1,
+                    score: gone.score,
                 };
             } else {
                 self.link_mut(before, i).span -= 1;
