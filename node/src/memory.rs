@@ -4,7 +4,7 @@
 //! CPU time read from `/proc`.
 //!
 //! [`Allocator`] wraps jemalloc (the allocator Redis uses) and adds the size class of every
-//! allocation to one of [`STRIPES`] cache-line padded counters, the one the allocating thread
+//! allocation to one of `STRIPES` cache-line padded counters, the one the allocating thread
 //! picked on its first allocation, with relaxed atomic operations: threads rarely share a
 //! counter's cache line, so counting costs an uncontended add per allocation. A free subtracts
 //! from the freeing thread's counter, so a counter may go negative; [`used_memory`] sums them.
@@ -116,7 +116,7 @@ unsafe impl GlobalAlloc for Allocator {
 }
 
 /// Bytes currently allocated through [`Allocator`], by size class (INFO `used_memory`, as
-/// Redis's `zmalloc_used_memory`). Sums [`STRIPES`] relaxed loads: cheap enough to read before
+/// Redis's `zmalloc_used_memory`). Sums `STRIPES` relaxed loads: cheap enough to read before
 /// every write command. 0 when [`Allocator`] is not the global allocator (the library's tests).
 pub fn used_memory() -> u64 {
     let sum: i64 = COUNTERS
@@ -221,6 +221,18 @@ pub(crate) fn reset_peak() {
     PEAK.store(0, Ordering::Relaxed);
 }
 
+/// Turns jemalloc's background threads on or off (`jemalloc-bg-thread`, on by default as in
+/// Redis): they return freed pages to the system as they age (`dirty_decay_ms`), so RSS
+/// follows `used_memory` down even while the node is idle. Only a change is written.
+pub(crate) fn set_background_thread(on: bool) {
+    static STATE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
+    if STATE.swap(u8::from(on), Ordering::Relaxed) != u8::from(on) {
+        if let Err(err) = tikv_jemalloc_ctl::background_thread::write(on) {
+            tracing::warn!(%err, "cannot set jemalloc background threads");
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(unsafe_code)]
 mod tests {
@@ -284,17 +296,5 @@ mod tests {
         let (plain, counted) = (pairs(&Jemalloc), pairs(&Allocator));
         println!("alloc+free of 64 bytes: jemalloc {plain:.1} ns, counted {counted:.1} ns");
         assert!(counted < plain * 10.0);
-    }
-}
-
-/// Turns jemalloc's background threads on or off (`jemalloc-bg-thread`, on by default as in
-/// Redis): they return freed pages to the system as they age (`dirty_decay_ms`), so RSS
-/// follows `used_memory` down even while the node is idle. Only a change is written.
-pub(crate) fn set_background_thread(on: bool) {
-    static STATE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(2);
-    if STATE.swap(u8::from(on), Ordering::Relaxed) != u8::from(on) {
-        if let Err(err) = tikv_jemalloc_ctl::background_thread::write(on) {
-            tracing::warn!(%err, "cannot set jemalloc background threads");
-        }
     }
 }
