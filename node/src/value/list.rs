@@ -220,7 +220,11 @@ impl ListValue {
                     }
                 }
                 q.len -= out.len();
-                self.shrink();
+                // Emptied end chunks are gone already: only a last chunk may turn back into a
+                // listpack, so the walk over every chunk in `shrink` is not needed here.
+                if q.chunks.len() <= 1 {
+                    self.shrink();
+                }
             }
         }
         out

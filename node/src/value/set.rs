@@ -342,6 +342,12 @@ impl SetValue {
             *self = SetValue::default();
             return all;
         }
+        if let (1, Repr::Table(table)) = (count, &mut self.repr) {
+            // One member of a table (plain `SPOP key`): taken out by position, no second lookup.
+            let at = rand::thread_rng().gen_range(0..table.len());
+            let (member, ()) = table.swap_remove_index(at).expect("index below len");
+            return vec![Bytes::from(member)];
+        }
         let indexes = index::sample(&mut rand::thread_rng(), self.len(), count).into_vec();
         let picked = self.members_at(indexes);
         for member in &picked {
