@@ -15,7 +15,7 @@ use crate::keyspace::Store;
 use crate::state::NodeState;
 
 /// How long a connection blocks on the store lock at a time before looking whether a script
-/// took it; and how often it looks again while a script runs.
+/// took it; and how often it looks at a running script's time against the threshold.
 const POLL: Duration = Duration::from_millis(1);
 
 /// The store lock for running `batch`; `None` when a script is busy and the batch was
@@ -42,7 +42,15 @@ pub(super) async fn lock_for_batch<'a>(
         if let Some(store) = node.store.try_lock() {
             return Some(store);
         }
-        tokio::time::sleep(POLL).await;
+        // Woken as soon as the script ends (most take microseconds), or after POLL to look
+        // at the threshold again.
+        let ended = node.script_busy.ended();
+        tokio::pin!(ended);
+        ended.as_mut().enable();
+        if !node.script_busy.active() {
+            continue;
+        }
+        let _ = tokio::time::timeout(POLL, ended).await;
     }
 }
 

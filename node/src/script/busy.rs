@@ -70,6 +70,8 @@ pub(crate) struct ScriptBusy {
     /// Fast check for connections: a script runs.
     active: AtomicBool,
     run: Mutex<Option<Run>>,
+    /// Wakes the connections waiting for the store lock when the script ends.
+    ended: tokio::sync::Notify,
 }
 
 /// What starts a run, see [`ScriptBusy::begin`].
@@ -115,6 +117,13 @@ impl ScriptBusy {
     pub(crate) fn end(&self) {
         self.active.store(false, Ordering::SeqCst);
         *self.run.lock() = None;
+        self.ended.notify_waiters();
+    }
+
+    /// Resolves at the next [`ScriptBusy::end`]. Create (and enable) it before checking
+    /// [`ScriptBusy::active`], so an end between the check and the wait is not missed.
+    pub(crate) fn ended(&self) -> tokio::sync::futures::Notified<'_> {
+        self.ended.notified()
     }
 
     /// True while a script runs.
