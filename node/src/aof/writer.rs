@@ -110,6 +110,10 @@ pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// How long the writer gathers bytes between two writes when no client waits for them
+/// (`appendfsync everysec` and `no`).
+const BATCH_PAUSE: Duration = Duration::from_millis(1);
+
 /// The running writer: the feed it drains, the files it writes, its policy and outcome.
 #[derive(Debug)]
 pub(crate) struct Writer {
@@ -204,6 +208,12 @@ impl Writer {
                     let _ = file.sync_data();
                 }
                 return;
+            }
+            if self.policy() != Fsync::Always {
+                // Under `everysec` and `no` nothing waits for the write: gathering what
+                // arrives in the next moment makes one write of many clients' commands (Redis
+                // writes once per event-loop turn) instead of a wake-up and a write per batch.
+                std::thread::sleep(BATCH_PAUSE);
             }
         }
     }
