@@ -27,7 +27,7 @@ trap cleanup EXIT
 wait_ready() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
 
 REDOUBT_PORT=$(free_port)
-"$BIN" node --port "$REDOUBT_PORT" 2>/dev/null >/dev/null &
+"$BIN" node --port "$REDOUBT_PORT" --dir "$(mktemp -d)" --save '' 2>/dev/null >/dev/null &
 pids+=($!)
 wait_ready "$REDOUBT_PORT"
 

@@ -33,7 +33,7 @@ trap cleanup EXIT
 wait_ready() { for _ in $(seq 200); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
 
 NODE_PORT=$(free_port)
-"$BIN" node --port "$NODE_PORT" >/dev/null 2>&1 &
+"$BIN" node --port "$NODE_PORT" --dir "$(mktemp -d)" --save '' >/dev/null 2>&1 &
 pids+=($!)
 PROXY_PORT=$(free_port)
 ADMIN_PORT=$(free_port)

@@ -37,7 +37,7 @@ wait_ready() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 &&
 
 start_servers() {
   REDOUBT_PORT=$(free_port)
-  "$BIN" node --port "$REDOUBT_PORT" 2>/dev/null >/dev/null &
+  "$BIN" node --port "$REDOUBT_PORT" --dir "$(mktemp -d)" --save '' 2>/dev/null >/dev/null &
   REDOUBT_PID=$!
   pids+=("$REDOUBT_PID")
   REDIS_PORT=$(free_port)

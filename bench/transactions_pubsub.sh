@@ -24,7 +24,7 @@ trap cleanup EXIT
 wait_ready() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
 
 REDOUBT_PORT=$(free_port)
-"$BIN" node --port "$REDOUBT_PORT" >/dev/null 2>&1 &
+"$BIN" node --port "$REDOUBT_PORT" --dir "$(mktemp -d)" --save '' >/dev/null 2>&1 &
 pids+=($!)
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
