@@ -438,6 +438,7 @@ pub(crate) fn parse(
     let mut report = Instant::now();
     let mut reader = RdbReader::new(data).map_err(fail)?;
     let mut dbs: Vec<Db> = (0..databases).map(|_| Db::default()).collect();
+    let mut selected = 0usize;
     let mut loaded = Loaded {
         bytes: data.len() as u64,
         ..Loaded::default()
@@ -459,7 +460,15 @@ pub(crate) fn parse(
                     _ => {}
                 }
             }
-            Record::SelectDb(_) | Record::ResizeDb { .. } => {}
+            Record::SelectDb(db) => selected = db as usize,
+            Record::ResizeDb { keys, expires } => {
+                // A size hint only: a damaged count cannot reserve more than the file could
+                // hold (every key takes several bytes of it).
+                let cap = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).min(data.len() / 4);
+                if let Some(db) = dbs.get_mut(selected) {
+                    db.reserve(cap(keys), cap(expires));
+                }
+            }
             Record::Function(code) => functions.push(code),
             Record::Key(record) => {
                 let index = record.db as usize;

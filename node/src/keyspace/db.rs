@@ -173,6 +173,13 @@ impl Db {
         self.entries.is_empty()
     }
 
+    /// Makes room for `keys` more keys, `expires` of them with a time to live (a snapshot's
+    /// `RESIZEDB` record, read before its keys).
+    pub(crate) fn reserve(&mut self, keys: usize, expires: usize) {
+        self.entries.reserve(keys);
+        self.expires.reserve(expires);
+    }
+
     /// Bytes the key table and the expiry table have allocated (their slots and buckets, not
     /// the keys' and values' own heap buffers): the tables' share of INFO
     /// `used_memory_overhead`.

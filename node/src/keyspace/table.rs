@@ -111,6 +111,18 @@ impl<V> KeyTable<V> {
         self.entries.get_mut(index).map(|(k, v)| (&*k, v))
     }
 
+    /// Makes room for `additional` more keys at once (a snapshot's `RESIZEDB` count), so
+    /// loading does not grow and rehash the table step by step.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        let KeyTable {
+            entries,
+            slots,
+            hasher,
+        } = self;
+        entries.reserve_exact(additional);
+        slots.reserve(additional, |&i| hash_key(hasher, &entries[i as usize].0));
+    }
+
     /// Stores `value` under `key`. A present key keeps its position (and its stored key) and
     /// gets the new value: the old one is returned. A new key goes last.
     pub(crate) fn insert(&mut self, key: CompactBytes, value: V) -> Option<V> {
