@@ -6,6 +6,8 @@
 
 use std::ops::Range;
 
+use super::varint;
+
 /// Byte strings laid end to end, each after its LEB128 length.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Pack {
@@ -73,32 +75,20 @@ impl<'a> Iterator for Spans<'a> {
         if start >= self.buf.len() {
             return None;
         }
-        let (mut len, mut shift, mut i) = (0usize, 0, start);
-        loop {
-            let byte = self.buf[i];
-            i += 1;
-            len |= usize::from(byte & 0x7f) << shift;
-            shift += 7;
-            if byte & 0x80 == 0 {
-                break;
-            }
-        }
+        let mut i = start;
+        let len = varint::get(self.buf, &mut i) as usize;
         self.at = i + len;
         Some((start..self.at, &self.buf[i..self.at]))
     }
 }
 
-/// Bytes the LEB128 form of `n` takes.
+/// Bytes the LEB128 length of an `n`-byte string takes.
 fn prefix_len(n: usize) -> usize {
-    (usize::BITS - n.leading_zeros()).max(1).div_ceil(7) as usize
+    varint::len(n as u64)
 }
 
-fn put_len(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push((n as u8 & 0x7f) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
+fn put_len(out: &mut Vec<u8>, n: usize) {
+    varint::put(out, n as u64);
 }
 
 #[cfg(test)]

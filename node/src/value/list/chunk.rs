@@ -4,6 +4,8 @@
 //! (1 byte up to 127 bytes of element). The trailing copy lets a walk run backwards from the
 //! end, as Redis's listpack `backlen` does, so both ends pop in O(1) plus the shift.
 
+use crate::value::varint;
+
 /// A chunk of entries.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Chunk {
@@ -12,13 +14,7 @@ pub(crate) struct Chunk {
 }
 
 fn varint_len(n: usize) -> usize {
-    let mut len = 1;
-    let mut v = n >> 7;
-    while v > 0 {
-        len += 1;
-        v >>= 7;
-    }
-    len
+    varint::len(n as u64)
 }
 
 /// Bytes an element of `n` bytes takes in a chunk.
@@ -28,16 +24,7 @@ pub(crate) fn entry_size(n: usize) -> usize {
 
 fn write_entry(out: &mut Vec<u8>, item: &[u8]) {
     let start = out.len();
-    let mut v = item.len();
-    loop {
-        let byte = (v & 0x7f) as u8;
-        v >>= 7;
-        if v == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
+    varint::put(out, item.len() as u64);
     let head = out.len() - start;
     out.extend_from_slice(item);
     for i in (0..head).rev() {
@@ -48,18 +35,8 @@ fn write_entry(out: &mut Vec<u8>, item: &[u8]) {
 
 /// Reads the element of the entry at `at`: `(element start, element end, entry end)`.
 fn read_forward(buf: &[u8], at: usize) -> (usize, usize, usize) {
-    let mut n = 0usize;
-    let mut shift = 0;
     let mut i = at;
-    loop {
-        let byte = buf[i];
-        n |= usize::from(byte & 0x7f) << shift;
-        i += 1;
-        if byte & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
+    let n = varint::get(buf, &mut i) as usize;
     let head = i - at;
     (i, i + n, i + n + head)
 }

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::id::StreamId;
+use crate::value::varint::{get as get_varint, put as put_varint};
 
 /// Most entries (live or deleted) in one block (Redis's `stream-node-max-entries`).
 pub(crate) const BLOCK_MAX_ENTRIES: u32 = 100;
@@ -498,28 +499,6 @@ fn allocation_size(n: usize) -> usize {
     }
     let spacing = 1usize << ((usize::BITS - 1 - (n - 1).leading_zeros()) - 2);
     n.div_ceil(spacing) * spacing
-}
-
-fn put_varint(buf: &mut Vec<u8>, mut value: u64) {
-    while value >= 0x80 {
-        buf.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    buf.push(value as u8);
-}
-
-fn get_varint(buf: &[u8], at: &mut usize) -> u64 {
-    let mut value = 0u64;
-    let mut shift = 0;
-    loop {
-        let byte = buf[*at];
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return value;
-        }
-        shift += 7;
-    }
 }
 
 fn put_str(buf: &mut Vec<u8>, data: &[u8]) {

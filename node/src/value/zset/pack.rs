@@ -12,6 +12,8 @@
 
 use std::cmp::Ordering;
 
+use crate::value::varint;
+
 /// Longest member an entry can hold (the length is one byte).
 pub(crate) const MAX_MEMBER: usize = 255;
 
@@ -38,16 +40,7 @@ fn encode_score(score: f64, out: &mut Vec<u8>) {
     // `-0` is stored as the integer 0, as Redis's listpack does (a listpack set answers `0`).
     if integral {
         let n = score as i64;
-        let mut v = (((n << 1) ^ (n >> 63)) as u64) << 2;
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                break;
-            }
-            out.push(byte | 0x80);
-        }
+        varint::put(out, (((n << 1) ^ (n >> 63)) as u64) << 2);
     } else if f64::from(score as f32) == score {
         out.push(1);
         out.extend_from_slice(&(score as f32).to_le_bytes());
@@ -61,19 +54,8 @@ fn encode_score(score: f64, out: &mut Vec<u8>) {
 fn decode_score(buf: &[u8], at: usize) -> (f64, usize) {
     match buf[at] & 3 {
         0 => {
-            let mut v = 0u64;
-            let mut shift = 0;
             let mut i = at;
-            loop {
-                let byte = buf[i];
-                v |= u64::from(byte & 0x7f) << shift;
-                i += 1;
-                if byte & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
-            let z = v >> 2;
+            let z = varint::get(buf, &mut i) >> 2;
             let n = ((z >> 1) as i64) ^ -((z & 1) as i64);
             (n as f64, i)
         }
