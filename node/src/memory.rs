@@ -156,17 +156,7 @@ pub fn stats() -> MemoryStats {
 /// The process's resident set size in bytes (INFO `used_memory_rss`), from the `VmRSS` line
 /// of `/proc/self/status`; 0 if unreadable.
 pub fn process_rss() -> u64 {
-    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    text.lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .map_or(0, |kb| kb * 1024)
+    proc_kb_field("/proc/self/status", "VmRSS:")
 }
 
 static PEAK: AtomicU64 = AtomicU64::new(0);
@@ -185,9 +175,14 @@ pub fn allocator_name() -> String {
 
 /// Physical memory of the machine in bytes (INFO `total_system_memory`), from `/proc/meminfo`.
 pub fn total_system_memory() -> u64 {
-    let text = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    proc_kb_field("/proc/meminfo", "MemTotal:")
+}
+
+/// The `<field> <n> kB` line of a `/proc` file, in bytes; 0 if unreadable.
+fn proc_kb_field(path: &str, field: &str) -> u64 {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
     text.lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| {
             rest.trim()
                 .trim_end_matches("kB")
