@@ -242,15 +242,17 @@ impl Store {
     /// the append-only file's buffer, and the room the replication backlog's ring has
     /// allocated ahead of the bytes it holds (the ring doubles as it fills, up to
     /// `repl-backlog-size`; Redis's backlog grows block by block, so only the bytes held
-    /// count). Standbys read the stream from the backlog itself, so no standby output beyond
-    /// it exists to leave out.
+    /// count), and the pieces of stream or snapshot the standby links are writing now (Redis
+    /// leaves out its replicas' output buffers). Without the last, a standby slow to read
+    /// would make one write evict every key.
     pub(crate) fn not_counted_memory(&self) -> u64 {
         let ring_room = self
             .repl
             .backlog
             .as_ref()
             .map_or(0, |b| b.allocated().saturating_sub(b.histlen()) as u64);
-        self.aof_buffer_memory() + ring_room
+        let sending = self.repl.sending.load(std::sync::atomic::Ordering::Relaxed);
+        self.aof_buffer_memory() + ring_room + sending
     }
 
     /// INFO `mem_aof_buffer`: stream bytes waiting for the append-only file's writer, as the

@@ -133,6 +133,11 @@ pub(crate) struct Replication {
     /// While `appendonly` is on: where every stream byte is also handed to the append-only
     /// file's writer (`crate::aof`), on a primary and on a standby alike.
     pub(crate) aof: Option<Arc<crate::aof::feed::Feed>>,
+    /// Bytes copied out of the backlog (or a snapshot) that standby links are writing to
+    /// their sockets now. They count in `used_memory` but evicting keys would not free them,
+    /// so eviction leaves them out, as Redis leaves out its replicas' output buffers
+    /// (`freeMemoryGetNotCountedMemory`).
+    pub(crate) sending: Arc<std::sync::atomic::AtomicU64>,
     /// Scratch buffer for encoding stream commands.
     scratch: BytesMut,
     /// An atomic unit (`EXEC`, a script) is running: `Some(false)` before its first write,
@@ -179,6 +184,7 @@ impl Replication {
             resyncs_full: 0,
             has_history: false,
             aof: None,
+            sending: Arc::default(),
             scratch: BytesMut::new(),
             unit: None,
             held: None,

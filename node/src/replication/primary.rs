@@ -1,6 +1,7 @@
 //! The primary's side of a standby link: answer `PSYNC`, send a snapshot or the backlog tail,
 //! then stream every new byte and record the standby's acks.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,6 +17,30 @@ use crate::state::{unix_ms, NodeState};
 
 /// Largest piece of stream sent in one write (bytes).
 const SEND_CHUNK: usize = 1024 * 1024;
+
+/// Bytes a standby link holds while writing them, counted in the replication's
+/// [`super::Replication::sending`] from creation until dropped (written, or the link failed).
+struct Sending {
+    counter: Arc<AtomicU64>,
+    bytes: u64,
+}
+
+impl Sending {
+    fn new(counter: &Arc<AtomicU64>, bytes: usize) -> Sending {
+        let bytes = bytes as u64;
+        counter.fetch_add(bytes, Ordering::Relaxed);
+        Sending {
+            counter: Arc::clone(counter),
+            bytes,
+        }
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        self.counter.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
 
 /// What a standby asked for with `PSYNC replid offset` (`?`/-1 for "anything").
 #[derive(Clone, Debug)]
@@ -121,6 +146,7 @@ async fn stream_to(
     plan: Plan,
     input: &mut BytesMut,
 ) -> std::io::Result<()> {
+    let sending = Arc::clone(&node.lock_store().await.repl.sending);
     let mut next = match plan {
         Plan::Continue { replid, from } => {
             socket
@@ -147,6 +173,7 @@ async fn stream_to(
             socket
                 .write_all(format!("${}\r\n", payload.len()).as_bytes())
                 .await?;
+            let _sending = Sending::new(&sending, payload.len());
             socket.write_all(&payload).await?;
             info!(
                 bytes = payload.len(),
@@ -168,11 +195,14 @@ async fn stream_to(
         let chunk = {
             let store = node.lock_store().await;
             match &store.repl.backlog {
-                Some(backlog) => backlog.read_from(next, SEND_CHUNK),
+                // Counted while the store is locked, so no eviction sees the copy uncounted.
+                Some(backlog) => backlog
+                    .read_from(next, SEND_CHUNK)
+                    .map(|chunk| (Sending::new(&sending, chunk.capacity()), chunk)),
                 None => None,
             }
         };
-        let Some(chunk) = chunk else {
+        let Some((_sending, chunk)) = chunk else {
             warn!("standby fell out of the backlog; it must resync");
             return Ok(());
         };
