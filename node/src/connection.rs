@@ -33,6 +33,15 @@ const READ_CHUNK: usize = 16 * 1024;
 /// does not pin memory for the connection's lifetime.
 const KEEP_BUFFER: usize = 1024 * 1024;
 
+/// Reserves room for the next read in `input` and records in `peak` the largest room it has
+/// had since it was last replaced (bytes). The room a `BytesMut` reports can be far smaller
+/// than its allocation (a reserve that fits behind the consumed bytes reports only what was
+/// asked for), so the peak, not the room, decides when an empty buffer is given back.
+fn reserve_input(input: &mut BytesMut, peak: &mut usize) {
+    input.reserve(READ_CHUNK);
+    *peak = (*peak).max(input.capacity());
+}
+
 /// Answers a connection refused at `maxclients` with `error` and closes it.
 pub(crate) async fn refuse(mut socket: TcpStream, error: &'static str) {
     let mut out = BytesMut::new();
@@ -117,6 +126,8 @@ async fn session_loop(
 ) -> std::io::Result<Option<(String, i64)>> {
     let mut batch: Vec<Vec<Bytes>> = Vec::with_capacity(16);
     let mut replies: Vec<(Reply, Protocol, bool)> = Vec::with_capacity(16);
+    // The most room `input` has had since it was last replaced (see `reserve_input`).
+    let mut input_peak = input.capacity();
     // Input after a protocol error is never parsed; the error is answered once the requests
     // before it have run (some may have blocked in between).
     let mut protocol_error = None;
@@ -180,7 +191,7 @@ async fn session_loop(
             if !output.is_empty() {
                 write_out(node, socket, output).await?;
             }
-            match wait_unblocked(node, socket, session, input, wait).await {
+            match wait_unblocked(node, socket, session, input, &mut input_peak, wait).await {
                 Some(reply) => reply.encode(session.protocol, output),
                 None => return Ok(None),
             }
@@ -199,8 +210,15 @@ async fn session_loop(
             continue;
         }
         if !output.is_empty() {
-            let read_more =
-                flush_while_reading(node, socket, output, input, &mut peer_closed, &outbox).await?;
+            let read_more = flush_while_reading(
+                node,
+                socket,
+                output,
+                (input, &mut input_peak),
+                &mut peer_closed,
+                &outbox,
+            )
+            .await?;
             if read_more {
                 // Requests arrived while replies were going out: run them first.
                 continue;
@@ -209,10 +227,11 @@ async fn session_loop(
         if peer_closed {
             return Ok(None);
         }
-        if input.is_empty() && input.capacity() > KEEP_BUFFER {
+        if input.is_empty() && input_peak > KEEP_BUFFER {
             *input = BytesMut::with_capacity(READ_CHUNK);
+            input_peak = input.capacity();
         }
-        input.reserve(READ_CHUNK);
+        reserve_input(input, &mut input_peak);
         let read = tokio::select! {
             read = socket.read_buf(input) => read?,
             () = session.handle.kill.notified() => return Ok(None),
@@ -266,6 +285,7 @@ async fn wait_unblocked(
     socket: &mut TcpStream,
     session: &Session,
     input: &mut BytesMut,
+    input_peak: &mut usize,
     wait: BlockWait,
 ) -> Option<Reply> {
     let id = session.handle.id;
@@ -277,7 +297,7 @@ async fn wait_unblocked(
     };
     tokio::pin!(deadline);
     loop {
-        input.reserve(READ_CHUNK);
+        reserve_input(input, input_peak);
         tokio::select! {
             () = wait.slot.delivered() => {
                 if let Some(reply) = wait.slot.take() {
@@ -473,16 +493,18 @@ async fn flush_while_reading(
     node: &NodeState,
     socket: &mut TcpStream,
     output: &mut BytesMut,
-    input: &mut BytesMut,
+    (input, input_peak): (&mut BytesMut, &mut usize),
     peer_closed: &mut bool,
     outbox: &crate::pubsub::Outbox,
 ) -> std::io::Result<bool> {
     let (mut reader, mut writer) = socket.split();
     let mut read_any = false;
+    // Read before the writes advance it: written bytes leave the room it reports.
+    let large_output = output.capacity() > KEEP_BUFFER;
     while !output.is_empty() {
         let can_read = !*peer_closed && input.len() < MAX_INPUT_WHILE_WRITING;
         if can_read {
-            input.reserve(READ_CHUNK);
+            reserve_input(input, input_peak);
         }
         tokio::select! {
             written = writer.write(output) => {
@@ -510,7 +532,7 @@ async fn flush_while_reading(
             }
         }
     }
-    if output.capacity() > KEEP_BUFFER {
+    if large_output {
         *output = BytesMut::with_capacity(READ_CHUNK);
     }
     Ok(read_any)

@@ -551,6 +551,7 @@ async fn used_memory_tracks_data() {
         if now < base + 5_000_000 {
             break;
         }
+        // The connection that sent the 20 MB pipeline must give back its buffers too.
         assert!(
             Instant::now() < deadline,
             "expired values still hold memory: used_memory {base} -> {grown} -> {now}"
