@@ -31,6 +31,10 @@ use crate::backend::idle::IdleKey;
 use crate::backend::Backend;
 use crate::state::Worker;
 
+/// Requests gathered into one write to the node, at most about this many bytes (a request
+/// larger than this goes alone).
+const WRITE_BATCH: usize = 64 * 1024;
+
 /// One request for the pinned connection.
 struct Job {
     request: Bytes,
@@ -257,6 +261,7 @@ async fn serve(
         now.primary().addr != backend.addr || now.epoch() != epoch
     };
     let mut waiting: VecDeque<Sent> = VecDeque::new();
+    let mut batch: Vec<u8> = Vec::new();
     let mut open = true;
     let mut deadline = tokio::time::Instant::now() + timeout;
     // Clean: the last request ended the transaction or the watches without error.
@@ -271,30 +276,47 @@ async fn serve(
         }
         tokio::select! {
             job = jobs.recv(), if open => {
-                let Some(mut job) = job else {
+                let Some(job) = job else {
                     open = false;
                     continue;
                 };
-                if job.exec && failed_over() {
-                    if let Some(reply) = job.reply.take() {
-                        let abort = exec_abort("the group failed over during the transaction");
-                        let _ = reply.send(encode(&abort, protocol));
-                    }
-                    job.request = encode_args(&[Bytes::from_static(b"DISCARD")]);
-                    job.ran = None;
-                }
                 if waiting.is_empty() {
                     deadline = tokio::time::Instant::now() + timeout;
                 }
-                clean = false;
-                tainted |= job.effect == Effect::Taints;
-                waiting.push_back(Sent {
-                    reply: job.reply,
-                    ran: job.ran,
-                    ends: job.effect == Effect::Ends,
-                });
-                if let Err(err) = connection.send(&job.request).await {
+                // Every request already queued goes out in one write, as a client's pipeline
+                // does: a transaction's MULTI, commands and EXEC reach the node together.
+                batch.clear();
+                let mut next = Some(job);
+                while let Some(mut job) = next.take() {
+                    if job.exec && failed_over() {
+                        if let Some(reply) = job.reply.take() {
+                            let abort = exec_abort("the group failed over during the transaction");
+                            let _ = reply.send(encode(&abort, protocol));
+                        }
+                        job.request = encode_args(&[Bytes::from_static(b"DISCARD")]);
+                        job.ran = None;
+                    }
+                    clean = false;
+                    tainted |= job.effect == Effect::Taints;
+                    waiting.push_back(Sent {
+                        reply: job.reply,
+                        ran: job.ran,
+                        ends: job.effect == Effect::Ends,
+                    });
+                    batch.extend_from_slice(&job.request);
+                    if batch.len() < WRITE_BATCH {
+                        match jobs.try_recv() {
+                            Ok(job) => next = Some(job),
+                            Err(mpsc::error::TryRecvError::Disconnected) => open = false,
+                            Err(mpsc::error::TryRecvError::Empty) => {}
+                        }
+                    }
+                }
+                if let Err(err) = connection.send(&batch).await {
                     break format!("connection to node {} lost: {err}", backend.addr);
+                }
+                if batch.capacity() > 4 * WRITE_BATCH {
+                    batch = Vec::new();
                 }
             }
             reply = connection.reply(), if !waiting.is_empty() => match reply {
