@@ -179,6 +179,16 @@ impl Pinned {
     /// Sends `EXEC` if the group has not failed over since the connection was opened, else
     /// `DISCARD`, answering `-EXECABORT`; `ran` learns whether the transaction ran.
     pub(crate) fn exec(&self, ran: Option<oneshot::Sender<bool>>) -> Pending {
+        let rx = self.exec_reply(ran);
+        self.pending(rx)
+    }
+
+    /// [`Pinned::exec`], with the node's reply (encoded) coming to the caller instead of
+    /// the client; the receiver reports a closed channel when the connection failed.
+    pub(crate) fn exec_reply(
+        &self,
+        ran: Option<oneshot::Sender<bool>>,
+    ) -> oneshot::Receiver<Bytes> {
         let (tx, rx) = oneshot::channel();
         // A closed channel drops `tx`: the pending reply then reports the failure.
         let _ = self.jobs.send(Job {
@@ -188,7 +198,7 @@ impl Pinned {
             ran,
             effect: Effect::Ends,
         });
-        self.pending(rx)
+        rx
     }
 
     fn job(&self, request: Bytes, effect: Effect) -> Pending {
