@@ -468,6 +468,17 @@ impl Client {
             let mut view = handle.view.lock();
             view.last_command = command;
             view.last_active = Some(at);
+            view.subscriptions = self.pubsub.counts();
+            view.multi = self.tx.queued();
+        }
+    }
+
+    /// Shows the subscriptions and the transaction as a command just left them.
+    fn show_state(&self) {
+        if let Some(handle) = &self.conn.handle {
+            let mut view = handle.view.lock();
+            view.subscriptions = self.pubsub.counts();
+            view.multi = self.tx.queued();
         }
     }
 
@@ -494,13 +505,17 @@ impl Client {
         let started = request.started;
         // What `CLIENT LIST` shows: at once for the commands that may read it, once per batch
         // for the rest.
-        if request.command.is_some_and(|c| commands::is_plain(&c)) {
+        let plain = request.command.is_some_and(|c| commands::is_plain(&c));
+        if plain {
             self.seen = Some((request.command, started));
         } else {
             self.seen = None;
             self.show(request.command, started);
         }
         let pending = self.dispatch(request);
+        if !plain {
+            self.show_state();
+        }
         let mut queued = Queued::new(pending, counted, &self.state, started);
         queued.silent = self.conn.take_silence();
         queued.confirms = self.pubsub.take_queued_confirmation();

@@ -87,6 +87,11 @@ impl Transaction {
         self.multi
     }
 
+    /// Inside `MULTI`: the commands queued so far (by the nodes and by the proxy).
+    pub(crate) fn queued(&self) -> Option<usize> {
+        self.multi.then(|| self.order.len() + self.buffered.len())
+    }
+
     /// A command was refused before reaching the transaction logic (unknown command,
     /// arity, `NOAUTH`): inside `MULTI` that makes `EXEC` fail, as in Redis.
     pub(crate) fn refused(&mut self) {
