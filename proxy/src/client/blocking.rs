@@ -45,6 +45,7 @@ use tokio::sync::oneshot;
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, Pending};
 use crate::backend::held::{HeldConnection, HoldReason};
+use crate::backend::idle::IdleKey;
 use crate::backend::node_client::NodeError;
 use crate::backend::Backend;
 use crate::metrics::stats::ProxyStats;
@@ -447,21 +448,42 @@ impl Task {
             }
         }
         let mut held: Vec<Waiting> = Vec::with_capacity(plan.parts.len());
+        // Waits whose reply was read to the end: their connections are clean again.
+        let mut ended: Vec<Waiting> = Vec::new();
         for (group, request) in &plan.parts {
             let backend = self.worker.groups[*group].primary().clone();
-            let opened = HeldConnection::open(
-                &backend,
-                self.protocol,
-                self.db,
-                HoldReason::Blocking,
-                &self.worker.metrics.pinned,
-            )
-            .await;
+            let key = IdleKey {
+                group: *group,
+                addr: backend.addr,
+                epoch: self.worker.groups[*group].epoch(),
+                db: self.db,
+                protocol: self.protocol,
+            };
+            let pinned = &self.worker.metrics.pinned;
+            let opened =
+                match self
+                    .worker
+                    .idle
+                    .take(key, |g| self.current(g), HoldReason::Blocking, pinned)
+                {
+                    Some(connection) => Ok(connection),
+                    None => {
+                        HeldConnection::open(
+                            &backend,
+                            self.protocol,
+                            self.db,
+                            HoldReason::Blocking,
+                            pinned,
+                        )
+                        .await
+                    }
+                };
             let failed = match opened {
                 Ok(mut connection) => match connection.send(request).await {
                     Ok(()) => {
                         held.push(Waiting {
                             group: *group,
+                            key,
                             backend,
                             connection,
                         });
@@ -471,7 +493,8 @@ impl Task {
                 },
                 Err(err) => err,
             };
-            self.drain(plan.kind, held).await;
+            self.drain(plan.kind, held, &mut ended).await;
+            self.park(ended);
             return Some(self.error(format!("ERR node {} unavailable: {failed}", backend.addr)));
         }
         let deadline = plan
@@ -480,12 +503,13 @@ impl Task {
         if let Some(handle) = &self.handle {
             handle.blocked.store(true, Ordering::SeqCst);
         }
-        let outcome = wait_first(&mut held, deadline, tx, self.handle.as_deref()).await;
+        let outcome = wait_first(&mut held, &mut ended, deadline, tx, self.handle.as_deref()).await;
         if let Some(handle) = &self.handle {
             handle.blocked.store(false, Ordering::SeqCst);
             let _ = handle.take_unblock();
         }
-        self.drain(plan.kind, held).await;
+        self.drain(plan.kind, held, &mut ended).await;
+        self.park(ended);
         match outcome {
             Outcome::Won(reply) | Outcome::TimedOut(reply) => Some(reply),
             Outcome::Unblocked(Unblock::Timeout) => Some(encode(&Reply::NullArray, self.protocol)),
@@ -522,7 +546,7 @@ impl Task {
     /// every [`UNBLOCK_RETRY`] since the request may not have reached the node yet), reads its
     /// reply, and puts any element it carries back where it was popped from. The held
     /// connections are dropped at the end, released.
-    async fn drain(&self, kind: Kind, mut waiting: Vec<Waiting>) {
+    async fn drain(&self, kind: Kind, mut waiting: Vec<Waiting>, ended: &mut Vec<Waiting>) {
         let bound = tokio::time::Instant::now() + self.worker.config.request_timeout * 4;
         while !waiting.is_empty() {
             for wait in &waiting {
@@ -545,7 +569,26 @@ impl Task {
             let wait = waiting.swap_remove(index);
             if let Ok(reply) = reply {
                 self.put_back(kind, wait.group, &reply).await;
+                ended.push(wait);
             }
+        }
+    }
+
+    /// The group's primary and epoch now (what an idle connection must still match).
+    fn current(&self, group: usize) -> (std::net::SocketAddr, u64) {
+        let now = &self.worker.groups[group];
+        (now.primary().addr, now.epoch())
+    }
+
+    /// Parks the connections of `ended` (each wait's reply read to the end, so the node
+    /// holds nothing for them) in the worker's idle cache, for the next wait or transaction
+    /// of the same group, database and protocol: a blocking pop then costs no connect and
+    /// greeting. A connection of a group that failed over meanwhile is closed instead.
+    fn park(&self, ended: Vec<Waiting>) {
+        for wait in ended {
+            self.worker
+                .idle
+                .put(wait.key, wait.connection, |g| self.current(g));
         }
     }
 
@@ -564,6 +607,8 @@ impl Task {
 /// One wait under way on a held connection.
 struct Waiting {
     group: usize,
+    /// What its connection was opened for, to park it once clean.
+    key: IdleKey,
     /// The node, for its shared connections (`CLIENT UNBLOCK`).
     backend: Arc<Backend>,
     connection: HeldConnection,
@@ -571,8 +616,10 @@ struct Waiting {
 
 /// Waits for the first wait in `waiting` to end with an element or an error (removing it), for
 /// every one to time out (removing them all), for the client to go away, or for `deadline`.
+/// A wait whose reply was read is moved to `clean`.
 async fn wait_first(
     waiting: &mut Vec<Waiting>,
+    clean: &mut Vec<Waiting>,
     deadline: Option<tokio::time::Instant>,
     tx: &mut oneshot::Sender<Bytes>,
     handle: Option<&ClientHandle>,
@@ -610,8 +657,14 @@ async fn wait_first(
         };
         let wait = waiting.swap_remove(index);
         match reply {
-            Ok(reply) if is_nil(&reply) => nil = Some(reply),
-            Ok(reply) => return Outcome::Won(reply),
+            Ok(reply) if is_nil(&reply) => {
+                clean.push(wait);
+                nil = Some(reply);
+            }
+            Ok(reply) => {
+                clean.push(wait);
+                return Outcome::Won(reply);
+            }
             Err(err) => {
                 let text = format!("ERR connection to node {} lost: {err}", wait.backend.addr);
                 return Outcome::Won(encode(&Reply::error_owned(text), Protocol::Resp2));
