@@ -332,17 +332,23 @@ async fn serve(
             reply = connection.reply(), if !waiting.is_empty() => match reply {
                 Ok(bytes) => {
                     deadline = tokio::time::Instant::now() + timeout;
-                    let Some(Sent { reply, ran, ends }) = waiting.pop_front() else {
-                        continue;
-                    };
-                    if ends && waiting.is_empty() {
-                        clean = !matches!(bytes.first(), Some(b'-' | b'!'));
+                    // This reply, then every other one already read, in one turn.
+                    let mut next = Some(bytes);
+                    let mut failed = None;
+                    while let Some(bytes) = next.take() {
+                        let Some(sent) = waiting.pop_front() else {
+                            break;
+                        };
+                        answer(sent, bytes, waiting.is_empty(), &mut clean);
+                        if !waiting.is_empty() {
+                            match connection.buffered_reply() {
+                                Ok(reply) => next = reply,
+                                Err(err) => failed = Some(err),
+                            }
+                        }
                     }
-                    if let Some(ran) = ran {
-                        let _ = ran.send(bytes.first() == Some(&b'*') && &bytes[..] != b"*-1\r\n");
-                    }
-                    if let Some(reply) = reply {
-                        let _ = reply.send(bytes);
+                    if let Some(err) = failed {
+                        break format!("connection to node {} lost: {err}", backend.addr);
                     }
                 }
                 Err(err) => break format!("connection to node {} lost: {err}", backend.addr),
@@ -358,6 +364,21 @@ async fn serve(
     }
     if open {
         fail_rest(&mut jobs, &why, protocol).await;
+    }
+}
+
+/// Hands `bytes`, the node's reply to `sent`, to whoever waits for it; `last` when no other
+/// request waits, so `clean` learns whether the connection may be reused.
+fn answer(sent: Sent, bytes: Bytes, last: bool, clean: &mut bool) {
+    let Sent { reply, ran, ends } = sent;
+    if ends && last {
+        *clean = !matches!(bytes.first(), Some(b'-' | b'!'));
+    }
+    if let Some(ran) = ran {
+        let _ = ran.send(bytes.first() == Some(&b'*') && &bytes[..] != b"*-1\r\n");
+    }
+    if let Some(reply) = reply {
+        let _ = reply.send(bytes);
     }
 }
 
