@@ -349,26 +349,16 @@ impl Transaction {
             }
             conn.last_write = Some(Some(group));
         }
+        // Checked here as the node checks it, a command is answered `+QUEUED` at once and
+        // its node's reply dropped: a refusal only the node can make (`OOM`, `MISCONF`) makes
+        // its `EXEC` answer `-EXECABORT`, as in Redis.
         match (self.pinned.as_ref().map(|p| p.group), group) {
-            (Some(main), None) => {
-                self.order.push(main);
-                self.pinned
-                    .as_ref()
-                    .map_or_else(|| ready(conn, Reply::Null), |p| p.send(args))
-            }
-            (Some(main), Some(group)) if main == group => {
-                self.order.push(main);
-                self.pinned
-                    .as_ref()
-                    .map_or_else(|| ready(conn, Reply::Null), |p| p.send(args))
-            }
+            (Some(main), None) => self.queue_on_main(main, conn, args),
+            (Some(main), Some(group)) if main == group => self.queue_on_main(main, conn, args),
             (Some(_), Some(group)) => self.span(worker, conn, group, args),
             (None, Some(group)) => {
                 self.pin(worker, conn, group);
-                self.order.push(group);
-                self.pinned
-                    .as_ref()
-                    .map_or_else(|| ready(conn, Reply::Null), |p| p.send(args))
+                self.queue_on_main(group, conn, args)
             }
             (None, None) => {
                 self.buffered_bytes += args.iter().map(Bytes::len).sum::<usize>();
@@ -404,6 +394,15 @@ impl Transaction {
         self.pinned.insert(pinned)
     }
 
+    /// Queues `args` on the pinned connection, of group `main`.
+    fn queue_on_main(&mut self, main: usize, conn: &ClientConn, args: &[Bytes]) -> Pending {
+        self.order.push(main);
+        if let Some(pinned) = &self.pinned {
+            pinned.send_quiet(args);
+        }
+        ready(conn, Reply::simple("QUEUED"))
+    }
+
     /// Queues `args`, whose keys are all in `group`, which is not the group the transaction
     /// is pinned to: the transaction then spans groups. Each group's part is queued in
     /// `MULTI` on a connection of its own and runs there atomically; `EXEC` runs the part
@@ -430,7 +429,8 @@ impl Transaction {
             }
         };
         self.order.push(group);
-        self.spans[at].send(args)
+        self.spans[at].send_quiet(args);
+        ready(conn, Reply::simple("QUEUED"))
     }
 
     /// `EXEC`: `-EXECABORT` after a queue-time error, else run on the node (an empty
