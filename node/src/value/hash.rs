@@ -44,10 +44,7 @@ pub(crate) struct HashValue {
 #[derive(Clone, Debug)]
 enum Repr {
     /// Field, value, field, value ... in insertion order; `len` counts fields.
-    Listpack {
-        pack: Pack,
-        len: u32,
-    },
+    Listpack { pack: Pack, len: u32 },
     /// Field → value; each kept inline when it has at most 22 bytes.
     Table(Box<Table<CompactBytes>>),
 }

@@ -296,7 +296,11 @@ impl SetValue {
     /// The member at `index` in iteration order, copied.
     fn member_at(&self, index: usize) -> Bytes {
         match &self.repr {
-            Repr::Table(table) => table.get_index(index).expect("index below len").0.to_bytes(),
+            Repr::Table(table) => table
+                .get_index(index)
+                .expect("index below len")
+                .0
+                .to_bytes(),
             _ => self.iter().nth(index).expect("index below len").to_bytes(),
         }
     }
