@@ -72,6 +72,25 @@ fn hash_key(hasher: &RandomState, key: &[u8]) -> u64 {
     hasher.hash_one(key)
 }
 
+/// True when `a` and `b` hold the same bytes. Every lookup compares the key it finds with
+/// the one asked for, most often a short one: compared here 8 bytes at a time in place (the
+/// last word overlapping the one before), not through a call to `memcmp`.
+#[inline]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    if len < 8 || len > 32 {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    (0..len - 8)
+        .step_by(8)
+        .chain(std::iter::once(len - 8))
+        .all(|at| word(a, at) == word(b, at))
+}
+
 /// The capacity a full block of `capacity` slots of type `T` grows to while it is a table's
 /// only one: the most slots that fit in the allocator's size class for at least an eighth
 /// more slots (at least `MIN_CAPACITY` more). With four size classes per doubling this steps
@@ -114,7 +133,7 @@ impl<V> Table<V> {
         let hash = hash_key(&self.hasher, key);
         let entries = &self.entries;
         self.slots
-            .find(hash, |&i| entries[i as usize].0.as_slice() == key)
+            .find(hash, |&i| same_bytes(&entries[i as usize].0, key))
             .map(|&i| i as usize)
     }
 
@@ -172,7 +191,7 @@ impl<V> Table<V> {
         } = self;
         let found = slots.entry(
             hash,
-            |&i| entries[i as usize].0.as_slice() == key.borrow(),
+            |&i| same_bytes(&entries[i as usize].0, key.borrow()),
             |&i| hash_key(hasher, &entries[i as usize].0),
         );
         match found {
@@ -320,6 +339,20 @@ mod tests {
         assert!(table.contains_key(b"key:3"));
         assert_consistent(&table);
         assert_eq!(Table::<u8>::default().allocation_size(), 0);
+    }
+
+    #[test]
+    fn same_bytes_compares_every_byte() {
+        for len in [0, 1, 7, 8, 9, 15, 16, 17, 20, 22, 24, 31, 32, 33, 40] {
+            let a: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "{len}");
+            for at in 0..len {
+                let mut b = a.clone();
+                b[at] ^= 0x80;
+                assert!(!same_bytes(&a, &b), "{len} {at}");
+            }
+            assert!(!same_bytes(&a, &a[..len.saturating_sub(1)]) || len == 0);
+        }
     }
 
     #[test]
