@@ -81,7 +81,7 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     if len != b.len() {
         return false;
     }
-    if len < 8 || len > 32 {
+    if !(8..=32).contains(&len) {
         return a == b;
     }
     let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8 bytes"));
