@@ -656,9 +656,9 @@ impl Client {
                 return pending;
             }
         }
-        if let Some(pending) = self
-            .tx
-            .dispatch(&self.state, &mut self.conn, &command, &args)
+        if let Some(pending) =
+            self.tx
+                .dispatch(&self.state, &mut self.conn, &command, &args, raw.as_ref())
         {
             return pending;
         }
