@@ -135,8 +135,10 @@ impl Leaf {
 struct Inner {
     /// Number of children.
     len: usize,
-    /// `keys[i]` separates `children[i]` and `children[i + 1]`.
-    keys: [Key; FANOUT - 1],
+    /// Separator `i` (score, member) stands between `children[i]` and `children[i + 1]`;
+    /// the scores apart, so a search by score reads a few cache lines.
+    key_scores: [f64; FANOUT - 1],
+    key_members: [CompactBytes; FANOUT - 1],
     children: [u32; FANOUT],
     /// Elements below each child.
     counts: [u32; FANOUT],
@@ -146,7 +148,8 @@ impl Inner {
     fn empty() -> Inner {
         Inner {
             len: 0,
-            keys: std::array::from_fn(|_| Key::default()),
+            key_scores: [0.0; FANOUT - 1],
+            key_members: std::array::from_fn(|_| CompactBytes::new()),
             children: [NIL; FANOUT],
             counts: [0; FANOUT],
         }
@@ -154,8 +157,39 @@ impl Inner {
 
     /// The child whose range holds `(score, member)`: the number of separators not above it.
     fn child_for(&self, score: f64, member: &[u8]) -> usize {
-        let keys = &self.keys[..self.len - 1];
-        keys.partition_point(|k| cmp_key(k.score, &k.member, score, member) != Ordering::Greater)
+        let (mut lo, mut hi) = (0, self.len - 1);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let s = self.key_scores[mid];
+            let not_above = s < score || s == score && self.key_members[mid].as_slice() <= member;
+            if not_above {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    fn set_key(&mut self, i: usize, key: Key) {
+        self.key_scores[i] = key.score;
+        self.key_members[i] = key.member;
+    }
+
+    fn take_key(&mut self, i: usize) -> Key {
+        Key {
+            score: self.key_scores[i],
+            member: std::mem::take(&mut self.key_members[i]),
+        }
+    }
+
+    /// A copy of separator `i` (tests only).
+    #[cfg(test)]
+    fn key(&self, i: usize) -> Key {
+        Key {
+            score: self.key_scores[i],
+            member: self.key_members[i].clone(),
+        }
     }
 
     /// Elements below children `..c`.
@@ -169,8 +203,9 @@ impl Inner {
         let len = self.len;
         self.children.copy_within(at..len, at + 1);
         self.counts.copy_within(at..len, at + 1);
-        self.keys[at - 1..len].rotate_right(1);
-        self.keys[at - 1] = key;
+        self.key_scores.copy_within(at - 1..len - 1, at);
+        self.key_members[at - 1..len].rotate_right(1);
+        self.set_key(at - 1, key);
         self.children[at] = child;
         self.counts[at] = count;
         self.len += 1;
@@ -181,17 +216,17 @@ impl Inner {
         let len = self.len;
         self.children.copy_within(at + 1..len, at);
         self.counts.copy_within(at + 1..len, at);
-        self.keys[at - 1..len - 1].rotate_left(1);
-        self.keys[len - 2] = Key::default();
+        self.key_scores.copy_within(at..len - 1, at - 1);
+        self.key_members[at - 1..len - 1].rotate_left(1);
+        self.key_members[len - 2] = CompactBytes::new();
         self.len -= 1;
     }
 
     /// Moves the contents out: separators, children, counts.
     fn take(&mut self) -> (Vec<Key>, Vec<u32>, Vec<u32>) {
         let len = self.len;
-        let keys = self.keys[..len.saturating_sub(1)]
-            .iter_mut()
-            .map(std::mem::take)
+        let keys = (0..len.saturating_sub(1))
+            .map(|i| self.take_key(i))
             .collect();
         let out = (
             keys,
@@ -205,8 +240,8 @@ impl Inner {
     /// Replaces the contents (one separator fewer than children).
     fn fill(&mut self, keys: Vec<Key>, children: &[u32], counts: &[u32]) {
         debug_assert_eq!(keys.len() + 1, children.len());
-        for (slot, key) in self.keys.iter_mut().zip(keys) {
-            *slot = key;
+        for (i, key) in keys.into_iter().enumerate() {
+            self.set_key(i, key);
         }
         self.children[..children.len()].copy_from_slice(children);
         self.counts[..counts.len()].copy_from_slice(counts);
@@ -291,9 +326,9 @@ impl Tree {
         let keys: usize = self
             .inners
             .iter()
-            .flat_map(|n| &n.keys[..n.len.saturating_sub(1)])
-            .filter(|k| k.member.is_heap())
-            .map(|k| k.member.len())
+            .flat_map(|n| &n.key_members[..n.len.saturating_sub(1)])
+            .filter(|m| m.is_heap())
+            .map(|m| m.len())
             .sum();
         self.leaves.capacity() * std::mem::size_of::<Leaf>()
             + self.inners.capacity() * std::mem::size_of::<Inner>()
@@ -341,24 +376,22 @@ impl Tree {
     }
 
     /// Walks down to the leaf whose range holds `(score, member)`, recording the way.
-    fn descend(&self, score: f64, member: &[u8], path: &mut Path) -> (u32, usize) {
+    fn descend(&self, score: f64, member: &[u8], path: &mut Path) -> u32 {
         let mut node = self.root;
-        let mut rank = 0;
         for _ in 0..self.height {
             let inner = &self.inners[node as usize];
             let c = inner.child_for(score, member);
-            rank += inner.count_before(c);
             path.push(node, c);
             node = inner.children[c];
         }
-        (node, rank)
+        node
     }
 
-    /// Inserts element `id` (present in `elements`, not yet in the tree) with `score`; its rank.
-    pub(crate) fn insert(&mut self, score: f64, id: u32, elements: &[Element]) -> usize {
+    /// Inserts element `id` (present in `elements`, not yet in the tree) with `score`.
+    pub(crate) fn insert(&mut self, score: f64, id: u32, elements: &[Element]) {
         let member = elements[id as usize].member.as_slice();
         let mut path = Path::new();
-        let (leaf, rank) = self.descend(score, member, &mut path);
+        let leaf = self.descend(score, member, &mut path);
         for i in 0..path.len {
             self.inners[path.nodes[i] as usize].counts[path.slots[i]] += 1;
         }
@@ -367,7 +400,7 @@ impl Tree {
         let pos = l.lower_bound(score, member, elements);
         if l.len() < LEAF_CAP {
             l.insert_at(pos, score, id);
-            return rank + pos;
+            return;
         }
         // Split the full leaf. An append at the very end (ascending inserts, a loaded
         // snapshot) leaves the old leaf full and starts a new one, so such sets fill every
@@ -403,7 +436,6 @@ impl Tree {
             all.len() - keep,
             appended,
         );
-        rank + pos
     }
 
     /// After `left` split off `right` (with `key` between them), links `right` into the parents,
@@ -468,27 +500,31 @@ impl Tree {
         self.height += 1;
     }
 
-    /// Finds `(score, member)`: its place and rank, and the way down to it.
+    /// Finds `(score, member)`: its place, and the way down to it.
     fn find(
         &self,
         score: f64,
         member: &[u8],
         elements: &[Element],
         path: &mut Path,
-    ) -> Option<(Cursor, usize)> {
-        let (leaf, rank) = self.descend(score, member, path);
+    ) -> Option<Cursor> {
+        let leaf = self.descend(score, member, path);
         let l = &self.leaves[leaf as usize];
         let pos = l.lower_bound(score, member, elements);
         let found = pos < l.len()
             && l.scores[pos] == score
             && elements[l.ids[pos] as usize].member.as_slice() == member;
-        found.then_some((Cursor { leaf, pos }, rank + pos))
+        found.then_some(Cursor { leaf, pos })
     }
 
     /// The rank of `(score, member)`, if present.
     pub(crate) fn rank(&self, score: f64, member: &[u8], elements: &[Element]) -> Option<usize> {
-        self.find(score, member, elements, &mut Path::new())
-            .map(|(_, rank)| rank)
+        let mut path = Path::new();
+        let at = self.find(score, member, elements, &mut path)?;
+        let above: usize = (0..path.len)
+            .map(|i| self.inners[path.nodes[i] as usize].count_before(path.slots[i]))
+            .sum();
+        Some(above + at.pos)
     }
 
     /// Gives element `(score, member)` the id `id` (its owner moved it); false when absent.
@@ -499,22 +535,19 @@ impl Tree {
         id: u32,
         elements: &[Element],
     ) -> bool {
-        let Some((at, _)) = self.find(score, member, elements, &mut Path::new()) else {
+        let Some(at) = self.find(score, member, elements, &mut Path::new()) else {
             return false;
         };
         self.leaves[at.leaf as usize].ids[at.pos] = id;
         true
     }
 
-    /// Removes `(score, member)`; its rank, `None` when absent.
-    pub(crate) fn remove(
-        &mut self,
-        score: f64,
-        member: &[u8],
-        elements: &[Element],
-    ) -> Option<usize> {
+    /// Removes `(score, member)`; false when absent.
+    pub(crate) fn remove(&mut self, score: f64, member: &[u8], elements: &[Element]) -> bool {
         let mut path = Path::new();
-        let (at, rank) = self.find(score, member, elements, &mut path)?;
+        let Some(at) = self.find(score, member, elements, &mut path) else {
+            return false;
+        };
         for i in 0..path.len {
             self.inners[path.nodes[i] as usize].counts[path.slots[i]] -= 1;
         }
@@ -523,7 +556,7 @@ impl Tree {
         if self.leaves[at.leaf as usize].len() < LEAF_MIN {
             self.rebalance(&mut path, elements);
         }
-        Some(rank)
+        true
     }
 
     /// Mends an underfull node at the end of `path` (a leaf, then inner nodes up the path) by
@@ -584,7 +617,7 @@ impl Tree {
         self.leaves[b as usize].fill(&all[half..]);
         let key = self.first_key(b, elements);
         let p = &mut self.inners[parent as usize];
-        p.keys[i] = key;
+        p.set_key(i, key);
         p.counts[i] = half as u32;
         p.counts[i + 1] = (all.len() - half) as u32;
     }
@@ -597,7 +630,7 @@ impl Tree {
         };
         let (mut keys, mut children, mut counts) = self.inners[a as usize].take();
         let (right_keys, right_children, right_counts) = self.inners[b as usize].take();
-        keys.push(std::mem::take(&mut self.inners[parent as usize].keys[i]));
+        keys.push(self.inners[parent as usize].take_key(i));
         keys.extend(right_keys);
         children.extend(right_children);
         counts.extend(right_counts);
@@ -618,7 +651,7 @@ impl Tree {
         self.inners[a as usize].fill(keys, &children, &counts);
         self.inners[b as usize].fill(right_keys, &right_children, &right_counts);
         let p = &mut self.inners[parent as usize];
-        p.keys[i] = key;
+        p.set_key(i, key);
         p.counts[i] = left_total;
         p.counts[i + 1] = right_total;
     }
@@ -636,7 +669,15 @@ impl Tree {
             let inner = &self.inners[node as usize];
             // A separator is a bound of the keys on either side, so `before` holding for it
             // means it holds for every element left of it.
-            let c = inner.keys[..inner.len - 1].partition_point(|k| before(k.score, &k.member));
+            let (mut c, mut hi) = (0, inner.len - 1);
+            while c < hi {
+                let mid = (c + hi) / 2;
+                if before(inner.key_scores[mid], &inner.key_members[mid]) {
+                    c = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
             rank += inner.count_before(c);
             node = inner.children[c];
         }
@@ -748,14 +789,17 @@ impl Tree {
         &self,
         node: u32,
         height: usize,
-        lo: Option<&Key>,
-        hi: Option<&Key>,
+        lo: Option<Key>,
+        hi: Option<Key>,
         elements: &[Element],
         leaves: &mut Vec<u32>,
     ) -> usize {
         let within = |score: f64, member: &[u8]| {
-            lo.is_none_or(|k| cmp_key(k.score, &k.member, score, member) != Ordering::Greater)
-                && hi.is_none_or(|k| cmp_key(score, member, k.score, &k.member) == Ordering::Less)
+            lo.as_ref()
+                .is_none_or(|k| cmp_key(k.score, &k.member, score, member) != Ordering::Greater)
+                && hi
+                    .as_ref()
+                    .is_none_or(|k| cmp_key(score, member, k.score, &k.member) == Ordering::Less)
         };
         if height == 0 {
             leaves.push(node);
@@ -782,11 +826,15 @@ impl Tree {
         let mut total = 0;
         for c in 0..inner.len {
             let (clo, chi) = (
-                if c == 0 { lo } else { Some(&inner.keys[c - 1]) },
-                if c + 1 == inner.len {
-                    hi
+                if c == 0 {
+                    lo.clone()
                 } else {
-                    Some(&inner.keys[c])
+                    Some(inner.key(c - 1))
+                },
+                if c + 1 == inner.len {
+                    hi.clone()
+                } else {
+                    Some(inner.key(c))
                 },
             );
             let n = self.check_node(inner.children[c], height - 1, clo, chi, elements, leaves);
