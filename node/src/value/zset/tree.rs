@@ -13,6 +13,7 @@
 //! a search touches one node per level (about 4 for a million elements) instead of one per
 //! step, and an element costs 12 bytes in a leaf instead of a node of its own.
 
+#[cfg(test)]
 use std::cmp::Ordering;
 
 use crate::value::CompactBytes;
@@ -45,7 +46,9 @@ pub(crate) struct Element {
     pub(crate) score: f64,
 }
 
-/// Orders `(score, member)` keys; scores compare as IEEE doubles, so `-0` equals `0`.
+/// Orders `(score, member)` keys; scores compare as IEEE doubles, so `-0` equals `0`. The
+/// searches inline this order, comparing members only on equal scores.
+#[cfg(test)]
 fn cmp_key(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Ordering {
     a_score
         .partial_cmp(&b_score)
@@ -316,7 +319,8 @@ impl Default for Tree {
 }
 
 impl Tree {
-    /// Number of elements.
+    /// Number of elements (the owner counts its own; the checks compare).
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -454,8 +458,8 @@ impl Tree {
         // Whether each node on the path is the last at its level.
         let mut rightmost = [false; MAX_HEIGHT];
         let mut edge = true;
-        for i in 0..path.len {
-            rightmost[i] = edge;
+        for (i, last) in rightmost.iter_mut().enumerate().take(path.len) {
+            *last = edge;
             edge &= path.slots[i] + 1 == self.inners[path.nodes[i] as usize].len;
         }
         while let Some((parent, c)) = path.pop() {
@@ -635,7 +639,7 @@ impl Tree {
         children.extend(right_children);
         counts.extend(right_counts);
         if children.len() <= FANOUT {
-            let total = counts.iter().map(|&n| n).sum();
+            let total = counts.iter().sum();
             self.inners[a as usize].fill(keys, &children, &counts);
             self.free_inner(b);
             let p = &mut self.inners[parent as usize];
