@@ -113,10 +113,6 @@ impl Big {
             Entry::Vacant(slot) => {
                 let (score, verdict) = decide(None);
                 if let Some(score) = score {
-                    if elements.len() == elements.capacity() {
-                        // Grow by half: amortised O(1) with at most a third of the slots idle.
-                        elements.reserve_exact((elements.capacity() / 2).max(4));
-                    }
                     let i = id(elements.len());
                     slot.insert(i);
                     let member = CompactBytes::from(member);
