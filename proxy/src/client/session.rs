@@ -36,7 +36,9 @@ const MAX_IN_FLIGHT: usize = 16 * 1024;
 const FLUSH_AT: usize = 1024 * 1024;
 /// How often held requests check whether their group's writes resumed.
 const HELD_RECHECK: std::time::Duration = std::time::Duration::from_millis(1);
-/// Buffers above this capacity (bytes) are released once empty.
+/// Buffers whose room has exceeded this (bytes) are released once empty. The room a `BytesMut`
+/// reports can be far below its allocation (consumed bytes leave it; a reserve that fits behind
+/// them reports only what was asked for), so the largest room seen decides, not the current.
 const KEEP_BUFFER: usize = 1024 * 1024;
 
 /// A parsed request and its command, resolved once.
@@ -237,6 +239,8 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
     let (mut reader, mut writer) = socket.split();
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
+    // The most room each buffer has had since it was last replaced (see `KEEP_BUFFER`).
+    let (mut input_peak, mut output_peak) = (0usize, 0usize);
     let mut queue: VecDeque<Queued> = VecDeque::new();
     // Requests held back while a group's writes are paused (planned switchover): once one is
     // held, every later one is too, so nothing overtakes it.
@@ -288,13 +292,16 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             reading && queue.len() + held.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
         if can_read && input.capacity() - input.len() < 4096 {
             input.reserve(16 * 1024);
+            input_peak = input_peak.max(input.capacity());
         }
+        output_peak = output_peak.max(output.capacity());
         tokio::select! {
             written = writer.write(&output), if !output.is_empty() => match written {
                 Ok(n) if n > 0 => {
                     output.advance(n);
-                    if output.is_empty() && output.capacity() > KEEP_BUFFER {
+                    if output.is_empty() && output_peak > KEEP_BUFFER {
                         output = BytesMut::new();
+                        output_peak = 0;
                     }
                 }
                 _ => break,
@@ -338,8 +345,9 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                             }
                         }
                     }
-                    if input.is_empty() && input.capacity() > KEEP_BUFFER {
+                    if input.is_empty() && input_peak > KEEP_BUFFER {
                         input = BytesMut::new();
+                        input_peak = 0;
                     }
                 }
                 _ => {
@@ -460,6 +468,17 @@ impl Client {
             let mut view = handle.view.lock();
             view.last_command = command;
             view.last_active = Some(at);
+            view.subscriptions = self.pubsub.counts();
+            view.multi = self.tx.queued();
+        }
+    }
+
+    /// Shows the subscriptions and the transaction as a command just left them.
+    fn show_state(&self) {
+        if let Some(handle) = &self.conn.handle {
+            let mut view = handle.view.lock();
+            view.subscriptions = self.pubsub.counts();
+            view.multi = self.tx.queued();
         }
     }
 
@@ -486,13 +505,17 @@ impl Client {
         let started = request.started;
         // What `CLIENT LIST` shows: at once for the commands that may read it, once per batch
         // for the rest.
-        if request.command.is_some_and(|c| commands::is_plain(&c)) {
+        let plain = request.command.is_some_and(|c| commands::is_plain(&c));
+        if plain {
             self.seen = Some((request.command, started));
         } else {
             self.seen = None;
             self.show(request.command, started);
         }
         let pending = self.dispatch(request);
+        if !plain {
+            self.show_state();
+        }
         let mut queued = Queued::new(pending, counted, &self.state, started);
         queued.silent = self.conn.take_silence();
         queued.confirms = self.pubsub.take_queued_confirmation();
