@@ -5,7 +5,8 @@
 //! sorted arrays of up to [`LEAF_CAP`] `(score, id)` pairs, chained both ways for walks. An
 //! inner node keeps, for each child, the number of elements below it, so finding the rank of a
 //! key or the element at a rank costs O(log n), and separator keys of its own (a score and a
-//! copy of the member: inline for members of up to 22 bytes), so a descent reads no element.
+//! copy of the member: inline for members of up to 22 bytes), so the way down to a leaf reads
+//! no element.
 //! Separators are bounds, not elements: removing an element leaves them in place.
 //!
 //! Nodes live in two arenas addressed by `u32` (a child is a leaf when its parent sits just
@@ -16,7 +17,11 @@
 #[cfg(test)]
 use std::cmp::Ordering;
 
+mod node;
+
 use crate::value::CompactBytes;
+
+use node::{Inner, Key, Leaf};
 
 /// Most elements a leaf holds.
 #[cfg(not(test))]
@@ -54,202 +59,6 @@ fn cmp_key(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> Orde
         .partial_cmp(&b_score)
         .unwrap_or(Ordering::Equal)
         .then_with(|| a_member.cmp(b_member))
-}
-
-/// A separator: every element left of it is smaller, every element right of it not smaller.
-#[derive(Clone, Debug, Default)]
-struct Key {
-    score: f64,
-    member: CompactBytes,
-}
-
-#[derive(Clone, Debug)]
-struct Leaf {
-    len: u32,
-    prev: u32,
-    next: u32,
-    scores: [f64; LEAF_CAP],
-    ids: [u32; LEAF_CAP],
-}
-
-impl Leaf {
-    fn empty() -> Leaf {
-        Leaf {
-            len: 0,
-            prev: NIL,
-            next: NIL,
-            scores: [0.0; LEAF_CAP],
-            ids: [0; LEAF_CAP],
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.len as usize
-    }
-
-    /// The first position whose element is not below `(score, member)`.
-    fn lower_bound(&self, score: f64, member: &[u8], elements: &[Element]) -> usize {
-        let (mut lo, mut hi) = (0, self.len());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let s = self.scores[mid];
-            let below = s < score
-                || s == score && elements[self.ids[mid] as usize].member.as_slice() < member;
-            if below {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-
-    fn insert_at(&mut self, pos: usize, score: f64, id: u32) {
-        let len = self.len();
-        self.scores.copy_within(pos..len, pos + 1);
-        self.ids.copy_within(pos..len, pos + 1);
-        self.scores[pos] = score;
-        self.ids[pos] = id;
-        self.len += 1;
-    }
-
-    fn remove_at(&mut self, pos: usize) {
-        let len = self.len();
-        self.scores.copy_within(pos + 1..len, pos);
-        self.ids.copy_within(pos + 1..len, pos);
-        self.len -= 1;
-    }
-
-    /// Replaces the contents with `pairs` (at most `LEAF_CAP`).
-    fn fill(&mut self, pairs: &[(f64, u32)]) {
-        for (i, &(score, id)) in pairs.iter().enumerate() {
-            self.scores[i] = score;
-            self.ids[i] = id;
-        }
-        self.len = pairs.len() as u32;
-    }
-
-    fn pairs(&self) -> impl Iterator<Item = (f64, u32)> + '_ {
-        (0..self.len()).map(|i| (self.scores[i], self.ids[i]))
-    }
-}
-
-#[derive(Clone, Debug)]
-struct Inner {
-    /// Number of children.
-    len: usize,
-    /// Separator `i` (score, member) stands between `children[i]` and `children[i + 1]`;
-    /// the scores apart, so a search by score reads a few cache lines.
-    key_scores: [f64; FANOUT - 1],
-    key_members: [CompactBytes; FANOUT - 1],
-    children: [u32; FANOUT],
-    /// Elements below each child.
-    counts: [u32; FANOUT],
-}
-
-impl Inner {
-    fn empty() -> Inner {
-        Inner {
-            len: 0,
-            key_scores: [0.0; FANOUT - 1],
-            key_members: std::array::from_fn(|_| CompactBytes::new()),
-            children: [NIL; FANOUT],
-            counts: [0; FANOUT],
-        }
-    }
-
-    /// The child whose range holds `(score, member)`: the number of separators not above it.
-    fn child_for(&self, score: f64, member: &[u8]) -> usize {
-        let (mut lo, mut hi) = (0, self.len - 1);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let s = self.key_scores[mid];
-            let not_above = s < score || s == score && self.key_members[mid].as_slice() <= member;
-            if not_above {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo
-    }
-
-    fn set_key(&mut self, i: usize, key: Key) {
-        self.key_scores[i] = key.score;
-        self.key_members[i] = key.member;
-    }
-
-    fn take_key(&mut self, i: usize) -> Key {
-        Key {
-            score: self.key_scores[i],
-            member: std::mem::take(&mut self.key_members[i]),
-        }
-    }
-
-    /// A copy of separator `i` (tests only).
-    #[cfg(test)]
-    fn key(&self, i: usize) -> Key {
-        Key {
-            score: self.key_scores[i],
-            member: self.key_members[i].clone(),
-        }
-    }
-
-    /// Elements below children `..c`.
-    fn count_before(&self, c: usize) -> usize {
-        self.counts[..c].iter().map(|&n| n as usize).sum()
-    }
-
-    /// Inserts child `child` with `count` elements at position `at` (at least 1), with the
-    /// separator `key` before it.
-    fn insert_child(&mut self, at: usize, key: Key, child: u32, count: u32) {
-        let len = self.len;
-        self.children.copy_within(at..len, at + 1);
-        self.counts.copy_within(at..len, at + 1);
-        self.key_scores.copy_within(at - 1..len - 1, at);
-        self.key_members[at - 1..len].rotate_right(1);
-        self.set_key(at - 1, key);
-        self.children[at] = child;
-        self.counts[at] = count;
-        self.len += 1;
-    }
-
-    /// Removes child `at` (at least 1) and the separator before it.
-    fn remove_child(&mut self, at: usize) {
-        let len = self.len;
-        self.children.copy_within(at + 1..len, at);
-        self.counts.copy_within(at + 1..len, at);
-        self.key_scores.copy_within(at..len - 1, at - 1);
-        self.key_members[at - 1..len - 1].rotate_left(1);
-        self.key_members[len - 2] = CompactBytes::new();
-        self.len -= 1;
-    }
-
-    /// Moves the contents out: separators, children, counts.
-    fn take(&mut self) -> (Vec<Key>, Vec<u32>, Vec<u32>) {
-        let len = self.len;
-        let keys = (0..len.saturating_sub(1))
-            .map(|i| self.take_key(i))
-            .collect();
-        let out = (
-            keys,
-            self.children[..len].to_vec(),
-            self.counts[..len].to_vec(),
-        );
-        self.len = 0;
-        out
-    }
-
-    /// Replaces the contents (one separator fewer than children).
-    fn fill(&mut self, keys: Vec<Key>, children: &[u32], counts: &[u32]) {
-        debug_assert_eq!(keys.len() + 1, children.len());
-        for (i, key) in keys.into_iter().enumerate() {
-            self.set_key(i, key);
-        }
-        self.children[..children.len()].copy_from_slice(children);
-        self.counts[..counts.len()].copy_from_slice(counts);
-        self.len = children.len();
-    }
 }
 
 /// The way down from the root: each inner node passed and the child taken.
@@ -768,86 +577,9 @@ impl Tree {
             })
         }
     }
-
-    /// Checks every structural invariant (tests only): orders, counts, links, separators.
-    #[cfg(test)]
-    pub(crate) fn check(&self, elements: &[Element]) {
-        let mut leaves = Vec::new();
-        let total = self.check_node(self.root, self.height, None, None, elements, &mut leaves);
-        assert_eq!(total, self.len);
-        assert_eq!(leaves.first().copied(), Some(self.first));
-        assert_eq!(leaves.last().copied(), Some(self.last));
-        for (i, &leaf) in leaves.iter().enumerate() {
-            let l = &self.leaves[leaf as usize];
-            let prev = if i == 0 { NIL } else { leaves[i - 1] };
-            let next = leaves.get(i + 1).copied().unwrap_or(NIL);
-            assert_eq!((l.prev, l.next), (prev, next));
-            if leaves.len() > 1 {
-                assert!(l.len() >= 1, "no empty leaf but an empty root");
-            }
-        }
-    }
-
-    #[cfg(test)]
-    fn check_node(
-        &self,
-        node: u32,
-        height: usize,
-        lo: Option<Key>,
-        hi: Option<Key>,
-        elements: &[Element],
-        leaves: &mut Vec<u32>,
-    ) -> usize {
-        let within = |score: f64, member: &[u8]| {
-            lo.as_ref()
-                .is_none_or(|k| cmp_key(k.score, &k.member, score, member) != Ordering::Greater)
-                && hi
-                    .as_ref()
-                    .is_none_or(|k| cmp_key(score, member, k.score, &k.member) == Ordering::Less)
-        };
-        if height == 0 {
-            leaves.push(node);
-            let l = &self.leaves[node as usize];
-            for i in 0..l.len() {
-                let e = &elements[l.ids[i] as usize];
-                assert_eq!(e.score.to_bits(), l.scores[i].to_bits());
-                assert!(within(l.scores[i], &e.member));
-                if i > 0 {
-                    let p = &elements[l.ids[i - 1] as usize];
-                    assert_eq!(
-                        cmp_key(p.score, &p.member, e.score, &e.member),
-                        Ordering::Less
-                    );
-                }
-            }
-            return l.len();
-        }
-        let inner = &self.inners[node as usize];
-        assert!(
-            inner.len >= 2 || node != self.root,
-            "a root inner node has 2 children"
-        );
-        let mut total = 0;
-        for c in 0..inner.len {
-            let (clo, chi) = (
-                if c == 0 {
-                    lo.clone()
-                } else {
-                    Some(inner.key(c - 1))
-                },
-                if c + 1 == inner.len {
-                    hi.clone()
-                } else {
-                    Some(inner.key(c))
-                },
-            );
-            let n = self.check_node(inner.children[c], height - 1, clo, chi, elements, leaves);
-            assert_eq!(n, inner.counts[c] as usize);
-            total += n;
-        }
-        total
-    }
 }
 
+#[cfg(test)]
+mod check;
 #[cfg(test)]
 mod tests;
