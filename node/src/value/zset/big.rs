@@ -104,9 +104,8 @@ impl Big {
                 let (score, verdict) = decide(Some(old));
                 // Redis compares doubles here, so 0 and -0 count as the same score.
                 if let Some(score) = score.filter(|s| *s != old) {
-                    order.remove(old, member, elements);
+                    order.rescore(old, score, member, elements);
                     elements[i as usize].score = score;
-                    order.insert(score, i, elements);
                 }
                 verdict
             }

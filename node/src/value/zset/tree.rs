@@ -361,14 +361,49 @@ impl Tree {
         let Some(at) = self.find(score, member, elements, &mut path) else {
             return false;
         };
+        self.remove_found(at, &mut path, elements);
+        true
+    }
+
+    /// Removes the element at `at`, reached by `path`.
+    fn remove_found(&mut self, at: Cursor, path: &mut Path, elements: &[Element]) {
         for i in 0..path.len {
             self.inners[path.nodes[i] as usize].counts[path.slots[i]] -= 1;
         }
         self.len -= 1;
         self.leaves[at.leaf as usize].remove_at(at.pos);
         if self.leaves[at.leaf as usize].len() < LEAF_MIN {
-            self.rebalance(&mut path, elements);
+            self.rebalance(path, elements);
         }
+    }
+
+    /// Moves element `(old, member)` to score `new` (a different score). When the new place
+    /// lies between two other elements of the same leaf (a small `ZINCRBY`), the element
+    /// slides within the leaf and nothing above it changes; otherwise it is removed and
+    /// inserted again. False when the element is absent.
+    pub(crate) fn rescore(
+        &mut self,
+        old: f64,
+        new: f64,
+        member: &[u8],
+        elements: &[Element],
+    ) -> bool {
+        let mut path = Path::new();
+        let Some(at) = self.find(old, member, elements, &mut path) else {
+            return false;
+        };
+        let l = &mut self.leaves[at.leaf as usize];
+        let id = l.ids[at.pos];
+        // The new place among the leaf's other elements.
+        let pos = l.lower_bound(new, member, elements);
+        let to = if pos > at.pos { pos - 1 } else { pos };
+        if to > 0 && to + 1 < l.len() {
+            l.remove_at(at.pos);
+            l.insert_at(to, new, id);
+            return true;
+        }
+        self.remove_found(at, &mut path, elements);
+        self.insert(new, id, elements);
         true
     }
 

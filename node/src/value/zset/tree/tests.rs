@@ -25,7 +25,21 @@ fn model_cmp(a: &(f64, Vec<u8>), b: &(f64, Vec<u8>)) -> Ordering {
 
 impl Harness {
     fn insert(&mut self, member: &[u8], score: f64) {
-        self.remove(member);
+        if let Some(i) = self.elements.iter().position(|e| &e.member[..] == member) {
+            let old = self.elements[i].score;
+            if old != score {
+                assert!(self.tree.rescore(old, score, member, &self.elements));
+                self.elements[i].score = score;
+                let at = self.model.iter().position(|(_, m)| m == member).unwrap();
+                self.model.remove(at);
+                let key = (score, member.to_vec());
+                let at = self
+                    .model
+                    .partition_point(|x| model_cmp(x, &key) == Ordering::Less);
+                self.model.insert(at, key);
+            }
+            return;
+        }
         let id = self.elements.len() as u32;
         self.elements.push(Element {
             member: CompactBytes::from(member),
@@ -217,4 +231,31 @@ fn descending_and_equal_score_inserts() {
     let mut sorted = members.clone();
     sorted.sort();
     assert_eq!(members, sorted);
+}
+
+#[test]
+fn score_changes_within_a_leaf_and_across_leaves() {
+    let mut h = Harness::default();
+    for (i, m) in ["a", "b", "c", "d"].iter().enumerate() {
+        h.insert(m.as_bytes(), i as f64);
+    }
+    assert_eq!(h.tree.height, 0, "one leaf holds four elements");
+    // b slides between c and d: the same leaf, no split.
+    h.insert(b"b", 2.5);
+    h.check();
+    let order: Vec<Vec<u8>> = h.walk(0, false, 9).into_iter().map(|x| x.1).collect();
+    assert_eq!(order, [&b"a"[..], b"c", b"b", b"d"]);
+    // a moves past the end: removed and inserted again.
+    h.insert(b"a", 9.0);
+    h.check();
+    assert_eq!(h.walk(3, false, 1), [(9.0, b"a".to_vec())]);
+    // Across a deeper tree, every change keeps the order.
+    for i in 0..200u32 {
+        h.insert(format!("k{i:03}").as_bytes(), f64::from(i % 17));
+    }
+    for i in 0..200u32 {
+        h.insert(format!("k{i:03}").as_bytes(), f64::from(i % 17) + 0.5);
+        h.insert(format!("k{i:03}").as_bytes(), -f64::from(i));
+    }
+    h.check();
 }
