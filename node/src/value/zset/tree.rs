@@ -218,9 +218,12 @@ impl Tree {
         // Split the full leaf. An append at the very end (ascending inserts, a loaded
         // snapshot) leaves the old leaf full and starts a new one, so such sets fill every
         // leaf; any other split shares the elements evenly.
-        let mut all: Vec<(f64, u32)> = Vec::with_capacity(LEAF_CAP + 1);
-        all.extend(l.pairs());
-        all.insert(pos, (score, id));
+        let mut all = [(0.0, 0u32); LEAF_CAP + 1];
+        for (slot, pair) in all.iter_mut().zip(l.pairs()) {
+            *slot = pair;
+        }
+        all.copy_within(pos..LEAF_CAP, pos + 1);
+        all[pos] = (score, id);
         let keep = if pos == LEAF_CAP && l.next == NIL {
             LEAF_CAP
         } else {
