@@ -272,7 +272,7 @@ mod tests {
     /// reported in the project's notes. Run with
     /// `cargo test -p redoubt-node --lib memory::tests::allocation_cost -- --ignored --nocapture`.
     #[test]
-    #[ignore]
+    #[ignore = "measurement, run by hand"]
     fn allocation_cost() {
         fn pairs(allocator: &dyn GlobalAlloc) -> f64 {
             let layout = Layout::from_size_align(64, 8).unwrap();

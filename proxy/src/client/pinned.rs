@@ -167,8 +167,13 @@ impl Pinned {
 
     /// Sends `args` and drops the reply (the client already has the proxy's).
     pub(crate) fn send_quiet(&self, args: &[Bytes]) {
+        self.send_quiet_encoded(args, encode_args(args));
+    }
+
+    /// [`Pinned::send_quiet`] of `args` already encoded as `request` (as the client sent it).
+    pub(crate) fn send_quiet_encoded(&self, args: &[Bytes], request: Bytes) {
         let _ = self.jobs.send(Job {
-            request: encode_args(args),
+            request,
             reply: None,
             exec: false,
             ran: None,

@@ -57,32 +57,39 @@ struct Request {
 
 /// Longest command name [`LastCommand`] remembers.
 const NAME_CACHE: usize = 16;
+/// Command names [`LastCommand`] remembers: a transaction's `MULTI`, command and `EXEC`.
+const NAMES_CACHED: usize = 4;
 
-/// The last command a client sent, by the bytes of its name: a pipeline mostly repeats one
-/// command, which then resolves without a search of the table.
+/// The last few commands a client sent, by the bytes of their names: a pipeline mostly
+/// repeats one command or a few (`MULTI`, `SET`, `EXEC`), which then resolve without a search
+/// of the table. The oldest is replaced first.
 #[derive(Default)]
 struct LastCommand {
-    name: [u8; NAME_CACHE],
-    len: usize,
-    command: Option<Resolved>,
+    entries: [(usize, [u8; NAME_CACHE], Option<Resolved>); NAMES_CACHED],
+    next: usize,
 }
 
 impl LastCommand {
     /// `args`'s command, as [`command_table::resolve`] gives it.
     fn resolve(&mut self, args: &[Bytes]) -> Option<Resolved> {
         let name = args.first()?;
-        if let Some(command) = self.command {
-            if name.len() == self.len && name[..] == self.name[..self.len] {
-                return Some(command);
+        for (len, bytes, command) in &self.entries {
+            if let Some(command) = command {
+                if name.len() == *len && name[..] == bytes[..*len] {
+                    return Some(*command);
+                }
             }
         }
         let command = command_table::resolve(args);
         // Only commands without subcommands: the name alone resolves them.
-        self.command =
+        let cached =
             command.filter(|c| c.command.subcommands.is_empty() && name.len() <= NAME_CACHE);
-        if self.command.is_some() {
-            self.name[..name.len()].copy_from_slice(name);
-            self.len = name.len();
+        if cached.is_some() {
+            let entry = &mut self.entries[self.next];
+            entry.0 = name.len();
+            entry.1[..name.len()].copy_from_slice(name);
+            entry.2 = cached;
+            self.next = (self.next + 1) % NAMES_CACHED;
         }
         command
     }
@@ -656,9 +663,9 @@ impl Client {
                 return pending;
             }
         }
-        if let Some(pending) = self
-            .tx
-            .dispatch(&self.state, &mut self.conn, &command, &args)
+        if let Some(pending) =
+            self.tx
+                .dispatch(&self.state, &mut self.conn, &command, &args, raw.as_ref())
         {
             return pending;
         }
@@ -788,6 +795,14 @@ mod tests {
             &["nosuchcommand"],
             &["GETSET", "k", "v"],
             &["GET", "k"],
+            &["MULTI"],
+            &["SET", "k", "v"],
+            &["EXEC"],
+            &["MULTI"],
+            &["INCR", "k"],
+            &["exec"],
+            &["set", "k", "v"],
+            &["GETSET", "k", "v"],
         ] {
             let args = args(words);
             assert_eq!(

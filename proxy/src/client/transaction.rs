@@ -28,7 +28,7 @@ use tokio::sync::oneshot;
 
 use super::commands;
 use super::conn::ClientConn;
-use super::pending::{encode, Pending};
+use super::pending::{encode, encode_args, Pending};
 use super::pinned::Pinned;
 use crate::backend::DATABASES;
 use crate::state::Worker;
@@ -213,13 +213,15 @@ impl Transaction {
     }
 
     /// Serves `args` when it is a transaction command, or any command inside `MULTI`;
-    /// `None` for the session to route as usual. `QUIT` and `RESET` are the session's.
+    /// `None` for the session to route as usual. `QUIT` and `RESET` are the session's. `raw`
+    /// is the request as the client sent it, when at hand.
     pub(crate) fn dispatch(
         &mut self,
         worker: &Arc<Worker>,
         conn: &mut ClientConn,
         command: &Resolved,
         args: &[Bytes],
+        raw: Option<&Bytes>,
     ) -> Option<Pending> {
         let name = command.name();
         if matches!(name, "quit" | "reset") {
@@ -240,7 +242,7 @@ impl Transaction {
             "watch" => ready(conn, Reply::error("ERR WATCH inside MULTI is not allowed")),
             "exec" => self.exec(worker, conn),
             "discard" => self.discard(conn),
-            _ => self.queue(worker, conn, command, args),
+            _ => self.queue(worker, conn, command, args, raw),
         })
     }
 
@@ -298,6 +300,7 @@ impl Transaction {
         conn: &mut ClientConn,
         command: &Resolved,
         args: &[Bytes],
+        raw: Option<&Bytes>,
     ) -> Pending {
         let spec = command.spec();
         let name = command.name();
@@ -349,26 +352,16 @@ impl Transaction {
             }
             conn.last_write = Some(Some(group));
         }
+        // Checked here as the node checks it, a command is answered `+QUEUED` at once and
+        // its node's reply dropped: a refusal only the node can make (`OOM`, `MISCONF`) makes
+        // its `EXEC` answer `-EXECABORT`, as in Redis.
         match (self.pinned.as_ref().map(|p| p.group), group) {
-            (Some(main), None) => {
-                self.order.push(main);
-                self.pinned
-                    .as_ref()
-                    .map_or_else(|| ready(conn, Reply::Null), |p| p.send(args))
-            }
-            (Some(main), Some(group)) if main == group => {
-                self.order.push(main);
-                self.pinned
-                    .as_ref()
-                    .map_or_else(|| ready(conn, Reply::Null), |p| p.send(args))
-            }
-            (Some(_), Some(group)) => self.span(worker, conn, group, args),
+            (Some(main), None) => self.queue_on_main(main, conn, args, raw),
+            (Some(main), Some(group)) if main == group => self.queue_on_main(main, conn, args, raw),
+            (Some(_), Some(group)) => self.span(worker, conn, group, args, raw),
             (None, Some(group)) => {
                 self.pin(worker, conn, group);
-                self.order.push(group);
-                self.pinned
-                    .as_ref()
-                    .map_or_else(|| ready(conn, Reply::Null), |p| p.send(args))
+                self.queue_on_main(group, conn, args, raw)
             }
             (None, None) => {
                 self.buffered_bytes += args.iter().map(Bytes::len).sum::<usize>();
@@ -404,6 +397,22 @@ impl Transaction {
         self.pinned.insert(pinned)
     }
 
+    /// Queues `args` (`raw`: as the client sent them) on the pinned connection, of group
+    /// `main`.
+    fn queue_on_main(
+        &mut self,
+        main: usize,
+        conn: &ClientConn,
+        args: &[Bytes],
+        raw: Option<&Bytes>,
+    ) -> Pending {
+        self.order.push(main);
+        if let Some(pinned) = &self.pinned {
+            pinned.send_quiet_encoded(args, encoded(args, raw));
+        }
+        ready(conn, Reply::simple("QUEUED"))
+    }
+
     /// Queues `args`, whose keys are all in `group`, which is not the group the transaction
     /// is pinned to: the transaction then spans groups. Each group's part is queued in
     /// `MULTI` on a connection of its own and runs there atomically; `EXEC` runs the part
@@ -416,6 +425,7 @@ impl Transaction {
         conn: &mut ClientConn,
         group: usize,
         args: &[Bytes],
+        raw: Option<&Bytes>,
     ) -> Pending {
         if self.select.is_some() {
             return self.fail(conn, Reply::error(CROSSSLOT));
@@ -430,7 +440,8 @@ impl Transaction {
             }
         };
         self.order.push(group);
-        self.spans[at].send(args)
+        self.spans[at].send_quiet_encoded(args, encoded(args, raw));
+        ready(conn, Reply::simple("QUEUED"))
     }
 
     /// `EXEC`: `-EXECABORT` after a queue-time error, else run on the node (an empty
@@ -600,6 +611,11 @@ async fn run_spanning(
         merged.push(next.unwrap_or_else(|| Reply::error("ERR missing reply in EXEC")));
     }
     Reply::Array(merged)
+}
+
+/// The request `args` encoded: `raw` when the client's own bytes are at hand.
+fn encoded(args: &[Bytes], raw: Option<&Bytes>) -> Bytes {
+    raw.cloned().unwrap_or_else(|| encode_args(args))
 }
 
 fn ready(conn: &ClientConn, reply: Reply) -> Pending {
