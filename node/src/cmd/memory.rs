@@ -67,19 +67,11 @@ fn value_size(value: &Value, samples: usize) -> usize {
                 h.iter()
                     .map(|(f, v)| alloc(f.len()) + alloc(v.len()) + ELEMENT_OVERHEAD),
             ),
-            Value::ZSet(z) => estimate(
-                z.len(),
-                samples,
-                // A listpack packs member, length and score; a skiplist keeps each member
-                // twice (by score and by name) with its score.
-                z.iter().map(|(m, _)| {
-                    if z.encoding() == "listpack" {
-                        m.len() + 6
-                    } else {
-                        2 * alloc(m.len()) + 8 + 2 * ELEMENT_OVERHEAD
-                    }
-                }),
-            ),
+            // A listpack packs member, length and score; the skiplist encoding knows its size.
+            Value::ZSet(z) => match z.heap_bytes() {
+                Some(bytes) => bytes,
+                None => estimate(z.len(), samples, z.iter().map(|(m, _)| m.len() + 6)),
+            },
             // Blocks are flat buffers: their size is known, not sampled.
             Value::Stream(s) => s.heap_bytes(),
         }
