@@ -128,9 +128,10 @@ fn xadd(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Null);
     }
     let now_ms = ctx.now_ms;
+    let streaming = ctx.store.repl.streaming();
     let stream = ctx.write_or_create::<StreamValue>(key)?;
     let length = stream.len();
-    let applied = xadd::xadd(key, &req, stream, now_ms);
+    let applied = xadd::xadd(key, &req, stream, now_ms, streaming);
     let added = !matches!(applied.reply, Reply::Error(_));
     let trimmed = added && stream.len() <= length;
     let result = finish(ctx, applied);

@@ -46,6 +46,7 @@ fn run(db: &mut Db, argv: &[Bytes], now_ms: i64, from_primary: bool) -> Applied 
                 &req,
                 db.entry(key.clone()).or_default(),
                 now_ms as u64,
+                true,
             ),
         },
         "XRANGE" | "XREVRANGE" => match XRangeRequest::parse(rest, name == "XREVRANGE") {

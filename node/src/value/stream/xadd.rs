@@ -25,10 +25,10 @@ pub(crate) struct TrimArgs {
     pub(crate) threshold_at: usize,
 }
 
-/// A parsed XADD.
+/// A parsed XADD, borrowing its arguments.
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct XAddRequest {
-    args: Vec<Bytes>,
+pub(crate) struct XAddRequest<'a> {
+    args: &'a [Bytes],
     /// NOMKSTREAM: do not create a missing key (the caller replies a null bulk).
     pub(crate) no_mkstream: bool,
     /// Trim to apply after adding.
@@ -133,14 +133,14 @@ fn parse_options(
     Ok((trim, no_mkstream, i))
 }
 
-impl XAddRequest {
+impl<'a> XAddRequest<'a> {
     /// Parses XADD's arguments after the key. Redis answers a `0-0` ID here, before looking the
     /// key up, so a rejected XADD never creates the key.
     ///
     /// # Errors
     /// Syntax and ID errors with Redis's texts; the arity error when the field/value pairs are
     /// missing or odd; `ERR The ID specified in XADD must be greater than 0-0`.
-    pub(crate) fn parse(args: &[Bytes], from_primary: bool) -> Result<XAddRequest, Reply> {
+    pub(crate) fn parse(args: &'a [Bytes], from_primary: bool) -> Result<XAddRequest<'a>, Reply> {
         let (trim, no_mkstream, id_at) = parse_options(args, true, from_primary)?;
         // Redis parses the ID inside the option loop, so a bad ID wins over the arity check.
         let id = match args.get(id_at) {
@@ -157,7 +157,7 @@ impl XAddRequest {
             ));
         }
         Ok(XAddRequest {
-            args: args.to_vec(),
+            args,
             no_mkstream,
             trim,
             id,
@@ -168,20 +168,32 @@ impl XAddRequest {
 
 /// Applies XADD to a stream (the caller creates a missing one unless `no_mkstream`). Replies the
 /// new ID; propagates the command with the concrete ID and, after an approximate trim,
-/// `= <resulting threshold>` (`xaddCommand`).
+/// `= <resulting threshold>` (`xaddCommand`). `streaming`: whether anything reads the
+/// replication stream (standbys, the append-only file); without it the rewritten command is
+/// not built, since nothing would read it.
 pub(crate) fn xadd(
     key: &Bytes,
-    req: &XAddRequest,
+    req: &XAddRequest<'_>,
     stream: &mut StreamValue,
     now_ms: u64,
+    streaming: bool,
 ) -> Applied {
     let pairs = &req.args[req.id_at + 1..];
     let id = match stream.append(req.id, pairs, now_ms) {
         Ok(id) => id,
         Err(text) => return Applied::read(Reply::error(text)),
     };
+    if !streaming {
+        if let Some(trim) = req.trim {
+            stream.trim(trim.trim);
+        }
+        return Applied {
+            reply: id.reply(),
+            propagate: Propagate::Verbatim,
+        };
+    }
     let mut rewritten = false;
-    let mut args = req.args.clone();
+    let mut args = req.args.to_vec();
     if let Some(trim) = req.trim {
         stream.trim(trim.trim);
         if trim.trim.approx {
