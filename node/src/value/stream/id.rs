@@ -63,7 +63,13 @@ impl StreamId {
 
     /// The ID as `ms-seq` text.
     pub(crate) fn to_bytes(self) -> Bytes {
-        Bytes::from(self.to_string())
+        let (mut ms, mut seq) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let (ms, seq) = (ms.format(self.ms), seq.format(self.seq));
+        let mut out = Vec::with_capacity(ms.len() + 1 + seq.len());
+        out.extend_from_slice(ms.as_bytes());
+        out.push(b'-');
+        out.extend_from_slice(seq.as_bytes());
+        Bytes::from(out)
     }
 
     /// The ID as a bulk string reply.
