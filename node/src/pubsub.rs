@@ -216,7 +216,7 @@ fn put_line(out: &mut BytesMut, kind: u8, n: usize) {
 pub(crate) struct Outbox {
     queue: Mutex<Queue>,
     closed: AtomicBool,
-    /// Woken when a message is queued or the outbox is closed.
+    /// Woken when the outbox turns non-empty or is closed.
     pub(crate) ready: Notify,
 }
 

@@ -118,8 +118,18 @@ local function run(f, keys, args, call, pcall)
   return ok, result
 end
 
--- Runs an EVAL script body (it reads KEYS and ARGV from the globals).
-local function run_script(f, call, pcall)
+-- Runs an EVAL script body (it reads KEYS and ARGV from the globals). With `nkeys`, the
+-- arguments after it are the keys and then the script's arguments, set as KEYS and ARGV here.
+local function run_script(f, call, pcall, nkeys, ...)
+  if nkeys ~= nil then
+    local keys, args = {...}, {}
+    for i = nkeys + 1, select('#', ...) do
+      args[i - nkeys] = keys[i]
+      keys[i] = nil
+    end
+    rawset_(G, 'KEYS', keys)
+    rawset_(G, 'ARGV', args)
+  end
   begin_run(call, pcall)
   local ok, result = xpcall_(f, handler)
   end_run()

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use mlua::{
     ChunkMode, Debug, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value,
-    VmState,
+    Variadic, VmState,
 };
 use redoubt_protocol::Reply;
 
@@ -46,6 +46,20 @@ pub(crate) const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 /// Runs of scripts between two incremental garbage collection steps (Redis's
 /// `LUA_GC_CYCLE_PERIOD`).
 const GC_PERIOD: u32 = 50;
+
+/// Most keys and arguments an EVAL run passes to the runner as Lua arguments (far below Lua's
+/// limit on a C function's stack); more go in tables built from Rust.
+const INLINE_WORDS: usize = 32;
+
+/// What a run hands the runner besides the function and its `redis.call` / `redis.pcall`.
+enum Params {
+    /// EVAL: the number of keys, then keys and arguments, made into KEYS and ARGV by the runner.
+    Words(usize, Variadic<mlua::String>),
+    /// EVAL: KEYS and ARGV are already set.
+    Globals,
+    /// FCALL: the function's two parameters.
+    Tables(Table, Table),
+}
 
 /// How a script receives its keys and arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,15 +245,25 @@ impl Vm {
         style: CallStyle,
         call: &mut dyn FnMut(&[Bytes]) -> Reply,
     ) -> mlua::Result<Reply> {
-        let keys = self.string_array(keys)?;
-        let args = self.string_array(args)?;
         let params = match style {
-            CallStyle::Eval => {
-                self.globals.raw_set("KEYS", keys)?;
-                self.globals.raw_set("ARGV", args)?;
-                None
+            // Few words go to the runner as arguments, which builds KEYS and ARGV in Lua (one
+            // call instead of a protected call per table and element).
+            CallStyle::Eval if keys.len() + args.len() <= INLINE_WORDS => {
+                let words = keys
+                    .iter()
+                    .chain(args)
+                    .map(|word| self.lua.create_string(word))
+                    .collect::<mlua::Result<Variadic<mlua::String>>>()?;
+                Params::Words(keys.len(), words)
             }
-            CallStyle::Function => Some((keys, args)),
+            CallStyle::Eval => {
+                self.globals.raw_set("KEYS", self.string_array(keys)?)?;
+                self.globals.raw_set("ARGV", self.string_array(args)?)?;
+                Params::Globals
+            }
+            CallStyle::Function => {
+                Params::Tables(self.string_array(keys)?, self.string_array(args)?)
+            }
         };
         self.set_running(true, false);
         self.control.begin();
@@ -275,12 +299,19 @@ impl Vm {
                     let redis_pcall =
                         scope.create_function(|lua, args: MultiValue| exec(lua, false, args))?;
                     match params {
-                        None => self.script_runner.call::<(bool, Value)>((
+                        Params::Words(count, words) => self.script_runner.call::<(bool, Value)>((
+                            function,
+                            redis_call,
+                            redis_pcall,
+                            count,
+                            words,
+                        )),
+                        Params::Globals => self.script_runner.call::<(bool, Value)>((
                             function,
                             redis_call,
                             redis_pcall,
                         )),
-                        Some((keys, args)) => self.runner.call::<(bool, Value)>((
+                        Params::Tables(keys, args) => self.runner.call::<(bool, Value)>((
                             function,
                             keys,
                             args,
