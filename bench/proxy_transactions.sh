@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Transactions and scripts through the proxy beside the same node direct: MULTI/EXEC of 5 SETs
-# and EVALSHA, with the ratio proxy / direct.
+# Transactions, scripts, pub/sub and blocking pops through the proxy beside the same node
+# direct: MULTI/EXEC of 5 SETs, EVALSHA, PUBLISH to SUBSCRIBERS (100) subscribers and a
+# BLPOP/LPUSH ping-pong, with the ratio proxy / direct.
 #
 #   bench/proxy_transactions.sh                          # builds the release binary, prints a table
 #   REDOUBT_BIN=target/debug/redoubt bench/proxy_transactions.sh   # skip the build
@@ -16,6 +17,7 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_TEST=${SECONDS_PER_TEST:-3}
 CLIENTS=${CLIENTS:-2}
 REQUESTS=${REQUESTS:-100000}
+SUBSCRIBERS=${SUBSCRIBERS:-100}
 SCRIPT="local n = redis.call('incr', KEYS[1]) redis.call('get', KEYS[1]) redis.call('expire', KEYS[1], ARGV[1]) return n"
 for tool in redis-benchmark redis-cli python3; do
   command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
@@ -96,11 +98,127 @@ evalsha() {
     | tail -n 1 | tr -d '"' | awk -F, '{ printf "%.0f\n", $2 }'
 }
 
-printf '%-22s %12s %12s %7s\n' test proxy direct ratio
-for test in multi_exec evalsha; do
+# PUBLISH to SUBSCRIBERS subscribers of one channel: one publisher pipelining PUBLISH 16 at a
+# time, the subscribers read by 4 processes; prints messages delivered per second.
+publish_fanout() {
+  python3 - "$1" "$SECONDS_PER_TEST" "$SUBSCRIBERS" <<'PY'
+import multiprocessing as mp, selectors, socket, sys, time
+
+port, seconds, subscribers = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+MARK = b"$7\r\nmessage\r\n"
+
+def subscribe_all(n, ready, counts, stop):
+    sel = selectors.DefaultSelector()
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"*2\r\n$9\r\nSUBSCRIBE\r\n$5\r\nbench\r\n")
+        buf = b""
+        while buf.count(b"\r\n") < 6:
+            buf += s.recv(4096)
+        s.setblocking(False)
+        sel.register(s, selectors.EVENT_READ, [b""])
+        socks.append(s)
+    ready.wait()
+    got = 0
+    while not stop.is_set():
+        for key, _ in sel.select(timeout=0.1):
+            try:
+                data = key.fileobj.recv(1 << 20)
+            except BlockingIOError:
+                continue
+            tail = key.data[0] + data
+            got += tail.count(MARK)
+            key.data[0] = tail[-(len(MARK) - 1):]
+    counts.put(got)
+
+procs_n = 4
+ready = mp.Barrier(procs_n + 1)
+stop = mp.Event()
+counts = mp.Queue()
+per = [subscribers // procs_n + (1 if i < subscribers % procs_n else 0) for i in range(procs_n)]
+procs = [mp.Process(target=subscribe_all, args=(n, ready, counts, stop)) for n in per]
+for p in procs:
+    p.start()
+ready.wait()
+pub = socket.create_connection(("127.0.0.1", port))
+pub.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+batch = b"*3\r\n$7\r\nPUBLISH\r\n$5\r\nbench\r\n$5\r\nhello\r\n" * 16
+start = time.monotonic()
+end = start + seconds
+while time.monotonic() < end:
+    pub.sendall(batch)
+    buf = b""
+    while buf.count(b"\r\n") < 16:
+        buf += pub.recv(65536)
+time.sleep(0.5)
+stop.set()
+total = sum(counts.get() for _ in procs)
+for p in procs:
+    p.join()
+print(f"{total / seconds:.0f}")
+PY
+}
+
+# BLPOP/LPUSH ping-pong: two clients each BLPOP their own list and LPUSH the other's; prints
+# round trips (a BLPOP woken by the other's LPUSH) per second.
+blpop_pingpong() {
+  python3 - "$1" "$SECONDS_PER_TEST" <<'PY'
+import multiprocessing as mp, socket, sys, time
+
+port, seconds = int(sys.argv[1]), float(sys.argv[2])
+
+def cmd(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a.encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+def player(mine, theirs, serve, out):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.sendall(cmd("DEL", mine))
+    s.recv(64)
+    if serve:
+        time.sleep(0.3)
+        s.sendall(cmd("LPUSH", theirs, "ball"))
+        s.recv(64)
+    done, end = 0, time.monotonic() + seconds
+    while time.monotonic() < end:
+        s.sendall(cmd("BLPOP", mine, "1"))
+        buf = b""
+        while buf.count(b"\r\n") < 5 and not buf.startswith(b"*-1"):
+            buf += s.recv(4096)
+        if buf.startswith(b"*-1"):
+            continue
+        s.sendall(cmd("LPUSH", theirs, "ball"))
+        s.recv(64)
+        done += 1
+    out.put(done)
+
+out = mp.Queue()
+procs = [mp.Process(target=player, args=("{pp}a", "{pp}b", False, out)),
+         mp.Process(target=player, args=("{pp}b", "{pp}a", True, out))]
+for p in procs:
+    p.start()
+total = sum(out.get() for _ in procs)
+for p in procs:
+    p.join()
+print(f"{total / seconds:.0f}")
+PY
+}
+
+printf '%-34s %12s %12s %7s\n' test proxy direct ratio
+for test in multi_exec evalsha publish_fanout blpop_pingpong; do
   proxy=$("$test" "$PROXY_PORT")
   direct=$("$test" "$NODE_PORT")
   ratio=$(python3 -c "print(f'{$proxy / max($direct, 1):.2f}')")
-  unit=$([ "$test" = multi_exec ] && echo "tx/s (5 SETs)" || echo "calls/s")
-  printf '%-22s %12s %12s %7s\n' "$test $unit" "$proxy" "$direct" "$ratio"
+  case $test in
+    multi_exec) unit="tx/s (5 SETs)" ;;
+    evalsha) unit="calls/s" ;;
+    publish_fanout) unit="msgs delivered/s ($SUBSCRIBERS subs)" ;;
+    blpop_pingpong) unit="round trips/s" ;;
+  esac
+  printf '%-34s %12s %12s %7s\n' "$test $unit" "$proxy" "$direct" "$ratio"
 done

@@ -15,8 +15,10 @@
 # interop/session-resp3.* with `redis-cli -3`), `redis-cli --pipe` mass insertion, `redis-cli --scan`,
 # a redis-benchmark smoke run, and interop/redis_py_check.py (redis-py, RESP2 and RESP3), once through
 # the deployment and once against one of its nodes directly with transactions and pub/sub enabled,
-# and interop/redis_py_scripts.py (redis-py's Lock and register_script) through the deployment.
-# Needs redis-cli and redis-benchmark (Debian: redis-tools) and redis-py (PyPI: redis).
+# and interop/redis_py_scripts.py (redis-py's Lock and register_script) through the deployment, and
+# interop/queues_check.py (an RQ worker on several queues, kombu direct queues and a fanout exchange).
+# Needs redis-cli and redis-benchmark (Debian: redis-tools), redis-py, RQ and kombu (PyPI: redis, rq,
+# kombu).
 #
 # Environment: PIPE_KEYS (default 100000), BENCH_REQUESTS (default 20000).
 set -euo pipefail
@@ -37,6 +39,8 @@ missing=()
 command -v redis-cli >/dev/null || missing+=("redis-cli (Debian redis-tools)")
 command -v redis-benchmark >/dev/null || missing+=("redis-benchmark (Debian redis-tools)")
 python3 -c 'import redis' 2>/dev/null || missing+=("redis-py (pip install redis)")
+python3 -c 'import rq' 2>/dev/null || missing+=("RQ (pip install rq)")
+python3 -c 'import kombu' 2>/dev/null || missing+=("kombu (pip install kombu)")
 if [ "$AGAINST" = redis-server ]; then
   command -v redis-server >/dev/null || missing+=("redis-server (Debian redis-server)")
 fi
@@ -145,6 +149,8 @@ else
     start up "$BIN" up --port "$PORT"
     deployment="redoubt up --port $PORT"
     NODE_PORT=$((PORT + 1))
+    # Its two groups' nodes (a primary and a standby each) take the ports after the proxy's.
+    NODE_PORTS="$((PORT + 1))-$((PORT + 4))"
     SCRIPT_PORT=$PORT
   else
     # `redoubt up` does not start a proxy yet: two nodes, each the primary of one group.
@@ -329,6 +335,19 @@ if [ -n "${SCRIPT_PORT:-}" ]; then
   fi
 else
   echo "interop: redis-py scripts skipped (no node port known for this deployment)"
+fi
+
+# (f) job queues and message buses: an RQ worker on several queues, kombu direct and fanout.
+queue_flags=()
+[ -n "${NODE_PORTS:-}" ] && queue_flags=(--nodes "$NODE_PORTS")
+queues_rc=0
+timeout 300 python3 interop/queues_check.py --port "$PORT" "${queue_flags[@]}" >"$WORK/queues.out" 2>&1 || queues_rc=$?
+sed 's/^/  queues: /' "$WORK/queues.out"
+queues_summary=$(tail -n 1 "$WORK/queues.out")
+if [ "$queues_rc" -eq 0 ] && grep -Eq '^[0-9]+ passed, 0 failed$' <<<"$queues_summary"; then
+  ok "RQ and kombu (interop/queues_check.py): $queues_summary"
+else
+  fail "RQ and kombu (interop/queues_check.py)" "exit status $queues_rc, last line: $queues_summary"
 fi
 
 if [ "$failed" -gt 0 ]; then

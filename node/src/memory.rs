@@ -51,7 +51,7 @@ fn counter() -> &'static AtomicI64 {
 /// `malloc_usable_size` reports), from the size rounded up to the alignment. Classes: 8, then
 /// multiples of 16 up to 128, then four per doubling (160, 192, 224, 256, 320, ...), the same
 /// rule for small, large and huge sizes (`LG_QUANTUM` 4, `LG_SIZE_CLASS_GROUP` 2).
-fn size_class(layout: Layout) -> usize {
+pub(crate) fn size_class(layout: Layout) -> usize {
     let size = layout.size().max(1);
     let align = layout.align();
     let size = if align > 16 || align > size {
@@ -272,7 +272,7 @@ mod tests {
     /// reported in the project's notes. Run with
     /// `cargo test -p redoubt-node --lib memory::tests::allocation_cost -- --ignored --nocapture`.
     #[test]
-    #[ignore]
+    #[ignore = "measurement, run by hand"]
     fn allocation_cost() {
         fn pairs(allocator: &dyn GlobalAlloc) -> f64 {
             let layout = Layout::from_size_align(64, 8).unwrap();

@@ -11,6 +11,7 @@ pub(crate) mod list;
 mod pack;
 pub(crate) mod set;
 pub(crate) mod stream;
+pub(crate) mod table;
 mod varint;
 pub(crate) mod zset;
 

@@ -223,6 +223,23 @@ async fn start_busy(s: &Server, script: &str) -> crate::common::Raw {
     runner
 }
 
+/// Waits until the script started by [`start_busy`] has run past `busy-reply-threshold`:
+/// until `PING` on `c` answers `-BUSY` (a `PING` sent before the script started answers
+/// `PONG`, so it is asked again).
+async fn wait_busy(c: &mut crate::common::Raw) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match c.q("PING").await {
+            Reply::Error(e) if e.starts_with("BUSY ") => return,
+            other => assert!(
+                std::time::Instant::now() < deadline,
+                "the script never became busy: PING answered {other:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_script_is_reported_and_killed() {
     let s = Server::start(&[]);
@@ -236,7 +253,7 @@ async fn a_busy_script_is_reported_and_killed() {
         Reply::bulk("100")
     );
     let mut runner = start_busy(&s, "while true do end").await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_busy(&mut c).await;
     let busy =
         "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
     assert_eq!(c.q("PING").await.err(), busy);
@@ -270,7 +287,7 @@ async fn a_busy_script_that_wrote_cannot_be_killed() {
     // Writes, then runs for about a second by the server's clock.
     let script = "redis.call('set','w','1') local t = redis.call('time') local start = t[1] * 1000000 + t[2] while true do t = redis.call('time') if t[1] * 1000000 + t[2] - start > 1000000 then break end end return 'done'";
     let mut runner = start_busy(&s, script).await;
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    wait_busy(&mut c).await;
     assert_eq!(c.q("SCRIPT KILL").await.err(), "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.");
     assert_eq!(runner.read_reply().await, Reply::bulk("done"));
     assert_eq!(c.q("GET w").await, Reply::bulk("1"));

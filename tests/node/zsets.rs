@@ -831,3 +831,166 @@ async fn encoding_transitions() {
     ])
     .await;
 }
+
+/// A set well past the `listpack` limits (scores with ties, members of 3 to 40 bytes), changed
+/// by adds, score updates, removals and pops, answers ranges, ranks and counts as a sorted
+/// model says after every step.
+#[tokio::test]
+async fn big_set_matches_a_sorted_model() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    // The model: member -> score; the order is (score, member bytes).
+    let mut model: BTreeMap<String, i64> = BTreeMap::new();
+    let mut seed = 12345u64;
+    let mut next = move |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let member = |i: u64| {
+        let pad = if i % 9 == 0 {
+            "x".repeat(30)
+        } else {
+            String::new()
+        };
+        format!("m{i}{pad}")
+    };
+    for step in 0..6 {
+        // Adds and score changes, some for members already there.
+        let mut args = vec!["ZADD".to_string(), "z".to_string()];
+        let mut pairs = BTreeMap::new();
+        for _ in 0..if step == 0 { 400 } else { 150 } {
+            pairs.insert(member(next(700)), next(40) as i64 - 20);
+        }
+        let added = pairs.keys().filter(|m| !model.contains_key(*m)).count();
+        for (m, score) in &pairs {
+            args.push(score.to_string());
+            args.push(m.clone());
+            model.insert(m.clone(), *score);
+        }
+        assert_eq!(c.cmd(&args).await.int(), added as i64, "step {step}");
+        // Removals, present or not.
+        for _ in 0..30 {
+            let m = member(next(700));
+            let gone = model.remove(&m).is_some();
+            assert_eq!(c.cmd(&["ZREM", "z", &m]).await.int(), gone as i64);
+        }
+        // Pops from both ends.
+        let mut order: Vec<(i64, String)> = model.iter().map(|(m, s)| (*s, m.clone())).collect();
+        order.sort();
+        let low: Vec<String> = order[..3]
+            .iter()
+            .flat_map(|(s, m)| [m.clone(), s.to_string()])
+            .collect();
+        let high: Vec<String> = order[order.len() - 2..]
+            .iter()
+            .rev()
+            .flat_map(|(s, m)| [m.clone(), s.to_string()])
+            .collect();
+        let texts = |r: Reply| r.array().iter().map(Reply::text).collect::<Vec<_>>();
+        assert_eq!(texts(c.q("ZPOPMIN z 3").await), low);
+        assert_eq!(texts(c.q("ZPOPMAX z 2").await), high);
+        for (_, m) in order[..3].iter().chain(&order[order.len() - 2..]) {
+            model.remove(m);
+        }
+        order = model.iter().map(|(m, s)| (*s, m.clone())).collect();
+        order.sort();
+
+        assert!(order.len() > 128, "the set stays past the listpack limit");
+        assert_eq!(c.q("OBJECT ENCODING z").await.text(), "skiplist");
+        assert_eq!(c.q("ZCARD z").await.int(), order.len() as i64);
+        let all: Vec<String> = order
+            .iter()
+            .flat_map(|(s, m)| [m.clone(), s.to_string()])
+            .collect();
+        assert_eq!(texts(c.q("ZRANGE z 0 -1 WITHSCORES").await), all);
+        let mut rev: Vec<String> = order.iter().rev().map(|(_, m)| m.clone()).collect();
+        assert_eq!(texts(c.q("ZREVRANGE z 0 -1").await), rev);
+        rev.truncate(7);
+        assert_eq!(
+            texts(c.q("ZRANGE z +inf -inf BYSCORE REV LIMIT 0 7").await),
+            rev
+        );
+        for (rank, (score, m)) in order.iter().enumerate().step_by(17) {
+            assert_eq!(c.cmd(&["ZRANK", "z", m]).await.int(), rank as i64);
+            let back = (order.len() - 1 - rank) as i64;
+            assert_eq!(c.cmd(&["ZREVRANK", "z", m]).await.int(), back);
+            assert_eq!(c.cmd(&["ZSCORE", "z", m]).await.text(), score.to_string());
+        }
+        for (lo, hi) in [(-5, 5), (-20, -19), (3, 3), (30, 40)] {
+            let within: Vec<String> = order
+                .iter()
+                .filter(|(s, _)| (lo..=hi).contains(s))
+                .map(|(_, m)| m.clone())
+                .collect();
+            let open: Vec<String> = order
+                .iter()
+                .filter(|(s, _)| lo < *s && *s <= hi)
+                .map(|(_, m)| m.clone())
+                .collect();
+            let skip: Vec<String> = within.iter().skip(2).take(4).cloned().collect();
+            let (lo, hi) = (lo.to_string(), hi.to_string());
+            let count = c.cmd(&["ZCOUNT", "z", &lo, &hi]).await.int();
+            assert_eq!(count, within.len() as i64);
+            let got = texts(c.cmd(&["ZRANGEBYSCORE", "z", &lo, &hi]).await);
+            assert_eq!(got, within);
+            let got = texts(c.cmd(&["ZRANGEBYSCORE", "z", &format!("({lo}"), &hi]).await);
+            assert_eq!(got, open);
+            let got = texts(
+                c.cmd(&["ZRANGEBYSCORE", "z", &lo, &hi, "LIMIT", "2", "4"])
+                    .await,
+            );
+            assert_eq!(got, skip);
+        }
+    }
+    // Removal by rank and by score range, then the whole order once more.
+    let mut order: Vec<(i64, String)> = model.iter().map(|(m, s)| (*s, m.clone())).collect();
+    order.sort();
+    assert_eq!(c.q("ZREMRANGEBYRANK z 10 29").await.int(), 20);
+    order.drain(10..30);
+    let in_range = order.iter().filter(|(s, _)| (-2..=2).contains(s)).count();
+    assert_eq!(c.q("ZREMRANGEBYSCORE z -2 2").await.int(), in_range as i64);
+    order.retain(|(s, _)| !(-2..=2).contains(s));
+    let members: Vec<String> = order.iter().map(|(_, m)| m.clone()).collect();
+    let got: Vec<String> = c
+        .q("ZRANGE z 0 -1")
+        .await
+        .array()
+        .iter()
+        .map(Reply::text)
+        .collect();
+    assert_eq!(got, members);
+
+    // Equal scores: lex ranges walk the members' bytes.
+    let mut args = vec!["ZADD".to_string(), "lex".to_string()];
+    let mut names: Vec<String> = (0..300).map(|i| format!("w{:03}", (i * 7) % 300)).collect();
+    for n in &names {
+        args.push("0".to_string());
+        args.push(n.clone());
+    }
+    assert_eq!(c.cmd(&args).await.int(), 300);
+    names.sort();
+    let want: Vec<String> = names
+        .iter()
+        .filter(|n| n.as_str() >= "w100" && n.as_str() < "w150")
+        .cloned()
+        .collect();
+    let got: Vec<String> = c
+        .q("ZRANGEBYLEX lex [w100 (w150")
+        .await
+        .array()
+        .iter()
+        .map(Reply::text)
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(c.q("ZLEXCOUNT lex (w100 +").await.int(), 199);
+    let rev: Vec<String> = c
+        .q("ZREVRANGEBYLEX lex + - LIMIT 0 3")
+        .await
+        .array()
+        .iter()
+        .map(Reply::text)
+        .collect();
+    assert_eq!(rev, ["w299", "w298", "w297"]);
+}

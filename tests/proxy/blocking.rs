@@ -69,7 +69,7 @@ async fn one_groups_keys_wait_on_a_held_connection_and_time_out_with_nil() {
         ])
     );
 
-    // A move within one group runs on the node; across groups it is refused.
+    // A move within one group runs on the node.
     start(
         &mut waiter,
         &["BLMOVE", "{t}src", "{t}dst", "LEFT", "RIGHT", "0"],
@@ -82,11 +82,82 @@ async fn one_groups_keys_wait_on_a_held_connection_and_time_out_with_nil() {
         pusher.cmd(&["LRANGE", "{t}dst", "0", "-1"]).await,
         Reply::Array(vec![Reply::bulk("x")])
     );
-    let cross = [keys[0][0].as_str(), keys[1][0].as_str()];
-    assert_eq!(
-        waiter.cmd(&["BRPOPLPUSH", cross[0], cross[1], "0"]).await,
-        Reply::Error("CROSSSLOT Keys in request don't hash to the same slot".into())
+}
+
+/// `BLMOVE` and `BRPOPLPUSH` between groups (BullMQ moves jobs from its wait list to its
+/// active list so): data already there moves at once, a waiter is woken by a push, the
+/// element lands at the asked end of the destination and leaves the source, a destination of
+/// another type is refused before anything moves, and a timeout answers a null.
+#[tokio::test]
+async fn moves_between_groups_wait_on_the_source_and_push_to_the_destination() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "move", 2).await;
+    let (src, dst, other) = (
+        keys[0][0].as_str(),
+        keys[1][0].as_str(),
+        keys[1][1].as_str(),
     );
+    let mut waiter = cluster.proxy.raw().await;
+    let mut pusher = cluster.proxy.raw().await;
+
+    // Data already there: moved at once, from the asked end to the asked end.
+    assert_eq!(
+        pusher.cmd(&["RPUSH", src, "a", "b", "c"]).await,
+        Reply::Int(3)
+    );
+    assert_eq!(pusher.cmd(&["RPUSH", dst, "z"]).await, Reply::Int(1));
+    assert_eq!(
+        waiter
+            .cmd(&["BLMOVE", src, dst, "RIGHT", "LEFT", "0"])
+            .await,
+        Reply::bulk("c")
+    );
+    assert_eq!(
+        waiter.cmd(&["BRPOPLPUSH", src, dst, "0"]).await,
+        Reply::bulk("b")
+    );
+    let range = |items: &[&str]| Reply::Array(items.iter().map(Reply::bulk).collect());
+    assert_eq!(
+        pusher.cmd(&["LRANGE", dst, "0", "-1"]).await,
+        range(&["b", "c", "z"])
+    );
+    assert_eq!(pusher.cmd(&["LRANGE", src, "0", "-1"]).await, range(&["a"]));
+    assert_eq!(pusher.cmd(&["DEL", src]).await, Reply::Int(1));
+
+    // A waiter on an empty source is woken by a push there.
+    start(&mut waiter, &["BLMOVE", src, dst, "LEFT", "RIGHT", "0"]).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(pusher.cmd(&["RPUSH", src, "woke"]).await, Reply::Int(1));
+    assert_eq!(waiter.read_reply().await, Reply::bulk("woke"));
+    assert_eq!(
+        pusher.cmd(&["LRANGE", dst, "0", "-1"]).await,
+        range(&["b", "c", "z", "woke"])
+    );
+    assert_eq!(pusher.cmd(&["EXISTS", src]).await, Reply::Int(0));
+
+    // A destination of another type: WRONGTYPE, and the element stays at the source.
+    assert_eq!(pusher.cmd(&["SET", other, "string"]).await, Reply::ok());
+    assert_eq!(pusher.cmd(&["RPUSH", src, "stays"]).await, Reply::Int(1));
+    assert_eq!(
+        waiter
+            .cmd(&["BLMOVE", src, other, "LEFT", "LEFT", "0"])
+            .await,
+        Reply::Error("WRONGTYPE Operation against a key holding the wrong kind of value".into())
+    );
+    assert_eq!(
+        pusher.cmd(&["LRANGE", src, "0", "-1"]).await,
+        range(&["stays"])
+    );
+
+    // A timeout with nothing to move: a null, and nothing moved.
+    assert_eq!(pusher.cmd(&["DEL", src]).await, Reply::Int(1));
+    assert_eq!(
+        waiter
+            .cmd(&["BLMOVE", src, dst, "LEFT", "LEFT", "0.2"])
+            .await,
+        Reply::Nil
+    );
+    assert_eq!(pusher.cmd(&["LLEN", dst]).await, Reply::Int(4));
 }
 
 #[tokio::test]

@@ -207,7 +207,20 @@ pub async fn keys_by_group(cluster: &Cluster, prefix: &str, per_group: usize) ->
 /// The value of the proxy's metric line that starts with `series` (`name{labels}`), if any.
 pub async fn proxy_metric(cluster: &Cluster, series: &str) -> Option<f64> {
     let url = format!("http://{}/metrics", cluster.admin);
-    let text = reqwest::get(&url).await.ok()?.text().await.ok()?;
+    // The admin endpoint may still be starting, or slow under load: asked again for a while.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let text = loop {
+        match reqwest::get(&url).await {
+            Ok(response) => match response.text().await {
+                Ok(text) => break text,
+                Err(_) if std::time::Instant::now() < deadline => {}
+                Err(_) => return None,
+            },
+            Err(_) if std::time::Instant::now() < deadline => {}
+            Err(_) => return None,
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     text.lines()
         .find_map(|line| line.strip_prefix(series))
         .and_then(|rest| rest.trim().parse().ok())

@@ -105,7 +105,7 @@ async fn cross_group_multi_key_commands_get_crossslot() {
         }
     }
     let (a, b) = (by_group[0].clone().unwrap(), by_group[1].clone().unwrap());
-    let reply = raw.cmd(&["BLMOVE", &a, &b, "LEFT", "LEFT", "0"]).await;
+    let reply = raw.cmd(&["EVAL", "return 1", "2", &a, &b]).await;
     assert_eq!(
         reply,
         Reply::Error("CROSSSLOT Keys in request don't hash to the same slot".into())

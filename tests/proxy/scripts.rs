@@ -94,18 +94,35 @@ async fn scripts_run_on_their_keys_group_and_the_noscript_dance_works_everywhere
         Reply::Array(vec![Reply::Int(1), Reply::Int(0), Reply::Int(0)])
     );
 
-    // Inside a transaction a script is a command like any other, on the group of its keys.
+    // Inside a transaction a script is a command like any other, on the group of its keys
+    // (the transaction's part there).
     client.table(&[("MULTI", "+OK"), ("PING", "+QUEUED")]).await;
+    for key in [k1, k0] {
+        assert_eq!(
+            client.cmd(&["EVALSHA", &sha, "1", key]).await,
+            Reply::Simple("QUEUED".into())
+        );
+    }
     assert_eq!(
-        client.cmd(&["EVALSHA", &sha, "1", k1]).await,
-        Reply::Simple("QUEUED".into())
+        client.cmd(&["EXEC"]).await,
+        Reply::Array(vec![
+            Reply::Simple("PONG".into()),
+            Reply::Int(3),
+            Reply::Int(3)
+        ])
     );
-    assert_eq!(client.cmd(&["EVALSHA", &sha, "1", k0]).await, crossslot());
+    assert_eq!(get(&mut client, k1).await, Reply::bulk("3"));
+    // One script over two groups' keys is refused at queue time and aborts EXEC.
+    client.table(&[("MULTI", "+OK")]).await;
+    assert_eq!(
+        client.cmd(&["EVALSHA", &sha, "2", k0, k1]).await,
+        crossslot()
+    );
     assert_eq!(
         client.cmd(&["EXEC"]).await,
         Reply::Error("EXECABORT Transaction discarded because of previous errors.".into())
     );
-    assert_eq!(get(&mut client, k1).await, Reply::bulk("2"));
+    assert_eq!(get(&mut client, k1).await, Reply::bulk("3"));
 }
 
 #[tokio::test]

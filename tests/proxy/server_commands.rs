@@ -243,3 +243,75 @@ async fn client_subcommands_act_on_the_proxys_own_clients() {
     }
     assert!(gone, "the killed client is still listed");
 }
+
+/// `CLIENT LIST` shows each client's subscriptions (`sub`, `psub`, `ssub`, flag `P`) and its
+/// open transaction (`multi` = commands queued, flag `x`), as Redis does.
+#[tokio::test]
+async fn client_list_shows_subscriptions_and_transactions() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let mut watcher = cluster.proxy.raw().await;
+    let mut subscriber = cluster.proxy.raw().await;
+    let mut queuer = cluster.proxy.raw().await;
+    let id = |raw_id: Reply| match raw_id {
+        Reply::Int(id) => id,
+        other => panic!("CLIENT ID: {other}"),
+    };
+    let subscriber_id = id(subscriber.cmd(&["CLIENT", "ID"]).await);
+    let queuer_id = id(queuer.cmd(&["CLIENT", "ID"]).await);
+    let line = |list: &str, id: i64| -> String {
+        list.lines()
+            .find(|l| l.starts_with(&format!("id={id} ")))
+            .unwrap_or_else(|| panic!("no client {id} in {list}"))
+            .to_string()
+    };
+    let field = |line: &str, name: &str| -> String {
+        line.split(' ')
+            .find_map(|f| f.strip_prefix(&format!("{name}=")))
+            .unwrap_or_else(|| panic!("no {name} in {line}"))
+            .to_string()
+    };
+    let list = |text: Reply| String::from_utf8(text.bytes()).unwrap();
+
+    let before = list(watcher.cmd(&["CLIENT", "LIST"]).await);
+    let sub_line = line(&before, subscriber_id);
+    assert_eq!(
+        ["sub", "psub", "ssub", "multi", "flags"].map(|f| field(&sub_line, f)),
+        ["0", "0", "0", "-1", "N"].map(String::from)
+    );
+
+    subscriber
+        .send(&crate::common::encode(&["SUBSCRIBE", "c1", "c2"]))
+        .await;
+    subscriber.read_reply().await;
+    subscriber.read_reply().await;
+    subscriber
+        .send(&crate::common::encode(&["PSUBSCRIBE", "p*"]))
+        .await;
+    subscriber.read_reply().await;
+    assert_eq!(queuer.cmd(&["MULTI"]).await, Reply::Simple("OK".into()));
+    for key in ["a", "b", "c"] {
+        assert_eq!(
+            queuer.cmd(&["SET", key, "1"]).await,
+            Reply::Simple("QUEUED".into())
+        );
+    }
+    let during = list(watcher.cmd(&["CLIENT", "LIST"]).await);
+    let sub_line = line(&during, subscriber_id);
+    assert_eq!(
+        ["sub", "psub", "ssub", "flags"].map(|f| field(&sub_line, f)),
+        ["2", "1", "0", "P"].map(String::from)
+    );
+    let queue_line = line(&during, queuer_id);
+    assert_eq!(
+        ["multi", "flags"].map(|f| field(&queue_line, f)),
+        ["3", "x"].map(String::from)
+    );
+
+    assert!(matches!(queuer.cmd(&["EXEC"]).await, Reply::Array(_)));
+    let after = list(watcher.cmd(&["CLIENT", "LIST"]).await);
+    let queue_line = line(&after, queuer_id);
+    assert_eq!(
+        ["multi", "flags"].map(|f| field(&queue_line, f)),
+        ["-1", "N"].map(String::from)
+    );
+}

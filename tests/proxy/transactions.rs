@@ -1,5 +1,7 @@
 //! Transactions through the proxy over two groups: `MULTI`/`EXEC` on the group of the first
-//! key, Redis's queue-time errors and `EXECABORT`, `-CROSSSLOT` for a key of another group,
+//! key, Redis's queue-time errors and `EXECABORT`, `-CROSSSLOT` for a command whose keys span
+//! groups, transactions whose commands reach several groups (each group's part atomic, run only
+//! if the first group's part ran),
 //! keyless transactions, `WATCH` seeing writes made through other proxy connections,
 //! `SELECT` inside a transaction, and the pinned connection released however the
 //! transaction ends.
@@ -124,7 +126,8 @@ async fn queue_time_errors_abort_exec_as_redis_does() {
     let abort = Reply::Error("EXECABORT Transaction discarded because of previous errors.".into());
     let crossslot = Reply::Error("CROSSSLOT Keys in request don't hash to the same slot".into());
 
-    // A key of another group is refused at queue time; EXEC then fails and nothing runs.
+    // One command whose keys span groups is refused at queue time; EXEC then fails and
+    // nothing runs.
     client
         .table(&[
             ("EXEC", "-ERR EXEC without MULTI"),
@@ -135,7 +138,11 @@ async fn queue_time_errors_abort_exec_as_redis_does() {
         ])
         .await;
     assert_eq!(client.cmd(&["SET", here, "1"]).await, queued());
-    assert_eq!(client.cmd(&["SET", there, "1"]).await, crossslot);
+    assert_eq!(client.cmd(&["SET", there, "1"]).await, queued());
+    assert_eq!(
+        client.cmd(&["MSET", here, "1", there, "1"]).await,
+        crossslot
+    );
     assert_eq!(client.cmd(&["EXEC"]).await, abort);
     assert_eq!(client.cmd(&["EXISTS", here]).await, Reply::Int(0));
     assert_eq!(client.cmd(&["EXISTS", there]).await, Reply::Int(0));
@@ -267,7 +274,13 @@ async fn a_client_gone_mid_transaction_releases_its_connection_and_runs_nothing(
         let mut client = cluster.proxy.raw().await;
         assert_eq!(client.cmd(&["MULTI"]).await, Reply::ok());
         assert_eq!(client.cmd(&["SET", key, "never"]).await, queued());
-        assert_eq!(pinned(&cluster).await, 1.0);
+        // The proxy answers QUEUED itself; the connection is held once it is open.
+        assert!(
+            eventually(Duration::from_secs(5), || async {
+                pinned(&cluster).await == 1.0
+            })
+            .await
+        );
     }
     assert!(released(&cluster).await, "the pinned gauge returns to zero");
     let mut client = cluster.proxy.raw().await;
@@ -489,5 +502,130 @@ async fn pipelined_transactions_keep_their_order_across_groups_and_plain_command
     assert_eq!(rest[8], Reply::Int(2));
     assert_eq!(rest[11], Reply::ok());
     assert_eq!(rest[12], Reply::bulk("2"));
+    assert!(released(&cluster).await);
+}
+
+/// Queue managers (RQ, kombu) pipeline `MULTI` ... `EXEC` over keys that hash anywhere: each
+/// group's part runs atomically on its primary, the replies come back in queue order, a
+/// changed watched key stops every part, and a `SELECT` cannot be queued once it spans.
+#[tokio::test]
+async fn a_transaction_over_several_groups_runs_each_part_and_merges_the_replies() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "span", 2).await;
+    let (a, a2, b, b2) = (
+        keys[0][0].as_str(),
+        keys[0][1].as_str(),
+        keys[1][0].as_str(),
+        keys[1][1].as_str(),
+    );
+    let mut client = cluster.proxy.raw().await;
+    let replies = pipeline(
+        &mut client,
+        &[
+            &["MULTI"],
+            &["SET", a, "1"],
+            &["INCR", b],
+            &["PING"],
+            &["RPUSH", b2, "x", "y"],
+            &["GET", a],
+            &["HSET", a2, "f", "v"],
+            &["EXEC"],
+        ],
+    )
+    .await;
+    assert_eq!(
+        replies,
+        vec![
+            Reply::ok(),
+            queued(),
+            queued(),
+            queued(),
+            queued(),
+            queued(),
+            queued(),
+            Reply::Array(vec![
+                Reply::ok(),
+                Reply::Int(1),
+                Reply::Simple("PONG".into()),
+                Reply::Int(2),
+                Reply::bulk("1"),
+                Reply::Int(1),
+            ]),
+        ]
+    );
+    // Each part ran in one MULTI...EXEC on its own group's primary.
+    for group in 0..2 {
+        assert_eq!(
+            crate::cluster::calls(&cluster.groups[group].nodes[0], "exec").await,
+            1,
+            "group {group}"
+        );
+    }
+    let mut node = cluster.groups[1].nodes[0].raw().await;
+    assert_eq!(node.cmd(&["LLEN", b2]).await, Reply::Int(2));
+    assert!(released(&cluster).await);
+
+    // A watched key changed by another client: no part runs, EXEC answers null.
+    let mut other = cluster.proxy.raw().await;
+    assert_eq!(client.cmd(&["WATCH", a]).await, Reply::ok());
+    assert_eq!(other.cmd(&["SET", a, "changed"]).await, Reply::ok());
+    let replies = pipeline(
+        &mut client,
+        &[
+            &["MULTI"],
+            &["SET", b, "from-tx"],
+            &["SET", a, "from-tx"],
+            &["EXEC"],
+        ],
+    )
+    .await;
+    assert_eq!(replies[3], Reply::Nil, "{replies:?}");
+    assert_eq!(client.cmd(&["GET", b]).await, Reply::bulk("1"));
+    assert_eq!(client.cmd(&["GET", a]).await, Reply::bulk("changed"));
+
+    // Watched and unchanged: both parts run, the replies in queue order.
+    assert_eq!(client.cmd(&["WATCH", a]).await, Reply::ok());
+    let replies = pipeline(
+        &mut client,
+        &[&["MULTI"], &["SET", b, "2"], &["GET", a], &["EXEC"]],
+    )
+    .await;
+    assert_eq!(
+        replies[3],
+        Reply::Array(vec![Reply::ok(), Reply::bulk("changed")])
+    );
+    assert_eq!(client.cmd(&["GET", b]).await, Reply::bulk("2"));
+
+    // SELECT cannot follow a transaction onto several groups; EXEC then aborts.
+    let replies = pipeline(
+        &mut client,
+        &[
+            &["MULTI"],
+            &["SET", a, "3"],
+            &["SET", b, "3"],
+            &["SELECT", "1"],
+            &["EXEC"],
+        ],
+    )
+    .await;
+    assert!(
+        matches!(&replies[3], Reply::Error(e) if e.starts_with("ERR SELECT inside a transaction")),
+        "{replies:?}"
+    );
+    assert_eq!(
+        replies[4],
+        Reply::Error("EXECABORT Transaction discarded because of previous errors.".into())
+    );
+    assert_eq!(client.cmd(&["GET", a]).await, Reply::bulk("changed"));
+    assert_eq!(client.cmd(&["GET", b]).await, Reply::bulk("2"));
+
+    // DISCARD drops every part.
+    let replies = pipeline(
+        &mut client,
+        &[&["MULTI"], &["SET", a, "4"], &["SET", b, "4"], &["DISCARD"]],
+    )
+    .await;
+    assert_eq!(replies[3], Reply::ok());
+    assert_eq!(client.cmd(&["GET", b]).await, Reply::bulk("2"));
     assert!(released(&cluster).await);
 }

@@ -24,8 +24,6 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
 const DEFAULT_SAMPLES: usize = 5;
 /// Bookkeeping per key: its slot in the keyspace map and its hash (an estimate).
 const KEY_OVERHEAD: usize = 24;
-/// Bookkeeping per collection element (hash slot, links), an estimate.
-const ELEMENT_OVERHEAD: usize = 16;
 
 /// An allocation of `len` bytes rounded up as a size-class allocator would (to 8 bytes).
 fn alloc(len: usize) -> usize {
@@ -56,30 +54,15 @@ fn value_size(value: &Value, samples: usize) -> usize {
                 // Elements are packed: a length before and after each.
                 l.iter().map(|i| i.len() + 2),
             ),
-            Value::Set(s) => estimate(
-                s.len(),
-                samples,
-                s.iter().map(|m| alloc(m.len()) + ELEMENT_OVERHEAD),
-            ),
-            Value::Hash(h) => estimate(
-                h.len(),
-                samples,
-                h.iter()
-                    .map(|(f, v)| alloc(f.len()) + alloc(v.len()) + ELEMENT_OVERHEAD),
-            ),
-            Value::ZSet(z) => estimate(
-                z.len(),
-                samples,
-                // A listpack packs member, length and score; a skiplist keeps each member
-                // twice (by score and by name) with its score.
-                z.iter().map(|(m, _)| {
-                    if z.encoding() == "listpack" {
-                        m.len() + 6
-                    } else {
-                        2 * alloc(m.len()) + 8 + 2 * ELEMENT_OVERHEAD
-                    }
-                }),
-            ),
+            // Their encodings know their sizes: packs exactly, tables from their allocation
+            // and a sample of the elements kept outside it.
+            Value::Set(s) => s.heap_bytes(),
+            Value::Hash(h) => h.heap_bytes(),
+            // A listpack packs member, length and score; the skiplist encoding knows its size.
+            Value::ZSet(z) => match z.heap_bytes() {
+                Some(bytes) => bytes,
+                None => estimate(z.len(), samples, z.iter().map(|(m, _)| m.len() + 6)),
+            },
             // Blocks are flat buffers: their size is known, not sampled.
             Value::Stream(s) => s.heap_bytes(),
         }

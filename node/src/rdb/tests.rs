@@ -643,7 +643,7 @@ fn reads_a_file_written_by_redis_7_0() {
 /// Write and read speed for 1M small string keys; run with
 /// `cargo test --release -p redoubt-node --lib rdb::tests::speed -- --ignored --nocapture`.
 #[test]
-#[ignore = "measurement"]
+#[ignore = "measurement, run by hand"]
 fn speed_of_a_million_small_strings() {
     let keys: Vec<(Bytes, Value)> = (0..1_000_000)
         .map(|i| {

@@ -4,72 +4,17 @@
 //! [`Pack`] in insertion order (deleting shifts the rest), searched linearly. Once it holds
 //! more than `hash-max-listpack-entries` fields, or a field or value longer than
 //! `hash-max-listpack-value` bytes arrives, it becomes a `hashtable` for good (Redis converts
-//! hashes only upwards): an insertion-ordered hash map, so a random field is an O(1) index
-//! (`HRANDFIELD`) and `HSCAN` walks it by index like [`super::SetValue`] (removal swaps the last
-//! field into the hole).
+//! hashes only upwards): a [`Table`] of field → value, both [`CompactBytes`] (up to 22 bytes
+//! inline, so a short field costs its 48-byte slot and no allocation), insertion-ordered so a
+//! random field is an O(1) index (`HRANDFIELD`) and `HSCAN` walks it by index like
+//! [`super::SetValue`] (removal swaps the last field into the hole).
 
 use bytes::Bytes;
-use std::hash::BuildHasher;
-
-use foldhash::fast::RandomState;
-use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
-use indexmap::IndexMap;
 
 use super::pack::Pack;
 use super::set::{random_indexes, scan_window};
-
-/// The table a large hash uses: one exactly sized allocation per field (see [`Pair`]).
-type Table = IndexMap<Pair, (), RandomState>;
-
-/// A field and its value in one allocation: a two-string [`Pack`]. Hashed and compared by
-/// the field alone, and borrowed as it, so the table is looked up by field.
-#[derive(Clone, Debug)]
-struct Pair(Pack);
-
-impl Pair {
-    fn new(field: &[u8], value: &[u8]) -> Pair {
-        let mut pack = Pack::default();
-        pack.push(&[field, value]);
-        Pair(pack)
-    }
-
-    fn field(&self) -> &[u8] {
-        self.0.iter().next().expect("a pair holds a field")
-    }
-
-    fn value(&self) -> &[u8] {
-        self.0.iter().nth(1).expect("a pair holds a value")
-    }
-
-    fn set_value(&mut self, value: &[u8]) {
-        let (span, old) = self.0.spans().nth(1).expect("a pair holds a value");
-        if old.len() == value.len() {
-            self.0.overwrite(span, value);
-        } else {
-            self.0.splice(span, &[value]);
-        }
-    }
-}
-
-impl std::hash::Hash for Pair {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.field().hash(state);
-    }
-}
-
-impl PartialEq for Pair {
-    fn eq(&self, other: &Self) -> bool {
-        self.field() == other.field()
-    }
-}
-
-impl Eq for Pair {}
-
-impl std::borrow::Borrow<[u8]> for Pair {
-    fn borrow(&self) -> &[u8] {
-        self.field()
-    }
-}
+use super::table::{self, Table};
+use super::CompactBytes;
 
 /// When a hash leaves the `listpack` encoding (Redis's `hash-max-listpack-*` parameters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,11 +44,9 @@ pub(crate) struct HashValue {
 #[derive(Clone, Debug)]
 enum Repr {
     /// Field, value, field, value ... in insertion order; `len` counts fields.
-    Listpack {
-        pack: Pack,
-        len: u32,
-    },
-    Table(Box<Table>),
+    Listpack { pack: Pack, len: u32 },
+    /// Field → value; each kept inline when it has at most 22 bytes.
+    Table(Box<Table<CompactBytes>>),
 }
 
 impl Default for HashValue {
@@ -162,7 +105,7 @@ impl HashValue {
     pub(crate) fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.repr {
             Repr::Listpack { pack, .. } => find_in(pack, field).map(|(_, v)| v),
-            Repr::Table(table) => table.get_key_value(field).map(|(pair, _)| pair.value()),
+            Repr::Table(table) => table.get(field).map(|v| v.as_slice()),
         }
     }
 
@@ -182,7 +125,7 @@ impl HashValue {
         let from_table = table
             .into_iter()
             .flatten()
-            .map(|(pair, _)| (pair.field(), pair.value()));
+            .map(|(f, v)| (f.as_slice(), v.as_slice()));
         from_pack.chain(from_table)
     }
 
@@ -201,10 +144,10 @@ impl HashValue {
         let Repr::Listpack { pack, .. } = &self.repr else {
             return;
         };
-        let mut table = Table::with_capacity_and_hasher(capacity, RandomState::default());
+        let mut table = Table::with_capacity(capacity);
         let mut items = pack.iter();
         while let (Some(f), Some(v)) = (items.next(), items.next()) {
-            table.insert(Pair::new(f, v), ());
+            table.insert(f, CompactBytes::from(v));
         }
         drop(items);
         self.repr = Repr::Table(Box::new(table));
@@ -237,20 +180,7 @@ impl HashValue {
         let Repr::Table(table) = &mut self.repr else {
             unreachable!("converted above");
         };
-        let hash = table.hasher().hash_one(field);
-        match table
-            .raw_entry_mut_v1()
-            .from_hash(hash, |p| p.field() == field)
-        {
-            RawEntryMut::Occupied(mut entry) => {
-                entry.key_mut().set_value(value);
-                false
-            }
-            RawEntryMut::Vacant(entry) => {
-                entry.insert_hashed_nocheck(hash, Pair::new(field, value), ());
-                true
-            }
-        }
+        table.insert(field, CompactBytes::from(value)).is_none()
     }
 
     /// Removes `field`; true when it was there.
@@ -289,9 +219,8 @@ impl HashValue {
             Repr::Table(table) => picked
                 .into_iter()
                 .map(|i| {
-                    let (pair, _) = table.get_index(i).expect("index below len");
-                    let (f, v) = (pair.field(), pair.value());
-                    (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v))
+                    let (f, v) = table.get_index(i).expect("index below len");
+                    (f.to_bytes(), v.to_bytes())
                 })
                 .collect(),
         }
@@ -307,26 +236,25 @@ impl HashValue {
         let page = range
             .rev()
             .map(|i| {
-                let (pair, _) = table.get_index(i).expect("index below len");
-                let (f, v) = (pair.field(), pair.value());
-                (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v))
+                let (f, v) = table.get_index(i).expect("index below len");
+                (f.to_bytes(), v.to_bytes())
             })
             .collect();
         (next, page)
     }
 
     /// Estimated bytes the contents take beyond the [`HashValue`] itself: exact for a
-    /// listpack; for a table, a per-field overhead (slot, index, allocation rounding) plus
-    /// the average length of the first few fields and values. O(1).
+    /// listpack; for a table, its slots and buckets plus the heap buffers of fields and
+    /// values over 22 bytes, averaged over the first few fields. O(1).
     pub(crate) fn heap_bytes(&self) -> usize {
         match &self.repr {
             Repr::Listpack { pack, .. } => pack.bytes(),
             Repr::Table(table) => {
-                let (n, bytes) = table
-                    .keys()
-                    .take(5)
-                    .fold((0, 0), |(n, b), pair| (n + 1, b + pair.0.bytes()));
-                table.len() * (48 + bytes / n.max(1))
+                let outside = |s: &CompactBytes| if s.is_heap() { s.len() } else { 0 };
+                let sampled = table.iter().take(5).map(|(f, v)| outside(f) + outside(v));
+                std::mem::size_of::<Table<CompactBytes>>()
+                    + table.allocation_size()
+                    + table::sampled_total(table.len(), sampled)
             }
         }
     }

@@ -4,8 +4,9 @@
 //!   `set-max-intset-entries`; sorted.
 //! - `listpack` ([`Pack`]): small sets (`set-max-listpack-entries`, members up to
 //!   `set-max-listpack-value` bytes) in insertion order; deleting shifts the rest.
-//! - `hashtable`: an insertion-ordered hash set, so a random member is an O(1) index (`SPOP`,
-//!   `SRANDMEMBER`) and `SSCAN` can walk it by index.
+//! - `hashtable` ([`Table`]): an insertion-ordered hash set, so a random member is an O(1)
+//!   index (`SPOP`, `SRANDMEMBER`) and `SSCAN` can walk it by index. Each member is a
+//!   [`CompactBytes`] in a 24-byte slot: up to 22 bytes inline, no allocation of its own.
 //!
 //! Encodings only grow, as in Redis. A large set is scanned as [`crate::keyspace::db::Db::scan`]
 //! scans keys: indexes walk down from the end and removal swaps the last member into the hole,
@@ -14,20 +15,14 @@
 mod intset;
 
 use bytes::Bytes;
-use std::hash::BuildHasher;
-
-use foldhash::fast::RandomState;
-use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
-use indexmap::IndexMap;
 use rand::seq::index;
 use rand::Rng;
 
 use self::intset::IntSet;
 use super::pack::Pack;
 use super::parse_canonical_i64;
-
-/// The table a large set uses: each member in its own exactly sized allocation.
-type Table = IndexMap<Box<[u8]>, (), RandomState>;
+use super::table::{self, Table};
+use super::CompactBytes;
 
 /// When a set leaves its compact encodings (Redis's `set-max-*` parameters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +65,8 @@ enum Repr {
         pack: Pack,
         len: u32,
     },
-    Table(Box<Table>),
+    /// Each member a key mapped to nothing; inline when it has at most 22 bytes.
+    Table(Box<Table<()>>),
 }
 
 impl Default for SetValue {
@@ -133,21 +129,6 @@ fn find_in(pack: &Pack, member: &[u8]) -> Option<std::ops::Range<usize>> {
         .map(|(span, _)| span)
 }
 
-/// Adds `member` to a hash table set, hashing it once; true when it was new.
-fn table_insert(table: &mut Table, member: &[u8]) -> bool {
-    let hash = table.hasher().hash_one(member);
-    match table
-        .raw_entry_mut_v1()
-        .from_hash(hash, |m| &m[..] == member)
-    {
-        RawEntryMut::Occupied(_) => false,
-        RawEntryMut::Vacant(entry) => {
-            entry.insert_hashed_nocheck(hash, member.into(), ());
-            true
-        }
-    }
-}
-
 impl SetValue {
     /// An empty set about to receive `size_hint` members, the first being `first`: it starts
     /// with the encoding Redis's `setTypeCreate` would pick.
@@ -160,8 +141,7 @@ impl SetValue {
                 len: 0,
             }
         } else {
-            let table = Table::with_capacity_and_hasher(size_hint, RandomState::default());
-            Repr::Table(Box::new(table))
+            Repr::Table(Box::new(Table::with_capacity(size_hint)))
         };
         SetValue { repr }
     }
@@ -193,9 +173,9 @@ impl SetValue {
     }
 
     fn convert_to_table(&mut self, capacity: usize) {
-        let mut table = Table::with_capacity_and_hasher(capacity, RandomState::default());
+        let mut table = Table::with_capacity(capacity);
         for member in self.iter() {
-            table.insert(Box::from(&*member), ());
+            table.insert(&*member, ());
         }
         self.repr = Repr::Table(Box::new(table));
     }
@@ -228,11 +208,11 @@ impl SetValue {
         let (ints, pack, table) = match &self.repr {
             Repr::IntSet(ints) => (Some(ints.iter()), None, None),
             Repr::Listpack { pack, .. } => (None, Some(pack.iter()), None),
-            Repr::Table(table) => (None, None, Some(table.keys())),
+            Repr::Table(table) => (None, None, Some(table.iter())),
         };
         let ints = ints.into_iter().flatten().map(Member::int);
         let pack = pack.into_iter().flatten().map(Member::Text);
-        let table = table.into_iter().flatten().map(|m| Member::Text(m));
+        let table = table.into_iter().flatten().map(|(m, ())| Member::Text(m));
         ints.chain(pack).chain(table)
     }
 
@@ -292,7 +272,7 @@ impl SetValue {
         let Repr::Table(table) = &mut self.repr else {
             unreachable!("converted above");
         };
-        table_insert(table, member)
+        table.insert(member, ()).is_none()
     }
 
     /// Removes `member`; true when it was there.
@@ -316,9 +296,11 @@ impl SetValue {
     /// The member at `index` in iteration order, copied.
     fn member_at(&self, index: usize) -> Bytes {
         match &self.repr {
-            Repr::Table(table) => {
-                Bytes::copy_from_slice(table.get_index(index).expect("index below len").0)
-            }
+            Repr::Table(table) => table
+                .get_index(index)
+                .expect("index below len")
+                .0
+                .to_bytes(),
             _ => self.iter().nth(index).expect("index below len").to_bytes(),
         }
     }
@@ -346,7 +328,7 @@ impl SetValue {
             // One member of a table (plain `SPOP key`): taken out by position, no second lookup.
             let at = rand::thread_rng().gen_range(0..table.len());
             let (member, ()) = table.swap_remove_index(at).expect("index below len");
-            return vec![Bytes::from(member)];
+            return vec![member.to_bytes()];
         }
         let indexes = index::sample(&mut rand::thread_rng(), self.len(), count).into_vec();
         let picked = self.members_at(indexes);
@@ -374,18 +356,18 @@ impl SetValue {
     }
 
     /// Estimated bytes the contents take beyond the [`SetValue`] itself: exact for the compact
-    /// encodings; for a table, a per-member overhead (slot, index, allocation rounding) plus
-    /// the average length of the first few members. O(1).
+    /// encodings; for a table, its slots and buckets plus the heap buffers of members over 22
+    /// bytes, averaged over the first few members. O(1).
     pub(crate) fn heap_bytes(&self) -> usize {
         match &self.repr {
             Repr::IntSet(ints) => ints.heap_bytes(),
             Repr::Listpack { pack, .. } => pack.bytes(),
             Repr::Table(table) => {
-                let (n, bytes) = table
-                    .keys()
-                    .take(5)
-                    .fold((0, 0), |(n, b), m| (n + 1, b + m.len()));
-                table.len() * (40 + bytes / n.max(1))
+                let outside = |m: &CompactBytes| if m.is_heap() { m.len() } else { 0 };
+                let sampled = table.iter().take(5).map(|(m, ())| outside(m));
+                std::mem::size_of::<Table<()>>()
+                    + table.allocation_size()
+                    + table::sampled_total(table.len(), sampled)
             }
         }
     }

@@ -1,22 +1,22 @@
 //! Sorted set values: members ordered by (score, member), in one of Redis's two encodings.
 //! A small set (`zset-max-listpack-entries` members, none longer than
 //! `zset-max-listpack-value`) is a `listpack`: one packed buffer walked linearly
-//! ([`pack`]). A bigger one is a `skiplist`: a member → score map answers `ZSCORE` in O(1) and
-//! gives random picks and `ZSCAN` a positional index, and an indexable skip list keeps the
-//! order, so ranks cost O(log n) and a range of m members O(log n + m). A set converts to the
-//! skip list when it outgrows the limits and, as in Redis 7.2, stays there.
+//! ([`pack`]). A bigger one has Redis's `skiplist` encoding name but is built otherwise
+//! ([`big`]): a member index answers `ZSCORE` in O(1) and gives random picks and `ZSCAN` a
+//! positional index, and a counted B+tree ([`tree`]) keeps the order, so ranks cost O(log n)
+//! and a range of m members O(log n + m). A set converts to the `skiplist` encoding when it
+//! outgrows the limits and, as in Redis 7.2, stays there.
 
+mod big;
 mod pack;
-mod skiplist;
+mod tree;
 
 use std::ops::Range;
 
 use bytes::Bytes;
-use foldhash::fast::RandomState;
-use indexmap::IndexMap;
 
+use big::Big;
 use pack::Pack;
-use skiplist::SkipList;
 
 /// Largest member count Redis keeps in a `listpack` (`zset-max-listpack-entries`).
 const LISTPACK_MAX_ENTRIES: usize = 128;
@@ -34,7 +34,7 @@ enum Repr {
     /// `listpack`.
     Pack(Pack),
     /// `skiplist`.
-    Skip(Box<Big>),
+    Big(Box<Big>),
 }
 
 impl Default for Repr {
@@ -43,57 +43,11 @@ impl Default for Repr {
     }
 }
 
-/// The `skiplist` encoding.
-#[derive(Clone, Debug, Default)]
-struct Big {
-    /// Member → score. Removal swaps the last entry into the hole, which `scan` relies on.
-    scores: IndexMap<Bytes, f64, RandomState>,
-    order: SkipList,
-}
-
-impl Big {
-    /// Sets `member`'s score, hashing it once. A new member is copied out of the request
-    /// buffer it may share, so the set keeps only its own bytes.
-    fn insert(&mut self, member: &[u8], score: f64) -> bool {
-        use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
-        use std::hash::BuildHasher;
-        let hash = self.scores.hasher().hash_one(member);
-        match self
-            .scores
-            .raw_entry_mut_v1()
-            .from_key_hashed_nocheck(hash, member)
-        {
-            RawEntryMut::Occupied(mut e) => {
-                let old = *e.get();
-                // Redis compares doubles here, so 0 and -0 count as the same score.
-                if old != score {
-                    self.order.remove(old, e.key());
-                    self.order.insert(score, e.key().clone());
-                    *e.get_mut() = score;
-                }
-                false
-            }
-            RawEntryMut::Vacant(e) => {
-                let member = Bytes::copy_from_slice(member);
-                self.order.insert(score, member.clone());
-                e.insert_hashed_nocheck(hash, member, score);
-                true
-            }
-        }
-    }
-
-    fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.scores.swap_remove(member)?;
-        self.order.remove(score, member);
-        Some(score)
-    }
-}
-
 /// Walks `(member, score)` pairs; see [`ZSetValue::range`].
 pub(crate) enum Iter<'a> {
     Pack(std::iter::Take<pack::Entries<'a>>),
     Listed(std::vec::IntoIter<(&'a [u8], f64)>),
-    Skip(std::iter::Take<skiplist::Iter<'a>>),
+    Big(std::iter::Take<big::Iter<'a>>),
 }
 
 impl<'a> Iterator for Iter<'a> {
@@ -103,7 +57,7 @@ impl<'a> Iterator for Iter<'a> {
         match self {
             Iter::Pack(it) => it.next().map(|e| (e.member, e.score)),
             Iter::Listed(it) => it.next(),
-            Iter::Skip(it) => it.next().map(|(m, s)| (&m[..], s)),
+            Iter::Big(it) => it.next(),
         }
     }
 }
@@ -157,7 +111,7 @@ impl ZSetValue {
     pub(crate) fn len(&self) -> usize {
         match &self.repr {
             Repr::Pack(p) => p.len(),
-            Repr::Skip(b) => b.order.len(),
+            Repr::Big(b) => b.len(),
         }
     }
 
@@ -170,19 +124,18 @@ impl ZSetValue {
     pub(crate) fn score(&self, member: &[u8]) -> Option<f64> {
         match &self.repr {
             Repr::Pack(p) => p.find(member).map(|e| e.score),
-            Repr::Skip(b) => b.scores.get(member).copied(),
+            Repr::Big(b) => b.score(member),
         }
     }
 
     /// Moves a `listpack` to the `skiplist` encoding.
     fn convert(&mut self) {
         if let Repr::Pack(p) = &self.repr {
-            let mut big = Big::default();
-            big.scores.reserve(p.len() + 1);
+            let mut big = Big::with_capacity(p.len() + 1);
             for e in p.entries() {
                 big.insert(e.member, e.score);
             }
-            self.repr = Repr::Skip(Box::new(big));
+            self.repr = Repr::Big(Box::new(big));
         }
     }
 
@@ -208,7 +161,7 @@ impl ZSetValue {
             self.convert();
         }
         match &mut self.repr {
-            Repr::Skip(b) => b.insert(&member, score),
+            Repr::Big(b) => b.insert(&member, score),
             Repr::Pack(_) => unreachable!("converted above"),
         }
     }
@@ -221,42 +174,14 @@ impl ZSetValue {
         member: &[u8],
         decide: impl FnOnce(Option<f64>) -> (Option<f64>, T),
     ) -> T {
-        let Repr::Skip(b) = &mut self.repr else {
+        let Repr::Big(b) = &mut self.repr else {
             let (score, verdict) = decide(self.score(member));
             if let Some(score) = score {
                 self.insert(Bytes::copy_from_slice(member), score);
             }
             return verdict;
         };
-        use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
-        use std::hash::BuildHasher;
-        let hash = b.scores.hasher().hash_one(member);
-        match b
-            .scores
-            .raw_entry_mut_v1()
-            .from_key_hashed_nocheck(hash, member)
-        {
-            RawEntryMut::Occupied(mut e) => {
-                let old = *e.get();
-                let (score, verdict) = decide(Some(old));
-                // Redis compares doubles here, so 0 and -0 count as the same score.
-                if let Some(score) = score.filter(|s| *s != old) {
-                    b.order.remove(old, e.key());
-                    b.order.insert(score, e.key().clone());
-                    *e.get_mut() = score;
-                }
-                verdict
-            }
-            RawEntryMut::Vacant(e) => {
-                let (score, verdict) = decide(None);
-                if let Some(score) = score {
-                    let member = Bytes::copy_from_slice(member);
-                    b.order.insert(score, member.clone());
-                    e.insert_hashed_nocheck(hash, member, score);
-                }
-                verdict
-            }
-        }
+        b.update(member, decide)
     }
 
     /// Removes `member`; its score if it was present.
@@ -268,7 +193,7 @@ impl ZSetValue {
                 p.cut(at, end, 1);
                 Some(score)
             }
-            Repr::Skip(b) => b.remove(member),
+            Repr::Big(b) => b.remove(member),
         }
     }
 
@@ -288,11 +213,11 @@ impl ZSetValue {
         }
         let mut out = Vec::with_capacity(count);
         while out.len() < count {
-            let Repr::Skip(b) = &mut self.repr else {
+            let Repr::Big(b) = &mut self.repr else {
                 unreachable!("checked above");
             };
-            let end = if max { b.order.last() } else { b.order.first() };
-            let Some((member, score)) = end.map(|(m, s)| (m.clone(), s)) else {
+            let end = if max { b.last() } else { b.first() };
+            let Some((member, score)) = end.map(|(m, s)| (Bytes::copy_from_slice(m), s)) else {
                 break;
             };
             b.remove(&member);
@@ -308,22 +233,20 @@ impl ZSetValue {
                 .entries()
                 .take_while(|e| before(e.score, e.member))
                 .count(),
-            Repr::Skip(b) => b.order.count_while(before),
+            Repr::Big(b) => b.count_while(before),
         }
     }
 
     /// The 0-based rank of `member` in ascending order, with its score.
     pub(crate) fn rank(&self, member: &[u8]) -> Option<(usize, f64)> {
-        if let Repr::Pack(p) = &self.repr {
-            return p
+        match &self.repr {
+            Repr::Pack(p) => p
                 .entries()
                 .enumerate()
                 .find(|(_, e)| e.member == member)
-                .map(|(rank, e)| (rank, e.score));
+                .map(|(rank, e)| (rank, e.score)),
+            Repr::Big(b) => b.rank(member),
         }
-        let score = self.score(member)?;
-        let rank = self.count_while(|s, m| s < score || s == score && m < member);
-        Some((rank, score))
     }
 
     /// The member at ascending rank `rank`, with its score (the model check's view).
@@ -363,7 +286,7 @@ impl ZSetValue {
                 Iter::Listed(v.into_iter())
             }
             Repr::Pack(p) => Iter::Pack(p.entries_from(ranks.start).take(n)),
-            Repr::Skip(b) => {
+            Repr::Big(b) => {
                 let start = if n == 0 {
                     usize::MAX
                 } else if rev {
@@ -371,7 +294,7 @@ impl ZSetValue {
                 } else {
                     ranks.start
                 };
-                Iter::Skip(b.order.iter_from(start, rev).take(n))
+                Iter::Big(b.iter_from(start, rev).take(n))
             }
         }
     }
@@ -381,13 +304,13 @@ impl ZSetValue {
     pub(crate) fn member_at(&self, index: usize) -> Option<(&[u8], f64)> {
         match &self.repr {
             Repr::Pack(p) => p.entries().nth(index).map(|e| (e.member, e.score)),
-            Repr::Skip(b) => b.scores.get_index(index).map(|(m, s)| (&m[..], *s)),
+            Repr::Big(b) => b.member_at(index),
         }
     }
 
     /// One `ZSCAN` page: visits up to `count` members from `cursor` (0 to start) and returns the
     /// next cursor (0 when done). A `listpack` is returned whole, as Redis does. A `skiplist`
-    /// walk goes down the member map's positions; a removal moves the last entry, already
+    /// walk goes down the element slots' positions; a removal moves the last entry, already
     /// visited, into the hole, so every member present throughout the scan is returned at
     /// least once.
     pub(crate) fn scan(&self, cursor: u64, count: usize) -> (u64, Vec<(&[u8], f64)>) {
@@ -427,12 +350,21 @@ impl ZSetValue {
         gone.len()
     }
 
+    /// Bytes the `skiplist` encoding holds on the heap (slots, index, tree nodes, long
+    /// members); `None` for a `listpack`, whose size `MEMORY USAGE` samples.
+    pub(crate) fn heap_bytes(&self) -> Option<usize> {
+        match &self.repr {
+            Repr::Pack(_) => None,
+            Repr::Big(b) => Some(std::mem::size_of::<Big>() + b.heap_bytes()),
+        }
+    }
+
     /// `listpack` while small (never more than 128 members, none longer than 64 bytes), else
     /// `skiplist`.
     pub(crate) fn encoding(&self) -> &'static str {
         match self.repr {
             Repr::Pack(_) => "listpack",
-            Repr::Skip(_) => "skiplist",
+            Repr::Big(_) => "skiplist",
         }
     }
 }

@@ -102,6 +102,9 @@ pub(crate) struct BackendConnection {
 
 /// Largest batch of queued requests written at once (bytes).
 const WRITE_BATCH: usize = 64 * 1024;
+/// A buffer of a backend connection whose room has exceeded this (bytes), for one huge request
+/// or reply, is released once empty, so it does not pin memory for the connection's lifetime.
+const KEEP_BUFFER: usize = 1024 * 1024;
 /// Backoff bounds between reconnection attempts.
 const BACKOFF_MIN: Duration = Duration::from_millis(20);
 const BACKOFF_MAX: Duration = Duration::from_secs(1);
@@ -280,11 +283,17 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
                 return false;
             }
             batch.clear();
+            if batch.capacity() > KEEP_BUFFER {
+                batch = BytesMut::with_capacity(WRITE_BATCH);
+            }
         }
     };
     let read_side = async {
         let mut buf = leftover;
         let mut decoder = ReplyDecoder::new();
+        // The most room `buf` has had since it was last replaced: the room it reports after
+        // replies are split off can be far below its allocation.
+        let mut peak = buf.capacity();
         loop {
             loop {
                 match decoder.next(&mut buf) {
@@ -303,7 +312,12 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
                     }
                 }
             }
+            if buf.is_empty() && peak > KEEP_BUFFER {
+                buf = BytesMut::new();
+                peak = 0;
+            }
             buf.reserve(16 * 1024);
+            peak = peak.max(buf.capacity());
             match reader.read_buf(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 // The node answers: once per read, whatever it holds.

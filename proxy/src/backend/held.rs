@@ -164,6 +164,14 @@ impl HeldConnection {
         self.client.send_raw(request).await
     }
 
+    /// The next reply if it is already buffered whole (see [`HeldConnection::reply`]).
+    ///
+    /// # Errors
+    /// [`NodeError::Malformed`]; drop the connection then.
+    pub(crate) fn buffered_reply(&mut self) -> Result<Option<Bytes>, NodeError> {
+        self.client.buffered_reply()
+    }
+
     /// The next reply, raw (error replies included). Cancel-safe.
     ///
     /// # Errors

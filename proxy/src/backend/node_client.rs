@@ -188,6 +188,17 @@ impl NodeClient {
         Ok(())
     }
 
+    /// The next reply if it has already arrived whole, without reading the socket: `None`
+    /// when more bytes are needed.
+    ///
+    /// # Errors
+    /// [`NodeError::Malformed`]; the client should then be dropped.
+    pub(crate) fn buffered_reply(&mut self) -> Result<Option<Bytes>, NodeError> {
+        self.decoder
+            .next(&mut self.buf)
+            .map_err(|_| NodeError::Malformed)
+    }
+
     /// Reads the next reply, raw, error replies included (they are the client's to see).
     /// Cancel-safe: bytes read so far stay buffered for the next call.
     ///

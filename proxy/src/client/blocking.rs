@@ -1,6 +1,7 @@
 //! Blocking commands through the proxy: `BLPOP`, `BRPOP`, `BLMPOP`, `BZPOPMIN`, `BZPOPMAX`,
 //! `BZMPOP`, `BLMOVE` and `BRPOPLPUSH`, each served by a task on [`HeldConnection`]s (one per
 //! group its keys live in); the replies to the client's later requests leave after its reply.
+//! A move between groups waits on its source and then pushes (see [`Push`]).
 //!
 //! Keys in one group: the command goes whole to that group's primary on a held connection;
 //! the node blocks, serves and times out as Redis does, and its reply passes through.
@@ -44,6 +45,7 @@ use tokio::sync::oneshot;
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, Pending};
 use crate::backend::held::{HeldConnection, HoldReason};
+use crate::backend::idle::IdleKey;
 use crate::backend::node_client::NodeError;
 use crate::backend::Backend;
 use crate::metrics::stats::ProxyStats;
@@ -81,8 +83,26 @@ enum Kind {
     LMPop { left: bool },
     /// `BZMPOP`: reply `[key, [[member, score]...]]`.
     ZMPop,
-    /// `BLMOVE`, `BRPOPLPUSH`: the element moves atomically on the node; nothing to put back.
+    /// `BLMOVE`, `BRPOPLPUSH` in one group: the element moves atomically on the node;
+    /// nothing to put back. Across groups the wait is a `Pop` (see [`Push`]).
     Move,
+}
+
+/// `BLMOVE` / `BRPOPLPUSH` with the source and the destination in different groups: the
+/// wait is a `BLPOP`/`BRPOP` of the source on its group (so a cancelled wait puts its element
+/// back like any pop), then the element is pushed to the destination on its group. The
+/// destination's type is checked first (Redis's `WRONGTYPE` before anything changes), and if
+/// the push fails the element goes back to the end of the source it came from (lost only if
+/// the source's group fails too, which is logged). Not atomic across groups: another client
+/// may see the element in neither list for a moment.
+#[derive(Debug)]
+struct Push {
+    source: Bytes,
+    source_group: usize,
+    destination: Bytes,
+    destination_group: usize,
+    from_left: bool,
+    to_left: bool,
 }
 
 /// A blocking request, planned.
@@ -95,6 +115,8 @@ struct Plan {
     lookups: Vec<(usize, Lookup)>,
     /// The command's timeout (`None`: wait forever; unparsable: the node will say so).
     timeout: Option<Duration>,
+    /// A move across groups: where the popped element goes.
+    push: Option<Push>,
 }
 
 /// One non-blocking look-up of phase 1.
@@ -121,7 +143,7 @@ fn parse_timeout(arg: &[u8]) -> Option<Duration> {
 /// Plans `args` (arity already checked) over the groups `group_of` gives its keys.
 ///
 /// # Errors
-/// `CROSSSLOT` for a move between groups (`BLMOVE` with its keys in two groups).
+/// `ERR syntax error` for a move across groups whose ends are not `LEFT`/`RIGHT`.
 fn plan(
     name: &str,
     args: &[Bytes],
@@ -164,12 +186,40 @@ fn plan(
             parts: vec![(group, encode_args(args))],
             lookups: Vec::new(),
             timeout,
+            push: None,
         });
     }
     if kind == Kind::Move {
-        return Err(Reply::error(
-            "CROSSSLOT Keys in request don't hash to the same slot",
-        ));
+        let (from_left, to_left) = if is(&args[0], "brpoplpush") {
+            (false, true)
+        } else {
+            let end = |arg: &[u8]| match () {
+                () if is(arg, "left") => Ok(true),
+                () if is(arg, "right") => Ok(false),
+                () => Err(Reply::error("ERR syntax error")),
+            };
+            (end(&args[3])?, end(&args[4])?)
+        };
+        let (source, destination) = (args[1].clone(), args[2].clone());
+        let pop = word(if from_left { "BLPOP" } else { "BRPOP" });
+        let source_group = group_of(&source);
+        return Ok(Plan {
+            kind: Kind::Pop { left: from_left },
+            parts: vec![(
+                source_group,
+                encode_args(&[pop, source.clone(), timeout_arg.clone()]),
+            )],
+            lookups: Vec::new(),
+            timeout,
+            push: Some(Push {
+                source,
+                source_group,
+                destination_group: group_of(&destination),
+                destination,
+                from_left,
+                to_left,
+            }),
+        });
     }
     // For BLMPOP/BZMPOP: what follows the keys (LEFT|RIGHT|MIN|MAX [COUNT n]).
     let tail = keys.last().map_or(args.len(), |&k| k + 1);
@@ -228,6 +278,7 @@ fn plan(
         parts,
         lookups,
         timeout,
+        push: None,
     })
 }
 
@@ -240,13 +291,14 @@ pub(crate) fn send(
     args: &[Bytes],
 ) -> Pending {
     let keys = command.spec().key_indexes(args);
-    let plan = match plan(command.name(), args, &keys, |key| {
+    let mut plan = match plan(command.name(), args, &keys, |key| {
         worker.slots.group_of_key(key)
     }) {
         Ok(plan) => plan,
         Err(reply) => return Pending::Ready(encode(&reply, conn.protocol)),
     };
-    let group = (plan.parts.len() == 1).then(|| plan.parts[0].0);
+    let push = plan.push.take();
+    let group = (plan.parts.len() == 1 && push.is_none()).then(|| plan.parts[0].0);
     let (tx, rx) = oneshot::channel();
     let task = Task {
         handle: conn.handle.clone(),
@@ -261,7 +313,19 @@ pub(crate) fn send(
         let mut tx = tx;
         // Counted as blocked until the task ends, whichever way.
         let _blocked = Counted(stats);
-        if let Some(reply) = task.run(plan, &mut tx).await {
+        if let Some(push) = &push {
+            if let Err(refused) = task.check_destination(push).await {
+                let _ = tx.send(refused);
+                return;
+            }
+        }
+        let reply = task.run(plan, &mut tx).await;
+        let reply = match (push, reply) {
+            // Pushed even when the client has gone: the element left the source.
+            (Some(push), Some(reply)) => Some(task.push(&push, reply).await),
+            (_, reply) => reply,
+        };
+        if let Some(reply) = reply {
             let _ = tx.send(reply);
         }
     });
@@ -325,8 +389,55 @@ impl Task {
         encode(&Reply::error_owned(text), self.protocol)
     }
 
+    /// A move across groups may start: its destination holds a list or nothing. Else the
+    /// client's answer (`WRONGTYPE`, or the node's error).
+    async fn check_destination(&self, push: &Push) -> Result<(), Bytes> {
+        let request = encode_args(&[word("TYPE"), push.destination.clone()]);
+        let reply = self
+            .call(push.destination_group, request)
+            .await
+            .map_err(|text| self.error(text))?;
+        match decode(&reply) {
+            Ok(Reply::Simple(t)) if t == "none" || t == "list" => Ok(()),
+            Ok(Reply::Error(_)) => Err(reply),
+            _ => Err(encode(
+                &Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value"),
+                self.protocol,
+            )),
+        }
+    }
+
+    /// The client's answer to a move across groups, from the wait's `reply` (`[key,
+    /// element]`, a null, or an error): the element pushed to the destination, or put back
+    /// at the source when that push fails.
+    async fn push(&self, push: &Push, reply: Bytes) -> Bytes {
+        let element = match decode(&reply) {
+            Ok(Reply::Array(mut items)) if items.len() == 2 => match items.pop() {
+                Some(Reply::Bulk(element)) => element,
+                _ => return reply,
+            },
+            Ok(Reply::Null | Reply::NullArray) => return encode(&Reply::Null, self.protocol),
+            _ => return reply,
+        };
+        let to = word(if push.to_left { "LPUSH" } else { "RPUSH" });
+        let request = encode_args(&[to, push.destination.clone(), element.clone()]);
+        let failure = match self.call(push.destination_group, request).await {
+            Ok(pushed) => match decode(&pushed) {
+                Ok(Reply::Error(_)) => pushed,
+                _ => return encode(&Reply::Bulk(element), self.protocol),
+            },
+            Err(text) => self.error(text),
+        };
+        let back = word(if push.from_left { "LPUSH" } else { "RPUSH" });
+        let request = encode_args(&[back, push.source.clone(), element]);
+        if let Err(text) = self.call(push.source_group, request).await {
+            tracing::warn!(error = %text, "a moved element could not be put back at its source");
+        }
+        failure
+    }
+
     /// Serves the plan; `None` when the client went away.
-    async fn run(self, plan: Plan, tx: &mut oneshot::Sender<Bytes>) -> Option<Bytes> {
+    async fn run(&self, plan: Plan, tx: &mut oneshot::Sender<Bytes>) -> Option<Bytes> {
         for (group, lookup) in &plan.lookups {
             let reply = match self.call(*group, lookup.request.clone()).await {
                 Ok(reply) => reply,
@@ -337,21 +448,42 @@ impl Task {
             }
         }
         let mut held: Vec<Waiting> = Vec::with_capacity(plan.parts.len());
+        // Waits whose reply was read to the end: their connections are clean again.
+        let mut ended: Vec<Waiting> = Vec::new();
         for (group, request) in &plan.parts {
             let backend = self.worker.groups[*group].primary().clone();
-            let opened = HeldConnection::open(
-                &backend,
-                self.protocol,
-                self.db,
-                HoldReason::Blocking,
-                &self.worker.metrics.pinned,
-            )
-            .await;
+            let key = IdleKey {
+                group: *group,
+                addr: backend.addr,
+                epoch: self.worker.groups[*group].epoch(),
+                db: self.db,
+                protocol: self.protocol,
+            };
+            let pinned = &self.worker.metrics.pinned;
+            let opened =
+                match self
+                    .worker
+                    .idle
+                    .take(key, |g| self.current(g), HoldReason::Blocking, pinned)
+                {
+                    Some(connection) => Ok(connection),
+                    None => {
+                        HeldConnection::open(
+                            &backend,
+                            self.protocol,
+                            self.db,
+                            HoldReason::Blocking,
+                            pinned,
+                        )
+                        .await
+                    }
+                };
             let failed = match opened {
                 Ok(mut connection) => match connection.send(request).await {
                     Ok(()) => {
                         held.push(Waiting {
                             group: *group,
+                            key,
                             backend,
                             connection,
                         });
@@ -361,7 +493,8 @@ impl Task {
                 },
                 Err(err) => err,
             };
-            self.drain(plan.kind, held).await;
+            self.drain(plan.kind, held, &mut ended).await;
+            self.park(ended);
             return Some(self.error(format!("ERR node {} unavailable: {failed}", backend.addr)));
         }
         let deadline = plan
@@ -370,12 +503,13 @@ impl Task {
         if let Some(handle) = &self.handle {
             handle.blocked.store(true, Ordering::SeqCst);
         }
-        let outcome = wait_first(&mut held, deadline, tx, self.handle.as_deref()).await;
+        let outcome = wait_first(&mut held, &mut ended, deadline, tx, self.handle.as_deref()).await;
         if let Some(handle) = &self.handle {
             handle.blocked.store(false, Ordering::SeqCst);
             let _ = handle.take_unblock();
         }
-        self.drain(plan.kind, held).await;
+        self.drain(plan.kind, held, &mut ended).await;
+        self.park(ended);
         match outcome {
             Outcome::Won(reply) | Outcome::TimedOut(reply) => Some(reply),
             Outcome::Unblocked(Unblock::Timeout) => Some(encode(&Reply::NullArray, self.protocol)),
@@ -412,7 +546,7 @@ impl Task {
     /// every [`UNBLOCK_RETRY`] since the request may not have reached the node yet), reads its
     /// reply, and puts any element it carries back where it was popped from. The held
     /// connections are dropped at the end, released.
-    async fn drain(&self, kind: Kind, mut waiting: Vec<Waiting>) {
+    async fn drain(&self, kind: Kind, mut waiting: Vec<Waiting>, ended: &mut Vec<Waiting>) {
         let bound = tokio::time::Instant::now() + self.worker.config.request_timeout * 4;
         while !waiting.is_empty() {
             for wait in &waiting {
@@ -435,7 +569,26 @@ impl Task {
             let wait = waiting.swap_remove(index);
             if let Ok(reply) = reply {
                 self.put_back(kind, wait.group, &reply).await;
+                ended.push(wait);
             }
+        }
+    }
+
+    /// The group's primary and epoch now (what an idle connection must still match).
+    fn current(&self, group: usize) -> (std::net::SocketAddr, u64) {
+        let now = &self.worker.groups[group];
+        (now.primary().addr, now.epoch())
+    }
+
+    /// Parks the connections of `ended` (each wait's reply read to the end, so the node
+    /// holds nothing for them) in the worker's idle cache, for the next wait or transaction
+    /// of the same group, database and protocol: a blocking pop then costs no connect and
+    /// greeting. A connection of a group that failed over meanwhile is closed instead.
+    fn park(&self, ended: Vec<Waiting>) {
+        for wait in ended {
+            self.worker
+                .idle
+                .put(wait.key, wait.connection, |g| self.current(g));
         }
     }
 
@@ -454,6 +607,8 @@ impl Task {
 /// One wait under way on a held connection.
 struct Waiting {
     group: usize,
+    /// What its connection was opened for, to park it once clean.
+    key: IdleKey,
     /// The node, for its shared connections (`CLIENT UNBLOCK`).
     backend: Arc<Backend>,
     connection: HeldConnection,
@@ -461,8 +616,10 @@ struct Waiting {
 
 /// Waits for the first wait in `waiting` to end with an element or an error (removing it), for
 /// every one to time out (removing them all), for the client to go away, or for `deadline`.
+/// A wait whose reply was read is moved to `clean`.
 async fn wait_first(
     waiting: &mut Vec<Waiting>,
+    clean: &mut Vec<Waiting>,
     deadline: Option<tokio::time::Instant>,
     tx: &mut oneshot::Sender<Bytes>,
     handle: Option<&ClientHandle>,
@@ -500,8 +657,14 @@ async fn wait_first(
         };
         let wait = waiting.swap_remove(index);
         match reply {
-            Ok(reply) if is_nil(&reply) => nil = Some(reply),
-            Ok(reply) => return Outcome::Won(reply),
+            Ok(reply) if is_nil(&reply) => {
+                clean.push(wait);
+                nil = Some(reply);
+            }
+            Ok(reply) => {
+                clean.push(wait);
+                return Outcome::Won(reply);
+            }
             Err(err) => {
                 let text = format!("ERR connection to node {} lost: {err}", wait.backend.addr);
                 return Outcome::Won(encode(&Reply::error_owned(text), Protocol::Resp2));

@@ -31,6 +31,10 @@ use crate::backend::idle::IdleKey;
 use crate::backend::Backend;
 use crate::state::Worker;
 
+/// Requests gathered into one write to the node, at most about this many bytes (a request
+/// larger than this goes alone).
+const WRITE_BATCH: usize = 64 * 1024;
+
 /// One request for the pinned connection.
 struct Job {
     request: Bytes,
@@ -163,8 +167,13 @@ impl Pinned {
 
     /// Sends `args` and drops the reply (the client already has the proxy's).
     pub(crate) fn send_quiet(&self, args: &[Bytes]) {
+        self.send_quiet_encoded(args, encode_args(args));
+    }
+
+    /// [`Pinned::send_quiet`] of `args` already encoded as `request` (as the client sent it).
+    pub(crate) fn send_quiet_encoded(&self, args: &[Bytes], request: Bytes) {
         let _ = self.jobs.send(Job {
-            request: encode_args(args),
+            request,
             reply: None,
             exec: false,
             ran: None,
@@ -175,6 +184,16 @@ impl Pinned {
     /// Sends `EXEC` if the group has not failed over since the connection was opened, else
     /// `DISCARD`, answering `-EXECABORT`; `ran` learns whether the transaction ran.
     pub(crate) fn exec(&self, ran: Option<oneshot::Sender<bool>>) -> Pending {
+        let rx = self.exec_reply(ran);
+        self.pending(rx)
+    }
+
+    /// [`Pinned::exec`], with the node's reply (encoded) coming to the caller instead of
+    /// the client; the receiver reports a closed channel when the connection failed.
+    pub(crate) fn exec_reply(
+        &self,
+        ran: Option<oneshot::Sender<bool>>,
+    ) -> oneshot::Receiver<Bytes> {
         let (tx, rx) = oneshot::channel();
         // A closed channel drops `tx`: the pending reply then reports the failure.
         let _ = self.jobs.send(Job {
@@ -184,7 +203,7 @@ impl Pinned {
             ran,
             effect: Effect::Ends,
         });
-        self.pending(rx)
+        rx
     }
 
     fn job(&self, request: Bytes, effect: Effect) -> Pending {
@@ -257,6 +276,7 @@ async fn serve(
         now.primary().addr != backend.addr || now.epoch() != epoch
     };
     let mut waiting: VecDeque<Sent> = VecDeque::new();
+    let mut batch: Vec<u8> = Vec::new();
     let mut open = true;
     let mut deadline = tokio::time::Instant::now() + timeout;
     // Clean: the last request ended the transaction or the watches without error.
@@ -271,46 +291,69 @@ async fn serve(
         }
         tokio::select! {
             job = jobs.recv(), if open => {
-                let Some(mut job) = job else {
+                let Some(job) = job else {
                     open = false;
                     continue;
                 };
-                if job.exec && failed_over() {
-                    if let Some(reply) = job.reply.take() {
-                        let abort = exec_abort("the group failed over during the transaction");
-                        let _ = reply.send(encode(&abort, protocol));
-                    }
-                    job.request = encode_args(&[Bytes::from_static(b"DISCARD")]);
-                    job.ran = None;
-                }
                 if waiting.is_empty() {
                     deadline = tokio::time::Instant::now() + timeout;
                 }
-                clean = false;
-                tainted |= job.effect == Effect::Taints;
-                waiting.push_back(Sent {
-                    reply: job.reply,
-                    ran: job.ran,
-                    ends: job.effect == Effect::Ends,
-                });
-                if let Err(err) = connection.send(&job.request).await {
+                // Every request already queued goes out in one write, as a client's pipeline
+                // does: a transaction's MULTI, commands and EXEC reach the node together.
+                batch.clear();
+                let mut next = Some(job);
+                while let Some(mut job) = next.take() {
+                    if job.exec && failed_over() {
+                        if let Some(reply) = job.reply.take() {
+                            let abort = exec_abort("the group failed over during the transaction");
+                            let _ = reply.send(encode(&abort, protocol));
+                        }
+                        job.request = encode_args(&[Bytes::from_static(b"DISCARD")]);
+                        job.ran = None;
+                    }
+                    clean = false;
+                    tainted |= job.effect == Effect::Taints;
+                    waiting.push_back(Sent {
+                        reply: job.reply,
+                        ran: job.ran,
+                        ends: job.effect == Effect::Ends,
+                    });
+                    batch.extend_from_slice(&job.request);
+                    if batch.len() < WRITE_BATCH {
+                        match jobs.try_recv() {
+                            Ok(job) => next = Some(job),
+                            Err(mpsc::error::TryRecvError::Disconnected) => open = false,
+                            Err(mpsc::error::TryRecvError::Empty) => {}
+                        }
+                    }
+                }
+                if let Err(err) = connection.send(&batch).await {
                     break format!("connection to node {} lost: {err}", backend.addr);
+                }
+                if batch.capacity() > 4 * WRITE_BATCH {
+                    batch = Vec::new();
                 }
             }
             reply = connection.reply(), if !waiting.is_empty() => match reply {
                 Ok(bytes) => {
                     deadline = tokio::time::Instant::now() + timeout;
-                    let Some(Sent { reply, ran, ends }) = waiting.pop_front() else {
-                        continue;
-                    };
-                    if ends && waiting.is_empty() {
-                        clean = !matches!(bytes.first(), Some(b'-' | b'!'));
+                    // This reply, then every other one already read, in one turn.
+                    let mut next = Some(bytes);
+                    let mut failed = None;
+                    while let Some(bytes) = next.take() {
+                        let Some(sent) = waiting.pop_front() else {
+                            break;
+                        };
+                        answer(sent, bytes, waiting.is_empty(), &mut clean);
+                        if !waiting.is_empty() {
+                            match connection.buffered_reply() {
+                                Ok(reply) => next = reply,
+                                Err(err) => failed = Some(err),
+                            }
+                        }
                     }
-                    if let Some(ran) = ran {
-                        let _ = ran.send(bytes.first() == Some(&b'*') && &bytes[..] != b"*-1\r\n");
-                    }
-                    if let Some(reply) = reply {
-                        let _ = reply.send(bytes);
+                    if let Some(err) = failed {
+                        break format!("connection to node {} lost: {err}", backend.addr);
                     }
                 }
                 Err(err) => break format!("connection to node {} lost: {err}", backend.addr),
@@ -326,6 +369,21 @@ async fn serve(
     }
     if open {
         fail_rest(&mut jobs, &why, protocol).await;
+    }
+}
+
+/// Hands `bytes`, the node's reply to `sent`, to whoever waits for it; `last` when no other
+/// request waits, so `clean` learns whether the connection may be reused.
+fn answer(sent: Sent, bytes: Bytes, last: bool, clean: &mut bool) {
+    let Sent { reply, ran, ends } = sent;
+    if ends && last {
+        *clean = !matches!(bytes.first(), Some(b'-' | b'!'));
+    }
+    if let Some(ran) = ran {
+        let _ = ran.send(bytes.first() == Some(&b'*') && &bytes[..] != b"*-1\r\n");
+    }
+    if let Some(reply) = reply {
+        let _ = reply.send(bytes);
     }
 }
 

@@ -87,6 +87,15 @@ impl Subscriber {
         }
     }
 
+    /// How many channels, patterns and shard channels the client listens on.
+    pub(crate) fn counts(&self) -> [usize; 3] {
+        [
+            self.names[0].len(),
+            self.names[1].len(),
+            self.names[2].len(),
+        ]
+    }
+
     /// True while the client listens on anything (Redis's subscribed mode).
     pub(crate) fn is_subscribed(&self) -> bool {
         self.names.iter().any(|set| !set.is_empty())

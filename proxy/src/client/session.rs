@@ -36,7 +36,9 @@ const MAX_IN_FLIGHT: usize = 16 * 1024;
 const FLUSH_AT: usize = 1024 * 1024;
 /// How often held requests check whether their group's writes resumed.
 const HELD_RECHECK: std::time::Duration = std::time::Duration::from_millis(1);
-/// Buffers above this capacity (bytes) are released once empty.
+/// Buffers whose room has exceeded this (bytes) are released once empty. The room a `BytesMut`
+/// reports can be far below its allocation (consumed bytes leave it; a reserve that fits behind
+/// them reports only what was asked for), so the largest room seen decides, not the current.
 const KEEP_BUFFER: usize = 1024 * 1024;
 
 /// A parsed request and its command, resolved once.
@@ -55,32 +57,39 @@ struct Request {
 
 /// Longest command name [`LastCommand`] remembers.
 const NAME_CACHE: usize = 16;
+/// Command names [`LastCommand`] remembers: a transaction's `MULTI`, command and `EXEC`.
+const NAMES_CACHED: usize = 4;
 
-/// The last command a client sent, by the bytes of its name: a pipeline mostly repeats one
-/// command, which then resolves without a search of the table.
+/// The last few commands a client sent, by the bytes of their names: a pipeline mostly
+/// repeats one command or a few (`MULTI`, `SET`, `EXEC`), which then resolve without a search
+/// of the table. The oldest is replaced first.
 #[derive(Default)]
 struct LastCommand {
-    name: [u8; NAME_CACHE],
-    len: usize,
-    command: Option<Resolved>,
+    entries: [(usize, [u8; NAME_CACHE], Option<Resolved>); NAMES_CACHED],
+    next: usize,
 }
 
 impl LastCommand {
     /// `args`'s command, as [`command_table::resolve`] gives it.
     fn resolve(&mut self, args: &[Bytes]) -> Option<Resolved> {
         let name = args.first()?;
-        if let Some(command) = self.command {
-            if name.len() == self.len && name[..] == self.name[..self.len] {
-                return Some(command);
+        for (len, bytes, command) in &self.entries {
+            if let Some(command) = command {
+                if name.len() == *len && name[..] == bytes[..*len] {
+                    return Some(*command);
+                }
             }
         }
         let command = command_table::resolve(args);
         // Only commands without subcommands: the name alone resolves them.
-        self.command =
+        let cached =
             command.filter(|c| c.command.subcommands.is_empty() && name.len() <= NAME_CACHE);
-        if self.command.is_some() {
-            self.name[..name.len()].copy_from_slice(name);
-            self.len = name.len();
+        if cached.is_some() {
+            let entry = &mut self.entries[self.next];
+            entry.0 = name.len();
+            entry.1[..name.len()].copy_from_slice(name);
+            entry.2 = cached;
+            self.next = (self.next + 1) % NAMES_CACHED;
         }
         command
     }
@@ -237,6 +246,8 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
     let (mut reader, mut writer) = socket.split();
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
+    // The most room each buffer has had since it was last replaced (see `KEEP_BUFFER`).
+    let (mut input_peak, mut output_peak) = (0usize, 0usize);
     let mut queue: VecDeque<Queued> = VecDeque::new();
     // Requests held back while a group's writes are paused (planned switchover): once one is
     // held, every later one is too, so nothing overtakes it.
@@ -288,13 +299,16 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
             reading && queue.len() + held.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
         if can_read && input.capacity() - input.len() < 4096 {
             input.reserve(16 * 1024);
+            input_peak = input_peak.max(input.capacity());
         }
+        output_peak = output_peak.max(output.capacity());
         tokio::select! {
             written = writer.write(&output), if !output.is_empty() => match written {
                 Ok(n) if n > 0 => {
                     output.advance(n);
-                    if output.is_empty() && output.capacity() > KEEP_BUFFER {
+                    if output.is_empty() && output_peak > KEEP_BUFFER {
                         output = BytesMut::new();
+                        output_peak = 0;
                     }
                 }
                 _ => break,
@@ -338,8 +352,9 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                             }
                         }
                     }
-                    if input.is_empty() && input.capacity() > KEEP_BUFFER {
+                    if input.is_empty() && input_peak > KEEP_BUFFER {
                         input = BytesMut::new();
+                        input_peak = 0;
                     }
                 }
                 _ => {
@@ -460,6 +475,17 @@ impl Client {
             let mut view = handle.view.lock();
             view.last_command = command;
             view.last_active = Some(at);
+            view.subscriptions = self.pubsub.counts();
+            view.multi = self.tx.queued();
+        }
+    }
+
+    /// Shows the subscriptions and the transaction as a command just left them.
+    fn show_state(&self) {
+        if let Some(handle) = &self.conn.handle {
+            let mut view = handle.view.lock();
+            view.subscriptions = self.pubsub.counts();
+            view.multi = self.tx.queued();
         }
     }
 
@@ -486,13 +512,17 @@ impl Client {
         let started = request.started;
         // What `CLIENT LIST` shows: at once for the commands that may read it, once per batch
         // for the rest.
-        if request.command.is_some_and(|c| commands::is_plain(&c)) {
+        let plain = request.command.is_some_and(|c| commands::is_plain(&c));
+        if plain {
             self.seen = Some((request.command, started));
         } else {
             self.seen = None;
             self.show(request.command, started);
         }
         let pending = self.dispatch(request);
+        if !plain {
+            self.show_state();
+        }
         let mut queued = Queued::new(pending, counted, &self.state, started);
         queued.silent = self.conn.take_silence();
         queued.confirms = self.pubsub.take_queued_confirmation();
@@ -633,9 +663,9 @@ impl Client {
                 return pending;
             }
         }
-        if let Some(pending) = self
-            .tx
-            .dispatch(&self.state, &mut self.conn, &command, &args)
+        if let Some(pending) =
+            self.tx
+                .dispatch(&self.state, &mut self.conn, &command, &args, raw.as_ref())
         {
             return pending;
         }
@@ -765,6 +795,14 @@ mod tests {
             &["nosuchcommand"],
             &["GETSET", "k", "v"],
             &["GET", "k"],
+            &["MULTI"],
+            &["SET", "k", "v"],
+            &["EXEC"],
+            &["MULTI"],
+            &["INCR", "k"],
+            &["exec"],
+            &["set", "k", "v"],
+            &["GETSET", "k", "v"],
         ] {
             let args = args(words);
             assert_eq!(

@@ -22,12 +22,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use redoubt_protocol::command_table::{CommandFlags, Resolved};
-use redoubt_protocol::Reply;
+use redoubt_protocol::reply_decoder::decode;
+use redoubt_protocol::{Protocol, Reply};
 use tokio::sync::oneshot;
 
 use super::commands;
 use super::conn::ClientConn;
-use super::pending::{encode, Pending};
+use super::pending::{encode, encode_args, Pending};
 use super::pinned::Pinned;
 use crate::backend::DATABASES;
 use crate::state::Worker;
@@ -39,6 +40,8 @@ const MAX_BUFFERED: usize = 1024;
 const MAX_BUFFERED_BYTES: usize = 1024 * 1024;
 
 const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+const SELECT_SPANNING: &str =
+    "ERR SELECT inside a transaction whose keys span groups is not supported through the proxy";
 
 /// Proxy-answered commands that run inside a transaction (on the node, queued).
 const QUEUED_LOCAL: &[&str] = &["ping", "echo", "select"];
@@ -53,6 +56,14 @@ pub(crate) struct Transaction {
     /// The connection the transaction or the watches run on. Inside `MULTI` the node
     /// connection is in `MULTI` too whenever this is set.
     pinned: Option<Pinned>,
+    /// `pinned` was opened by `WATCH`: its `EXEC` decides whether the transaction runs.
+    watching: bool,
+    /// Inside `MULTI`, connections to the other groups the transaction's keys reach, each
+    /// in `MULTI` on its node (see [`Transaction::span`]).
+    spans: Vec<Pinned>,
+    /// Inside `MULTI`, the group of each command queued on a node, in order: `EXEC`'s
+    /// replies are put back in this order when the transaction spans groups.
+    order: Vec<usize>,
     /// Keyless commands answered `+QUEUED` by the proxy, waiting for the group.
     buffered: Vec<Vec<Bytes>>,
     /// Bytes of `buffered`'s arguments.
@@ -74,6 +85,11 @@ impl Transaction {
     /// True inside `MULTI`.
     pub(crate) fn in_multi(&self) -> bool {
         self.multi
+    }
+
+    /// Inside `MULTI`: the commands queued so far (by the nodes and by the proxy).
+    pub(crate) fn queued(&self) -> Option<usize> {
+        self.multi.then(|| self.order.len() + self.buffered.len())
     }
 
     /// A command was refused before reaching the transaction logic (unknown command,
@@ -197,13 +213,15 @@ impl Transaction {
     }
 
     /// Serves `args` when it is a transaction command, or any command inside `MULTI`;
-    /// `None` for the session to route as usual. `QUIT` and `RESET` are the session's.
+    /// `None` for the session to route as usual. `QUIT` and `RESET` are the session's. `raw`
+    /// is the request as the client sent it, when at hand.
     pub(crate) fn dispatch(
         &mut self,
         worker: &Arc<Worker>,
         conn: &mut ClientConn,
         command: &Resolved,
         args: &[Bytes],
+        raw: Option<&Bytes>,
     ) -> Option<Pending> {
         let name = command.name();
         if matches!(name, "quit" | "reset") {
@@ -224,7 +242,7 @@ impl Transaction {
             "watch" => ready(conn, Reply::error("ERR WATCH inside MULTI is not allowed")),
             "exec" => self.exec(worker, conn),
             "discard" => self.discard(conn),
-            _ => self.queue(worker, conn, command, args),
+            _ => self.queue(worker, conn, command, args, raw),
         })
     }
 
@@ -256,6 +274,7 @@ impl Transaction {
             Some(pinned) => pinned,
             None => Pinned::open(worker, group, conn.protocol, conn.db),
         };
+        self.watching = true;
         let pinned = self.pinned.insert(pinned);
         sync(pinned, conn);
         pinned.send(args)
@@ -263,6 +282,7 @@ impl Transaction {
 
     /// `UNWATCH`: forgotten by the node, and the pinned connection released.
     fn unwatch(&mut self, conn: &ClientConn, args: &[Bytes]) -> Pending {
+        self.watching = false;
         match self.pinned.take() {
             Some(pinned) => {
                 self.released = true;
@@ -280,6 +300,7 @@ impl Transaction {
         conn: &mut ClientConn,
         command: &Resolved,
         args: &[Bytes],
+        raw: Option<&Bytes>,
     ) -> Pending {
         let spec = command.spec();
         let name = command.name();
@@ -304,6 +325,9 @@ impl Transaction {
             return self.fail(conn, Reply::error_owned(why));
         }
         if name == "select" {
+            if !self.spans.is_empty() {
+                return self.fail(conn, Reply::error(SELECT_SPANNING));
+            }
             if let Some(db) = std::str::from_utf8(&args[1])
                 .ok()
                 .and_then(|s| s.parse::<usize>().ok())
@@ -328,11 +352,17 @@ impl Transaction {
             }
             conn.last_write = Some(Some(group));
         }
-        match (&self.pinned, group) {
-            (Some(pinned), None) => pinned.send(args),
-            (Some(pinned), Some(group)) if pinned.group == group => pinned.send(args),
-            (Some(_), Some(_)) => self.fail(conn, Reply::error(CROSSSLOT)),
-            (None, Some(group)) => self.pin(worker, conn, group).send(args),
+        // Checked here as the node checks it, a command is answered `+QUEUED` at once and
+        // its node's reply dropped: a refusal only the node can make (`OOM`, `MISCONF`) makes
+        // its `EXEC` answer `-EXECABORT`, as in Redis.
+        match (self.pinned.as_ref().map(|p| p.group), group) {
+            (Some(main), None) => self.queue_on_main(main, conn, args, raw),
+            (Some(main), Some(group)) if main == group => self.queue_on_main(main, conn, args, raw),
+            (Some(_), Some(group)) => self.span(worker, conn, group, args, raw),
+            (None, Some(group)) => {
+                self.pin(worker, conn, group);
+                self.queue_on_main(group, conn, args, raw)
+            }
             (None, None) => {
                 self.buffered_bytes += args.iter().map(Bytes::len).sum::<usize>();
                 self.buffered.push(args.to_vec());
@@ -361,9 +391,57 @@ impl Transaction {
         pinned.send_quiet(&[Bytes::from_static(b"MULTI")]);
         for args in self.buffered.drain(..) {
             pinned.send_quiet(&args);
+            self.order.push(group);
         }
         self.buffered_bytes = 0;
         self.pinned.insert(pinned)
+    }
+
+    /// Queues `args` (`raw`: as the client sent them) on the pinned connection, of group
+    /// `main`.
+    fn queue_on_main(
+        &mut self,
+        main: usize,
+        conn: &ClientConn,
+        args: &[Bytes],
+        raw: Option<&Bytes>,
+    ) -> Pending {
+        self.order.push(main);
+        if let Some(pinned) = &self.pinned {
+            pinned.send_quiet_encoded(args, encoded(args, raw));
+        }
+        ready(conn, Reply::simple("QUEUED"))
+    }
+
+    /// Queues `args`, whose keys are all in `group`, which is not the group the transaction
+    /// is pinned to: the transaction then spans groups. Each group's part is queued in
+    /// `MULTI` on a connection of its own and runs there atomically; `EXEC` runs the part
+    /// of the first group (the watched one, if any) first and the others only if it ran
+    /// (see [`exec_spanning`]). Refused with `-CROSSSLOT` once a `SELECT` is queued, since
+    /// the other groups' connections would not follow it.
+    fn span(
+        &mut self,
+        worker: &Arc<Worker>,
+        conn: &mut ClientConn,
+        group: usize,
+        args: &[Bytes],
+        raw: Option<&Bytes>,
+    ) -> Pending {
+        if self.select.is_some() {
+            return self.fail(conn, Reply::error(CROSSSLOT));
+        }
+        let at = match self.spans.iter().position(|p| p.group == group) {
+            Some(at) => at,
+            None => {
+                let pinned = Pinned::open(worker, group, conn.protocol, conn.db);
+                pinned.send_quiet(&[Bytes::from_static(b"MULTI")]);
+                self.spans.push(pinned);
+                self.spans.len() - 1
+            }
+        };
+        self.order.push(group);
+        self.spans[at].send_quiet_encoded(args, encoded(args, raw));
+        ready(conn, Reply::simple("QUEUED"))
     }
 
     /// `EXEC`: `-EXECABORT` after a queue-time error, else run on the node (an empty
@@ -372,6 +450,8 @@ impl Transaction {
     fn exec(&mut self, worker: &Arc<Worker>, conn: &mut ClientConn) -> Pending {
         let failed = self.failed;
         let select = self.select;
+        let spans = std::mem::take(&mut self.spans);
+        let order = std::mem::take(&mut self.order);
         let buffered = !self.buffered.is_empty();
         let pinned = if failed || self.pinned.is_some() || !buffered {
             self.pinned.take()
@@ -396,10 +476,17 @@ impl Transaction {
         };
         if failed {
             pinned.send_quiet(&[Bytes::from_static(b"DISCARD")]);
+            for span in &spans {
+                span.send_quiet(&[Bytes::from_static(b"DISCARD")]);
+            }
             return ready(
                 conn,
                 Reply::error("EXECABORT Transaction discarded because of previous errors."),
             );
+        }
+        if !spans.is_empty() {
+            // Released: the next request waits for this one's reply.
+            return exec_spanning(pinned, spans, order, conn.protocol);
         }
         let ran = select.map(|db| {
             let (tx, rx) = oneshot::channel();
@@ -418,6 +505,9 @@ impl Transaction {
     /// `DISCARD`: the queued commands and the watches dropped, the pinned connection
     /// released.
     fn discard(&mut self, conn: &ClientConn) -> Pending {
+        for span in self.spans.drain(..) {
+            span.send_quiet(&[Bytes::from_static(b"DISCARD")]);
+        }
         let pinned = self.pinned.take();
         *self = Transaction {
             released: pinned.is_some(),
@@ -435,6 +525,97 @@ impl Transaction {
         self.failed = true;
         ready(conn, reply)
     }
+}
+
+/// `EXEC` of a transaction that spans groups: `main`'s part first (the group of its first
+/// keyed command, or of `WATCH`), then, only if it ran, every part in `spans` together. Their
+/// replies are merged into one array in the order the commands were queued (`order` gives
+/// each one's group). When `main`'s part did not run (a watched key changed: a null reply;
+/// `-EXECABORT`; a failover), the other parts are discarded and its reply is the answer, so
+/// nothing runs. A part that fails after `main`'s ran (its node failed over or refused
+/// `EXEC`) cannot be undone: each of its commands' places in the array holds an error saying
+/// so. Across groups the transaction is not isolated: another client may see one group's part
+/// applied before another's.
+fn exec_spanning(
+    main: Pinned,
+    spans: Vec<Pinned>,
+    order: Vec<usize>,
+    protocol: Protocol,
+) -> Pending {
+    let (tx, rx) = oneshot::channel();
+    let first = main.exec_reply(None);
+    tokio::spawn(async move {
+        let reply = run_spanning(main, first, spans, order).await;
+        let _ = tx.send(encode(&reply, protocol));
+    });
+    Pending::Task {
+        rx,
+        result: None,
+        group: None,
+    }
+}
+
+async fn run_spanning(
+    main: Pinned,
+    first: oneshot::Receiver<Bytes>,
+    spans: Vec<Pinned>,
+    order: Vec<usize>,
+) -> Reply {
+    let decoded = |reply: Result<Bytes, oneshot::error::RecvError>| match reply {
+        Ok(bytes) => decode(&bytes)
+            .unwrap_or_else(|_| Reply::error("ERR malformed EXEC reply from the node")),
+        Err(_) => Reply::error("ERR the connection to the node was lost during EXEC"),
+    };
+    let mut parts: Vec<(usize, std::collections::VecDeque<Reply>)> = Vec::new();
+    match decoded(first.await) {
+        Reply::Array(items) => parts.push((main.group, items.into())),
+        not_run => {
+            for span in &spans {
+                span.send_quiet(&[Bytes::from_static(b"DISCARD")]);
+            }
+            return not_run;
+        }
+    }
+    drop(main);
+    let waits: Vec<_> = spans
+        .iter()
+        .map(|span| (span.group, span.exec_reply(None)))
+        .collect();
+    drop(spans);
+    for (group, wait) in waits {
+        let items = match decoded(wait.await) {
+            Reply::Array(items) => items.into(),
+            failed => {
+                let why = match &failed {
+                    Reply::Error(text) => text.to_string(),
+                    other => format!("{other:?}"),
+                };
+                let error = format!(
+                    "EXECABORT this part of the transaction, on another group, did not run \
+                     after the first part had: {why}"
+                );
+                let count = order.iter().filter(|g| **g == group).count();
+                std::iter::repeat_with(|| Reply::error_owned(error.clone()))
+                    .take(count)
+                    .collect()
+            }
+        };
+        parts.push((group, items));
+    }
+    let mut merged = Vec::with_capacity(order.len());
+    for group in order {
+        let next = parts
+            .iter_mut()
+            .find(|(g, _)| *g == group)
+            .and_then(|(_, items)| items.pop_front());
+        merged.push(next.unwrap_or_else(|| Reply::error("ERR missing reply in EXEC")));
+    }
+    Reply::Array(merged)
+}
+
+/// The request `args` encoded: `raw` when the client's own bytes are at hand.
+fn encoded(args: &[Bytes], raw: Option<&Bytes>) -> Bytes {
+    raw.cloned().unwrap_or_else(|| encode_args(args))
 }
 
 fn ready(conn: &ClientConn, reply: Reply) -> Pending {

@@ -39,6 +39,10 @@ pub(crate) struct ClientView {
     pub(crate) lib_name: String,
     /// `CLIENT SETINFO LIB-VER`.
     pub(crate) lib_ver: String,
+    /// Channels, patterns and shard channels subscribed to (`sub`, `psub`, `ssub`).
+    pub(crate) subscriptions: [usize; 3],
+    /// Inside `MULTI`: the commands queued so far (`multi`; -1 outside).
+    pub(crate) multi: Option<usize>,
 }
 
 /// One connected client, as others see it.
@@ -65,25 +69,43 @@ pub(crate) struct ClientHandle {
 
 impl ClientHandle {
     /// The `CLIENT LIST` / `CLIENT INFO` line (Redis 7.2's fields; buffers not tracked: 0).
+    /// `flags` as Redis orders them: `P` subscribed, `x` inside `MULTI`, `b` blocked, else
+    /// `N`.
     pub(crate) fn info_line(&self) -> String {
         let view = self.view.lock().clone();
         let now = Instant::now();
         let idle = view
             .last_active
             .map_or(0, |t| now.duration_since(t).as_secs());
+        let mut flags = String::new();
+        if view.subscriptions.iter().any(|&n| n > 0) {
+            flags.push('P');
+        }
+        if view.multi.is_some() {
+            flags.push('x');
+        }
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        let [sub, psub, ssub] = view.subscriptions;
+        let multi = view.multi.map_or(-1, |n| n as i64);
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
-             multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 \
-             tot-mem=0 events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={flags} db={} sub={sub} \
+             psub={psub} ssub={ssub} multi={multi} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 \
+             rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd={} user=default redir=-1 resp={} \
+             lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
             view.name,
             now.duration_since(self.created).as_secs(),
             idle,
-            if self.blocked.load(Ordering::Relaxed) { "b" } else { "N" },
             view.db,
-            view.last_command.map_or("NULL".to_string(), |c| c.to_string()),
+            view.last_command
+                .map_or("NULL".to_string(), |c| c.to_string()),
             view.resp,
             view.lib_name,
             view.lib_ver,

@@ -500,7 +500,7 @@ fn trimming_a_million_entries_drops_whole_blocks() {
 /// figure compared with redis-server's `used_memory` growth in the report. Run with
 /// `--ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "measurement, run by hand"]
 fn memory_of_a_million_small_entries() {
     let mut s = StreamValue::new();
     let field = Bytes::from_static(b"field");

@@ -34,6 +34,9 @@ fn model_sorted(model: &[(f64, Bytes)]) -> Vec<(Bytes, f64)> {
 }
 
 fn check(z: &ZSetValue, model: &[(f64, Bytes)]) {
+    if let super::Repr::Big(b) = &z.repr {
+        b.check();
+    }
     let want = model_sorted(model);
     let got: Vec<(Bytes, f64)> = z
         .iter()
