@@ -230,10 +230,36 @@ impl CommandSpec {
 /// Longest command name in the table; longer names are unknown without further work.
 const MAX_NAME_LEN: usize = 32;
 
+/// Buckets of [`by_shape`]: one per name length (up to [`MAX_NAME_LEN`]) and first byte class.
+const SHAPE_BUCKETS: usize = (MAX_NAME_LEN + 1) * 32;
+
+/// The bucket of a lower-case name: its length and the low five bits of its first byte (the
+/// letter, for the table's names).
+fn shape(lower: &[u8]) -> usize {
+    lower.len() * 32 + usize::from(lower.first().map_or(0, |b| b & 31))
+}
+
+/// [`COMMANDS`]' indexes by [`shape`], built on first use: most buckets hold one name or
+/// none, so a lookup compares one or two names instead of searching the whole table.
+fn by_shape() -> &'static [Vec<u16>] {
+    static TABLE: std::sync::OnceLock<Vec<Vec<u16>>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut buckets = vec![Vec::new(); SHAPE_BUCKETS];
+        for (index, spec) in COMMANDS.iter().enumerate() {
+            let name = spec.name.as_bytes();
+            if name.len() <= MAX_NAME_LEN {
+                buckets[shape(name)].push(index as u16);
+            }
+        }
+        buckets
+    })
+}
+
 /// The command named `name` (any case), if Redoubt knows it. Does not allocate: the name is
-/// lower-cased into a stack buffer and looked up by binary search in the sorted [`COMMANDS`].
+/// lower-cased into a stack buffer and compared with the few names of its length and first
+/// letter.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
-    if name.len() > MAX_NAME_LEN {
+    if name.is_empty() || name.len() > MAX_NAME_LEN {
         return None;
     }
     let mut buffer = [0u8; MAX_NAME_LEN];
@@ -241,10 +267,10 @@ pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     lower.copy_from_slice(name);
     lower.make_ascii_lowercase();
     let lower = &*lower;
-    COMMANDS
-        .binary_search_by(|spec| spec.name.as_bytes().cmp(lower))
-        .ok()
-        .map(|index| &COMMANDS[index])
+    by_shape()[shape(lower)]
+        .iter()
+        .map(|&index| &COMMANDS[usize::from(index)])
+        .find(|spec| spec.name.as_bytes() == lower)
 }
 
 /// The spec that governs a whole request: the subcommand's for a container whose subcommand

@@ -54,6 +54,8 @@ fn lookup_ignores_case_and_rejects_unknown_names() {
     assert_eq!(lookup(b"restore-asking").unwrap().name, "restore-asking");
     assert!(lookup(b"").is_none());
     assert!(lookup(b"nosuchcommand").is_none());
+    assert!(lookup(b"getx").is_none());
+    assert!(lookup(b"ge").is_none());
     assert!(lookup(&[b'a'; 100]).is_none());
     assert!(lookup("gét".as_bytes()).is_none());
     for spec in COMMANDS {
