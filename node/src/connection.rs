@@ -164,9 +164,7 @@ async fn session_loop(
             // Cut off by `client-output-buffer-limit pubsub`.
             return Ok(None);
         }
-        for message in outbox.take() {
-            message.frame().encode(session.protocol, output);
-        }
+        outbox.write_to(session.protocol, output);
         match session.action.take() {
             Some(SessionAction::Psync { replid, offset }) => {
                 write_out(node, socket, output).await?;
@@ -220,7 +218,7 @@ async fn session_loop(
             )
             .await?;
             if read_more {
-                // Requests arrived while replies were going out: run them first.
+                // Requests or messages arrived while replies were going out: serve them first.
                 continue;
             }
         }
@@ -488,7 +486,8 @@ const MAX_INPUT_WHILE_WRITING: usize = 64 * 1024 * 1024;
 
 /// Writes `output` while still reading the client's input, so a client that sends a long
 /// pipeline before reading any reply cannot deadlock with the server (both sides blocked on
-/// full socket buffers). Returns true when input arrived meanwhile.
+/// full socket buffers). Returns true when input or pub/sub messages arrived meanwhile (the
+/// outbox wakes its connection only when it turns non-empty, so the wakeup must not be lost).
 async fn flush_while_reading(
     node: &NodeState,
     socket: &mut TcpStream,
@@ -520,6 +519,7 @@ async fn flush_while_reading(
                 if outbox.is_closed() {
                     return Err(std::io::ErrorKind::ConnectionAborted.into());
                 }
+                read_any = true;
             }
             read = reader.read_buf(input), if can_read => {
                 let read = read?;

@@ -1,11 +1,14 @@
 //! Publish/subscribe: who listens on which channel, pattern and shard channel, and each
 //! subscriber's [`Outbox`], the queue between a publisher and the subscriber's connection.
 //!
-//! `PUBLISH` runs under the store lock but only queues the message: the subscriber's own
-//! connection task encodes and writes it (in its protocol: an array in RESP2, a `>` push in
-//! RESP3). An outbox holding more than the `client-output-buffer-limit pubsub` hard limit, or
-//! more than the soft limit for longer than its seconds, is closed and its connection ends,
-//! as Redis disconnects a slow subscriber. Source of the semantics: Redis's `pubsub.c`.
+//! `PUBLISH` runs under the store lock but only queues the message: it encodes the message
+//! frame once and appends the bytes to each subscriber's outbox, and the subscriber's own
+//! connection task writes them (in its protocol: an array in RESP2, a `>` push in RESP3, the
+//! two differing only in the frame's first byte). A subscriber is woken when its outbox turns
+//! non-empty, not once per message, so a pipeline of publishes reaches it in one write. An
+//! outbox holding more than the `client-output-buffer-limit pubsub` hard limit, or more than
+//! the soft limit for longer than its seconds, is closed and its connection ends, as Redis
+//! disconnects a slow subscriber. Source of the semantics: Redis's `pubsub.c`.
 
 pub(crate) mod events;
 
@@ -14,11 +17,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use foldhash::fast::RandomState;
 use indexmap::{IndexMap, IndexSet};
 use parking_lot::Mutex;
-use redoubt_protocol::Reply;
+use redoubt_protocol::{Protocol, Reply};
 use tokio::sync::Notify;
 
 use crate::glob::glob_match;
@@ -120,11 +123,92 @@ pub(crate) struct OutputLimit {
     pub(crate) soft_for: Duration,
 }
 
+/// What an outbox holds, in the order it was queued.
+#[derive(Debug)]
+enum Entry {
+    /// Messages published to channels, patterns or shard channels, encoded back to back as
+    /// RESP2 arrays; `starts` holds the offset of each frame's first byte (`*`, which RESP3
+    /// writes as `>`).
+    Published {
+        frames: BytesMut,
+        starts: Vec<usize>,
+    },
+    /// A message encoded when it is written (monitor lines, ready-made frames).
+    Message(Message),
+}
+
 #[derive(Debug, Default)]
 struct Queue {
-    messages: VecDeque<Message>,
+    entries: VecDeque<Entry>,
     bytes: usize,
     over_soft_since: Option<Instant>,
+}
+
+impl Queue {
+    /// Charges `cost` bytes; false (and the queue emptied) when that passes `limit`.
+    fn charge(&mut self, cost: usize, limit: OutputLimit, now: Instant) -> bool {
+        self.bytes += cost;
+        let bytes = self.bytes as u64;
+        let over_hard = limit.hard > 0 && bytes > limit.hard;
+        let over_soft = limit.soft > 0 && bytes > limit.soft;
+        let soft_expired = match (over_soft, self.over_soft_since) {
+            (false, _) => {
+                self.over_soft_since = None;
+                false
+            }
+            (true, None) => {
+                self.over_soft_since = Some(now);
+                limit.soft_for.is_zero()
+            }
+            (true, Some(since)) => now.duration_since(since) >= limit.soft_for,
+        };
+        if over_hard || soft_expired {
+            self.entries.clear();
+            self.bytes = 0;
+            return false;
+        }
+        true
+    }
+}
+
+/// A published message encoded once for all its receivers: the RESP2 frame and what it is
+/// charged against a receiver's output limit.
+struct Encoded {
+    frame: BytesMut,
+    cost: usize,
+}
+
+impl Encoded {
+    /// `message channel payload`, `smessage channel payload` or `pmessage pattern channel
+    /// payload` (`pattern` given) as a RESP2 array.
+    fn new(kind: Kind, pattern: Option<&[u8]>, channel: &[u8], payload: &[u8]) -> Encoded {
+        let verb: &[u8] = match kind {
+            Kind::Shard => b"smessage",
+            Kind::Pattern => b"pmessage",
+            Kind::Channel | Kind::Monitor => b"message",
+        };
+        let parts = [Some(verb), pattern, Some(channel), Some(payload)];
+        let mut frame = BytesMut::with_capacity(
+            48 + verb.len() + pattern.map_or(0, <[u8]>::len) + channel.len() + payload.len(),
+        );
+        let count = parts.iter().flatten().count();
+        put_line(&mut frame, b'*', count);
+        for part in parts.into_iter().flatten() {
+            put_line(&mut frame, b'$', part.len());
+            frame.extend_from_slice(part);
+            frame.extend_from_slice(b"\r\n");
+        }
+        let cost =
+            pattern.map_or(0, <[u8]>::len) + channel.len() + payload.len() + MESSAGE_OVERHEAD;
+        Encoded { frame, cost }
+    }
+}
+
+/// Writes `<kind><n>\r\n`.
+fn put_line(out: &mut BytesMut, kind: u8, n: usize) {
+    out.put_u8(kind);
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 /// Messages waiting for one subscriber's connection.
@@ -132,53 +216,104 @@ struct Queue {
 pub(crate) struct Outbox {
     queue: Mutex<Queue>,
     closed: AtomicBool,
-    /// Woken when a message is queued or the outbox is closed.
+    /// Woken when the outbox turns non-empty or is closed.
     pub(crate) ready: Notify,
 }
 
 impl Outbox {
     /// Queues `message` unless that takes the outbox past `limit`; then the outbox is closed
     /// (its connection ends) and false is returned.
+    ///
+    /// The connection is woken only when the outbox turns non-empty: it takes everything
+    /// queued when it wakes ([`Outbox::write_to`]), so one wakeup serves a run of messages.
     pub(crate) fn push(&self, message: Message, limit: OutputLimit, now: Instant) -> bool {
+        self.queue_entry(message.cost(), limit, now, |entries| {
+            entries.push_back(Entry::Message(message));
+        })
+    }
+
+    /// Queues a published message encoded once for all receivers, as [`Outbox::push`].
+    fn push_encoded(&self, message: &Encoded, limit: OutputLimit, now: Instant) -> bool {
+        self.queue_entry(message.cost, limit, now, |entries| {
+            if let Some(Entry::Published { frames, starts }) = entries.back_mut() {
+                starts.push(frames.len());
+                frames.extend_from_slice(&message.frame);
+            } else {
+                entries.push_back(Entry::Published {
+                    frames: message.frame.clone(),
+                    starts: vec![0],
+                });
+            }
+        })
+    }
+
+    fn queue_entry(
+        &self,
+        cost: usize,
+        limit: OutputLimit,
+        now: Instant,
+        add: impl FnOnce(&mut VecDeque<Entry>),
+    ) -> bool {
         if self.is_closed() {
             return false;
         }
         let mut queue = self.queue.lock();
-        queue.bytes += message.cost();
-        let bytes = queue.bytes as u64;
-        let over_hard = limit.hard > 0 && bytes > limit.hard;
-        let over_soft = limit.soft > 0 && bytes > limit.soft;
-        let soft_expired = match (over_soft, queue.over_soft_since) {
-            (false, _) => {
-                queue.over_soft_since = None;
-                false
-            }
-            (true, None) => {
-                queue.over_soft_since = Some(now);
-                limit.soft_for.is_zero()
-            }
-            (true, Some(since)) => now.duration_since(since) >= limit.soft_for,
-        };
-        if over_hard || soft_expired {
-            queue.messages.clear();
-            queue.bytes = 0;
+        if !queue.charge(cost, limit, now) {
             drop(queue);
             self.closed.store(true, Ordering::Relaxed);
             self.ready.notify_one();
             return false;
         }
-        queue.messages.push_back(message);
+        let was_empty = queue.entries.is_empty();
+        add(&mut queue.entries);
         drop(queue);
-        self.ready.notify_one();
+        if was_empty {
+            self.ready.notify_one();
+        }
         true
     }
 
-    /// Takes every queued message.
+    /// Takes every queued message and appends its frame to `out` in `protocol`.
+    pub(crate) fn write_to(&self, protocol: Protocol, out: &mut BytesMut) {
+        let entries = {
+            let mut queue = self.queue.lock();
+            if queue.entries.is_empty() {
+                return;
+            }
+            queue.bytes = 0;
+            queue.over_soft_since = None;
+            std::mem::take(&mut queue.entries)
+        };
+        for entry in entries {
+            match entry {
+                Entry::Published { frames, starts } => {
+                    let at = out.len();
+                    out.extend_from_slice(&frames);
+                    if protocol == Protocol::Resp3 {
+                        for start in starts {
+                            out[at + start] = b'>';
+                        }
+                    }
+                }
+                Entry::Message(message) => message.frame().encode(protocol, out),
+            }
+        }
+    }
+
+    /// Takes every queued message that was queued as a [`Message`] (published messages,
+    /// queued as frames, are dropped).
+    #[cfg(test)]
     pub(crate) fn take(&self) -> VecDeque<Message> {
         let mut queue = self.queue.lock();
         queue.bytes = 0;
         queue.over_soft_since = None;
-        std::mem::take(&mut queue.messages)
+        std::mem::take(&mut queue.entries)
+            .into_iter()
+            .filter_map(|entry| match entry {
+                Entry::Message(message) => Some(message),
+                Entry::Published { .. } => None,
+            })
+            .collect()
     }
 
     /// Bytes queued (`CLIENT LIST` `omem`).
@@ -246,16 +381,10 @@ impl PubSub {
         } else {
             &self.channels
         };
-        let message = Message {
-            kind,
-            pattern: Bytes::new(),
-            channel: channel.clone(),
-            payload: payload.clone(),
-            ready: None,
-        };
         if let Some(listeners) = direct.get(channel) {
+            let message = Encoded::new(kind, None, channel, payload);
             for outbox in listeners.values() {
-                outbox.push(message.clone(), limit, now);
+                outbox.push_encoded(&message, limit, now);
                 receivers += 1;
             }
         }
@@ -264,13 +393,9 @@ impl PubSub {
                 if !glob_match(pattern, channel, false) {
                     continue;
                 }
-                let message = Message {
-                    kind: Kind::Pattern,
-                    pattern: pattern.clone(),
-                    ..message.clone()
-                };
+                let message = Encoded::new(Kind::Pattern, Some(pattern), channel, payload);
                 for outbox in listeners.values() {
-                    outbox.push(message.clone(), limit, now);
+                    outbox.push_encoded(&message, limit, now);
                     receivers += 1;
                 }
             }
@@ -347,5 +472,111 @@ impl Subscriptions {
     /// True when the client subscribes to anything (RESP2 subscribed mode).
     pub(crate) fn any(&self) -> bool {
         self.count() + self.shard.len() > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NO_LIMIT: OutputLimit = OutputLimit {
+        hard: 0,
+        soft: 0,
+        soft_for: Duration::ZERO,
+    };
+
+    fn bytes(s: &str) -> Bytes {
+        Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    /// What the subscriber's connection writes for everything queued, in `protocol`.
+    fn written(outbox: &Outbox, protocol: Protocol) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        outbox.write_to(protocol, &mut out);
+        out.to_vec()
+    }
+
+    fn frame(items: &[&str], protocol: Protocol) -> Vec<u8> {
+        let mut out = BytesMut::new();
+        Reply::Push(items.iter().map(|s| Reply::bulk(*s)).collect()).encode(protocol, &mut out);
+        out.to_vec()
+    }
+
+    #[test]
+    fn published_frames_match_each_protocol_and_keep_their_order() {
+        let mut pubsub = PubSub::default();
+        let resp2 = Arc::new(Outbox::default());
+        let resp3 = Arc::new(Outbox::default());
+        pubsub.subscribe(Kind::Channel, &bytes("news"), 1, &resp2);
+        pubsub.subscribe(Kind::Pattern, &bytes("n*"), 1, &resp2);
+        pubsub.subscribe(Kind::Channel, &bytes("news"), 2, &resp3);
+        let receivers = pubsub.publish(Kind::Channel, &bytes("news"), &bytes("a"), NO_LIMIT);
+        assert_eq!(receivers, 3);
+        // A monitor line between two publishes stays between them.
+        let line = Message {
+            kind: Kind::Monitor,
+            pattern: Bytes::new(),
+            channel: Bytes::new(),
+            payload: bytes("line"),
+            ready: None,
+        };
+        assert!(resp3.push(line, NO_LIMIT, Instant::now()));
+        pubsub.publish(Kind::Channel, &bytes("news"), &bytes("b\r\nc"), NO_LIMIT);
+
+        let mut expected = frame(&["message", "news", "a"], Protocol::Resp2);
+        expected.extend(frame(&["pmessage", "n*", "news", "a"], Protocol::Resp2));
+        expected.extend(frame(&["message", "news", "b\r\nc"], Protocol::Resp2));
+        expected.extend(frame(
+            &["pmessage", "n*", "news", "b\r\nc"],
+            Protocol::Resp2,
+        ));
+        assert_eq!(written(&resp2, Protocol::Resp2), expected);
+
+        let mut expected = frame(&["message", "news", "a"], Protocol::Resp3);
+        expected.extend_from_slice(b"+line\r\n");
+        expected.extend(frame(&["message", "news", "b\r\nc"], Protocol::Resp3));
+        assert_eq!(written(&resp3, Protocol::Resp3), expected);
+        assert!(written(&resp3, Protocol::Resp3).is_empty());
+        assert_eq!(resp3.queued_bytes(), 0);
+    }
+
+    #[test]
+    fn shard_messages_use_their_verb() {
+        let mut pubsub = PubSub::default();
+        let outbox = Arc::new(Outbox::default());
+        pubsub.subscribe(Kind::Shard, &bytes("s"), 1, &outbox);
+        assert_eq!(
+            pubsub.publish(Kind::Shard, &bytes("s"), &bytes("x"), NO_LIMIT),
+            1
+        );
+        assert_eq!(
+            pubsub.publish(Kind::Channel, &bytes("s"), &bytes("y"), NO_LIMIT),
+            0
+        );
+        assert_eq!(
+            written(&outbox, Protocol::Resp2),
+            frame(&["smessage", "s", "x"], Protocol::Resp2)
+        );
+    }
+
+    #[test]
+    fn a_subscriber_past_the_hard_limit_is_cut_off() {
+        let mut pubsub = PubSub::default();
+        let outbox = Arc::new(Outbox::default());
+        pubsub.subscribe(Kind::Channel, &bytes("c"), 1, &outbox);
+        let limit = OutputLimit {
+            hard: 200,
+            soft: 0,
+            soft_for: Duration::ZERO,
+        };
+        let payload = Bytes::from(vec![b'x'; 60]);
+        pubsub.publish(Kind::Channel, &bytes("c"), &payload, limit);
+        assert!(!outbox.is_closed());
+        assert_eq!(outbox.queued_bytes(), 1 + 60 + MESSAGE_OVERHEAD);
+        pubsub.publish(Kind::Channel, &bytes("c"), &payload, limit);
+        assert!(outbox.is_closed());
+        assert!(written(&outbox, Protocol::Resp2).is_empty());
+        pubsub.publish(Kind::Channel, &bytes("c"), &payload, limit);
+        assert_eq!(outbox.queued_bytes(), 0);
     }
 }

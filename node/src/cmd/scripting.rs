@@ -158,7 +158,8 @@ fn run(ctx: &mut Ctx, args: &[Bytes], target: Target, ro_command: bool) -> CmdRe
         threshold: Duration::from_millis(ctx.store.config.busy_reply_threshold_ms),
         function,
         name: name.clone(),
-        command: args.to_vec(),
+        // Only FUNCTION STATS shows the command, and only a function's.
+        command: if function { args.to_vec() } else { Vec::new() },
         control: control.clone(),
         settings: ConnSettings::of(&ctx.store.config),
     });

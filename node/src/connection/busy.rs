@@ -18,6 +18,11 @@ use crate::state::NodeState;
 /// took it; and how often it looks at a running script's time against the threshold.
 const POLL: Duration = Duration::from_millis(1);
 
+/// A script younger than this may end soon: a connection blocks on the lock for
+/// [`SHORT_WAIT`] before it waits asynchronously for the script's end.
+const YOUNG_SCRIPT: Duration = Duration::from_millis(1);
+const SHORT_WAIT: Duration = Duration::from_micros(100);
+
 /// The store lock for running `batch`; `None` when a script is busy and the batch was
 /// answered (replies pushed, batch emptied).
 pub(super) async fn lock_for_batch<'a>(
@@ -39,7 +44,14 @@ pub(super) async fn lock_for_batch<'a>(
             }
             return None;
         }
-        if let Some(store) = node.store.try_lock() {
+        // Most scripts end within microseconds: while the script is young, a short blocking
+        // wait for the lock costs less than parking the task on a timer and waking it.
+        let wait = if node.script_busy.started_within(YOUNG_SCRIPT) {
+            SHORT_WAIT
+        } else {
+            Duration::ZERO
+        };
+        if let Some(store) = node.store.try_lock_for(wait) {
             return Some(store);
         }
         // Woken as soon as the script ends (most take microseconds), or after POLL to look

@@ -131,6 +131,16 @@ impl ScriptBusy {
         self.active.load(Ordering::SeqCst)
     }
 
+    /// True while a script runs that started less than `age` ago.
+    pub(crate) fn started_within(&self, age: Duration) -> bool {
+        self.active()
+            && self
+                .run
+                .lock()
+                .as_ref()
+                .is_some_and(|run| run.started.elapsed() < age)
+    }
+
     /// The settings the running script copied at its start; `None` when none runs.
     pub(crate) fn settings(&self) -> Option<ConnSettings> {
         if !self.active() {
@@ -219,7 +229,10 @@ mod tests {
         busy.begin(info(false, 60_000));
         assert!(busy.active());
         assert_eq!(busy.busy_error(), None);
+        assert!(busy.started_within(Duration::from_secs(60)));
+        assert!(!busy.started_within(Duration::ZERO));
         busy.end();
+        assert!(!busy.started_within(Duration::from_secs(60)));
         busy.begin(info(true, 0));
         assert_eq!(busy.busy_error(), Some(BUSY_FUNCTION));
         busy.end();

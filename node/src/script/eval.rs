@@ -159,9 +159,8 @@ impl ScriptEngine {
         let Some(script) = self.scripts.get(&sha) else {
             return noscript();
         };
-        let function = script.function.clone();
         self.vm
-            .run(&function, &sha, keys, args, CallStyle::Eval, call)
+            .run(&script.function, &sha, keys, args, CallStyle::Eval, call)
     }
 
     /// EVAL in one step: [`ScriptEngine::prepare`] then [`ScriptEngine::run`], for callers that

@@ -2,9 +2,9 @@
 //! their top-level code. Behaviour and error texts from Redis 7.2's `script_lua.c`
 //! (`luaRegisterRedisAPI`) and `function_lua.c` (`luaEngineInitEngine`).
 //!
-//! `redis.call` / `redis.pcall` reach the command closure of the current run through a function
-//! the engine stores in the registry for the duration of the run ([`EXEC_KEY`]); outside a run
-//! they fail as Redis's do.
+//! `redis.call` / `redis.pcall` are wrapped by `sandbox.lua`, which hands their words to the
+//! command closure of the current run; the Rust functions here answer only outside a run, and
+//! fail as Redis's do.
 
 use std::sync::Arc;
 
@@ -12,9 +12,6 @@ use mlua::{Function, Lua, MultiValue, Table, Value};
 
 use super::control::{ScriptControl, REPL_ALL};
 use super::error::table_error;
-
-/// Registry name of the current run's command function.
-pub(super) const EXEC_KEY: &str = "redoubt.exec";
 
 /// Per-run state the `redis.*` functions read and change.
 #[derive(Debug)]
@@ -56,14 +53,8 @@ fn add_log_and_version(lua: &Lua, table: &Table) -> mlua::Result<()> {
 /// The `redis` table of scripts and functions.
 pub(super) fn script_api(lua: &Lua) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
-    redis.raw_set(
-        "call",
-        lua.create_function(|lua, args: MultiValue| command(lua, true, args))?,
-    )?;
-    redis.raw_set(
-        "pcall",
-        lua.create_function(|lua, args: MultiValue| command(lua, false, args))?,
-    )?;
+    redis.raw_set("call", lua.create_function(outside_run)?)?;
+    redis.raw_set("pcall", lua.create_function(outside_run)?)?;
     add_log_and_version(lua, &redis)?;
     redis.raw_set("setresp", lua.create_function(setresp)?)?;
     redis.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
@@ -98,16 +89,12 @@ pub(super) fn load_api(lua: &Lua, register: Function) -> mlua::Result<Table> {
     Ok(redis)
 }
 
-fn command(lua: &Lua, raise: bool, args: MultiValue) -> mlua::Result<Value> {
-    let exec: Option<Function> = lua.named_registry_value(EXEC_KEY)?;
-    let Some(exec) = exec else {
-        return Err(table_error(
-            "redis.call/pcall can only be called inside a script invocation",
-        ));
-    };
-    let mut forwarded = args;
-    forwarded.push_front(Value::Boolean(raise));
-    exec.call(forwarded)
+/// `redis.call` / `redis.pcall` when no script runs (during a run the sandbox's wrappers call
+/// the run's command closure instead).
+fn outside_run(_: &Lua, _: MultiValue) -> mlua::Result<Value> {
+    Err(table_error(
+        "redis.call/pcall can only be called inside a script invocation",
+    ))
 }
 
 fn single_string_arg(args: &MultiValue) -> Option<mlua::String> {

@@ -2,7 +2,8 @@
 -- Arguments: normalize (turns a Rust-raised error into Redis's error value), the error handler
 -- (adds the source and line of the error), the `redis` table for scripts, the `redis` table for
 -- library loading.
--- Returns: the script runner, the library environment and its loading switch.
+-- Returns: the function runner, the script runner, the library environment and its loading
+-- switch.
 local normalize, handler, redis_api, load_api = ...
 local G = getfenv(1)
 local setfenv_, rawset_, rawget_, setmetatable_, getmetatable_ =
@@ -24,6 +25,19 @@ local function protect(t)
   local proxy = setmetatable_({}, {__index = t, __newindex = deny, __metatable = false})
   readonly[proxy] = true
   return proxy
+end
+
+-- During a run `redis.call` / `redis.pcall` are the run's command functions (Rust functions,
+-- so `return redis.call(...)` keeps the script's frame for error lines); outside a run they
+-- are the Rust functions that refuse.
+local call_outside, pcall_outside = redis_api.call, redis_api.pcall
+local function begin_run(call, pcall)
+  rawset_(redis_api, 'call', call)
+  rawset_(redis_api, 'pcall', pcall)
+end
+local function end_run()
+  rawset_(redis_api, 'call', call_outside)
+  rawset_(redis_api, 'pcall', pcall_outside)
 end
 
 G.redis = redis_api
@@ -96,8 +110,30 @@ local function set_loading(on)
   loading = on
 end
 
-local function run(f, keys, args)
-  return xpcall_(function() return f(keys, args) end, handler)
+-- Runs a function (FCALL) with its keys and arguments; `call` and `pcall` are the run's.
+local function run(f, keys, args, call, pcall)
+  begin_run(call, pcall)
+  local ok, result = xpcall_(function() return f(keys, args) end, handler)
+  end_run()
+  return ok, result
 end
 
-return run, env, library_env, set_loading
+-- Runs an EVAL script body (it reads KEYS and ARGV from the globals). With `nkeys`, the
+-- arguments after it are the keys and then the script's arguments, set as KEYS and ARGV here.
+local function run_script(f, call, pcall, nkeys, ...)
+  if nkeys ~= nil then
+    local keys, args = {...}, {}
+    for i = nkeys + 1, select('#', ...) do
+      args[i - nkeys] = keys[i]
+      keys[i] = nil
+    end
+    rawset_(G, 'KEYS', keys)
+    rawset_(G, 'ARGV', args)
+  end
+  begin_run(call, pcall)
+  local ok, result = xpcall_(f, handler)
+  end_run()
+  return ok, result
+end
+
+return run, run_script, env, library_env, set_loading

@@ -3,25 +3,30 @@
 //! [`Vm::new`] loads the libraries Redis ships (base, table, string, math, `bit`, `cjson`,
 //! `cmsgpack`, `struct`), builds the `redis` table and runs `sandbox.lua`, which makes the
 //! globals and library tables read-only and returns the runner (an `xpcall` with Redis's error
-//! handler). [`Vm::run`] runs one compiled script or function: it sets `KEYS`/`ARGV`, makes the
-//! caller's command closure reachable from `redis.call` for the length of the run, arms the
-//! busy-script hook, and turns the result or the error into a [`Reply`] with Redis 7.2's texts
-//! (`<message> script: <name>, on @user_script:<line>.`).
+//! handler). [`Vm::run`] runs one compiled script or function: it sets `KEYS`/`ARGV`, hands the
+//! caller's command closure to the runner, which makes it what `redis.call` calls for the
+//! length of the run, arms the busy-script hook, and turns the result or the error into a
+//! [`Reply`] with Redis 7.2's texts (`<message> script: <name>, on @user_script:<line>.`).
+//!
+//! A run does little work of its own: the compiled function, the runners and the `redis`
+//! table live as long as the state; per run there are the `KEYS`/`ARGV` tables, one Rust
+//! closure for the commands (scoped to the run, as it borrows the caller) and the hook.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mlua::{
     ChunkMode, Debug, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value,
-    VmState,
+    Variadic, VmState,
 };
 use redoubt_protocol::Reply;
 
 use super::control::ScriptControl;
 use super::convert::{error_table, format_g17, lua_to_reply, reply_to_lua};
 use super::error::{normalize, plain_text, table_error};
-use super::redis_api::{self, RunState, EXEC_KEY};
+use super::redis_api::{self, RunState};
 use super::register::{self, LoadContext, Registration};
 use super::{bit, cjson, cmsgpack, random, structlib};
 
@@ -42,6 +47,20 @@ pub(crate) const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 /// `LUA_GC_CYCLE_PERIOD`).
 const GC_PERIOD: u32 = 50;
 
+/// Most keys and arguments an EVAL run passes to the runner as Lua arguments (far below Lua's
+/// limit on a C function's stack); more go in tables built from Rust.
+const INLINE_WORDS: usize = 32;
+
+/// What a run hands the runner besides the function and its `redis.call` / `redis.pcall`.
+enum Params {
+    /// EVAL: the number of keys, then keys and arguments, made into KEYS and ARGV by the runner.
+    Words(usize, Variadic<mlua::String>),
+    /// EVAL: KEYS and ARGV are already set.
+    Globals,
+    /// FCALL: the function's two parameters.
+    Tables(Table, Table),
+}
+
 /// How a script receives its keys and arguments.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum CallStyle {
@@ -58,6 +77,7 @@ pub(crate) struct Vm {
     env: Table,
     library_env: Table,
     runner: Function,
+    script_runner: Function,
     set_loading: Function,
     control: Arc<ScriptControl>,
     runs: u32,
@@ -89,7 +109,13 @@ impl Vm {
         let redis = redis_api::script_api(&lua)?;
         let load_redis =
             redis_api::load_api(&lua, lua.create_function(register::register_function)?)?;
-        let (runner, env, library_env, set_loading): (Function, Table, Table, Function) = lua
+        let (runner, script_runner, env, library_env, set_loading): (
+            Function,
+            Function,
+            Table,
+            Table,
+            Function,
+        ) = lua
             .load(include_str!("sandbox.lua"))
             .set_name(INTERNAL_SOURCE)
             .set_mode(ChunkMode::Text)
@@ -100,6 +126,7 @@ impl Vm {
             env,
             library_env,
             runner,
+            script_runner,
             set_loading,
             control,
             runs: 0,
@@ -143,9 +170,13 @@ impl Vm {
         );
         let outcome = hook.and_then(|()| {
             self.set_loading.call::<()>(true)?;
-            let result = self
-                .runner
-                .call::<(bool, Value)>((body, Value::Nil, Value::Nil));
+            let result = self.runner.call::<(bool, Value)>((
+                body,
+                Value::Nil,
+                Value::Nil,
+                Value::Nil,
+                Value::Nil,
+            ));
             self.set_loading.call::<()>(false)?;
             result
         });
@@ -214,21 +245,40 @@ impl Vm {
         style: CallStyle,
         call: &mut dyn FnMut(&[Bytes]) -> Reply,
     ) -> mlua::Result<Reply> {
-        let keys = self.string_array(keys)?;
-        let args = self.string_array(args)?;
-        let (keys, args) = match style {
-            CallStyle::Eval => {
-                self.globals.raw_set("KEYS", keys)?;
-                self.globals.raw_set("ARGV", args)?;
-                (Value::Nil, Value::Nil)
+        let params = match style {
+            // Few words go to the runner as arguments, which builds KEYS and ARGV in Lua (one
+            // call instead of a protected call per table and element).
+            CallStyle::Eval if keys.len() + args.len() <= INLINE_WORDS => {
+                let words = keys
+                    .iter()
+                    .chain(args)
+                    .map(|word| self.lua.create_string(word))
+                    .collect::<mlua::Result<Variadic<mlua::String>>>()?;
+                Params::Words(keys.len(), words)
             }
-            CallStyle::Function => (Value::Table(keys), Value::Table(args)),
+            CallStyle::Eval => {
+                self.globals.raw_set("KEYS", self.string_array(keys)?)?;
+                self.globals.raw_set("ARGV", self.string_array(args)?)?;
+                Params::Globals
+            }
+            CallStyle::Function => {
+                Params::Tables(self.string_array(keys)?, self.string_array(args)?)
+            }
         };
         self.set_running(true, false);
         self.control.begin();
         let control = self.control.clone();
         let started = Instant::now();
         let handed_off = std::sync::atomic::AtomicBool::new(false);
+        // What `redis.call` and `redis.pcall` of this run do; a command never calls back into
+        // Lua, so the closure is never borrowed twice.
+        let call = RefCell::new(call);
+        let exec = |lua: &Lua, raise: bool, args: MultiValue| {
+            let mut call = call
+                .try_borrow_mut()
+                .map_err(|_| table_error("redis.call called from a command"))?;
+            exec_command(lua, raise, args, &mut **call)
+        };
         let outcome = self
             .lua
             .set_global_hook(
@@ -244,13 +294,31 @@ impl Vm {
             )
             .and_then(|()| {
                 self.lua.scope(|scope| {
-                    let exec = scope.create_function_mut(|lua, args: MultiValue| {
-                        exec_command(lua, args, &mut *call)
-                    })?;
-                    self.lua.set_named_registry_value(EXEC_KEY, exec)?;
-                    let result = self.runner.call::<(bool, Value)>((function, keys, args));
-                    self.lua.unset_named_registry_value(EXEC_KEY)?;
-                    result
+                    let redis_call =
+                        scope.create_function(|lua, args: MultiValue| exec(lua, true, args))?;
+                    let redis_pcall =
+                        scope.create_function(|lua, args: MultiValue| exec(lua, false, args))?;
+                    match params {
+                        Params::Words(count, words) => self.script_runner.call::<(bool, Value)>((
+                            function,
+                            redis_call,
+                            redis_pcall,
+                            count,
+                            words,
+                        )),
+                        Params::Globals => self.script_runner.call::<(bool, Value)>((
+                            function,
+                            redis_call,
+                            redis_pcall,
+                        )),
+                        Params::Tables(keys, args) => self.runner.call::<(bool, Value)>((
+                            function,
+                            keys,
+                            args,
+                            redis_call,
+                            redis_pcall,
+                        )),
+                    }
                 })
             });
         self.lua.remove_global_hook();
@@ -327,12 +395,11 @@ fn killed_hook(_: &Lua, debug: &Debug) -> mlua::Result<VmState> {
 /// the caller's closure, its reply to Lua (raised for `call` when it is an error).
 fn exec_command(
     lua: &Lua,
+    raise: bool,
     args: MultiValue,
     call: &mut dyn FnMut(&[Bytes]) -> Reply,
 ) -> mlua::Result<Value> {
-    let mut args = args.into_iter();
-    let raise = matches!(args.next(), Some(Value::Boolean(true)));
-    let argv = match command_words(args) {
+    let argv = match command_words(args.into_iter()) {
         Ok(argv) => argv,
         Err(message) if raise => return Err(table_error(message)),
         Err(message) => return Ok(Value::Table(error_table(lua, message)?)),

@@ -306,3 +306,32 @@ fn a_script_spinning_in_a_coroutine_is_killed() {
         "{reply:?}"
     );
 }
+
+#[test]
+fn keys_and_argv_are_fresh_tables_for_few_and_many_words() {
+    let mut engine = ScriptEngine::new().unwrap();
+    let script = "local before = tostring(KEYS.extra); KEYS.extra = 1; \
+        return {#KEYS, #ARGV, KEYS[1] or '-', ARGV[#ARGV] or '-', before}";
+    let many: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    for (keys, args) in [
+        (&["k"][..], &["a", "b"][..]),
+        (&[][..], &[][..]),
+        (&many[..30], &many[30..]),
+        (&many[..1], &many[..]),
+    ] {
+        let expected = Reply::Array(vec![
+            Reply::Int(keys.len() as i64),
+            Reply::Int(args.len() as i64),
+            Reply::bulk(keys.first().unwrap_or(&"-")),
+            Reply::bulk(args.last().unwrap_or(&"-")),
+            Reply::bulk("nil"),
+        ]);
+        assert_eq!(eval(&mut engine, script, keys, args), expected);
+    }
+    // A script's own arguments are empty, as Redis calls the body with none.
+    assert_eq!(
+        eval(&mut engine, "return select('#', ...)", &["k"], &["a"]),
+        Reply::Int(0)
+    );
+}
