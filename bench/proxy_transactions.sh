@@ -6,6 +6,7 @@
 #   bench/proxy_transactions.sh                          # builds the release binary, prints a table
 #   REDOUBT_BIN=target/debug/redoubt bench/proxy_transactions.sh   # skip the build
 #   SECONDS_PER_TEST=5 CLIENTS=4 REQUESTS=100000 bench/proxy_transactions.sh
+#   TESTS="multi_exec blpop_pingpong" bench/proxy_transactions.sh   # some rows only
 #
 # One node behind a proxy with one group. MULTI/EXEC: CLIENTS Python processes, each sending
 # batches of 16 transactions (MULTI, 5 SETs of one hash tag, EXEC) in one write over raw RESP,
@@ -210,7 +211,7 @@ PY
 }
 
 printf '%-34s %12s %12s %7s\n' test proxy direct ratio
-for test in multi_exec evalsha publish_fanout blpop_pingpong; do
+for test in ${TESTS:-multi_exec evalsha publish_fanout blpop_pingpong}; do
   proxy=$("$test" "$PROXY_PORT")
   direct=$("$test" "$NODE_PORT")
   ratio=$(python3 -c "print(f'{$proxy / max($direct, 1):.2f}')")
