@@ -43,6 +43,7 @@ use std::task::Poll;
 use tokio::sync::oneshot;
 
 use super::conn::ClientConn;
+use super::moves::{lmove_ends, Mover};
 use super::pending::{encode, encode_args, Pending};
 use crate::backend::held::{HeldConnection, HoldReason};
 use crate::backend::idle::IdleKey;
@@ -98,9 +99,7 @@ enum Kind {
 #[derive(Debug)]
 struct Push {
     source: Bytes,
-    source_group: usize,
     destination: Bytes,
-    destination_group: usize,
     from_left: bool,
     to_left: bool,
 }
@@ -193,28 +192,20 @@ fn plan(
         let (from_left, to_left) = if is(&args[0], "brpoplpush") {
             (false, true)
         } else {
-            let end = |arg: &[u8]| match () {
-                () if is(arg, "left") => Ok(true),
-                () if is(arg, "right") => Ok(false),
-                () => Err(Reply::error("ERR syntax error")),
-            };
-            (end(&args[3])?, end(&args[4])?)
+            lmove_ends(args)?
         };
         let (source, destination) = (args[1].clone(), args[2].clone());
         let pop = word(if from_left { "BLPOP" } else { "BRPOP" });
-        let source_group = group_of(&source);
         return Ok(Plan {
             kind: Kind::Pop { left: from_left },
             parts: vec![(
-                source_group,
+                group_of(&source),
                 encode_args(&[pop, source.clone(), timeout_arg.clone()]),
             )],
             lookups: Vec::new(),
             timeout,
             push: Some(Push {
                 source,
-                source_group,
-                destination_group: group_of(&destination),
                 destination,
                 from_left,
                 to_left,
@@ -314,8 +305,8 @@ pub(crate) fn send(
         // Counted as blocked until the task ends, whichever way.
         let _blocked = Counted(stats);
         if let Some(push) = &push {
-            if let Err(refused) = task.check_destination(push).await {
-                let _ = tx.send(refused);
+            if let Err(refused) = task.mover().check_list(&push.destination).await {
+                let _ = tx.send(encode(&refused, task.protocol));
                 return;
             }
         }
@@ -389,22 +380,10 @@ impl Task {
         encode(&Reply::error_owned(text), self.protocol)
     }
 
-    /// A move across groups may start: its destination holds a list or nothing. Else the
-    /// client's answer (`WRONGTYPE`, or the node's error).
-    async fn check_destination(&self, push: &Push) -> Result<(), Bytes> {
-        let request = encode_args(&[word("TYPE"), push.destination.clone()]);
-        let reply = self
-            .call(push.destination_group, request)
-            .await
-            .map_err(|text| self.error(text))?;
-        match decode(&reply) {
-            Ok(Reply::Simple(t)) if t == "none" || t == "list" => Ok(()),
-            Ok(Reply::Error(_)) => Err(reply),
-            _ => Err(encode(
-                &Reply::error("WRONGTYPE Operation against a key holding the wrong kind of value"),
-                self.protocol,
-            )),
-        }
+    /// The mover that checks a move's destination and pushes its element (the same steps
+    /// as `LMOVE` between groups).
+    fn mover(&self) -> Mover {
+        Mover::new(self.worker.clone(), self.db, self.affinity)
     }
 
     /// The client's answer to a move across groups, from the wait's `reply` (`[key,
@@ -419,21 +398,17 @@ impl Task {
             Ok(Reply::Null | Reply::NullArray) => return encode(&Reply::Null, self.protocol),
             _ => return reply,
         };
-        let to = word(if push.to_left { "LPUSH" } else { "RPUSH" });
-        let request = encode_args(&[to, push.destination.clone(), element.clone()]);
-        let failure = match self.call(push.destination_group, request).await {
-            Ok(pushed) => match decode(&pushed) {
-                Ok(Reply::Error(_)) => pushed,
-                _ => return encode(&Reply::Bulk(element), self.protocol),
-            },
-            Err(text) => self.error(text),
-        };
-        let back = word(if push.from_left { "LPUSH" } else { "RPUSH" });
-        let request = encode_args(&[back, push.source.clone(), element]);
-        if let Err(text) = self.call(push.source_group, request).await {
-            tracing::warn!(error = %text, "a moved element could not be put back at its source");
-        }
-        failure
+        let moved = self
+            .mover()
+            .push_moved(
+                &push.source,
+                &push.destination,
+                element,
+                push.from_left,
+                push.to_left,
+            )
+            .await;
+        encode(&moved, self.protocol)
     }
 
     /// Serves the plan; `None` when the client went away.

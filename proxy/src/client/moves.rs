@@ -43,11 +43,7 @@ fn b(text: &'static str) -> Bytes {
 /// [`Pending`].
 pub(crate) fn send(worker: &Arc<Worker>, conn: &ClientConn, name: &str, args: &[Bytes]) -> Pending {
     let (tx, rx) = oneshot::channel();
-    let mover = Mover {
-        worker: worker.clone(),
-        db: conn.db,
-        affinity: conn.id,
-    };
+    let mover = Mover::new(worker.clone(), conn.db, conn.id);
     let name = name.to_string();
     let args = args.to_vec();
     let protocol = conn.protocol;
@@ -74,8 +70,12 @@ pub(crate) fn send(worker: &Arc<Worker>, conn: &ClientConn, name: &str, args: &[
     }
 }
 
-/// `LMOVE src dst LEFT|RIGHT LEFT|RIGHT`: (pop from the left, push to the left).
-fn lmove_ends(args: &[Bytes]) -> Result<(bool, bool), Reply> {
+/// `LMOVE` / `BLMOVE src dst LEFT|RIGHT LEFT|RIGHT ...`: (pop from the left, push to the
+/// left).
+///
+/// # Errors
+/// `ERR syntax error` for an end that is neither `LEFT` nor `RIGHT`.
+pub(crate) fn lmove_ends(args: &[Bytes]) -> Result<(bool, bool), Reply> {
     let end = |arg: &Bytes| {
         if arg.eq_ignore_ascii_case(b"left") {
             Ok(true)
@@ -88,7 +88,8 @@ fn lmove_ends(args: &[Bytes]) -> Result<(bool, bool), Reply> {
     Ok((end(&args[3])?, end(&args[4])?))
 }
 
-struct Mover {
+/// Carries out moves between groups for one client: its database and connection affinity.
+pub(crate) struct Mover {
     worker: Arc<Worker>,
     db: usize,
     affinity: u64,
@@ -120,6 +121,15 @@ fn bulks(reply: Reply) -> Vec<Bytes> {
 }
 
 impl Mover {
+    /// A mover for a client in database `db` with connection affinity `affinity`.
+    pub(crate) fn new(worker: Arc<Worker>, db: usize, affinity: u64) -> Mover {
+        Mover {
+            worker,
+            db,
+            affinity,
+        }
+    }
+
     /// One request to the primary owning `key` in database `db`, decoded.
     async fn call_in(&self, db: usize, key: &[u8], request: &[Bytes]) -> Reply {
         let worker = &self.worker;
@@ -341,16 +351,42 @@ impl Mover {
         from_left: bool,
         to_left: bool,
     ) -> Reply {
-        match self.type_of(self.db, destination).await {
-            Ok(t) if t == "none" || t == "list" => {}
-            Ok(_) => return Reply::error(WRONGTYPE),
-            Err(err) => return err,
+        if let Err(refused) = self.check_list(destination).await {
+            return refused;
         }
         let pop = if from_left { b("LPOP") } else { b("RPOP") };
         let element = match self.call(source, &[pop, source.clone()]).await {
             Reply::Bulk(element) => element,
             other => return other,
         };
+        self.push_moved(source, destination, element, from_left, to_left)
+            .await
+    }
+
+    /// Checks that `destination` holds a list or nothing, before anything moves (Redis's
+    /// `WRONGTYPE` comes first).
+    ///
+    /// # Errors
+    /// `WRONGTYPE`, or the node's error.
+    pub(crate) async fn check_list(&self, destination: &Bytes) -> Result<(), Reply> {
+        match self.type_of(self.db, destination).await {
+            Ok(t) if t == "none" || t == "list" => Ok(()),
+            Ok(_) => Err(Reply::error(WRONGTYPE)),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Pushes `element`, just popped from `source` (from its left end when `from_left`), to
+    /// `destination` (to its left end when `to_left`); if that fails the element goes back
+    /// where it was taken from. The element as the reply, or the push's error.
+    pub(crate) async fn push_moved(
+        &self,
+        source: &Bytes,
+        destination: &Bytes,
+        element: Bytes,
+        from_left: bool,
+        to_left: bool,
+    ) -> Reply {
         let push = if to_left { b("LPUSH") } else { b("RPUSH") };
         match self
             .call(destination, &[push, destination.clone(), element.clone()])
@@ -358,7 +394,11 @@ impl Mover {
         {
             Reply::Error(e) => {
                 let back = if from_left { b("LPUSH") } else { b("RPUSH") };
-                let _ = self.call(source, &[back, source.clone(), element]).await;
+                if let Reply::Error(lost) =
+                    self.call(source, &[back, source.clone(), element]).await
+                {
+                    tracing::warn!(error = %lost, "a moved element could not be put back at its source");
+                }
                 Reply::Error(e)
             }
             _ => Reply::Bulk(element),
