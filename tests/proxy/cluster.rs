@@ -88,12 +88,12 @@ impl Cluster {
         }
     }
 
-    /// The proxy's `/topology` document (retried for a few seconds; panics if the admin
-    /// endpoint never answers).
+    /// The proxy's `/topology` document (retried for up to 15 s, as a loaded machine may
+    /// need; panics if the admin endpoint never answers).
     pub async fn topology(&self) -> serde_json::Value {
         let url = format!("http://{}/topology", self.admin);
         let mut last_error = String::new();
-        for _ in 0..50 {
+        for _ in 0..150 {
             match reqwest::get(&url).await {
                 Ok(response) => match response.json().await {
                     Ok(value) => return value,
