@@ -282,6 +282,13 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
+    /// Group `group`'s primary and epoch now: what a held or idle connection to it must still
+    /// match to be used.
+    pub(crate) fn primary_and_epoch(&self, group: usize) -> (std::net::SocketAddr, u64) {
+        let now = &self.groups[group];
+        (now.primary().addr, now.epoch())
+    }
+
     /// A worker's state; opens its connections to every node. Must run inside a runtime.
     pub(crate) fn for_worker(shared: &Shared) -> Worker {
         let config = &shared.config;

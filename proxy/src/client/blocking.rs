@@ -435,24 +435,24 @@ impl Task {
                 protocol: self.protocol,
             };
             let pinned = &self.worker.metrics.pinned;
-            let opened =
-                match self
-                    .worker
-                    .idle
-                    .take(key, |g| self.current(g), HoldReason::Blocking, pinned)
-                {
-                    Some(connection) => Ok(connection),
-                    None => {
-                        HeldConnection::open(
-                            &backend,
-                            self.protocol,
-                            self.db,
-                            HoldReason::Blocking,
-                            pinned,
-                        )
-                        .await
-                    }
-                };
+            let opened = match self.worker.idle.take(
+                key,
+                |g| self.worker.primary_and_epoch(g),
+                HoldReason::Blocking,
+                pinned,
+            ) {
+                Some(connection) => Ok(connection),
+                None => {
+                    HeldConnection::open(
+                        &backend,
+                        self.protocol,
+                        self.db,
+                        HoldReason::Blocking,
+                        pinned,
+                    )
+                    .await
+                }
+            };
             let failed = match opened {
                 Ok(mut connection) => match connection.send(request).await {
                     Ok(()) => {
@@ -549,21 +549,15 @@ impl Task {
         }
     }
 
-    /// The group's primary and epoch now (what an idle connection must still match).
-    fn current(&self, group: usize) -> (std::net::SocketAddr, u64) {
-        let now = &self.worker.groups[group];
-        (now.primary().addr, now.epoch())
-    }
-
     /// Parks the connections of `ended` (each wait's reply read to the end, so the node
     /// holds nothing for them) in the worker's idle cache, for the next wait or transaction
     /// of the same group, database and protocol: a blocking pop then costs no connect and
     /// greeting. A connection of a group that failed over meanwhile is closed instead.
     fn park(&self, ended: Vec<Waiting>) {
         for wait in ended {
-            self.worker
-                .idle
-                .put(wait.key, wait.connection, |g| self.current(g));
+            self.worker.idle.put(wait.key, wait.connection, |g| {
+                self.worker.primary_and_epoch(g)
+            });
         }
     }
 

@@ -156,8 +156,7 @@ impl Pinned {
 
     /// True while its group's primary and epoch are those it was opened with.
     pub(crate) fn is_current(&self, worker: &Worker) -> bool {
-        let now = &worker.groups[self.group];
-        (now.primary().addr, now.epoch()) == self.opened_on
+        worker.primary_and_epoch(self.group) == self.opened_on
     }
 
     /// Sends `args`; the node's reply passes through.
@@ -254,7 +253,7 @@ async fn serve(
         db,
         protocol,
     };
-    let current = |g: usize| (worker.groups[g].primary().addr, worker.groups[g].epoch());
+    let current = |g: usize| worker.primary_and_epoch(g);
     let pinned = &worker.metrics.pinned;
     let reused = worker
         .idle
