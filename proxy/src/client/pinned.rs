@@ -270,10 +270,7 @@ async fn serve(
             return;
         }
     };
-    let failed_over = || {
-        let now = &worker.groups[group];
-        now.primary().addr != backend.addr || now.epoch() != epoch
-    };
+    let failed_over = || worker.primary_and_epoch(group) != (backend.addr, epoch);
     let mut waiting: VecDeque<Sent> = VecDeque::new();
     let mut batch: Vec<u8> = Vec::new();
     let mut open = true;
