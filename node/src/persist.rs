@@ -419,79 +419,158 @@ pub(crate) struct Parsed {
     pub(crate) end: usize,
 }
 
+/// Records the reading thread hands to the loading thread at a time.
+const BATCH: usize = 256;
+/// Batches the reading thread may be ahead of the loading thread (so at most a few thousand
+/// decoded keys wait in between).
+const BATCHES_AHEAD: usize = 8;
+
+/// Records in file order, each with the file offset just past it.
+type Batch = Vec<(Record, usize)>;
+
 /// Parses a whole RDB file into `databases` databases. Keys already expired at `now_ms` are
 /// dropped unless `keep_expired` (a standby keeps them until its primary's `DEL`). `progress`
 /// is called about every second with (keys so far, percent of the bytes read).
 ///
+/// Two threads share the work, as a pipeline: a reading thread decodes records (keys into
+/// the form a database keeps them in, values into their final encodings) and hands them over
+/// in batches of [`BATCH`]; this thread puts them in the databases, whose tables were sized
+/// from each database's `RESIZEDB` record. A new key's access word comes from a clock read
+/// once per batch (the LRU clock counts seconds, the LFU clock minutes).
+///
 /// # Errors
 /// A sentence with the byte offset and the reason: truncated, corrupt, checksum, foreign
-/// format, unsupported type, or a database number out of range.
+/// format, unsupported type, or a database number out of range; the first in file order.
 pub(crate) fn parse(
     data: &[u8],
     databases: usize,
     keep_expired: bool,
     now_ms: u64,
-    mut progress: impl FnMut(u64, usize),
+    progress: impl FnMut(u64, usize),
 ) -> Result<Parsed, String> {
     let fail =
         |e: crate::rdb::RdbError| format!("{} at byte {} of {}", e.kind, e.offset, data.len());
+    let reader = RdbReader::new(data).map_err(fail)?;
+    let version = reader.version();
+    std::thread::scope(|scope| {
+        let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
+        let reading = std::thread::Builder::new()
+            .name("rdb-reader".into())
+            .spawn_scoped(scope, move || read_batches(reader, data.len(), &sender))
+            .map_err(|e| format!("cannot start a thread to read the file: {e}"))?;
+        let applied = apply(batches, data.len(), databases, keep_expired, now_ms, progress);
+        // The loader stops at the first error in file order: one of its own, else the
+        // reader's (which comes after every record the loader saw).
+        let read = reading
+            .join()
+            .unwrap_or_else(|_| Err("the thread reading the file failed".into()));
+        let mut parsed = applied?;
+        parsed.end = read?;
+        parsed.version = version;
+        Ok(parsed)
+    })
+}
+
+/// The reading side of [`parse`]: every record, in batches, then the offset just past the
+/// file's end. Records read before an error are handed over before the error is returned;
+/// a loader that stopped (its own error) stops the reading too.
+fn read_batches(
+    mut reader: RdbReader<'_>,
+    len: usize,
+    sender: &std::sync::mpsc::SyncSender<Batch>,
+) -> Result<usize, String> {
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        match reader.next_record() {
+            Ok(Some(record)) => {
+                batch.push((record, reader.offset()));
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if sender.send(full).is_err() {
+                        return Ok(reader.offset());
+                    }
+                }
+            }
+            Ok(None) => {
+                let _ = sender.send(batch);
+                return Ok(reader.offset());
+            }
+            Err(e) => {
+                let _ = sender.send(batch);
+                return Err(format!("{} at byte {} of {len}", e.kind, e.offset));
+            }
+        }
+    }
+}
+
+/// The loading side of [`parse`]: puts the records of `batches` in fresh databases.
+fn apply(
+    batches: std::sync::mpsc::Receiver<Batch>,
+    len: usize,
+    databases: usize,
+    keep_expired: bool,
+    now_ms: u64,
+    mut progress: impl FnMut(u64, usize),
+) -> Result<Parsed, String> {
     let mut report = Instant::now();
-    let mut reader = RdbReader::new(data).map_err(fail)?;
     let mut dbs: Vec<Db> = (0..databases).map(|_| Db::default()).collect();
     let mut selected = 0usize;
     let mut loaded = Loaded {
-        bytes: data.len() as u64,
+        bytes: len as u64,
         ..Loaded::default()
     };
     let (mut repl_id, mut repl_offset, mut stream_db) = (None, None, None);
     let (mut functions, mut scripts) = (Vec::new(), Vec::new());
-    while let Some(record) = reader.next_record().map_err(fail)? {
-        match record {
-            Record::Aux { key, value } => {
-                if &key[..] == b"lua" {
-                    scripts.push(value);
-                    continue;
+    for batch in batches {
+        let clock = unix_ms();
+        let mut offset = 0;
+        for (record, end) in batch {
+            offset = end;
+            match record {
+                Record::Aux { key, value } => {
+                    if &key[..] == b"lua" {
+                        scripts.push(value);
+                        continue;
+                    }
+                    let text = String::from_utf8_lossy(&value).into_owned();
+                    match &key[..] {
+                        b"repl-id" if text.len() == 40 => repl_id = Some(text),
+                        b"repl-offset" => repl_offset = text.parse::<u64>().ok(),
+                        b"repl-stream-db" => stream_db = text.parse::<usize>().ok(),
+                        _ => {}
+                    }
                 }
-                let text = String::from_utf8_lossy(&value).into_owned();
-                match &key[..] {
-                    b"repl-id" if text.len() == 40 => repl_id = Some(text),
-                    b"repl-offset" => repl_offset = text.parse::<u64>().ok(),
-                    b"repl-stream-db" => stream_db = text.parse::<usize>().ok(),
-                    _ => {}
+                Record::SelectDb(db) => selected = db as usize,
+                Record::ResizeDb { keys, expires } => {
+                    // A size hint only: a damaged count cannot reserve more than the file
+                    // could hold (every key takes several bytes of it).
+                    let cap = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).min(len / 4);
+                    if let Some(db) = dbs.get_mut(selected) {
+                        db.reserve(cap(keys), cap(expires));
+                    }
+                }
+                Record::Function(code) => functions.push(code),
+                Record::Key(record) => {
+                    let index = record.db as usize;
+                    let Some(db) = dbs.get_mut(index) else {
+                        return Err(format!(
+                            "key in database {index}, but only {databases} databases are configured, at byte {end} of {len}"
+                        ));
+                    };
+                    let expires_at = record.expire_ms.map(|ms| ms.max(0) as u64);
+                    if !keep_expired && expires_at.is_some_and(|at| at <= now_ms) {
+                        loaded.expired += 1;
+                        continue;
+                    }
+                    let access = db.fresh_access(clock);
+                    db.insert_loaded(record.key, record.value, expires_at, access);
+                    loaded.keys += 1;
                 }
             }
-            Record::SelectDb(db) => selected = db as usize,
-            Record::ResizeDb { keys, expires } => {
-                // A size hint only: a damaged count cannot reserve more than the file could
-                // hold (every key takes several bytes of it).
-                let cap = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).min(data.len() / 4);
-                if let Some(db) = dbs.get_mut(selected) {
-                    db.reserve(cap(keys), cap(expires));
-                }
-            }
-            Record::Function(code) => functions.push(code),
-            Record::Key(record) => {
-                let index = record.db as usize;
-                if index >= databases {
-                    return Err(format!(
-                        "key in database {index}, but only {databases} databases are configured, at byte {} of {}",
-                        reader.offset(),
-                        data.len()
-                    ));
-                }
-                let expires_at = record.expire_ms.map(|ms| ms.max(0) as u64);
-                if !keep_expired && expires_at.is_some_and(|at| at <= now_ms) {
-                    loaded.expired += 1;
-                    continue;
-                }
-                dbs[index].set(&record.key, record.value, expires_at);
-                loaded.keys += 1;
-                // The clock is read every 1,024 keys, not for each.
-                if loaded.keys % 1024 == 0 && report.elapsed() >= Duration::from_secs(1) {
-                    report = Instant::now();
-                    progress(loaded.keys, reader.offset() * 100 / data.len().max(1));
-                }
-            }
+        }
+        if report.elapsed() >= Duration::from_secs(1) {
+            report = Instant::now();
+            progress(loaded.keys, offset * 100 / len.max(1));
         }
     }
     Ok(Parsed {
@@ -500,10 +579,10 @@ pub(crate) fn parse(
             .zip(repl_offset)
             .map(|(id, off)| (id, off, stream_db)),
         loaded,
-        version: reader.version(),
+        version: 0,
         functions,
         scripts,
-        end: reader.offset(),
+        end: 0,
     })
 }
 

@@ -46,7 +46,7 @@ pub fn read_rdb(data: &[u8], mut each: impl FnMut(DumpedKey)) -> Result<RdbConte
                 contents.keys += 1;
                 each(DumpedKey {
                     db: record.db,
-                    key: record.key,
+                    key: record.key.to_bytes(),
                     expire_at_ms: record.expire_ms,
                     payload: Bytes::from(encode_dump(&record.value)),
                 });

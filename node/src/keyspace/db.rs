@@ -383,6 +383,38 @@ impl Db {
         }
     }
 
+    /// Stores a key read from a snapshot: `value` under `key` with expiry `expires_at` and
+    /// access word `access` (the loader's clock, read once per batch of keys, not per key).
+    /// One probe of the key table for a new key; a key already present (a file Redis would
+    /// refuse) is replaced, value and time to live, as [`Db::set`] replaces it.
+    pub(crate) fn insert_loaded(
+        &mut self,
+        key: CompactBytes,
+        value: Value,
+        expires_at: Option<u64>,
+        access: u32,
+    ) {
+        let entry = Entry::new(value, access, self.generation, expires_at.is_some());
+        if let Some(at) = expires_at {
+            self.expires.insert(key.clone(), at);
+        }
+        let (index, old) = self.entries.insert_full(key, entry);
+        let Some(old) = old else {
+            return;
+        };
+        // Replaced: the old entry's time to live goes unless the new one has its own.
+        if old.has_ttl() && expires_at.is_none() {
+            let (key, _) = self.entries.get_index(index).expect("index in range");
+            let key = key.clone();
+            self.expires.swap_remove(&key[..]);
+        }
+    }
+
+    /// The access word [`Db::insert_loaded`] gives a key loaded at `now_ms`.
+    pub(crate) fn fresh_access(&self, now_ms: u64) -> u32 {
+        self.touch.fresh(now_ms)
+    }
+
     /// Sets or clears the expiry of an existing key; false when the key does not exist.
     pub(crate) fn set_expiry(&mut self, key: &[u8], expires_at: Option<u64>) -> bool {
         let Some(index) = self.entries.get_index_of(key) else {

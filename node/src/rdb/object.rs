@@ -7,7 +7,7 @@
 //! `STREAM_LISTPACKS_2` (see [`stream`]). The loading Redis then picks its own compact
 //! encodings.
 
-use std::collections::VecDeque;
+use std::borrow::Cow;
 
 use bytes::Bytes;
 
@@ -18,7 +18,7 @@ use super::{
     RdbError,
 };
 use crate::value::{
-    parse_canonical_i64, HashLimits, HashValue, ListValue, RString, SetLimits, SetValue, Value,
+    parse_canonical_i64, CompactBytes, HashLimits, HashValue, ListValue, RString, SetLimits, SetValue, Value,
     ZSetValue,
 };
 
@@ -60,22 +60,25 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
     let at = input.offset();
     check_type(kind).map_err(|e| input.error_at(at.saturating_sub(1), e))?;
     let value = match kind {
-        kind::STRING => return Ok(Some(Value::Str(RString::new(&input.string()?)))),
+        kind::STRING => {
+            let string = RString::Compact(compact(input.string()?));
+            return Ok(Some(Value::Str(string)));
+        }
         kind::LIST => {
             let n = input.count(1, "list")?;
-            let mut items = VecDeque::with_capacity(initial_capacity(n));
+            let mut list = ListValue::default();
             for _ in 0..n {
-                items.push_back(input.bytes_value()?);
+                list.push(&*input.string()?, false);
             }
-            list(items)
+            list_value(list)
         }
         kind::SET => {
             let n = input.count(1, "set")?;
-            let mut members = Vec::with_capacity(initial_capacity(n));
+            let mut set = SetBuilder::new(n);
             for _ in 0..n {
-                members.push(input.bytes_value()?);
+                set.add(&input.string()?, input, at)?;
             }
-            set(members, input, at)?
+            set.finish()
         }
         kind::ZSET | kind::ZSET_2 => {
             let n = input.count(2, "sorted set")?;
@@ -93,44 +96,46 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
         }
         kind::HASH => {
             let n = input.count(2, "hash")?;
-            let mut pairs = Vec::with_capacity(initial_capacity(n));
+            let mut hash = HashBuilder::default();
             for _ in 0..n {
-                pairs.push((input.bytes_value()?, input.bytes_value()?));
+                let field = input.string()?;
+                hash.add(&field, &input.string()?, input, at)?;
             }
-            hash(pairs, input, at)?
+            hash.finish()
         }
         kind::HASH_ZIPMAP => {
             let (blob, base) = blob(input)?;
-            let pairs = zipmap::decode(&blob, base)?
-                .into_iter()
-                .map(|(f, v)| (Bytes::copy_from_slice(f), Bytes::copy_from_slice(v)))
-                .collect();
-            hash(pairs, input, at)?
+            let mut hash = HashBuilder::default();
+            for (field, value) in zipmap::decode(&blob, base)? {
+                hash.add(field, value, input, at)?;
+            }
+            hash.finish()
         }
         kind::LIST_ZIPLIST => {
             let (blob, base) = blob(input)?;
-            list(
-                ziplist::decode(&blob, base)?
-                    .into_iter()
-                    .map(Element::to_bytes)
-                    .collect(),
-            )
+            let mut list = ListValue::default();
+            for element in ziplist::decode(&blob, base)? {
+                with_element(element, |item| list.push(item, false));
+            }
+            list_value(list)
         }
         kind::SET_INTSET => {
             let (blob, base) = blob(input)?;
-            let members = intset::decode(&blob, base)?
-                .into_iter()
-                .map(|n| Element::Int(n).to_bytes())
-                .collect();
-            set(members, input, at)?
+            let members = intset::decode(&blob, base)?;
+            let mut set = SetBuilder::new(members.len());
+            for n in members {
+                with_element(Element::Int(n), |member| set.add(member, input, at))?;
+            }
+            set.finish()
         }
         kind::SET_LISTPACK => {
             let (blob, base) = blob(input)?;
-            let members = listpack::decode(&blob, base)?
-                .into_iter()
-                .map(Element::to_bytes)
-                .collect();
-            set(members, input, at)?
+            let members = listpack::decode(&blob, base)?;
+            let mut set = SetBuilder::new(members.len());
+            for element in members {
+                with_element(element, |member| set.add(member, input, at))?;
+            }
+            set.finish()
         }
         kind::ZSET_ZIPLIST | kind::ZSET_LISTPACK => {
             let (blob, base) = blob(input)?;
@@ -151,14 +156,17 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
             } else {
                 listpack::decode(&blob, base)?
             };
-            let pairs = pairs(&elements, input, at)?
-                .map(|(f, v)| (f.to_bytes(), v.to_bytes()))
-                .collect();
-            hash(pairs, input, at)?
+            let mut hash = HashBuilder::default();
+            for (field, value) in pairs(&elements, input, at)? {
+                with_element(field, |field| {
+                    with_element(value, |value| hash.add(field, value, input, at))
+                })?;
+            }
+            hash.finish()
         }
         kind::LIST_QUICKLIST | kind::LIST_QUICKLIST_2 => {
             let nodes = input.count(1, "quicklist")?;
-            let mut items = VecDeque::new();
+            let mut list = ListValue::default();
             for _ in 0..nodes {
                 let container = if kind == kind::LIST_QUICKLIST_2 {
                     input.length()?
@@ -167,14 +175,16 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
                 };
                 let (blob, base) = blob(input)?;
                 match container {
-                    NODE_PLAIN => items.push_back(Bytes::from(blob.into_owned())),
+                    NODE_PLAIN => list.push(&*blob, false),
                     NODE_PACKED => {
                         let elements = if kind == kind::LIST_QUICKLIST {
                             ziplist::decode(&blob, base)?
                         } else {
                             listpack::decode(&blob, base)?
                         };
-                        items.extend(elements.into_iter().map(Element::to_bytes));
+                        for element in elements {
+                            with_element(element, |item| list.push(item, false));
+                        }
                     }
                     _ => {
                         return Err(input.error_at(
@@ -184,7 +194,7 @@ pub(crate) fn read_value(input: &mut Input<'_>, kind: u8) -> Result<Option<Value
                     }
                 }
             }
-            list(items)
+            list_value(list)
         }
         kind::STREAM_LISTPACKS | kind::STREAM_LISTPACKS_2 | kind::STREAM_LISTPACKS_3 => {
             Some(Value::Stream(Box::new(stream::read_stream(input, kind)?)))
@@ -235,23 +245,92 @@ fn element_score(score: Element<'_>, input: &Input<'_>, at: usize) -> Result<f64
     }
 }
 
-fn list(items: VecDeque<Bytes>) -> Option<Value> {
-    (!items.is_empty()).then(|| Value::List(Box::new(items.into_iter().collect::<ListValue>())))
+/// A string read from the input as a database keeps it: a borrowed one copied once, a
+/// materialised one (LZF, integer) taken over without another copy.
+pub(crate) fn compact(string: Cow<'_, [u8]>) -> CompactBytes {
+    match string {
+        Cow::Borrowed(b) => CompactBytes::from(b),
+        Cow::Owned(v) => CompactBytes::from(v),
+    }
 }
 
-fn set(members: Vec<Bytes>, input: &Input<'_>, at: usize) -> Result<Option<Value>, RdbError> {
-    let Some(first) = members.first() else {
-        return Ok(None);
-    };
-    // Loading uses the default encoding limits.
-    let limits = SetLimits::default();
-    let mut set = SetValue::with_hint(first, members.len(), &limits);
-    for member in &members {
-        if !set.insert(member, &limits) {
-            return Err(input.error_at(at, ErrorKind::Corrupt("set", "duplicate member")));
+/// Calls `f` with an element's bytes: a string as it is, an integer as its decimal text
+/// (formatted on the stack, so neither allocates).
+fn with_element<R>(element: Element<'_>, f: impl FnOnce(&[u8]) -> R) -> R {
+    match element {
+        Element::Str(s) => f(s),
+        Element::Int(n) => f(itoa::Buffer::new().format(n).as_bytes()),
+    }
+}
+
+fn list_value(list: ListValue) -> Option<Value> {
+    (!list.is_empty()).then(|| Value::List(Box::new(list)))
+}
+
+/// A set built member by member as they are read, in the encoding its first member and its
+/// claimed size pick (Redis's `rdbLoadObject`); loading uses the default encoding limits.
+struct SetBuilder {
+    set: Option<SetValue>,
+    /// Members the input claims (capped by [`initial_capacity`]).
+    hint: usize,
+    limits: SetLimits,
+}
+
+impl SetBuilder {
+    fn new(claimed: usize) -> SetBuilder {
+        SetBuilder {
+            set: None,
+            hint: initial_capacity(claimed),
+            limits: SetLimits::default(),
         }
     }
-    Ok(Some(Value::Set(Box::new(set))))
+
+    /// Adds `member`; a duplicate is corrupt input, as Redis refuses it.
+    fn add(&mut self, member: &[u8], input: &Input<'_>, at: usize) -> Result<(), RdbError> {
+        let (hint, limits) = (self.hint, &self.limits);
+        let set = self
+            .set
+            .get_or_insert_with(|| SetValue::with_hint(member, hint, limits));
+        if set.insert(member, limits) {
+            Ok(())
+        } else {
+            Err(input.error_at(at, ErrorKind::Corrupt("set", "duplicate member")))
+        }
+    }
+
+    /// The set, `None` when no member was read.
+    fn finish(self) -> Option<Value> {
+        self.set.map(|set| Value::Set(Box::new(set)))
+    }
+}
+
+/// A hash built pair by pair as they are read; loading uses the default encoding limits.
+#[derive(Default)]
+struct HashBuilder {
+    hash: HashValue,
+    limits: HashLimits,
+}
+
+impl HashBuilder {
+    /// Adds `field`; a duplicate is corrupt input, as Redis refuses it.
+    fn add(
+        &mut self,
+        field: &[u8],
+        value: &[u8],
+        input: &Input<'_>,
+        at: usize,
+    ) -> Result<(), RdbError> {
+        if self.hash.insert(field, value, &self.limits) {
+            Ok(())
+        } else {
+            Err(input.error_at(at, ErrorKind::Corrupt("hash", "duplicate field")))
+        }
+    }
+
+    /// The hash, `None` when no field was read.
+    fn finish(self) -> Option<Value> {
+        (!self.hash.is_empty()).then(|| Value::Hash(Box::new(self.hash)))
+    }
 }
 
 fn zset(pairs: Vec<(Bytes, f64)>, input: &Input<'_>, at: usize) -> Result<Option<Value>, RdbError> {
@@ -265,21 +344,6 @@ fn zset(pairs: Vec<(Bytes, f64)>, input: &Input<'_>, at: usize) -> Result<Option
         }
     }
     Ok((!zset.is_empty()).then(|| Value::ZSet(Box::new(zset))))
-}
-
-fn hash(
-    pairs: Vec<(Bytes, Bytes)>,
-    input: &Input<'_>,
-    at: usize,
-) -> Result<Option<Value>, RdbError> {
-    let limits = HashLimits::default();
-    let mut hash = HashValue::default();
-    for (field, value) in &pairs {
-        if !hash.insert(field, value, &limits) {
-            return Err(input.error_at(at, ErrorKind::Corrupt("hash", "duplicate field")));
-        }
-    }
-    Ok((!hash.is_empty()).then(|| Value::Hash(Box::new(hash))))
 }
 
 /// Appends `value`'s encoding to `out` and returns its type byte (written before the key, so

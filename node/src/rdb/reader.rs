@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::input::Input;
 use super::object::{check_type, read_value};
 use super::{crc64::crc64, opcode, ErrorKind, RdbError, MAX_READ_VERSION};
-use crate::value::Value;
+use crate::value::{CompactBytes, Value};
 
 /// One record of an RDB file.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +32,8 @@ pub(crate) enum Record {
 pub(crate) struct KeyRecord {
     /// The database selected when the key was read.
     pub(crate) db: u32,
-    pub(crate) key: Bytes,
+    /// The key, read straight into the form a database keeps it in.
+    pub(crate) key: CompactBytes,
     pub(crate) value: Value,
     /// Absolute expiry, Unix milliseconds. Keys already expired are returned as they are:
     /// whether to drop them is the loader's decision (a primary drops them, a replica keeps).
@@ -156,7 +157,7 @@ impl<'a> RdbReader<'a> {
                 }
                 kind => {
                     check_type(kind).map_err(|e| self.input.error_at(at, e))?;
-                    let key = self.input.bytes_value()?;
+                    let key = CompactBytes::from(&self.input.string()?[..]);
                     let Some(value) = read_value(&mut self.input, kind)? else {
                         expire_ms = None;
                         idle_secs = None;

@@ -218,8 +218,8 @@ fn every_type_round_trips_with_each_option() {
         assert_eq!(got.len(), data.len());
         for ((db, key, value, expire), record) in data.iter().zip(got) {
             assert_eq!(
-                (record.db, &record.key, record.expire_ms),
-                (*db, key, *expire)
+                (record.db, &record.key[..], record.expire_ms),
+                (*db, &key[..], *expire)
             );
             assert!(same(&record.value, value), "{key:?}: {:?}", record.value);
         }
@@ -667,7 +667,7 @@ fn speed_of_a_million_small_strings() {
     let mut count = 0;
     for record in RdbReader::new(&file).unwrap() {
         if let Record::Key(k) = record.unwrap() {
-            assert_eq!(k.key, keys[count].0);
+            assert_eq!(&k.key[..], &keys[count].0[..]);
             count += 1;
         }
     }

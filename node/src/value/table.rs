@@ -183,6 +183,14 @@ impl<V> Table<V> {
     where
         K: Borrow<[u8]> + Into<CompactBytes>,
     {
+        self.insert_full(key, value).1
+    }
+
+    /// [`Table::insert`], also giving the key's position.
+    pub(crate) fn insert_full<K>(&mut self, key: K, value: V) -> (usize, Option<V>)
+    where
+        K: Borrow<[u8]> + Into<CompactBytes>,
+    {
         let hash = hash_key(&self.hasher, key.borrow());
         let Table {
             entries,
@@ -197,12 +205,13 @@ impl<V> Table<V> {
         match found {
             hashbrown::hash_table::Entry::Occupied(slot) => {
                 let index = *slot.get() as usize;
-                Some(std::mem::replace(&mut entries[index].1, value))
+                (index, Some(std::mem::replace(&mut entries[index].1, value)))
             }
             hashbrown::hash_table::Entry::Vacant(vacant) => {
-                vacant.insert(slot(entries.len()));
+                let index = entries.len();
+                vacant.insert(slot(index));
                 entries.push((key.into(), value));
-                None
+                (index, None)
             }
         }
     }
