@@ -24,8 +24,9 @@ use bytes::Bytes;
 use tracing::{error, info};
 
 use crate::config::{parse_save_points, Config};
-use crate::keyspace::db::{Db, Item};
+use crate::keyspace::db::{Db, DbLoader, Item};
 use crate::keyspace::{PendingSave, Store};
+use crate::rdb::reader::DeferredChecksum;
 use crate::rdb::{RdbReader, RdbWriter, Record, ReplInfo, SnapshotInfo, WriteOptions};
 use crate::script::functions::RestorePolicy;
 use crate::script::Scripting;
@@ -434,9 +435,10 @@ type Batch = Vec<(Record, usize)>;
 ///
 /// Two threads share the work, as a pipeline: a reading thread decodes records (keys into
 /// the form a database keeps them in, values into their final encodings) and hands them over
-/// in batches of [`BATCH`]; this thread puts them in the databases, whose tables were sized
-/// from each database's `RESIZEDB` record. A new key's access word comes from a clock read
-/// once per batch (the LRU clock counts seconds, the LFU clock minutes).
+/// in batches of [`BATCH`]; this thread appends them to the databases ([`DbLoader`], sized
+/// from each database's `RESIZEDB` record), which index their keys once at the end. A new
+/// key's access word comes from a clock read once per batch (the LRU clock counts seconds,
+/// the LFU clock minutes).
 ///
 /// # Errors
 /// A sentence with the byte offset and the reason: truncated, corrupt, checksum, foreign
@@ -450,7 +452,8 @@ pub(crate) fn parse(
 ) -> Result<Parsed, String> {
     let fail =
         |e: crate::rdb::RdbError| format!("{} at byte {} of {}", e.kind, e.offset, data.len());
-    let reader = RdbReader::new(data).map_err(fail)?;
+    let mut reader = RdbReader::new(data).map_err(fail)?;
+    reader.defer_checksum();
     let version = reader.version();
     std::thread::scope(|scope| {
         let (sender, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
@@ -458,27 +461,33 @@ pub(crate) fn parse(
             .name("rdb-reader".into())
             .spawn_scoped(scope, move || read_batches(reader, data.len(), &sender))
             .map_err(|e| format!("cannot start a thread to read the file: {e}"))?;
-        let applied = apply(batches, data.len(), databases, keep_expired, now_ms, progress);
+        let applied = apply(batches, data, databases, keep_expired, now_ms, progress);
         // The loader stops at the first error in file order: one of its own, else the
         // reader's (which comes after every record the loader saw).
         let read = reading
             .join()
             .unwrap_or_else(|_| Err("the thread reading the file failed".into()));
-        let mut parsed = applied?;
-        parsed.end = read?;
+        let (mut parsed, (checked, crc)) = applied?;
+        let (end, checksum) = read?;
+        if let Some(checksum) = checksum {
+            let crc = crate::rdb::crc64(crc, &data[checked.min(checksum.covers)..checksum.covers]);
+            checksum.verify(crc).map_err(fail)?;
+        }
+        parsed.end = end;
         parsed.version = version;
         Ok(parsed)
     })
 }
 
 /// The reading side of [`parse`]: every record, in batches, then the offset just past the
-/// file's end. Records read before an error are handed over before the error is returned;
-/// a loader that stopped (its own error) stops the reading too.
+/// file's end and the checksum left to the loading side. Records read before an error are
+/// handed over before the error is returned; a loader that stopped (its own error) stops the
+/// reading too.
 fn read_batches(
     mut reader: RdbReader<'_>,
     len: usize,
     sender: &std::sync::mpsc::SyncSender<Batch>,
-) -> Result<usize, String> {
+) -> Result<(usize, Option<DeferredChecksum>), String> {
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         match reader.next_record() {
@@ -487,13 +496,13 @@ fn read_batches(
                 if batch.len() == BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                     if sender.send(full).is_err() {
-                        return Ok(reader.offset());
+                        return Ok((reader.offset(), None));
                     }
                 }
             }
             Ok(None) => {
                 let _ = sender.send(batch);
-                return Ok(reader.offset());
+                return Ok((reader.offset(), reader.deferred_checksum()));
             }
             Err(e) => {
                 let _ = sender.send(batch);
@@ -503,17 +512,21 @@ fn read_batches(
     }
 }
 
-/// The loading side of [`parse`]: puts the records of `batches` in fresh databases.
+/// The loading side of [`parse`]: puts the records of `batches` in fresh databases, and
+/// computes the CRC-64 of the bytes they came from as they arrive (so the reading thread
+/// does not compute it at the end): the databases, and the CRC-64 of the first so many bytes.
 fn apply(
     batches: std::sync::mpsc::Receiver<Batch>,
-    len: usize,
+    data: &[u8],
     databases: usize,
     keep_expired: bool,
     now_ms: u64,
     mut progress: impl FnMut(u64, usize),
-) -> Result<Parsed, String> {
+) -> Result<(Parsed, (usize, u64)), String> {
+    let len = data.len();
+    let (mut checked, mut crc) = (0, 0);
     let mut report = Instant::now();
-    let mut dbs: Vec<Db> = (0..databases).map(|_| Db::default()).collect();
+    let mut dbs: Vec<DbLoader> = (0..databases).map(|_| DbLoader::default()).collect();
     let mut selected = 0usize;
     let mut loaded = Loaded {
         bytes: len as u64,
@@ -563,18 +576,22 @@ fn apply(
                         continue;
                     }
                     let access = db.fresh_access(clock);
-                    db.insert_loaded(record.key, record.value, expires_at, access);
+                    db.insert(record.key, record.value, expires_at, access);
                     loaded.keys += 1;
                 }
             }
+        }
+        if offset > checked {
+            crc = crate::rdb::crc64(crc, &data[checked..offset]);
+            checked = offset;
         }
         if report.elapsed() >= Duration::from_secs(1) {
             report = Instant::now();
             progress(loaded.keys, offset * 100 / len.max(1));
         }
     }
-    Ok(Parsed {
-        dbs,
+    let parsed = Parsed {
+        dbs: dbs.into_iter().map(DbLoader::finish).collect(),
         replication: repl_id
             .zip(repl_offset)
             .map(|(id, off)| (id, off, stream_db)),
@@ -583,7 +600,8 @@ fn apply(
         functions,
         scripts,
         end: 0,
-    })
+    };
+    Ok((parsed, (checked, crc)))
 }
 
 /// Installs parsed databases in `store`, keeping a background save under way consistent.
@@ -669,4 +687,101 @@ pub(crate) fn load(store: &mut Store, scripting: &mut Scripting) -> Result<Optio
         "DB loaded from disk"
     );
     Ok(Some(loaded))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdb::tests::{mixed_dataset, write};
+    use crate::value::{RString, Value};
+
+    /// Enough keys for several batches and the bulk index's sorted path, some with a time to
+    /// live (one already passed), in two databases, after the mixed dataset's every type.
+    fn dataset() -> Vec<(u32, Bytes, Value, Option<i64>)> {
+        let mut data = mixed_dataset();
+        for i in 0..40_000u32 {
+            let expire = match i % 4 {
+                0 => Some(5_000_000_000_000),
+                1 if i == 1 => Some(1_000),
+                _ => None,
+            };
+            let key = Bytes::from(format!("key:{i:012}"));
+            let value = Value::Str(RString::new(format!("value-{i:026}").as_bytes()));
+            data.push((i % 2, key, value, expire));
+        }
+        data
+    }
+
+    fn parse_all(file: &[u8], keep_expired: bool) -> Result<Parsed, String> {
+        parse(file, 16, keep_expired, 2_000, |_, _| {})
+    }
+
+    #[test]
+    fn parse_loads_every_key_on_two_threads() {
+        let data = dataset();
+        let file = write(&data, WriteOptions::default());
+        let mut parsed = parse_all(&file, false).unwrap();
+        let passed = |expire: &Option<i64>| expire.is_some_and(|ms| ms <= 2_000);
+        let expired = data.iter().filter(|(_, _, _, e)| passed(e)).count();
+        assert_eq!(
+            expired, 2,
+            "key:000000000001 and the mixed dataset's set:ints"
+        );
+        assert_eq!(parsed.loaded.expired as usize, expired);
+        assert_eq!(parsed.loaded.keys as usize, data.len() - expired);
+        assert_eq!(parsed.end, file.len());
+        assert_eq!(parsed.functions.len(), 1);
+        for (db, key, value, expire) in &data {
+            let db = &mut parsed.dbs[*db as usize];
+            db.mode = crate::keyspace::db::ExpiryMode::Ignore;
+            if passed(expire) {
+                assert!(!db.contains_raw(key), "expired key dropped");
+                continue;
+            }
+            let (entry, at) = db.get_with_expiry(key, 0).expect("key loaded");
+            assert!(crate::rdb::tests::same(&entry.value, value), "{key:?}");
+            assert_eq!(at, expire.map(|ms| ms as u64), "{key:?}");
+        }
+        // A standby keeps keys whose time has passed.
+        let parsed = parse_all(&file, true).unwrap();
+        assert_eq!(parsed.loaded.keys as usize, data.len());
+    }
+
+    #[test]
+    fn parse_checks_the_checksum_and_reports_errors_in_file_order() {
+        let data = dataset();
+        let file = write(&data, WriteOptions::default());
+        let at = file
+            .windows(16)
+            .position(|w| w == b"key:000000020000")
+            .unwrap();
+        let mut flipped = file.clone();
+        flipped[at] ^= 0x01;
+        let err = parse_all(&flipped, false).unwrap_err();
+        assert!(err.starts_with("checksum mismatch"), "{err}");
+        assert!(
+            err.ends_with(&format!("at byte {} of {}", file.len() - 8, file.len())),
+            "{err}"
+        );
+        // Without a checksum the same damage loads.
+        let options = WriteOptions {
+            checksum: false,
+            ..WriteOptions::default()
+        };
+        let mut unchecked = write(&data, options);
+        let at = unchecked
+            .windows(16)
+            .position(|w| w == b"key:000000020000")
+            .unwrap();
+        unchecked[at] ^= 0x01;
+        assert!(parse_all(&unchecked, false).is_ok());
+        // Truncation, and a database the node does not have.
+        let err = parse_all(&file[..file.len() / 2], false).unwrap_err();
+        assert!(err.contains("input ends inside"), "{err}");
+        let err = parse(&file, 1, false, 0, |_, _| {}).unwrap_err();
+        assert!(
+            err.starts_with("key in database 5, but only 1 databases"),
+            "{err}"
+        );
+    }
 }

@@ -30,6 +30,7 @@ mod zipmap;
 #[cfg(test)]
 pub(crate) mod tests;
 
+pub(crate) use crc64::crc64;
 pub(crate) use dump::{decode_dump, encode_dump};
 pub(crate) use reader::{RdbReader, Record};
 #[cfg(test)]

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use rand::Rng;
 
 use super::evict::Touch;
-use super::table::KeyTable;
+use super::table::{KeyTable, UnindexedKeys};
 use crate::glob::glob_match;
 use crate::value::{CompactBytes, Value};
 
@@ -150,6 +150,79 @@ pub(crate) struct Capture {
     preserved: Vec<(Bytes, Item)>,
 }
 
+/// A database being filled from a snapshot: keys are appended as they are read and indexed
+/// once at the end ([`DbLoader::finish`]), a cache-friendly pass instead of a random probe
+/// per key (see `value::table::bulk`). Nothing can be looked up before then.
+#[derive(Default)]
+pub(crate) struct DbLoader {
+    entries: UnindexedKeys<Entry>,
+    /// The expiry times of the keys that have one, in the same order as their entries.
+    expires: UnindexedKeys<u64>,
+    touch: Touch,
+}
+
+impl DbLoader {
+    /// Makes room for `keys` more keys, `expires` of them with a time to live (the snapshot's
+    /// `RESIZEDB` record).
+    pub(crate) fn reserve(&mut self, keys: usize, expires: usize) {
+        self.entries.reserve(keys);
+        self.expires.reserve(expires);
+    }
+
+    /// The access word of a key loaded at `now_ms` (the same for a batch of keys: the LRU
+    /// clock counts seconds, the LFU clock minutes).
+    pub(crate) fn fresh_access(&self, now_ms: u64) -> u32 {
+        self.touch.fresh(now_ms)
+    }
+
+    /// Appends `key` → `value` with expiry `expires_at` (Unix ms) and access word `access`.
+    pub(crate) fn insert(
+        &mut self,
+        key: CompactBytes,
+        value: Value,
+        expires_at: Option<u64>,
+        access: u32,
+    ) {
+        if let Some(at) = expires_at {
+            self.expires.push(key.clone(), at);
+        }
+        let entry = Entry::new(value, access, 0, expires_at.is_some());
+        self.entries.push(key, entry);
+    }
+
+    /// The database. A key that came twice (a file Redis would refuse) ends with its last
+    /// value and time to live, as when each replaces the one before ([`Db::insert_loaded`]).
+    pub(crate) fn finish(self) -> Db {
+        let DbLoader {
+            entries, expires, ..
+        } = self;
+        match entries.index() {
+            Ok(entries) => match expires.index() {
+                Ok(expires) => Db {
+                    entries,
+                    expires,
+                    ..Db::default()
+                },
+                // Impossible with unique keys; rebuilt one by one all the same.
+                Err(expires) => replay(entries.into_iter(), expires),
+            },
+            Err(entries) => replay(entries.into_entries(), expires),
+        }
+    }
+}
+
+/// A database of `entries` in order, each key replacing an earlier one; the expiry times of
+/// those flagged with a time to live come in the same order from `expires`.
+fn replay(entries: impl Iterator<Item = (CompactBytes, Entry)>, expires: UnindexedKeys<u64>) -> Db {
+    let mut db = Db::default();
+    let mut times = expires.into_entries().map(|(_, at)| at);
+    for (key, entry) in entries {
+        let expires_at = if entry.has_ttl() { times.next() } else { None };
+        db.insert_loaded(key, entry.value, expires_at, entry.access);
+    }
+    db
+}
+
 /// What `SCAN` returns: the next cursor (0 when done) and the keys of this step.
 pub(crate) type ScanPage = (u64, Vec<Bytes>);
 
@@ -171,13 +244,6 @@ impl Db {
     /// True when the database holds no keys.
     pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
-    }
-
-    /// Makes room for `keys` more keys, `expires` of them with a time to live (a snapshot's
-    /// `RESIZEDB` record, read before its keys).
-    pub(crate) fn reserve(&mut self, keys: usize, expires: usize) {
-        self.entries.reserve(keys);
-        self.expires.reserve(expires);
     }
 
     /// Bytes the key table and the expiry table have allocated (their slots and buckets, not
@@ -408,11 +474,6 @@ impl Db {
             let key = key.clone();
             self.expires.swap_remove(&key[..]);
         }
-    }
-
-    /// The access word [`Db::insert_loaded`] gives a key loaded at `now_ms`.
-    pub(crate) fn fresh_access(&self, now_ms: u64) -> u32 {
-        self.touch.fresh(now_ms)
     }
 
     /// Sets or clears the expiry of an existing key; false when the key does not exist.
@@ -719,6 +780,45 @@ mod tests {
             .map(|(k, i)| (k.to_bytes(), i.expires_at))
             .collect();
         assert!(items.contains(&(Bytes::copy_from_slice(&long), Some(5))));
+    }
+
+    /// Keys loaded in bulk keep their values, expiry times and access words; a key that comes
+    /// twice ends as its last record says, time to live included.
+    #[test]
+    fn loader_indexes_keys_once_and_a_repeated_key_keeps_its_last_record() {
+        let mut loader = DbLoader::default();
+        loader.reserve(4, 2);
+        let key = |k: &str| CompactBytes::from(k.as_bytes());
+        loader.insert(key("a"), s("1"), Some(100), 7);
+        loader.insert(key("b"), s("2"), None, 8);
+        loader.insert(key("c"), s("3"), Some(300), 9);
+        let mut db = loader.finish();
+        assert_eq!((db.len(), db.expires_len()), (3, 2));
+        assert_eq!(db.peek_entry(b"b").map(|e| e.access), Some(8));
+        assert_eq!(
+            db.get_with_expiry(b"c", 0)
+                .map(|(e, at)| (e.value.clone(), at)),
+            Some((s("3"), Some(300)))
+        );
+        assert!(db.get(b"a", 100).is_none(), "expired at 100");
+
+        let mut loader = DbLoader::default();
+        loader.insert(key("a"), s("1"), Some(100), 0);
+        loader.insert(key("b"), s("2"), Some(200), 0);
+        loader.insert(key("a"), s("3"), None, 0);
+        loader.insert(key("b"), s("4"), Some(400), 0);
+        let mut db = loader.finish();
+        assert_eq!((db.len(), db.expires_len()), (2, 1));
+        assert_eq!(
+            db.get_with_expiry(b"a", 0)
+                .map(|(e, at)| (e.value.clone(), at)),
+            Some((s("3"), None))
+        );
+        assert_eq!(
+            db.get_with_expiry(b"b", 0)
+                .map(|(e, at)| (e.value.clone(), at)),
+            Some((s("4"), Some(400)))
+        );
     }
 
     #[test]

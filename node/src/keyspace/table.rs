@@ -5,3 +5,6 @@
 
 /// Keys mapped to values of type `V` (database entries, expiry times).
 pub(crate) type KeyTable<V> = crate::value::table::Table<V>;
+
+/// A key table's entries appended in bulk and indexed once (loading a snapshot).
+pub(crate) type UnindexedKeys<V> = crate::value::table::Unindexed<V>;

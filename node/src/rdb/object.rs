@@ -18,8 +18,8 @@ use super::{
     RdbError,
 };
 use crate::value::{
-    parse_canonical_i64, CompactBytes, HashLimits, HashValue, ListValue, RString, SetLimits, SetValue, Value,
-    ZSetValue,
+    parse_canonical_i64, CompactBytes, HashLimits, HashValue, ListValue, RString, SetLimits,
+    SetValue, Value, ZSetValue,
 };
 
 /// Bytes of elements a written quicklist node holds (Redis's default `list-max-listpack-size

@@ -50,6 +50,40 @@ pub(crate) struct RdbReader<'a> {
     version: u16,
     db: u32,
     done: bool,
+    /// Leave the checksum to the caller ([`RdbReader::defer_checksum`]); once `EOF` is read,
+    /// the bytes it covers and the value stored.
+    deferred: Option<Option<DeferredChecksum>>,
+}
+
+/// The checksum of a file whose reader left it to its caller: the CRC-64 (Redis's, as
+/// [`crate::rdb::crc64`] computes it) of the first `covers` bytes must equal `stored`, unless
+/// `stored` is 0 (`rdbchecksum no`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct DeferredChecksum {
+    /// Bytes covered: everything up to and including the `EOF` opcode; the stored checksum
+    /// starts at this offset.
+    pub(crate) covers: usize,
+    /// The checksum the file records.
+    pub(crate) stored: u64,
+}
+
+impl DeferredChecksum {
+    /// Compares the stored checksum with `computed`, that of the first `covers` bytes.
+    ///
+    /// # Errors
+    /// [`ErrorKind::ChecksumMismatch`] at the checksum's offset.
+    pub(crate) fn verify(self, computed: u64) -> Result<(), RdbError> {
+        if self.stored != 0 && self.stored != computed {
+            return Err(RdbError {
+                offset: self.covers,
+                kind: ErrorKind::ChecksumMismatch {
+                    stored: self.stored,
+                    computed,
+                },
+            });
+        }
+        Ok(())
+    }
 }
 
 impl<'a> RdbReader<'a> {
@@ -83,7 +117,21 @@ impl<'a> RdbReader<'a> {
             version,
             db: 0,
             done: false,
+            deferred: None,
         })
+    }
+
+    /// Leaves the file's checksum to the caller, who computes it alongside (loading does so
+    /// on another thread than the reading): at `EOF` the reader records what
+    /// [`RdbReader::deferred_checksum`] gives instead of verifying it.
+    pub(crate) fn defer_checksum(&mut self) {
+        self.deferred = Some(None);
+    }
+
+    /// After `EOF`, when the checksum was deferred and the file has one (version 5 on): the
+    /// bytes it covers and its stored value.
+    pub(crate) fn deferred_checksum(&self) -> Option<DeferredChecksum> {
+        self.deferred.flatten()
     }
 
     /// Bytes read so far (for progress reports).
@@ -182,15 +230,14 @@ impl<'a> RdbReader<'a> {
         if self.version < 5 {
             return Ok(());
         }
-        let computed = crc64(0, self.input.consumed());
-        let at = self.input.offset();
+        let covers = self.input.offset();
         let stored = u64::from_le_bytes(self.input.array("checksum")?);
-        if stored != 0 && stored != computed {
-            return Err(self
-                .input
-                .error_at(at, ErrorKind::ChecksumMismatch { stored, computed }));
+        let checksum = DeferredChecksum { covers, stored };
+        if let Some(deferred) = &mut self.deferred {
+            *deferred = Some(checksum);
+            return Ok(());
         }
-        Ok(())
+        checksum.verify(crc64(0, &self.input.consumed()[..covers]))
     }
 }
 

@@ -29,11 +29,13 @@ use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
 mod blocks;
+mod bulk;
 
 use crate::memory::size_class;
 use crate::value::CompactBytes;
 
 use self::blocks::Blocks;
+pub(crate) use self::bulk::Unindexed;
 
 /// Capacity a table starts with once it gets its first entry.
 const MIN_CAPACITY: usize = 4;
