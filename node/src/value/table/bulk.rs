@@ -63,7 +63,7 @@ impl<V> Unindexed<V> {
     pub(crate) fn index(self) -> Result<Table<V>, Self> {
         let Unindexed {
             entries,
-            hashes,
+            mut hashes,
             hasher,
         } = self;
         let mut slots: HashTable<u32> = HashTable::with_capacity(entries.len());
@@ -105,6 +105,8 @@ impl<V> Unindexed<V> {
                     order[*at] = (h, slot(i));
                     *at += 1;
                 }
+                // The hashes are in `order` now: their memory goes back before the index's.
+                hashes = Vec::new();
                 order.iter().all(|&(h, i)| add(i as usize, h))
             }
         };
@@ -115,6 +117,9 @@ impl<V> Unindexed<V> {
                 hasher,
             })
         } else {
+            if hashes.len() != entries.len() {
+                hashes = entries.iter().map(|(k, _)| hash_key(&hasher, k)).collect();
+            }
             Err(Unindexed {
                 entries,
                 hashes,
