@@ -169,7 +169,7 @@ mod tests {
             let Err(back) = bulk.index() else {
                 panic!("a duplicate must be refused");
             };
-            let entries: Vec<_> = back.into_entries().map(|(k, v)| (k, v)).collect();
+            let entries: Vec<_> = back.into_entries().collect();
             assert_eq!(entries.len(), n + 1);
             assert_eq!(entries[3], (key(3), 3));
             assert_eq!(entries[n], (key(3), n));
