@@ -66,7 +66,8 @@ const NAMES_CACHED: usize = 4;
 /// of the table. The oldest is replaced first.
 #[derive(Default)]
 struct LastCommand {
-    entries: [(usize, [u8; NAME_CACHE], Option<Resolved>); NAMES_CACHED],
+    /// Made on the first request: a client that sends nothing holds none.
+    entries: Option<Box<[(usize, [u8; NAME_CACHE], Option<Resolved>); NAMES_CACHED]>>,
     next: usize,
 }
 
@@ -74,7 +75,8 @@ impl LastCommand {
     /// `args`'s command, as [`command_table::resolve`] gives it.
     fn resolve(&mut self, args: &Args) -> Option<Resolved> {
         let name = args.get(0)?;
-        for (len, bytes, command) in &self.entries {
+        let entries = self.entries.get_or_insert_with(Default::default);
+        for (len, bytes, command) in entries.iter() {
             if let Some(command) = command {
                 if name.len() == *len && name[..] == bytes[..*len] {
                     return Some(*command);
@@ -86,7 +88,7 @@ impl LastCommand {
         let cached =
             command.filter(|c| c.command.subcommands.is_empty() && name.len() <= NAME_CACHE);
         if cached.is_some() {
-            let entry = &mut self.entries[self.next];
+            let entry = &mut entries[self.next];
             entry.0 = name.len();
             entry.1[..name.len()].copy_from_slice(name);
             entry.2 = cached;

@@ -48,9 +48,9 @@ const SELECT_SPANNING: &str =
 /// Proxy-answered commands that run inside a transaction (on the node, queued).
 const QUEUED_LOCAL: &[&str] = &["ping", "echo", "select"];
 
-/// One client's transaction state.
+/// One client's transaction state, when it has one (see [`Transaction`]).
 #[derive(Debug, Default)]
-pub(crate) struct Transaction {
+struct State {
     /// Inside `MULTI`, as the client sees it.
     multi: bool,
     /// A command was refused while queuing: `EXEC` answers `-EXECABORT`.
@@ -83,7 +83,118 @@ pub(crate) struct Transaction {
     lingering: Option<Pinned>,
 }
 
+/// One client's transaction state: none until the client sends a transaction command, and
+/// none again once it has nothing left of one (most clients never use a transaction, and the
+/// state takes a few hundred bytes).
+#[derive(Debug, Default)]
+pub(crate) struct Transaction(Option<Box<State>>);
+
 impl Transaction {
+    /// True inside `MULTI`.
+    pub(crate) fn in_multi(&self) -> bool {
+        self.0.as_ref().is_some_and(|state| state.in_multi())
+    }
+
+    /// Inside `MULTI`: the commands queued so far (by the nodes and by the proxy).
+    pub(crate) fn queued(&self) -> Option<usize> {
+        self.0.as_ref()?.queued()
+    }
+
+    /// A command was refused before reaching the transaction logic (unknown command,
+    /// arity, `NOAUTH`): inside `MULTI` that makes `EXEC` fail, as in Redis.
+    pub(crate) fn refused(&mut self) {
+        if let Some(state) = &mut self.0 {
+            state.refused();
+        }
+    }
+
+    /// `RESET`: the transaction and watches are dropped (with the pinned connection).
+    pub(crate) fn reset(&mut self) {
+        if let Some(state) = &mut self.0 {
+            state.reset();
+        }
+    }
+
+    /// True when `command` must wait until every earlier request of the client has its
+    /// reply (`idle`); see [`State::must_wait`].
+    pub(crate) fn must_wait(
+        &mut self,
+        worker: &Worker,
+        command: Option<&Resolved>,
+        args: &Args,
+        idle: bool,
+    ) -> bool {
+        match &mut self.0 {
+            Some(state) => state.must_wait(worker, command, args, idle),
+            None => State::default().must_wait(worker, command, args, idle),
+        }
+    }
+
+    /// The client has no reply to wait for: a lingering connection is released, and the
+    /// state with it once nothing is left of it.
+    pub(crate) fn idle(&mut self) {
+        if let Some(state) = &mut self.0 {
+            state.idle();
+            if state.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    /// False while the client's database depends on an `EXEC` reply still to come; once it is
+    /// known, applies it to `conn`.
+    pub(crate) fn settled(&mut self, conn: &mut ClientConn) -> bool {
+        self.0.as_mut().is_none_or(|state| state.settled(conn))
+    }
+
+    /// The pinned connection, when the client watches keys of `group` (outside `MULTI`).
+    pub(crate) fn pinned_for(&mut self, group: usize, conn: &ClientConn) -> Option<&mut Pinned> {
+        self.0.as_mut()?.pinned_for(group, conn)
+    }
+
+    /// Serves `args` when it is a transaction command, or any command inside `MULTI`;
+    /// `None` for the session to route as usual (see [`State::dispatch`]).
+    pub(crate) fn dispatch(
+        &mut self,
+        worker: &Arc<Worker>,
+        conn: &mut ClientConn,
+        command: &Resolved,
+        args: &Args,
+    ) -> Option<Pending> {
+        if self.0.is_none()
+            && !matches!(
+                command.name(),
+                "multi" | "exec" | "discard" | "watch" | "unwatch"
+            )
+        {
+            return None;
+        }
+        self.0
+            .get_or_insert_with(Default::default)
+            .dispatch(worker, conn, command, args)
+    }
+}
+
+impl State {
+    /// True when nothing is left of a transaction or of watches: no `MULTI`, no connection,
+    /// nothing queued or awaited.
+    fn is_empty(&self) -> bool {
+        !self.multi
+            && !self.failed
+            && self.pinned.is_none()
+            && !self.watching
+            && self.spans.is_empty()
+            && self.order.is_empty()
+            && self.buffered.is_empty()
+            && self.buffered_bytes == 0
+            && self.select.is_none()
+            && self.db_after_exec.is_none()
+            && !self.released
+            && self.lingering.is_none()
+    }
+}
+
+impl State {
     /// True inside `MULTI`.
     pub(crate) fn in_multi(&self) -> bool {
         self.multi
@@ -105,7 +216,7 @@ impl Transaction {
     /// `RESET`: the transaction and watches are dropped (with the pinned connection).
     pub(crate) fn reset(&mut self) {
         let released = self.pinned.is_some() || self.lingering.is_some();
-        *self = Transaction::default();
+        *self = State::default();
         self.released = released;
     }
 
@@ -446,10 +557,10 @@ impl Transaction {
             self.pin(worker, conn, worker.slots.group_of_slot(0));
             self.pinned.take()
         };
-        *self = Transaction {
+        *self = State {
             released: pinned.is_some(),
             lingering: self.lingering.take(),
-            ..Transaction::default()
+            ..State::default()
         };
         let Some(mut pinned) = pinned else {
             return ready(
@@ -496,10 +607,10 @@ impl Transaction {
             span.send_discard();
         }
         let pinned = self.pinned.take();
-        *self = Transaction {
+        *self = State {
             released: pinned.is_some(),
             lingering: self.lingering.take(),
-            ..Transaction::default()
+            ..State::default()
         };
         match pinned {
             Some(mut pinned) => pinned.send(&[Bytes::from_static(b"DISCARD")]),
