@@ -1,6 +1,6 @@
 //! The common case of reading a request, without copies: a whole RESP multibulk of bulk
 //! strings already in the input buffer is split off as one piece, its raw bytes kept to be
-//! forwarded to a node as they arrived, its arguments slices of those bytes. Anything else
+//! forwarded to a node as they arrived, its arguments read in place ([`Args`]). Anything else
 //! (an inline request, a request not all here yet, malformed or unusual input) is left to
 //! [`RequestParser`](redoubt_protocol::RequestParser), which gives Redis's errors.
 
@@ -123,10 +123,9 @@ pub(crate) fn take(input: &mut BytesMut) -> Option<Args> {
         }
         // A request this large goes to the parser (it is rare, and spans fit in u32).
         let span = (u32::try_from(start).ok()?, u32::try_from(end).ok()?);
-        if i < INLINE {
-            inline[i] = span;
-        } else {
-            more.push(span);
+        match inline.get_mut(i) {
+            Some(slot) => *slot = span,
+            None => more.push(span),
         }
         at = end + 2;
     }

@@ -61,13 +61,16 @@ const NAME_CACHE: usize = 16;
 /// Command names [`LastCommand`] remembers: a transaction's `MULTI`, command and `EXEC`.
 const NAMES_CACHED: usize = 4;
 
+/// A command name remembered by [`LastCommand`]: its length, its bytes, its command.
+type CachedName = (usize, [u8; NAME_CACHE], Option<Resolved>);
+
 /// The last few commands a client sent, by the bytes of their names: a pipeline mostly
 /// repeats one command or a few (`MULTI`, `SET`, `EXEC`), which then resolve without a search
 /// of the table. The oldest is replaced first.
 #[derive(Default)]
 struct LastCommand {
     /// Made on the first request: a client that sends nothing holds none.
-    entries: Option<Box<[(usize, [u8; NAME_CACHE], Option<Resolved>); NAMES_CACHED]>>,
+    entries: Option<Box<[CachedName; NAMES_CACHED]>>,
     next: usize,
 }
 
