@@ -675,8 +675,11 @@ impl Client {
         framed: Args,
         started: Option<Instant>,
     ) -> Pending {
-        // `INFO` and the like see every earlier request counted.
-        self.count();
+        // `INFO` and the like see every earlier request counted (inside `MULTI` none runs
+        // here: the batch's counts wait for its end).
+        if !self.tx.in_multi() {
+            self.count();
+        }
         if command.name() == "reset" {
             self.tx.reset();
         }
