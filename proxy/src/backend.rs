@@ -14,6 +14,7 @@ pub(crate) mod node_client;
 pub(crate) mod probe;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
@@ -43,7 +44,12 @@ pub(crate) struct Backend {
     pub(crate) progress: Arc<Progress>,
     /// The group the node belongs to, when known (the metrics' `group` label).
     pub(crate) group: Option<usize>,
+    /// Replies this worker had from the node: one in [`LATENCY_SAMPLE`] is a latency sample.
+    replies: AtomicU32,
 }
+
+/// One reply in this many is a sample of the node's latency (see [`Backend::sample_latency`]).
+const LATENCY_SAMPLE: u32 = 8;
 
 impl Backend {
     /// Opens `size` RESP2 connections in database 0 with `options` (the other databases and
@@ -58,6 +64,7 @@ impl Backend {
             health,
             progress: Arc::new(Progress::default()),
             group: None,
+            replies: AtomicU32::new(0),
         };
         backend.pool(Protocol::Resp2, 0);
         backend
@@ -107,6 +114,13 @@ impl Backend {
     ) -> oneshot::Receiver<BackendReply> {
         let pool = self.pool(protocol, db);
         pool[(affinity % pool.len() as u64) as usize].send(request)
+    }
+
+    /// True for one reply in [`LATENCY_SAMPLE`]: its round trip goes into the node's latency
+    /// average. Every worker writing the shared average on every reply would have the
+    /// workers' cores contend for it.
+    pub(crate) fn sample_latency(&self) -> bool {
+        self.replies.fetch_add(1, Ordering::Relaxed) % LATENCY_SAMPLE == 0
     }
 
     /// True while at least one RESP2 connection in database 0 is up.

@@ -20,6 +20,9 @@
 
 pub(crate) mod state;
 pub(crate) mod stats;
+pub(crate) mod striped;
+
+use striped::StripedCounter;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -28,7 +31,6 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::{Registry, Unit};
@@ -60,10 +62,41 @@ pub(crate) struct LatencyHistogram {
     cells: Arc<HistogramCells>,
 }
 
+/// The histogram's cells, one set per [stripe](striped::stripe): each worker thread adds to
+/// its own, a reader sums them.
 #[derive(Debug, Default)]
 struct HistogramCells {
+    stripes: [HistogramStripe; striped::STRIPES],
+}
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct HistogramStripe {
     buckets: [AtomicU64; LATENCY_BOUNDS.len() + 1],
     sum_ns: AtomicU64,
+}
+
+impl HistogramCells {
+    /// Observations in bucket `i`.
+    fn bucket(&self, i: usize) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| s.buckets[i].load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Observations in every bucket.
+    fn count(&self) -> u64 {
+        (0..=LATENCY_BOUNDS.len()).map(|i| self.bucket(i)).sum()
+    }
+
+    /// Sum of the observations, nanoseconds.
+    fn sum_ns(&self) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| s.sum_ns.load(Ordering::Relaxed))
+            .sum()
+    }
 }
 
 impl LatencyHistogram {
@@ -71,8 +104,9 @@ impl LatencyHistogram {
     pub(crate) fn observe_many(&self, elapsed: Duration, count: u64) {
         let seconds = elapsed.as_secs_f64();
         let bucket = LATENCY_BOUNDS.partition_point(|&bound| bound < seconds);
-        self.cells.buckets[bucket].fetch_add(count, Ordering::Relaxed);
-        self.cells.sum_ns.fetch_add(
+        let cells = &self.cells.stripes[striped::stripe()];
+        cells.buckets[bucket].fetch_add(count, Ordering::Relaxed);
+        cells.sum_ns.fetch_add(
             (elapsed.as_nanos() as u64).saturating_mul(count),
             Ordering::Relaxed,
         );
@@ -88,11 +122,11 @@ impl EncodeMetric for LatencyHistogram {
         let mut buckets = [(0.0, 0u64); LATENCY_BOUNDS.len() + 1];
         let mut count = 0;
         for (i, bucket) in buckets.iter_mut().enumerate() {
-            let n = self.cells.buckets[i].load(Ordering::Relaxed);
+            let n = self.cells.bucket(i);
             count += n;
             *bucket = (LATENCY_BOUNDS.get(i).copied().unwrap_or(f64::INFINITY), n);
         }
-        let sum = self.cells.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        let sum = self.cells.sum_ns() as f64 / 1e9;
         encoder.encode_histogram::<NoLabelSet>(sum, count, &buckets, None)
     }
 
@@ -134,7 +168,7 @@ pub(crate) enum Target {
 #[derive(Debug, Default)]
 struct CommandSeries {
     /// Per target slot (groups, then proxy, then multi), per outcome (ok, error).
-    requests: Vec<[OnceLock<Counter>; 2]>,
+    requests: Vec<[OnceLock<StripedCounter>; 2]>,
     latency: OnceLock<LatencyHistogram>,
     /// The full name (`client|list`), for `INFO commandstats`.
     name: OnceLock<String>,
@@ -158,7 +192,7 @@ pub(crate) struct CommandStat {
 pub(crate) struct ProxyMetrics {
     /// The registry `/metrics` encodes.
     pub(crate) registry: Registry,
-    requests: Family<RequestLabels, Counter>,
+    requests: Family<RequestLabels, StripedCounter>,
     latency: Family<CommandLabels, LatencyHistogram>,
     /// Indexed by [`CommandIndex`](redoubt_protocol::command_table::CommandIndex), then one
     /// slot for unknown commands.
@@ -181,7 +215,7 @@ impl ProxyMetrics {
         state: state::StateCollector,
     ) -> ProxyMetrics {
         let mut registry = Registry::default();
-        let requests = Family::<RequestLabels, Counter>::default();
+        let requests = Family::<RequestLabels, StripedCounter>::default();
         registry.register(
             "redoubt_proxy_requests",
             "Client requests by command, group (a group id; proxy: answered by the proxy; multi: split over groups) and outcome (ok, error).",
@@ -307,17 +341,13 @@ impl ProxyMetrics {
             .filter_map(|series| {
                 let name = series.name.get()?.clone();
                 let cells = &series.latency.get()?.cells;
-                let calls = cells
-                    .buckets
-                    .iter()
-                    .map(|b| b.load(Ordering::Relaxed))
-                    .sum();
-                let usec = cells.sum_ns.load(Ordering::Relaxed) / 1000;
+                let calls = cells.count();
+                let usec = cells.sum_ns() / 1000;
                 let failed = series
                     .requests
                     .iter()
                     .filter_map(|outcomes| outcomes[1].get())
-                    .map(Counter::get)
+                    .map(StripedCounter::get)
                     .sum();
                 Some(CommandStat {
                     name,

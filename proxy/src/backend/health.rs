@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::connection::{BackendError, BackendReply};
 use super::info::{ReplicationInfo, Role};
+use crate::metrics::striped::Striped;
 
 /// Weight of a new sample in the latency average (1/8, as TCP's SRTT).
 const EWMA_SHIFT: u32 = 3;
@@ -25,7 +26,7 @@ pub(crate) struct Health {
     /// Requests every worker sent the node, for the metrics.
     pub(crate) traffic: BackendTraffic,
     /// Requests sent to the node by any worker and not yet answered or given up on.
-    pub(crate) in_flight: AtomicU64,
+    pub(crate) in_flight: Striped,
     /// Bumped each time a committed topology takes the primary role away from the node;
     /// its connections watch it (see [`Health::replaced`]).
     replaced: tokio::sync::watch::Sender<u64>,
@@ -39,7 +40,7 @@ impl Default for Health {
             role: AtomicI64::new(0),
             offset: AtomicI64::new(-1),
             traffic: Default::default(),
-            in_flight: AtomicU64::new(0),
+            in_flight: Striped::default(),
             replaced: tokio::sync::watch::channel(0).0,
         }
     }
@@ -49,7 +50,7 @@ impl Default for Health {
 #[derive(Debug, Default)]
 pub(crate) struct BackendTraffic {
     /// Requests that completed (with a reply or an error).
-    pub(crate) requests: AtomicU64,
+    pub(crate) requests: Striped,
     /// Requests that failed other than by timeout: node unavailable, connection lost,
     /// malformed reply.
     pub(crate) errors: AtomicU64,
@@ -60,7 +61,7 @@ pub(crate) struct BackendTraffic {
 impl BackendTraffic {
     /// Counts one completed request.
     pub(crate) fn record(&self, reply: &BackendReply) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.requests.add(1);
         match reply {
             Ok(_) => {}
             Err(BackendError::Timeout(_)) => {

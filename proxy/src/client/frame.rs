@@ -1,6 +1,6 @@
 //! The common case of reading a request, without copies: a whole RESP multibulk of bulk
 //! strings already in the input buffer is split off as one piece, its raw bytes kept to be
-//! forwarded to a node as they arrived, its arguments slices of those bytes. Anything else
+//! forwarded to a node as they arrived, its arguments read in place ([`Args`]). Anything else
 //! (an inline request, a request not all here yet, malformed or unusual input) is left to
 //! [`RequestParser`](redoubt_protocol::RequestParser), which gives Redis's errors.
 
@@ -11,20 +11,97 @@ const MAX_ARGS: usize = 1024;
 /// Longest count or length line the fast path reads (digits).
 const MAX_DIGITS: usize = 10;
 
-/// A whole request split off the input: its raw bytes and its arguments (the name first).
+/// Arguments kept inline by [`Args`]; a request with more keeps the rest in a `Vec`.
+const INLINE: usize = 8;
+
+/// A request's arguments (the name first): slices of the request's raw bytes when [`take`]
+/// split it off, else as the parser gave them. Reading one costs no allocation and no
+/// reference count; [`Args::to_vec`] makes the `Bytes` the less common paths take.
 #[derive(Debug)]
-pub(crate) struct Frame {
-    /// The request exactly as the client sent it.
-    pub(crate) raw: Bytes,
-    /// Its arguments, slices of `raw`.
-    pub(crate) args: Vec<Bytes>,
+pub(crate) enum Args {
+    /// Split off by [`take`].
+    Framed {
+        /// The request exactly as the client sent it.
+        raw: Bytes,
+        /// Where each argument is in `raw`: `(start, end)`, the first [`INLINE`] here...
+        inline: [(u32, u32); INLINE],
+        /// ...the rest here.
+        more: Vec<(u32, u32)>,
+        /// How many arguments.
+        count: usize,
+    },
+    /// Read by the general parser.
+    Parsed(Vec<Bytes>),
+}
+
+impl Args {
+    /// How many arguments (the name included).
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Args::Framed { count, .. } => *count,
+            Args::Parsed(args) => args.len(),
+        }
+    }
+
+    /// Argument `i`, if there is one.
+    pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
+        match self {
+            Args::Framed {
+                raw,
+                inline,
+                more,
+                count,
+            } => {
+                if i >= *count {
+                    return None;
+                }
+                let (start, end) = if i < INLINE {
+                    inline[i]
+                } else {
+                    more[i - INLINE]
+                };
+                Some(&raw[start as usize..end as usize])
+            }
+            Args::Parsed(args) => args.get(i).map(|a| &a[..]),
+        }
+    }
+
+    /// Argument `i`; panics past the end, as indexing a slice does.
+    pub(crate) fn arg(&self, i: usize) -> &[u8] {
+        self.get(i).expect("argument index in bounds")
+    }
+
+    /// The request as the client sent it, when [`take`] read it.
+    pub(crate) fn raw(&self) -> Option<&Bytes> {
+        match self {
+            Args::Framed { raw, .. } => Some(raw),
+            Args::Parsed(_) => None,
+        }
+    }
+
+    /// The arguments as `Bytes` (slices of the raw request, no copy).
+    pub(crate) fn to_vec(&self) -> Vec<Bytes> {
+        match self {
+            Args::Framed {
+                raw,
+                inline,
+                more,
+                count,
+            } => inline[..(*count).min(INLINE)]
+                .iter()
+                .chain(more)
+                .map(|&(start, end)| raw.slice(start as usize..end as usize))
+                .collect(),
+            Args::Parsed(args) => args.clone(),
+        }
+    }
 }
 
 /// Splits the first request off `input` when it is a whole, well-formed multibulk of at
 /// least one bulk string (`*N\r\n` then `N` times `$len\r\n<len bytes>\r\n`, counts as
 /// Redis reads them: digits, no sign, no leading zero); `None` leaves `input` untouched for
 /// the general parser.
-pub(crate) fn take(input: &mut BytesMut) -> Option<Frame> {
+pub(crate) fn take(input: &mut BytesMut) -> Option<Args> {
     let buf = &input[..];
     if buf.first() != Some(&b'*') {
         return None;
@@ -33,8 +110,8 @@ pub(crate) fn take(input: &mut BytesMut) -> Option<Frame> {
     if count == 0 || count > MAX_ARGS {
         return None;
     }
-    let mut spans = [(0usize, 0usize); 16];
-    let mut more: Vec<(usize, usize)> = Vec::new();
+    let mut inline = [(0u32, 0u32); INLINE];
+    let mut more: Vec<(u32, u32)> = Vec::new();
     for i in 0..count {
         if buf.get(at) != Some(&b'$') {
             return None;
@@ -44,19 +121,21 @@ pub(crate) fn take(input: &mut BytesMut) -> Option<Frame> {
         if buf.get(end..end + 2)? != b"\r\n" {
             return None;
         }
-        if i < spans.len() {
-            spans[i] = (start, end);
-        } else {
-            more.push((start, end));
+        // A request this large goes to the parser (it is rare, and spans fit in u32).
+        let span = (u32::try_from(start).ok()?, u32::try_from(end).ok()?);
+        match inline.get_mut(i) {
+            Some(slot) => *slot = span,
+            None => more.push(span),
         }
         at = end + 2;
     }
     let raw = input.split_to(at).freeze();
-    let mut args = Vec::with_capacity(count);
-    for &(start, end) in spans[..count.min(spans.len())].iter().chain(&more) {
-        args.push(raw.slice(start..end));
-    }
-    Some(Frame { raw, args })
+    Some(Args::Framed {
+        raw,
+        inline,
+        more,
+        count,
+    })
 }
 
 /// Reads the decimal number starting at `at` up to its `\r\n`: the number and the position
@@ -87,7 +166,7 @@ fn number(buf: &[u8], at: usize) -> Option<(usize, usize)> {
 mod tests {
     use super::*;
 
-    fn frame(input: &[u8]) -> (Option<Frame>, BytesMut) {
+    fn frame(input: &[u8]) -> (Option<Args>, BytesMut) {
         let mut buf = BytesMut::from(input);
         let frame = take(&mut buf);
         (frame, buf)
@@ -97,8 +176,14 @@ mod tests {
     fn a_whole_request_is_split_off_with_its_raw_bytes() {
         let (f, rest) = frame(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*1\r\n$4\r\nPING\r\n");
         let f = f.expect("whole");
-        assert_eq!(&f.raw[..], b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n");
-        assert_eq!(f.args, vec![&b"SET"[..], b"k", b""]);
+        assert_eq!(
+            &f.raw().expect("raw")[..],
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n"
+        );
+        assert_eq!(f.to_vec(), vec![&b"SET"[..], b"k", b""]);
+        assert_eq!(f.len(), 3);
+        assert_eq!(f.arg(1), b"k");
+        assert_eq!(f.get(3), None);
         assert_eq!(&rest[..], b"*1\r\n$4\r\nPING\r\n");
     }
 
@@ -111,9 +196,10 @@ mod tests {
         }
         let (f, rest) = frame(&input);
         let f = f.expect("whole");
-        assert_eq!(f.args.len(), 40);
-        for (i, arg) in f.args.iter().enumerate() {
+        assert_eq!(f.len(), 40);
+        for (i, arg) in f.to_vec().iter().enumerate() {
             assert_eq!(&arg[..], format!("a{i}").as_bytes());
+            assert_eq!(f.arg(i), format!("a{i}").as_bytes());
         }
         assert!(rest.is_empty());
     }

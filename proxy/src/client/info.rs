@@ -255,7 +255,7 @@ fn render(state: &Worker, port: u16, sections: &[&str], groups: &Groups) -> Repl
                     "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
                      instantaneous_ops_per_sec:0\r\nrejected_connections:0\r\n",
                     stats.connections_received.load(Ordering::Relaxed),
-                    stats.commands.load(Ordering::Relaxed),
+                    stats.commands.sum(),
                 );
                 for field in SUMMED_STATS {
                     let value = groups.stats.get(*field).copied().unwrap_or(0);
@@ -264,7 +264,7 @@ fn render(state: &Worker, port: u16, sections: &[&str], groups: &Groups) -> Repl
                 let _ = write!(
                     text,
                     "pubsub_channels:0\r\npubsub_patterns:0\r\ntotal_commands_forwarded:{}\r\n\r\n",
-                    stats.forwarded.load(Ordering::Relaxed),
+                    stats.forwarded.sum(),
                 );
             }
             "replication" => text.push_str(

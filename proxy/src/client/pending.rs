@@ -2,7 +2,6 @@
 //! merged from several. A [`Pending`] is queued when its request is dispatched and taken once
 //! ready, so replies leave in request order whatever order the nodes answer in.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -80,7 +79,7 @@ impl NodeCall {
         timeout: Duration,
         since: tokio::time::Instant,
     ) -> NodeCall {
-        backend.health.in_flight.fetch_add(1, Ordering::SeqCst);
+        backend.health.in_flight.add(1);
         NodeCall {
             rx: backend.send(protocol, db, affinity, request),
             backend: backend.clone(),
@@ -140,7 +139,7 @@ impl NodeCall {
             .result
             .take()
             .unwrap_or(Err(BackendError::ConnectionLost(self.backend.addr)));
-        if reply.is_ok() {
+        if reply.is_ok() && self.backend.sample_latency() {
             self.backend
                 .health
                 .record_latency(now.saturating_duration_since(self.sent));
@@ -152,7 +151,7 @@ impl NodeCall {
 
 impl Drop for NodeCall {
     fn drop(&mut self) {
-        self.backend.health.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.backend.health.in_flight.sub(1);
     }
 }
 

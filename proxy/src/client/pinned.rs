@@ -21,7 +21,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use redoubt_protocol::{Protocol, Reply};
 use tokio::sync::{mpsc, oneshot};
 
@@ -34,13 +34,65 @@ use crate::state::Worker;
 /// Requests gathered into one write to the node, at most about this many bytes (a request
 /// larger than this goes alone).
 const WRITE_BATCH: usize = 64 * 1024;
+/// Room (bytes) made at once for requests whose replies are dropped.
+const QUIET_ROOM: usize = 4096;
 
-/// One request for the pinned connection.
+/// Requests for the pinned connection, in order: first those whose replies are dropped, then
+/// at most one whose reply is wanted. Requests whose replies are dropped (a transaction's
+/// `MULTI` and queued commands, answered by the proxy) wait in the [`Pinned`] and go with the
+/// next request that has a reply, so a transaction reaches the task in one hand-over.
 struct Job {
+    quiet: Quiet,
+    call: Option<Call>,
+}
+
+/// Requests whose replies are dropped (the client already has the proxy's), encoded back to
+/// back.
+#[derive(Debug, Default)]
+struct Quiet {
+    requests: BytesMut,
+    /// How many requests `requests` holds.
+    count: usize,
+    /// One of them changes the connection for good ([`Effect::Taints`]).
+    taints: bool,
+    /// The last one ends the transaction or the watches ([`Effect::Ends`]).
+    last_ends: bool,
+}
+
+impl Quiet {
+    fn push(&mut self, request: &[u8], effect: Effect) {
+        if self.requests.capacity() - self.requests.len() < request.len() {
+            // Room for many requests: the buffer is split off whole at each hand-over, and
+            // growing it request by request would reallocate each time.
+            self.requests.reserve(request.len().max(QUIET_ROOM));
+        }
+        self.requests.extend_from_slice(request);
+        self.count_one(effect);
+    }
+
+    /// Counts one more request, already in `requests`.
+    fn count_one(&mut self, effect: Effect) {
+        self.count += 1;
+        self.taints |= effect == Effect::Taints;
+        self.last_ends = effect == Effect::Ends;
+    }
+
+    /// The requests gathered so far, leaving this empty (and its buffer for the next ones).
+    fn take(&mut self) -> Quiet {
+        Quiet {
+            requests: self.requests.split(),
+            count: std::mem::take(&mut self.count),
+            taints: std::mem::take(&mut self.taints),
+            last_ends: std::mem::take(&mut self.last_ends),
+        }
+    }
+}
+
+/// One request whose reply is wanted.
+struct Call {
     request: Bytes,
-    /// Where its reply goes; `None` to drop it (a request the proxy adds, whose reply the
-    /// client already got from the proxy).
-    reply: Option<oneshot::Sender<Bytes>>,
+    /// Where its reply goes.
+    reply: oneshot::Sender<Bytes>,
     /// `EXEC`: sent only while the group has not failed over.
     exec: bool,
     /// For `EXEC`: told whether the transaction ran (its reply is an array).
@@ -118,7 +170,16 @@ pub(crate) struct Pinned {
     /// The group's primary and epoch when it was opened.
     opened_on: (std::net::SocketAddr, u64),
     jobs: mpsc::UnboundedSender<Job>,
+    /// Requests whose replies are dropped, not handed to the task yet: they go with the next
+    /// request that has a reply, once they reach [`WRITE_BATCH`] bytes, or when this is
+    /// dropped.
+    quiet: Quiet,
 }
+
+/// `EXEC`, `MULTI` and `DISCARD` as a node reads them.
+const EXEC: &[u8] = b"*1\r\n$4\r\nEXEC\r\n";
+const MULTI: &[u8] = b"*1\r\n$5\r\nMULTI\r\n";
+const DISCARD: &[u8] = b"*1\r\n$7\r\nDISCARD\r\n";
 
 impl Pinned {
     /// Opens a connection to the primary of `group` in `protocol` and database `db`, served by
@@ -151,6 +212,7 @@ impl Pinned {
             protocol,
             opened_on,
             jobs,
+            quiet: Quiet::default(),
         }
     }
 
@@ -160,29 +222,48 @@ impl Pinned {
     }
 
     /// Sends `args`; the node's reply passes through.
-    pub(crate) fn send(&self, args: &[Bytes]) -> Pending {
+    pub(crate) fn send(&mut self, args: &[Bytes]) -> Pending {
         self.job(encode_args(args), Effect::of_args(args))
     }
 
     /// Sends `args` and drops the reply (the client already has the proxy's).
-    pub(crate) fn send_quiet(&self, args: &[Bytes]) {
-        self.send_quiet_encoded(args, encode_args(args));
+    pub(crate) fn send_quiet(&mut self, args: &[Bytes]) {
+        let refs: Vec<&[u8]> = args.iter().map(|a| &a[..]).collect();
+        redoubt_protocol::request::encode_request_into(&mut self.quiet.requests, &refs);
+        self.quiet.count_one(Effect::of_args(args));
+        self.flush_large();
     }
 
-    /// [`Pinned::send_quiet`] of `args` already encoded as `request` (as the client sent it).
-    pub(crate) fn send_quiet_encoded(&self, args: &[Bytes], request: Bytes) {
-        let _ = self.jobs.send(Job {
-            request,
-            reply: None,
-            exec: false,
-            ran: None,
-            effect: Effect::of_args(args),
-        });
+    /// [`Pinned::send_quiet`] of a request already encoded as `request` (as the client sent
+    /// it), `name` being its command's name.
+    pub(crate) fn send_quiet_encoded(&mut self, name: &[u8], request: &[u8]) {
+        self.quiet.push(request, Effect::of(name));
+        self.flush_large();
+    }
+
+    /// `MULTI`, its reply dropped.
+    pub(crate) fn send_multi(&mut self) {
+        self.quiet.push(MULTI, Effect::Other);
+        self.flush_large();
+    }
+
+    /// `DISCARD`, its reply dropped.
+    pub(crate) fn send_discard(&mut self) {
+        self.quiet.push(DISCARD, Effect::Ends);
+        self.flush_large();
+    }
+
+    /// Hands the requests whose replies are dropped to the task once they are many.
+    fn flush_large(&mut self) {
+        if self.quiet.requests.len() >= WRITE_BATCH {
+            let quiet = self.quiet.take();
+            let _ = self.jobs.send(Job { quiet, call: None });
+        }
     }
 
     /// Sends `EXEC` if the group has not failed over since the connection was opened, else
     /// `DISCARD`, answering `-EXECABORT`; `ran` learns whether the transaction ran.
-    pub(crate) fn exec(&self, ran: Option<oneshot::Sender<bool>>) -> Pending {
+    pub(crate) fn exec(&mut self, ran: Option<oneshot::Sender<bool>>) -> Pending {
         let rx = self.exec_reply(ran);
         self.pending(rx)
     }
@@ -190,14 +271,14 @@ impl Pinned {
     /// [`Pinned::exec`], with the node's reply (encoded) coming to the caller instead of
     /// the client; the receiver reports a closed channel when the connection failed.
     pub(crate) fn exec_reply(
-        &self,
+        &mut self,
         ran: Option<oneshot::Sender<bool>>,
     ) -> oneshot::Receiver<Bytes> {
         let (tx, rx) = oneshot::channel();
         // A closed channel drops `tx`: the pending reply then reports the failure.
-        let _ = self.jobs.send(Job {
-            request: encode_args(&[Bytes::from_static(b"EXEC")]),
-            reply: Some(tx),
+        self.call(Call {
+            request: Bytes::from_static(EXEC),
+            reply: tx,
             exec: true,
             ran,
             effect: Effect::Ends,
@@ -205,11 +286,11 @@ impl Pinned {
         rx
     }
 
-    fn job(&self, request: Bytes, effect: Effect) -> Pending {
+    fn job(&mut self, request: Bytes, effect: Effect) -> Pending {
         let (tx, rx) = oneshot::channel();
-        let _ = self.jobs.send(Job {
+        self.call(Call {
             request,
-            reply: Some(tx),
+            reply: tx,
             exec: false,
             ran: None,
             effect,
@@ -217,11 +298,29 @@ impl Pinned {
         self.pending(rx)
     }
 
+    /// Hands `call` to the task, after the requests whose replies are dropped.
+    fn call(&mut self, call: Call) {
+        let quiet = self.quiet.take();
+        let _ = self.jobs.send(Job {
+            quiet,
+            call: Some(call),
+        });
+    }
+
     fn pending(&self, rx: oneshot::Receiver<Bytes>) -> Pending {
         Pending::Task {
             rx,
             result: None,
             group: Some(self.group),
+        }
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        if self.quiet.count > 0 {
+            let quiet = self.quiet.take();
+            let _ = self.jobs.send(Job { quiet, call: None });
         }
     }
 }
@@ -298,23 +397,38 @@ async fn serve(
                 // does: a transaction's MULTI, commands and EXEC reach the node together.
                 batch.clear();
                 let mut next = Some(job);
-                while let Some(mut job) = next.take() {
-                    if job.exec && failed_over() {
-                        if let Some(reply) = job.reply.take() {
-                            let abort = exec_abort("the group failed over during the transaction");
-                            let _ = reply.send(encode(&abort, protocol));
+                while let Some(Job { quiet, call }) = next.take() {
+                    if quiet.count > 0 {
+                        clean = false;
+                        tainted |= quiet.taints;
+                        for i in 1..=quiet.count {
+                            waiting.push_back(Sent {
+                                reply: None,
+                                ran: None,
+                                ends: quiet.last_ends && i == quiet.count,
+                            });
                         }
-                        job.request = encode_args(&[Bytes::from_static(b"DISCARD")]);
-                        job.ran = None;
+                        batch.extend_from_slice(&quiet.requests);
                     }
-                    clean = false;
-                    tainted |= job.effect == Effect::Taints;
-                    waiting.push_back(Sent {
-                        reply: job.reply,
-                        ran: job.ran,
-                        ends: job.effect == Effect::Ends,
-                    });
-                    batch.extend_from_slice(&job.request);
+                    if let Some(mut call) = call {
+                        let mut reply = Some(call.reply);
+                        if call.exec && failed_over() {
+                            if let Some(reply) = reply.take() {
+                                let abort = exec_abort("the group failed over during the transaction");
+                                let _ = reply.send(encode(&abort, protocol));
+                            }
+                            call.request = Bytes::from_static(DISCARD);
+                            call.ran = None;
+                        }
+                        clean = false;
+                        tainted |= call.effect == Effect::Taints;
+                        waiting.push_back(Sent {
+                            reply,
+                            ran: call.ran,
+                            ends: call.effect == Effect::Ends,
+                        });
+                        batch.extend_from_slice(&call.request);
+                    }
                     if batch.len() < WRITE_BATCH {
                         match jobs.try_recv() {
                             Ok(job) => next = Some(job),
@@ -387,10 +501,11 @@ fn answer(sent: Sent, bytes: Bytes, last: bool, clean: &mut bool) {
 /// `-EXECABORT` (the node dropped the transaction with the connection), the rest with `-ERR`.
 async fn fail_rest(jobs: &mut mpsc::UnboundedReceiver<Job>, why: &str, protocol: Protocol) {
     while let Some(job) = jobs.recv().await {
-        let Some(reply) = job.reply else {
+        let Some(call) = job.call else {
             continue;
         };
-        let error = if job.exec {
+        let reply = call.reply;
+        let error = if call.exec {
             exec_abort(why)
         } else {
             Reply::error_owned(format!("ERR {why}"))

@@ -22,11 +22,12 @@ use tokio::net::TcpStream;
 
 use super::commands::{self, Rule};
 use super::conn::ClientConn;
+use super::frame::{self, Args};
 use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
 use super::pubsub::{self, Subscriber};
 use super::transaction::Transaction;
-use super::{blocking, cluster, frame, info, local, moves, multikey, split};
+use super::{blocking, cluster, info, local, moves, multikey, split};
 use crate::metrics::Target;
 use crate::state::Worker;
 
@@ -43,9 +44,9 @@ const KEEP_BUFFER: usize = 1024 * 1024;
 
 /// A parsed request and its command, resolved once.
 struct Request {
-    args: Vec<Bytes>,
-    /// The request as the client sent it, when [`frame`] read it: forwarded as it is.
-    raw: Option<Bytes>,
+    /// Its arguments, with the request as the client sent it when [`frame`] read it
+    /// (forwarded as it is).
+    args: Args,
     /// `None` for a name the command table does not hold.
     command: Option<Resolved>,
     /// When it was read.
@@ -60,32 +61,37 @@ const NAME_CACHE: usize = 16;
 /// Command names [`LastCommand`] remembers: a transaction's `MULTI`, command and `EXEC`.
 const NAMES_CACHED: usize = 4;
 
+/// A command name remembered by [`LastCommand`]: its length, its bytes, its command.
+type CachedName = (usize, [u8; NAME_CACHE], Option<Resolved>);
+
 /// The last few commands a client sent, by the bytes of their names: a pipeline mostly
 /// repeats one command or a few (`MULTI`, `SET`, `EXEC`), which then resolve without a search
 /// of the table. The oldest is replaced first.
 #[derive(Default)]
 struct LastCommand {
-    entries: [(usize, [u8; NAME_CACHE], Option<Resolved>); NAMES_CACHED],
+    /// Made on the first request: a client that sends nothing holds none.
+    entries: Option<Box<[CachedName; NAMES_CACHED]>>,
     next: usize,
 }
 
 impl LastCommand {
     /// `args`'s command, as [`command_table::resolve`] gives it.
-    fn resolve(&mut self, args: &[Bytes]) -> Option<Resolved> {
-        let name = args.first()?;
-        for (len, bytes, command) in &self.entries {
+    fn resolve(&mut self, args: &Args) -> Option<Resolved> {
+        let name = args.get(0)?;
+        let entries = self.entries.get_or_insert_with(Default::default);
+        for (len, bytes, command) in entries.iter() {
             if let Some(command) = command {
                 if name.len() == *len && name[..] == bytes[..*len] {
                     return Some(*command);
                 }
             }
         }
-        let command = command_table::resolve(args);
+        let command = command_table::resolve(&args.to_vec());
         // Only commands without subcommands: the name alone resolves them.
         let cached =
             command.filter(|c| c.command.subcommands.is_empty() && name.len() <= NAME_CACHE);
         if cached.is_some() {
-            let entry = &mut self.entries[self.next];
+            let entry = &mut entries[self.next];
             entry.0 = name.len();
             entry.1[..name.len()].copy_from_slice(name);
             entry.2 = cached;
@@ -254,6 +260,9 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
     let mut held: VecDeque<Request> = VecDeque::new();
     let mut reading = true;
     let mut tally = Tally::default();
+    // Registered once for the connection's life, not once per turn of the loop.
+    let kill = handle.kill.notified();
+    tokio::pin!(kill);
     loop {
         while held
             .front()
@@ -297,10 +306,6 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         client.count();
         let can_read =
             reading && queue.len() + held.len() < MAX_IN_FLIGHT && output.len() < FLUSH_AT;
-        if can_read && input.capacity() - input.len() < 4096 {
-            input.reserve(16 * 1024);
-            input_peak = input_peak.max(input.capacity());
-        }
         output_peak = output_peak.max(output.capacity());
         tokio::select! {
             written = writer.write(&output), if !output.is_empty() => match written {
@@ -313,7 +318,7 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                 }
                 _ => break,
             },
-            read = reader.read_buf(&mut input), if can_read => match read {
+            read = read_some(&mut reader, &mut input, &mut input_peak), if can_read => match read {
                 Ok(n) if n > 0 => {
                     let now = Instant::now();
                     loop {
@@ -321,18 +326,18 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                         // in the middle of one.
                         let fast = if client.parsing { None } else { frame::take(&mut input) };
                         let parsed = match fast {
-                            Some(frame) => Ok(Some((frame.args, Some(frame.raw)))),
+                            Some(args) => Ok(Some(args)),
                             None if !client.parsing && input.is_empty() => break,
                             None => {
                                 let parsed = client.parser.parse(&mut input);
                                 client.parsing = matches!(parsed, Ok(None));
-                                parsed.map(|args| args.map(|args| (args, None)))
+                                parsed.map(|args| args.map(Args::Parsed))
                             }
                         };
                         match parsed {
-                            Ok(Some((args, raw))) => {
+                            Ok(Some(args)) => {
                                 let command = client.names.resolve(&args);
-                                let request = Request { args, raw, command, started: now, sent_from: Some(now) };
+                                let request = Request { args, command, started: now, sent_from: Some(now) };
                                 if !held.is_empty() || client.must_hold(&request, queue.is_empty()) {
                                     held.push_back(request);
                                     continue;
@@ -367,9 +372,10 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
                 }
             },
             () = wait_front(&mut queue), if !queue.is_empty() => {}
-            () = handle.kill.notified() => break,
+            () = &mut kill => break,
             () = client.pubsub.wait(output.len() < pubsub::PUSH_AT), if client.pubsub.has_mailbox() => {}
-            () = tokio::time::sleep(HELD_RECHECK), if !held.is_empty() => {}
+            // Made only when polled: a timer costs a clock read.
+            () = async { tokio::time::sleep(HELD_RECHECK).await }, if !held.is_empty() => {}
         }
     }
     client.count();
@@ -384,6 +390,24 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
 fn wait_timeout(args: &[Bytes]) -> Option<std::time::Duration> {
     let ms: u64 = std::str::from_utf8(args.get(2)?).ok()?.parse().ok()?;
     (ms > 0).then(|| std::time::Duration::from_millis(ms))
+}
+
+/// Reads what the client sent into `input`. A client that sends nothing holds no buffer: one
+/// is made once its socket is readable, and replaced when full or too large (see
+/// [`KEEP_BUFFER`]; `peak` is the most room it has had). Cancel-safe.
+async fn read_some(
+    reader: &mut tokio::net::tcp::ReadHalf<'_>,
+    input: &mut BytesMut,
+    peak: &mut usize,
+) -> std::io::Result<usize> {
+    if input.capacity() - input.len() < 4096 {
+        if input.capacity() == 0 {
+            reader.readable().await?;
+        }
+        input.reserve(16 * 1024);
+        *peak = (*peak).max(input.capacity());
+    }
+    reader.read_buf(input).await
 }
 
 async fn wait_front(queue: &mut VecDeque<Queued>) {
@@ -463,9 +487,10 @@ impl Client {
         if spec.flags.contains(CommandFlags::READONLY) {
             return false;
         }
-        spec.key_indexes(&request.args).iter().any(|&k| {
+        let args = request.args.to_vec();
+        spec.key_indexes(&args).iter().any(|&k| {
             self.state
-                .is_paused(self.state.slots.group_of_key(&request.args[k]))
+                .is_paused(self.state.slots.group_of_key(&args[k]))
         })
     }
 
@@ -494,8 +519,8 @@ impl Client {
         let (forwarded, commands) = std::mem::take(&mut self.counts);
         if commands > 0 {
             let stats = &self.state.stats;
-            stats.forwarded.fetch_add(forwarded, Ordering::Relaxed);
-            stats.commands.fetch_add(commands, Ordering::Relaxed);
+            stats.forwarded.add(forwarded);
+            stats.commands.add(commands);
         }
     }
 
@@ -533,20 +558,19 @@ impl Client {
         self.counts.1 += 1;
         let Request {
             args,
-            raw,
             command,
             sent_from: started,
             ..
         } = request;
         let Some(command) = command else {
             self.tx.refused();
-            return self.ready(Reply::error_owned(errors::unknown_command(&args)));
+            return self.ready(Reply::error_owned(errors::unknown_command(&args.to_vec())));
         };
         if command.is_container_without_sub() && args.len() > 1 {
             self.tx.refused();
             return self.ready(Reply::error_owned(errors::unknown_subcommand(
                 command.name(),
-                &args[1],
+                args.arg(1),
             )));
         }
         if !command.arity_ok(args.len()) {
@@ -569,28 +593,28 @@ impl Client {
             self.counts.0 += 1;
             let spec = command.spec();
             return match self.group_of_keys(spec, &args) {
-                Some(group) => self.send_to_group(spec, group, &args, raw, started),
+                Some(group) => self.send_to_group(spec, group, &args, started),
                 None => self.ready(Reply::error(
                     "CROSSSLOT Keys in request don't hash to the same slot",
                 )),
             };
         }
-        self.dispatch_special(command, args, raw, started)
+        self.dispatch_special(command, args, started)
     }
 
     /// The group every key of `args` is in (group 0 for a keyless request); `None` when the
     /// keys are in several groups.
-    fn group_of_keys(&self, spec: &CommandSpec, args: &[Bytes]) -> Option<usize> {
+    fn group_of_keys(&self, spec: &CommandSpec, args: &Args) -> Option<usize> {
         if self.state.groups.len() == 1 {
             return Some(0);
         }
         let mut group = None;
         let mut same = |k: usize| {
-            let g = self.state.slots.group_of_key(&args[k]);
+            let g = self.state.slots.group_of_key(args.arg(k));
             *group.get_or_insert(g) == g
         };
         let all_same = if spec.flags.contains(CommandFlags::MOVABLE_KEYS) {
-            spec.key_indexes(args).into_iter().all(&mut same)
+            spec.key_indexes(&args.to_vec()).into_iter().all(&mut same)
         } else {
             fixed_keys(spec, args.len()).all(&mut same)
         };
@@ -599,14 +623,13 @@ impl Client {
 
     /// Sends a request routed whole to `group` (its primary, or the read policy's choice for a
     /// read-only command), under the write lease, on the client's pinned connection when it
-    /// watches keys there. `raw` is the request as the client sent it, when at hand;
+    /// watches keys there (the request as the client sent it goes on, when at hand);
     /// `started` when its node's timeout starts (`None`: now).
     fn send_to_group(
         &mut self,
         spec: &CommandSpec,
         group: usize,
-        args: &[Bytes],
-        raw: Option<Bytes>,
+        args: &Args,
         started: Option<Instant>,
     ) -> Pending {
         // The control plane's write lease: a proxy cut off from the quorum of proxies stops
@@ -621,7 +644,7 @@ impl Client {
             self.conn.last_write = Some(Some(group));
         }
         if let Some(pinned) = self.tx.pinned_for(group, &self.conn) {
-            return pinned.send(args);
+            return pinned.send(&args.to_vec());
         }
         let group = &self.state.groups[group];
         let backend = if readonly {
@@ -634,7 +657,10 @@ impl Client {
             self.conn.protocol,
             self.conn.db,
             self.conn.id,
-            raw.unwrap_or_else(|| encode_args(args)),
+            match args {
+                Args::Framed { raw, .. } => raw.clone(),
+                Args::Parsed(args) => encode_args(args),
+            },
             self.state.config.request_timeout,
             started.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std),
         ))
@@ -646,28 +672,40 @@ impl Client {
     fn dispatch_special(
         &mut self,
         command: Resolved,
-        args: Vec<Bytes>,
-        raw: Option<Bytes>,
+        framed: Args,
         started: Option<Instant>,
     ) -> Pending {
-        // `INFO` and the like see every earlier request counted.
-        self.count();
+        // `INFO` and the like see every earlier request counted (inside `MULTI` none runs
+        // here: the batch's counts wait for its end).
+        if !self.tx.in_multi() {
+            self.count();
+        }
         if command.name() == "reset" {
             self.tx.reset();
         }
         // Inside a transaction every command is the transaction's (PUBLISH included: it runs
         // on the transaction's group); outside, pub/sub comes first, so a RESP2 subscriber
         // gets Redis's error for MULTI and WATCH too.
-        if !self.tx.in_multi() {
-            if let Some(pending) = self.pubsub.handle(&self.conn, &self.state, &command, &args) {
+        let in_multi = self.tx.in_multi();
+        if in_multi {
+            if let Some(pending) = self
+                .tx
+                .dispatch(&self.state, &mut self.conn, &command, &framed)
+            {
                 return pending;
             }
         }
-        if let Some(pending) =
-            self.tx
-                .dispatch(&self.state, &mut self.conn, &command, &args, raw.as_ref())
-        {
-            return pending;
+        let args = framed.to_vec();
+        if !in_multi {
+            if let Some(pending) = self.pubsub.handle(&self.conn, &self.state, &command, &args) {
+                return pending;
+            }
+            if let Some(pending) = self
+                .tx
+                .dispatch(&self.state, &mut self.conn, &command, &framed)
+            {
+                return pending;
+            }
         }
         if let Some(why) = commands::refusal(&command) {
             return self.ready(Reply::error_owned(why));
@@ -682,7 +720,7 @@ impl Client {
             "cluster" => return cluster::send(&self.state, &self.conn, &command, &args),
             _ => {}
         }
-        self.state.stats.forwarded.fetch_add(1, Ordering::Relaxed);
+        self.state.stats.forwarded.add(1);
         let spec = command.spec();
         let writes = spec.flags.contains(CommandFlags::WRITE);
         if command.name() == "wait" {
@@ -696,6 +734,7 @@ impl Client {
                 None => Cow::Borrowed(command.name()),
                 Some(_) => Cow::Owned(command.to_string()),
             };
+            let raw = framed.raw().cloned();
             return split::send(&self.state, &self.conn, spec, &name, spread, &args, raw);
         }
         let keys = spec.key_indexes(&args);
@@ -744,14 +783,14 @@ impl Client {
                 group
             }
         };
-        self.send_to_group(spec, group, &args, raw, started)
+        self.send_to_group(spec, group, &framed, started)
     }
 }
 
 /// Positions of the keys of a command whose keys are found by position (not
 /// `movable_keys`) in a request of `argc` arguments, as [`CommandSpec::key_indexes`] gives
 /// them, without collecting them.
-fn fixed_keys(spec: &CommandSpec, argc: usize) -> impl Iterator<Item = usize> {
+pub(super) fn fixed_keys(spec: &CommandSpec, argc: usize) -> impl Iterator<Item = usize> {
     let first = usize::try_from(spec.first_key).unwrap_or(0);
     let (first, last) = if first == 0 || argc <= first {
         (1, 0)
@@ -806,12 +845,12 @@ mod tests {
         ] {
             let args = args(words);
             assert_eq!(
-                name(last.resolve(&args)),
+                name(last.resolve(&Args::Parsed(args.clone()))),
                 name(command_table::resolve(&args)),
                 "{words:?}"
             );
         }
-        assert!(last.resolve(&[]).is_none());
+        assert!(last.resolve(&Args::Parsed(Vec::new())).is_none());
     }
 
     #[test]

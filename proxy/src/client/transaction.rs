@@ -21,15 +21,17 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
-use redoubt_protocol::command_table::{CommandFlags, Resolved};
+use redoubt_protocol::command_table::{CommandFlags, CommandSpec, Resolved};
 use redoubt_protocol::reply_decoder::decode;
 use redoubt_protocol::{Protocol, Reply};
 use tokio::sync::oneshot;
 
 use super::commands;
 use super::conn::ClientConn;
-use super::pending::{encode, encode_args, Pending};
+use super::frame::Args;
+use super::pending::{encode, Pending};
 use super::pinned::Pinned;
+use super::session::fixed_keys;
 use crate::backend::DATABASES;
 use crate::state::Worker;
 
@@ -46,9 +48,9 @@ const SELECT_SPANNING: &str =
 /// Proxy-answered commands that run inside a transaction (on the node, queued).
 const QUEUED_LOCAL: &[&str] = &["ping", "echo", "select"];
 
-/// One client's transaction state.
+/// One client's transaction state, when it has one (see [`Transaction`]).
 #[derive(Debug, Default)]
-pub(crate) struct Transaction {
+struct State {
     /// Inside `MULTI`, as the client sees it.
     multi: bool,
     /// A command was refused while queuing: `EXEC` answers `-EXECABORT`.
@@ -81,7 +83,118 @@ pub(crate) struct Transaction {
     lingering: Option<Pinned>,
 }
 
+/// One client's transaction state: none until the client sends a transaction command, and
+/// none again once it has nothing left of one (most clients never use a transaction, and the
+/// state takes a few hundred bytes).
+#[derive(Debug, Default)]
+pub(crate) struct Transaction(Option<Box<State>>);
+
 impl Transaction {
+    /// True inside `MULTI`.
+    pub(crate) fn in_multi(&self) -> bool {
+        self.0.as_ref().is_some_and(|state| state.in_multi())
+    }
+
+    /// Inside `MULTI`: the commands queued so far (by the nodes and by the proxy).
+    pub(crate) fn queued(&self) -> Option<usize> {
+        self.0.as_ref()?.queued()
+    }
+
+    /// A command was refused before reaching the transaction logic (unknown command,
+    /// arity, `NOAUTH`): inside `MULTI` that makes `EXEC` fail, as in Redis.
+    pub(crate) fn refused(&mut self) {
+        if let Some(state) = &mut self.0 {
+            state.refused();
+        }
+    }
+
+    /// `RESET`: the transaction and watches are dropped (with the pinned connection).
+    pub(crate) fn reset(&mut self) {
+        if let Some(state) = &mut self.0 {
+            state.reset();
+        }
+    }
+
+    /// True when `command` must wait until every earlier request of the client has its
+    /// reply (`idle`); see [`State::must_wait`].
+    pub(crate) fn must_wait(
+        &mut self,
+        worker: &Worker,
+        command: Option<&Resolved>,
+        args: &Args,
+        idle: bool,
+    ) -> bool {
+        match &mut self.0 {
+            Some(state) => state.must_wait(worker, command, args, idle),
+            None => State::default().must_wait(worker, command, args, idle),
+        }
+    }
+
+    /// The client has no reply to wait for: a lingering connection is released, and the
+    /// state with it once nothing is left of it.
+    pub(crate) fn idle(&mut self) {
+        if let Some(state) = &mut self.0 {
+            state.idle();
+            if state.is_empty() {
+                self.0 = None;
+            }
+        }
+    }
+
+    /// False while the client's database depends on an `EXEC` reply still to come; once it is
+    /// known, applies it to `conn`.
+    pub(crate) fn settled(&mut self, conn: &mut ClientConn) -> bool {
+        self.0.as_mut().is_none_or(|state| state.settled(conn))
+    }
+
+    /// The pinned connection, when the client watches keys of `group` (outside `MULTI`).
+    pub(crate) fn pinned_for(&mut self, group: usize, conn: &ClientConn) -> Option<&mut Pinned> {
+        self.0.as_mut()?.pinned_for(group, conn)
+    }
+
+    /// Serves `args` when it is a transaction command, or any command inside `MULTI`;
+    /// `None` for the session to route as usual (see [`State::dispatch`]).
+    pub(crate) fn dispatch(
+        &mut self,
+        worker: &Arc<Worker>,
+        conn: &mut ClientConn,
+        command: &Resolved,
+        args: &Args,
+    ) -> Option<Pending> {
+        if self.0.is_none()
+            && !matches!(
+                command.name(),
+                "multi" | "exec" | "discard" | "watch" | "unwatch"
+            )
+        {
+            return None;
+        }
+        self.0
+            .get_or_insert_with(Default::default)
+            .dispatch(worker, conn, command, args)
+    }
+}
+
+impl State {
+    /// True when nothing is left of a transaction or of watches: no `MULTI`, no connection,
+    /// nothing queued or awaited.
+    fn is_empty(&self) -> bool {
+        !self.multi
+            && !self.failed
+            && self.pinned.is_none()
+            && !self.watching
+            && self.spans.is_empty()
+            && self.order.is_empty()
+            && self.buffered.is_empty()
+            && self.buffered_bytes == 0
+            && self.select.is_none()
+            && self.db_after_exec.is_none()
+            && !self.released
+            && self.lingering.is_none()
+    }
+}
+
+impl State {
     /// True inside `MULTI`.
     pub(crate) fn in_multi(&self) -> bool {
         self.multi
@@ -103,7 +216,7 @@ impl Transaction {
     /// `RESET`: the transaction and watches are dropped (with the pinned connection).
     pub(crate) fn reset(&mut self) {
         let released = self.pinned.is_some() || self.lingering.is_some();
-        *self = Transaction::default();
+        *self = State::default();
         self.released = released;
     }
 
@@ -116,7 +229,7 @@ impl Transaction {
         &mut self,
         worker: &Worker,
         command: Option<&Resolved>,
-        args: &[Bytes],
+        args: &Args,
         idle: bool,
     ) -> bool {
         if idle {
@@ -133,13 +246,10 @@ impl Transaction {
             if !lingering.is_current(worker) {
                 return true;
             }
-            let keys = command.spec().key_indexes(args);
             let same = if command.name() == "exec" {
                 Some(worker.slots.group_of_slot(0) == lingering.group)
-            } else if keys.is_empty() {
-                None
             } else {
-                Some(one_group(worker, keys.iter().map(|&k| &args[k])) == Some(lingering.group))
+                keys_group(worker, command.spec(), args).map(|g| g == Some(lingering.group))
             };
             return !self.continues(same, command);
         }
@@ -151,7 +261,7 @@ impl Transaction {
                 _ => {
                     self.multi
                         && (self.buffered.len() >= MAX_BUFFERED
-                            || !command.spec().key_indexes(args).is_empty())
+                            || keys_group(worker, command.spec(), args).is_some())
                 }
             }
     }
@@ -206,7 +316,7 @@ impl Transaction {
 
     /// The pinned connection, when the client watches keys of `group` (outside `MULTI`):
     /// its requests to that group go there, in order with the `WATCH`.
-    pub(crate) fn pinned_for(&mut self, group: usize, conn: &ClientConn) -> Option<&Pinned> {
+    pub(crate) fn pinned_for(&mut self, group: usize, conn: &ClientConn) -> Option<&mut Pinned> {
         let pinned = self.pinned.as_mut().filter(|p| p.group == group)?;
         sync(pinned, conn);
         Some(pinned)
@@ -220,8 +330,7 @@ impl Transaction {
         worker: &Arc<Worker>,
         conn: &mut ClientConn,
         command: &Resolved,
-        args: &[Bytes],
-        raw: Option<&Bytes>,
+        args: &Args,
     ) -> Option<Pending> {
         let name = command.name();
         if matches!(name, "quit" | "reset") {
@@ -232,8 +341,8 @@ impl Transaction {
                 "multi" => Some(self.begin(conn)),
                 "exec" => Some(ready(conn, Reply::error("ERR EXEC without MULTI"))),
                 "discard" => Some(ready(conn, Reply::error("ERR DISCARD without MULTI"))),
-                "watch" => Some(self.watch(worker, conn, args)),
-                "unwatch" => Some(self.unwatch(conn, args)),
+                "watch" => Some(self.watch(worker, conn, &args.to_vec())),
+                "unwatch" => Some(self.unwatch(conn, &args.to_vec())),
                 _ => None,
             };
         }
@@ -242,7 +351,7 @@ impl Transaction {
             "watch" => ready(conn, Reply::error("ERR WATCH inside MULTI is not allowed")),
             "exec" => self.exec(worker, conn),
             "discard" => self.discard(conn),
-            _ => self.queue(worker, conn, command, args, raw),
+            _ => self.queue(worker, conn, command, args),
         })
     }
 
@@ -256,14 +365,14 @@ impl Transaction {
                 sync(pinned, conn);
                 pinned.send(&[Bytes::from_static(b"MULTI")])
             }
-            None => ready(conn, Reply::ok()),
+            None => Pending::Ready(Bytes::from_static(b"+OK\r\n")),
         }
     }
 
     /// `WATCH key...`: the keys' group is pinned (all in one group, the group of earlier
     /// watches if any, else `-CROSSSLOT`) and the node watches them.
     fn watch(&mut self, worker: &Arc<Worker>, conn: &ClientConn, args: &[Bytes]) -> Pending {
-        let Some(group) = one_group(worker, args[1..].iter()) else {
+        let Some(group) = one_group(worker, args[1..].iter().map(|a| &a[..])) else {
             return ready(conn, Reply::error(CROSSSLOT));
         };
         let pinned = match self.pinned.take() {
@@ -284,7 +393,7 @@ impl Transaction {
     fn unwatch(&mut self, conn: &ClientConn, args: &[Bytes]) -> Pending {
         self.watching = false;
         match self.pinned.take() {
-            Some(pinned) => {
+            Some(mut pinned) => {
                 self.released = true;
                 pinned.send(args)
             }
@@ -299,8 +408,7 @@ impl Transaction {
         worker: &Arc<Worker>,
         conn: &mut ClientConn,
         command: &Resolved,
-        args: &[Bytes],
-        raw: Option<&Bytes>,
+        args: &Args,
     ) -> Pending {
         let spec = command.spec();
         let name = command.name();
@@ -328,7 +436,7 @@ impl Transaction {
             if !self.spans.is_empty() {
                 return self.fail(conn, Reply::error(SELECT_SPANNING));
             }
-            if let Some(db) = std::str::from_utf8(&args[1])
+            if let Some(db) = std::str::from_utf8(args.get(1).unwrap_or_default())
                 .ok()
                 .and_then(|s| s.parse::<usize>().ok())
                 .filter(|db| *db < DATABASES)
@@ -336,14 +444,10 @@ impl Transaction {
                 self.select = Some(db);
             }
         }
-        let keys = spec.key_indexes(args);
-        let group = if keys.is_empty() {
-            None
-        } else {
-            match one_group(worker, keys.iter().map(|&k| &args[k])) {
-                Some(group) => Some(group),
-                None => return self.fail(conn, Reply::error(CROSSSLOT)),
-            }
+        let group = match keys_group(worker, spec, args) {
+            None => None,
+            Some(Some(group)) => Some(group),
+            Some(None) => return self.fail(conn, Reply::error(CROSSSLOT)),
         };
         let writes = spec.flags.contains(CommandFlags::WRITE);
         if let (Some(group), true) = (group, writes) {
@@ -356,20 +460,21 @@ impl Transaction {
         // its node's reply dropped: a refusal only the node can make (`OOM`, `MISCONF`) makes
         // its `EXEC` answer `-EXECABORT`, as in Redis.
         match (self.pinned.as_ref().map(|p| p.group), group) {
-            (Some(main), None) => self.queue_on_main(main, conn, args, raw),
-            (Some(main), Some(group)) if main == group => self.queue_on_main(main, conn, args, raw),
-            (Some(_), Some(group)) => self.span(worker, conn, group, args, raw),
+            (Some(main), None) => self.queue_on_main(main, conn, args),
+            (Some(main), Some(group)) if main == group => self.queue_on_main(main, conn, args),
+            (Some(_), Some(group)) => self.span(worker, conn, group, args),
             (None, Some(group)) => {
                 self.pin(worker, conn, group);
-                self.queue_on_main(group, conn, args, raw)
+                self.queue_on_main(group, conn, args)
             }
             (None, None) => {
+                let args = args.to_vec();
                 self.buffered_bytes += args.iter().map(Bytes::len).sum::<usize>();
-                self.buffered.push(args.to_vec());
+                self.buffered.push(args);
                 if self.buffered.len() > MAX_BUFFERED || self.buffered_bytes > MAX_BUFFERED_BYTES {
                     self.pin(worker, conn, worker.slots.group_of_slot(0));
                 }
-                ready(conn, Reply::simple("QUEUED"))
+                queued()
             }
         }
     }
@@ -381,14 +486,14 @@ impl Transaction {
             .lingering
             .take()
             .filter(|p| p.group == group && p.is_current(worker));
-        let pinned = match lingering {
+        let mut pinned = match lingering {
             Some(mut pinned) => {
                 sync(&mut pinned, conn);
                 pinned
             }
             None => Pinned::open(worker, group, conn.protocol, conn.db),
         };
-        pinned.send_quiet(&[Bytes::from_static(b"MULTI")]);
+        pinned.send_multi();
         for args in self.buffered.drain(..) {
             pinned.send_quiet(&args);
             self.order.push(group);
@@ -399,18 +504,12 @@ impl Transaction {
 
     /// Queues `args` (`raw`: as the client sent them) on the pinned connection, of group
     /// `main`.
-    fn queue_on_main(
-        &mut self,
-        main: usize,
-        conn: &ClientConn,
-        args: &[Bytes],
-        raw: Option<&Bytes>,
-    ) -> Pending {
+    fn queue_on_main(&mut self, main: usize, _conn: &ClientConn, args: &Args) -> Pending {
         self.order.push(main);
-        if let Some(pinned) = &self.pinned {
-            pinned.send_quiet_encoded(args, encoded(args, raw));
+        if let Some(pinned) = &mut self.pinned {
+            send_quiet_encoded(pinned, args);
         }
-        ready(conn, Reply::simple("QUEUED"))
+        queued()
     }
 
     /// Queues `args`, whose keys are all in `group`, which is not the group the transaction
@@ -424,8 +523,7 @@ impl Transaction {
         worker: &Arc<Worker>,
         conn: &mut ClientConn,
         group: usize,
-        args: &[Bytes],
-        raw: Option<&Bytes>,
+        args: &Args,
     ) -> Pending {
         if self.select.is_some() {
             return self.fail(conn, Reply::error(CROSSSLOT));
@@ -433,15 +531,15 @@ impl Transaction {
         let at = match self.spans.iter().position(|p| p.group == group) {
             Some(at) => at,
             None => {
-                let pinned = Pinned::open(worker, group, conn.protocol, conn.db);
-                pinned.send_quiet(&[Bytes::from_static(b"MULTI")]);
+                let mut pinned = Pinned::open(worker, group, conn.protocol, conn.db);
+                pinned.send_multi();
                 self.spans.push(pinned);
                 self.spans.len() - 1
             }
         };
         self.order.push(group);
-        self.spans[at].send_quiet_encoded(args, encoded(args, raw));
-        ready(conn, Reply::simple("QUEUED"))
+        send_quiet_encoded(&mut self.spans[at], args);
+        queued()
     }
 
     /// `EXEC`: `-EXECABORT` after a queue-time error, else run on the node (an empty
@@ -450,7 +548,7 @@ impl Transaction {
     fn exec(&mut self, worker: &Arc<Worker>, conn: &mut ClientConn) -> Pending {
         let failed = self.failed;
         let select = self.select;
-        let spans = std::mem::take(&mut self.spans);
+        let mut spans = std::mem::take(&mut self.spans);
         let order = std::mem::take(&mut self.order);
         let buffered = !self.buffered.is_empty();
         let pinned = if failed || self.pinned.is_some() || !buffered {
@@ -459,12 +557,12 @@ impl Transaction {
             self.pin(worker, conn, worker.slots.group_of_slot(0));
             self.pinned.take()
         };
-        *self = Transaction {
+        *self = State {
             released: pinned.is_some(),
             lingering: self.lingering.take(),
-            ..Transaction::default()
+            ..State::default()
         };
-        let Some(pinned) = pinned else {
+        let Some(mut pinned) = pinned else {
             return ready(
                 conn,
                 if failed {
@@ -475,9 +573,9 @@ impl Transaction {
             );
         };
         if failed {
-            pinned.send_quiet(&[Bytes::from_static(b"DISCARD")]);
-            for span in &spans {
-                span.send_quiet(&[Bytes::from_static(b"DISCARD")]);
+            pinned.send_discard();
+            for span in &mut spans {
+                span.send_discard();
             }
             return ready(
                 conn,
@@ -505,17 +603,17 @@ impl Transaction {
     /// `DISCARD`: the queued commands and the watches dropped, the pinned connection
     /// released.
     fn discard(&mut self, conn: &ClientConn) -> Pending {
-        for span in self.spans.drain(..) {
-            span.send_quiet(&[Bytes::from_static(b"DISCARD")]);
+        for mut span in self.spans.drain(..) {
+            span.send_discard();
         }
         let pinned = self.pinned.take();
-        *self = Transaction {
+        *self = State {
             released: pinned.is_some(),
             lingering: self.lingering.take(),
-            ..Transaction::default()
+            ..State::default()
         };
         match pinned {
-            Some(pinned) => pinned.send(&[Bytes::from_static(b"DISCARD")]),
+            Some(mut pinned) => pinned.send(&[Bytes::from_static(b"DISCARD")]),
             None => ready(conn, Reply::ok()),
         }
     }
@@ -537,7 +635,7 @@ impl Transaction {
 /// so. Across groups the transaction is not isolated: another client may see one group's part
 /// applied before another's.
 fn exec_spanning(
-    main: Pinned,
+    mut main: Pinned,
     spans: Vec<Pinned>,
     order: Vec<usize>,
     protocol: Protocol,
@@ -558,7 +656,7 @@ fn exec_spanning(
 async fn run_spanning(
     main: Pinned,
     first: oneshot::Receiver<Bytes>,
-    spans: Vec<Pinned>,
+    mut spans: Vec<Pinned>,
     order: Vec<usize>,
 ) -> Reply {
     let decoded = |reply: Result<Bytes, oneshot::error::RecvError>| match reply {
@@ -570,15 +668,15 @@ async fn run_spanning(
     match decoded(first.await) {
         Reply::Array(items) => parts.push((main.group, items.into())),
         not_run => {
-            for span in &spans {
-                span.send_quiet(&[Bytes::from_static(b"DISCARD")]);
+            for span in &mut spans {
+                span.send_discard();
             }
             return not_run;
         }
     }
     drop(main);
     let waits: Vec<_> = spans
-        .iter()
+        .iter_mut()
         .map(|span| (span.group, span.exec_reply(None)))
         .collect();
     drop(spans);
@@ -613,18 +711,46 @@ async fn run_spanning(
     Reply::Array(merged)
 }
 
-/// The request `args` encoded: `raw` when the client's own bytes are at hand.
-fn encoded(args: &[Bytes], raw: Option<&Bytes>) -> Bytes {
-    raw.cloned().unwrap_or_else(|| encode_args(args))
+/// Queues `args` on `pinned`, its reply dropped: `raw` when the client's own bytes are at
+/// hand.
+fn send_quiet_encoded(pinned: &mut Pinned, args: &Args) {
+    match args {
+        Args::Framed { raw, .. } => pinned.send_quiet_encoded(args.arg(0), raw),
+        Args::Parsed(args) => pinned.send_quiet(args),
+    }
+}
+
+/// `+QUEUED`, the same in both protocols.
+fn queued() -> Pending {
+    Pending::Ready(Bytes::from_static(b"+QUEUED\r\n"))
 }
 
 fn ready(conn: &ClientConn, reply: Reply) -> Pending {
     Pending::Ready(encode(&reply, conn.protocol))
 }
 
+/// The group of the keys of `args`, a request of the command `spec`: `None` when it has no
+/// key, `Some(None)` when its keys span groups.
+fn keys_group(worker: &Worker, spec: &CommandSpec, args: &Args) -> Option<Option<usize>> {
+    if spec.flags.contains(CommandFlags::MOVABLE_KEYS) {
+        let keys = spec.key_indexes(&args.to_vec());
+        if keys.is_empty() {
+            return None;
+        }
+        return Some(one_group(worker, keys.iter().map(|&k| args.arg(k))));
+    }
+    let mut keys = fixed_keys(spec, args.len()).peekable();
+    keys.peek()?;
+    Some(one_group(worker, keys.map(|k| args.arg(k))))
+}
+
 /// The group every one of `keys` is in; `None` when they span several (or there are none).
-fn one_group<'a>(worker: &Worker, mut keys: impl Iterator<Item = &'a Bytes>) -> Option<usize> {
-    let group = worker.slots.group_of_key(keys.next()?);
+fn one_group<'a>(worker: &Worker, mut keys: impl Iterator<Item = &'a [u8]>) -> Option<usize> {
+    let first = keys.next()?;
+    if worker.groups.len() == 1 {
+        return Some(0);
+    }
+    let group = worker.slots.group_of_key(first);
     keys.all(|key| worker.slots.group_of_key(key) == group)
         .then_some(group)
 }

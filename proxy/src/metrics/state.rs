@@ -189,7 +189,7 @@ impl Collector for StateCollector {
             (
                 "redoubt_proxy_backend_requests",
                 "Requests sent to each node that completed, with a reply or an error.",
-                |t| t.requests.load(Ordering::Relaxed),
+                |t| t.requests.sum(),
             ),
             (
                 "redoubt_proxy_backend_errors",

@@ -5,6 +5,8 @@ use std::sync::atomic::AtomicU64;
 
 use parking_lot::Mutex;
 
+use super::striped::Striped;
+
 /// Counters for `INFO`, shared by every worker.
 #[derive(Debug, Default)]
 pub(crate) struct ProxyStats {
@@ -13,11 +15,11 @@ pub(crate) struct ProxyStats {
     /// Connections accepted.
     pub(crate) connections_received: AtomicU64,
     /// Requests received.
-    pub(crate) commands: AtomicU64,
+    pub(crate) commands: Striped,
     /// Clients waiting in a blocking command now.
     pub(crate) blocked_clients: AtomicU64,
     /// Requests sent on to nodes (split ones count once).
-    pub(crate) forwarded: AtomicU64,
+    pub(crate) forwarded: Striped,
     /// Error replies by their first word (`ERR`, `WRONGTYPE`...), for `INFO errorstats`.
     pub(crate) errors: Mutex<BTreeMap<String, u64>>,
 }

@@ -301,7 +301,7 @@ async fn switchover(
         // Requests already on their way to the primary finish first, so their writes are in
         // the offset the standby must reach.
         if let Some(health) = setup.health.get(&current.primary) {
-            while health.in_flight.load(Ordering::SeqCst) > 0 {
+            while health.in_flight.sum() > 0 {
                 if Instant::now() > deadline {
                     return Err("requests to the primary did not finish".to_string());
                 }
