@@ -143,7 +143,11 @@ fn chunks_take_their_size_class_not_a_doubling() {
     let packed: usize = list.iter().map(|item| entry_size(item.len())).sum();
     assert_eq!(packed, 9890);
     // Two chunk classes and the deque of chunks (2 slots of 32 bytes).
-    assert!(list.heap_bytes() <= 8192 + 1792 + 64, "{}", list.heap_bytes());
+    assert!(
+        list.heap_bytes() <= 8192 + 1792 + 64,
+        "{}",
+        list.heap_bytes()
+    );
     // Pushing at the head does the same, except that the conversion to a quicklist left the
     // elements past its first 8 KB in a small chunk of their own at the tail (class 16), and
     // the third chunk grew the deque to 4 slots.
@@ -151,5 +155,9 @@ fn chunks_take_their_size_class_not_a_doubling() {
     for i in 0..1000 {
         left.push(format!("item:{i}"), true);
     }
-    assert!(left.heap_bytes() <= 8192 + 1792 + 16 + 128, "{}", left.heap_bytes());
+    assert!(
+        left.heap_bytes() <= 8192 + 1792 + 16 + 128,
+        "{}",
+        left.heap_bytes()
+    );
 }
