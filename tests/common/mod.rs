@@ -287,10 +287,18 @@ impl Server {
         let _ = self.child.wait();
     }
 
-    /// Sends `signal` to the process (e.g. SIGSTOP / SIGCONT).
+    /// Sends `signal` to the process (e.g. SIGSTOP / SIGCONT). After SIGSTOP, waits (up to
+    /// 5 s) until every thread of the process is stopped: the stop reaches each thread
+    /// asynchronously, and one still running could answer a request sent right after.
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid() as i32), signal)
             .expect("signal the server");
+        if signal == nix::sys::signal::Signal::SIGSTOP {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while !all_threads_stopped(self.pid()) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
     }
 
     /// Whether the process is still running.
@@ -862,4 +870,19 @@ pub fn kv_list(s: &str) -> Vec<(String, String)> {
         .filter_map(|p| p.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// Whether every thread of process `pid` is in the stopped state (`T` in
+/// `/proc/PID/task/TID/stat`, the field after the command name).
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat")).map_or(true, |stat| {
+            stat.rsplit_once(')')
+                .and_then(|(_, rest)| rest.trim_start().chars().next())
+                .is_some_and(|state| state == 'T' || state == 't')
+        })
+    })
 }
