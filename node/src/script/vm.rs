@@ -13,13 +13,15 @@
 //! closure for the commands (scoped to the run, as it borrows the caller) and the hook.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use mlua::{
-    ChunkMode, Debug, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value,
-    Variadic, VmState,
+    ChunkMode, Debug, Either, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table,
+    Value, Variadic, VmState,
 };
 use redoubt_protocol::Reply;
 
@@ -43,18 +45,15 @@ const INTERNAL_SOURCE: &str = "=redoubt";
 /// Redis's text for a killed script (`luaMaskCountHook`).
 pub(crate) const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 
-/// Runs of scripts between two incremental garbage collection steps (Redis's
-/// `LUA_GC_CYCLE_PERIOD`).
-const GC_PERIOD: u32 = 50;
-
 /// Most keys and arguments an EVAL run passes to the runner as Lua arguments (far below Lua's
 /// limit on a C function's stack); more go in tables built from Rust.
 const INLINE_WORDS: usize = 32;
 
 /// What a run hands the runner besides the function and its `redis.call` / `redis.pcall`.
-enum Params {
+enum Params<'a> {
     /// EVAL: the number of keys, then keys and arguments, made into KEYS and ARGV by the runner.
-    Words(usize, Variadic<mlua::String>),
+    /// A UTF-8 word goes onto Lua's stack as it is; only others become a string handle first.
+    Words(usize, Variadic<Either<&'a str, mlua::String>>),
     /// EVAL: KEYS and ARGV are already set.
     Globals,
     /// FCALL: the function's two parameters.
@@ -70,9 +69,23 @@ pub(crate) enum CallStyle {
     Function,
 }
 
+/// How `redis.pcall` reaches the command function of the current run. Only `redis.call` is
+/// made per run (a scoped function, as it borrows the caller); `redis.pcall` is made once and
+/// calls it, marked protected, so a run creates and destroys one function instead of two.
+#[derive(Default)]
+struct PcallSlot {
+    /// The next call of the run's command function is a `redis.pcall`: it returns errors as
+    /// `{err=...}` tables instead of raising them.
+    protected: AtomicBool,
+    /// The run's command function; `None` between runs.
+    call: Mutex<Option<Function>>,
+}
+
 /// A sandboxed Lua state.
 pub(crate) struct Vm {
     lua: Lua,
+    pcall: Function,
+    pcall_slot: Arc<PcallSlot>,
     globals: Table,
     env: Table,
     library_env: Table,
@@ -80,7 +93,6 @@ pub(crate) struct Vm {
     script_runner: Function,
     set_loading: Function,
     control: Arc<ScriptControl>,
-    runs: u32,
 }
 
 impl Vm {
@@ -107,6 +119,20 @@ impl Vm {
         let normalize = lua.create_function(normalize)?;
         let handler = lua.create_function(error_handler)?;
         let redis = redis_api::script_api(&lua)?;
+        let pcall_slot = Arc::new(PcallSlot::default());
+        let slot = pcall_slot.clone();
+        let pcall = lua.create_function(move |_, args: MultiValue| {
+            let call = slot.call.lock().clone();
+            let Some(call) = call else {
+                return Err(table_error(
+                    "redis.call/pcall can only be called inside a script invocation",
+                ));
+            };
+            slot.protected.store(true, Ordering::Relaxed);
+            let result = call.call::<Value>(args);
+            slot.protected.store(false, Ordering::Relaxed);
+            result
+        })?;
         let load_redis =
             redis_api::load_api(&lua, lua.create_function(register::register_function)?)?;
         let (runner, script_runner, env, library_env, set_loading): (
@@ -122,6 +148,8 @@ impl Vm {
             .call((normalize, handler, redis, load_redis))?;
         Ok(Vm {
             lua,
+            pcall,
+            pcall_slot,
             globals,
             env,
             library_env,
@@ -129,7 +157,6 @@ impl Vm {
             script_runner,
             set_loading,
             control,
-            runs: 0,
         })
     }
 
@@ -220,20 +247,17 @@ impl Vm {
         style: CallStyle,
         call: &mut dyn FnMut(&[Bytes]) -> Reply,
     ) -> Reply {
-        let reply = match self.try_run(function, name, keys, args, style, call) {
+        // Garbage is left to Lua's incremental collector, which runs as the state allocates
+        // (it starts a cycle once memory has doubled since the last one), so the state stays
+        // within about twice its live size. Redis adds a step every 50 runs; here that step
+        // cost more than its runs' own Lua work and bought no lower bound.
+        match self.try_run(function, name, keys, args, style, call) {
             Ok(reply) => reply,
             Err(e) => Reply::error_owned(format!(
                 "ERR Error running script {name}, {}",
                 plain_text(&e)
             )),
-        };
-        self.runs += 1;
-        if self.runs >= GC_PERIOD {
-            self.runs = 0;
-            // A failed step only delays collection to the next period.
-            let _ = self.lua.gc_step_kbytes(GC_PERIOD as i32);
         }
-        reply
     }
 
     fn try_run(
@@ -252,8 +276,11 @@ impl Vm {
                 let words = keys
                     .iter()
                     .chain(args)
-                    .map(|word| self.lua.create_string(word))
-                    .collect::<mlua::Result<Variadic<mlua::String>>>()?;
+                    .map(|word| match std::str::from_utf8(word) {
+                        Ok(text) => Ok(Either::Left(text)),
+                        Err(_) => self.lua.create_string(word).map(Either::Right),
+                    })
+                    .collect::<mlua::Result<Variadic<_>>>()?;
                 Params::Words(keys.len(), words)
             }
             CallStyle::Eval => {
@@ -294,11 +321,17 @@ impl Vm {
             )
             .and_then(|()| {
                 self.lua.scope(|scope| {
-                    let redis_call =
-                        scope.create_function(|lua, args: MultiValue| exec(lua, true, args))?;
-                    let redis_pcall =
-                        scope.create_function(|lua, args: MultiValue| exec(lua, false, args))?;
-                    match params {
+                    let slot = &self.pcall_slot;
+                    let redis_call = scope.create_function(|lua, args: MultiValue| {
+                        let protected = slot.protected.load(Ordering::Relaxed);
+                        if protected {
+                            slot.protected.store(false, Ordering::Relaxed);
+                        }
+                        exec(lua, !protected, args)
+                    })?;
+                    *slot.call.lock() = Some(redis_call.clone());
+                    let redis_pcall = &self.pcall;
+                    let outcome = match params {
                         Params::Words(count, words) => self.script_runner.call::<(bool, Value)>((
                             function,
                             redis_call,
@@ -318,7 +351,9 @@ impl Vm {
                             redis_call,
                             redis_pcall,
                         )),
-                    }
+                    };
+                    *slot.call.lock() = None;
+                    outcome
                 })
             });
         self.lua.remove_global_hook();
@@ -398,22 +433,29 @@ fn exec_command(
     raise: bool,
     args: MultiValue,
     call: &mut dyn FnMut(&[Bytes]) -> Reply,
-) -> mlua::Result<Value> {
+) -> mlua::Result<Either<String, Value>> {
     let argv = match command_words(args.into_iter()) {
         Ok(argv) => argv,
         Err(message) if raise => return Err(table_error(message)),
-        Err(message) => return Ok(Value::Table(error_table(lua, message)?)),
+        Err(message) => return Ok(Either::Right(Value::Table(error_table(lua, message)?))),
     };
     let reply = call(&argv);
-    if raise {
-        if let Reply::Error(text) = &reply {
-            return Err(table_error(format!("-{text}")));
+    match reply {
+        Reply::Error(text) if raise => Err(table_error(format!("-{text}"))),
+        // The common string reply goes onto Lua's stack as it is, without a string handle.
+        Reply::Bulk(data) => match String::from_utf8(data.into()) {
+            Ok(text) => Ok(Either::Left(text)),
+            Err(e) => Ok(Either::Right(Value::String(
+                lua.create_string(e.into_bytes())?,
+            ))),
+        },
+        reply => {
+            let resp3 = lua
+                .app_data_ref::<RunState>()
+                .is_some_and(|state| state.resp3);
+            reply_to_lua(lua, &reply, resp3).map(Either::Right)
         }
     }
-    let resp3 = lua
-        .app_data_ref::<RunState>()
-        .is_some_and(|state| state.resp3);
-    reply_to_lua(lua, &reply, resp3)
 }
 
 /// Redis's `luaArgsToRedisArgv`: strings as they are, numbers as `%.17g`.
