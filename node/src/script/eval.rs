@@ -188,8 +188,14 @@ impl ScriptEngine {
             Some(script) => script,
             None => return noscript(),
         };
-        self.vm
-            .run(&script.function, &script.name, keys, args, CallStyle::Eval, call)
+        self.vm.run(
+            &script.function,
+            &script.name,
+            keys,
+            args,
+            CallStyle::Eval,
+            call,
+        )
     }
 
     /// EVAL in one step: [`ScriptEngine::prepare`] then [`ScriptEngine::run`], for callers that

@@ -5,24 +5,24 @@
 //! globals and library tables read-only and returns the runner (an `xpcall` with Redis's error
 //! handler). [`Vm::run`] runs one compiled script or function: it sets `KEYS`/`ARGV`, hands the
 //! caller's command closure to the runner, which makes it what `redis.call` calls for the
-//! length of the run, arms the busy-script hook, and turns the result or the error into a
-//! [`Reply`] with Redis 7.2's texts (`<message> script: <name>, on @user_script:<line>.`).
+//! length of the run (`redis.pcall` calls it protected), and turns the result or the error
+//! into a [`Reply`] with Redis 7.2's texts (`<message> script: <name>, on @user_script:<line>.`).
+//! The busy-script hook watches every run.
 //!
-//! A run does little work of its own: the compiled function, the runners and the `redis`
-//! table live as long as the state; per run there are the `KEYS`/`ARGV` tables, one Rust
-//! closure for the commands (scoped to the run, as it borrows the caller) and the hook.
-
+//! A run does little work of its own: the compiled function, the runners, the `redis` table,
+//! `redis.pcall` and the hook live as long as the state; per run there are the `KEYS`/`ARGV`
+//! tables and one Rust closure for the commands (scoped to the run, as it borrows the caller).
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use parking_lot::Mutex;
 use mlua::{
     ChunkMode, Debug, Either, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table,
     Value, Variadic, VmState,
 };
+use parking_lot::Mutex;
 use redoubt_protocol::Reply;
 
 use super::control::ScriptControl;
@@ -44,6 +44,10 @@ const INTERNAL_SOURCE: &str = "=redoubt";
 
 /// Redis's text for a killed script (`luaMaskCountHook`).
 pub(crate) const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
+
+/// Lua's `setpause`: a collection cycle starts when memory reaches this percentage of what the
+/// previous cycle left.
+const GC_PAUSE: i32 = 400;
 
 /// Most keys and arguments an EVAL run passes to the runner as Lua arguments (far below Lua's
 /// limit on a C function's stack); more go in tables built from Rust.
@@ -84,8 +88,10 @@ struct PcallSlot {
 /// A sandboxed Lua state.
 pub(crate) struct Vm {
     lua: Lua,
-    pcall: Function,
     pcall_slot: Arc<PcallSlot>,
+    /// The run hook ([`run_hook`]) is installed. It stays between runs (it does nothing then);
+    /// a library load and a killed run replace it.
+    hook_armed: bool,
     globals: Table,
     env: Table,
     library_env: Table,
@@ -133,6 +139,13 @@ impl Vm {
             slot.protected.store(false, Ordering::Relaxed);
             result
         })?;
+        redis.raw_set("pcall", pcall)?;
+        // Lua's incremental collector starts a cycle once memory reaches `pause` percent of
+        // what the last cycle left (200 by default). Scripts leave little garbage each
+        // (KEYS/ARGV, replies, one closure), so at 200 a full mark of the libraries came every
+        // hundred runs or so; at 400 the state stays within four times its live size (tens
+        // of KB for the libraries, plus the cached scripts) and marks a third as often.
+        lua.gc_set_pause(GC_PAUSE);
         let load_redis =
             redis_api::load_api(&lua, lua.create_function(register::register_function)?)?;
         let (runner, script_runner, env, library_env, set_loading): (
@@ -148,8 +161,8 @@ impl Vm {
             .call((normalize, handler, redis, load_redis))?;
         Ok(Vm {
             lua,
-            pcall,
             pcall_slot,
+            hook_armed: false,
             globals,
             env,
             library_env,
@@ -185,6 +198,7 @@ impl Vm {
     /// (including `ERR FUNCTION LOAD timeout` after [`LOAD_TIMEOUT`]).
     pub(crate) fn load_library(&mut self, body: &Function) -> Result<Vec<Registration>, String> {
         self.lua.set_app_data(LoadContext::default());
+        self.hook_armed = false;
         let deadline = Instant::now() + LOAD_TIMEOUT;
         let hook = self.lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
@@ -197,13 +211,9 @@ impl Vm {
         );
         let outcome = hook.and_then(|()| {
             self.set_loading.call::<()>(true)?;
-            let result = self.runner.call::<(bool, Value)>((
-                body,
-                Value::Nil,
-                Value::Nil,
-                Value::Nil,
-                Value::Nil,
-            ));
+            let result =
+                self.runner
+                    .call::<(bool, Value)>((body, Value::Nil, Value::Nil, Value::Nil));
             self.set_loading.call::<()>(false)?;
             result
         });
@@ -294,9 +304,14 @@ impl Vm {
         };
         self.set_running(true, false);
         self.control.begin();
-        let control = self.control.clone();
-        let started = Instant::now();
-        let handed_off = std::sync::atomic::AtomicBool::new(false);
+        if !self.hook_armed {
+            let control = self.control.clone();
+            self.lua.set_global_hook(
+                HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+                move |lua, _| run_hook(lua, &control),
+            )?;
+            self.hook_armed = true;
+        }
         // What `redis.call` and `redis.pcall` of this run do; a command never calls back into
         // Lua, so the closure is never borrowed twice.
         let call = RefCell::new(call);
@@ -306,59 +321,37 @@ impl Vm {
                 .map_err(|_| table_error("redis.call called from a command"))?;
             exec_command(lua, raise, args, &mut **call)
         };
-        let outcome = self
-            .lua
-            .set_global_hook(
-                HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
-                move |lua, _| {
-                    if started.elapsed() >= HAND_OFF_AFTER
-                        && !handed_off.swap(true, std::sync::atomic::Ordering::Relaxed)
-                    {
-                        hand_off_worker();
-                    }
-                    busy_hook(lua, &control)
-                },
-            )
-            .and_then(|()| {
-                self.lua.scope(|scope| {
-                    let slot = &self.pcall_slot;
-                    let redis_call = scope.create_function(|lua, args: MultiValue| {
-                        let protected = slot.protected.load(Ordering::Relaxed);
-                        if protected {
-                            slot.protected.store(false, Ordering::Relaxed);
-                        }
-                        exec(lua, !protected, args)
-                    })?;
-                    *slot.call.lock() = Some(redis_call.clone());
-                    let redis_pcall = &self.pcall;
-                    let outcome = match params {
-                        Params::Words(count, words) => self.script_runner.call::<(bool, Value)>((
-                            function,
-                            redis_call,
-                            redis_pcall,
-                            count,
-                            words,
-                        )),
-                        Params::Globals => self.script_runner.call::<(bool, Value)>((
-                            function,
-                            redis_call,
-                            redis_pcall,
-                        )),
-                        Params::Tables(keys, args) => self.runner.call::<(bool, Value)>((
-                            function,
-                            keys,
-                            args,
-                            redis_call,
-                            redis_pcall,
-                        )),
-                    };
-                    *slot.call.lock() = None;
-                    outcome
-                })
-            });
-        self.lua.remove_global_hook();
-        self.lua.remove_hook();
+        let outcome = self.lua.scope(|scope| {
+            let slot = &self.pcall_slot;
+            let redis_call = scope.create_function(|lua, args: MultiValue| {
+                let protected = slot.protected.load(Ordering::Relaxed);
+                if protected {
+                    slot.protected.store(false, Ordering::Relaxed);
+                }
+                exec(lua, !protected, args)
+            })?;
+            *slot.call.lock() = Some(redis_call.clone());
+            let outcome = match params {
+                Params::Words(count, words) => self
+                    .script_runner
+                    .call::<(bool, Value)>((function, redis_call, count, words)),
+                Params::Globals => self
+                    .script_runner
+                    .call::<(bool, Value)>((function, redis_call)),
+                Params::Tables(keys, args) => self
+                    .runner
+                    .call::<(bool, Value)>((function, keys, args, redis_call)),
+            };
+            *slot.call.lock() = None;
+            outcome
+        });
         let killed = self.control.kill_requested();
+        if killed {
+            // A kill replaced the run hook with one that fires on every instruction.
+            self.lua.remove_global_hook();
+            self.lua.remove_hook();
+            self.hook_armed = false;
+        }
         self.control.end();
         let resp3 = self
             .lua
@@ -408,6 +401,16 @@ fn hand_off_worker() {
     if multi_thread {
         tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(1)));
     }
+}
+
+/// The count hook of the runs: hands the runtime worker off once a run is long
+/// ([`HAND_OFF_AFTER`]), and ends a run whose kill was asked ([`busy_hook`]). Between runs it
+/// finds neither and lets Lua continue.
+fn run_hook(lua: &Lua, control: &ScriptControl) -> mlua::Result<VmState> {
+    if control.hand_off_due(HAND_OFF_AFTER) {
+        hand_off_worker();
+    }
+    busy_hook(lua, control)
 }
 
 fn busy_hook(lua: &Lua, control: &ScriptControl) -> mlua::Result<VmState> {
