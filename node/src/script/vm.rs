@@ -314,12 +314,14 @@ impl Vm {
         }
         // What `redis.call` and `redis.pcall` of this run do; a command never calls back into
         // Lua, so the closure is never borrowed twice.
-        let call = RefCell::new(call);
+        // The closure and the buffer its command words go in (kept for the run's calls).
+        let call = RefCell::new((call, Vec::new()));
         let exec = |lua: &Lua, raise: bool, args: MultiValue| {
-            let mut call = call
+            let mut state = call
                 .try_borrow_mut()
                 .map_err(|_| table_error("redis.call called from a command"))?;
-            exec_command(lua, raise, args, &mut **call)
+            let (call, argv) = &mut *state;
+            exec_command(lua, raise, args, argv, &mut **call)
         };
         let outcome = self.lua.scope(|scope| {
             let slot = &self.pcall_slot;
@@ -353,16 +355,22 @@ impl Vm {
             self.hook_armed = false;
         }
         self.control.end();
-        let resp3 = self
-            .lua
-            .app_data_ref::<RunState>()
-            .is_some_and(|state| state.resp3);
-        self.set_running(false, false);
+        let resp3 = self.end_running();
         let (ok, value) = outcome?;
         if ok {
             return Ok(lua_to_reply(&value, resp3));
         }
         Ok(error_reply(&value, name, killed))
+    }
+
+    /// Marks the run over; returns whether the script chose RESP3 (`redis.setresp(3)`).
+    fn end_running(&self) -> bool {
+        self.lua
+            .app_data_mut::<RunState>()
+            .is_some_and(|mut state| {
+                state.running = false;
+                std::mem::take(&mut state.resp3)
+            })
     }
 
     fn set_running(&self, running: bool, resp3: bool) {
@@ -435,14 +443,17 @@ fn exec_command(
     lua: &Lua,
     raise: bool,
     args: MultiValue,
+    argv: &mut Vec<Bytes>,
     call: &mut dyn FnMut(&[Bytes]) -> Reply,
 ) -> mlua::Result<Either<String, Value>> {
-    let argv = match command_words(args.into_iter()) {
-        Ok(argv) => argv,
+    argv.clear();
+    match command_words(args.into_iter(), argv) {
+        Ok(()) => {}
         Err(message) if raise => return Err(table_error(message)),
         Err(message) => return Ok(Either::Right(Value::Table(error_table(lua, message)?))),
-    };
-    let reply = call(&argv);
+    }
+    let reply = call(argv);
+    argv.clear();
     match reply {
         Reply::Error(text) if raise => Err(table_error(format!("-{text}"))),
         // The common string reply goes onto Lua's stack as it is, without a string handle.
@@ -462,19 +473,23 @@ fn exec_command(
 }
 
 /// Redis's `luaArgsToRedisArgv`: strings as they are, numbers as `%.17g`.
-fn command_words(args: impl Iterator<Item = Value>) -> Result<Vec<Bytes>, &'static str> {
-    let argv: Vec<Bytes> = args
-        .map(|value| match value {
-            Value::String(s) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Number(n) => Ok(Bytes::from(format_g17(n))),
-            Value::Integer(n) => Ok(Bytes::from(n.to_string())),
-            _ => Err("Lua redis lib command arguments must be strings or integers"),
-        })
-        .collect::<Result<_, _>>()?;
+/// Fills `argv`, which is empty.
+fn command_words(
+    args: impl Iterator<Item = Value>,
+    argv: &mut Vec<Bytes>,
+) -> Result<(), &'static str> {
+    for value in args {
+        argv.push(match value {
+            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+            Value::Number(n) => Bytes::from(format_g17(n)),
+            Value::Integer(n) => Bytes::from(n.to_string()),
+            _ => return Err("Lua redis lib command arguments must be strings or integers"),
+        });
+    }
     if argv.is_empty() {
         return Err("Please specify at least one argument for this redis lib call");
     }
-    Ok(argv)
+    Ok(())
 }
 
 /// Redis's error handler: the error as a table with the source and line where it was raised
