@@ -505,7 +505,11 @@ async fn flush_while_reading(
         if can_read {
             reserve_input(input, input_peak);
         }
+        // Writing comes first: input is read only while the client is not taking replies
+        // (the deadlock this loop exists for), so a client that pipelines while it reads,
+        // as `redis-cli --pipe` does, never piles its requests up here.
         tokio::select! {
+            biased;
             written = writer.write(output) => {
                 let written = written?;
                 if written == 0 {

@@ -267,29 +267,4 @@ mod tests {
         }
         assert_eq!(counter().load(Ordering::Relaxed), before);
     }
-
-    /// The counting's cost per allocation and free, beside jemalloc's own; a measurement
-    /// reported in the project's notes. Run with
-    /// `cargo test -p redoubt-node --lib memory::tests::allocation_cost -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "measurement, run by hand"]
-    fn allocation_cost() {
-        fn pairs(allocator: &dyn GlobalAlloc) -> f64 {
-            let layout = Layout::from_size_align(64, 8).unwrap();
-            let n = 2_000_000;
-            let started = std::time::Instant::now();
-            for _ in 0..n {
-                // SAFETY: a valid layout, freed at once with it.
-                unsafe {
-                    let ptr = allocator.alloc(layout);
-                    std::hint::black_box(ptr);
-                    allocator.dealloc(ptr, layout);
-                }
-            }
-            started.elapsed().as_nanos() as f64 / f64::from(n)
-        }
-        let (plain, counted) = (pairs(&Jemalloc), pairs(&Allocator));
-        println!("alloc+free of 64 bytes: jemalloc {plain:.1} ns, counted {counted:.1} ns");
-        assert!(counted < plain * 10.0);
-    }
 }

@@ -48,14 +48,9 @@ fn value_size(value: &Value, samples: usize) -> usize {
                 0 => 0,
                 n => alloc(n),
             },
-            Value::List(l) => estimate(
-                l.len(),
-                samples,
-                // Elements are packed: a length before and after each.
-                l.iter().map(|i| i.len() + 2),
-            ),
             // Their encodings know their sizes: packs exactly, tables from their allocation
             // and a sample of the elements kept outside it.
+            Value::List(l) => l.heap_bytes(),
             Value::Set(s) => s.heap_bytes(),
             Value::Hash(h) => h.heap_bytes(),
             // A listpack packs member, length and score; the skiplist encoding knows its size.

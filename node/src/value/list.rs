@@ -1,5 +1,5 @@
-//! List values, in Redis 7.2's two encodings: a small list is a `listpack` (one exactly-sized
-//! packed [`Chunk`]); one that outgrows `list-max-listpack-size` (default -2: 8 KB) is a
+//! List values, in Redis 7.2's two encodings: a small list is a `listpack` (one packed
+//! [`Chunk`] sized to the allocator's class of its bytes); one that outgrows `list-max-listpack-size` (default -2: 8 KB) is a
 //! `quicklist`, a deque of packed chunks of at most 8 KB each. A `quicklist` left with one
 //! chunk of at most half the limit turns back into a `listpack` (`listTypeTryConversion`).
 //! Positions are 0-based from the head.
@@ -25,7 +25,7 @@ pub(crate) struct ListValue {
 
 #[derive(Clone, Debug, PartialEq)]
 enum Repr {
-    /// `listpack`: one exactly-sized chunk.
+    /// `listpack`: one chunk.
     Pack(Chunk),
     /// `quicklist`: chunks head first, none empty, each within [`NODE_BYTES`] unless it holds a
     /// single bigger element.
@@ -63,6 +63,20 @@ impl ListValue {
         self.len() == 0
     }
 
+    /// Bytes of the heap allocations behind the list: every chunk's buffer and the quicklist's
+    /// deque of chunks, at the allocator's size classes (for `MEMORY USAGE`).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let chunks: usize = self.slices().map(Chunk::heap_bytes).sum();
+        let deque = match &self.repr {
+            Repr::Pack(_) => 0,
+            Repr::Quick(q) => {
+                let bytes = q.chunks.capacity() * std::mem::size_of::<Chunk>();
+                std::alloc::Layout::array::<u8>(bytes).map_or(bytes, crate::memory::size_class)
+            }
+        };
+        chunks + deque
+    }
+
     /// `listpack` or `quicklist`.
     pub(crate) fn encoding(&self) -> &'static str {
         match self.repr {
@@ -93,6 +107,8 @@ impl ListValue {
                 let rest = whole.split_off(keep);
                 chunks.push_back(std::mem::replace(&mut whole, rest));
             }
+            // Most lists that convert stay at two or three chunks: no spare slots.
+            chunks.shrink_to_fit();
             self.repr = Repr::Quick(Quick { chunks, len });
         }
     }
@@ -144,7 +160,7 @@ impl ListValue {
         }
     }
 
-    fn exact(&self) -> bool {
+    fn is_listpack(&self) -> bool {
         matches!(self.repr, Repr::Pack(_))
     }
 
@@ -159,7 +175,7 @@ impl ListValue {
         let item = item.as_ref();
         match &mut self.repr {
             Repr::Pack(c) => {
-                c.push(item, left, true);
+                c.push(item, left);
                 self.grow();
             }
             Repr::Quick(q) => {
@@ -169,15 +185,13 @@ impl ListValue {
                     q.chunks.back_mut()
                 };
                 match end {
-                    Some(c) if !over(c.bytes() + entry_size(item.len())) => {
-                        c.push(item, left, false)
-                    }
+                    Some(c) if !over(c.bytes() + entry_size(item.len())) => c.push(item, left),
                     end => {
                         if let Some(c) = end {
                             c.shrink();
                         }
                         let mut c = Chunk::default();
-                        c.push(item, left, false);
+                        c.push(item, left);
                         if left {
                             q.chunks.push_front(c);
                         } else {
@@ -278,8 +292,7 @@ impl ListValue {
     /// Replaces the element at position `at` (< len).
     pub(crate) fn set(&mut self, at: usize, item: &[u8]) {
         let (ci, i) = self.locate(at);
-        let exact = self.exact();
-        self.chunk_mut(ci).set(i, item, exact);
+        self.chunk_mut(ci).set(i, item);
         self.split(ci);
         self.grow();
         self.shrink();
@@ -292,8 +305,7 @@ impl ListValue {
             return;
         }
         let (ci, i) = self.locate(at);
-        let exact = self.exact();
-        self.chunk_mut(ci).insert(i, item, exact);
+        self.chunk_mut(ci).insert(i, item);
         self.add_len(1);
         self.split(ci);
         self.grow();
@@ -366,7 +378,7 @@ impl ListValue {
             return 0;
         }
         gone.sort_unstable();
-        let was_quick = !self.exact();
+        let was_quick = !self.is_listpack();
         let mut kept = ListValue::default();
         let mut next = gone.iter().peekable();
         for (i, item) in self.iter().enumerate() {

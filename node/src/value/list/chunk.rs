@@ -4,6 +4,9 @@
 //! (1 byte up to 127 bytes of element). The trailing copy lets a walk run backwards from the
 //! end, as Redis's listpack `backlen` does, so both ends pop in O(1) plus the shift.
 
+use std::alloc::Layout;
+
+use crate::memory::size_class;
 use crate::value::varint;
 
 /// A chunk of entries.
@@ -96,17 +99,28 @@ impl Chunk {
         self.buf.shrink_to_fit();
     }
 
-    fn reserve(&mut self, extra: usize, exact: bool) {
-        if exact {
-            self.buf.reserve_exact(extra);
-        } else {
-            self.buf.reserve(extra);
+    /// Makes room for `extra` more bytes, growing the buffer to the allocator's size class of
+    /// the bytes needed (as Redis's listpack `lpInsert` reallocs to the new size): no doubling,
+    /// and no realloc while a push still fits the class.
+    fn reserve(&mut self, extra: usize) {
+        let need = self.buf.len() + extra;
+        if need > self.buf.capacity() {
+            let class = Layout::array::<u8>(need).map_or(need, size_class);
+            self.buf.reserve_exact(class - self.buf.len());
         }
     }
 
-    /// Adds `item` at the front (`left`) or the back; `exact` keeps the buffer exactly sized.
-    pub(crate) fn push(&mut self, item: &[u8], left: bool, exact: bool) {
-        self.reserve(entry_size(item.len()), exact);
+    /// Bytes of the buffer's allocation (its size class).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self.buf.capacity() {
+            0 => 0,
+            n => Layout::array::<u8>(n).map_or(n, size_class),
+        }
+    }
+
+    /// Adds `item` at the front (`left`) or the back.
+    pub(crate) fn push(&mut self, item: &[u8], left: bool) {
+        self.reserve(entry_size(item.len()));
         if left {
             let old = self.buf.len();
             write_entry(&mut self.buf, item);
@@ -167,11 +181,11 @@ impl Chunk {
     }
 
     /// Inserts `item` before entry `index` (`index == len` appends).
-    pub(crate) fn insert(&mut self, index: usize, item: &[u8], exact: bool) {
+    pub(crate) fn insert(&mut self, index: usize, item: &[u8]) {
         let at = self.offset(index);
         let mut entry = Vec::with_capacity(entry_size(item.len()));
         write_entry(&mut entry, item);
-        self.reserve(entry.len(), exact);
+        self.reserve(entry.len());
         self.buf.splice(at..at, entry);
         self.count += 1;
     }
@@ -187,9 +201,9 @@ impl Chunk {
     }
 
     /// Replaces entry `index` with `item`.
-    pub(crate) fn set(&mut self, index: usize, item: &[u8], exact: bool) {
+    pub(crate) fn set(&mut self, index: usize, item: &[u8]) {
         self.remove_range(index, index + 1);
-        self.insert(index, item, exact);
+        self.insert(index, item);
     }
 
     /// Splits off the entries from `index` on into a new chunk.

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use proptest::prelude::*;
 
-use super::ListValue;
+use super::{entry_size, ListValue};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -129,4 +129,27 @@ fn converts_both_ways_as_redis_7_2() {
     assert_eq!(list.encoding(), "quicklist");
     assert_eq!(list.pop(true, 1)[0].len(), 9000);
     assert_eq!(list.encoding(), "listpack");
+}
+
+#[test]
+fn chunks_take_their_size_class_not_a_doubling() {
+    // 1,000 elements of 6-8 bytes pack into 9,890 bytes: Redis's quicklist holds them in an
+    // 8 KB listpack (class 8,192) and one of about 1.7 KB (class 1,792).
+    let mut list = ListValue::default();
+    for i in 0..1000 {
+        list.push(format!("item:{i}"), false);
+    }
+    assert_eq!(list.encoding(), "quicklist");
+    let packed: usize = list.iter().map(|item| entry_size(item.len())).sum();
+    assert_eq!(packed, 9890);
+    // Two chunk classes and the deque of chunks (2 slots of 32 bytes).
+    assert!(list.heap_bytes() <= 8192 + 1792 + 64, "{}", list.heap_bytes());
+    // Pushing at the head does the same, except that the conversion to a quicklist left the
+    // elements past its first 8 KB in a small chunk of their own at the tail (class 16), and
+    // the third chunk grew the deque to 4 slots.
+    let mut left = ListValue::default();
+    for i in 0..1000 {
+        left.push(format!("item:{i}"), true);
+    }
+    assert!(left.heap_bytes() <= 8192 + 1792 + 16 + 128, "{}", left.heap_bytes());
 }
