@@ -39,7 +39,17 @@ pub(crate) fn execute(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>
 
 /// [`execute`] without the client-side caching frame (see [`caching`]).
 fn execute_untracked(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>) {
-    let (resolved, handler) = match check(ctx, args) {
+    let checked = check(ctx, args);
+    execute_checked(ctx, args, checked)
+}
+
+/// The rest of [`execute_untracked`] once the request was checked.
+fn execute_checked(
+    ctx: &mut Ctx,
+    args: &[Bytes],
+    checked: Result<(Resolved, Handler), (Reply, Option<Resolved>)>,
+) -> (Reply, Option<Resolved>) {
+    let (resolved, handler) = match checked {
         Ok(checked) => checked,
         Err((reply, resolved)) => {
             if resolved.is_some_and(|r| r.name() == "exec") && ctx.session.multi.is_some() {
@@ -72,13 +82,21 @@ fn execute_untracked(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, Option<Resolved>)
 /// read-only standby, transaction and subscribed-mode restrictions. Returns the command and
 /// its handler, or the error reply.
 fn check(ctx: &mut Ctx, args: &[Bytes]) -> Result<(Resolved, Handler), (Reply, Option<Resolved>)> {
-    let table = table::handlers();
-    let unknown = |ctx: &mut Ctx| (stats::error(ctx.store, errors::unknown_command(args)), None);
     let Some(resolved) = command_table::resolve(args) else {
-        return Err(unknown(ctx));
+        return Err((stats::error(ctx.store, errors::unknown_command(args)), None));
     };
+    check_resolved(ctx, resolved, args)
+}
+
+/// [`check`] for a request whose command is already resolved.
+fn check_resolved(
+    ctx: &mut Ctx,
+    resolved: Resolved,
+    args: &[Bytes],
+) -> Result<(Resolved, Handler), (Reply, Option<Resolved>)> {
+    let table = table::handlers();
     if !table.serves_command(resolved) {
-        return Err(unknown(ctx));
+        return Err((stats::error(ctx.store, errors::unknown_command(args)), None));
     }
     let reject = |ctx: &mut Ctx, error: &str| {
         Err((stats::reject(ctx.store, resolved, error), Some(resolved)))
@@ -234,12 +252,23 @@ pub(crate) fn replicate(ctx: &mut Ctx, command: Resolved, args: &[Bytes], reply:
     }
 }
 
-/// [`execute`] for a script's `redis.call`: the reply, and whether the node serves the command.
-fn dispatch_for_script(ctx: &mut Ctx, args: &[Bytes]) -> (Reply, bool) {
+/// [`execute`] for a script's `redis.call`, whose command the script engine resolved (it is
+/// not looked up again): the reply, and whether the node serves the command.
+fn dispatch_for_script(ctx: &mut Ctx, resolved: Resolved, args: &[Bytes]) -> (Reply, bool) {
     ctx.store.observe.script_depth += 1;
-    let (reply, resolved) = execute(ctx, args);
+    // The script's own command holds the client-side caching frame (`caching::execute`); only
+    // a call outside one takes the full path.
+    let framed = ctx.store.tracking.is_idle()
+        || ctx.session.in_atomic_unit
+        || ctx.store.tracking.in_command();
+    let (reply, ran) = if framed {
+        let checked = check_resolved(ctx, resolved, args);
+        execute_checked(ctx, args, checked)
+    } else {
+        execute(ctx, args)
+    };
     ctx.store.observe.script_depth -= 1;
-    (reply, resolved.is_some())
+    (reply, ran.is_some())
 }
 
 fn write_or_read(resolved: Resolved) -> bool {

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
-use redoubt_protocol::command_table::{self, CommandFlags};
+use redoubt_protocol::command_table::{self, CommandFlags, Resolved};
 use redoubt_protocol::{Protocol, Reply};
 
 use super::{is, CmdResult, Ctx};
@@ -53,10 +53,11 @@ pub(crate) const COMMANDS: &[(&str, super::Handler)] = &[
     ("function|help", functions::help),
 ];
 
-/// The node's dispatch as a script's `redis.call` uses it: the reply, and whether the node
-/// serves the command. Dispatch (`crate::exec`) sits above the command families, so it installs
-/// itself here ([`install_dispatch`]) when it builds its handler table.
-pub(crate) type Dispatch = fn(&mut Ctx, &[Bytes]) -> (Reply, bool);
+/// The node's dispatch as a script's `redis.call` uses it, for a command [`script_call`] has
+/// already resolved: the reply, and whether the node serves the command. Dispatch
+/// (`crate::exec`) sits above the command families, so it installs itself here
+/// ([`install_dispatch`]) when it builds its handler table.
+pub(crate) type Dispatch = fn(&mut Ctx, Resolved, &[Bytes]) -> (Reply, bool);
 
 static DISPATCH: OnceLock<Dispatch> = OnceLock::new();
 
@@ -133,8 +134,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], target: Target, ro_command: bool) -> CmdRe
         }
         Target::Sha => {
             let (keys, argv) = split_keys(&args[2], &args[3..])?;
-            let flags = scripting.eval.flags(&args[1])?;
-            let sha = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+            let (sha, flags) = scripting.eval.find(&args[1])?;
             (sha, flags, keys, argv)
         }
         Target::Function => {
@@ -143,7 +143,7 @@ fn run(ctx: &mut Ctx, args: &[Bytes], target: Target, ro_command: bool) -> CmdRe
                 return Err(Reply::error("ERR Bad number of keys provided"));
             }
             let (keys, argv) = split_keys(&args[2], &args[3..])?;
-            let name = String::from_utf8_lossy(&args[1]).into_owned();
+            let name = String::from_utf8_lossy(&args[1]).into();
             (name, flags, keys, argv)
         }
     };
@@ -210,7 +210,7 @@ fn script_call(ctx: &mut Ctx, words: &[Bytes], read_only: bool, control: &Script
     let Some(dispatch) = DISPATCH.get() else {
         return Reply::error(UNKNOWN);
     };
-    let (reply, served) = dispatch(ctx, words);
+    let (reply, served) = dispatch(ctx, resolved, words);
     if !served {
         return Reply::error(UNKNOWN);
     }

@@ -57,7 +57,7 @@ struct Run {
     /// It changed the dataset: it can no longer be killed.
     wrote: bool,
     /// Function name or script SHA1, for `FUNCTION STATS`.
-    name: String,
+    name: Arc<str>,
     /// The calling command's words, for `FUNCTION STATS`.
     command: Vec<bytes::Bytes>,
     control: Arc<ScriptControl>,
@@ -81,7 +81,7 @@ pub(crate) struct RunInfo {
     /// FCALL (true) or EVAL (false).
     pub(crate) function: bool,
     /// Function name or SHA1.
-    pub(crate) name: String,
+    pub(crate) name: Arc<str>,
     /// The calling command.
     pub(crate) command: Vec<bytes::Bytes>,
     /// The engine's control handle (kill requests go there).
@@ -193,7 +193,7 @@ impl ScriptBusy {
         match run.as_ref().filter(|run| run.function) {
             None => Reply::Null,
             Some(run) => Reply::Map(vec![
-                (Reply::bulk_static("name"), Reply::bulk(&run.name)),
+                (Reply::bulk_static("name"), Reply::bulk(run.name.as_bytes())),
                 (
                     Reply::bulk_static("command"),
                     Reply::Array(run.command.iter().cloned().map(Reply::Bulk).collect()),
@@ -215,7 +215,7 @@ mod tests {
         RunInfo {
             threshold: Duration::from_millis(threshold_ms),
             function,
-            name: "f".to_string(),
+            name: "f".into(),
             command: vec![],
             control: Arc::new(ScriptControl::default()),
             settings: ConnSettings::default(),

@@ -18,6 +18,8 @@ pub(crate) const REPL_ALL: u8 = REPL_AOF | REPL_REPLICA;
 #[derive(Debug, Default)]
 pub(crate) struct ScriptControl {
     started: Mutex<Option<Instant>>,
+    /// The run has handed its runtime worker off (see `vm::hand_off_worker`).
+    handed_off: AtomicBool,
     kill: AtomicBool,
     repl: AtomicU8,
 }
@@ -55,7 +57,15 @@ impl ScriptControl {
         self.repl.store(flags, Ordering::SeqCst);
     }
 
+    /// True once, when the current run has lasted `after`: its worker is then handed off.
+    pub(super) fn hand_off_due(&self, after: std::time::Duration) -> bool {
+        !self.handed_off.load(Ordering::Relaxed)
+            && self.started.lock().is_some_and(|s| s.elapsed() >= after)
+            && !self.handed_off.swap(true, Ordering::Relaxed)
+    }
+
     pub(super) fn begin(&self) {
+        self.handed_off.store(false, Ordering::Relaxed);
         self.kill.store(false, Ordering::SeqCst);
         self.repl.store(REPL_ALL, Ordering::SeqCst);
         *self.started.lock() = Some(Instant::now());

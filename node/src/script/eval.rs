@@ -22,6 +22,8 @@ pub(crate) const EVAL_SCRIPTS_CAP: usize = 500;
 
 struct Script {
     function: Function,
+    /// Its SHA1 in lowercase hex, the name error texts and `FUNCTION STATS` give it.
+    name: Arc<str>,
     flags: ScriptFlags,
     /// Added by SCRIPT LOAD: never evicted.
     loaded: bool,
@@ -32,16 +34,37 @@ struct Script {
 /// The EVAL scripting engine of a node.
 pub(crate) struct ScriptEngine {
     vm: Vm,
-    scripts: HashMap<String, Script>,
+    /// By binary SHA1, so a lookup by a client's hex text needs no allocation.
+    scripts: HashMap<Digest, Script>,
     /// SHA1s of scripts added by EVAL only, oldest first.
-    eval_order: VecDeque<String>,
+    eval_order: VecDeque<Digest>,
     /// Bytes of the cached bodies and their names.
     body_bytes: usize,
 }
 
+/// A script's SHA1, binary.
+type Digest = [u8; 20];
+
+/// Length of a SHA1 in hex.
+const HEX_LEN: usize = 40;
+
 /// The lowercase hex SHA1 of a script body, the name Redis gives it.
 pub(crate) fn sha1_hex(body: &[u8]) -> String {
     sha1_smol::Sha1::from(body).digest().to_string()
+}
+
+/// The SHA1 a client named in hex (either case); `None` for anything else, which names no
+/// script (Redis looks the lowercased text up and finds nothing).
+fn parse_sha(hex: &[u8]) -> Option<Digest> {
+    if hex.len() != HEX_LEN {
+        return None;
+    }
+    let nibble = |c: u8| char::from(c).to_digit(16).map(|d| d as u8);
+    let mut digest = [0; 20];
+    for (byte, pair) in digest.iter_mut().zip(hex.chunks_exact(2)) {
+        *byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(digest)
 }
 
 impl ScriptEngine {
@@ -69,14 +92,13 @@ impl ScriptEngine {
     /// The shebang errors of [`parse_eval_source`] and `ERR Error compiling script (new
     /// function): user_script:<line>: <Lua message>`.
     pub(crate) fn load(&mut self, body: &[u8]) -> Result<String, Reply> {
-        let sha = self.add(body)?;
-        if let Some(script) = self.scripts.get_mut(&sha) {
-            if !script.loaded {
-                script.loaded = true;
-                self.eval_order.retain(|s| s != &sha);
-            }
+        let digest = self.add(body)?;
+        let script = self.scripts.get_mut(&digest).ok_or_else(noscript)?;
+        if !script.loaded {
+            script.loaded = true;
+            self.eval_order.retain(|s| s != &digest);
         }
-        Ok(sha)
+        Ok(script.name.to_string())
     }
 
     /// For EVAL: compiles and caches `body` if new; returns its SHA1 and flags, which the caller
@@ -84,29 +106,36 @@ impl ScriptEngine {
     ///
     /// # Errors
     /// As [`ScriptEngine::load`].
-    pub(crate) fn prepare(&mut self, body: &[u8]) -> Result<(String, ScriptFlags), Reply> {
-        let sha = self.add(body)?;
-        let flags = self.scripts.get(&sha).map(|s| s.flags).unwrap_or_default();
-        Ok((sha, flags))
+    pub(crate) fn prepare(&mut self, body: &[u8]) -> Result<(Arc<str>, ScriptFlags), Reply> {
+        let digest = self.add(body)?;
+        let script = self.scripts.get(&digest).ok_or_else(noscript)?;
+        Ok((script.name.clone(), script.flags))
     }
 
-    /// For EVALSHA: the flags of a cached script (`sha` in any case).
+    /// For EVALSHA: the name (lowercase SHA1) and flags of a cached script (`sha` in any
+    /// case).
     ///
     /// # Errors
     /// `NOSCRIPT No matching script. Please use EVAL.`
+    pub(crate) fn find(&self, sha: &[u8]) -> Result<(Arc<str>, ScriptFlags), Reply> {
+        self.script(sha).map(|s| (s.name.clone(), s.flags))
+    }
+
+    /// The flags of a cached script, as [`ScriptEngine::find`].
+    #[cfg(test)]
     pub(crate) fn flags(&self, sha: &[u8]) -> Result<ScriptFlags, Reply> {
-        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-        self.scripts.get(&sha).map(|s| s.flags).ok_or_else(noscript)
+        self.script(sha).map(|s| s.flags)
+    }
+
+    fn script(&self, sha: &[u8]) -> Result<&Script, Reply> {
+        parse_sha(sha)
+            .and_then(|digest| self.scripts.get(&digest))
+            .ok_or_else(noscript)
     }
 
     /// SCRIPT EXISTS: for each SHA1, whether it is cached.
     pub(crate) fn exists(&self, shas: &[Bytes]) -> Vec<bool> {
-        shas.iter()
-            .map(|sha| {
-                let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-                self.scripts.contains_key(&sha)
-            })
-            .collect()
+        shas.iter().map(|sha| self.script(sha).is_ok()).collect()
     }
 
     /// SCRIPT FLUSH: forgets every script. The Lua state is kept (its globals are read-only,
@@ -155,12 +184,18 @@ impl ScriptEngine {
         args: &[Bytes],
         call: &mut dyn FnMut(&[Bytes]) -> Reply,
     ) -> Reply {
-        let sha = String::from_utf8_lossy(sha).to_ascii_lowercase();
-        let Some(script) = self.scripts.get(&sha) else {
-            return noscript();
+        let script = match parse_sha(sha).and_then(|digest| self.scripts.get(&digest)) {
+            Some(script) => script,
+            None => return noscript(),
         };
-        self.vm
-            .run(&script.function, &sha, keys, args, CallStyle::Eval, call)
+        self.vm.run(
+            &script.function,
+            &script.name,
+            keys,
+            args,
+            CallStyle::Eval,
+            call,
+        )
     }
 
     /// EVAL in one step: [`ScriptEngine::prepare`] then [`ScriptEngine::run`], for callers that
@@ -174,15 +209,15 @@ impl ScriptEngine {
         call: &mut dyn FnMut(&[Bytes]) -> Reply,
     ) -> Reply {
         match self.prepare(body) {
-            Ok((sha, _)) => self.run(sha.as_bytes(), keys, args, call),
+            Ok((name, _)) => self.run(name.as_bytes(), keys, args, call),
             Err(reply) => reply,
         }
     }
 
-    fn add(&mut self, body: &[u8]) -> Result<String, Reply> {
-        let sha = sha1_hex(body);
-        if self.scripts.contains_key(&sha) {
-            return Ok(sha);
+    fn add(&mut self, body: &[u8]) -> Result<Digest, Reply> {
+        let digest = sha1_smol::Sha1::from(body).digest().bytes();
+        if self.scripts.contains_key(&digest) {
+            return Ok(digest);
         }
         let source = parse_eval_source(body).map_err(Reply::error_owned)?;
         let function = self
@@ -194,24 +229,25 @@ impl ScriptEngine {
                 ))
             })?;
         self.scripts.insert(
-            sha.clone(),
+            digest,
             Script {
                 function,
+                name: sha1_hex(body).into(),
                 flags: source.flags,
                 loaded: false,
                 body: Bytes::copy_from_slice(body),
             },
         );
-        self.body_bytes += body.len() + sha.len();
-        self.eval_order.push_back(sha.clone());
+        self.body_bytes += body.len() + HEX_LEN;
+        self.eval_order.push_back(digest);
         while self.eval_order.len() > EVAL_SCRIPTS_CAP {
             if let Some(oldest) = self.eval_order.pop_front() {
                 if let Some(script) = self.scripts.remove(&oldest) {
-                    self.body_bytes -= script.body.len() + oldest.len();
+                    self.body_bytes -= script.body.len() + HEX_LEN;
                 }
             }
         }
-        Ok(sha)
+        Ok(digest)
     }
 }
 

@@ -27,17 +27,16 @@ local function protect(t)
   return proxy
 end
 
--- During a run `redis.call` / `redis.pcall` are the run's command functions (Rust functions,
--- so `return redis.call(...)` keeps the script's frame for error lines); outside a run they
--- are the Rust functions that refuse.
-local call_outside, pcall_outside = redis_api.call, redis_api.pcall
-local function begin_run(call, pcall)
+-- During a run `redis.call` is the run's command function (a Rust function, so
+-- `return redis.call(...)` keeps the script's frame for error lines); outside a run it is the
+-- Rust function that refuses. `redis.pcall` is one Rust function for every run, which calls the
+-- run's command function protected (and refuses outside a run).
+local call_outside = redis_api.call
+local function begin_run(call)
   rawset_(redis_api, 'call', call)
-  rawset_(redis_api, 'pcall', pcall)
 end
 local function end_run()
   rawset_(redis_api, 'call', call_outside)
-  rawset_(redis_api, 'pcall', pcall_outside)
 end
 
 G.redis = redis_api
@@ -110,9 +109,9 @@ local function set_loading(on)
   loading = on
 end
 
--- Runs a function (FCALL) with its keys and arguments; `call` and `pcall` are the run's.
-local function run(f, keys, args, call, pcall)
-  begin_run(call, pcall)
+-- Runs a function (FCALL) with its keys and arguments; `call` is the run's command function.
+local function run(f, keys, args, call)
+  begin_run(call)
   local ok, result = xpcall_(function() return f(keys, args) end, handler)
   end_run()
   return ok, result
@@ -120,7 +119,7 @@ end
 
 -- Runs an EVAL script body (it reads KEYS and ARGV from the globals). With `nkeys`, the
 -- arguments after it are the keys and then the script's arguments, set as KEYS and ARGV here.
-local function run_script(f, call, pcall, nkeys, ...)
+local function run_script(f, call, nkeys, ...)
   if nkeys ~= nil then
     local keys, args = {...}, {}
     for i = nkeys + 1, select('#', ...) do
@@ -130,7 +129,7 @@ local function run_script(f, call, pcall, nkeys, ...)
     rawset_(G, 'KEYS', keys)
     rawset_(G, 'ARGV', args)
   end
-  begin_run(call, pcall)
+  begin_run(call)
   local ok, result = xpcall_(f, handler)
   end_run()
   return ok, result

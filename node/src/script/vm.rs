@@ -5,22 +5,24 @@
 //! globals and library tables read-only and returns the runner (an `xpcall` with Redis's error
 //! handler). [`Vm::run`] runs one compiled script or function: it sets `KEYS`/`ARGV`, hands the
 //! caller's command closure to the runner, which makes it what `redis.call` calls for the
-//! length of the run, arms the busy-script hook, and turns the result or the error into a
-//! [`Reply`] with Redis 7.2's texts (`<message> script: <name>, on @user_script:<line>.`).
+//! length of the run (`redis.pcall` calls it protected), and turns the result or the error
+//! into a [`Reply`] with Redis 7.2's texts (`<message> script: <name>, on @user_script:<line>.`).
+//! The busy-script hook watches every run.
 //!
-//! A run does little work of its own: the compiled function, the runners and the `redis`
-//! table live as long as the state; per run there are the `KEYS`/`ARGV` tables, one Rust
-//! closure for the commands (scoped to the run, as it borrows the caller) and the hook.
-
+//! A run does little work of its own: the compiled function, the runners, the `redis` table,
+//! `redis.pcall` and the hook live as long as the state; per run there are the `KEYS`/`ARGV`
+//! tables and one Rust closure for the commands (scoped to the run, as it borrows the caller).
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mlua::{
-    ChunkMode, Debug, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, Value,
-    Variadic, VmState,
+    ChunkMode, Debug, Either, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table,
+    Value, Variadic, VmState,
 };
+use parking_lot::Mutex;
 use redoubt_protocol::Reply;
 
 use super::control::ScriptControl;
@@ -43,18 +45,19 @@ const INTERNAL_SOURCE: &str = "=redoubt";
 /// Redis's text for a killed script (`luaMaskCountHook`).
 pub(crate) const KILLED: &str = "ERR Script killed by user with SCRIPT KILL...";
 
-/// Runs of scripts between two incremental garbage collection steps (Redis's
-/// `LUA_GC_CYCLE_PERIOD`).
-const GC_PERIOD: u32 = 50;
+/// Lua's `setpause`: a collection cycle starts when memory reaches this percentage of what the
+/// previous cycle left.
+const GC_PAUSE: i32 = 400;
 
 /// Most keys and arguments an EVAL run passes to the runner as Lua arguments (far below Lua's
 /// limit on a C function's stack); more go in tables built from Rust.
 const INLINE_WORDS: usize = 32;
 
 /// What a run hands the runner besides the function and its `redis.call` / `redis.pcall`.
-enum Params {
+enum Params<'a> {
     /// EVAL: the number of keys, then keys and arguments, made into KEYS and ARGV by the runner.
-    Words(usize, Variadic<mlua::String>),
+    /// A UTF-8 word goes onto Lua's stack as it is; only others become a string handle first.
+    Words(usize, Variadic<Either<&'a str, mlua::String>>),
     /// EVAL: KEYS and ARGV are already set.
     Globals,
     /// FCALL: the function's two parameters.
@@ -70,9 +73,25 @@ pub(crate) enum CallStyle {
     Function,
 }
 
+/// How `redis.pcall` reaches the command function of the current run. Only `redis.call` is
+/// made per run (a scoped function, as it borrows the caller); `redis.pcall` is made once and
+/// calls it, marked protected, so a run creates and destroys one function instead of two.
+#[derive(Default)]
+struct PcallSlot {
+    /// The next call of the run's command function is a `redis.pcall`: it returns errors as
+    /// `{err=...}` tables instead of raising them.
+    protected: AtomicBool,
+    /// The run's command function; `None` between runs.
+    call: Mutex<Option<Function>>,
+}
+
 /// A sandboxed Lua state.
 pub(crate) struct Vm {
     lua: Lua,
+    pcall_slot: Arc<PcallSlot>,
+    /// The run hook ([`run_hook`]) is installed. It stays between runs (it does nothing then);
+    /// a library load and a killed run replace it.
+    hook_armed: bool,
     globals: Table,
     env: Table,
     library_env: Table,
@@ -80,7 +99,6 @@ pub(crate) struct Vm {
     script_runner: Function,
     set_loading: Function,
     control: Arc<ScriptControl>,
-    runs: u32,
 }
 
 impl Vm {
@@ -107,6 +125,27 @@ impl Vm {
         let normalize = lua.create_function(normalize)?;
         let handler = lua.create_function(error_handler)?;
         let redis = redis_api::script_api(&lua)?;
+        let pcall_slot = Arc::new(PcallSlot::default());
+        let slot = pcall_slot.clone();
+        let pcall = lua.create_function(move |_, args: MultiValue| {
+            let call = slot.call.lock().clone();
+            let Some(call) = call else {
+                return Err(table_error(
+                    "redis.call/pcall can only be called inside a script invocation",
+                ));
+            };
+            slot.protected.store(true, Ordering::Relaxed);
+            let result = call.call::<Value>(args);
+            slot.protected.store(false, Ordering::Relaxed);
+            result
+        })?;
+        redis.raw_set("pcall", pcall)?;
+        // Lua's incremental collector starts a cycle once memory reaches `pause` percent of
+        // what the last cycle left (200 by default). Scripts leave little garbage each
+        // (KEYS/ARGV, replies, one closure), so at 200 a full mark of the libraries came every
+        // hundred runs or so; at 400 the state stays within four times its live size (tens
+        // of KB for the libraries, plus the cached scripts) and marks a third as often.
+        lua.gc_set_pause(GC_PAUSE);
         let load_redis =
             redis_api::load_api(&lua, lua.create_function(register::register_function)?)?;
         let (runner, script_runner, env, library_env, set_loading): (
@@ -122,6 +161,8 @@ impl Vm {
             .call((normalize, handler, redis, load_redis))?;
         Ok(Vm {
             lua,
+            pcall_slot,
+            hook_armed: false,
             globals,
             env,
             library_env,
@@ -129,7 +170,6 @@ impl Vm {
             script_runner,
             set_loading,
             control,
-            runs: 0,
         })
     }
 
@@ -158,6 +198,7 @@ impl Vm {
     /// (including `ERR FUNCTION LOAD timeout` after [`LOAD_TIMEOUT`]).
     pub(crate) fn load_library(&mut self, body: &Function) -> Result<Vec<Registration>, String> {
         self.lua.set_app_data(LoadContext::default());
+        self.hook_armed = false;
         let deadline = Instant::now() + LOAD_TIMEOUT;
         let hook = self.lua.set_global_hook(
             HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
@@ -170,13 +211,9 @@ impl Vm {
         );
         let outcome = hook.and_then(|()| {
             self.set_loading.call::<()>(true)?;
-            let result = self.runner.call::<(bool, Value)>((
-                body,
-                Value::Nil,
-                Value::Nil,
-                Value::Nil,
-                Value::Nil,
-            ));
+            let result =
+                self.runner
+                    .call::<(bool, Value)>((body, Value::Nil, Value::Nil, Value::Nil));
             self.set_loading.call::<()>(false)?;
             result
         });
@@ -220,20 +257,17 @@ impl Vm {
         style: CallStyle,
         call: &mut dyn FnMut(&[Bytes]) -> Reply,
     ) -> Reply {
-        let reply = match self.try_run(function, name, keys, args, style, call) {
+        // Garbage is left to Lua's incremental collector, which runs as the state allocates
+        // (it starts a cycle once memory has doubled since the last one), so the state stays
+        // within about twice its live size. Redis adds a step every 50 runs; here that step
+        // cost more than its runs' own Lua work and bought no lower bound.
+        match self.try_run(function, name, keys, args, style, call) {
             Ok(reply) => reply,
             Err(e) => Reply::error_owned(format!(
                 "ERR Error running script {name}, {}",
                 plain_text(&e)
             )),
-        };
-        self.runs += 1;
-        if self.runs >= GC_PERIOD {
-            self.runs = 0;
-            // A failed step only delays collection to the next period.
-            let _ = self.lua.gc_step_kbytes(GC_PERIOD as i32);
         }
-        reply
     }
 
     fn try_run(
@@ -252,8 +286,11 @@ impl Vm {
                 let words = keys
                     .iter()
                     .chain(args)
-                    .map(|word| self.lua.create_string(word))
-                    .collect::<mlua::Result<Variadic<mlua::String>>>()?;
+                    .map(|word| match std::str::from_utf8(word) {
+                        Ok(text) => Ok(Either::Left(text)),
+                        Err(_) => self.lua.create_string(word).map(Either::Right),
+                    })
+                    .collect::<mlua::Result<Variadic<_>>>()?;
                 Params::Words(keys.len(), words)
             }
             CallStyle::Eval => {
@@ -267,74 +304,73 @@ impl Vm {
         };
         self.set_running(true, false);
         self.control.begin();
-        let control = self.control.clone();
-        let started = Instant::now();
-        let handed_off = std::sync::atomic::AtomicBool::new(false);
+        if !self.hook_armed {
+            let control = self.control.clone();
+            self.lua.set_global_hook(
+                HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
+                move |lua, _| run_hook(lua, &control),
+            )?;
+            self.hook_armed = true;
+        }
         // What `redis.call` and `redis.pcall` of this run do; a command never calls back into
         // Lua, so the closure is never borrowed twice.
-        let call = RefCell::new(call);
+        // The closure and the buffer its command words go in (kept for the run's calls).
+        let call = RefCell::new((call, Vec::new()));
         let exec = |lua: &Lua, raise: bool, args: MultiValue| {
-            let mut call = call
+            let mut state = call
                 .try_borrow_mut()
                 .map_err(|_| table_error("redis.call called from a command"))?;
-            exec_command(lua, raise, args, &mut **call)
+            let (call, argv) = &mut *state;
+            exec_command(lua, raise, args, argv, &mut **call)
         };
-        let outcome = self
-            .lua
-            .set_global_hook(
-                HookTriggers::new().every_nth_instruction(HOOK_INSTRUCTIONS),
-                move |lua, _| {
-                    if started.elapsed() >= HAND_OFF_AFTER
-                        && !handed_off.swap(true, std::sync::atomic::Ordering::Relaxed)
-                    {
-                        hand_off_worker();
-                    }
-                    busy_hook(lua, &control)
-                },
-            )
-            .and_then(|()| {
-                self.lua.scope(|scope| {
-                    let redis_call =
-                        scope.create_function(|lua, args: MultiValue| exec(lua, true, args))?;
-                    let redis_pcall =
-                        scope.create_function(|lua, args: MultiValue| exec(lua, false, args))?;
-                    match params {
-                        Params::Words(count, words) => self.script_runner.call::<(bool, Value)>((
-                            function,
-                            redis_call,
-                            redis_pcall,
-                            count,
-                            words,
-                        )),
-                        Params::Globals => self.script_runner.call::<(bool, Value)>((
-                            function,
-                            redis_call,
-                            redis_pcall,
-                        )),
-                        Params::Tables(keys, args) => self.runner.call::<(bool, Value)>((
-                            function,
-                            keys,
-                            args,
-                            redis_call,
-                            redis_pcall,
-                        )),
-                    }
-                })
-            });
-        self.lua.remove_global_hook();
-        self.lua.remove_hook();
+        let outcome = self.lua.scope(|scope| {
+            let slot = &self.pcall_slot;
+            let redis_call = scope.create_function(|lua, args: MultiValue| {
+                let protected = slot.protected.load(Ordering::Relaxed);
+                if protected {
+                    slot.protected.store(false, Ordering::Relaxed);
+                }
+                exec(lua, !protected, args)
+            })?;
+            *slot.call.lock() = Some(redis_call.clone());
+            let outcome = match params {
+                Params::Words(count, words) => self
+                    .script_runner
+                    .call::<(bool, Value)>((function, redis_call, count, words)),
+                Params::Globals => self
+                    .script_runner
+                    .call::<(bool, Value)>((function, redis_call)),
+                Params::Tables(keys, args) => self
+                    .runner
+                    .call::<(bool, Value)>((function, keys, args, redis_call)),
+            };
+            *slot.call.lock() = None;
+            outcome
+        });
         let killed = self.control.kill_requested();
+        if killed {
+            // A kill replaced the run hook with one that fires on every instruction.
+            self.lua.remove_global_hook();
+            self.lua.remove_hook();
+            self.hook_armed = false;
+        }
         self.control.end();
-        let resp3 = self
-            .lua
-            .app_data_ref::<RunState>()
-            .is_some_and(|state| state.resp3);
-        self.set_running(false, false);
+        let resp3 = self.end_running();
         let (ok, value) = outcome?;
         if ok {
             return Ok(lua_to_reply(&value, resp3));
         }
         Ok(error_reply(&value, name, killed))
+    }
+
+    /// Marks the run over; returns whether the script chose RESP3 (`redis.setresp(3)`).
+    fn end_running(&self) -> bool {
+        self.lua
+            .app_data_mut::<RunState>()
+            .is_some_and(|mut state| {
+                state.running = false;
+                std::mem::take(&mut state.resp3)
+            })
     }
 
     fn set_running(&self, running: bool, resp3: bool) {
@@ -375,6 +411,16 @@ fn hand_off_worker() {
     }
 }
 
+/// The count hook of the runs: hands the runtime worker off once a run is long
+/// ([`HAND_OFF_AFTER`]), and ends a run whose kill was asked ([`busy_hook`]). Between runs it
+/// finds neither and lets Lua continue.
+fn run_hook(lua: &Lua, control: &ScriptControl) -> mlua::Result<VmState> {
+    if control.hand_off_due(HAND_OFF_AFTER) {
+        hand_off_worker();
+    }
+    busy_hook(lua, control)
+}
+
 fn busy_hook(lua: &Lua, control: &ScriptControl) -> mlua::Result<VmState> {
     if control.kill_requested() {
         tracing::warn!("lua script killed by user with SCRIPT KILL");
@@ -397,39 +443,53 @@ fn exec_command(
     lua: &Lua,
     raise: bool,
     args: MultiValue,
+    argv: &mut Vec<Bytes>,
     call: &mut dyn FnMut(&[Bytes]) -> Reply,
-) -> mlua::Result<Value> {
-    let argv = match command_words(args.into_iter()) {
-        Ok(argv) => argv,
+) -> mlua::Result<Either<String, Value>> {
+    argv.clear();
+    match command_words(args.into_iter(), argv) {
+        Ok(()) => {}
         Err(message) if raise => return Err(table_error(message)),
-        Err(message) => return Ok(Value::Table(error_table(lua, message)?)),
-    };
-    let reply = call(&argv);
-    if raise {
-        if let Reply::Error(text) = &reply {
-            return Err(table_error(format!("-{text}")));
+        Err(message) => return Ok(Either::Right(Value::Table(error_table(lua, message)?))),
+    }
+    let reply = call(argv);
+    argv.clear();
+    match reply {
+        Reply::Error(text) if raise => Err(table_error(format!("-{text}"))),
+        // The common string reply goes onto Lua's stack as it is, without a string handle.
+        Reply::Bulk(data) => match String::from_utf8(data.into()) {
+            Ok(text) => Ok(Either::Left(text)),
+            Err(e) => Ok(Either::Right(Value::String(
+                lua.create_string(e.into_bytes())?,
+            ))),
+        },
+        reply => {
+            let resp3 = lua
+                .app_data_ref::<RunState>()
+                .is_some_and(|state| state.resp3);
+            reply_to_lua(lua, &reply, resp3).map(Either::Right)
         }
     }
-    let resp3 = lua
-        .app_data_ref::<RunState>()
-        .is_some_and(|state| state.resp3);
-    reply_to_lua(lua, &reply, resp3)
 }
 
 /// Redis's `luaArgsToRedisArgv`: strings as they are, numbers as `%.17g`.
-fn command_words(args: impl Iterator<Item = Value>) -> Result<Vec<Bytes>, &'static str> {
-    let argv: Vec<Bytes> = args
-        .map(|value| match value {
-            Value::String(s) => Ok(Bytes::copy_from_slice(&s.as_bytes())),
-            Value::Number(n) => Ok(Bytes::from(format_g17(n))),
-            Value::Integer(n) => Ok(Bytes::from(n.to_string())),
-            _ => Err("Lua redis lib command arguments must be strings or integers"),
-        })
-        .collect::<Result<_, _>>()?;
+/// Fills `argv`, which is empty.
+fn command_words(
+    args: impl Iterator<Item = Value>,
+    argv: &mut Vec<Bytes>,
+) -> Result<(), &'static str> {
+    for value in args {
+        argv.push(match value {
+            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
+            Value::Number(n) => Bytes::from(format_g17(n)),
+            Value::Integer(n) => Bytes::from(n.to_string()),
+            _ => return Err("Lua redis lib command arguments must be strings or integers"),
+        });
+    }
     if argv.is_empty() {
         return Err("Please specify at least one argument for this redis lib call");
     }
-    Ok(argv)
+    Ok(())
 }
 
 /// Redis's error handler: the error as a table with the source and line where it was raised

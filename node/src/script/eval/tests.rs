@@ -195,7 +195,7 @@ fn scripts_added_by_eval_alone_are_capped() {
     }
     assert_eq!(engine.len(), EVAL_SCRIPTS_CAP + 1);
     assert_eq!(
-        engine.exists(&[Bytes::from(first), Bytes::from(loaded)]),
+        engine.exists(&[Bytes::from(first.to_string()), Bytes::from(loaded)]),
         vec![false, true]
     );
 }
