@@ -46,13 +46,10 @@ pub(super) async fn lock_for_batch<'a>(
         }
         // Most scripts end within microseconds: while the script is young, a short blocking
         // wait for the lock costs less than parking the task on a timer and waking it.
-        let wait = if node.script_busy.started_within(YOUNG_SCRIPT) {
-            SHORT_WAIT
-        } else {
-            Duration::ZERO
-        };
-        if let Some(store) = node.store.try_lock_for(wait) {
-            return Some(store);
+        if node.script_busy.started_within(YOUNG_SCRIPT) {
+            if let Some(store) = yield_for_lock(node) {
+                return Some(store);
+            }
         }
         // Woken as soon as the script ends (most take microseconds), or after POLL to look
         // at the threshold again.
@@ -63,6 +60,22 @@ pub(super) async fn lock_for_batch<'a>(
             continue;
         }
         let _ = tokio::time::timeout(POLL, ended).await;
+    }
+}
+
+/// Tries the store lock for up to [`SHORT_WAIT`] while a script runs, giving the core to
+/// other threads between tries (`sched_yield`) instead of sleeping on the lock: parking this
+/// worker and waking it again costs more than the few microseconds most scripts take.
+fn yield_for_lock(node: &NodeState) -> Option<MutexGuard<'_, Store>> {
+    let deadline = std::time::Instant::now() + SHORT_WAIT;
+    loop {
+        if let Some(store) = node.store.try_lock() {
+            return Some(store);
+        }
+        if !node.script_busy.active() || std::time::Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::yield_now();
     }
 }
 
