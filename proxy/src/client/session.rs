@@ -695,8 +695,32 @@ impl Client {
                 return pending;
             }
         }
+        // `MGET`, `MSET`, `DEL`... outside a transaction and subscriptions: no pub/sub command,
+        // so only the transaction state may take it; with every key in one group it passes
+        // through whole from the client's bytes, as a plain command does.
+        let by_key = !in_multi
+            && !self.pubsub.is_subscribed()
+            && matches!(commands::spread(&command), Some(commands::Spread::ByKey(_)));
+        if by_key {
+            if let Some(pending) = self
+                .tx
+                .dispatch(&self.state, &mut self.conn, &command, &framed)
+            {
+                return pending;
+            }
+            if commands::refusal(&command).is_none() && !commands::is_local(&command) {
+                let spec = command.spec();
+                if let Some(pending) = split::send_whole(&self.state, &self.conn, spec, &framed) {
+                    self.state.stats.forwarded.add(1);
+                    if spec.flags.contains(CommandFlags::WRITE) {
+                        self.conn.last_write = Some(None);
+                    }
+                    return pending;
+                }
+            }
+        }
         let args = framed.to_vec();
-        if !in_multi {
+        if !in_multi && !by_key {
             if let Some(pending) = self.pubsub.handle(&self.conn, &self.state, &command, &args) {
                 return pending;
             }

@@ -157,6 +157,49 @@ pub(crate) fn send(
     }
 }
 
+/// A by-key request (`MGET`, `MSET`, `DEL`...) whose keys are all in one group, sent whole from
+/// the client's own bytes (`args` as [`super::frame::take`] read them): no argument is copied
+/// or counted. `None` when it needs [`send`]: keys in several groups, arguments that are not
+/// whole key groups (the arity error), or a request without its raw bytes.
+pub(crate) fn send_whole(
+    worker: &Worker,
+    conn: &ClientConn,
+    spec: &CommandSpec,
+    args: &super::frame::Args,
+) -> Option<Pending> {
+    let raw = args.raw()?;
+    let first = usize::try_from(spec.first_key).unwrap_or(0).max(1);
+    let step = usize::try_from(spec.key_step).unwrap_or(1).max(1);
+    let count = args.len();
+    if count <= first || (count - first) % step != 0 {
+        return None;
+    }
+    let group = if worker.groups.len() == 1 {
+        0
+    } else {
+        let mut keys = (first..count).step_by(step).map(|i| args.arg(i));
+        let group = worker.slots.group_of_key(keys.next()?);
+        if !keys.all(|key| worker.slots.group_of_key(key) == group) {
+            return None;
+        }
+        group
+    };
+    let target = &worker.groups[group];
+    let backend = if spec.flags.contains(CommandFlags::READONLY) {
+        target.read_target()
+    } else {
+        target.primary()
+    };
+    Some(Pending::Node(NodeCall::send(
+        backend,
+        conn.protocol,
+        conn.db,
+        conn.id,
+        raw.clone(),
+        worker.config.request_timeout,
+    )))
+}
+
 /// The group a proxy `SCAN` cursor points at and the node's request.
 fn scan_request(args: &[Bytes], groups: usize) -> Result<(usize, Vec<Bytes>), Reply> {
     let cursor = std::str::from_utf8(&args[1])
