@@ -2,7 +2,7 @@
 //! `t_list.c`. The pop and move cores are shared with the blocking commands (`cmd/blocking.rs`),
 //! which run them again on behalf of a blocked client once its key has elements.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use redoubt_protocol::Reply;
 
 use super::{is, parse_i64, CmdResult, Ctx, SYNTAX};
@@ -283,12 +283,29 @@ fn lrange(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
         return Ok(Reply::Array(Vec::new()));
     };
     Ok(Reply::Array(match list.range(start, stop) {
-        Some((from, to)) => list
-            .iter_from(from, to + 1 - from)
-            .map(|item| Reply::Bulk(Bytes::copy_from_slice(item)))
-            .collect(),
+        Some((from, to)) => bulks(list.iter_from(from, to + 1 - from), to + 1 - from),
         None => Vec::new(),
     }))
+}
+
+/// `count` elements as bulk replies that share one copy of their bytes: one allocation for a
+/// whole range instead of one per element.
+fn bulks<'a>(items: impl Iterator<Item = &'a [u8]>, count: usize) -> Vec<Reply> {
+    let mut buf = BytesMut::new();
+    let mut ends = Vec::with_capacity(count);
+    for item in items {
+        buf.extend_from_slice(item);
+        ends.push(buf.len());
+    }
+    let buf = buf.freeze();
+    let mut start = 0;
+    ends.into_iter()
+        .map(|end| {
+            let item = buf.slice(start..end);
+            start = end;
+            Reply::Bulk(item)
+        })
+        .collect()
 }
 
 /// `LSET key index element` → `+OK`; `ERR no such key`, `ERR index out of range`.
