@@ -698,9 +698,10 @@ impl Client {
         // `MGET`, `MSET`, `DEL`... outside a transaction and subscriptions: no pub/sub command,
         // so only the transaction state may take it; with every key in one group it passes
         // through whole from the client's bytes, as a plain command does.
+        let spread = commands::spread(&command);
         let by_key = !in_multi
             && !self.pubsub.is_subscribed()
-            && matches!(commands::spread(&command), Some(commands::Spread::ByKey(_)));
+            && matches!(spread, Some(commands::Spread::ByKey(_)));
         if by_key {
             if let Some(pending) = self
                 .tx
@@ -750,7 +751,7 @@ impl Client {
         if command.name() == "wait" {
             return self.wait(&args);
         }
-        if let Some(spread) = commands::spread(&command) {
+        if let Some(spread) = spread {
             if writes {
                 self.conn.last_write = Some(None);
             }

@@ -33,6 +33,15 @@ pub(crate) enum KeySplit {
     },
 }
 
+/// Where the keys of a by-key request of `count` arguments are: the first key's index and the
+/// key step (`MSET`'s is 2); `None` when the arguments after the first key are not whole key
+/// groups (`MSET k v k`), Redis's wrong-arity case.
+fn key_layout(spec: &CommandSpec, count: usize) -> Option<(usize, usize)> {
+    let first = usize::try_from(spec.first_key).unwrap_or(0).max(1);
+    let step = usize::try_from(spec.key_step).unwrap_or(1).max(1);
+    (count > first && (count - first) % step == 0).then_some((first, step))
+}
+
 /// Splits the keyed request `args` of `spec` by the group `group_of` gives each key.
 ///
 /// # Errors
@@ -45,11 +54,9 @@ pub(crate) fn split_by_key(
     rule: Rule,
     group_of: impl Fn(&[u8]) -> usize,
 ) -> Result<KeySplit, Reply> {
-    let first = usize::try_from(spec.first_key).unwrap_or(0).max(1);
-    let step = usize::try_from(spec.key_step).unwrap_or(1).max(1);
-    if args.len() <= first || (args.len() - first) % step != 0 {
+    let Some((first, step)) = key_layout(spec, args.len()) else {
         return Err(Reply::error_owned(errors::wrong_arity(name)));
-    }
+    };
     // Key positions (in key order) by group, groups in the order first met.
     let mut by_group: Vec<(usize, Vec<usize>)> = Vec::new();
     for (position, index) in (first..args.len()).step_by(step).enumerate() {
@@ -168,12 +175,8 @@ pub(crate) fn send_whole(
     args: &super::frame::Args,
 ) -> Option<Pending> {
     let raw = args.raw()?;
-    let first = usize::try_from(spec.first_key).unwrap_or(0).max(1);
-    let step = usize::try_from(spec.key_step).unwrap_or(1).max(1);
     let count = args.len();
-    if count <= first || (count - first) % step != 0 {
-        return None;
-    }
+    let (first, step) = key_layout(spec, count)?;
     let group = if worker.groups.len() == 1 {
         0
     } else {
