@@ -231,8 +231,8 @@ pub(crate) async fn run(node: Arc<NodeState>) {
 
 /// With `appendfsync always`: what a batch that wrote waits for before its replies go out
 /// (everything pushed to the file so far fsynced; one fsync serves every waiting client);
-/// `None` otherwise. Taken under the store lock, awaited without it.
-pub(crate) fn durable_wait(store: &Store) -> Option<impl std::future::Future<Output = ()>> {
+/// `None` otherwise. Taken under the store lock, awaited without it ([`DurableWait::wait`]).
+pub(crate) fn durable_wait(store: &Store) -> Option<DurableWait> {
     let writer = store
         .aof
         .writer
@@ -240,7 +240,22 @@ pub(crate) fn durable_wait(store: &Store) -> Option<impl std::future::Future<Out
         .filter(|w| w.policy() == Fsync::Always)?;
     let feed = writer.feed.clone();
     let target = feed.pushed();
-    Some(async move { feed.wait_done(target).await })
+    Some(DurableWait { feed, target })
+}
+
+/// The AOF bytes a batch's replies wait for under `appendfsync always` ([`durable_wait`]).
+#[derive(Debug)]
+pub(crate) struct DurableWait {
+    feed: Arc<feed::Feed>,
+    /// Feed position (bytes pushed) that must be fsynced.
+    target: u64,
+}
+
+impl DurableWait {
+    /// Resolves once the file is fsynced up to the batch's last write.
+    pub(crate) async fn wait(self) {
+        self.feed.wait_done(self.target).await;
+    }
 }
 
 /// The AOF fields of INFO `persistence`, as Redis 7.2 prints them.

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -54,7 +55,7 @@ pub(crate) struct ClientHandle {
     /// Woken by `CLIENT KILL`; the connection closes.
     pub(crate) kill: tokio::sync::Notify,
     /// True once this connection became a standby link (`CLIENT KILL TYPE replica`).
-    pub(crate) is_replica: std::sync::atomic::AtomicBool,
+    pub(crate) is_replica: AtomicBool,
     /// Pub/sub messages on their way to this client.
     pub(crate) outbox: Arc<Outbox>,
 }
@@ -73,7 +74,7 @@ impl ClientHandle {
                 ..ClientView::default()
             }),
             kill: tokio::sync::Notify::new(),
-            is_replica: std::sync::atomic::AtomicBool::new(false),
+            is_replica: AtomicBool::new(false),
             outbox: Arc::new(Outbox::default()),
         }
     }
@@ -116,7 +117,7 @@ impl ClientHandle {
     /// client-side caching, else `N`.
     fn flags(&self, view: &ClientView) -> String {
         let mut flags = String::new();
-        if self.is_replica.load(std::sync::atomic::Ordering::Relaxed) {
+        if self.is_replica.load(Ordering::Relaxed) {
             flags.push('S');
         }
         if view.subs.0 + view.subs.1 + view.subs.2 > 0 {
@@ -149,6 +150,9 @@ pub(crate) struct Pause {
 pub(crate) struct ClientRegistry {
     clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
     pause: Mutex<Option<Pause>>,
+    /// Whether `pause` may hold a pause: read without the lock by every batch, so a node
+    /// that is not paused costs its connections no shared lock.
+    maybe_paused: AtomicBool,
     /// Woken by `CLIENT UNPAUSE` and by a new pause.
     pub(crate) pause_changed: tokio::sync::Notify,
 }
@@ -171,21 +175,31 @@ impl ClientRegistry {
 
     /// Pauses clients until `pause.until` (`CLIENT PAUSE`), replacing any pause in force.
     pub(crate) fn pause(&self, pause: Pause) {
-        *self.pause.lock() = Some(pause);
+        let mut slot = self.pause.lock();
+        *slot = Some(pause);
+        self.maybe_paused.store(true, Ordering::Release);
+        drop(slot);
         self.pause_changed.notify_waiters();
     }
 
     /// Ends the pause (`CLIENT UNPAUSE`).
     pub(crate) fn unpause(&self) {
-        *self.pause.lock() = None;
+        let mut slot = self.pause.lock();
+        *slot = None;
+        self.maybe_paused.store(false, Ordering::Release);
+        drop(slot);
         self.pause_changed.notify_waiters();
     }
 
     /// The pause in force, if it has not ended.
     pub(crate) fn pause_in_force(&self) -> Option<Pause> {
+        if !self.maybe_paused.load(Ordering::Acquire) {
+            return None;
+        }
         let mut pause = self.pause.lock();
         if pause.is_some_and(|p| p.until <= tokio::time::Instant::now()) {
             *pause = None;
+            self.maybe_paused.store(false, Ordering::Release);
         }
         *pause
     }

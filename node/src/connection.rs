@@ -147,14 +147,17 @@ async fn session_loop(
         if !batch.is_empty() {
             wait_unpaused(node, &batch).await;
             let protocol = session.protocol;
+            let mut acks = None;
             if let Some(store) =
                 busy::lock_for_batch(node, protocol, &mut batch, &mut replies).await
             {
                 // A script that runs for long hands this worker's other tasks to another
                 // thread itself (`script::vm`), so no connection waits behind it.
-                blocked = run_batch(node, store, session, parser, &mut batch, &mut replies);
+                (blocked, acks) = run_batch(node, store, session, parser, &mut batch, &mut replies);
             }
-            hold_for_acks(node, session, &mut replies).await;
+            if let Some(acks) = acks {
+                hold_for_acks(node, session, acks, &mut replies).await;
+            }
             for (reply, protocol, _) in replies.drain(..) {
                 reply.encode(protocol, output);
             }
@@ -249,6 +252,9 @@ async fn session_loop(
 /// always be resumed.
 async fn wait_unpaused(node: &NodeState, batch: &[Vec<Bytes>]) {
     use redoubt_protocol::command_table::{resolve, CommandFlags};
+    if node.clients.pause_in_force().is_none() {
+        return;
+    }
     loop {
         let changed = node.clients.pause_changed.notified();
         tokio::pin!(changed);
@@ -324,8 +330,10 @@ async fn wait_unblocked(
 
 /// Runs `batch` under one acquisition of the store lock (`store`, taken by
 /// [`busy::lock_for_batch`]), leaving a reply per request. Stops at a request that blocks,
-/// leaving the requests after it in `batch`, and returns how it waits; the others are removed from `batch`. Clients blocked on keys that a request filled
-/// are served right after it.
+/// leaving the requests after it in `batch`, and returns how it waits; the others are
+/// removed from `batch`. Clients blocked on keys that a request filled are served right
+/// after it. Also returns, when a request wrote, what its reply waits for ([`AckWait`]),
+/// read under this same acquisition.
 fn run_batch(
     node: &NodeState,
     mut store: parking_lot::MutexGuard<'_, crate::keyspace::Store>,
@@ -333,7 +341,7 @@ fn run_batch(
     parser: &mut RequestParser,
     batch: &mut Vec<Vec<Bytes>>,
     replies: &mut Vec<(Reply, Protocol, bool)>,
-) -> Option<BlockWait> {
+) -> (Option<BlockWait>, Option<AckWait>) {
     let now_ms = unix_ms();
     let mode = if store.repl.is_replica() {
         ExpiryMode::Hide
@@ -389,10 +397,21 @@ fn run_batch(
     }
     batch.drain(..done);
     parser.set_limits(limits_of(&store.config));
+    let wrote = replies.iter().any(|(_, _, wrote)| *wrote);
+    let acks = (wrote && !session.primary_link && !store.repl.is_replica()).then(|| AckWait {
+        needed: store.config.min_replicas_to_ack as usize,
+        timeout: Duration::from_millis(store.config.replica_ack_timeout_ms),
+        durable: crate::aof::durable_wait(&store),
+    });
     drop(store);
     let mut view = session.handle.view.lock();
     if let Some(name) = last_command {
-        view.last_command = name.to_string();
+        // Reuses the string's room: most batches repeat the last command.
+        if name.sub.is_some() || view.last_command != name.name() {
+            use std::fmt::Write;
+            view.last_command.clear();
+            let _ = write!(view.last_command, "{name}");
+        }
     }
     view.last_active = Some(Instant::now());
     view.db = session.db;
@@ -400,7 +419,18 @@ fn run_batch(
     let subs = &session.subs;
     view.subs = (subs.channels.len(), subs.patterns.len(), subs.shard.len());
     view.multi = session.multi.as_ref().map_or(-1, |m| m.queued.len() as i64);
-    blocked
+    (blocked, acks)
+}
+
+/// What the replies of a batch that wrote wait for (see [`hold_for_acks`]), read under the
+/// batch's store lock.
+struct AckWait {
+    /// `min-replicas-to-ack`: standbys that must ack the batch's writes (0: none).
+    needed: usize,
+    /// `replica-ack-timeout` (ms).
+    timeout: Duration,
+    /// `appendfsync always`: the fsync the writes wait for.
+    durable: Option<crate::aof::DurableWait>,
 }
 
 /// Holds a batch's replies that wrote until its writes are fsynced (`appendfsync always`),
@@ -410,25 +440,17 @@ fn run_batch(
 async fn hold_for_acks(
     node: &NodeState,
     session: &Session,
+    acks: AckWait,
     replies: &mut [(Reply, Protocol, bool)],
 ) {
-    if !replies.iter().any(|(_, _, wrote)| *wrote) || session.primary_link {
-        return;
-    }
-    let (needed, timeout, durable) = {
-        let store = node.lock_store().await;
-        if store.repl.is_replica() {
-            return;
-        }
-        (
-            store.config.min_replicas_to_ack as usize,
-            Duration::from_millis(store.config.replica_ack_timeout_ms),
-            crate::aof::durable_wait(&store),
-        )
-    };
+    let AckWait {
+        needed,
+        timeout,
+        durable,
+    } = acks;
     // `appendfsync always`: first on disk.
     if let Some(durable) = durable {
-        durable.await;
+        durable.wait().await;
     }
     if needed == 0 {
         return;
