@@ -244,6 +244,37 @@ async fn client_subcommands_act_on_the_proxys_own_clients() {
     assert!(gone, "the killed client is still listed");
 }
 
+/// A connection that has sent nothing yet (the proxy keeps such a connection small) is a
+/// client like any other: `CLIENT LIST` shows it and `CLIENT KILL ADDR` closes it; once it
+/// speaks it is served as usual.
+#[tokio::test]
+async fn a_connection_that_sent_nothing_is_listed_and_can_be_killed() {
+    let cluster = Cluster::start(&[0], "", "");
+    let mut admin = cluster.proxy.raw().await;
+    let silent = cluster.proxy.raw().await;
+    let mut later = cluster.proxy.raw().await;
+    let addr = format!("addr={} ", silent.local_addr());
+    let mut listed = false;
+    for _ in 0..500 {
+        if admin.cmd(&["CLIENT", "LIST"]).await.text().contains(&addr) {
+            listed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(listed, "a silent connection is missing from CLIENT LIST");
+    assert_eq!(
+        admin
+            .cmd(&["CLIENT", "KILL", "ADDR", &silent.local_addr().to_string()])
+            .await,
+        Reply::Int(1)
+    );
+    let mut silent = silent;
+    assert_eq!(silent.read_until_closed().await, b"");
+    assert_eq!(later.cmd(&["SET", "k", "v"]).await, Reply::ok());
+    assert_eq!(later.cmd(&["GET", "k"]).await, Reply::bulk("v"));
+}
+
 /// `CLIENT LIST` shows each client's subscriptions (`sub`, `psub`, `ssub`, flag `P`) and its
 /// open transaction (`multi` = commands queued, flag `x`), as Redis does.
 #[tokio::test]

@@ -29,6 +29,7 @@ use super::pubsub::{self, Subscriber};
 use super::transaction::Transaction;
 use super::{blocking, cluster, info, local, moves, multikey, split};
 use crate::metrics::Target;
+use crate::state::clients::ClientHandle;
 use crate::state::Worker;
 
 /// Requests a client may have in flight before the proxy stops reading from it.
@@ -222,19 +223,55 @@ impl Tally {
 
 /// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
 ///
-/// One task does everything for the client: it reads and dispatches requests, and writes
-/// replies as the oldest pending one becomes ready, reading and writing concurrently so a
-/// client that pipelines without reading cannot deadlock with the proxy.
-pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: SocketAddr) {
+/// Until the client first sends something, its connection holds only this small future (a
+/// few hundred bytes): the session's state and its reading and writing ([`session`], about
+/// 1.7 KB) are made once the socket is readable, so a pool of connections that sit idle
+/// costs little.
+pub(crate) async fn serve(state: Arc<Worker>, socket: TcpStream, addr: SocketAddr) {
     let _ = socket.set_nodelay(true);
     let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
     state
         .stats
         .connected_clients
         .fetch_add(1, Ordering::Relaxed);
+    let laddr = socket.local_addr().unwrap_or(addr);
+    let handle = state.clients.add(id, addr, laddr);
+    // Registered once for the connection's life, not once per turn of the session's loop.
+    let kill = handle.kill.notified();
+    tokio::pin!(kill);
+    // `readable()` can report a fresh socket ready before anything arrived; peeking waits
+    // until a byte (or the end of the stream) is really there.
+    let mut probe = [0u8; 1];
+    let readable = tokio::select! {
+        peeked = socket.peek(&mut probe) => peeked.is_ok(),
+        () = &mut kill => false,
+    };
+    if readable {
+        Box::pin(session(state.clone(), socket, laddr, handle.clone(), kill)).await;
+    }
+    state.clients.remove(id);
+    state
+        .stats
+        .connected_clients
+        .fetch_sub(1, Ordering::Relaxed);
+}
+
+/// One client's session once it has sent something (see [`serve`]): one task does everything
+/// for the client. It reads and dispatches requests, and writes replies as the oldest pending
+/// one becomes ready, reading and writing concurrently so a client that pipelines without
+/// reading cannot deadlock with the proxy. Returns when the connection ends.
+async fn session(
+    state: Arc<Worker>,
+    mut socket: TcpStream,
+    laddr: SocketAddr,
+    handle: Arc<ClientHandle>,
+    mut kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+) {
+    let id = handle.id;
     let mut client = Client {
         conn: ClientConn {
-            local: socket.local_addr().ok(),
+            local: Some(laddr),
+            handle: Some(handle),
             ..ClientConn::new(id, state.config.requirepass.is_some())
         },
         state: state.clone(),
@@ -246,9 +283,6 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         pubsub: Subscriber::new(state.pubsub.clone(), id),
         tx: Transaction::default(),
     };
-    let laddr = socket.local_addr().unwrap_or(addr);
-    let handle = state.clients.add(id, addr, laddr);
-    client.conn.handle = Some(handle.clone());
     let (mut reader, mut writer) = socket.split();
     let mut input = BytesMut::new();
     let mut output = BytesMut::new();
@@ -260,9 +294,6 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
     let mut held: VecDeque<Request> = VecDeque::new();
     let mut reading = true;
     let mut tally = Tally::default();
-    // Registered once for the connection's life, not once per turn of the loop.
-    let kill = handle.kill.notified();
-    tokio::pin!(kill);
     loop {
         while held
             .front()
@@ -379,11 +410,6 @@ pub(crate) async fn serve(state: Arc<Worker>, mut socket: TcpStream, addr: Socke
         }
     }
     client.count();
-    state.clients.remove(id);
-    state
-        .stats
-        .connected_clients
-        .fetch_sub(1, Ordering::Relaxed);
 }
 
 /// `WAIT`'s timeout (milliseconds; `None` for 0, forever, or unparsable: the node answers).
