@@ -102,18 +102,20 @@ impl Backend {
         })
     }
 
-    /// Sends an encoded request, to run in database `db`, on the connection `affinity`
-    /// selects, in `protocol`. A client always passes the same affinity, so its requests to
-    /// this node stay in order on one connection (read-your-writes).
+    /// Sends an encoded request of `replies` commands (1 but for a whole transaction block),
+    /// to run in database `db`, on the connection `affinity` selects, in `protocol`; their
+    /// replies come back together. A client always passes the same affinity, so its
+    /// requests to this node stay in order on one connection (read-your-writes).
     pub(crate) fn send(
         &self,
         protocol: Protocol,
         db: usize,
         affinity: u64,
         request: Bytes,
+        replies: u32,
     ) -> oneshot::Receiver<BackendReply> {
         let pool = self.pool(protocol, db);
-        pool[(affinity % pool.len() as u64) as usize].send(request)
+        pool[(affinity % pool.len() as u64) as usize].send(request, replies)
     }
 
     /// True for one reply in [`LATENCY_SAMPLE`]: its round trip goes into the node's latency

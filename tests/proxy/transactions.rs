@@ -629,3 +629,104 @@ async fn a_transaction_over_several_groups_runs_each_part_and_merges_the_replies
     assert_eq!(client.cmd(&["GET", b]).await, Reply::bulk("2"));
     assert!(released(&cluster).await);
 }
+
+/// A transaction a client sends whole in one write (`MULTI`, commands of one group, `EXEC`)
+/// passes through as one request on the shared connections: Redis's replies (`+OK`, each
+/// `+QUEUED`, `EXEC`'s array with a runtime error in its place), the same atomicity, no node
+/// connection opened for it; and when its node cannot be reached, the client still gets one
+/// reply per request, the error in `EXEC`'s place.
+#[tokio::test]
+async fn a_transaction_sent_whole_passes_through_as_one_request() {
+    let mut cluster = Cluster::start(&[0, 0], "", "");
+    let keys = keys_by_group(&cluster, "whole", 2).await;
+    let (a, a2, b) = (
+        keys[0][0].as_str(),
+        keys[0][1].as_str(),
+        keys[1][0].as_str(),
+    );
+    let node = &cluster.groups[0].nodes[0];
+    let mut client = cluster.proxy.raw().await;
+    assert_eq!(client.cmd(&["SET", a2, "text"]).await, Reply::ok());
+    let before = connections_received(node).await;
+    for n in 1..=50 {
+        let replies = pipeline(
+            &mut client,
+            &[
+                &["MULTI"],
+                &["INCR", a],
+                &["incr", a2],
+                &["GET", a],
+                &["EXEC"],
+            ],
+        )
+        .await;
+        assert_eq!(replies[0], Reply::ok());
+        assert_eq!(&replies[1..4], &[queued(), queued(), queued()]);
+        let Reply::Array(results) = &replies[4] else {
+            panic!("EXEC: {:?}", replies[4]);
+        };
+        assert_eq!(results[0], Reply::Int(n));
+        assert!(
+            matches!(&results[1], Reply::Error(e) if e.starts_with("ERR value is not an integer")),
+            "{results:?}"
+        );
+        assert_eq!(results[2], Reply::bulk(n.to_string()));
+    }
+    let after = connections_received(node).await;
+    // One for the second INFO only: no connection was pinned.
+    assert_eq!(
+        after - before,
+        1,
+        "whole transactions opened node connections"
+    );
+
+    // Several groups, or a queue-time error, take the general path: same replies as Redis.
+    let replies = pipeline(
+        &mut client,
+        &[&["MULTI"], &["INCR", b], &["INCR", a], &["EXEC"]],
+    )
+    .await;
+    assert_eq!(
+        replies[3],
+        Reply::Array(vec![Reply::Int(1), Reply::Int(51)])
+    );
+    let replies = pipeline(
+        &mut client,
+        &[&["MULTI"], &["INCR", a, "x"], &["INCR", a], &["EXEC"]],
+    )
+    .await;
+    assert!(matches!(&replies[1], Reply::Error(e) if e.contains("wrong number of arguments")));
+    assert!(matches!(&replies[3], Reply::Error(e) if e.starts_with("EXECABORT")));
+
+    // Atomic for other clients: a reader never sees one key incremented without the other.
+    let reader = {
+        let mut reader = cluster.proxy.raw().await;
+        let (a, a2) = (a.to_string(), a2.to_string());
+        assert_eq!(reader.cmd(&["SET", &a2, "51"]).await, Reply::ok());
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                let got = reader.cmd(&["MGET", &a, &a2]).await;
+                let Reply::Array(values) = got else {
+                    panic!("MGET: {got:?}")
+                };
+                assert_eq!(values[0], values[1], "a transaction seen half done");
+            }
+        })
+    };
+    for _ in 0..200 {
+        let replies = pipeline(
+            &mut client,
+            &[&["MULTI"], &["INCR", a], &["INCR", a2], &["EXEC"]],
+        )
+        .await;
+        assert!(matches!(replies[3], Reply::Array(_)), "{:?}", replies[3]);
+    }
+    reader.await.unwrap();
+
+    // Its node gone: `+OK`, `+QUEUED`, then the error for `EXEC`, and the client goes on.
+    cluster.groups[0].nodes[0].kill();
+    let replies = pipeline(&mut client, &[&["MULTI"], &["INCR", a], &["EXEC"]]).await;
+    assert_eq!(&replies[..2], &[Reply::ok(), queued()]);
+    assert!(matches!(&replies[2], Reply::Error(_)), "{:?}", replies[2]);
+    assert_eq!(client.cmd(&["INCR", b]).await, Reply::Int(2));
+}

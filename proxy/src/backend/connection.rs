@@ -3,7 +3,8 @@
 //! Requests from any number of client sessions arrive on a channel already encoded; the writer
 //! sends them in arrival order, batching whatever is queued into one write, and records each
 //! request's reply slot; the reader completes the slots in the same order as replies arrive,
-//! handing back each reply's raw bytes. When the connection fails, every request that was
+//! handing back each reply's raw bytes (a request of several commands sent as one, such as a
+//! whole `MULTI ... EXEC` block, gets their replies together). When the connection fails, every request that was
 //! written (or partly written) gets a "connection lost" error: it may have run, so it is never
 //! resent. The supervisor reconnects with exponential backoff; while the node is unreachable new
 //! requests fail at once instead of waiting.
@@ -61,6 +62,15 @@ pub(crate) struct Job {
     pub(crate) request: Bytes,
     /// Where the reply goes.
     pub(crate) reply: oneshot::Sender<BackendReply>,
+    /// How many replies the request gets (commands in it): they go to `reply` together.
+    pub(crate) replies: u32,
+}
+
+/// A written request's place in the reply order.
+struct Slot {
+    reply: oneshot::Sender<BackendReply>,
+    /// Replies still to come for it.
+    left: u32,
 }
 
 /// When a node's connections last received a reply, so that a request timeout fails requests
@@ -141,8 +151,9 @@ impl BackendConnection {
         }
     }
 
-    /// Queues `request`; the reply arrives on the returned receiver.
-    pub(crate) fn send(&self, request: Bytes) -> oneshot::Receiver<BackendReply> {
+    /// Queues `request`, which holds `replies` commands (at least 1); their replies arrive
+    /// together, concatenated, on the returned receiver.
+    pub(crate) fn send(&self, request: Bytes, replies: u32) -> oneshot::Receiver<BackendReply> {
         if let Some(cell) = &self.epoch {
             let epoch = cell.load(Ordering::SeqCst);
             if epoch > self.presented.load(Ordering::SeqCst)
@@ -151,11 +162,20 @@ impl BackendConnection {
                 // Present the new epoch first; its reply is not wanted.
                 let (reply, _) = oneshot::channel();
                 let request = encode_request(&[b"EPOCH", epoch.to_string().as_bytes()]);
-                let _ = self.jobs.send(Job { request, reply });
+                let _ = self.jobs.send(Job {
+                    request,
+                    reply,
+                    replies: 1,
+                });
             }
         }
         let (reply, rx) = oneshot::channel();
-        if let Err(mpsc::error::SendError(job)) = self.jobs.send(Job { request, reply }) {
+        let job = Job {
+            request,
+            reply,
+            replies: replies.max(1),
+        };
+        if let Err(mpsc::error::SendError(job)) = self.jobs.send(job) {
             let _ = job
                 .reply
                 .send(Err(BackendError::Unavailable(SocketAddr::from((
@@ -252,7 +272,7 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
     let (mut reader, mut writer) = stream.split();
     // Reply slots of the requests written, in order; the writer pushes a request's slot before
     // writing it, so a reply always finds its slot here.
-    let inflight: Mutex<VecDeque<oneshot::Sender<BackendReply>>> = Mutex::new(VecDeque::new());
+    let inflight: Mutex<VecDeque<Slot>> = Mutex::new(VecDeque::new());
     // Requests written and not answered yet.
     let waiting = AtomicU64::new(0);
     let write_side = async {
@@ -264,13 +284,19 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
             let count = {
                 let mut slots = inflight.lock();
                 batch.extend_from_slice(&job.request);
-                slots.push_back(job.reply);
+                slots.push_back(Slot {
+                    reply: job.reply,
+                    left: job.replies,
+                });
                 let mut count = 1;
                 while batch.len() < WRITE_BATCH {
                     match jobs.try_recv() {
                         Ok(job) => {
                             batch.extend_from_slice(&job.request);
-                            slots.push_back(job.reply);
+                            slots.push_back(Slot {
+                                reply: job.reply,
+                                left: job.replies,
+                            });
                             count += 1;
                         }
                         Err(_) => break,
@@ -294,16 +320,32 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
         // The most room `buf` has had since it was last replaced: the room it reports after
         // replies are split off can be far below its allocation.
         let mut peak = buf.capacity();
+        // The replies so far of a request that gets several.
+        let mut gathered = BytesMut::new();
         loop {
             loop {
                 match decoder.next(&mut buf) {
                     Ok(Some(reply)) => {
-                        let Some(slot) = inflight.lock().pop_front() else {
+                        let mut slots = inflight.lock();
+                        let Some(front) = slots.front_mut() else {
                             warn!(%addr, "a reply from node with no request; dropping the connection");
                             return;
                         };
+                        if front.left > 1 {
+                            front.left -= 1;
+                            gathered.extend_from_slice(&reply);
+                            continue;
+                        }
+                        let slot = slots.pop_front().expect("front exists");
+                        drop(slots);
                         waiting.fetch_sub(1, Ordering::Relaxed);
-                        let _ = slot.send(Ok(reply));
+                        let reply = if gathered.is_empty() {
+                            reply
+                        } else {
+                            gathered.extend_from_slice(&reply);
+                            gathered.split().freeze()
+                        };
+                        let _ = slot.reply.send(Ok(reply));
                     }
                     Ok(None) => break,
                     Err(_) => {
@@ -361,7 +403,7 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
         End::Closed | End::Failed => BackendError::ConnectionLost(addr),
     };
     for slot in inflight {
-        let _ = slot.send(Err(error.clone()));
+        let _ = slot.reply.send(Err(error.clone()));
     }
     matches!(end, End::Closed)
 }

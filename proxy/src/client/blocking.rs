@@ -367,7 +367,7 @@ impl Task {
     }
 
     async fn call_on(&self, backend: &Backend, request: Bytes) -> Result<Bytes, String> {
-        let rx = backend.send(self.protocol, self.db, self.affinity, request);
+        let rx = backend.send(self.protocol, self.db, self.affinity, request, 1);
         match tokio::time::timeout(self.worker.config.request_timeout, rx).await {
             Ok(Ok(Ok(reply))) => Ok(reply),
             Ok(Ok(Err(err))) => Err(err.to_string()),
@@ -530,7 +530,7 @@ impl Task {
                 // Its answer is not needed: the wait's own reply says how it ended.
                 drop(
                     wait.backend
-                        .send(self.protocol, self.db, self.affinity, request),
+                        .send(self.protocol, self.db, self.affinity, request, 1),
                 );
             }
             let first = tokio::time::timeout(UNBLOCK_RETRY, first_reply(&mut waiting)).await;

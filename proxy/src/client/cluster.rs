@@ -258,7 +258,7 @@ fn keys_in_slot(
                 Bytes::from_static(b"COUNT"),
                 Bytes::from_static(SCAN_COUNT.as_bytes()),
             ]);
-            let rx = backend.send(Protocol::Resp2, db, affinity, request);
+            let rx = backend.send(Protocol::Resp2, db, affinity, request, 1);
             let reply = match tokio::time::timeout(timeout, rx).await {
                 Ok(Ok(Ok(bytes))) => redoubt_protocol::reply_decoder::decode(&bytes).ok(),
                 _ => None,

@@ -102,7 +102,52 @@ impl Args {
 /// Redis reads them: digits, no sign, no leading zero); `None` leaves `input` untouched for
 /// the general parser.
 pub(crate) fn take(input: &mut BytesMut) -> Option<Args> {
-    let buf = &input[..];
+    let Frame {
+        end,
+        inline,
+        more,
+        count,
+    } = scan(input)?;
+    let raw = input.split_to(end).freeze();
+    Some(Args::Framed {
+        raw,
+        inline,
+        more,
+        count,
+    })
+}
+
+/// Where the first `EXEC` request of `buf` ends (bytes), when `buf` starts with at most
+/// `max_requests` whole requests that [`take`] would split off, the last of them `EXEC`, in
+/// at most `max_bytes`; `None` otherwise. Nothing is consumed: a transaction's block is
+/// looked at whole before any of it is taken.
+pub(crate) fn exec_end(buf: &[u8], max_requests: usize, max_bytes: usize) -> Option<usize> {
+    let mut at = 0;
+    for _ in 0..max_requests {
+        let frame = scan(&buf[at..])?;
+        let (start, end) = frame.inline[0];
+        let name = &buf[at + start as usize..at + end as usize];
+        at += frame.end;
+        if at > max_bytes {
+            return None;
+        }
+        if name.eq_ignore_ascii_case(b"exec") {
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// A whole request at the start of a buffer, as [`take`] reads it.
+struct Frame {
+    /// Where it ends (bytes).
+    end: usize,
+    inline: [(u32, u32); INLINE],
+    more: Vec<(u32, u32)>,
+    count: usize,
+}
+
+fn scan(buf: &[u8]) -> Option<Frame> {
     if buf.first() != Some(&b'*') {
         return None;
     }
@@ -129,9 +174,8 @@ pub(crate) fn take(input: &mut BytesMut) -> Option<Args> {
         }
         at = end + 2;
     }
-    let raw = input.split_to(at).freeze();
-    Some(Args::Framed {
-        raw,
+    Some(Frame {
+        end: at,
         inline,
         more,
         count,
@@ -170,6 +214,24 @@ mod tests {
         let mut buf = BytesMut::from(input);
         let frame = take(&mut buf);
         (frame, buf)
+    }
+
+    #[test]
+    fn exec_end_finds_a_whole_block_or_nothing() {
+        let block =
+            b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nexec\r\n";
+        // After MULTI is taken: SET, then EXEC (any case).
+        let rest = &block[15..];
+        assert_eq!(exec_end(rest, 8, 1024), Some(rest.len()));
+        let mut more = rest.to_vec();
+        more.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(exec_end(&more, 8, 1024), Some(rest.len()));
+        // Not all here yet, too many requests, too many bytes: not a block.
+        assert_eq!(exec_end(&rest[..rest.len() - 1], 8, 1024), None);
+        assert_eq!(exec_end(rest, 1, 1024), None);
+        assert_eq!(exec_end(rest, 8, rest.len() - 1), None);
+        // An inline request stops the look.
+        assert_eq!(exec_end(b"SET k v\r\nEXEC\r\n", 8, 1024), None);
     }
 
     #[test]

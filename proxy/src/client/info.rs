@@ -133,7 +133,7 @@ pub(crate) fn send(worker: &Arc<Worker>, conn: &ClientConn, args: &[Bytes]) -> P
             .iter()
             .map(|g| {
                 g.primary()
-                    .send(Protocol::Resp2, 0, affinity, request.clone())
+                    .send(Protocol::Resp2, 0, affinity, request.clone(), 1)
             })
             .collect();
         let mut groups = Groups::default();

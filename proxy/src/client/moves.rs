@@ -134,7 +134,7 @@ impl Mover {
     async fn call_in(&self, db: usize, key: &[u8], request: &[Bytes]) -> Reply {
         let worker = &self.worker;
         let backend = worker.groups[worker.slots.group_of_key(key)].primary();
-        let rx = backend.send(Protocol::Resp2, db, self.affinity, encode_args(request));
+        let rx = backend.send(Protocol::Resp2, db, self.affinity, encode_args(request), 1);
         match tokio::time::timeout(worker.config.request_timeout, rx).await {
             Ok(Ok(Ok(bytes))) => decode(&bytes).unwrap_or(Reply::error("ERR malformed node reply")),
             Ok(Ok(Err(err))) => Reply::error_owned(err.to_string()),

@@ -316,7 +316,7 @@ pub(crate) fn send(
 /// One request to the primary owning `key`, in RESP2, decoded.
 async fn call(worker: &Worker, db: usize, affinity: u64, key: &[u8], request: &[Bytes]) -> Reply {
     let backend = worker.groups[worker.slots.group_of_key(key)].primary();
-    let rx = backend.send(Protocol::Resp2, db, affinity, encode_args(request));
+    let rx = backend.send(Protocol::Resp2, db, affinity, encode_args(request), 1);
     match tokio::time::timeout(worker.config.request_timeout, rx).await {
         Ok(Ok(Ok(bytes))) => decode(&bytes).unwrap_or(Reply::error("ERR malformed node reply")),
         Ok(Ok(Err(err))) => Reply::error_owned(err.to_string()),

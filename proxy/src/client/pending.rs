@@ -29,6 +29,16 @@ pub(crate) enum Pending {
         /// The group served, `None` for several.
         group: Option<usize>,
     },
+    /// A whole `MULTI ... EXEC` block sent as one request (see `client::block`): the node's
+    /// replies to all of it, passed through together. If the node gives none (connection
+    /// lost, timeout), the client gets what the proxy answers for a transaction queued on
+    /// it: `+OK`, `+QUEUED` for each of the `queued` commands, and the error for `EXEC`.
+    Block {
+        /// The block's request.
+        call: NodeCall,
+        /// Commands between `MULTI` and `EXEC`.
+        queued: usize,
+    },
     /// Several nodes' replies, merged into one.
     Merged {
         /// How to merge.
@@ -79,9 +89,32 @@ impl NodeCall {
         timeout: Duration,
         since: tokio::time::Instant,
     ) -> NodeCall {
+        NodeCall::send_many_since(
+            backend,
+            protocol,
+            db,
+            affinity,
+            (request, 1),
+            timeout,
+            since,
+        )
+    }
+
+    /// [`NodeCall::send_since`] for a request of `commands.1` commands (`commands.0`, all
+    /// encoded), whose replies arrive together.
+    pub(crate) fn send_many_since(
+        backend: &Arc<Backend>,
+        protocol: Protocol,
+        db: usize,
+        affinity: u64,
+        commands: (Bytes, u32),
+        timeout: Duration,
+        since: tokio::time::Instant,
+    ) -> NodeCall {
+        let (request, replies) = commands;
         backend.health.in_flight.add(1);
         NodeCall {
-            rx: backend.send(protocol, db, affinity, request),
+            rx: backend.send(protocol, db, affinity, request, replies),
             backend: backend.clone(),
             sent: since.into_std(),
             timeout,
@@ -160,7 +193,7 @@ impl Pending {
     pub(crate) fn poll_ready(&mut self) -> bool {
         match self {
             Pending::Ready(_) => true,
-            Pending::Node(call) => call.poll_ready(),
+            Pending::Node(call) | Pending::Block { call, .. } => call.poll_ready(),
             Pending::Task { rx, result, .. } => {
                 if result.is_none() {
                     match rx.try_recv() {
@@ -179,7 +212,7 @@ impl Pending {
     pub(crate) async fn wait(&mut self) {
         match self {
             Pending::Ready(_) => {}
-            Pending::Node(call) => call.wait().await,
+            Pending::Node(call) | Pending::Block { call, .. } => call.wait().await,
             Pending::Task { rx, result, .. } => {
                 if result.is_none() {
                     *result = Some(rx.await.unwrap_or_else(|_| task_failed()));
@@ -201,6 +234,17 @@ impl Pending {
             Pending::Node(mut call) => match call.take(now) {
                 Ok(bytes) => bytes,
                 Err(err) => encode(&Reply::error_owned(err.to_string()), Protocol::Resp2),
+            },
+            Pending::Block { mut call, queued } => match call.take(now) {
+                Ok(bytes) => bytes,
+                Err(err) => {
+                    let mut out = BytesMut::from(&b"+OK\r\n"[..]);
+                    for _ in 0..queued {
+                        out.extend_from_slice(b"+QUEUED\r\n");
+                    }
+                    Reply::error_owned(err.to_string()).encode(Protocol::Resp2, &mut out);
+                    out.freeze()
+                }
             },
             Pending::Task { result, .. } => result.unwrap_or_else(task_failed),
             Pending::Merged {

@@ -346,7 +346,7 @@ fn query(state: &Worker, conn: &ClientConn, command: &Resolved, args: &[Bytes]) 
         .map(|group| {
             group
                 .primary()
-                .send(Protocol::Resp2, 0, conn.id, request.clone())
+                .send(Protocol::Resp2, 0, conn.id, request.clone(), 1)
         })
         .collect();
     let timeout = state.config.request_timeout;

@@ -21,7 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::commands::{self, Rule};
-use super::conn::ClientConn;
+use super::conn::{ClientConn, ReplyMode};
 use super::frame::{self, Args};
 use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
@@ -36,6 +36,10 @@ use crate::state::Worker;
 const MAX_IN_FLIGHT: usize = 16 * 1024;
 /// Reading pauses while this many reply bytes wait for the client to take them.
 const FLUSH_AT: usize = 1024 * 1024;
+/// Most requests (`MULTI` and `EXEC` included) and bytes in a transaction block passed
+/// through whole (see [`Client::pass_block`]); a longer one takes the general path.
+const BLOCK_REQUESTS: usize = 128;
+const BLOCK_BYTES: usize = 64 * 1024;
 /// How often held requests check whether their group's writes resumed.
 const HELD_RECHECK: std::time::Duration = std::time::Duration::from_millis(1);
 /// Buffers whose room has exceeded this (bytes) are released once empty. The room a `BytesMut`
@@ -129,7 +133,7 @@ impl Queued {
     fn new(pending: Pending, counted: Counted, state: &Worker, started: Instant) -> Queued {
         let target = match &pending {
             Pending::Ready(_) => Target::Proxy,
-            Pending::Node(call) => call
+            Pending::Node(call) | Pending::Block { call, .. } => call
                 .backend
                 .group
                 .or_else(|| state.metrics.group_of_node(call.backend.addr))
@@ -294,6 +298,9 @@ async fn session(
     let mut held: VecDeque<Request> = VecDeque::new();
     let mut reading = true;
     let mut tally = Tally::default();
+    // Requests already split off the input to look at a transaction block that could not
+    // pass through whole: they are dispatched one by one before any later input.
+    let mut lookahead: VecDeque<Args> = VecDeque::new();
     loop {
         while held
             .front()
@@ -355,7 +362,11 @@ async fn session(
                     loop {
                         // Whole requests come straight off the input unless the parser is
                         // in the middle of one.
-                        let fast = if client.parsing { None } else { frame::take(&mut input) };
+                        let fast = match lookahead.pop_front() {
+                            Some(args) => Some(args),
+                            None if client.parsing => None,
+                            None => frame::take(&mut input),
+                        };
                         let parsed = match fast {
                             Some(args) => Ok(Some(args)),
                             None if !client.parsing && input.is_empty() => break,
@@ -368,6 +379,13 @@ async fn session(
                         match parsed {
                             Ok(Some(args)) => {
                                 let command = client.names.resolve(&args);
+                                let multi = command.filter(|c| c.name() == "multi");
+                                if let Some(multi) = multi.filter(|_| held.is_empty() && lookahead.is_empty()) {
+                                    if let Some(queued) = client.pass_block((&args, multi), &mut input, &mut lookahead, now, &mut tally) {
+                                        queue.push_back(queued);
+                                        continue;
+                                    }
+                                }
                                 let request = Request { args, command, started: now, sent_from: Some(now) };
                                 if !held.is_empty() || client.must_hold(&request, queue.is_empty()) {
                                     held.push_back(request);
@@ -555,6 +573,138 @@ impl Client {
         if let Some((command, at)) = self.seen.take() {
             self.show(command, at);
         }
+    }
+
+    /// A client that sends a whole transaction (`MULTI`, commands whose keys are all in one
+    /// group, `EXEC`) in one read, outside any other transaction or watch, has it passed
+    /// through whole: one request on the group primary's shared connection, written there
+    /// without a break so it runs as the client sent it, its replies (`+OK`, each
+    /// `+QUEUED`, `EXEC`'s) passed back together. No node connection is pinned for it.
+    ///
+    /// `multi` is the `MULTI` just read, with its command; the rest is looked at in `input`. When the block is
+    /// not all there, or any of it needs the general path (a command that is not simply
+    /// routed, keys in several groups, `WATCH`, a paused group...), `None`: `multi` takes the
+    /// general path, and the requests already split off go to `lookahead`, to be dispatched
+    /// one by one after it.
+    fn pass_block(
+        &mut self,
+        multi: (&Args, Resolved),
+        input: &mut BytesMut,
+        lookahead: &mut VecDeque<Args>,
+        now: Instant,
+        tally: &mut Tally,
+    ) -> Option<Queued> {
+        let (multi, multi_command) = multi;
+        let multi_raw = multi.raw()?;
+        let clear = multi.len() == 1
+            && self.tx.is_clear()
+            && self.conn.authenticated
+            && self.conn.reply_mode == ReplyMode::On
+            && self.conn.skip == 0
+            && !self.pubsub.is_subscribed()
+            && !self.state.paused.iter().any(|p| p.load(Ordering::Relaxed));
+        if !clear {
+            return None;
+        }
+        let end = frame::exec_end(input, BLOCK_REQUESTS - 1, BLOCK_BYTES)?;
+        let mut block = input.split_to(end);
+        let mut requests = Vec::new();
+        while let Some(args) = frame::take(&mut block) {
+            requests.push(args);
+        }
+        let Some((group, commands, writes)) = self.block_group(multi_command, &requests) else {
+            lookahead.extend(requests);
+            return None;
+        };
+        if writes {
+            if self.state.may_write(group).is_err() {
+                // The general path gives each write its `-TRYAGAIN`.
+                lookahead.extend(requests);
+                return None;
+            }
+            self.conn.last_write = Some(Some(group));
+        }
+        let mut request = BytesMut::with_capacity(multi_raw.len() + end);
+        request.extend_from_slice(multi_raw);
+        for args in &requests {
+            request.extend_from_slice(args.raw().expect("split off whole"));
+        }
+        let count = requests.len() + 1;
+        self.counts.0 += count as u64;
+        self.counts.1 += count as u64;
+        // `MULTI` and the queued commands count as answered by their node with the block.
+        let target = Target::Group(group);
+        for command in commands {
+            let elapsed = std::time::Duration::ZERO;
+            let (error, command) = (false, Some(command));
+            tally.add(
+                &self.state,
+                Alike {
+                    command,
+                    target,
+                    error,
+                    elapsed,
+                },
+            );
+        }
+        let exec = self
+            .names
+            .resolve(requests.last().expect("EXEC ends the block"));
+        self.seen = Some((exec, now));
+        let call = NodeCall::send_many_since(
+            self.state.groups[group].primary(),
+            self.conn.protocol,
+            self.conn.db,
+            self.conn.id,
+            (request.freeze(), count as u32),
+            self.state.config.request_timeout,
+            tokio::time::Instant::from_std(now),
+        );
+        let queued = requests.len() - 1;
+        let pending = Pending::Block { call, queued };
+        Some(Queued::new(
+            pending,
+            Counted::Request(exec),
+            &self.state,
+            now,
+        ))
+    }
+
+    /// The group of a transaction block's requests (after `MULTI`, `EXEC` last), the commands
+    /// to count for it (`MULTI` and those queued) and whether any writes; `None` unless each
+    /// queued command is simply routed ([`commands::is_plain`]), well formed, allowed in a
+    /// transaction, and has keys, all in one group.
+    fn block_group(
+        &mut self,
+        multi: Resolved,
+        requests: &[Args],
+    ) -> Option<(usize, Vec<Resolved>, bool)> {
+        let (exec, queued) = requests.split_last()?;
+        if exec.len() != 1 || queued.is_empty() {
+            return None;
+        }
+        let mut commands = Vec::with_capacity(requests.len());
+        commands.push(multi);
+        let mut group = None;
+        let mut writes = false;
+        for args in queued {
+            let command = self.names.resolve(args)?;
+            let spec = command.spec();
+            let plain = commands::is_plain(&command)
+                && command.arity_ok(args.len())
+                && !spec.flags.contains(CommandFlags::NO_MULTI)
+                && !spec.flags.contains(CommandFlags::MOVABLE_KEYS);
+            if !plain || fixed_keys(spec, args.len()).next().is_none() {
+                return None;
+            }
+            let of_keys = self.group_of_keys(spec, args)?;
+            if *group.get_or_insert(of_keys) != of_keys {
+                return None;
+            }
+            writes |= !spec.flags.contains(CommandFlags::READONLY);
+            commands.push(command);
+        }
+        Some((group?, commands, writes))
     }
 
     /// Dispatches a request, queued with what its metrics need.

@@ -100,6 +100,12 @@ impl Transaction {
         self.0.as_ref()?.queued()
     }
 
+    /// No transaction, no watched key and no node connection pinned or lingering: a whole
+    /// `MULTI ... EXEC` block may pass through on the shared connections.
+    pub(crate) fn is_clear(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// A command was refused before reaching the transaction logic (unknown command,
     /// arity, `NOAUTH`): inside `MULTI` that makes `EXEC` fail, as in Redis.
     pub(crate) fn refused(&mut self) {
