@@ -117,25 +117,45 @@ pub(crate) fn take(input: &mut BytesMut) -> Option<Args> {
     })
 }
 
-/// Where the first `EXEC` request of `buf` ends (bytes), when `buf` starts with at most
-/// `max_requests` whole requests that [`take`] would split off, the last of them `EXEC`, in
-/// at most `max_bytes`; `None` otherwise. Nothing is consumed: a transaction's block is
-/// looked at whole before any of it is taken.
-pub(crate) fn exec_end(buf: &[u8], max_requests: usize, max_bytes: usize) -> Option<usize> {
+/// Splits a transaction's block off `input` when `input` starts with at most `max_requests`
+/// whole requests that [`take`] would split off, the last of them `EXEC`, in at most
+/// `max_bytes`: the block's bytes, and each request as slices of them. `None` leaves `input`
+/// untouched: a block is looked at whole before any of it is taken.
+pub(crate) fn take_block(
+    input: &mut BytesMut,
+    max_requests: usize,
+    max_bytes: usize,
+) -> Option<(Bytes, Vec<Args>)> {
+    let mut frames = Vec::new();
     let mut at = 0;
-    for _ in 0..max_requests {
-        let frame = scan(&buf[at..])?;
+    loop {
+        if frames.len() == max_requests {
+            return None;
+        }
+        let frame = scan(&input[at..])?;
         let (start, end) = frame.inline[0];
-        let name = &buf[at + start as usize..at + end as usize];
-        at += frame.end;
+        let exec = input[at + start as usize..at + end as usize].eq_ignore_ascii_case(b"exec");
+        let len = frame.end;
+        frames.push((at, frame));
+        at += len;
         if at > max_bytes {
             return None;
         }
-        if name.eq_ignore_ascii_case(b"exec") {
-            return Some(at);
+        if exec {
+            break;
         }
     }
-    None
+    let whole = input.split_to(at).freeze();
+    let requests = frames
+        .into_iter()
+        .map(|(start, frame)| Args::Framed {
+            raw: whole.slice(start..start + frame.end),
+            inline: frame.inline,
+            more: frame.more,
+            count: frame.count,
+        })
+        .collect();
+    Some((whole, requests))
 }
 
 /// A whole request at the start of a buffer, as [`take`] reads it.
@@ -217,21 +237,32 @@ mod tests {
     }
 
     #[test]
-    fn exec_end_finds_a_whole_block_or_nothing() {
-        let block =
-            b"*1\r\n$5\r\nMULTI\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nexec\r\n";
-        // After MULTI is taken: SET, then EXEC (any case).
-        let rest = &block[15..];
-        assert_eq!(exec_end(rest, 8, 1024), Some(rest.len()));
-        let mut more = rest.to_vec();
-        more.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
-        assert_eq!(exec_end(&more, 8, 1024), Some(rest.len()));
-        // Not all here yet, too many requests, too many bytes: not a block.
-        assert_eq!(exec_end(&rest[..rest.len() - 1], 8, 1024), None);
-        assert_eq!(exec_end(rest, 1, 1024), None);
-        assert_eq!(exec_end(rest, 8, rest.len() - 1), None);
-        // An inline request stops the look.
-        assert_eq!(exec_end(b"SET k v\r\nEXEC\r\n", 8, 1024), None);
+    fn take_block_splits_a_whole_block_or_nothing() {
+        // After MULTI is taken: SET, then EXEC (any case), then a later request.
+        let block = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nexec\r\n";
+        let mut input = BytesMut::from(&block[..]);
+        input.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+        let (whole, requests) = take_block(&mut input, 8, 1024).expect("a block");
+        assert_eq!(&whole[..], &block[..]);
+        assert_eq!(&input[..], b"*1\r\n$4\r\nPING\r\n");
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[0].to_vec(), vec![&b"SET"[..], b"k", b"v"]);
+        assert_eq!(
+            &requests[1].raw().expect("raw")[..],
+            b"*1\r\n$4\r\nexec\r\n"
+        );
+        // Not all here yet, too many requests, too many bytes, an inline request: nothing is
+        // taken.
+        for (bytes, requests, max) in [
+            (&block[..block.len() - 1], 8, 1024),
+            (&block[..], 1, 1024),
+            (&block[..], 8, block.len() - 1),
+            (&b"SET k v\r\nEXEC\r\n"[..], 8, 1024),
+        ] {
+            let mut input = BytesMut::from(bytes);
+            assert!(take_block(&mut input, requests, max).is_none());
+            assert_eq!(&input[..], bytes);
+        }
     }
 
     #[test]

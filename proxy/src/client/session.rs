@@ -606,12 +606,7 @@ impl Client {
         if !clear {
             return None;
         }
-        let end = frame::exec_end(input, BLOCK_REQUESTS - 1, BLOCK_BYTES)?;
-        let mut block = input.split_to(end);
-        let mut requests = Vec::new();
-        while let Some(args) = frame::take(&mut block) {
-            requests.push(args);
-        }
+        let (whole, requests) = frame::take_block(input, BLOCK_REQUESTS - 1, BLOCK_BYTES)?;
         let Some((group, commands, writes)) = self.block_group(multi_command, &requests) else {
             lookahead.extend(requests);
             return None;
@@ -624,11 +619,9 @@ impl Client {
             }
             self.conn.last_write = Some(Some(group));
         }
-        let mut request = BytesMut::with_capacity(multi_raw.len() + end);
+        let mut request = BytesMut::with_capacity(multi_raw.len() + whole.len());
         request.extend_from_slice(multi_raw);
-        for args in &requests {
-            request.extend_from_slice(args.raw().expect("split off whole"));
-        }
+        request.extend_from_slice(&whole);
         let count = requests.len() + 1;
         self.counts.0 += count as u64;
         self.counts.1 += count as u64;
