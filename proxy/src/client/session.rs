@@ -231,7 +231,11 @@ impl Tally {
 /// few hundred bytes): the session's state and its reading and writing ([`session`], about
 /// 1.7 KB) are made once the socket is readable, so a pool of connections that sit idle
 /// costs little.
-pub(crate) async fn serve(state: Arc<Worker>, socket: TcpStream, addr: SocketAddr) {
+pub(crate) fn serve(
+    state: Arc<Worker>,
+    socket: TcpStream,
+    addr: SocketAddr,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
     let _ = socket.set_nodelay(true);
     let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
     state
@@ -240,20 +244,28 @@ pub(crate) async fn serve(state: Arc<Worker>, socket: TcpStream, addr: SocketAdd
         .fetch_add(1, Ordering::Relaxed);
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = state.clients.add(id, addr, laddr);
-    // Registered once for the connection's life, not once per turn of the session's loop.
-    let kill = handle.kill.notified();
-    tokio::pin!(kill);
-    // `readable()` can report a fresh socket ready before anything arrived; peeking waits
-    // until a byte (or the end of the stream) is really there.
-    let mut probe = [0u8; 1];
-    let readable = tokio::select! {
-        peeked = socket.peek(&mut probe) => peeked.is_ok(),
-        () = &mut kill => false,
-    };
-    if readable {
-        Box::pin(session(state.clone(), socket, laddr, handle.clone(), kill)).await;
+    serve_registered(state, socket, handle)
+}
+
+/// [`serve`] once the client is registered: only what waiting for its first bytes needs is
+/// kept across that wait.
+async fn serve_registered(state: Arc<Worker>, socket: TcpStream, handle: Arc<ClientHandle>) {
+    {
+        // Registered once for the connection's life, not once per turn of the session's loop.
+        let kill = handle.kill.notified();
+        tokio::pin!(kill);
+        // `readable()` can report a fresh socket ready before anything arrived; peeking
+        // waits until a byte (or the end of the stream) is really there.
+        let mut probe = [0u8; 1];
+        let readable = tokio::select! {
+            peeked = socket.peek(&mut probe) => peeked.is_ok(),
+            () = &mut kill => false,
+        };
+        if readable {
+            Box::pin(session(state.clone(), socket, handle.clone(), kill)).await;
+        }
     }
-    state.clients.remove(id);
+    state.clients.remove(handle.id);
     state
         .stats
         .connected_clients
@@ -267,14 +279,13 @@ pub(crate) async fn serve(state: Arc<Worker>, socket: TcpStream, addr: SocketAdd
 async fn session(
     state: Arc<Worker>,
     mut socket: TcpStream,
-    laddr: SocketAddr,
     handle: Arc<ClientHandle>,
     mut kill: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
 ) {
     let id = handle.id;
     let mut client = Client {
         conn: ClientConn {
-            local: Some(laddr),
+            local: Some(handle.laddr),
             handle: Some(handle),
             ..ClientConn::new(id, state.config.requirepass.is_some())
         },
