@@ -253,6 +253,8 @@ pub(crate) struct Session {
     pub(crate) skip_replies: u8,
     /// `CLIENT NO-TOUCH on`: this client's commands (but `TOUCH`) leave keys' LRU/LFU alone.
     pub(crate) no_touch: bool,
+    /// Whether the script thread serves this connection.
+    pub(crate) script_thread: ScriptThread,
 }
 
 /// A transaction being queued: its commands, resolved and checked, and whether one was
@@ -320,6 +322,20 @@ impl Session {
             replies_off: false,
             skip_replies: 0,
             no_touch: false,
+            script_thread: ScriptThread::Away,
         }
     }
+}
+
+/// Where a connection stands towards the script thread ([`NodeState::script_runtime`]).
+///
+/// [`NodeState::script_runtime`]: crate::state::NodeState::script_runtime
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ScriptThread {
+    /// Served by the node's workers; has run no script.
+    Away,
+    /// Has run a script: moves to the script thread once its replies are out.
+    Moving,
+    /// Served by the script thread.
+    On,
 }

@@ -19,7 +19,7 @@ use tokio::net::TcpStream;
 use tracing::debug;
 
 use crate::blocking::BlockWait;
-use crate::client::{ClientHandle, Session, SessionAction};
+use crate::client::{ClientHandle, ScriptThread, Session, SessionAction};
 use crate::cmd::Ctx;
 use crate::keyspace::db::ExpiryMode;
 use crate::replication::{self, primary::PsyncRequest};
@@ -51,7 +51,7 @@ pub(crate) async fn refuse(mut socket: TcpStream, error: &'static str) {
 
 /// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
 /// `id` is the client id the accept loop gave the connection.
-pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: SocketAddr, id: u64) {
+pub(crate) async fn serve(node: Arc<NodeState>, socket: TcpStream, addr: SocketAddr, id: u64) {
     let _ = socket.set_nodelay(true);
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = Arc::new(ClientHandle::new(id, addr, laddr));
@@ -62,41 +62,70 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
         max_query_buffer: settings.max_query_buffer as usize,
     };
     let authenticated = settings.open;
-    let mut session = Session::new(handle, authenticated);
-    let mut parser = RequestParser::new(limits);
-    let mut input = BytesMut::with_capacity(READ_CHUNK);
-    let mut output = BytesMut::with_capacity(READ_CHUNK);
+    let conn = Conn {
+        socket,
+        session: Session::new(handle, authenticated),
+        parser: RequestParser::new(limits),
+        input: BytesMut::with_capacity(READ_CHUNK),
+        output: BytesMut::with_capacity(READ_CHUNK),
+    };
+    let Some(conn) = run_conn(&node, conn).await else {
+        return;
+    };
+    move_to_script_thread(node, conn);
+}
+
+/// A connection's socket and everything its session carries from one request to the next;
+/// moved whole to the script thread ([`NodeState::script_runtime`]).
+struct Conn {
+    socket: TcpStream,
+    session: Session,
+    parser: RequestParser,
+    input: BytesMut,
+    output: BytesMut,
+}
+
+/// How a connection's session loop ended.
+enum Ended {
+    /// The connection is over.
+    Closed,
+    /// It became a standby's replication link (`PSYNC` replid offset).
+    Psync(String, i64),
+    /// It ran a script: the script thread serves it from now on.
+    ToScriptThread,
+}
+
+/// Serves `conn` until it ends; returns it instead, marked as served by the script thread,
+/// once it has run a script and its replies are out.
+async fn run_conn(node: &Arc<NodeState>, mut conn: Conn) -> Option<Conn> {
     let result = session_loop(
-        &node,
-        &mut socket,
-        &mut session,
-        &mut parser,
-        &mut input,
-        &mut output,
+        node,
+        &mut conn.socket,
+        &mut conn.session,
+        &mut conn.parser,
+        &mut conn.input,
+        &mut conn.output,
     )
     .await;
-    // A client that leaves while blocked must not be served later; its watches and
-    // subscriptions go with it.
-    {
-        let mut store = node.lock_store().await;
-        store.blocking.remove(id);
-        store.observe.monitors.remove(id);
-        let mut ctx = Ctx {
-            store: &mut store,
-            session: &mut session,
-            node: &node,
-            now_ms: unix_ms(),
-            command: None,
-        };
-        crate::cmd::transaction::unwatch_all(&mut ctx);
-        crate::cmd::pubsub::unsubscribe_all(&mut ctx);
-        ctx.store.tracking.disconnected(id);
-    }
+    let Conn {
+        socket,
+        mut session,
+        input,
+        ..
+    } = match result {
+        Ok(Ended::ToScriptThread) => {
+            conn.session.script_thread = ScriptThread::On;
+            return Some(conn);
+        }
+        _ => conn,
+    };
+    let addr = session.handle.addr;
+    forget_client(node, &mut session).await;
     match result {
-        Ok(Some(psync)) => {
+        Ok(Ended::Psync(replid, offset)) => {
             let request = PsyncRequest {
-                replid: psync.0,
-                offset: psync.1,
+                replid,
+                offset,
                 ip: addr.ip().to_string(),
                 listening_port: session.listening_port,
             };
@@ -110,10 +139,67 @@ pub(crate) async fn serve(node: Arc<NodeState>, mut socket: TcpStream, addr: Soc
             )
             .await;
         }
-        Ok(None) => {}
+        Ok(_) => {}
         Err(err) => debug!(%addr, %err, "connection ended with an error"),
     }
-    node.clients.remove(id);
+    node.clients.remove(session.handle.id);
+    None
+}
+
+/// A client that leaves while blocked must not be served later; its watches and
+/// subscriptions go with it.
+async fn forget_client(node: &NodeState, session: &mut Session) {
+    let id = session.handle.id;
+    let mut store = node.lock_store().await;
+    store.blocking.remove(id);
+    store.observe.monitors.remove(id);
+    let mut ctx = Ctx {
+        store: &mut store,
+        session,
+        node,
+        now_ms: unix_ms(),
+        command: None,
+    };
+    crate::cmd::transaction::unwatch_all(&mut ctx);
+    crate::cmd::pubsub::unsubscribe_all(&mut ctx);
+    ctx.store.tracking.disconnected(id);
+}
+
+/// Hands `conn` to the script thread, which serves it from then on; without a script thread
+/// it goes on where it is.
+fn move_to_script_thread(node: Arc<NodeState>, conn: Conn) {
+    let Some(runtime) = node.script_runtime().cloned() else {
+        tokio::spawn(async move { run_conn(&node, conn).await });
+        return;
+    };
+    let Conn {
+        socket,
+        mut session,
+        parser,
+        input,
+        output,
+    } = conn;
+    let socket = socket.into_std();
+    runtime.spawn(async move {
+        // Registered with the script thread's I/O driver from here on.
+        match socket.and_then(TcpStream::from_std) {
+            Ok(socket) => {
+                let conn = Conn {
+                    socket,
+                    session,
+                    parser,
+                    input,
+                    output,
+                };
+                run_conn(&node, conn).await;
+            }
+            Err(err) => {
+                debug!(addr = %session.handle.addr, %err, "cannot move the connection");
+                forget_client(&node, &mut session).await;
+                node.clients.remove(session.handle.id);
+            }
+        }
+    });
 }
 
 async fn session_loop(
@@ -123,7 +209,7 @@ async fn session_loop(
     parser: &mut RequestParser,
     input: &mut BytesMut,
     output: &mut BytesMut,
-) -> std::io::Result<Option<(String, i64)>> {
+) -> std::io::Result<Ended> {
     let mut batch: Vec<Vec<Bytes>> = Vec::with_capacity(16);
     let mut replies: Vec<(Reply, Protocol, bool)> = Vec::with_capacity(16);
     // The most room `input` has had since it was last replaced (see `reserve_input`).
@@ -165,13 +251,13 @@ async fn session_loop(
         let outbox = session.handle.outbox.clone();
         if outbox.is_closed() {
             // Cut off by `client-output-buffer-limit pubsub`.
-            return Ok(None);
+            return Ok(Ended::Closed);
         }
         outbox.write_to(session.protocol, output);
         match session.action.take() {
             Some(SessionAction::Psync { replid, offset }) => {
                 write_out(node, socket, output).await?;
-                return Ok(Some((replid, offset)));
+                return Ok(Ended::Psync(replid, offset));
             }
             Some(SessionAction::Wait {
                 replicas,
@@ -194,18 +280,18 @@ async fn session_loop(
             }
             match wait_unblocked(node, socket, session, input, &mut input_peak, wait).await {
                 Some(reply) => reply.encode(session.protocol, output),
-                None => return Ok(None),
+                None => return Ok(Ended::Closed),
             }
             continue;
         }
         if let Some(err) = protocol_error {
             Reply::error_owned(format!("ERR {err}")).encode(session.protocol, output);
             write_out(node, socket, output).await?;
-            return Ok(None);
+            return Ok(Ended::Closed);
         }
         if session.close_after_reply {
             write_out(node, socket, output).await?;
-            return Ok(None);
+            return Ok(Ended::Closed);
         }
         if full_batch {
             continue;
@@ -226,7 +312,11 @@ async fn session_loop(
             }
         }
         if peer_closed {
-            return Ok(None);
+            return Ok(Ended::Closed);
+        }
+        if session.script_thread == ScriptThread::Moving {
+            // Its replies are out: the script thread reads what comes next.
+            return Ok(Ended::ToScriptThread);
         }
         if input.is_empty() && input_peak > KEEP_BUFFER {
             *input = BytesMut::with_capacity(READ_CHUNK);
@@ -235,11 +325,11 @@ async fn session_loop(
         reserve_input(input, &mut input_peak);
         let read = tokio::select! {
             read = socket.read_buf(input) => read?,
-            () = session.handle.kill.notified() => return Ok(None),
+            () = session.handle.kill.notified() => return Ok(Ended::Closed),
             () = outbox.ready.notified() => continue,
         };
         if read == 0 {
-            return Ok(None);
+            return Ok(Ended::Closed);
         }
         node.net
             .input_bytes
@@ -370,6 +460,13 @@ fn run_batch(
         let wrote = store.dirty() != dirty;
         if wrote {
             session.last_write_offset = store.repl.offset;
+        }
+        if let Some(command) = name {
+            if session.script_thread == ScriptThread::Away
+                && crate::exec::stats::runs_scripts(command)
+            {
+                session.script_thread = ScriptThread::Moving;
+            }
         }
         last_command = name.or(last_command);
         if !store.blocking.is_empty() {

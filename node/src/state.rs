@@ -2,7 +2,7 @@
 //! the client registry, network counters and the script engines.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, MutexGuard};
@@ -45,6 +45,8 @@ pub(crate) struct NodeState {
     pub(crate) scripting: Mutex<Scripting>,
     /// The running script as other connections see it, read without the store lock.
     pub(crate) script_busy: ScriptBusy,
+    /// The runtime serving the connections that run scripts ([`NodeState::script_runtime`]).
+    script_runtime: OnceLock<Option<tokio::runtime::Handle>>,
 }
 
 impl NodeState {
@@ -59,7 +61,35 @@ impl NodeState {
             run_id: crate::replication::random_hex_id(),
             scripting: Mutex::new(Scripting::new()),
             script_busy: ScriptBusy::default(),
+            script_runtime: OnceLock::new(),
         })
+    }
+
+    /// The runtime that serves every connection once it has run a script (`EVAL`, `EVALSHA`,
+    /// `FCALL`...): one worker thread, started at the first script, so the scripts run on
+    /// one core, where the Lua state and the keys they touch stay in cache, as Redis runs
+    /// them on its one thread. Split between the workers, each script would first wait for
+    /// the store lock the other worker's script holds and then fetch the Lua state from the
+    /// other core's cache. A long script hands that worker's other connections to a new
+    /// thread as on any worker (`script::vm`), so they still answer `-BUSY`. `None` when the
+    /// thread cannot be started: the connections then stay where they are.
+    pub(crate) fn script_runtime(&self) -> Option<&tokio::runtime::Handle> {
+        self.script_runtime
+            .get_or_init(|| {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("redoubt-scripts")
+                    .enable_all()
+                    .build()
+                    .map_err(|err| tracing::warn!(%err, "cannot start the script thread"))
+                    .ok()?;
+                let handle = runtime.handle().clone();
+                // It serves connections for the rest of the process's life; dropping it
+                // from inside a runtime (where the node's state ends) is not allowed.
+                std::mem::forget(runtime);
+                Some(handle)
+            })
+            .as_ref()
     }
 }
 

@@ -276,6 +276,72 @@ async fn a_busy_script_is_reported_and_killed() {
     assert_eq!(runner.q("PING").await, Reply::Simple("PONG".into()));
 }
 
+/// Connections that have run a script are served by the script thread from then on: they go
+/// on serving pipelines, transactions and blocking pops there, and a busy script on one of
+/// them still lets the others (all on that thread) answer `-BUSY` and kill it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_ran_scripts_keep_every_behaviour() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    let mut runner = s.raw().await;
+    let mut killer = s.raw().await;
+    for conn in [&mut c, &mut runner, &mut killer] {
+        assert_eq!(conn.q("EVAL \"return 1\" 0").await, Reply::Int(1));
+    }
+    // A pipeline, a transaction and a blocking pop served by another moved connection.
+    let mut requests = Vec::new();
+    for i in 0..100 {
+        requests.extend(encode(&["RPUSH", "l", &i.to_string()]));
+    }
+    requests.extend(encode(&["MULTI"]));
+    requests.extend(encode(&["LLEN", "l"]));
+    requests.extend(encode(&[
+        "EVAL",
+        "return redis.call('lpop', KEYS[1])",
+        "1",
+        "l",
+    ]));
+    requests.extend(encode(&["EXEC"]));
+    c.send(&requests).await;
+    for i in 0..100 {
+        assert_eq!(c.read_reply().await, Reply::Int(i + 1));
+    }
+    assert_eq!(c.read_reply().await, Reply::ok());
+    c.read_reply().await;
+    c.read_reply().await;
+    assert_eq!(
+        c.read_reply().await,
+        Reply::Array(vec![Reply::Int(100), Reply::bulk("0")])
+    );
+    killer.send(&encode(&["BLPOP", "empty", "5"])).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(c.q("RPUSH empty x").await, Reply::Int(1));
+    assert_eq!(
+        killer.read_reply().await,
+        Reply::Array(vec![Reply::bulk("empty"), Reply::bulk("x")])
+    );
+
+    assert_eq!(
+        c.q("CONFIG SET busy-reply-threshold 100").await,
+        Reply::ok()
+    );
+    runner
+        .send(&encode(&["EVAL", "while true do end", "0"]))
+        .await;
+    wait_busy(&mut c).await;
+    assert!(c.q("GET k").await.err().starts_with("BUSY "));
+    assert_eq!(killer.q("SCRIPT KILL").await, Reply::ok());
+    let killed = runner.read_reply().await;
+    assert!(
+        killed
+            .err()
+            .starts_with("ERR Script killed by user with SCRIPT KILL..."),
+        "{killed:?}"
+    );
+    assert_eq!(runner.q("LLEN l").await, Reply::Int(99));
+    assert_eq!(c.q("PING").await, Reply::Simple("PONG".into()));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_script_that_wrote_cannot_be_killed() {
     let s = Server::start(&[]);
