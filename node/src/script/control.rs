@@ -2,7 +2,7 @@
 //! `busy-reply-threshold` and `SCRIPT KILL`'s `NOTBUSY`), a kill request, and the replication
 //! mode the script chose with `redis.set_repl`, which the command closure reads per command.
 
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
@@ -18,8 +18,8 @@ pub(crate) const REPL_ALL: u8 = REPL_AOF | REPL_REPLICA;
 #[derive(Debug, Default)]
 pub(crate) struct ScriptControl {
     started: Mutex<Option<Instant>>,
-    /// The run has handed its runtime worker off (see `vm::hand_off_worker`).
-    handed_off: AtomicBool,
+    /// Times the run has handed its runtime worker off (see `vm::hand_off_worker`).
+    hand_offs: AtomicU32,
     kill: AtomicBool,
     repl: AtomicU8,
 }
@@ -57,15 +57,23 @@ impl ScriptControl {
         self.repl.store(flags, Ordering::SeqCst);
     }
 
-    /// True once, when the current run has lasted `after`: its worker is then handed off.
+    /// True when the current run has lasted `after`, then again at twice, four times...
+    /// that: its worker is then handed off. A hand-off can fail (the thread meant to take the
+    /// worker did not start in time and the run's thread took it back, under load), and on a
+    /// runtime of one worker nothing else would serve its connections: so it is tried again,
+    /// ever more rarely.
     pub(super) fn hand_off_due(&self, after: std::time::Duration) -> bool {
-        !self.handed_off.load(Ordering::Relaxed)
-            && self.started.lock().is_some_and(|s| s.elapsed() >= after)
-            && !self.handed_off.swap(true, Ordering::Relaxed)
+        let done = self.hand_offs.load(Ordering::Relaxed);
+        let due = after.saturating_mul(1 << done.min(16));
+        self.started.lock().is_some_and(|s| s.elapsed() >= due)
+            && self
+                .hand_offs
+                .compare_exchange(done, done + 1, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
     }
 
     pub(super) fn begin(&self) {
-        self.handed_off.store(false, Ordering::Relaxed);
+        self.hand_offs.store(0, Ordering::Relaxed);
         self.kill.store(false, Ordering::SeqCst);
         self.repl.store(REPL_ALL, Ordering::SeqCst);
         *self.started.lock() = Some(Instant::now());

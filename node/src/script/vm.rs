@@ -412,7 +412,8 @@ fn hand_off_worker() {
 }
 
 /// The count hook of the runs: hands the runtime worker off once a run is long
-/// ([`HAND_OFF_AFTER`]), and ends a run whose kill was asked ([`busy_hook`]). Between runs it
+/// ([`HAND_OFF_AFTER`]; again at twice, four times... that, in case the thread meant to take
+/// it had not started in time), and ends a run whose kill was asked ([`busy_hook`]). Between runs it
 /// finds neither and lets Lua continue.
 fn run_hook(lua: &Lua, control: &ScriptControl) -> mlua::Result<VmState> {
     if control.hand_off_due(HAND_OFF_AFTER) {
