@@ -72,7 +72,11 @@ pub(crate) async fn serve(node: Arc<NodeState>, socket: TcpStream, addr: SocketA
     let Some(conn) = run_conn(&node, conn).await else {
         return;
     };
-    move_to_script_thread(node, conn);
+    match node.script_runtime().cloned() {
+        Some(runtime) => move_to_script_thread(runtime, node, conn),
+        // No script thread: it goes on here (marked as moved, it does not ask again).
+        None => drop(run_conn(&node, conn).await),
+    }
 }
 
 /// A connection's socket and everything its session carries from one request to the next;
@@ -165,13 +169,8 @@ async fn forget_client(node: &NodeState, session: &mut Session) {
     ctx.store.tracking.disconnected(id);
 }
 
-/// Hands `conn` to the script thread, which serves it from then on; without a script thread
-/// it goes on where it is.
-fn move_to_script_thread(node: Arc<NodeState>, conn: Conn) {
-    let Some(runtime) = node.script_runtime().cloned() else {
-        tokio::spawn(async move { run_conn(&node, conn).await });
-        return;
-    };
+/// Hands `conn` to the script thread (`runtime`), which serves it from then on.
+fn move_to_script_thread(runtime: tokio::runtime::Handle, node: Arc<NodeState>, conn: Conn) {
     let Conn {
         socket,
         mut session,

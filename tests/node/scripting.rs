@@ -240,6 +240,19 @@ async fn wait_busy(c: &mut crate::common::Raw) {
     }
 }
 
+/// Sends `SCRIPT KILL` on `killer` and checks that the script `runner` waits on ends with
+/// Redis's error.
+async fn kill_busy(killer: &mut crate::common::Raw, runner: &mut crate::common::Raw) {
+    assert_eq!(killer.q("SCRIPT KILL").await, Reply::ok());
+    let killed = runner.read_reply().await;
+    assert!(
+        killed
+            .err()
+            .starts_with("ERR Script killed by user with SCRIPT KILL..."),
+        "{killed:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_busy_script_is_reported_and_killed() {
     let s = Server::start(&[]);
@@ -264,14 +277,7 @@ async fn a_busy_script_is_reported_and_killed() {
     assert_eq!(passing.q("PING").await.err(), busy);
     drop(passing);
     let mut killer = s.raw().await;
-    assert_eq!(killer.q("SCRIPT KILL").await, Reply::ok());
-    let killed = runner.read_reply().await;
-    assert!(
-        killed
-            .err()
-            .starts_with("ERR Script killed by user with SCRIPT KILL..."),
-        "{killed:?}"
-    );
+    kill_busy(&mut killer, &mut runner).await;
     assert_eq!(c.q("PING").await, Reply::Simple("PONG".into()));
     assert_eq!(runner.q("PING").await, Reply::Simple("PONG".into()));
 }
@@ -330,14 +336,7 @@ async fn connections_that_ran_scripts_keep_every_behaviour() {
         .await;
     wait_busy(&mut c).await;
     assert!(c.q("GET k").await.err().starts_with("BUSY "));
-    assert_eq!(killer.q("SCRIPT KILL").await, Reply::ok());
-    let killed = runner.read_reply().await;
-    assert!(
-        killed
-            .err()
-            .starts_with("ERR Script killed by user with SCRIPT KILL..."),
-        "{killed:?}"
-    );
+    kill_busy(&mut killer, &mut runner).await;
     assert_eq!(runner.q("LLEN l").await, Reply::Int(99));
     assert_eq!(c.q("PING").await, Reply::Simple("PONG".into()));
 }

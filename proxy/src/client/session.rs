@@ -618,7 +618,7 @@ impl Client {
             return None;
         }
         let (whole, requests) = frame::take_block(input, BLOCK_REQUESTS - 1, BLOCK_BYTES)?;
-        let Some((group, commands, writes)) = self.block_group(multi_command, &requests) else {
+        let Some((group, writes)) = self.block_group(&requests) else {
             lookahead.extend(requests);
             return None;
         };
@@ -636,24 +636,21 @@ impl Client {
         let count = requests.len() + 1;
         self.counts.0 += count as u64;
         self.counts.1 += count as u64;
-        // `MULTI` and the queued commands count as answered by their node with the block.
-        let target = Target::Group(group);
-        for command in commands {
-            let elapsed = std::time::Duration::ZERO;
-            let (error, command) = (false, Some(command));
-            tally.add(
-                &self.state,
-                Alike {
-                    command,
-                    target,
-                    error,
-                    elapsed,
-                },
-            );
+        // `MULTI` and the queued commands count as answered by their node with the block
+        // (their names resolve from the client's last commands, as in `block_group`).
+        let (exec, queued) = requests.split_last().expect("EXEC ends the block");
+        let alike = |command| Alike {
+            command,
+            target: Target::Group(group),
+            error: false,
+            elapsed: std::time::Duration::ZERO,
+        };
+        tally.add(&self.state, alike(Some(multi_command)));
+        for args in queued {
+            let command = self.names.resolve(args);
+            tally.add(&self.state, alike(command));
         }
-        let exec = self
-            .names
-            .resolve(requests.last().expect("EXEC ends the block"));
+        let exec = self.names.resolve(exec);
         self.seen = Some((exec, now));
         let call = NodeCall::send_many_since(
             self.state.groups[group].primary(),
@@ -674,21 +671,15 @@ impl Client {
         ))
     }
 
-    /// The group of a transaction block's requests (after `MULTI`, `EXEC` last), the commands
-    /// to count for it (`MULTI` and those queued) and whether any writes; `None` unless each
-    /// queued command is simply routed ([`commands::is_plain`]), well formed, allowed in a
-    /// transaction, and has keys, all in one group.
-    fn block_group(
-        &mut self,
-        multi: Resolved,
-        requests: &[Args],
-    ) -> Option<(usize, Vec<Resolved>, bool)> {
+    /// The group of a transaction block's requests (after `MULTI`, `EXEC` last) and whether
+    /// any writes; `None` unless each queued command is simply routed
+    /// ([`commands::is_plain`]), well formed, allowed in a transaction, and has keys, all in
+    /// one group.
+    fn block_group(&mut self, requests: &[Args]) -> Option<(usize, bool)> {
         let (exec, queued) = requests.split_last()?;
         if exec.len() != 1 || queued.is_empty() {
             return None;
         }
-        let mut commands = Vec::with_capacity(requests.len());
-        commands.push(multi);
         let mut group = None;
         let mut writes = false;
         for args in queued {
@@ -706,9 +697,8 @@ impl Client {
                 return None;
             }
             writes |= !spec.flags.contains(CommandFlags::READONLY);
-            commands.push(command);
         }
-        Some((group?, commands, writes))
+        Some((group?, writes))
     }
 
     /// Dispatches a request, queued with what its metrics need.
