@@ -21,6 +21,7 @@ pub(crate) mod eval;
 pub(crate) mod flags;
 pub(crate) mod functions;
 pub(crate) mod random;
+pub(crate) mod raw;
 pub(crate) mod redis_api;
 pub(crate) mod register;
 pub(crate) mod structlib;

@@ -87,6 +87,34 @@ async fn commands_a_script_may_not_call() {
 }
 
 #[tokio::test]
+async fn redis_call_arguments_and_replies_convert_as_redis_does() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    c.table(&[
+        // Numbers become words: whole ones as integers, others as `%.17g`.
+        ("EVAL \"redis.call('set', KEYS[1], 3.0) return redis.call('get', KEYS[1])\" 1 n", "\"3\""),
+        ("EVAL \"redis.call('set', KEYS[1], 1.5) return redis.call('get', KEYS[1])\" 1 n", "\"1.5\""),
+        ("EVAL \"redis.call('set', KEYS[1], 0.1) return redis.call('get', KEYS[1])\" 1 n", "\"0.10000000000000001\""),
+        ("EVAL \"redis.call('set', KEYS[1], 2^53) return redis.call('get', KEYS[1])\" 1 n", "\"9007199254740992\""),
+        ("EVAL \"return redis.call()\" 0", "-ERR Please specify at least one argument for this redis lib call script: 0a907e1429221a4d85516cab7fd219a82a9439d8, on @user_script:1."),
+        ("EVAL \"return redis.pcall()\" 0", "-ERR Please specify at least one argument for this redis lib call"),
+        ("EVAL \"return redis.call('get', {})\" 0", "-ERR Lua redis lib command arguments must be strings or integers script: 4368e88f98d93af9caf358186e5fbf273374ee91, on @user_script:1."),
+        ("EVAL \"return redis.pcall('get', {})['err']\" 0", "\"ERR Lua redis lib command arguments must be strings or integers\""),
+        // RESP2 replies: null as false, status as {ok=...}, a map as a flat array.
+        ("HSET h a 1", ":1"),
+        ("SADD s x", ":1"),
+        ("XADD st 1-1 f v", "\"1-1\""),
+        ("EVAL \"return {tostring(redis.call('get', 'nokey') == false), redis.call('ping')['ok'], redis.call('hgetall', KEYS[1])[2]}\" 1 h", "[\"true\", \"PONG\", \"1\"]"),
+        ("EVAL \"local r = redis.call('xrange', KEYS[1], '-', '+') return {r[1][1], r[1][2][2]}\" 1 st", "[\"1-1\", \"v\"]"),
+        // RESP3 replies after redis.setresp(3): {map=...}, {set=...}, null as nil.
+        ("EVAL \"redis.setresp(3) local m = redis.call('hgetall', KEYS[1]) local s = redis.call('smembers', KEYS[2]) return {m['map']['a'], tostring(s['set']['x']), tostring(redis.call('get', 'nokey') == nil)}\" 2 h s", "[\"1\", \"true\", \"true\"]"),
+        // The functions can be kept in locals and called from a coroutine of the script.
+        ("EVAL \"local call = redis.call local co = coroutine.create(function() return call('get', KEYS[1]) end) local ok, v = coroutine.resume(co) return v\" 1 n", "\"9007199254740992\""),
+    ])
+    .await;
+}
+
+#[tokio::test]
 async fn select_in_a_script_changes_only_the_scripts_database() {
     let s = Server::start(&[]);
     let mut c = s.raw().await;

@@ -16,81 +16,11 @@
 
 use bytes::Bytes;
 use mlua::{Lua, Table, Value};
-use redoubt_protocol::reply::format_double;
 use redoubt_protocol::Reply;
 
 /// Deepest nesting of a Lua table converted into a reply; deeper (a table holding itself) ends in
 /// Redis's `reached lua stack limit` error, before the native stack runs out.
 const MAX_DEPTH: usize = 256;
-
-/// Converts a command's reply into the Lua value `redis.call` / `redis.pcall` hand the script.
-pub(crate) fn reply_to_lua(lua: &Lua, reply: &Reply, resp3: bool) -> mlua::Result<Value> {
-    Ok(match reply {
-        Reply::Int(n) => Value::Number(*n as f64),
-        Reply::Bulk(data) => Value::String(lua.create_string(data)?),
-        Reply::Simple(text) => single_field(
-            lua,
-            "ok",
-            Value::String(lua.create_string(text.as_bytes())?),
-        )?,
-        Reply::Error(text) => Value::Table(error_table(lua, &format!("-{text}"))?),
-        Reply::Null | Reply::NullArray if resp3 => Value::Nil,
-        Reply::Null | Reply::NullArray => Value::Boolean(false),
-        // A push frame never answers a command; as an array if one ever reaches a script.
-        Reply::Array(items) | Reply::Push(items) => array(lua, items, resp3)?,
-        Reply::Set(items) if resp3 => {
-            let members = lua.create_table_with_capacity(0, items.len())?;
-            for item in items {
-                members.raw_set(reply_to_lua(lua, item, resp3)?, true)?;
-            }
-            single_field(lua, "set", Value::Table(members))?
-        }
-        Reply::Set(items) => array(lua, items, resp3)?,
-        Reply::Map(pairs) if resp3 => {
-            let map = lua.create_table_with_capacity(0, pairs.len())?;
-            for (key, value) in pairs {
-                map.raw_set(
-                    reply_to_lua(lua, key, resp3)?,
-                    reply_to_lua(lua, value, resp3)?,
-                )?;
-            }
-            single_field(lua, "map", Value::Table(map))?
-        }
-        Reply::Map(pairs) => {
-            let table = lua.create_table_with_capacity(pairs.len() * 2, 0)?;
-            for (i, (key, value)) in pairs.iter().enumerate() {
-                table.raw_set(2 * i + 1, reply_to_lua(lua, key, resp3)?)?;
-                table.raw_set(2 * i + 2, reply_to_lua(lua, value, resp3)?)?;
-            }
-            Value::Table(table)
-        }
-        Reply::Double(d) if resp3 => single_field(lua, "double", Value::Number(*d))?,
-        Reply::Double(d) => Value::String(lua.create_string(format_double(*d))?),
-        Reply::Bool(b) if resp3 => Value::Boolean(*b),
-        Reply::Bool(b) => Value::Number(if *b { 1.0 } else { 0.0 }),
-        Reply::Verbatim(format, data) if resp3 => {
-            let inner = lua.create_table()?;
-            inner.raw_set("format", *format)?;
-            inner.raw_set("string", lua.create_string(data)?)?;
-            single_field(lua, "verbatim_string", Value::Table(inner))?
-        }
-        Reply::Verbatim(_, data) => Value::String(lua.create_string(data)?),
-    })
-}
-
-fn array(lua: &Lua, items: &[Reply], resp3: bool) -> mlua::Result<Value> {
-    let table = lua.create_table_with_capacity(items.len(), 0)?;
-    for (i, item) in items.iter().enumerate() {
-        table.raw_set(i + 1, reply_to_lua(lua, item, resp3)?)?;
-    }
-    Ok(Value::Table(table))
-}
-
-fn single_field(lua: &Lua, field: &str, value: Value) -> mlua::Result<Value> {
-    let table = lua.create_table_with_capacity(0, 1)?;
-    table.raw_set(field, value)?;
-    Ok(Value::Table(table))
-}
 
 /// The `{err="CODE message"}` table Redis uses for errors (`luaPushErrorBuff`): a leading `-` is
 /// dropped, a message without a code (no space) gets `ERR`, trailing CR/LF are trimmed.
@@ -276,39 +206,6 @@ mod tests {
         assert_eq!(error_text("bad"), "ERR bad");
         assert_eq!(error_text("-bad"), "ERR bad");
         assert_eq!(error_text("E1 bad"), "ERR E1 bad");
-    }
-
-    #[test]
-    fn replies_round_trip_through_lua() {
-        let lua = Lua::new();
-        let reply = Reply::Array(vec![
-            Reply::Int(7),
-            Reply::bulk("x"),
-            Reply::Array(vec![Reply::Int(1)]),
-        ]);
-        let value = reply_to_lua(&lua, &reply, false).unwrap();
-        assert_eq!(lua_to_reply(&value, false), reply);
-        let value = reply_to_lua(&lua, &Reply::Null, false).unwrap();
-        assert_eq!(value, Value::Boolean(false));
-        assert_eq!(lua_to_reply(&value, false), Reply::Null);
-        let value = reply_to_lua(&lua, &Reply::Null, true).unwrap();
-        assert_eq!(value, Value::Nil);
-        let map = Reply::Map(vec![(Reply::bulk("a"), Reply::Int(1))]);
-        let flat = reply_to_lua(&lua, &map, false).unwrap();
-        assert_eq!(
-            lua_to_reply(&flat, false),
-            Reply::Array(vec![Reply::bulk("a"), Reply::Int(1)])
-        );
-        let resp3 = reply_to_lua(&lua, &map, true).unwrap();
-        assert_eq!(lua_to_reply(&resp3, true), map);
-        let double = reply_to_lua(&lua, &Reply::Double(1.5), true).unwrap();
-        assert_eq!(lua_to_reply(&double, true), Reply::Double(1.5));
-        let double = reply_to_lua(&lua, &Reply::Double(1.5), false).unwrap();
-        assert_eq!(lua_to_reply(&double, false), Reply::bulk("1.5"));
-        let status = reply_to_lua(&lua, &Reply::ok(), false).unwrap();
-        assert_eq!(lua_to_reply(&status, false), Reply::ok());
-        let error = reply_to_lua(&lua, &Reply::error("WRONGTYPE no"), false).unwrap();
-        assert_eq!(lua_to_reply(&error, false), Reply::error("WRONGTYPE no"));
     }
 
     #[test]

@@ -2,9 +2,8 @@
 //! their top-level code. Behaviour and error texts from Redis 7.2's `script_lua.c`
 //! (`luaRegisterRedisAPI`) and `function_lua.c` (`luaEngineInitEngine`).
 //!
-//! `redis.call` / `redis.pcall` are wrapped by `sandbox.lua`, which hands their words to the
-//! command closure of the current run; the Rust functions here answer only outside a run, and
-//! fail as Redis's do.
+//! `redis.call` / `redis.pcall` are added by the Lua state itself (`vm.rs`), as they reach the
+//! run's command closure.
 
 use std::sync::Arc;
 
@@ -53,8 +52,6 @@ fn add_log_and_version(lua: &Lua, table: &Table) -> mlua::Result<()> {
 /// The `redis` table of scripts and functions.
 pub(super) fn script_api(lua: &Lua) -> mlua::Result<Table> {
     let redis = lua.create_table()?;
-    redis.raw_set("call", lua.create_function(outside_run)?)?;
-    redis.raw_set("pcall", lua.create_function(outside_run)?)?;
     add_log_and_version(lua, &redis)?;
     redis.raw_set("setresp", lua.create_function(setresp)?)?;
     redis.raw_set("sha1hex", lua.create_function(sha1hex)?)?;
@@ -87,14 +84,6 @@ pub(super) fn load_api(lua: &Lua, register: Function) -> mlua::Result<Table> {
     redis.raw_set("register_function", register)?;
     add_log_and_version(lua, &redis)?;
     Ok(redis)
-}
-
-/// `redis.call` / `redis.pcall` when no script runs (during a run the sandbox's wrappers call
-/// the run's command closure instead).
-fn outside_run(_: &Lua, _: MultiValue) -> mlua::Result<Value> {
-    Err(table_error(
-        "redis.call/pcall can only be called inside a script invocation",
-    ))
 }
 
 fn single_string_arg(args: &MultiValue) -> Option<mlua::String> {

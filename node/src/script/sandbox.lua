@@ -27,18 +27,6 @@ local function protect(t)
   return proxy
 end
 
--- During a run `redis.call` is the run's command function (a Rust function, so
--- `return redis.call(...)` keeps the script's frame for error lines); outside a run it is the
--- Rust function that refuses. `redis.pcall` is one Rust function for every run, which calls the
--- run's command function protected (and refuses outside a run).
-local call_outside = redis_api.call
-local function begin_run(call)
-  rawset_(redis_api, 'call', call)
-end
-local function end_run()
-  rawset_(redis_api, 'call', call_outside)
-end
-
 G.redis = redis_api
 for _, name in ipairs({'string', 'math', 'table', 'coroutine', 'redis', 'bit', 'cjson',
     'cmsgpack', 'struct'}) do
@@ -109,17 +97,14 @@ local function set_loading(on)
   loading = on
 end
 
--- Runs a function (FCALL) with its keys and arguments; `call` is the run's command function.
-local function run(f, keys, args, call)
-  begin_run(call)
-  local ok, result = xpcall_(function() return f(keys, args) end, handler)
-  end_run()
-  return ok, result
+-- Runs a function (FCALL) with its keys and arguments.
+local function run(f, keys, args)
+  return xpcall_(function() return f(keys, args) end, handler)
 end
 
 -- Runs an EVAL script body (it reads KEYS and ARGV from the globals). With `nkeys`, the
 -- arguments after it are the keys and then the script's arguments, set as KEYS and ARGV here.
-local function run_script(f, call, nkeys, ...)
+local function run_script(f, nkeys, ...)
   if nkeys ~= nil then
     local keys, args = {...}, {}
     for i = nkeys + 1, select('#', ...) do
@@ -129,10 +114,7 @@ local function run_script(f, call, nkeys, ...)
     rawset_(G, 'KEYS', keys)
     rawset_(G, 'ARGV', args)
   end
-  begin_run(call)
-  local ok, result = xpcall_(f, handler)
-  end_run()
-  return ok, result
+  return xpcall_(f, handler)
 end
 
 return run, run_script, env, library_env, set_loading

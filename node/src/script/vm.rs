@@ -3,31 +3,30 @@
 //! [`Vm::new`] loads the libraries Redis ships (base, table, string, math, `bit`, `cjson`,
 //! `cmsgpack`, `struct`), builds the `redis` table and runs `sandbox.lua`, which makes the
 //! globals and library tables read-only and returns the runner (an `xpcall` with Redis's error
-//! handler). [`Vm::run`] runs one compiled script or function: it sets `KEYS`/`ARGV`, hands the
-//! caller's command closure to the runner, which makes it what `redis.call` calls for the
-//! length of the run (`redis.pcall` calls it protected), and turns the result or the error
-//! into a [`Reply`] with Redis 7.2's texts (`<message> script: <name>, on @user_script:<line>.`).
-//! The busy-script hook watches every run.
+//! handler). [`Vm::run`] runs one compiled script or function: it sets `KEYS`/`ARGV`, makes the
+//! caller's command closure the one `redis.call` and `redis.pcall` run for the length of the
+//! run, and turns the result or the error into a [`Reply`] with Redis 7.2's texts
+//! (`<message> script: <name>, on @user_script:<line>.`). The busy-script hook watches every run.
 //!
-//! A run does little work of its own: the compiled function, the runners, the `redis` table,
-//! `redis.pcall` and the hook live as long as the state; per run there are the `KEYS`/`ARGV`
-//! tables and one Rust closure for the commands (scoped to the run, as it borrows the caller).
-use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, Ordering};
+//! A run does little work of its own: the compiled function, the runners, the `redis` table and
+//! the hook live as long as the state; per run there are the `KEYS`/`ARGV` tables. `redis.call`
+//! and `redis.pcall` are two C functions made once ([`raw::install_calls`]): they read
+//! the command's words straight off Lua's stack and push its reply onto it, and find the run's
+//! closure through a pointer this thread keeps for the length of the run (`raw.rs`).
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mlua::{
-    ChunkMode, Debug, Either, Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table,
-    Value, Variadic, VmState,
+    ChunkMode, Debug, Either, Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value,
+    Variadic, VmState,
 };
-use parking_lot::Mutex;
 use redoubt_protocol::Reply;
 
 use super::control::ScriptControl;
-use super::convert::{error_table, format_g17, lua_to_reply, reply_to_lua};
+use super::convert::{error_table, lua_to_reply};
 use super::error::{normalize, plain_text, table_error};
+use super::raw::{self, ActiveRun, RunCalls};
 use super::redis_api::{self, RunState};
 use super::register::{self, LoadContext, Registration};
 use super::{bit, cjson, cmsgpack, random, structlib};
@@ -73,22 +72,11 @@ pub(crate) enum CallStyle {
     Function,
 }
 
-/// How `redis.pcall` reaches the command function of the current run. Only `redis.call` is
-/// made per run (a scoped function, as it borrows the caller); `redis.pcall` is made once and
-/// calls it, marked protected, so a run creates and destroys one function instead of two.
-#[derive(Default)]
-struct PcallSlot {
-    /// The next call of the run's command function is a `redis.pcall`: it returns errors as
-    /// `{err=...}` tables instead of raising them.
-    protected: AtomicBool,
-    /// The run's command function; `None` between runs.
-    call: Mutex<Option<Function>>,
-}
-
 /// A sandboxed Lua state.
 pub(crate) struct Vm {
     lua: Lua,
-    pcall_slot: Arc<PcallSlot>,
+    /// The command words buffer, lent to each run's [`RunCalls`].
+    words: Vec<Bytes>,
     /// The run hook ([`run_hook`]) is installed. It stays between runs (it does nothing then);
     /// a library load and a killed run replace it.
     hook_armed: bool,
@@ -125,21 +113,7 @@ impl Vm {
         let normalize = lua.create_function(normalize)?;
         let handler = lua.create_function(error_handler)?;
         let redis = redis_api::script_api(&lua)?;
-        let pcall_slot = Arc::new(PcallSlot::default());
-        let slot = pcall_slot.clone();
-        let pcall = lua.create_function(move |_, args: MultiValue| {
-            let call = slot.call.lock().clone();
-            let Some(call) = call else {
-                return Err(table_error(
-                    "redis.call/pcall can only be called inside a script invocation",
-                ));
-            };
-            slot.protected.store(true, Ordering::Relaxed);
-            let result = call.call::<Value>(args);
-            slot.protected.store(false, Ordering::Relaxed);
-            result
-        })?;
-        redis.raw_set("pcall", pcall)?;
+        raw::install_calls(&lua, &redis)?;
         // Lua's incremental collector starts a cycle once memory reaches `pause` percent of
         // what the last cycle left (200 by default). Scripts leave little garbage each
         // (KEYS/ARGV, replies, one closure), so at 200 a full mark of the libraries came every
@@ -161,7 +135,7 @@ impl Vm {
             .call((normalize, handler, redis, load_redis))?;
         Ok(Vm {
             lua,
-            pcall_slot,
+            words: Vec::new(),
             hook_armed: false,
             globals,
             env,
@@ -211,9 +185,9 @@ impl Vm {
         );
         let outcome = hook.and_then(|()| {
             self.set_loading.call::<()>(true)?;
-            let result =
-                self.runner
-                    .call::<(bool, Value)>((body, Value::Nil, Value::Nil, Value::Nil));
+            let result = self
+                .runner
+                .call::<(bool, Value)>((body, Value::Nil, Value::Nil));
             self.set_loading.call::<()>(false)?;
             result
         });
@@ -312,41 +286,24 @@ impl Vm {
             )?;
             self.hook_armed = true;
         }
-        // What `redis.call` and `redis.pcall` of this run do; a command never calls back into
-        // Lua, so the closure is never borrowed twice.
-        // The closure and the buffer its command words go in (kept for the run's calls).
-        let call = RefCell::new((call, Vec::new()));
-        let exec = |lua: &Lua, raise: bool, args: MultiValue| {
-            let mut state = call
-                .try_borrow_mut()
-                .map_err(|_| table_error("redis.call called from a command"))?;
-            let (call, argv) = &mut *state;
-            exec_command(lua, raise, args, argv, &mut **call)
+        let mut calls = RunCalls {
+            call,
+            words: std::mem::take(&mut self.words),
+            busy: false,
         };
-        let outcome = self.lua.scope(|scope| {
-            let slot = &self.pcall_slot;
-            let redis_call = scope.create_function(|lua, args: MultiValue| {
-                let protected = slot.protected.load(Ordering::Relaxed);
-                if protected {
-                    slot.protected.store(false, Ordering::Relaxed);
-                }
-                exec(lua, !protected, args)
-            })?;
-            *slot.call.lock() = Some(redis_call.clone());
-            let outcome = match params {
+        let outcome = {
+            let _active = ActiveRun::enter(&mut calls);
+            match params {
                 Params::Words(count, words) => self
                     .script_runner
-                    .call::<(bool, Value)>((function, redis_call, count, words)),
-                Params::Globals => self
-                    .script_runner
-                    .call::<(bool, Value)>((function, redis_call)),
-                Params::Tables(keys, args) => self
-                    .runner
-                    .call::<(bool, Value)>((function, keys, args, redis_call)),
-            };
-            *slot.call.lock() = None;
-            outcome
-        });
+                    .call::<(bool, Value)>((function, count, words)),
+                Params::Globals => self.script_runner.call::<(bool, Value)>(function),
+                Params::Tables(keys, args) => {
+                    self.runner.call::<(bool, Value)>((function, keys, args))
+                }
+            }
+        };
+        self.words = std::mem::take(&mut calls.words);
         let killed = self.control.kill_requested();
         if killed {
             // A kill replaced the run hook with one that fires on every instruction.
@@ -436,61 +393,6 @@ fn killed_hook(_: &Lua, debug: &Debug) -> mlua::Result<VmState> {
         return Ok(VmState::Continue);
     }
     Err(table_error(KILLED))
-}
-
-/// `redis.call` / `redis.pcall` for one run: arguments to command words, the command through
-/// the caller's closure, its reply to Lua (raised for `call` when it is an error).
-fn exec_command(
-    lua: &Lua,
-    raise: bool,
-    args: MultiValue,
-    argv: &mut Vec<Bytes>,
-    call: &mut dyn FnMut(&[Bytes]) -> Reply,
-) -> mlua::Result<Either<String, Value>> {
-    argv.clear();
-    match command_words(args.into_iter(), argv) {
-        Ok(()) => {}
-        Err(message) if raise => return Err(table_error(message)),
-        Err(message) => return Ok(Either::Right(Value::Table(error_table(lua, message)?))),
-    }
-    let reply = call(argv);
-    argv.clear();
-    match reply {
-        Reply::Error(text) if raise => Err(table_error(format!("-{text}"))),
-        // The common string reply goes onto Lua's stack as it is, without a string handle.
-        Reply::Bulk(data) => match String::from_utf8(data.into()) {
-            Ok(text) => Ok(Either::Left(text)),
-            Err(e) => Ok(Either::Right(Value::String(
-                lua.create_string(e.into_bytes())?,
-            ))),
-        },
-        reply => {
-            let resp3 = lua
-                .app_data_ref::<RunState>()
-                .is_some_and(|state| state.resp3);
-            reply_to_lua(lua, &reply, resp3).map(Either::Right)
-        }
-    }
-}
-
-/// Redis's `luaArgsToRedisArgv`: strings as they are, numbers as `%.17g`.
-/// Fills `argv`, which is empty.
-fn command_words(
-    args: impl Iterator<Item = Value>,
-    argv: &mut Vec<Bytes>,
-) -> Result<(), &'static str> {
-    for value in args {
-        argv.push(match value {
-            Value::String(s) => Bytes::copy_from_slice(&s.as_bytes()),
-            Value::Number(n) => Bytes::from(format_g17(n)),
-            Value::Integer(n) => Bytes::from(n.to_string()),
-            _ => return Err("Lua redis lib command arguments must be strings or integers"),
-        });
-    }
-    if argv.is_empty() {
-        return Err("Please specify at least one argument for this redis lib call");
-    }
-    Ok(())
 }
 
 /// Redis's error handler: the error as a table with the source and line where it was raised
