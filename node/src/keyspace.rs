@@ -63,7 +63,7 @@ pub(crate) struct Store {
     /// Runtime configuration.
     pub(crate) config: Config,
     /// Per-command statistics keyed by `name` or `container|sub`.
-    pub(crate) command_stats: HashMap<String, CommandStat, foldhash::fast::RandomState>,
+    pub(crate) command_stats: hashbrown::HashMap<String, CommandStat, foldhash::fast::RandomState>,
     /// Error replies by their prefix (INFO `errorstats`).
     pub(crate) error_stats: HashMap<String, u64>,
     /// Commands processed (INFO `total_commands_processed`).
@@ -187,7 +187,7 @@ impl Store {
         let mut store = Store {
             dbs: (0..config.databases).map(|_| Db::default()).collect(),
             config,
-            command_stats: HashMap::default(),
+            command_stats: hashbrown::HashMap::default(),
             error_stats: HashMap::new(),
             commands_processed: 0,
             keyspace_hits: 0,

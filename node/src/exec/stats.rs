@@ -35,14 +35,7 @@ pub(crate) fn record(store: &mut Store, command: Resolved, usec: u64, reply: &Re
 pub(crate) fn reject(store: &mut Store, command: Resolved, error: &str) -> Reply {
     let reply = Reply::error_owned(error.to_string());
     let name = command.name();
-    if !store.command_stats.contains_key(name) {
-        store
-            .command_stats
-            .insert(name.to_string(), CommandStat::default());
-    }
-    if let Some(stat) = store.command_stats.get_mut(name) {
-        stat.rejected_calls += 1;
-    }
+    store.command_stats.entry_ref(name).or_default().rejected_calls += 1;
     count_error(store, &reply);
     reply
 }
@@ -61,15 +54,7 @@ fn stat_entry(store: &mut Store, command: Resolved) -> &mut CommandStat {
         None => command.name().into(),
         Some(_) => command.to_string().into(),
     };
-    if !store.command_stats.contains_key(key.as_ref()) {
-        store
-            .command_stats
-            .insert(key.to_string(), CommandStat::default());
-    }
-    store
-        .command_stats
-        .get_mut(key.as_ref())
-        .expect("inserted above")
+    store.command_stats.entry_ref(key.as_ref()).or_default()
 }
 
 /// Distinct error prefixes `INFO errorstats` keeps (Redis's `ERROR_STATS_NUMBER`); errors
