@@ -7,11 +7,15 @@
 #   REDOUBT_BIN=target/debug/redoubt bench/proxy_transactions.sh   # skip the build
 #   SECONDS_PER_TEST=5 CLIENTS=4 REQUESTS=100000 bench/proxy_transactions.sh
 #   TESTS="multi_exec blpop_pingpong" bench/proxy_transactions.sh   # some rows only
+#   PAIRS=1 TESTS=blpop_pingpong bench/proxy_transactions.sh         # one ping-pong pair only
 #
 # One node behind a proxy with one group. MULTI/EXEC: CLIENTS Python processes, each sending
-# batches of 16 transactions (MULTI, 5 SETs of one hash tag, EXEC) in one write over raw RESP,
-# so each transaction pins, runs and releases a node connection in the proxy. EVALSHA:
-# redis-benchmark, 50 clients, `EVALSHA <sha> 1 key:__rand_int__ 100` (INCR, GET, EXPIRE).
+# batches of 16 transactions (MULTI, 5 SETs of one hash tag, EXEC) in one write over raw RESP;
+# the proxy passes each whole transaction to the node as one request. EVALSHA: redis-benchmark,
+# 50 clients, `EVALSHA <sha> 1 key:__rand_int__ 100` (INCR, GET, EXPIRE). BLPOP/LPUSH
+# ping-pong: one row per count in PAIRS (default "1 16"). The proxy runs PROXY_THREADS worker
+# threads (default 1, as in bench/all.sh: on a 2-core machine it shares the cores with the node
+# and the clients; empty: one per core).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,6 +23,8 @@ SECONDS_PER_TEST=${SECONDS_PER_TEST:-3}
 CLIENTS=${CLIENTS:-2}
 REQUESTS=${REQUESTS:-100000}
 SUBSCRIBERS=${SUBSCRIBERS:-100}
+PAIRS=${PAIRS:-"1 16"}
+PROXY_THREADS=${PROXY_THREADS-1}
 SCRIPT="local n = redis.call('incr', KEYS[1]) redis.call('get', KEYS[1]) redis.call('expire', KEYS[1], ARGV[1]) return n"
 for tool in redis-benchmark redis-cli python3; do
   command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }
@@ -48,7 +54,7 @@ id = "a"
 primary = "127.0.0.1:$NODE_PORT"
 standbys = []
 TOML
-"$BIN" proxy --config "$WORK/proxy.toml" >/dev/null 2>&1 &
+"$BIN" proxy --config "$WORK/proxy.toml" ${PROXY_THREADS:+--threads "$PROXY_THREADS"} >/dev/null 2>&1 &
 pids+=($!)
 wait_ready "$NODE_PORT"
 wait_ready "$PROXY_PORT"
@@ -161,13 +167,15 @@ print(f"{total / seconds:.0f}")
 PY
 }
 
-# BLPOP/LPUSH ping-pong: two clients each BLPOP their own list and LPUSH the other's; prints
-# round trips (a BLPOP woken by the other's LPUSH) per second.
+# BLPOP/LPUSH ping-pong: PAIRS pairs of clients; in each pair both BLPOP their own list and
+# LPUSH the other's, so one ball goes back and forth. Prints round trips (a BLPOP woken by the
+# other's LPUSH) per second over all pairs. One pair measures the latency of a wake-up through
+# the proxy (a ball is never in two places); many pairs measure its throughput.
 blpop_pingpong() {
-  python3 - "$1" "$SECONDS_PER_TEST" <<'PY'
+  python3 - "$1" "$SECONDS_PER_TEST" "$2" <<'PY2'
 import multiprocessing as mp, socket, sys, time
 
-port, seconds = int(sys.argv[1]), float(sys.argv[2])
+port, seconds, pairs = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 
 def cmd(*args):
     out = [b"*%d\r\n" % len(args)]
@@ -176,11 +184,12 @@ def cmd(*args):
         out.append(b"$%d\r\n%s\r\n" % (len(a), a))
     return b"".join(out)
 
-def player(mine, theirs, serve, out):
+def player(mine, theirs, serve, start, out):
     s = socket.create_connection(("127.0.0.1", port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.sendall(cmd("DEL", mine))
     s.recv(64)
+    start.wait()
     if serve:
         time.sleep(0.3)
         s.sendall(cmd("LPUSH", theirs, "ball"))
@@ -199,27 +208,35 @@ def player(mine, theirs, serve, out):
     out.put(done)
 
 out = mp.Queue()
-procs = [mp.Process(target=player, args=("{pp}a", "{pp}b", False, out)),
-         mp.Process(target=player, args=("{pp}b", "{pp}a", True, out))]
+start = mp.Barrier(2 * pairs)
+procs = []
+for i in range(pairs):
+    a, b = "{pp%d}a" % i, "{pp%d}b" % i
+    procs.append(mp.Process(target=player, args=(a, b, False, start, out)))
+    procs.append(mp.Process(target=player, args=(b, a, True, start, out)))
 for p in procs:
     p.start()
 total = sum(out.get() for _ in procs)
 for p in procs:
     p.join()
 print(f"{total / seconds:.0f}")
-PY
+PY2
 }
 
-printf '%-34s %12s %12s %7s\n' test proxy direct ratio
+printf '%-40s %12s %12s %7s\n' test proxy direct ratio
 for test in ${TESTS:-multi_exec evalsha publish_fanout blpop_pingpong}; do
-  proxy=$("$test" "$PROXY_PORT")
-  direct=$("$test" "$NODE_PORT")
-  ratio=$(python3 -c "print(f'{$proxy / max($direct, 1):.2f}')")
-  case $test in
-    multi_exec) unit="tx/s (5 SETs)" ;;
-    evalsha) unit="calls/s" ;;
-    publish_fanout) unit="msgs delivered/s ($SUBSCRIBERS subs)" ;;
-    blpop_pingpong) unit="round trips/s" ;;
-  esac
-  printf '%-34s %12s %12s %7s\n' "$test $unit" "$proxy" "$direct" "$ratio"
+  variants=("")
+  if [ "$test" = blpop_pingpong ]; then read -r -a variants <<<"$PAIRS"; fi
+  for variant in "${variants[@]}"; do
+    proxy=$("$test" "$PROXY_PORT" $variant)
+    direct=$("$test" "$NODE_PORT" $variant)
+    ratio=$(python3 -c "print(f'{$proxy / max($direct, 1):.2f}')")
+    case $test in
+      multi_exec) unit="tx/s (5 SETs)" ;;
+      evalsha) unit="calls/s" ;;
+      publish_fanout) unit="msgs delivered/s ($SUBSCRIBERS subs)" ;;
+      blpop_pingpong) unit="round trips/s ($variant pairs)" ;;
+    esac
+    printf '%-40s %12s %12s %7s\n' "$test $unit" "$proxy" "$direct" "$ratio"
+  done
 done
