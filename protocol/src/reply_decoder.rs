@@ -38,6 +38,9 @@ pub struct ReplyDecoder {
     pos: usize,
     /// Elements still expected by each open aggregate, innermost last.
     open: Vec<u64>,
+    /// Whole frames scanned (within `pos`) towards the group [`ReplyDecoder::next_frames`]
+    /// splits off together.
+    done: u32,
 }
 
 /// A frame's header line: its type byte, the text after it up to the CRLF, and the line's
@@ -104,10 +107,39 @@ impl ReplyDecoder {
     /// [`MalformedReply`] when the bytes are not RESP2/RESP3 or break the module's limits; the
     /// stream cannot be resynchronised after that.
     pub fn next(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, MalformedReply> {
+        self.next_frames(buf, 1)
+    }
+
+    /// The next `count` whole frames' raw bytes together (the replies to a request of several
+    /// commands, such as a whole `MULTI` ... `EXEC`), split off the front of `buf` at once;
+    /// `Ok(None)` until the last of them has all arrived. `count` (at least 1) must stay the
+    /// same from call to call until the group is returned; `buf` as for [`ReplyDecoder::next`].
+    ///
+    /// # Errors
+    /// As [`ReplyDecoder::next`].
+    pub fn next_frames(
+        &mut self,
+        buf: &mut BytesMut,
+        count: u32,
+    ) -> Result<Option<Bytes>, MalformedReply> {
+        while self.scan_frame(buf)? {
+            self.done += 1;
+            if self.done >= count {
+                self.done = 0;
+                let len = std::mem::take(&mut self.pos);
+                return Ok(Some(buf.split_to(len).freeze()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Scans one more whole frame after `pos`: true once it has all arrived (`pos` then ends
+    /// it), false until then.
+    fn scan_frame(&mut self, buf: &mut BytesMut) -> Result<bool, MalformedReply> {
         loop {
             let rest = &buf[self.pos..];
             let Some((kind, text, header_len)) = header(rest)? else {
-                return Ok(None);
+                return Ok(false);
             };
             match kind {
                 b'+' | b'-' | b':' | b',' | b'#' | b'(' => self.pos += header_len,
@@ -119,7 +151,7 @@ impl ReplyDecoder {
                         let total = header_len + n + 2;
                         if rest.len() < total {
                             buf.reserve((total - rest.len()).min(RESERVE_AHEAD));
-                            return Ok(None);
+                            return Ok(false);
                         }
                         if &rest[total - 2..total] != b"\r\n" {
                             return Err(MalformedReply);
@@ -149,8 +181,7 @@ impl ReplyDecoder {
                 self.open.pop();
             }
             if self.open.is_empty() {
-                let len = std::mem::take(&mut self.pos);
-                return Ok(Some(buf.split_to(len).freeze()));
+                return Ok(true);
             }
         }
     }

@@ -35,7 +35,11 @@ pub(crate) fn record(store: &mut Store, command: Resolved, usec: u64, reply: &Re
 pub(crate) fn reject(store: &mut Store, command: Resolved, error: &str) -> Reply {
     let reply = Reply::error_owned(error.to_string());
     let name = command.name();
-    store.command_stats.entry_ref(name).or_default().rejected_calls += 1;
+    store
+        .command_stats
+        .entry_ref(name)
+        .or_default()
+        .rejected_calls += 1;
     count_error(store, &reply);
     reply
 }

@@ -225,3 +225,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn groups_of_frames_split_off_together_whatever_the_reads() {
+    // A whole transaction's replies (+OK, +QUEUED twice, EXEC's array), then a lone reply.
+    let group: &[u8] = b"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n$1\r\na\r\n:1\r\n";
+    let lone: &[u8] = b"$5\r\nhello\r\n";
+    let wire = [group, lone].concat();
+    for chunk in 1..=wire.len() {
+        let mut decoder = ReplyDecoder::new();
+        let mut buf = BytesMut::new();
+        let mut out = Vec::new();
+        for piece in wire.chunks(chunk) {
+            buf.extend_from_slice(piece);
+            loop {
+                let count = if out.is_empty() { 4 } else { 1 };
+                match decoder.next_frames(&mut buf, count).unwrap() {
+                    Some(frames) => out.push(frames),
+                    None => break,
+                }
+            }
+        }
+        assert_eq!(
+            out,
+            vec![Bytes::from(group), Bytes::from(lone)],
+            "reads of {chunk}"
+        );
+        assert!(buf.is_empty());
+    }
+}

@@ -69,8 +69,8 @@ pub(crate) struct Job {
 /// A written request's place in the reply order.
 struct Slot {
     reply: oneshot::Sender<BackendReply>,
-    /// Replies still to come for it.
-    left: u32,
+    /// Replies it gets (commands in it), split off the read buffer together.
+    replies: u32,
 }
 
 /// When a node's connections last received a reply, so that a request timeout fails requests
@@ -286,7 +286,7 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
                 batch.extend_from_slice(&job.request);
                 slots.push_back(Slot {
                     reply: job.reply,
-                    left: job.replies,
+                    replies: job.replies,
                 });
                 let mut count = 1;
                 while batch.len() < WRITE_BATCH {
@@ -295,7 +295,7 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
                             batch.extend_from_slice(&job.request);
                             slots.push_back(Slot {
                                 reply: job.reply,
-                                left: job.replies,
+                                replies: job.replies,
                             });
                             count += 1;
                         }
@@ -320,31 +320,20 @@ async fn serve(mut stream: TcpStream, leftover: BytesMut, live: Live<'_>) -> boo
         // The most room `buf` has had since it was last replaced: the room it reports after
         // replies are split off can be far below its allocation.
         let mut peak = buf.capacity();
-        // The replies so far of a request that gets several.
-        let mut gathered = BytesMut::new();
         loop {
             loop {
-                match decoder.next(&mut buf) {
+                // The oldest request's replies, split off together once the last has come
+                // (a reply with no request in flight is split alone, and fails the connection).
+                let mut slots = inflight.lock();
+                let count = slots.front().map_or(1, |slot| slot.replies);
+                match decoder.next_frames(&mut buf, count) {
                     Ok(Some(reply)) => {
-                        let mut slots = inflight.lock();
-                        let Some(front) = slots.front_mut() else {
+                        let Some(slot) = slots.pop_front() else {
                             warn!(%addr, "a reply from node with no request; dropping the connection");
                             return;
                         };
-                        if front.left > 1 {
-                            front.left -= 1;
-                            gathered.extend_from_slice(&reply);
-                            continue;
-                        }
-                        let slot = slots.pop_front().expect("front exists");
                         drop(slots);
                         waiting.fetch_sub(1, Ordering::Relaxed);
-                        let reply = if gathered.is_empty() {
-                            reply
-                        } else {
-                            gathered.extend_from_slice(&reply);
-                            gathered.split().freeze()
-                        };
                         let _ = slot.reply.send(Ok(reply));
                     }
                     Ok(None) => break,

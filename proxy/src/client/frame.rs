@@ -126,7 +126,8 @@ pub(crate) fn take_block(
     max_requests: usize,
     max_bytes: usize,
 ) -> Option<(Bytes, Vec<Args>)> {
-    let mut frames = Vec::new();
+    // Room for a transaction of a few commands without growing.
+    let mut frames = Vec::with_capacity(8);
     let mut at = 0;
     loop {
         if frames.len() == max_requests {

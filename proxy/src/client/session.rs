@@ -191,29 +191,40 @@ impl Alike {
     }
 }
 
-/// Requests counted in the metrics as a run of alike ones: the replies to one read of a
+/// Requests counted in the metrics as runs of alike ones: the replies to one read of a
 /// pipeline mostly are (same command, group, outcome, and latency measured from the same
 /// read to the same write), and a run costs the shared counters one update, not one per
-/// request. Flushed before the replies are written.
+/// request. A few runs are kept at once, so an interleaving such as the `MULTI`, `SET`...,
+/// `EXEC` of pipelined transactions still adds up. Flushed before the replies are written.
 #[derive(Default)]
 struct Tally {
-    run: Option<(Alike, u64)>,
+    runs: [Option<(Alike, u64)>; TALLY_RUNS],
 }
+
+/// Runs a [`Tally`] keeps before it flushes.
+const TALLY_RUNS: usize = 4;
 
 impl Tally {
     fn add(&mut self, state: &Worker, request: Alike) {
-        if let Some((alike, count)) = &mut self.run {
-            if alike.is(&request) {
-                *count += 1;
-                return;
+        for run in &mut self.runs {
+            match run {
+                Some((alike, count)) if alike.is(&request) => {
+                    *count += 1;
+                    return;
+                }
+                Some(_) => {}
+                None => {
+                    *run = Some((request, 1));
+                    return;
+                }
             }
         }
         self.flush(state);
-        self.run = Some((request, 1));
+        self.runs[0] = Some((request, 1));
     }
 
     fn flush(&mut self, state: &Worker) {
-        if let Some((alike, count)) = self.run.take() {
+        for (alike, count) in self.runs.iter_mut().filter_map(Option::take) {
             state.metrics.record_requests(
                 alike.command.as_ref(),
                 alike.target,
