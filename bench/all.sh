@@ -13,9 +13,8 @@
 #     lpush/rpush/lpop/rpop/sadd/hset/spop/zadd at each pipeline depth (ops/s);
 #   - proxy vs direct and proxy vs twemproxy (nutcracker): set/get/mset through a one-group proxy,
 #     straight to that group's node, and through twemproxy in front of the same node (ops/s). The
-#     proxy runs PROXY_THREADS worker threads (1, as twemproxy has one: on a 2-core machine the
-#     proxy shares the cores with the node and redis-benchmark, and a second worker costs more in
-#     context switches at pipeline 1 than it brings; empty: one per core, the proxy's default);
+#     node and the proxy run their default worker threads (one below 4 cores, as twemproxy and
+#     redis-server have one; else one per core), or PROXY_THREADS for the proxy when set;
 #   - memory per 1M keys by data type: `redoubt node` vs redis-server, used_memory and RSS growth
 #     after loading, with redis-cli --pipe, KEYS small strings (`key:N` -> `value:N`), hashes of
 #     10 fields, sets of 10 integers, sorted sets of 10 members and lists of 10 items, and
@@ -30,7 +29,7 @@
 # possible; otherwise their rows say why they are absent.
 #
 # Environment: RUNS (3), REQUESTS per redis-benchmark test (200000), CLIENTS (50), PIPELINES ("1 16"),
-# KEYS (1000000), IDLE_CLIENTS (10000), PROXY_THREADS (1), REDOUBT_BIN (skip the build and use this binary),
+# KEYS (1000000), IDLE_CLIENTS (10000), PROXY_THREADS (the proxy's default), REDOUBT_BIN (skip the build and use this binary),
 # FAILOVER (1; 0 skips bench/failover.sh, which builds and measures the release binary).
 set -euo pipefail
 
@@ -41,7 +40,7 @@ CLIENTS=${CLIENTS:-50}
 PIPELINES=${PIPELINES:-"1 16"}
 KEYS=${KEYS:-1000000}
 IDLE_CLIENTS=${IDLE_CLIENTS:-10000}
-PROXY_THREADS=${PROXY_THREADS-1}
+PROXY_THREADS=${PROXY_THREADS:-}
 
 log() { echo "bench: $*" >&2; }
 
@@ -404,8 +403,8 @@ for p in $PIPELINES; do
 done
 for p in $PIPELINES; do
   for t in set get mset; do
-    row "proxy vs direct to the node: ${t^^} pipeline $p (ops/s)" "$(median "proxy/$t/$p")" "$(median "redoubt/$t/$p")" 0 "one group, ${PROXY_THREADS:-one per core} worker(s); higher is better"
-    row "proxy vs twemproxy: ${t^^} pipeline $p (ops/s)" "$(median "proxy/$t/$p")" "$(peer_or_absent "twemproxy/$t/$p" "$twem_absent")" 0 "same node behind both, ${PROXY_THREADS:-one per core} worker(s); higher is better"
+    row "proxy vs direct to the node: ${t^^} pipeline $p (ops/s)" "$(median "proxy/$t/$p")" "$(median "redoubt/$t/$p")" 0 "one group, ${PROXY_THREADS:-default} worker(s); higher is better"
+    row "proxy vs twemproxy: ${t^^} pipeline $p (ops/s)" "$(median "proxy/$t/$p")" "$(peer_or_absent "twemproxy/$t/$p" "$twem_absent")" 0 "same node behind both, ${PROXY_THREADS:-default} worker(s); higher is better"
   done
 done
 declare -A load_label=(

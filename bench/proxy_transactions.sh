@@ -13,9 +13,8 @@
 # batches of 16 transactions (MULTI, 5 SETs of one hash tag, EXEC) in one write over raw RESP;
 # the proxy passes each whole transaction to the node as one request. EVALSHA: redis-benchmark,
 # 50 clients, `EVALSHA <sha> 1 key:__rand_int__ 100` (INCR, GET, EXPIRE). BLPOP/LPUSH
-# ping-pong: one row per count in PAIRS (default "1 16"). The proxy runs PROXY_THREADS worker
-# threads (default 1, as in bench/all.sh: on a 2-core machine it shares the cores with the node
-# and the clients; empty: one per core).
+# ping-pong: one row per count in PAIRS (default "1 16"). PROXY_THREADS sets the proxy's worker
+# threads (default: the proxy's own, one below 4 cores).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -24,7 +23,7 @@ CLIENTS=${CLIENTS:-2}
 REQUESTS=${REQUESTS:-100000}
 SUBSCRIBERS=${SUBSCRIBERS:-100}
 PAIRS=${PAIRS:-"1 16"}
-PROXY_THREADS=${PROXY_THREADS-1}
+PROXY_THREADS=${PROXY_THREADS:-}
 SCRIPT="local n = redis.call('incr', KEYS[1]) redis.call('get', KEYS[1]) redis.call('expire', KEYS[1], ARGV[1]) return n"
 for tool in redis-benchmark redis-cli python3; do
   command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 1; }

@@ -101,7 +101,7 @@ pub struct ProxyArgs {
     /// Cluster configuration file (TOML; see the README for its keys).
     #[arg(long)]
     pub config: std::path::PathBuf,
-    /// Worker threads (default: one per core).
+    /// Worker threads (default: one per core from 4 cores, else one).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Join a running group of proxies (as `join = true`): serve clients only once added with
@@ -186,10 +186,26 @@ pub fn run_proxy(args: ProxyArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The node's runtime: `threads` worker threads, by default [`default_node_threads`].
 fn runtime(threads: Option<usize>) -> anyhow::Result<tokio::runtime::Runtime> {
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if let Some(threads) = threads {
-        runtime.worker_threads(threads.max(1));
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads.unwrap_or_else(default_node_threads).max(1))
+        .enable_all()
+        .build()
+        .context("starting the runtime")
+}
+
+/// A node's worker threads when `--threads` is not given: one per core on a machine of 4
+/// cores or more, else one. Commands run one at a time under the store lock, so further
+/// threads only parallelise reading and writing sockets; below 4 cores they mostly take turns
+/// on a core with the clients, and hand work and the lock between them (Redis gives the same
+/// advice for its `io-threads`: worth it from 4 cores). Measured on 2 cores: `--threads 1`
+/// serves 1.2-1.4x the requests of two threads at pipeline 16, the same at pipeline 1.
+fn default_node_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if cores >= 4 {
+        cores
+    } else {
+        1
     }
-    runtime.enable_all().build().context("starting the runtime")
 }
