@@ -3,6 +3,7 @@
 #
 #   bench/transactions_pubsub.sh          # builds the release binary, prints a table
 #   SECONDS_PER_TEST=5 bench/transactions_pubsub.sh
+#   NODE_ARGS="--threads 2" bench/transactions_pubsub.sh   # flags for `redoubt node`
 #
 # Measured by bench/transactions_pubsub.py (raw RESP, Python clients): transactions of 5 SETs
 # per second, and messages per second delivered to 1 and to 100 subscribers. Both servers run
@@ -24,7 +25,7 @@ trap cleanup EXIT
 wait_ready() { for _ in $(seq 100); do redis-cli -p "$1" ping >/dev/null 2>&1 && return 0; sleep 0.05; done; echo "server on $1 did not start" >&2; exit 1; }
 
 REDOUBT_PORT=$(free_port)
-"$BIN" node --port "$REDOUBT_PORT" --dir "$(mktemp -d)" --save '' >/dev/null 2>&1 &
+"$BIN" node --port "$REDOUBT_PORT" --dir "$(mktemp -d)" --save '' ${NODE_ARGS:-} >/dev/null 2>&1 &
 pids+=($!)
 REDIS_PORT=$(free_port)
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no >/dev/null 2>&1 &
