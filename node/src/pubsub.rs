@@ -12,6 +12,7 @@
 
 pub(crate) mod events;
 
+use std::cell::OnceCell;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -145,8 +146,9 @@ struct Queue {
 }
 
 impl Queue {
-    /// Charges `cost` bytes; false (and the queue emptied) when that passes `limit`.
-    fn charge(&mut self, cost: usize, limit: OutputLimit, now: Instant) -> bool {
+    /// Charges `cost` bytes; false (and the queue emptied) when that passes `limit`. The clock
+    /// (`now`, read at most once for a run of charges) is read only past the soft limit.
+    fn charge(&mut self, cost: usize, limit: OutputLimit, now: &OnceCell<Instant>) -> bool {
         self.bytes += cost;
         let bytes = self.bytes as u64;
         let over_hard = limit.hard > 0 && bytes > limit.hard;
@@ -157,10 +159,12 @@ impl Queue {
                 false
             }
             (true, None) => {
-                self.over_soft_since = Some(now);
+                self.over_soft_since = Some(*now.get_or_init(Instant::now));
                 limit.soft_for.is_zero()
             }
-            (true, Some(since)) => now.duration_since(since) >= limit.soft_for,
+            (true, Some(since)) => {
+                now.get_or_init(Instant::now).duration_since(since) >= limit.soft_for
+            }
         };
         if over_hard || soft_expired {
             self.entries.clear();
@@ -227,13 +231,13 @@ impl Outbox {
     /// The connection is woken only when the outbox turns non-empty: it takes everything
     /// queued when it wakes ([`Outbox::write_to`]), so one wakeup serves a run of messages.
     pub(crate) fn push(&self, message: Message, limit: OutputLimit, now: Instant) -> bool {
-        self.queue_entry(message.cost(), limit, now, |entries| {
+        self.queue_entry(message.cost(), limit, &OnceCell::from(now), |entries| {
             entries.push_back(Entry::Message(message));
         })
     }
 
     /// Queues a published message encoded once for all receivers, as [`Outbox::push`].
-    fn push_encoded(&self, message: &Encoded, limit: OutputLimit, now: Instant) -> bool {
+    fn push_encoded(&self, message: &Encoded, limit: OutputLimit, now: &OnceCell<Instant>) -> bool {
         self.queue_entry(message.cost, limit, now, |entries| {
             if let Some(Entry::Published { frames, starts }) = entries.back_mut() {
                 starts.push(frames.len());
@@ -251,7 +255,7 @@ impl Outbox {
         &self,
         cost: usize,
         limit: OutputLimit,
-        now: Instant,
+        now: &OnceCell<Instant>,
         add: impl FnOnce(&mut VecDeque<Entry>),
     ) -> bool {
         if self.is_closed() {
@@ -374,7 +378,8 @@ impl PubSub {
         payload: &Bytes,
         limit: OutputLimit,
     ) -> usize {
-        let now = Instant::now();
+        // Read only if a receiver is past its soft output limit.
+        let now = OnceCell::new();
         let mut receivers = 0;
         let direct = if kind == Kind::Shard {
             &self.shard
@@ -384,7 +389,7 @@ impl PubSub {
         if let Some(listeners) = direct.get(channel) {
             let message = Encoded::new(kind, None, channel, payload);
             for outbox in listeners.values() {
-                outbox.push_encoded(&message, limit, now);
+                outbox.push_encoded(&message, limit, &now);
                 receivers += 1;
             }
         }
@@ -395,7 +400,7 @@ impl PubSub {
                 }
                 let message = Encoded::new(Kind::Pattern, Some(pattern), channel, payload);
                 for outbox in listeners.values() {
-                    outbox.push_encoded(&message, limit, now);
+                    outbox.push_encoded(&message, limit, &now);
                     receivers += 1;
                 }
             }
