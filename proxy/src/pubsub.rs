@@ -20,6 +20,7 @@
 
 pub(crate) mod link;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -122,6 +123,8 @@ pub(crate) struct Mailbox {
     /// Bytes sent and not yet taken by the connection.
     queued: AtomicUsize,
     over_soft_since: Mutex<Option<Instant>>,
+    /// `over_soft_since` may be set: below the soft limit with this clear, a push takes no lock.
+    over_soft: AtomicBool,
     cut: AtomicBool,
     /// Woken when the mailbox is cut off.
     cut_off: Notify,
@@ -135,6 +138,7 @@ impl Mailbox {
             tx,
             queued: AtomicUsize::new(0),
             over_soft_since: Mutex::new(None),
+            over_soft: AtomicBool::new(false),
             cut: AtomicBool::new(false),
             cut_off: Notify::new(),
         };
@@ -143,22 +147,29 @@ impl Mailbox {
 
     /// Sends `message` unless that takes the mailbox past `limit`: it is then cut off and
     /// false returned.
-    fn push(&self, message: &Arc<Message>, limit: &OutputLimit, now: Instant) -> bool {
+    /// `now` is read (once for a run of pushes) only past the soft limit.
+    fn push(&self, message: &Arc<Message>, limit: &OutputLimit, now: &OnceCell<Instant>) -> bool {
         if self.is_cut() {
             return false;
         }
         let bytes =
             (self.queued.fetch_add(message.cost(), Ordering::Relaxed) + message.cost()) as u64;
         let over_hard = limit.hard > 0 && bytes > limit.hard;
-        let soft_expired = {
+        let over_soft = limit.soft > 0 && bytes > limit.soft;
+        let soft_expired = if over_soft || self.over_soft.load(Ordering::Relaxed) {
             let mut since = self.over_soft_since.lock();
-            if limit.soft > 0 && bytes > limit.soft {
+            if over_soft {
+                self.over_soft.store(true, Ordering::Relaxed);
+                let now = *now.get_or_init(Instant::now);
                 let start = *since.get_or_insert(now);
                 now.duration_since(start) >= limit.soft_for
             } else {
                 *since = None;
+                self.over_soft.store(false, Ordering::Relaxed);
                 false
             }
+        } else {
+            false
         };
         if over_hard || soft_expired {
             self.cut.store(true, Ordering::Relaxed);
@@ -475,9 +486,9 @@ impl Hub {
             return;
         };
         let message = Arc::new(Message::from_frame(kind, name.clone(), frame));
-        let now = Instant::now();
+        let now = OnceCell::new();
         for mailbox in listeners.values() {
-            if !mailbox.is_cut() && !mailbox.push(&message, &self.limit, now) {
+            if !mailbox.is_cut() && !mailbox.push(&message, &self.limit, &now) {
                 self.figures.disconnections.inc();
             }
         }

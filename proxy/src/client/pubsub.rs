@@ -47,13 +47,16 @@ const ALLOWED_SUBSCRIBED: &[&str] = &[
     "reset",
 ];
 
+/// Channel or pattern names, hashed with foldhash (each message delivered looks its name up).
+type NameSet = HashSet<Bytes, foldhash::fast::RandomState>;
+
 /// One client's subscriptions and mailbox.
 #[derive(Debug)]
 pub(crate) struct Subscriber {
     hub: Arc<Hub>,
     id: u64,
-    /// Per [`Kind`]: what the client listens on.
-    names: [HashSet<Bytes>; 3],
+    /// Per [`Kind`]: what the client listens on (looked up for every message it is sent).
+    names: [NameSet; 3],
     /// Opened with the first subscription.
     mailbox: Option<(Arc<Mailbox>, mpsc::UnboundedReceiver<Arc<Message>>)>,
     /// A message received while waiting, not yet written.

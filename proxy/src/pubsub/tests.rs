@@ -113,12 +113,12 @@ fn a_mailbox_past_its_hard_limit_or_long_past_its_soft_limit_is_cut_off() {
     };
     let (mailbox, _rx) = Mailbox::new();
     let now = Instant::now();
-    assert!(mailbox.push(&message, &hard, now));
-    assert!(mailbox.push(&message, &hard, now));
+    assert!(mailbox.push(&message, &hard, &at(now)));
+    assert!(mailbox.push(&message, &hard, &at(now)));
     mailbox.taken(message.cost());
-    assert!(mailbox.push(&message, &hard, now));
-    assert!(mailbox.push(&message, &hard, now), "at the limit");
-    assert!(!mailbox.push(&message, &hard, now), "past it");
+    assert!(mailbox.push(&message, &hard, &at(now)));
+    assert!(mailbox.push(&message, &hard, &at(now)), "at the limit");
+    assert!(!mailbox.push(&message, &hard, &at(now)), "past it");
     assert!(mailbox.is_cut());
 
     let soft = OutputLimit {
@@ -127,11 +127,29 @@ fn a_mailbox_past_its_hard_limit_or_long_past_its_soft_limit_is_cut_off() {
         soft_for: Duration::from_secs(60),
     };
     let (mailbox, _rx) = Mailbox::new();
-    assert!(mailbox.push(&message, &soft, now));
+    assert!(mailbox.push(&message, &soft, &at(now)));
     assert!(
-        mailbox.push(&message, &soft, now),
+        mailbox.push(&message, &soft, &at(now)),
         "over the soft limit: the clock starts"
     );
-    assert!(mailbox.push(&message, &soft, now + Duration::from_secs(59)));
-    assert!(!mailbox.push(&message, &soft, now + Duration::from_secs(60)));
+    assert!(mailbox.push(&message, &soft, &at(now + Duration::from_secs(59))));
+    assert!(!mailbox.push(&message, &soft, &at(now + Duration::from_secs(60))));
+
+    // Back under the soft limit the clock stops; over it again, it starts afresh.
+    let (mailbox, _rx) = Mailbox::new();
+    assert!(mailbox.push(&message, &soft, &at(now)));
+    assert!(mailbox.push(&message, &soft, &at(now)));
+    mailbox.taken(message.cost());
+    mailbox.taken(message.cost());
+    assert!(mailbox.push(&message, &soft, &at(now + Duration::from_secs(59))));
+    assert!(
+        mailbox.push(&message, &soft, &at(now + Duration::from_secs(60))),
+        "over again: a new start"
+    );
+    assert!(!mailbox.push(&message, &soft, &at(now + Duration::from_secs(120))));
+}
+
+/// A clock reading as [`Mailbox::push`] takes it.
+fn at(now: Instant) -> std::cell::OnceCell<Instant> {
+    std::cell::OnceCell::from(now)
 }
