@@ -23,7 +23,7 @@ use crate::config::ProxyConfig;
 use crate::state::{Shared, Worker};
 
 /// Serves clients on `listener` until `shutdown` completes, with `config.workers` worker threads
-/// (default: [`default_workers`]), and the admin HTTP endpoint when configured.
+/// (default: one per core from 4 cores, else one), and the admin HTTP endpoint when configured.
 pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Future<Output = ()>) {
     let workers = config.workers.unwrap_or_else(default_workers).max(1);
     let shared = match Shared::start(config).await {
