@@ -21,7 +21,7 @@
 pub(crate) mod link;
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -116,10 +116,14 @@ impl Message {
     }
 }
 
-/// Messages waiting for one client's connection; the sending side, held by the [`Hub`].
+/// Messages waiting for one client's connection, shared by the [`Hub`] (which pushes) and the
+/// connection (which takes them all at once, [`Mailbox::take_all`]). The connection is woken
+/// only when the queue turns non-empty, so one wake-up serves a run of messages.
 #[derive(Debug)]
 pub(crate) struct Mailbox {
-    tx: mpsc::UnboundedSender<Arc<Message>>,
+    queue: Mutex<VecDeque<Arc<Message>>>,
+    /// Woken when the queue turns non-empty.
+    ready: Notify,
     /// Bytes sent and not yet taken by the connection.
     queued: AtomicUsize,
     over_soft_since: Mutex<Option<Instant>>,
@@ -131,18 +135,18 @@ pub(crate) struct Mailbox {
 }
 
 impl Mailbox {
-    /// A mailbox and the receiving end its connection reads.
-    pub(crate) fn new() -> (Arc<Mailbox>, mpsc::UnboundedReceiver<Arc<Message>>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    /// An empty mailbox.
+    pub(crate) fn new() -> Arc<Mailbox> {
         let mailbox = Mailbox {
-            tx,
+            queue: Mutex::new(VecDeque::new()),
+            ready: Notify::new(),
             queued: AtomicUsize::new(0),
             over_soft_since: Mutex::new(None),
             over_soft: AtomicBool::new(false),
             cut: AtomicBool::new(false),
             cut_off: Notify::new(),
         };
-        (Arc::new(mailbox), rx)
+        Arc::new(mailbox)
     }
 
     /// Sends `message` unless that takes the mailbox past `limit`: it is then cut off and
@@ -176,8 +180,27 @@ impl Mailbox {
             self.cut_off.notify_one();
             return false;
         }
-        let _ = self.tx.send(message.clone());
+        let was_empty = {
+            let mut queue = self.queue.lock();
+            let was_empty = queue.is_empty();
+            queue.push_back(message.clone());
+            was_empty
+        };
+        if was_empty {
+            self.ready.notify_one();
+        }
         true
+    }
+
+    /// Moves every queued message to the end of `into`, in order.
+    pub(crate) fn take_all(&self, into: &mut VecDeque<Arc<Message>>) {
+        into.append(&mut self.queue.lock());
+    }
+
+    /// Waits until a message may have been queued since the last [`Mailbox::take_all`] (a
+    /// wake-up can find the queue already emptied). Cancel-safe.
+    pub(crate) async fn ready(&self) {
+        self.ready.notified().await;
     }
 
     /// Records that the connection took a message of `cost` bytes.

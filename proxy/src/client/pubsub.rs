@@ -16,14 +16,14 @@
 //! count this proxy's clients plus every other subscriber connection at the nodes (another
 //! proxy counts once).
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use redoubt_protocol::command_table::Resolved;
 use redoubt_protocol::reply_decoder::decode;
 use redoubt_protocol::{Protocol, Reply};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, NodeCall, Pending};
@@ -58,9 +58,8 @@ pub(crate) struct Subscriber {
     /// Per [`Kind`]: what the client listens on (looked up for every message it is sent).
     names: [NameSet; 3],
     /// Opened with the first subscription.
-    mailbox: Option<(Arc<Mailbox>, mpsc::UnboundedReceiver<Arc<Message>>)>,
-    /// A message received while waiting, not yet written.
-    next: Option<Arc<Message>>,
+    /// And the messages taken from it, not yet written.
+    mailbox: Option<(Arc<Mailbox>, VecDeque<Arc<Message>>)>,
     /// Confirmations queued and not yet written: messages wait behind them.
     confirming: usize,
     /// Set when the request just dispatched queued a confirmation.
@@ -75,7 +74,6 @@ impl Subscriber {
             id,
             names: Default::default(),
             mailbox: None,
-            next: None,
             confirming: 0,
             queued_confirmation: false,
         }
@@ -158,7 +156,11 @@ impl Subscriber {
     /// sent once the groups concerned subscribed.
     fn subscribe(&mut self, kind: Kind, names: &[Bytes], protocol: Protocol) -> Pending {
         let was_subscribed = self.is_subscribed();
-        let mailbox = self.mailbox.get_or_insert_with(Mailbox::new).0.clone();
+        let mailbox = self
+            .mailbox
+            .get_or_insert_with(|| (Mailbox::new(), VecDeque::new()))
+            .0
+            .clone();
         let mut out = BytesMut::new();
         for name in names {
             self.names[kind.index()].insert(name.clone());
@@ -253,11 +255,14 @@ impl Subscriber {
         if self.confirming > 0 {
             return;
         }
-        let Some((mailbox, rx)) = &mut self.mailbox else {
+        let Some((mailbox, taken)) = &mut self.mailbox else {
             return;
         };
         while output.len() < PUSH_AT {
-            let Some(message) = self.next.take().or_else(|| rx.try_recv().ok()) else {
+            if taken.is_empty() {
+                mailbox.take_all(taken);
+            }
+            let Some(message) = taken.pop_front() else {
                 break;
             };
             mailbox.taken(message.cost());
@@ -275,12 +280,12 @@ impl Subscriber {
     /// Waits for a message (when `take`, and none is held already) or for the mailbox to be
     /// cut off. Cancel-safe.
     pub(crate) async fn wait(&mut self, take: bool) {
-        let Some((mailbox, rx)) = &mut self.mailbox else {
+        let Some((mailbox, taken)) = &mut self.mailbox else {
             return std::future::pending().await;
         };
-        if take && self.next.is_none() && self.confirming == 0 {
+        if take && taken.is_empty() && self.confirming == 0 {
             tokio::select! {
-                message = rx.recv() => self.next = message,
+                () = mailbox.ready() => mailbox.take_all(taken),
                 () = mailbox.cut_off() => {}
             }
         } else {
