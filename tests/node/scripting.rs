@@ -108,6 +108,8 @@ async fn redis_call_arguments_and_replies_convert_as_redis_does() {
         ("EVAL \"local r = redis.call('xrange', KEYS[1], '-', '+') return {r[1][1], r[1][2][2]}\" 1 st", "[\"1-1\", \"v\"]"),
         // RESP3 replies after redis.setresp(3): {map=...}, {set=...}, null as nil.
         ("EVAL \"redis.setresp(3) local m = redis.call('hgetall', KEYS[1]) local s = redis.call('smembers', KEYS[2]) return {m['map']['a'], tostring(s['set']['x']), tostring(redis.call('get', 'nokey') == nil)}\" 2 h s", "[\"1\", \"true\", \"true\"]"),
+        // A call with nearly as many arguments as Lua's stack holds still gets its reply.
+        ("EVAL \"local t = {} for i = 1, 7996 do t[i] = 'k' .. i end return redis.call('del', unpack(t))\" 0", ":0"),
         // The functions can be kept in locals and called from a coroutine of the script.
         ("EVAL \"local call = redis.call local co = coroutine.create(function() return call('get', KEYS[1]) end) local ok, v = coroutine.resume(co) return v\" 1 n", "\"9007199254740992\""),
     ])

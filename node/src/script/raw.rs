@@ -104,9 +104,8 @@ unsafe fn command(state: *mut ffi::lua_State, raise: bool) -> bool {
     // SAFETY: the pointer is set only by `ActiveRun` for a run on this thread, whose frame
     // owns the `RunCalls` until it clears it; nothing else borrows it while Lua calls us.
     unsafe {
-        if ffi::lua_checkstack(state, 4) == 0 {
-            return !raise;
-        }
+        // Lua gives a C function `LUA_MINSTACK` (20) free slots above its arguments: room for
+        // an error table, or a reply nested a few levels deep (`push_reply` asks for more).
         let Some(calls) = RUN_CALLS.get().as_mut() else {
             push_error_table(
                 state,
@@ -210,9 +209,20 @@ fn number_word(n: f64) -> Bytes {
 /// `state` is a live Lua state on this thread. Lua raises (a `longjmp`) only when it cannot
 /// allocate; the frames here hold only borrows, so nothing of theirs is left undropped.
 pub(crate) unsafe fn push_reply(state: *mut ffi::lua_State, reply: &Reply, resp3: bool) -> bool {
-    // SAFETY: the caller's contract; every push below is preceded by room for four values.
+    // SAFETY: the caller's contract.
+    unsafe { push_value(state, reply, resp3, 0) }
+}
+
+/// Levels of a reply pushed within the `LUA_MINSTACK` (20) slots a C function starts with: each
+/// holds at most three values while the next level is pushed, and pushes at most four at once.
+const GUARANTEED_LEVELS: usize = 4;
+
+/// [`push_reply`] for a reply nested `depth` levels down.
+unsafe fn push_value(state: *mut ffi::lua_State, reply: &Reply, resp3: bool, depth: usize) -> bool {
+    // SAFETY: the caller's contract; below `GUARANTEED_LEVELS` the stack has room, deeper
+    // every level first asks Lua for four more slots.
     unsafe {
-        if ffi::lua_checkstack(state, 4) == 0 {
+        if depth >= GUARANTEED_LEVELS && ffi::lua_checkstack(state, 4) == 0 {
             return false;
         }
         let base = ffi::lua_gettop(state);
@@ -244,13 +254,13 @@ pub(crate) unsafe fn push_reply(state: *mut ffi::lua_State, reply: &Reply, resp3
                 true
             }
             // A push frame never answers a command; as an array if one ever reaches a script.
-            Reply::Array(items) | Reply::Push(items) => push_array(state, items, resp3),
+            Reply::Array(items) | Reply::Push(items) => push_array(state, items, resp3, depth),
             Reply::Set(items) if resp3 => {
                 ffi::lua_createtable(state, 0, 1);
                 ffi::lua_createtable(state, 0, table_size(items.len()));
                 let mut pushed = true;
                 for item in items {
-                    pushed = push_reply(state, item, resp3);
+                    pushed = push_value(state, item, resp3, depth + 1);
                     if !pushed {
                         break;
                     }
@@ -260,13 +270,14 @@ pub(crate) unsafe fn push_reply(state: *mut ffi::lua_State, reply: &Reply, resp3
                 ffi::lua_setfield(state, -2, c"set".as_ptr());
                 pushed
             }
-            Reply::Set(items) => push_array(state, items, resp3),
+            Reply::Set(items) => push_array(state, items, resp3, depth),
             Reply::Map(pairs) if resp3 => {
                 ffi::lua_createtable(state, 0, 1);
                 ffi::lua_createtable(state, 0, table_size(pairs.len()));
                 let mut pushed = true;
                 for (key, value) in pairs {
-                    pushed = push_reply(state, key, resp3) && push_reply(state, value, resp3);
+                    pushed = push_value(state, key, resp3, depth + 1)
+                        && push_value(state, value, resp3, depth + 1);
                     if !pushed {
                         break;
                     }
@@ -279,12 +290,12 @@ pub(crate) unsafe fn push_reply(state: *mut ffi::lua_State, reply: &Reply, resp3
                 ffi::lua_createtable(state, table_size(pairs.len() * 2), 0);
                 let mut pushed = true;
                 for (i, (key, value)) in pairs.iter().enumerate() {
-                    pushed = push_reply(state, key, resp3);
+                    pushed = push_value(state, key, resp3, depth + 1);
                     if !pushed {
                         break;
                     }
                     ffi::lua_rawseti_(state, -2, table_size(2 * i + 1));
-                    pushed = push_reply(state, value, resp3);
+                    pushed = push_value(state, value, resp3, depth + 1);
                     if !pushed {
                         break;
                     }
@@ -357,12 +368,17 @@ fn table_size(n: usize) -> i32 {
 }
 
 /// Pushes `items` as a Lua array.
-unsafe fn push_array(state: *mut ffi::lua_State, items: &[Reply], resp3: bool) -> bool {
+unsafe fn push_array(
+    state: *mut ffi::lua_State,
+    items: &[Reply],
+    resp3: bool,
+    depth: usize,
+) -> bool {
     // SAFETY: the caller made room for the table; each item makes its own.
     unsafe {
         ffi::lua_createtable(state, table_size(items.len()), 0);
         for (i, item) in items.iter().enumerate() {
-            if !push_reply(state, item, resp3) {
+            if !push_value(state, item, resp3, depth + 1) {
                 return false;
             }
             ffi::lua_rawseti_(state, -2, table_size(i + 1));
