@@ -114,7 +114,7 @@ pub struct ProxyConfig {
     #[serde(default = "default_connections")]
     pub connections_per_backend: usize,
     /// Worker threads, each with its own event loop and its own connections to every node
-    /// (default: one per core from 4 cores, else one; see `server::default_workers`).
+    /// (default: one per core from 4 cores, else one, as `redoubt proxy` chooses them).
     #[serde(default)]
     pub workers: Option<usize>,
     /// Interval between health probes of each node.

@@ -23,9 +23,10 @@ use crate::config::ProxyConfig;
 use crate::state::{Shared, Worker};
 
 /// Serves clients on `listener` until `shutdown` completes, with `config.workers` worker threads
-/// (default: one per core from 4 cores, else one), and the admin HTTP endpoint when configured.
+/// (default: one; `redoubt proxy` chooses by the machine's cores), and the admin HTTP endpoint
+/// when configured.
 pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Future<Output = ()>) {
-    let workers = config.workers.unwrap_or_else(default_workers).max(1);
+    let workers = config.workers.unwrap_or(1).max(1);
     let shared = match Shared::start(config).await {
         Ok(shared) => shared,
         Err(err) => {
@@ -115,19 +116,5 @@ async fn accept_loop(listener: &TcpListener, state: Arc<Worker>) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }
-    }
-}
-
-/// Worker threads when the configuration sets none: one per core on a machine of 4 cores or
-/// more, else one. Below 4 cores the proxy shares them with its clients and nodes, and a second
-/// event loop costs more in context switches than it brings: measured on 2 cores beside a node
-/// and redis-benchmark, one worker serves 1.1x the requests of two at pipeline 1 and 0.9x at
-/// pipeline 16.
-pub(crate) fn default_workers() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if cores >= 4 {
-        cores
-    } else {
-        1
     }
 }
