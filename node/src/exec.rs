@@ -15,8 +15,6 @@ pub(crate) mod stats;
 pub(crate) mod table;
 pub(crate) mod transaction;
 
-use std::time::Instant;
-
 use bytes::Bytes;
 use redoubt_protocol::command_table::{self, CommandFlags, Resolved};
 use redoubt_protocol::{errors, Protocol, Reply};
@@ -67,9 +65,9 @@ fn execute_checked(
             return (Reply::simple("QUEUED"), Some(resolved));
         }
         if resolved.name() == "exec" {
-            let started = Instant::now();
+            let started = stats::clock_us();
             let reply = transaction::exec(ctx);
-            let usec = started.elapsed().as_micros() as u64;
+            let usec = stats::clock_us() - started;
             stats::record(ctx.store, resolved, usec, &reply);
             stats::observe(ctx, resolved, args, usec);
             return (reply, Some(resolved));
@@ -203,12 +201,12 @@ pub(crate) fn run(ctx: &mut Ctx, resolved: Resolved, handler: Handler, args: &[B
     }
     let no_touch = ctx.session.no_touch && resolved.name() != "touch";
     ctx.store.set_no_touch(no_touch);
-    let started = Instant::now();
+    let started = stats::clock_us();
     ctx.command = Some(resolved);
     let reply = handler(ctx, args).unwrap_or_else(|err| err);
     ctx.command = None;
     ctx.store.set_no_touch(false);
-    let usec = started.elapsed().as_micros() as u64;
+    let usec = stats::clock_us() - started;
     stats::record(ctx.store, resolved, usec, &reply);
     stats::observe(ctx, resolved, args, usec);
     // Keys this command found expired go to the stream before its own effect.

@@ -320,6 +320,37 @@ async fn errorstats_count_every_error_prefix() {
     assert!(incr.ends_with("rejected_calls=0,failed_calls=1"), "{incr}");
 }
 
+/// Each command's time is the difference of two microsecond readings, as Redis's `call()`
+/// takes it, so thousands of sub-microsecond GETs add up to some time rather than to none.
+#[tokio::test]
+async fn commandstats_count_the_time_of_fast_commands() {
+    let s = Server::start(&[]);
+    let mut c = s.raw().await;
+    assert_eq!(c.q("SET k v").await, Reply::ok());
+    const ROUNDS: usize = 10;
+    const PIPELINE: usize = 2_000;
+    const CALLS: usize = ROUNDS * PIPELINE;
+    let batch = encode(&["GET", "k"]).repeat(PIPELINE);
+    for _ in 0..ROUNDS {
+        c.send(&batch).await;
+        for _ in 0..PIPELINE {
+            assert_eq!(c.read_reply().await, Reply::bulk("v"));
+        }
+    }
+    let commands = info(&mut c, "commandstats").await;
+    let get = info_field(&commands, "cmdstat_get").expect("cmdstat_get");
+    let field = |name: &str| -> f64 {
+        let value = get
+            .split(',')
+            .find_map(|part| part.strip_prefix(name))
+            .unwrap_or_else(|| panic!("{name} in {get}"));
+        value.parse().unwrap()
+    };
+    assert_eq!(field("calls="), CALLS as f64, "{get}");
+    assert!(field("usec=") > 0.0, "{get}");
+    assert!(field("usec_per_call=") > 0.0, "{get}");
+}
+
 /// Reads monitor lines until one ends with `last`; returns them without their timestamps.
 async fn monitor_lines(m: &mut Raw, last: &str) -> Vec<String> {
     let mut lines = Vec::new();
