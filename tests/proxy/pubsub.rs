@@ -180,6 +180,63 @@ async fn messages_from_every_group_reach_each_subscription_exactly_once() {
     assert_eq!(sub.cmd(&["PING"]).await, Reply::Simple("PONG".into()));
 }
 
+/// A client that leaves a channel another client keeps gets nothing published meanwhile, and
+/// everything again once it rejoins, runs of messages included.
+#[tokio::test]
+async fn a_client_that_leaves_and_rejoins_a_channel_gets_what_was_published_while_it_listened() {
+    let cluster = Cluster::start(&[0, 0], "", "");
+    let mut sub = cluster.proxy.raw().await;
+    let mut stays = cluster.proxy.raw().await;
+    let mut publisher = cluster.proxy.raw().await;
+    for client in [&mut sub, &mut stays] {
+        assert_eq!(
+            client.cmd(&["SUBSCRIBE", "news"]).await,
+            confirmation("subscribe", "news", 1)
+        );
+    }
+    let publish_run = |label: &'static str| {
+        let mut batch = Vec::new();
+        for i in 0..3 {
+            batch.extend_from_slice(&encode(&["PUBLISH", "news", &format!("{label}{i}")]));
+        }
+        batch
+    };
+    publisher.send(&publish_run("a")).await;
+    for _ in 0..3 {
+        publisher.read_reply().await;
+    }
+    for i in 0..3 {
+        let expected = message("news", &format!("a{i}"));
+        assert_eq!(sub.read_reply().await, expected);
+        assert_eq!(stays.read_reply().await, expected);
+    }
+
+    assert_eq!(
+        sub.cmd(&["UNSUBSCRIBE", "news"]).await,
+        confirmation("unsubscribe", "news", 0)
+    );
+    publisher.send(&publish_run("b")).await;
+    for _ in 0..3 {
+        publisher.read_reply().await;
+    }
+    for i in 0..3 {
+        assert_eq!(stays.read_reply().await, message("news", &format!("b{i}")));
+    }
+    assert_eq!(
+        sub.cmd(&["SUBSCRIBE", "news"]).await,
+        confirmation("subscribe", "news", 1)
+    );
+    publisher.send(&publish_run("c")).await;
+    for _ in 0..3 {
+        publisher.read_reply().await;
+    }
+    for i in 0..3 {
+        let expected = message("news", &format!("c{i}"));
+        assert_eq!(sub.read_reply().await, expected);
+        assert_eq!(stays.read_reply().await, expected);
+    }
+}
+
 #[tokio::test]
 async fn shard_channels_live_on_the_group_owning_their_slot() {
     let cluster = Cluster::start(&[0, 0], "", "");

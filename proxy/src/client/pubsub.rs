@@ -57,6 +57,11 @@ pub(crate) struct Subscriber {
     id: u64,
     /// Per [`Kind`]: what the client listens on (looked up for every message it is sent).
     names: [NameSet; 3],
+    /// The name the last message delivered was for and whether the client listens on it: a
+    /// run of messages on one channel looks the name up once. Holding the name keeps its
+    /// allocation, so a message whose name has the same address and length has the same
+    /// name. Cleared whenever `names` changes.
+    last_name: Option<(Kind, Bytes, bool)>,
     /// Opened with the first subscription.
     /// And the messages taken from it, not yet written.
     mailbox: Option<(Arc<Mailbox>, VecDeque<Arc<Message>>)>,
@@ -73,6 +78,7 @@ impl Subscriber {
             hub,
             id,
             names: Default::default(),
+            last_name: None,
             mailbox: None,
             confirming: 0,
             queued_confirmation: false,
@@ -162,6 +168,7 @@ impl Subscriber {
             .0
             .clone();
         let mut out = BytesMut::new();
+        self.last_name = None;
         for name in names {
             self.names[kind.index()].insert(name.clone());
             confirmation(
@@ -208,6 +215,7 @@ impl Subscriber {
                 .encode(protocol, &mut out);
         }
         let mut left = Vec::with_capacity(names.len());
+        self.last_name = None;
         for name in names {
             if self.names[kind.index()].remove(&name) {
                 left.push(name.clone());
@@ -225,6 +233,7 @@ impl Subscriber {
     /// Leaves every subscription without replies (`RESET`, disconnect).
     fn leave_all(&mut self) {
         let was_subscribed = self.is_subscribed();
+        self.last_name = None;
         for kind in Kind::ALL {
             let names: Vec<Bytes> = self.names[kind.index()].drain().collect();
             self.hub.unsubscribe(kind, &names, self.id);
@@ -258,6 +267,7 @@ impl Subscriber {
         let Some((mailbox, taken)) = &mut self.mailbox else {
             return;
         };
+        let mut cost = 0;
         while output.len() < PUSH_AT {
             if taken.is_empty() {
                 mailbox.take_all(taken);
@@ -265,11 +275,12 @@ impl Subscriber {
             let Some(message) = taken.pop_front() else {
                 break;
             };
-            mailbox.taken(message.cost());
-            if self.names[message.kind.index()].contains(&message.name) {
+            cost += message.cost();
+            if listens(&self.names, &mut self.last_name, &message) {
                 output.extend_from_slice(message.encoded(protocol));
             }
         }
+        mailbox.taken(cost);
     }
 
     /// True when [`Subscriber::wait`] has something to wait for.
@@ -292,6 +303,26 @@ impl Subscriber {
             mailbox.cut_off().await;
         }
     }
+}
+
+/// Whether a client with subscriptions `names` still listens on `message`'s name (it may have
+/// unsubscribed after the message was queued), remembered in `last` for the next message.
+fn listens(
+    names: &[NameSet; 3],
+    last: &mut Option<(Kind, Bytes, bool)>,
+    message: &Message,
+) -> bool {
+    if let Some((kind, name, listening)) = last {
+        if *kind == message.kind
+            && name.as_ptr() == message.name.as_ptr()
+            && name.len() == message.name.len()
+        {
+            return *listening;
+        }
+    }
+    let listening = names[message.kind.index()].contains(&message.name);
+    *last = Some((message.kind, message.name.clone(), listening));
+    listening
 }
 
 impl Drop for Subscriber {
