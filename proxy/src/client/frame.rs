@@ -34,6 +34,33 @@ pub(crate) enum Args {
     Parsed(Vec<Bytes>),
 }
 
+/// Read access to a request's arguments, owned ([`Args`]) or in a transaction's block
+/// ([`BlockRequest`]).
+pub(crate) trait Words {
+    /// How many arguments (the name included).
+    fn len(&self) -> usize;
+    /// Argument `i`, if there is one.
+    fn get(&self, i: usize) -> Option<&[u8]>;
+    /// The arguments as `Bytes`.
+    fn to_vec(&self) -> Vec<Bytes>;
+    /// Argument `i`; panics past the end, as indexing a slice does.
+    fn arg(&self, i: usize) -> &[u8] {
+        self.get(i).expect("argument index in bounds")
+    }
+}
+
+impl Words for Args {
+    fn len(&self) -> usize {
+        Args::len(self)
+    }
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        Args::get(self, i)
+    }
+    fn to_vec(&self) -> Vec<Bytes> {
+        Args::to_vec(self)
+    }
+}
+
 impl Args {
     /// How many arguments (the name included).
     pub(crate) fn len(&self) -> usize {
@@ -117,15 +144,90 @@ pub(crate) fn take(input: &mut BytesMut) -> Option<Args> {
     })
 }
 
+/// A transaction's block split off the input (the requests after `MULTI`, `EXEC` last): its
+/// bytes, and where each request is in them. Its requests are read in place
+/// ([`Block::request`]); only a block that takes the general path becomes [`Args`].
+#[derive(Debug)]
+pub(crate) struct Block {
+    whole: Bytes,
+    /// Each request: where it starts in `whole`, and its frame (offsets from that start).
+    frames: Vec<(usize, Frame)>,
+}
+
+impl Block {
+    /// The block's bytes, as the client sent them.
+    pub(crate) fn whole(&self) -> &Bytes {
+        &self.whole
+    }
+
+    /// How many requests (`EXEC` included).
+    pub(crate) fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Request `i`, read in place.
+    pub(crate) fn request(&self, i: usize) -> BlockRequest<'_> {
+        let (start, ref frame) = self.frames[i];
+        BlockRequest {
+            raw: &self.whole[start..start + frame.end],
+            frame,
+        }
+    }
+
+    /// The requests as [`Args`] (slices of the block's bytes), for the general path.
+    pub(crate) fn into_args(self) -> Vec<Args> {
+        let whole = self.whole;
+        self.frames
+            .into_iter()
+            .map(|(start, frame)| Args::Framed {
+                raw: whole.slice(start..start + frame.end),
+                inline: frame.inline,
+                more: frame.more,
+                count: frame.count,
+            })
+            .collect()
+    }
+}
+
+/// One request of a [`Block`], borrowed from it: reading it takes no reference count.
+pub(crate) struct BlockRequest<'a> {
+    raw: &'a [u8],
+    frame: &'a Frame,
+}
+
+impl Words for BlockRequest<'_> {
+    fn len(&self) -> usize {
+        self.frame.count
+    }
+
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        if i >= self.frame.count {
+            return None;
+        }
+        let (start, end) = if i < INLINE {
+            self.frame.inline[i]
+        } else {
+            self.frame.more[i - INLINE]
+        };
+        Some(&self.raw[start as usize..end as usize])
+    }
+
+    fn to_vec(&self) -> Vec<Bytes> {
+        (0..self.frame.count)
+            .map(|i| Bytes::copy_from_slice(self.arg(i)))
+            .collect()
+    }
+}
+
 /// Splits a transaction's block off `input` when `input` starts with at most `max_requests`
 /// whole requests that [`take`] would split off, the last of them `EXEC`, in at most
-/// `max_bytes`: the block's bytes, and each request as slices of them. `None` leaves `input`
-/// untouched: a block is looked at whole before any of it is taken.
+/// `max_bytes`. `None` leaves `input` untouched: a block is looked at whole before any of it
+/// is taken.
 pub(crate) fn take_block(
     input: &mut BytesMut,
     max_requests: usize,
     max_bytes: usize,
-) -> Option<(Bytes, Vec<Args>)> {
+) -> Option<Block> {
     // Room for a transaction of a few commands without growing.
     let mut frames = Vec::with_capacity(8);
     let mut at = 0;
@@ -147,19 +249,11 @@ pub(crate) fn take_block(
         }
     }
     let whole = input.split_to(at).freeze();
-    let requests = frames
-        .into_iter()
-        .map(|(start, frame)| Args::Framed {
-            raw: whole.slice(start..start + frame.end),
-            inline: frame.inline,
-            more: frame.more,
-            count: frame.count,
-        })
-        .collect();
-    Some((whole, requests))
+    Some(Block { whole, frames })
 }
 
 /// A whole request at the start of a buffer, as [`take`] reads it.
+#[derive(Debug)]
 struct Frame {
     /// Where it ends (bytes).
     end: usize,
@@ -243,10 +337,18 @@ mod tests {
         let block = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*1\r\n$4\r\nexec\r\n";
         let mut input = BytesMut::from(&block[..]);
         input.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
-        let (whole, requests) = take_block(&mut input, 8, 1024).expect("a block");
-        assert_eq!(&whole[..], &block[..]);
+        let taken = take_block(&mut input, 8, 1024).expect("a block");
+        assert_eq!(&taken.whole()[..], &block[..]);
         assert_eq!(&input[..], b"*1\r\n$4\r\nPING\r\n");
-        assert_eq!(requests.len(), 2);
+        assert_eq!(taken.len(), 2);
+        let set = taken.request(0);
+        assert_eq!(
+            (set.len(), set.arg(0), set.get(2)),
+            (3, &b"SET"[..], Some(&b"v"[..]))
+        );
+        assert_eq!(set.get(3), None);
+        assert_eq!(set.to_vec(), vec![&b"SET"[..], b"k", b"v"]);
+        let requests = taken.into_args();
         assert_eq!(requests[0].to_vec(), vec![&b"SET"[..], b"k", b"v"]);
         assert_eq!(
             &requests[1].raw().expect("raw")[..],

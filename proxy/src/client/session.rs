@@ -22,7 +22,7 @@ use tokio::net::TcpStream;
 
 use super::commands::{self, Rule};
 use super::conn::{ClientConn, ReplyMode};
-use super::frame::{self, Args};
+use super::frame::{self, Args, Block, Words};
 use super::merge::Merge;
 use super::pending::{encode, encode_args, NodeCall, Pending};
 use super::pubsub::{self, Subscriber};
@@ -81,7 +81,7 @@ struct LastCommand {
 
 impl LastCommand {
     /// `args`'s command, as [`command_table::resolve`] gives it.
-    fn resolve(&mut self, args: &Args) -> Option<Resolved> {
+    fn resolve(&mut self, args: &impl Words) -> Option<Resolved> {
         let name = args.get(0)?;
         let entries = self.entries.get_or_insert_with(Default::default);
         for (len, bytes, command) in entries.iter() {
@@ -628,28 +628,29 @@ impl Client {
         if !clear {
             return None;
         }
-        let (whole, requests) = frame::take_block(input, BLOCK_REQUESTS - 1, BLOCK_BYTES)?;
-        let Some((group, writes)) = self.block_group(&requests) else {
-            lookahead.extend(requests);
+        let block = frame::take_block(input, BLOCK_REQUESTS - 1, BLOCK_BYTES)?;
+        let Some((group, writes)) = self.block_group(&block) else {
+            lookahead.extend(block.into_args());
             return None;
         };
         if writes {
             if self.state.may_write(group).is_err() {
                 // The general path gives each write its `-TRYAGAIN`.
-                lookahead.extend(requests);
+                lookahead.extend(block.into_args());
                 return None;
             }
             self.conn.last_write = Some(Some(group));
         }
+        let whole = block.whole();
         let mut request = BytesMut::with_capacity(multi_raw.len() + whole.len());
         request.extend_from_slice(multi_raw);
-        request.extend_from_slice(&whole);
-        let count = requests.len() + 1;
+        request.extend_from_slice(whole);
+        let count = block.len() + 1;
         self.counts.0 += count as u64;
         self.counts.1 += count as u64;
         // `MULTI` and the queued commands count as answered by their node with the block
         // (their names resolve from the client's last commands, as in `block_group`).
-        let (exec, queued) = requests.split_last().expect("EXEC ends the block");
+        let last = block.len() - 1;
         let alike = |command| Alike {
             command,
             target: Target::Group(group),
@@ -657,11 +658,11 @@ impl Client {
             elapsed: std::time::Duration::ZERO,
         };
         tally.add(&self.state, alike(Some(multi_command)));
-        for args in queued {
-            let command = self.names.resolve(args);
+        for i in 0..last {
+            let command = self.names.resolve(&block.request(i));
             tally.add(&self.state, alike(command));
         }
-        let exec = self.names.resolve(exec);
+        let exec = self.names.resolve(&block.request(last));
         self.seen = Some((exec, now));
         let call = NodeCall::send_many_since(
             self.state.groups[group].primary(),
@@ -672,8 +673,7 @@ impl Client {
             self.state.config.request_timeout,
             tokio::time::Instant::from_std(now),
         );
-        let queued = requests.len() - 1;
-        let pending = Pending::Block { call, queued };
+        let pending = Pending::Block { call, queued: last };
         Some(Queued::new(
             pending,
             Counted::Request(exec),
@@ -686,14 +686,15 @@ impl Client {
     /// any writes; `None` unless each queued command is simply routed
     /// ([`commands::is_plain`]), well formed, allowed in a transaction, and has keys, all in
     /// one group.
-    fn block_group(&mut self, requests: &[Args]) -> Option<(usize, bool)> {
-        let (exec, queued) = requests.split_last()?;
-        if exec.len() != 1 || queued.is_empty() {
+    fn block_group(&mut self, block: &Block) -> Option<(usize, bool)> {
+        let last = block.len().checked_sub(1)?;
+        if block.request(last).len() != 1 || last == 0 {
             return None;
         }
         let mut group = None;
         let mut writes = false;
-        for args in queued {
+        for i in 0..last {
+            let args = &block.request(i);
             let command = self.names.resolve(args)?;
             let spec = command.spec();
             let plain = commands::is_plain(&command)
@@ -785,7 +786,7 @@ impl Client {
 
     /// The group every key of `args` is in (group 0 for a keyless request); `None` when the
     /// keys are in several groups.
-    fn group_of_keys(&self, spec: &CommandSpec, args: &Args) -> Option<usize> {
+    fn group_of_keys(&self, spec: &CommandSpec, args: &impl Words) -> Option<usize> {
         if self.state.groups.len() == 1 {
             return Some(0);
         }
