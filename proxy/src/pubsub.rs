@@ -116,12 +116,35 @@ impl Message {
     }
 }
 
-/// Messages waiting for one client's connection, shared by the [`Hub`] (which pushes) and the
-/// connection (which takes them all at once, [`Mailbox::take_all`]). The connection is woken
-/// only when the queue turns non-empty, so one wake-up serves a run of messages.
+/// Messages that arrived in a row for one name (a burst of `PUBLISH`es to one channel read
+/// from the node at once), queued to each listener as one entry: a mailbox takes one lock and
+/// one reference per run, not per message.
+#[derive(Debug)]
+pub(crate) struct Run {
+    messages: Box<[Message]>,
+    /// The messages' cost together (bytes).
+    cost: usize,
+}
+
+impl Run {
+    /// A run of `messages` (at least one).
+    pub(crate) fn new(messages: Box<[Message]>) -> Arc<Run> {
+        let cost = messages.iter().map(Message::cost).sum();
+        Arc::new(Run { messages, cost })
+    }
+
+    /// Its messages, in the order they were published.
+    pub(crate) fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+}
+
+/// Messages waiting for one client's connection, shared by the [`Hub`] (which pushes runs of
+/// them) and the connection (which takes them all at once, [`Mailbox::take_all`]). The
+/// connection is woken only when the queue turns non-empty, so one wake-up serves many.
 #[derive(Debug)]
 pub(crate) struct Mailbox {
-    queue: Mutex<VecDeque<Arc<Message>>>,
+    queue: Mutex<VecDeque<Arc<Run>>>,
     /// Woken when the queue turns non-empty.
     ready: Notify,
     /// Bytes sent and not yet taken by the connection.
@@ -149,15 +172,14 @@ impl Mailbox {
         Arc::new(mailbox)
     }
 
-    /// Sends `message` unless that takes the mailbox past `limit`: it is then cut off and
-    /// false returned.
+    /// Sends `run` unless that takes the mailbox past `limit`: it is then cut off and false
+    /// returned.
     /// `now` is read (once for a run of pushes) only past the soft limit.
-    fn push(&self, message: &Arc<Message>, limit: &OutputLimit, now: &OnceCell<Instant>) -> bool {
+    fn push(&self, run: &Arc<Run>, limit: &OutputLimit, now: &OnceCell<Instant>) -> bool {
         if self.is_cut() {
             return false;
         }
-        let bytes =
-            (self.queued.fetch_add(message.cost(), Ordering::Relaxed) + message.cost()) as u64;
+        let bytes = (self.queued.fetch_add(run.cost, Ordering::Relaxed) + run.cost) as u64;
         let over_hard = limit.hard > 0 && bytes > limit.hard;
         let over_soft = limit.soft > 0 && bytes > limit.soft;
         let soft_expired = if over_soft || self.over_soft.load(Ordering::Relaxed) {
@@ -183,7 +205,7 @@ impl Mailbox {
         let was_empty = {
             let mut queue = self.queue.lock();
             let was_empty = queue.is_empty();
-            queue.push_back(message.clone());
+            queue.push_back(run.clone());
             was_empty
         };
         if was_empty {
@@ -192,8 +214,8 @@ impl Mailbox {
         true
     }
 
-    /// Moves every queued message to the end of `into`, in order.
-    pub(crate) fn take_all(&self, into: &mut VecDeque<Arc<Message>>) {
+    /// Moves every queued run to the end of `into`, in order.
+    pub(crate) fn take_all(&self, into: &mut VecDeque<Arc<Run>>) {
         into.append(&mut self.queue.lock());
     }
 
@@ -203,7 +225,7 @@ impl Mailbox {
         self.ready.notified().await;
     }
 
-    /// Records that the connection took a message of `cost` bytes.
+    /// Records that the connection took messages of `cost` bytes.
     pub(crate) fn taken(&self, cost: usize) {
         self.queued.fetch_sub(cost, Ordering::Relaxed);
     }
@@ -501,17 +523,25 @@ impl Hub {
         (registry.queued[group], names)
     }
 
-    /// Sends a message that arrived for `name` (of `kind`) to its listeners, cutting off
-    /// those past their output limit.
-    pub(crate) fn deliver(&self, kind: Kind, name: &[u8], frame: Bytes) {
+    /// Sends messages that arrived in a row for `name` (of `kind`), their frames in order, to
+    /// its listeners as one [`Run`], cutting off those past their output limit.
+    pub(crate) fn deliver(&self, kind: Kind, name: &[u8], frames: Vec<Bytes>) {
+        if frames.is_empty() {
+            return;
+        }
         let registry = self.registry.lock();
         let Some((name, listeners)) = registry.maps[kind.index()].get_key_value(name) else {
             return;
         };
-        let message = Arc::new(Message::from_frame(kind, name.clone(), frame));
+        let run = Run::new(
+            frames
+                .into_iter()
+                .map(|frame| Message::from_frame(kind, name.clone(), frame))
+                .collect(),
+        );
         let now = OnceCell::new();
         for mailbox in listeners.values() {
-            if !mailbox.is_cut() && !mailbox.push(&message, &self.limit, &now) {
+            if !mailbox.is_cut() && !mailbox.push(&run, &self.limit, &now) {
                 self.figures.disconnections.inc();
             }
         }

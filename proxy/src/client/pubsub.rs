@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, NodeCall, Pending};
-use crate::pubsub::{Hub, Kind, Mailbox, Message};
+use crate::pubsub::{Hub, Kind, Mailbox, Message, Run};
 use crate::state::Worker;
 
 /// Messages go to the output while it holds less than this (bytes); beyond, they wait in
@@ -64,7 +64,7 @@ pub(crate) struct Subscriber {
     last_name: Option<(Kind, Bytes, bool)>,
     /// Opened with the first subscription.
     /// And the messages taken from it, not yet written.
-    mailbox: Option<(Arc<Mailbox>, VecDeque<Arc<Message>>)>,
+    mailbox: Option<(Arc<Mailbox>, Taken)>,
     /// Confirmations queued and not yet written: messages wait behind them.
     confirming: usize,
     /// Set when the request just dispatched queued a confirmation.
@@ -164,7 +164,7 @@ impl Subscriber {
         let was_subscribed = self.is_subscribed();
         let mailbox = self
             .mailbox
-            .get_or_insert_with(|| (Mailbox::new(), VecDeque::new()))
+            .get_or_insert_with(|| (Mailbox::new(), Taken::default()))
             .0
             .clone();
         let mut out = BytesMut::new();
@@ -269,15 +269,21 @@ impl Subscriber {
         };
         let mut cost = 0;
         while output.len() < PUSH_AT {
-            if taken.is_empty() {
-                mailbox.take_all(taken);
+            if taken.runs.is_empty() {
+                mailbox.take_all(&mut taken.runs);
             }
-            let Some(message) = taken.pop_front() else {
+            let Some(run) = taken.runs.front() else {
                 break;
             };
+            let message = &run.messages()[taken.next];
             cost += message.cost();
-            if listens(&self.names, &mut self.last_name, &message) {
+            if listens(&self.names, &mut self.last_name, message) {
                 output.extend_from_slice(message.encoded(protocol));
+            }
+            taken.next += 1;
+            if taken.next == run.messages().len() {
+                taken.runs.pop_front();
+                taken.next = 0;
             }
         }
         mailbox.taken(cost);
@@ -294,15 +300,23 @@ impl Subscriber {
         let Some((mailbox, taken)) = &mut self.mailbox else {
             return std::future::pending().await;
         };
-        if take && taken.is_empty() && self.confirming == 0 {
+        if take && taken.runs.is_empty() && self.confirming == 0 {
             tokio::select! {
-                () = mailbox.ready() => mailbox.take_all(taken),
+                () = mailbox.ready() => mailbox.take_all(&mut taken.runs),
                 () = mailbox.cut_off() => {}
             }
         } else {
             mailbox.cut_off().await;
         }
     }
+}
+
+/// The runs a subscriber took from its mailbox and has not written all of yet.
+#[derive(Debug, Default)]
+struct Taken {
+    runs: VecDeque<Arc<Run>>,
+    /// The first unwritten message of the front run.
+    next: usize,
 }
 
 /// Whether a client with subscriptions `names` still listens on `message`'s name (it may have

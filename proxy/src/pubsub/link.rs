@@ -144,7 +144,27 @@ async fn serve(
                 };
                 heard = Instant::now();
                 ping_sent = None;
-                handle(hub, group, frame, &mut in_flight, applied);
+                // This frame and every other already read: messages in a row for one name
+                // go to the hub together.
+                let mut run = Pending::default();
+                let mut next = Some(frame);
+                while let Some(frame) = next {
+                    match message_of(&frame) {
+                        Some((kind, name)) => run.add(hub, kind, name, frame),
+                        None => {
+                            run.flush(hub);
+                            handle(group, frame, &mut in_flight, applied);
+                        }
+                    }
+                    next = match client.buffered_reply() {
+                        Ok(next) => next,
+                        Err(err) => {
+                            run.flush(hub);
+                            return Ended::Failed(err);
+                        }
+                    };
+                }
+                run.flush(hub);
             }
             change = changes.recv() => {
                 let Some(change) = change else { return Ended::Shutdown };
@@ -185,10 +205,52 @@ fn raise(seq: &mut u64, to: u64) -> bool {
     }
 }
 
-/// One frame from the node: a message for the hub, a confirmation of the oldest command in
+/// Messages read in a row for one name, not yet handed to the hub.
+#[derive(Default)]
+struct Pending {
+    kind: Option<Kind>,
+    /// The name, a slice of the first message's frame.
+    name: Bytes,
+    frames: Vec<Bytes>,
+}
+
+impl Pending {
+    /// Adds a message for `name` (a range of `frame`), first handing the hub the run so far
+    /// when it is for another name.
+    fn add(&mut self, hub: &Hub, kind: Kind, name: std::ops::Range<usize>, frame: Bytes) {
+        if self.kind != Some(kind) || self.name[..] != frame[name.clone()] {
+            self.flush(hub);
+            self.kind = Some(kind);
+            self.name = frame.slice(name);
+        }
+        self.frames.push(frame);
+    }
+
+    /// Hands the run to the hub.
+    fn flush(&mut self, hub: &Hub) {
+        if let Some(kind) = self.kind.take() {
+            hub.deliver(kind, &self.name, std::mem::take(&mut self.frames));
+        }
+    }
+}
+
+/// The kind of a message frame (`message`, `pmessage`, `smessage`) and where its channel or
+/// pattern is in it; `None` for any other frame.
+fn message_of(frame: &[u8]) -> Option<(Kind, std::ops::Range<usize>)> {
+    let (verb, name) = head(frame)?;
+    let kind = match verb {
+        b"message" => Kind::Channel,
+        b"pmessage" => Kind::Pattern,
+        b"smessage" => Kind::Shard,
+        _ => return None,
+    };
+    let start = name.as_ptr() as usize - frame.as_ptr() as usize;
+    Some((kind, start..start + name.len()))
+}
+
+/// One frame from the node other than a message: a confirmation of the oldest command in
 /// flight, a `PING`'s answer, or an error (which answers a whole command).
 fn handle(
-    hub: &Hub,
     group: usize,
     frame: Bytes,
     in_flight: &mut VecDeque<InFlight>,
@@ -201,20 +263,9 @@ fn handle(
         }
         return;
     }
-    let Some((verb, name)) = head(&frame) else {
+    let Some((verb, _)) = head(&frame) else {
         return;
     };
-    let kind = match verb {
-        b"message" => Some(Kind::Channel),
-        b"pmessage" => Some(Kind::Pattern),
-        b"smessage" => Some(Kind::Shard),
-        _ => None,
-    };
-    if let Some(kind) = kind {
-        let name = Bytes::copy_from_slice(name);
-        hub.deliver(kind, &name, frame);
-        return;
-    }
     let confirms = Kind::ALL
         .iter()
         .any(|k| verb == k.subscribe().as_bytes() || verb == k.unsubscribe().as_bytes());

@@ -86,16 +86,26 @@ fn messages_reach_each_listener_once_in_its_protocol() {
     let b = Mailbox::new();
     hub.subscribe(Kind::Channel, &names(&["ch"]), 1, &a);
     hub.subscribe(Kind::Channel, &names(&["ch"]), 2, &b);
-    hub.deliver(Kind::Channel, b"ch", frame("ch", "hi"));
-    hub.deliver(Kind::Channel, b"other", frame("other", "no"));
-    hub.deliver(Kind::Channel, b"ch", frame("ch", "again"));
+    hub.deliver(Kind::Channel, b"ch", vec![frame("ch", "hi")]);
+    hub.deliver(Kind::Channel, b"other", vec![frame("other", "no")]);
+    hub.deliver(
+        Kind::Channel,
+        b"ch",
+        vec![frame("ch", "again"), frame("ch", "and again")],
+    );
     for mailbox in [&a, &b] {
         let mut taken = std::collections::VecDeque::new();
         mailbox.take_all(&mut taken);
-        assert_eq!(taken.len(), 2, "both messages of ch, in order");
-        assert_eq!(taken[0].encoded(Protocol::Resp2), &frame("ch", "hi"));
-        assert_eq!(taken[1].encoded(Protocol::Resp2), &frame("ch", "again"));
-        assert!(taken[0]
+        assert_eq!(taken.len(), 2, "both runs of ch, in order");
+        let messages: Vec<&Message> = taken.iter().flat_map(|run| run.messages()).collect();
+        assert_eq!(messages.len(), 3);
+        assert_eq!(messages[0].encoded(Protocol::Resp2), &frame("ch", "hi"));
+        assert_eq!(messages[1].encoded(Protocol::Resp2), &frame("ch", "again"));
+        assert_eq!(
+            messages[2].encoded(Protocol::Resp2),
+            &frame("ch", "and again")
+        );
+        assert!(messages[0]
             .encoded(Protocol::Resp3)
             .starts_with(b">3\r\n$7\r\nmessage"));
         mailbox.take_all(&mut taken);
@@ -105,12 +115,12 @@ fn messages_reach_each_listener_once_in_its_protocol() {
 
 #[test]
 fn a_mailbox_past_its_hard_limit_or_long_past_its_soft_limit_is_cut_off() {
-    let message = Arc::new(Message::from_frame(
+    let message = Run::new(Box::new([Message::from_frame(
         Kind::Channel,
         names(&["c"])[0].clone(),
         frame("c", "0123456789"),
-    ));
-    let cost = message.cost() as u64;
+    )]));
+    let cost = message.messages()[0].cost() as u64;
     let hard = OutputLimit {
         hard: cost * 3,
         soft: 0,
@@ -120,7 +130,7 @@ fn a_mailbox_past_its_hard_limit_or_long_past_its_soft_limit_is_cut_off() {
     let now = Instant::now();
     assert!(mailbox.push(&message, &hard, &at(now)));
     assert!(mailbox.push(&message, &hard, &at(now)));
-    mailbox.taken(message.cost());
+    mailbox.taken(cost as usize);
     assert!(mailbox.push(&message, &hard, &at(now)));
     assert!(mailbox.push(&message, &hard, &at(now)), "at the limit");
     assert!(!mailbox.push(&message, &hard, &at(now)), "past it");
@@ -144,8 +154,8 @@ fn a_mailbox_past_its_hard_limit_or_long_past_its_soft_limit_is_cut_off() {
     let mailbox = Mailbox::new();
     assert!(mailbox.push(&message, &soft, &at(now)));
     assert!(mailbox.push(&message, &soft, &at(now)));
-    mailbox.taken(message.cost());
-    mailbox.taken(message.cost());
+    mailbox.taken(cost as usize);
+    mailbox.taken(cost as usize);
     assert!(mailbox.push(&message, &soft, &at(now + Duration::from_secs(59))));
     assert!(
         mailbox.push(&message, &soft, &at(now + Duration::from_secs(60))),
