@@ -150,7 +150,7 @@ start_proxy() {
   PORT=$(free_port)
   case $kind in
     proxy)
-      printf 'listen = "127.0.0.1:%s"\n\n[[groups]]\nid = "a"\nprimary = "127.0.0.1:%s"\n' "$PORT" "$node" >"$WORK/proxy-$PORT.toml"
+      printf 'listen = "127.0.0.1:%s"\nmaxclients = 1000000\n\n[[groups]]\nid = "a"\nprimary = "127.0.0.1:%s"\n' "$PORT" "$node" >"$WORK/proxy-$PORT.toml"
       start "proxy-$PORT" "$BIN" proxy --config "$WORK/proxy-$PORT.toml" ${PROXY_THREADS:+--threads "$PROXY_THREADS"}
       ;;
     twemproxy)

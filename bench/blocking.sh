@@ -41,6 +41,7 @@ cat > "$WORK/proxy.toml" <<TOML
 listen = "127.0.0.1:$PROXY_PORT"
 admin = "127.0.0.1:$ADMIN_PORT"
 workers = 2
+maxclients = 1000000
 [[groups]]
 id = "a"
 primary = "127.0.0.1:${NODES[0]}"

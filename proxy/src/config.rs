@@ -165,6 +165,13 @@ pub struct ProxyConfig {
     /// `seconds`, is disconnected.
     #[serde(default, deserialize_with = "output_limit")]
     pub client_output_buffer_limit_pubsub: OutputLimit,
+    /// Most client connections open at once (Redis's `maxclients`, default 10000). A
+    /// connection past it is answered `-ERR max number of clients reached` and closed, as
+    /// Redis answers it, and counted in `INFO`'s `rejected_connections`. Each client in a
+    /// blocking command also holds a node connection, so the process's descriptor limit
+    /// should allow about twice this.
+    #[serde(default = "default_maxclients")]
+    pub maxclients: u64,
     /// The groups; at least one.
     pub groups: Vec<GroupConfig>,
 }
@@ -241,6 +248,9 @@ fn default_connect_timeout() -> Duration {
 }
 fn default_connections() -> usize {
     2
+}
+fn default_maxclients() -> u64 {
+    10_000
 }
 fn default_probe_interval() -> Duration {
     Duration::from_millis(100)

@@ -15,7 +15,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tracing::{info, warn};
 
 use crate::client::session;
@@ -101,14 +101,29 @@ pub async fn run(listener: TcpListener, config: ProxyConfig, shutdown: impl Futu
     let _ = stop.send(true);
 }
 
+/// Answers a connection past `maxclients` with Redis's error, then closes it.
+async fn refuse(mut socket: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let write = socket.write_all(b"-ERR max number of clients reached\r\n");
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    let _ = socket.shutdown().await;
+}
+
 async fn accept_loop(listener: &TcpListener, state: Arc<Worker>) {
     loop {
         match listener.accept().await {
             Ok((socket, addr)) => {
-                state
-                    .stats
-                    .connections_received
-                    .fetch_add(1, Ordering::Relaxed);
+                let stats = &state.stats;
+                stats.connections_received.fetch_add(1, Ordering::Relaxed);
+                // The client counts from here (the session's end uncounts it), so workers
+                // accepting at once never admit more than `maxclients` together.
+                let open = stats.connected_clients.fetch_add(1, Ordering::Relaxed);
+                if open >= state.config.maxclients {
+                    stats.connected_clients.fetch_sub(1, Ordering::Relaxed);
+                    stats.rejected_connections.fetch_add(1, Ordering::Relaxed);
+                    tokio::spawn(refuse(socket));
+                    continue;
+                }
                 tokio::spawn(session::serve(state.clone(), socket, addr));
             }
             Err(err) => {

@@ -346,3 +346,53 @@ async fn client_list_shows_subscriptions_and_transactions() {
         ["-1", "N"].map(String::from)
     );
 }
+
+/// `maxclients` bounds the proxy's client connections: one past it gets Redis's error and is
+/// closed, counted in `rejected_connections`; a closed connection frees its place.
+#[tokio::test]
+async fn connections_past_maxclients_are_refused_as_redis_refuses_them() {
+    let cluster = Cluster::start(&[0], "", "maxclients = 3");
+    let mut first = cluster.proxy.raw().await;
+    assert_eq!(first.cmd(&["PING"]).await, Reply::Simple("PONG".into()));
+    let clients = info(&mut first, "clients").await;
+    assert_eq!(int(&clients, "maxclients"), 3);
+    let mut second = cluster.proxy.raw().await;
+    let mut third = cluster.proxy.raw().await;
+    for conn in [&mut second, &mut third] {
+        assert_eq!(conn.cmd(&["PING"]).await, Reply::Simple("PONG".into()));
+    }
+
+    let mut fourth = cluster.proxy.raw().await;
+    assert_eq!(
+        fourth.try_read_reply().await,
+        Some(Reply::Error("ERR max number of clients reached".into()))
+    );
+    assert_eq!(fourth.try_read_reply().await, None, "then closed");
+    let stats = info(&mut first, "stats").await;
+    assert_eq!(int(&stats, "rejected_connections"), 1);
+    assert_eq!(
+        int(&info(&mut first, "clients").await, "connected_clients"),
+        3
+    );
+
+    // A client that leaves frees its place.
+    drop(third);
+    // A refused connection hears at once, before it sends anything.
+    let mut admitted = None;
+    for _ in 0..100 {
+        let mut conn = cluster.proxy.raw().await;
+        let wait = std::time::Duration::from_millis(200);
+        match tokio::time::timeout(wait, conn.try_read_reply()).await {
+            Err(_) => {
+                admitted = Some(conn);
+                break;
+            }
+            Ok(reply) => assert_eq!(
+                reply,
+                Some(Reply::Error("ERR max number of clients reached".into()))
+            ),
+        }
+    }
+    let mut admitted = admitted.expect("no place freed after a client left");
+    assert_eq!(admitted.cmd(&["PING"]).await, Reply::Simple("PONG".into()));
+}

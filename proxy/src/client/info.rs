@@ -223,11 +223,12 @@ fn render(state: &Worker, port: u16, sections: &[&str], groups: &Groups) -> Repl
             "clients" => {
                 let _ = write!(
                     text,
-                    "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\n\
+                    "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\n\
                      client_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\n\
                      blocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n\
                      total_blocking_keys:0\r\ntotal_blocking_keys_on_nokey:0\r\n\r\n",
                     stats.connected_clients.load(Ordering::Relaxed),
+                    state.config.maxclients,
                     stats.blocked_clients.load(Ordering::Relaxed),
                 );
             }
@@ -253,9 +254,10 @@ fn render(state: &Worker, port: u16, sections: &[&str], groups: &Groups) -> Repl
                 let _ = write!(
                     text,
                     "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\n\
-                     instantaneous_ops_per_sec:0\r\nrejected_connections:0\r\n",
+                     instantaneous_ops_per_sec:0\r\nrejected_connections:{}\r\n",
                     stats.connections_received.load(Ordering::Relaxed),
                     stats.commands.sum(),
+                    stats.rejected_connections.load(Ordering::Relaxed),
                 );
                 for field in SUMMED_STATS {
                     let value = groups.stats.get(*field).copied().unwrap_or(0);

@@ -249,10 +249,6 @@ pub(crate) fn serve(
 ) -> impl std::future::Future<Output = ()> + Send + 'static {
     let _ = socket.set_nodelay(true);
     let id = state.next_client_id.fetch_add(1, Ordering::Relaxed);
-    state
-        .stats
-        .connected_clients
-        .fetch_add(1, Ordering::Relaxed);
     let laddr = socket.local_addr().unwrap_or(addr);
     let handle = state.clients.add(id, addr, laddr);
     serve_registered(state, socket, handle)

@@ -14,6 +14,8 @@ pub(crate) struct ProxyStats {
     pub(crate) connected_clients: AtomicU64,
     /// Connections accepted.
     pub(crate) connections_received: AtomicU64,
+    /// Connections refused for `maxclients`.
+    pub(crate) rejected_connections: AtomicU64,
     /// Requests received.
     pub(crate) commands: Striped,
     /// Clients waiting in a blocking command now.
