@@ -275,13 +275,14 @@ impl Subscriber {
             let Some(run) = taken.runs.front() else {
                 break;
             };
-            let message = &run.messages()[taken.next];
-            cost += message.cost();
-            if listens(&self.names, &mut self.last_name, message) {
-                output.extend_from_slice(message.encoded(protocol));
+            if let Some(message) = run.messages().get(taken.next) {
+                cost += message.cost();
+                if listens(&self.names, &mut self.last_name, message) {
+                    output.extend_from_slice(message.encoded(protocol));
+                }
+                taken.next += 1;
             }
-            taken.next += 1;
-            if taken.next == run.messages().len() {
+            if taken.next >= run.messages().len() {
                 taken.runs.pop_front();
                 taken.next = 0;
             }
