@@ -236,7 +236,9 @@ impl Tally {
     }
 }
 
-/// Serves one client until it disconnects, sends `QUIT`, or sends malformed input.
+/// Serves one client until it disconnects, sends `QUIT`, or sends malformed input. The
+/// caller has counted the client in `connected_clients` (to hold it to `maxclients`); the end
+/// of the session uncounts it.
 ///
 /// Until the client first sends something, its connection holds only this small future (a
 /// few hundred bytes): the session's state and its reading and writing ([`session`], about
