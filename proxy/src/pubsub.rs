@@ -77,10 +77,6 @@ impl Kind {
 /// One message on its way to subscribers, encoded once for both protocols.
 #[derive(Debug)]
 pub(crate) struct Message {
-    /// How the subscribers matched it.
-    pub(crate) kind: Kind,
-    /// The channel, pattern or shard channel they subscribed to.
-    pub(crate) name: Bytes,
     /// `*3 message channel payload` (or `pmessage`, `smessage`), as the node sent it.
     resp2: Bytes,
     /// The same as a RESP3 push (`>`).
@@ -90,13 +86,11 @@ pub(crate) struct Message {
 impl Message {
     /// A message from its RESP2 frame as a node sends it (an array): the RESP3 push differs
     /// only in its first byte.
-    pub(crate) fn from_frame(kind: Kind, name: Bytes, frame: Bytes) -> Message {
+    pub(crate) fn from_frame(frame: Bytes) -> Message {
         let mut push = BytesMut::with_capacity(frame.len());
         push.extend_from_slice(b">");
         push.extend_from_slice(&frame[1..]);
         Message {
-            kind,
-            name,
             resp2: frame,
             resp3: push.freeze(),
         }
@@ -121,16 +115,25 @@ impl Message {
 /// one reference per run, not per message.
 #[derive(Debug)]
 pub(crate) struct Run {
+    /// How the subscribers matched them.
+    pub(crate) kind: Kind,
+    /// The channel, pattern or shard channel they subscribed to.
+    pub(crate) name: Bytes,
     messages: Box<[Message]>,
     /// The messages' cost together (bytes).
     cost: usize,
 }
 
 impl Run {
-    /// A run of `messages` (at least one).
-    pub(crate) fn new(messages: Box<[Message]>) -> Arc<Run> {
+    /// A run of `messages` for `name` (of `kind`).
+    pub(crate) fn new(kind: Kind, name: Bytes, messages: Box<[Message]>) -> Arc<Run> {
         let cost = messages.iter().map(Message::cost).sum();
-        Arc::new(Run { messages, cost })
+        Arc::new(Run {
+            kind,
+            name,
+            messages,
+            cost,
+        })
     }
 
     /// Its messages, in the order they were published.
@@ -534,10 +537,9 @@ impl Hub {
             return;
         };
         let run = Run::new(
-            frames
-                .into_iter()
-                .map(|frame| Message::from_frame(kind, name.clone(), frame))
-                .collect(),
+            kind,
+            name.clone(),
+            frames.into_iter().map(Message::from_frame).collect(),
         );
         let now = OnceCell::new();
         for mailbox in listeners.values() {

@@ -27,7 +27,7 @@ use tokio::sync::oneshot;
 
 use super::conn::ClientConn;
 use super::pending::{encode, encode_args, NodeCall, Pending};
-use crate::pubsub::{Hub, Kind, Mailbox, Message, Run};
+use crate::pubsub::{Hub, Kind, Mailbox, Run};
 use crate::state::Worker;
 
 /// Messages go to the output while it holds less than this (bytes); beyond, they wait in
@@ -57,11 +57,6 @@ pub(crate) struct Subscriber {
     id: u64,
     /// Per [`Kind`]: what the client listens on (looked up for every message it is sent).
     names: [NameSet; 3],
-    /// The name the last message delivered was for and whether the client listens on it: a
-    /// run of messages on one channel looks the name up once. Holding the name keeps its
-    /// allocation, so a message whose name has the same address and length has the same
-    /// name. Cleared whenever `names` changes.
-    last_name: Option<(Kind, Bytes, bool)>,
     /// Opened with the first subscription.
     /// And the messages taken from it, not yet written.
     mailbox: Option<(Arc<Mailbox>, Taken)>,
@@ -78,7 +73,6 @@ impl Subscriber {
             hub,
             id,
             names: Default::default(),
-            last_name: None,
             mailbox: None,
             confirming: 0,
             queued_confirmation: false,
@@ -168,7 +162,6 @@ impl Subscriber {
             .0
             .clone();
         let mut out = BytesMut::new();
-        self.last_name = None;
         for name in names {
             self.names[kind.index()].insert(name.clone());
             confirmation(
@@ -215,7 +208,6 @@ impl Subscriber {
                 .encode(protocol, &mut out);
         }
         let mut left = Vec::with_capacity(names.len());
-        self.last_name = None;
         for name in names {
             if self.names[kind.index()].remove(&name) {
                 left.push(name.clone());
@@ -233,7 +225,6 @@ impl Subscriber {
     /// Leaves every subscription without replies (`RESET`, disconnect).
     fn leave_all(&mut self) {
         let was_subscribed = self.is_subscribed();
-        self.last_name = None;
         for kind in Kind::ALL {
             let names: Vec<Bytes> = self.names[kind.index()].drain().collect();
             self.hub.unsubscribe(kind, &names, self.id);
@@ -268,6 +259,9 @@ impl Subscriber {
             return;
         };
         let mut cost = 0;
+        // Whether the client still listens on the front run's name (it may have unsubscribed
+        // since the run was queued): looked up once per run in a call.
+        let mut listening = None;
         while output.len() < PUSH_AT {
             if taken.runs.is_empty() {
                 mailbox.take_all(&mut taken.runs);
@@ -277,7 +271,9 @@ impl Subscriber {
             };
             if let Some(message) = run.messages().get(taken.next) {
                 cost += message.cost();
-                if listens(&self.names, &mut self.last_name, message) {
+                let listens = *listening
+                    .get_or_insert_with(|| self.names[run.kind.index()].contains(&run.name));
+                if listens {
                     output.extend_from_slice(message.encoded(protocol));
                 }
                 taken.next += 1;
@@ -285,6 +281,7 @@ impl Subscriber {
             if taken.next >= run.messages().len() {
                 taken.runs.pop_front();
                 taken.next = 0;
+                listening = None;
             }
         }
         mailbox.taken(cost);
@@ -318,26 +315,6 @@ struct Taken {
     runs: VecDeque<Arc<Run>>,
     /// The first unwritten message of the front run.
     next: usize,
-}
-
-/// Whether a client with subscriptions `names` still listens on `message`'s name (it may have
-/// unsubscribed after the message was queued), remembered in `last` for the next message.
-fn listens(
-    names: &[NameSet; 3],
-    last: &mut Option<(Kind, Bytes, bool)>,
-    message: &Message,
-) -> bool {
-    if let Some((kind, name, listening)) = last {
-        if *kind == message.kind
-            && name.as_ptr() == message.name.as_ptr()
-            && name.len() == message.name.len()
-        {
-            return *listening;
-        }
-    }
-    let listening = names[message.kind.index()].contains(&message.name);
-    *last = Some((message.kind, message.name.clone(), listening));
-    listening
 }
 
 impl Drop for Subscriber {

@@ -115,11 +115,11 @@ fn messages_reach_each_listener_once_in_its_protocol() {
 
 #[test]
 fn a_mailbox_past_its_hard_limit_or_long_past_its_soft_limit_is_cut_off() {
-    let message = Run::new(Box::new([Message::from_frame(
+    let message = Run::new(
         Kind::Channel,
         names(&["c"])[0].clone(),
-        frame("c", "0123456789"),
-    )]));
+        Box::new([Message::from_frame(frame("c", "0123456789"))]),
+    );
     let cost = message.messages()[0].cost() as u64;
     let hard = OutputLimit {
         hard: cost * 3,
