@@ -23,12 +23,8 @@ pub(crate) enum Args {
     Framed {
         /// The request exactly as the client sent it.
         raw: Bytes,
-        /// Where each argument is in `raw`: `(start, end)`, the first [`INLINE`] here...
-        inline: [(u32, u32); INLINE],
-        /// ...the rest here.
-        more: Vec<(u32, u32)>,
-        /// How many arguments.
-        count: usize,
+        /// Where each argument is in `raw`.
+        frame: Frame,
     },
     /// Read by the general parser.
     Parsed(Vec<Bytes>),
@@ -65,7 +61,7 @@ impl Args {
     /// How many arguments (the name included).
     pub(crate) fn len(&self) -> usize {
         match self {
-            Args::Framed { count, .. } => *count,
+            Args::Framed { frame, .. } => frame.count,
             Args::Parsed(args) => args.len(),
         }
     }
@@ -73,22 +69,7 @@ impl Args {
     /// Argument `i`, if there is one.
     pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
         match self {
-            Args::Framed {
-                raw,
-                inline,
-                more,
-                count,
-            } => {
-                if i >= *count {
-                    return None;
-                }
-                let (start, end) = if i < INLINE {
-                    inline[i]
-                } else {
-                    more[i - INLINE]
-                };
-                Some(&raw[start as usize..end as usize])
-            }
+            Args::Framed { raw, frame } => frame.span(i).map(|span| &raw[span]),
             Args::Parsed(args) => args.get(i).map(|a| &a[..]),
         }
     }
@@ -109,16 +90,7 @@ impl Args {
     /// The arguments as `Bytes` (slices of the raw request, no copy).
     pub(crate) fn to_vec(&self) -> Vec<Bytes> {
         match self {
-            Args::Framed {
-                raw,
-                inline,
-                more,
-                count,
-            } => inline[..(*count).min(INLINE)]
-                .iter()
-                .chain(more)
-                .map(|&(start, end)| raw.slice(start as usize..end as usize))
-                .collect(),
+            Args::Framed { raw, frame } => frame.spans().map(|span| raw.slice(span)).collect(),
             Args::Parsed(args) => args.clone(),
         }
     }
@@ -129,19 +101,9 @@ impl Args {
 /// Redis reads them: digits, no sign, no leading zero); `None` leaves `input` untouched for
 /// the general parser.
 pub(crate) fn take(input: &mut BytesMut) -> Option<Args> {
-    let Frame {
-        end,
-        inline,
-        more,
-        count,
-    } = scan(input)?;
-    let raw = input.split_to(end).freeze();
-    Some(Args::Framed {
-        raw,
-        inline,
-        more,
-        count,
-    })
+    let frame = scan(input)?;
+    let raw = input.split_to(frame.end).freeze();
+    Some(Args::Framed { raw, frame })
 }
 
 /// A transaction's block split off the input (the requests after `MULTI`, `EXEC` last): its
@@ -181,9 +143,7 @@ impl Block {
             .into_iter()
             .map(|(start, frame)| Args::Framed {
                 raw: whole.slice(start..start + frame.end),
-                inline: frame.inline,
-                more: frame.more,
-                count: frame.count,
+                frame,
             })
             .collect()
     }
@@ -201,20 +161,13 @@ impl Words for BlockRequest<'_> {
     }
 
     fn get(&self, i: usize) -> Option<&[u8]> {
-        if i >= self.frame.count {
-            return None;
-        }
-        let (start, end) = if i < INLINE {
-            self.frame.inline[i]
-        } else {
-            self.frame.more[i - INLINE]
-        };
-        Some(&self.raw[start as usize..end as usize])
+        self.frame.span(i).map(|span| &self.raw[span])
     }
 
     fn to_vec(&self) -> Vec<Bytes> {
-        (0..self.frame.count)
-            .map(|i| Bytes::copy_from_slice(self.arg(i)))
+        self.frame
+            .spans()
+            .map(|span| Bytes::copy_from_slice(&self.raw[span]))
             .collect()
     }
 }
@@ -252,14 +205,41 @@ pub(crate) fn take_block(
     Some(Block { whole, frames })
 }
 
-/// A whole request at the start of a buffer, as [`take`] reads it.
+/// A whole request at the start of a buffer, as [`take`] reads it: where it ends and where
+/// each of its arguments is, from its first byte.
 #[derive(Debug)]
-struct Frame {
+pub(crate) struct Frame {
     /// Where it ends (bytes).
     end: usize,
+    /// Each argument's `(start, end)`, the first [`INLINE`] here...
     inline: [(u32, u32); INLINE],
+    /// ...the rest here.
     more: Vec<(u32, u32)>,
+    /// How many arguments.
     count: usize,
+}
+
+impl Frame {
+    /// Where argument `i` is, if there is one.
+    fn span(&self, i: usize) -> Option<std::ops::Range<usize>> {
+        if i >= self.count {
+            return None;
+        }
+        let (start, end) = if i < INLINE {
+            self.inline[i]
+        } else {
+            self.more[i - INLINE]
+        };
+        Some(start as usize..end as usize)
+    }
+
+    /// Where each argument is, in order.
+    fn spans(&self) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
+        self.inline[..self.count.min(INLINE)]
+            .iter()
+            .chain(&self.more)
+            .map(|&(start, end)| start as usize..end as usize)
+    }
 }
 
 fn scan(buf: &[u8]) -> Option<Frame> {
