@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::cluster::{keys_by_group, proxy_metric, Cluster};
-use crate::common::{encode, eventually, Reply};
+use crate::common::{encode, eventually, Raw, Reply};
 
 fn push(items: &[&str]) -> Vec<Reply> {
     items.iter().map(Reply::bulk).collect()
@@ -180,6 +180,28 @@ async fn messages_from_every_group_reach_each_subscription_exactly_once() {
     assert_eq!(sub.cmd(&["PING"]).await, Reply::Simple("PONG".into()));
 }
 
+/// Publishes `{label}0`, `{label}1`, `{label}2` on `news` in one write and reads the replies.
+async fn publish_three(publisher: &mut Raw, label: &str) {
+    let mut batch = Vec::new();
+    for i in 0..3 {
+        batch.extend_from_slice(&encode(&["PUBLISH", "news", &format!("{label}{i}")]));
+    }
+    publisher.send(&batch).await;
+    for _ in 0..3 {
+        publisher.read_reply().await;
+    }
+}
+
+/// Each of `clients` reads the three messages [`publish_three`] sent with `label`, in order.
+async fn expect_three(clients: &mut [&mut Raw], label: &str) {
+    for i in 0..3 {
+        let expected = message("news", &format!("{label}{i}"));
+        for client in clients.iter_mut() {
+            assert_eq!(client.read_reply().await, expected);
+        }
+    }
+}
+
 /// A client that leaves a channel another client keeps gets nothing published meanwhile, and
 /// everything again once it rejoins, runs of messages included.
 #[tokio::test]
@@ -194,47 +216,21 @@ async fn a_client_that_leaves_and_rejoins_a_channel_gets_what_was_published_whil
             confirmation("subscribe", "news", 1)
         );
     }
-    let publish_run = |label: &'static str| {
-        let mut batch = Vec::new();
-        for i in 0..3 {
-            batch.extend_from_slice(&encode(&["PUBLISH", "news", &format!("{label}{i}")]));
-        }
-        batch
-    };
-    publisher.send(&publish_run("a")).await;
-    for _ in 0..3 {
-        publisher.read_reply().await;
-    }
-    for i in 0..3 {
-        let expected = message("news", &format!("a{i}"));
-        assert_eq!(sub.read_reply().await, expected);
-        assert_eq!(stays.read_reply().await, expected);
-    }
+    publish_three(&mut publisher, "a").await;
+    expect_three(&mut [&mut sub, &mut stays], "a").await;
 
     assert_eq!(
         sub.cmd(&["UNSUBSCRIBE", "news"]).await,
         confirmation("unsubscribe", "news", 0)
     );
-    publisher.send(&publish_run("b")).await;
-    for _ in 0..3 {
-        publisher.read_reply().await;
-    }
-    for i in 0..3 {
-        assert_eq!(stays.read_reply().await, message("news", &format!("b{i}")));
-    }
+    publish_three(&mut publisher, "b").await;
+    expect_three(&mut [&mut stays], "b").await;
     assert_eq!(
         sub.cmd(&["SUBSCRIBE", "news"]).await,
         confirmation("subscribe", "news", 1)
     );
-    publisher.send(&publish_run("c")).await;
-    for _ in 0..3 {
-        publisher.read_reply().await;
-    }
-    for i in 0..3 {
-        let expected = message("news", &format!("c{i}"));
-        assert_eq!(sub.read_reply().await, expected);
-        assert_eq!(stays.read_reply().await, expected);
-    }
+    publish_three(&mut publisher, "c").await;
+    expect_three(&mut [&mut sub, &mut stays], "c").await;
 }
 
 #[tokio::test]
