@@ -2,8 +2,8 @@
 //! their top-level code. Behaviour and error texts from Redis 7.2's `script_lua.c`
 //! (`luaRegisterRedisAPI`) and `function_lua.c` (`luaEngineInitEngine`).
 //!
-//! `redis.call` / `redis.pcall` are added by the Lua state itself (`vm.rs`), as they reach the
-//! run's command closure.
+//! `redis.call` / `redis.pcall` are C functions added by `raw.rs`, as they reach the run's
+//! command closure.
 
 use std::sync::Arc;
 
