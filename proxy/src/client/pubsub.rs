@@ -47,7 +47,8 @@ const ALLOWED_SUBSCRIBED: &[&str] = &[
     "reset",
 ];
 
-/// Channel or pattern names, hashed with foldhash (each message delivered looks its name up).
+/// Channel or pattern names, hashed with foldhash (each run of messages delivered looks its
+/// name up).
 type NameSet = HashSet<Bytes, foldhash::fast::RandomState>;
 
 /// One client's subscriptions and mailbox.
@@ -55,7 +56,7 @@ type NameSet = HashSet<Bytes, foldhash::fast::RandomState>;
 pub(crate) struct Subscriber {
     hub: Arc<Hub>,
     id: u64,
-    /// Per [`Kind`]: what the client listens on (looked up for every message it is sent).
+    /// Per [`Kind`]: what the client listens on (looked up for every run it is sent).
     names: [NameSet; 3],
     /// Opened with the first subscription.
     /// And the messages taken from it, not yet written.
